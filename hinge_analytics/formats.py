@@ -1,0 +1,73 @@
+"""Keypoint orders and names of the real tools, mapped to the canonical landmark set (schema).
+
+Shared by the readers (ingest) and the writers (simulate) so both speak the tools' exact layouts.
+
+Sources:
+- MediaPipe Pose Landmarker, 33 landmarks:
+  https://ai.google.dev/edge/mediapipe/solutions/vision/pose_landmarker (landmark index list).
+- OpenPose BODY_25 and COCO-18: openpose/doc/02_output.md ("Pose Output Format").
+- COCO-17: COCO keypoint annotation format, https://cocodataset.org/#format-data (person category
+  ``keypoints`` list), as used by MMPose, RTMPose, YOLO-pose and MoveNet.
+"""
+
+from __future__ import annotations
+
+MEDIAPIPE_33: tuple[str, ...] = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+    "right_heel", "left_foot_index", "right_foot_index",
+)
+
+BODY_25: tuple[str, ...] = (
+    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip",
+    "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
+    "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
+)
+
+COCO_18: tuple[str, ...] = (
+    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "RHip",
+    "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
+)
+
+COCO_17: tuple[str, ...] = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+
+
+def _from_side_prefixed(name: str) -> str | None:
+    """``left_knee`` -> ``knee_left``; ``left_foot_index`` -> ``toe_left``."""
+    for side in ("left", "right"):
+        prefix = f"{side}_"
+        if name.startswith(prefix):
+            joint = name[len(prefix):]
+            joint = {"foot_index": "toe"}.get(joint, joint)
+            return f"{joint}_{side}"
+    return "nose" if name == "nose" else None
+
+
+def _from_openpose(name: str) -> str | None:
+    """``LKnee`` -> ``knee_left``; ``LBigToe`` -> ``toe_left``; Neck/MidHip/eyes -> None."""
+    if name == "Nose":
+        return "nose"
+    side = {"L": "left", "R": "right"}.get(name[:1])
+    joint = {"Shoulder": "shoulder", "Elbow": "elbow", "Wrist": "wrist", "Hip": "hip",
+             "Knee": "knee", "Ankle": "ankle", "Heel": "heel", "BigToe": "toe", "Ear": "ear"}.get(
+        name[1:]
+    )
+    return f"{joint}_{side}" if side and joint else None
+
+
+def canonical_map(names: tuple[str, ...]) -> dict[str, int]:
+    """Canonical landmark -> index into ``names`` for every landmark the layout has."""
+    convert = _from_openpose if names[0] == "Nose" else _from_side_prefixed
+    mapping: dict[str, int] = {}
+    for index, name in enumerate(names):
+        canonical = convert(name)
+        if canonical is not None and canonical not in mapping:
+            mapping[canonical] = index
+    return mapping

@@ -1,0 +1,92 @@
+"""Plausibility checks shared by every reader: time axis, sample rate, person present.
+
+Each failed check raises BadRecording with a sentence a coach understands.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.schema import landmark_columns
+
+MIN_DURATION_S = 2.0
+MIN_FRAMES = 20
+RATE_TOLERANCE = 0.10  # a file whose rate differs from the manifest's by more is suspect
+MAX_MISSING_FRACTION = 0.5  # person (hips/shoulders/knees) missing in more frames than this
+MAX_GAP_S = 1.0  # longest tolerated stretch with the person missing
+KEY_LANDMARKS = ("hip_left", "hip_right", "knee_left", "knee_right", "shoulder_left", "shoulder_right")
+MIN_CONFIDENCE = 0.3
+
+
+def time_axis(
+    timestamps_s: np.ndarray | None, n_frames: int, sample_rate_hz: float | None
+) -> np.ndarray:
+    """Seconds from the first sample: the file's own timestamps, else frame / manifest rate."""
+    if timestamps_s is None:
+        if sample_rate_hz is None:
+            raise BadRecording(
+                "The file has no timestamps and the manifest gives no sample_rate_hz; "
+                "add the camera's frame rate to the manifest."
+            )
+        return np.arange(n_frames, dtype=np.float64) / sample_rate_hz
+    t = np.asarray(timestamps_s, dtype=np.float64)
+    if not np.all(np.isfinite(t)):
+        raise BadRecording("Some timestamps are missing or not numbers; re-export the recording.")
+    steps = np.diff(t)
+    if np.any(steps <= 0):
+        frame = int(np.argmax(steps <= 0)) + 1
+        raise BadRecording(
+            f"The timestamps go backwards or repeat at frame {frame}; the file is probably two "
+            "recordings joined or a corrupted export. Re-export it."
+        )
+    if sample_rate_hz is not None and len(steps):
+        file_rate = 1.0 / float(np.median(steps))
+        if abs(file_rate - sample_rate_hz) > RATE_TOLERANCE * sample_rate_hz:
+            raise BadRecording(
+                f"The file runs at {file_rate:.1f} Hz but the manifest says {sample_rate_hz:g} Hz; "
+                "check which one is right."
+            )
+    return t - t[0]
+
+
+def check_length(t_s: np.ndarray) -> None:
+    if len(t_s) < MIN_FRAMES or t_s[-1] < MIN_DURATION_S:
+        raise BadRecording(
+            f"The recording is too short ({len(t_s)} frames, {t_s[-1] if len(t_s) else 0:.1f} s) "
+            "to contain a rep."
+        )
+
+
+def check_person_present(frames: pl.DataFrame, t_s: np.ndarray) -> None:
+    """The athlete must be visible in most frames and never missing for long."""
+    present = np.ones(frames.height, dtype=bool)
+    for lm in KEY_LANDMARKS:
+        x, _, _, conf = landmark_columns(lm)
+        if x not in frames.columns:
+            raise BadRecording(f"The file has no {lm.replace('_', ' ')} keypoint.")
+        xs = frames[x].to_numpy().astype(np.float64)
+        cs = frames[conf].fill_null(1.0).to_numpy().astype(np.float64)
+        present &= np.isfinite(xs) & (cs >= MIN_CONFIDENCE)
+    missing = 1.0 - present.mean()
+    if missing > MAX_MISSING_FRACTION:
+        raise BadRecording(
+            f"The athlete is not detected in {missing:.0%} of the frames; film the whole body "
+            "from the side, in good light."
+        )
+    longest = _longest_run(~present)
+    rate = (len(t_s) - 1) / max(t_s[-1], 1e-9)
+    if longest / rate > MAX_GAP_S and longest > 3:
+        raise BadRecording(
+            f"The athlete disappears for {longest / rate:.1f} s in the middle of the set; "
+            "re-record with the whole body in view."
+        )
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    if not mask.any():
+        return 0
+    padded = np.concatenate([[0], mask.astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(padded))
+    return int((edges[1::2] - edges[::2]).max())

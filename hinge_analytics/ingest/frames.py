@@ -1,0 +1,66 @@
+"""Build the canonical frame tables (schema.POSE_FRAMES / IMU_FRAMES) from a reader's arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from hinge_analytics.ingest.checks import check_length, check_person_present, time_axis
+from hinge_analytics.schema import IMU_CHANNELS, LANDMARKS, landmark_columns
+
+
+@dataclass(frozen=True)
+class RecordingRead:
+    """What a reader returns: canonical frames (without recording_id/ingest_id) and facts."""
+
+    modality: str  # "pose" | "imu"
+    frames: pl.DataFrame
+    sample_rate_hz: float
+    sensors: str  # pose: coordinate kind (world_m | image); imu: comma-separated placements
+
+
+# Kept as an alias so reader signatures say what they return.
+PoseRead = RecordingRead
+
+
+def _rate(t_s: np.ndarray) -> float:
+    return float(1.0 / np.median(np.diff(t_s))) if len(t_s) > 1 else float("nan")
+
+
+def pose_frames_from_arrays(
+    xyz: dict[str, np.ndarray],
+    conf: dict[str, np.ndarray],
+    timestamps_s: np.ndarray | None,
+    sample_rate_hz: float | None,
+    coordinates: str,
+) -> RecordingRead:
+    """``xyz[landmark]`` is (n, 3) with y up; ``conf[landmark]`` (n,) in 0..1; NaN = not seen."""
+    n = len(next(iter(xyz.values())))
+    t_s = time_axis(timestamps_s, n, sample_rate_hz)
+    check_length(t_s)
+    data: dict[str, np.ndarray] = {"frame": np.arange(n, dtype=np.int32), "t_s": t_s}
+    for lm in LANDMARKS:
+        if lm not in xyz:
+            continue
+        x, y, z, c = landmark_columns(lm)
+        p = np.asarray(xyz[lm], dtype=np.float64)
+        data[x], data[y], data[z] = p[:, 0], p[:, 1], p[:, 2]
+        data[c] = np.clip(np.nan_to_num(conf[lm], nan=0.0), 0.0, 1.0)
+    frames = pl.DataFrame(data).fill_nan(None)
+    check_person_present(frames, t_s)
+    return RecordingRead("pose", frames, _rate(t_s), coordinates)
+
+
+def imu_frames_from_arrays(
+    sensors: dict[str, dict[str, np.ndarray]], t_s: np.ndarray
+) -> RecordingRead:
+    """``sensors[placement][channel]`` on a common time axis ``t_s`` (seconds from 0)."""
+    check_length(t_s)
+    data: dict[str, np.ndarray] = {"frame": np.arange(len(t_s), dtype=np.int32), "t_s": t_s}
+    for placement, channels in sensors.items():
+        for channel in IMU_CHANNELS:
+            if channel in channels:
+                data[f"{placement}_{channel}"] = channels[channel]
+    return RecordingRead("imu", pl.DataFrame(data).fill_nan(None), _rate(t_s), ",".join(sensors))

@@ -1,0 +1,184 @@
+"""Read and validate a batch manifest (SPEC.md "Inputs"), row by row.
+
+Every problem is a sentence tied to its row: a bad row is quarantined, the rest go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.schema import EXERCISES, FORMATS, MANIFEST_OPTIONAL, MANIFEST_REQUIRED, SIDES
+
+MAX_ID_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One validated manifest row; ``file`` is the resolved path inside the batch folder."""
+
+    row_number: int  # 1-based data row, for messages
+    recording_id: str
+    path: str
+    file: Path
+    athlete_id: str
+    session_date: dt.date
+    exercise: str
+    side: str | None
+    load_kg: float | None
+    set_number: int | None
+    format: str | None
+    sample_rate_hz: float | None
+    label: str | None
+
+    def metadata(self) -> dict:
+        return {
+            "recording_id": self.recording_id,
+            "athlete_id": self.athlete_id,
+            "session_date": self.session_date,
+            "exercise": self.exercise,
+            "side": self.side,
+            "load_kg": self.load_kg,
+            "set_number": self.set_number,
+            "label": self.label,
+            "path": self.path,
+        }
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    row_number: int
+    recording_id: str
+    path: str
+    reason: str
+
+
+def read_manifest(manifest: Path) -> tuple[list[ManifestRow], list[RejectedRow]]:
+    """Parse ``manifest``; returns valid rows and rejected rows with their reasons.
+
+    Raises BadRecording when the file itself is unusable (missing, not CSV, required columns
+    absent): then there is no batch to run.
+    """
+    if not manifest.is_file():
+        raise BadRecording(f"The manifest {manifest} does not exist.")
+    try:
+        table = pl.read_csv(
+            manifest, infer_schema=False, truncate_ragged_lines=False, encoding="utf8-lossy",
+        )
+    except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
+        raise BadRecording(f"The manifest {manifest.name} is not a readable CSV file ({exc}).") from exc
+    table = table.rename({c: c.strip().lower() for c in table.columns})
+    missing = [c for c in MANIFEST_REQUIRED if c not in table.columns]
+    if missing:
+        raise BadRecording(
+            f"The manifest {manifest.name} lacks the required column(s) {', '.join(missing)}."
+        )
+    batch_dir = manifest.resolve().parent
+    valid: list[ManifestRow] = []
+    rejected: list[RejectedRow] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(table.iter_rows(named=True), start=1):
+        cells = {k: _clean(raw.get(k)) for k in (*MANIFEST_REQUIRED, *MANIFEST_OPTIONAL)}
+        rid = cells["recording_id"] or f"manifest row {number}"
+        try:
+            row = _validate(number, cells, batch_dir)
+            if row.recording_id in seen:
+                raise BadRecording(
+                    f"recording_id {row.recording_id!r} appears more than once in the manifest; "
+                    "each recording needs its own id."
+                )
+            seen.add(row.recording_id)
+            valid.append(row)
+        except BadRecording as exc:
+            rejected.append(RejectedRow(number, rid, cells["path"] or "", f"Manifest row {number}: {exc}"))
+    return valid, rejected
+
+
+def _clean(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> ManifestRow:
+    for column in MANIFEST_REQUIRED:
+        if cells[column] is None:
+            raise BadRecording(f"the required field {column} is empty.")
+    rid, athlete = cells["recording_id"], cells["athlete_id"]
+    for name, value in (("recording_id", rid), ("athlete_id", athlete)):
+        assert value is not None
+        if len(value) > MAX_ID_LENGTH or any(ord(ch) < 32 for ch in value):
+            raise BadRecording(
+                f"{name} must be at most {MAX_ID_LENGTH} printable characters."
+            )
+    exercise = cells["exercise"].lower()  # type: ignore[union-attr]
+    if exercise not in EXERCISES:
+        raise BadRecording(
+            f"exercise {cells['exercise']!r} is not one of {', '.join(EXERCISES)}."
+        )
+    try:
+        session_date = dt.date.fromisoformat(cells["session_date"])  # type: ignore[arg-type]
+    except ValueError:
+        raise BadRecording(
+            f"session_date {cells['session_date']!r} is not a date like 2026-03-14."
+        ) from None
+    side = cells["side"].lower() if cells["side"] else None
+    if side is not None and side not in SIDES:
+        raise BadRecording(f"side {cells['side']!r} must be left, right or empty.")
+    fmt = cells["format"].lower() if cells["format"] else None
+    if fmt is not None and fmt not in FORMATS:
+        raise BadRecording(f"format {cells['format']!r} is not one of {', '.join(FORMATS)}.")
+    load = _number(cells["load_kg"], "load_kg", minimum=0.0, maximum=1000.0)
+    rate = _number(cells["sample_rate_hz"], "sample_rate_hz", minimum=1.0, maximum=10000.0)
+    set_number = _number(cells["set_number"], "set_number", minimum=1, maximum=1000)
+    if set_number is not None and set_number != int(set_number):
+        raise BadRecording("set_number must be a whole number.")
+    file = _inside_batch(cells["path"], batch_dir)  # type: ignore[arg-type]
+    return ManifestRow(
+        row_number=number,
+        recording_id=rid,  # type: ignore[arg-type]
+        path=cells["path"],  # type: ignore[arg-type]
+        file=file,
+        athlete_id=athlete,  # type: ignore[arg-type]
+        session_date=session_date,
+        exercise=exercise,
+        side=side,
+        load_kg=load,
+        set_number=None if set_number is None else int(set_number),
+        format=fmt,
+        sample_rate_hz=rate,
+        label=cells["label"],
+    )
+
+
+def _number(text: str | None, name: str, minimum: float, maximum: float) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadRecording(f"{name} {text!r} is not a number.") from None
+    if not math.isfinite(value) or not minimum <= value <= maximum:
+        raise BadRecording(f"{name} {text!r} must be between {minimum:g} and {maximum:g}.")
+    return value
+
+
+def _inside_batch(relative: str, batch_dir: Path) -> Path:
+    """Resolve ``relative`` against the batch folder, refusing paths that leave it."""
+    if "\x00" in relative:
+        raise BadRecording("the path contains a NUL character.")
+    candidate = Path(relative)
+    if candidate.is_absolute():
+        raise BadRecording(f"the path {relative!r} must be relative to the manifest's folder.")
+    resolved = (batch_dir / candidate).resolve()
+    if not resolved.is_relative_to(batch_dir):
+        raise BadRecording(f"the path {relative!r} points outside the batch folder.")
+    if not resolved.exists():
+        raise BadRecording(f"the file {relative!r} does not exist.")
+    return resolved

@@ -1,0 +1,303 @@
+"""Every lake table's columns and types, and the product vocabulary (SPEC.md).
+
+This is the only module that names columns. Readers, kinematics, segmentation, metrics, the
+classifier and the SQL views import from here, so a schema change is one edit.
+
+Conventions (SPEC.md "Conventions"): SI units, angles in degrees, sagittal flexion positive,
+0 deg = upright standing. Canonical pose coordinates are right-handed with **y up**; x and z are
+whatever horizontal axes the source used (the kinematics step finds the sagittal plane itself).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# --------------------------------------------------------------------------- vocabulary
+EXERCISES: tuple[str, ...] = (
+    "deadlift",
+    "romanian_deadlift",
+    "single_leg_rdl",
+    "kettlebell_swing",
+    "good_morning",
+    "hip_thrust",
+)
+LABELS: tuple[str, ...] = (
+    "good",
+    "rounded_back",
+    "lumbar_flexion",
+    "hyperextension",
+    "squatting",
+    "hips_not_back",
+)
+SIDES: tuple[str, ...] = ("left", "right")
+UNCERTAIN = "uncertain"
+
+POSE_FORMATS: tuple[str, ...] = ("mediapipe_csv", "openpose_json", "coco17_json", "trc", "c3d")
+IMU_FORMATS: tuple[str, ...] = ("imu_csv",)
+FORMATS: tuple[str, ...] = POSE_FORMATS + IMU_FORMATS
+
+# Canonical landmark set: the joints every pose source can give for a sagittal hinge analysis.
+LANDMARKS: tuple[str, ...] = (
+    "nose",
+    "ear_left",
+    "ear_right",
+    "shoulder_left",
+    "shoulder_right",
+    "elbow_left",
+    "elbow_right",
+    "wrist_left",
+    "wrist_right",
+    "hip_left",
+    "hip_right",
+    "knee_left",
+    "knee_right",
+    "ankle_left",
+    "ankle_right",
+    "heel_left",
+    "heel_right",
+    "toe_left",
+    "toe_right",
+)
+AXES: tuple[str, ...] = ("x", "y", "z")
+
+# IMU placements (SPEC.md) and the per-sensor channels of the canonical IMU frame table.
+IMU_PLACEMENTS: tuple[str, ...] = (
+    "upper_back",
+    "lower_back",
+    "sacrum",
+    "thigh_left",
+    "thigh_right",
+    "shank_left",
+    "shank_right",
+)
+IMU_CHANNELS: tuple[str, ...] = (
+    "acc_x",  # m/s^2, including gravity
+    "acc_y",
+    "acc_z",
+    "gyr_x",  # rad/s
+    "gyr_y",
+    "gyr_z",
+    "quat_w",  # unit quaternion, sensor-to-global, optional
+    "quat_x",
+    "quat_y",
+    "quat_z",
+)
+
+
+def landmark_columns(landmark: str) -> list[str]:
+    """The four canonical columns of one landmark: x, y, z and confidence (0..1)."""
+    return [f"{landmark}_{axis}" for axis in AXES] + [f"{landmark}_conf"]
+
+
+def imu_columns(placement: str) -> list[str]:
+    return [f"{placement}_{channel}" for channel in IMU_CHANNELS]
+
+
+# --------------------------------------------------------------------------- frames
+_FRAME_KEY = {"recording_id": pl.String, "ingest_id": pl.String, "frame": pl.Int32, "t_s": pl.Float64}
+
+POSE_FRAMES: dict[str, pl.DataType] = {
+    **_FRAME_KEY,
+    **{c: pl.Float32 for lm in LANDMARKS for c in landmark_columns(lm)},
+}
+IMU_FRAMES: dict[str, pl.DataType] = {
+    **_FRAME_KEY,
+    **{c: pl.Float32 for p in IMU_PLACEMENTS for c in imu_columns(p)},
+}
+
+# --------------------------------------------------------------------------- angles per frame
+ANGLE_COLUMNS: tuple[str, ...] = (
+    "hip_flexion_left_deg",
+    "hip_flexion_right_deg",
+    "knee_flexion_left_deg",
+    "knee_flexion_right_deg",
+    "ankle_dorsiflexion_left_deg",
+    "ankle_dorsiflexion_right_deg",
+    "trunk_inclination_deg",
+    # Spine-shape: IMUs measure thoracic/lumbar flexion; pose gives a proxy of upper-back
+    # rounding (ear-shoulder line against the hip-shoulder line).
+    "thoracic_flexion_deg",
+    "lumbar_flexion_deg",
+    "upper_back_rounding_deg",
+    # Horizontal hip travel behind the ankles in leg lengths (pose) - "hips back".
+    "hip_travel_leg_lengths",
+)
+ANGLES: dict[str, pl.DataType] = {
+    **_FRAME_KEY,
+    **{c: pl.Float32 for c in ANGLE_COLUMNS},
+    "hinge_deg": pl.Float32,  # the signal reps are segmented on (mean hip flexion)
+    "confidence": pl.Float32,  # 0..1 per frame, min over the landmarks/sensors used
+}
+
+# --------------------------------------------------------------------------- recordings
+RECORDINGS: dict[str, pl.DataType] = {
+    "recording_id": pl.String,
+    "ingest_id": pl.String,
+    "athlete_id": pl.String,
+    "session_date": pl.Date,
+    "exercise": pl.String,
+    "side": pl.String,
+    "load_kg": pl.Float64,
+    "set_number": pl.Int32,
+    "format": pl.String,
+    "modality": pl.String,  # pose | imu
+    "sensors": pl.String,  # comma-separated IMU placements present, or pose coordinate kind
+    "label": pl.String,  # manifest label for every rep, if given
+    "path": pl.String,
+    "content_hash": pl.String,
+    "n_frames": pl.Int64,
+    "sample_rate_hz": pl.Float64,
+    "duration_s": pl.Float64,
+    "n_reps": pl.Int32,
+    "pipeline_version": pl.String,
+    "ingested_at": pl.Datetime("us", "UTC"),
+}
+
+# --------------------------------------------------------------------------- reps + metrics
+REP_KEY: dict[str, pl.DataType] = {"recording_id": pl.String, "rep": pl.Int32}
+
+# Angles summarised per rep. Peak = max over the rep; at-bottom = at the hinge peak.
+_PEAK_ANGLES = (
+    "hip_flexion_left_deg",
+    "hip_flexion_right_deg",
+    "knee_flexion_left_deg",
+    "knee_flexion_right_deg",
+    "ankle_dorsiflexion_left_deg",
+    "ankle_dorsiflexion_right_deg",
+    "trunk_inclination_deg",
+    "thoracic_flexion_deg",
+    "lumbar_flexion_deg",
+    "upper_back_rounding_deg",
+)
+REP_METRIC_COLUMNS: tuple[str, ...] = (
+    "peak_hip_flexion_deg",
+    *(f"peak_{a}" for a in _PEAK_ANGLES),
+    *(f"range_{a}" for a in _PEAK_ANGLES),
+    *(f"bottom_{a}" for a in _PEAK_ANGLES),
+    "min_trunk_inclination_deg",  # leaning back at lockout (negative)
+    "min_lumbar_flexion_deg",  # lumbar extension (negative)
+    "top_trunk_inclination_deg",  # mean over the last 15% of the rep
+    "bottom_hip_travel_leg_lengths",
+    "peak_hip_travel_leg_lengths",
+    "knee_to_hip_ratio",  # bottom knee flexion / bottom hip flexion: squat vs hinge
+    "si_hip_flexion_pct",
+    "si_knee_flexion_pct",
+    "duration_s",
+    "eccentric_s",
+    "bottom_pause_s",
+    "concentric_s",
+    "peak_hinge_velocity_deg_s",
+    "low_confidence_fraction",
+)
+REPS: dict[str, pl.DataType] = {
+    **REP_KEY,
+    "ingest_id": pl.String,
+    "t_start_s": pl.Float64,
+    "t_bottom_s": pl.Float64,
+    "t_end_s": pl.Float64,
+    **{c: pl.Float64 for c in REP_METRIC_COLUMNS},
+    "pipeline_version": pl.String,
+}
+
+# --------------------------------------------------------------------------- predictions
+PREDICTIONS: dict[str, pl.DataType] = {
+    **REP_KEY,
+    "ingest_id": pl.String,
+    "label": pl.String,  # a label of the model's vocabulary, or "uncertain"
+    "predicted_label": pl.String,  # the most probable label even when uncertain
+    "confidence": pl.Float64,
+    "cue": pl.String,  # coaching cue in plain words
+    "model_version": pl.String,
+    "predicted_at": pl.Datetime("us", "UTC"),
+}
+
+# --------------------------------------------------------------------------- quarantine
+QUARANTINE: dict[str, pl.DataType] = {
+    "recording_id": pl.String,
+    "path": pl.String,
+    "reason": pl.String,
+    "quarantined_at": pl.Datetime("us", "UTC"),
+}
+
+# --------------------------------------------------------------------------- inputs
+MANIFEST_REQUIRED: tuple[str, ...] = (
+    "recording_id",
+    "path",
+    "athlete_id",
+    "session_date",
+    "exercise",
+)
+MANIFEST_OPTIONAL: tuple[str, ...] = (
+    "side",
+    "load_kg",
+    "set_number",
+    "format",
+    "sample_rate_hz",
+    "label",
+)
+REP_LABELS_FILE: dict[str, pl.DataType] = {
+    "recording_id": pl.String,
+    "rep": pl.Int32,
+    "label": pl.String,
+}
+TRUTH_REPS: dict[str, pl.DataType] = {
+    **REP_KEY,
+    "t_start_s": pl.Float64,
+    "t_bottom_s": pl.Float64,
+    "t_end_s": pl.Float64,
+    "label": pl.String,
+    "severity": pl.Float64,
+    "peak_hip_flexion_deg": pl.Float64,
+    "peak_knee_flexion_left_deg": pl.Float64,
+    "peak_knee_flexion_right_deg": pl.Float64,
+    "peak_trunk_inclination_deg": pl.Float64,
+}
+
+# Lake table name -> schema. The lake module creates and validates against these.
+TABLES: dict[str, dict[str, pl.DataType]] = {
+    "recordings": RECORDINGS,
+    "pose_frames": POSE_FRAMES,
+    "imu_frames": IMU_FRAMES,
+    "angles": ANGLES,
+    "reps": REPS,
+    "predictions": PREDICTIONS,
+    "quarantine": QUARANTINE,
+}
+
+# `hinge export reps` columns (SPEC.md), in order.
+EXPORT_REPS_COLUMNS: tuple[str, ...] = (
+    "recording_id",
+    "athlete_id",
+    "session_date",
+    "exercise",
+    "side",
+    "load_kg",
+    "set_number",
+    "rep",
+    "t_start_s",
+    "t_end_s",
+    "label",
+    "confidence",
+    "peak_hip_flexion_deg",
+    "peak_knee_flexion_left_deg",
+    "peak_knee_flexion_right_deg",
+    "peak_trunk_inclination_deg",
+    "model_version",
+    "pipeline_version",
+)
+
+
+def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Select and cast ``frame`` to ``schema``: missing columns become typed nulls."""
+    if frame.width == 0:
+        return empty(schema)
+    return frame.select(
+        [
+            (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+            for name, dtype in schema.items()
+        ]
+    )
