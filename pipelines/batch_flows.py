@@ -1,0 +1,57 @@
+"""Predict, report, the weekly scheduled run, and the demo: each a short flow over library calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NONE
+
+import pipelines  # noqa: F401
+from hinge_analytics.classify import load_model, predict, train
+from hinge_analytics.lake import Lake
+from hinge_analytics.report import build_reports
+from hinge_analytics.simulate.team import simulate_team
+from pipelines.ingest_flow import ingest_flow
+
+
+@task(cache_policy=NONE)
+def predict_task(lake_root: str, model_dir: str, all_reps: bool = False) -> int:
+    return predict(Lake(lake_root), load_model(Path(model_dir)), all_reps=all_reps)
+
+
+@task(cache_policy=NONE)
+def report_task(lake_root: str, out_dir: str, athlete: str | None = None,
+                since: dt.date | None = None) -> list[Path]:
+    return build_reports(Lake(lake_root), Path(out_dir), athlete=athlete, since=since)
+
+
+@flow(name="hinge-weekly")
+def weekly_flow(manifest_dir: str, lake_root: str, reports_dir: str, model_dir: str) -> dict:
+    """Ingest every manifest*.csv under ``manifest_dir``, label new reps, rebuild the reports."""
+    ingested = 0
+    for manifest in sorted(Path(manifest_dir).rglob("manifest*.csv")):
+        ingested += len(ingest_flow(str(manifest), lake_root).ingested)
+    labelled = predict_task(lake_root, model_dir)
+    pages = report_task(lake_root, reports_dir)
+    return {"ingested": ingested, "labelled": labelled, "pages": len(pages)}
+
+
+@flow(name="hinge-demo")
+def demo_flow(out_dir: str, athletes: int = 6, sessions: int = 4, seed: int = 7) -> dict:
+    """Simulate a team, ingest it into a fresh lake, train, predict, report."""
+    out = Path(out_dir)
+    data, lake_root, reports = out / "data", out / "lake", out / "reports"
+    manifest = simulate_team(data, athletes=athletes, sessions=sessions, seed=seed)
+    summary = ingest_flow(str(manifest), str(lake_root))
+    model_dir = out / "model"
+    meta = train(Lake(str(lake_root)), model_dir, labels_file=data / "rep_labels.csv")
+    labelled = predict_task(str(lake_root), str(model_dir))
+    pages = report_task(str(lake_root), str(reports))
+    return {
+        "recordings": len(summary.ingested), "quarantined": len(summary.quarantined),
+        "reps": summary.reps, "labelled": labelled, "evaluation": meta["evaluation"],
+        "model_version": meta["model_version"], "report": str(reports / "index.html"),
+        "pages": len(pages),
+    }
