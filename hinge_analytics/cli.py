@@ -25,7 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = Console(soft_wrap=True)
 F = TypeVar("F", bound=Callable)
 
 LakeOption = Annotated[
@@ -140,7 +140,9 @@ def train(
 @_user_errors
 def predict(
     lake: LakeOption = None,
-    model: Annotated[Path | None, typer.Option("--model", help="Model folder (default: shipped model).")] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Model folder (default: shipped model).")
+    ] = None,
     all_reps: Annotated[bool, typer.Option("--all", help="Relabel every rep, not only new ones.")] = False,
 ) -> None:
     """Label every rep that has no label yet (or all, with --all)."""
@@ -158,7 +160,9 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="Folder for the HTML pages and CSV tables.")],
     lake: LakeOption = None,
     athlete: Annotated[str | None, typer.Option(help="Only this athlete.")] = None,
-    since: Annotated[str | None, typer.Option(help="Only sessions on or after this date (YYYY-MM-DD).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only sessions on or after this date (YYYY-MM-DD).")
+    ] = None,
 ) -> None:
     """Write HTML reports (team overview + one page per athlete) and CSV tables."""
     from hinge_analytics.report import build_reports
@@ -186,10 +190,10 @@ def export(
 
     sql = {
         "reps": f"SELECT {', '.join(EXPORT_REPS_COLUMNS)} FROM rep_view "
-                "ORDER BY athlete_id, session_date, recording_id, rep",
+        "ORDER BY athlete_id, session_date, recording_id, rep",
         "sessions": "SELECT * FROM sessions ORDER BY athlete_id, session_date, exercise",
         "quarantine": "SELECT recording_id, path, reason, quarantined_at FROM quarantine "
-                      "ORDER BY quarantined_at, recording_id",
+        "ORDER BY quarantined_at, recording_id",
     }.get(what)
     if sql is None:
         raise UserError(f"cannot export {what!r}: choose reps, sessions or quarantine")
@@ -244,7 +248,7 @@ def demo(
         f"{result['quarantined']} quarantined)\n"
         f"trained {result['model_version']}: leave-athlete-out macro-F1 {ev['macro_f1']:.3f}, "
         f"accuracy {ev['accuracy']:.3f}\n"
-        f"labelled {result['labelled']} reps\n"
+        f"labelled {result['labelled']} reps with the shipped model {result['default_model']}\n"
         f"report: {result['report']}"
     )
 

@@ -70,10 +70,14 @@ class Lake:
             Path(self.root).mkdir(parents=True, exist_ok=True)
         for name, schema in TABLES.items():
             if not self.exists(name):
-                self._retry(lambda n=name, s=schema: write_deltalake(
-                    self.uri(n), empty(s).to_arrow(), mode="ignore",
-                    storage_options=self.storage_options,
-                ))
+                self._retry(
+                    lambda n=name, s=schema: write_deltalake(
+                        self.uri(n),
+                        empty(s).to_arrow(),
+                        mode="ignore",
+                        storage_options=self.storage_options,
+                    )
+                )
 
     def exists(self, table: str) -> bool:
         return DeltaTable.is_deltatable(self.uri(table), storage_options=self.storage_options)
@@ -104,18 +108,25 @@ class Lake:
             return
         data = conform(rows, TABLES[table]).to_arrow()
         predicate = f"recording_id IN ({', '.join(sql_string(i) for i in ids)})"
-        self._retry(lambda: write_deltalake(
-            self.uri(table), data, mode="overwrite", predicate=predicate,
-            storage_options=self.storage_options,
-        ))
+        self._retry(
+            lambda: write_deltalake(
+                self.uri(table),
+                data,
+                mode="overwrite",
+                predicate=predicate,
+                storage_options=self.storage_options,
+            )
+        )
 
     def append(self, table: str, rows: pl.DataFrame) -> None:
         if rows.height == 0:
             return
         data: pa.Table = conform(rows, TABLES[table]).to_arrow()
-        self._retry(lambda: write_deltalake(
-            self.uri(table), data, mode="append", storage_options=self.storage_options
-        ))
+        self._retry(
+            lambda: write_deltalake(
+                self.uri(table), data, mode="append", storage_options=self.storage_options
+            )
+        )
 
     def compact(self, min_files: int = 16) -> dict[str, int]:
         """Merge small files of tables that have many, then drop files no version references.
@@ -138,9 +149,11 @@ class Lake:
         removed = 0
         for name in TABLES:
             if self.exists(name):
-                removed += len(self.table(name).vacuum(
-                    retention_hours=0, enforce_retention_duration=False, dry_run=False
-                ))
+                removed += len(
+                    self.table(name).vacuum(
+                        retention_hours=0, enforce_retention_duration=False, dry_run=False
+                    )
+                )
         return removed
 
     @staticmethod

@@ -156,9 +156,13 @@ def commit(lake: Lake, processed: list[Processed]) -> None:
     pose = [tag(p.read.frames, p.row.recording_id) for p in processed if p.read.modality == "pose"]
     imu = [tag(p.read.frames, p.row.recording_id) for p in processed if p.read.modality == "imu"]
     for table, parts in (("pose_frames", pose), ("imu_frames", imu)):
-        lake.replace_recordings(table, pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(), ids)
+        lake.replace_recordings(
+            table, pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(), ids
+        )
     lake.replace_recordings(
-        "angles", pl.concat([tag(p.angles, p.row.recording_id) for p in processed], how="diagonal_relaxed"), ids
+        "angles",
+        pl.concat([tag(p.angles, p.row.recording_id) for p in processed], how="diagonal_relaxed"),
+        ids,
     )
     lake.replace_recordings(
         "reps",

@@ -30,7 +30,7 @@ def ingest_flow(
     lake.create()
     record_rejected(lake, rejected)
     summary = ChunkSummary(quarantined=[(r.recording_id, r.reason) for r in rejected])
-    chunks = [rows[i:i + chunk_size] for i in range(0, len(rows), chunk_size)]
+    chunks = [rows[i : i + chunk_size] for i in range(0, len(rows), chunk_size)]
     in_flight = []
     for chunk in chunks:  # a bounded window of futures keeps memory flat in the batch size
         in_flight.append(ingest_chunk_task.submit(lake_root, chunk, force))

@@ -47,23 +47,25 @@ def read_labels_file(path: Path) -> pl.DataFrame:
 def labelled_reps(lake: Lake, labels_file: Path | None = None) -> pl.DataFrame:
     """Every visible rep with its training label: per-rep labels file > per-recording labels
     file row > manifest label. Reps with no label are left out."""
-    reps = query(lake, "SELECT * EXCLUDE (label, predicted_label, confidence, cue, model_version) FROM rep_view")
+    reps = query(
+        lake, "SELECT * EXCLUDE (label, predicted_label, confidence, cue, model_version) FROM rep_view"
+    )
     manifest_labels = query(lake, "SELECT recording_id, label AS manifest_label FROM recordings")
     reps = reps.join(manifest_labels, on="recording_id", how="left")
     if labels_file is not None:
         labels = read_labels_file(labels_file)
         per_rep = labels.filter(pl.col("rep").is_not_null()).rename({"label": "rep_label"})
-        per_rec = labels.filter(pl.col("rep").is_null()).select(
-            "recording_id", pl.col("label").alias("recording_label")
-        ).unique("recording_id", keep="last")
+        per_rec = (
+            labels.filter(pl.col("rep").is_null())
+            .select("recording_id", pl.col("label").alias("recording_label"))
+            .unique("recording_id", keep="last")
+        )
         reps = reps.join(per_rep, on=["recording_id", "rep"], how="left").join(
             per_rec, on="recording_id", how="left"
         )
     else:
         reps = reps.with_columns(rep_label=pl.lit(None, pl.String), recording_label=pl.lit(None, pl.String))
-    reps = reps.with_columns(
-        train_label=pl.coalesce("rep_label", "recording_label", "manifest_label")
-    )
+    reps = reps.with_columns(train_label=pl.coalesce("rep_label", "recording_label", "manifest_label"))
     return reps.filter(pl.col("train_label").is_not_null())
 
 
@@ -71,9 +73,7 @@ def train(lake: Lake, out_dir: Path, labels_file: Path | None = None, seed: int 
     """Fit on every labelled rep, evaluate leave-athlete-out, save model + card; returns meta."""
     reps = labelled_reps(lake, labels_file)
     if reps.height == 0:
-        raise ModelError(
-            "No labelled reps: give a labels file (--labels) or a label column in the manifest."
-        )
+        raise ModelError("No labelled reps: give a labels file (--labels) or a label column in the manifest.")
     y = reps["train_label"].to_numpy().astype(str)
     if len(np.unique(y)) < 2:
         raise ModelError("Training needs at least two different labels.")
@@ -94,10 +94,11 @@ def train(lake: Lake, out_dir: Path, labels_file: Path | None = None, seed: int 
             "label_counts": dict(zip(*np.unique(y, return_counts=True), strict=True)),
             "labels_file": str(labels_file) if labels_file else None,
         },
-        "evaluation": {"protocol": "GroupKFold by athlete_id (leave-athlete-out)",
-                       **evaluation.as_dict()},
+        "evaluation": {"protocol": "GroupKFold by athlete_id (leave-athlete-out)", **evaluation.as_dict()},
     }
-    meta["training_data"]["label_counts"] = {k: int(v) for k, v in meta["training_data"]["label_counts"].items()}
+    meta["training_data"]["label_counts"] = {
+        k: int(v) for k, v in meta["training_data"]["label_counts"].items()
+    }
     meta["model_version"] = save_model(pipeline, out_dir, meta)
     write_card(out_dir, meta)
     return meta
@@ -106,12 +107,17 @@ def train(lake: Lake, out_dir: Path, labels_file: Path | None = None, seed: int 
 def predict(lake: Lake, model: LoadedModel, all_reps: bool = False) -> int:
     """Label reps that have no prediction for their current ingest (or every rep); returns count."""
     where = "" if all_reps else "WHERE label IS NULL"
-    reps = query(lake, f"SELECT * EXCLUDE (label, predicted_label, confidence, cue, model_version) FROM rep_view {where}")
+    reps = query(
+        lake,
+        f"SELECT * EXCLUDE (label, predicted_label, confidence, cue, model_version) FROM rep_view {where}",
+    )
     if reps.height == 0:
         return 0
     labels = predict_labels(model, reps)
-    rows = reps.select("recording_id", "rep", "ingest_id").hstack(labels).with_columns(
-        model_version=pl.lit(model.version), predicted_at=pl.lit(now_utc())
+    rows = (
+        reps.select("recording_id", "rep", "ingest_id")
+        .hstack(labels)
+        .with_columns(model_version=pl.lit(model.version), predicted_at=pl.lit(now_utc()))
     )
     lake.replace_recordings("predictions", rows, rows["recording_id"].unique().to_list())
     return rows.height

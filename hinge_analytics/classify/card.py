@@ -45,9 +45,13 @@ def write_card(out_dir: Path, meta: dict) -> Path:
             f"| {label} | {row.get('precision', 0):.2f} | {row.get('recall', 0):.2f} | "
             f"{row.get('f1-score', 0):.2f} | {int(row.get('support', 0))} |"
         )
-    lines += ["", "Confusion matrix (rows = truth, columns = prediction):", "",
-              "| | " + " | ".join(ev["labels"]) + " |",
-              "|---|" + "---|" * len(ev["labels"])]
+    lines += [
+        "",
+        "Confusion matrix (rows = truth, columns = prediction):",
+        "",
+        "| | " + " | ".join(ev["labels"]) + " |",
+        "|---|" + "---|" * len(ev["labels"]),
+    ]
     for label, counts in zip(ev["labels"], ev["confusion"], strict=True):
         lines.append(f"| **{label}** | " + " | ".join(str(c) for c in counts) + " |")
     lines += [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +36,7 @@ CARD_FILE = "MODEL_CARD.md"
 UNCERTAIN_BELOW = 0.5  # most probable label's probability under this -> "uncertain"
 
 # Tempo and absolute timing say little about form; everything else describes the rep's shape.
-FEATURES: tuple[str, ...] = tuple(
-    c for c in REP_METRIC_COLUMNS if c not in ("low_confidence_fraction",)
-)
+FEATURES: tuple[str, ...] = tuple(c for c in REP_METRIC_COLUMNS if c not in ("low_confidence_fraction",))
 CATEGORICAL: tuple[str, ...] = ("exercise",)
 
 CUES: dict[str, str] = {
@@ -69,8 +68,12 @@ def build_pipeline(features: list[str], seed: int = 0) -> Pipeline:
         ]
     )
     model = HistGradientBoostingClassifier(
-        max_iter=300, learning_rate=0.08, max_leaf_nodes=15, l2_regularization=1.0,
-        class_weight="balanced", random_state=seed,
+        max_iter=300,
+        learning_rate=0.08,
+        max_leaf_nodes=15,
+        l2_regularization=1.0,
+        class_weight="balanced",
+        random_state=seed,
     )
     return Pipeline([("columns", columns), ("model", model)])
 
@@ -121,7 +124,11 @@ def evaluate(truth: np.ndarray, predicted: np.ndarray, groups: np.ndarray) -> Ev
     is_bad_pred = predicted != "good"
     has_good = "good" in vocab
     sens = float((is_bad_pred & is_bad_true).sum() / max(is_bad_true.sum(), 1)) if has_good else float("nan")
-    spec = float((~is_bad_pred & ~is_bad_true).sum() / max((~is_bad_true).sum(), 1)) if has_good else float("nan")
+    spec = (
+        float((~is_bad_pred & ~is_bad_true).sum() / max((~is_bad_true).sum(), 1))
+        if has_good
+        else float("nan")
+    )
     return Evaluation(
         n_reps=len(truth),
         n_athletes=len(np.unique(groups)),
@@ -143,7 +150,7 @@ def save_model(pipeline: Pipeline, out_dir: Path, meta: dict) -> str:
     """Write model.skops and model.json (with the file's SHA-256); returns the model version."""
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / MODEL_FILE
-    sio.dump(pipeline, model_path)
+    sio.dump(pipeline, model_path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     digest = _sha256(model_path)
     version = f"rep-clf-{digest[:12]}"
     meta = {**meta, "model_version": version, "sha256": digest, "categorical": list(CATEGORICAL)}
@@ -163,7 +170,9 @@ def load_model(model_dir: Path) -> LoadedModel:
     only with the types skops reports as untrusted being scikit-learn/numpy internals we expect."""
     model_path, meta_path = model_dir / MODEL_FILE, model_dir / META_FILE
     if not model_path.is_file() or not meta_path.is_file():
-        raise ModelError(f"No model in {model_dir} (expected {MODEL_FILE} and {META_FILE}); run `hinge train`.")
+        raise ModelError(
+            f"No model in {model_dir} (expected {MODEL_FILE} and {META_FILE}); run `hinge train`."
+        )
     try:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as exc:
@@ -184,8 +193,14 @@ def load_model(model_dir: Path) -> LoadedModel:
 def predict_labels(model: LoadedModel, reps: pl.DataFrame) -> pl.DataFrame:
     """label (or "uncertain"), predicted_label, confidence and cue per rep."""
     if reps.height == 0:
-        return pl.DataFrame(schema={"label": pl.String, "predicted_label": pl.String,
-                                    "confidence": pl.Float64, "cue": pl.String})
+        return pl.DataFrame(
+            schema={
+                "label": pl.String,
+                "predicted_label": pl.String,
+                "confidence": pl.Float64,
+                "cue": pl.String,
+            }
+        )
     proba = model.pipeline.predict_proba(feature_frame(reps))
     classes = model.pipeline.classes_
     best = proba.argmax(axis=1)
@@ -194,10 +209,9 @@ def predict_labels(model: LoadedModel, reps: pl.DataFrame) -> pl.DataFrame:
     threshold = float(model.meta.get("uncertain_below", UNCERTAIN_BELOW))
     label = np.where(confidence < threshold, "uncertain", predicted)
     cues = [
-        CUES.get(p, f"Watch for {p.replace('_', ' ')}.") if lab != "uncertain"
+        CUES.get(p, f"Watch for {p.replace('_', ' ')}.")
+        if lab != "uncertain"
         else "Not sure about this rep: have a look at the video."
         for lab, p in zip(label, predicted, strict=True)
     ]
-    return pl.DataFrame(
-        {"label": label, "predicted_label": predicted, "confidence": confidence, "cue": cues}
-    )
+    return pl.DataFrame({"label": label, "predicted_label": predicted, "confidence": confidence, "cue": cues})

@@ -48,7 +48,8 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
     """One row per rep: boundaries plus every metric of schema.REP_METRIC_COLUMNS."""
     t = angles["t_s"].to_numpy()
     series = {
-        k: angles[k].cast(pl.Float64).fill_null(np.nan).to_numpy() if k in angles.columns
+        k: angles[k].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        if k in angles.columns
         else np.full(len(t), np.nan)
         for k in (*_ANGLE_KEYS, "hip_travel_leg_lengths", "confidence")
     }
@@ -67,13 +68,16 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
         trunk = series["trunk_inclination_deg"][inside]
         row["min_trunk_inclination_deg"] = _stat(np.nanmin, trunk)
         row["min_lumbar_flexion_deg"] = _stat(np.nanmin, series["lumbar_flexion_deg"][inside])
-        tail = trunk[int(0.85 * len(trunk)):]
+        tail = trunk[int(0.85 * len(trunk)) :]
         row["top_trunk_inclination_deg"] = _stat(np.nanmean, tail)
         travel = series["hip_travel_leg_lengths"]
         row["bottom_hip_travel_leg_lengths"] = float(travel[bottom])
         row["peak_hip_travel_leg_lengths"] = _stat(np.nanmax, travel[inside])
-        knee_bottom = np.nanmean([row["bottom_knee_flexion_left_deg"], row["bottom_knee_flexion_right_deg"]]) \
-            if np.isfinite([row["bottom_knee_flexion_left_deg"], row["bottom_knee_flexion_right_deg"]]).any() else np.nan
+        knee_bottom = (
+            np.nanmean([row["bottom_knee_flexion_left_deg"], row["bottom_knee_flexion_right_deg"]])
+            if np.isfinite([row["bottom_knee_flexion_left_deg"], row["bottom_knee_flexion_right_deg"]]).any()
+            else np.nan
+        )
         hip_bottom = float(hip[bottom])
         row["knee_to_hip_ratio"] = knee_bottom / hip_bottom if abs(hip_bottom) > 1 else float("nan")
         row["si_hip_flexion_pct"] = symmetry_index(
@@ -82,9 +86,7 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
         row["si_knee_flexion_pct"] = symmetry_index(
             row["peak_knee_flexion_left_deg"], row["peak_knee_flexion_right_deg"]
         )
-        row["low_confidence_fraction"] = _stat(
-            np.mean, series["confidence"][inside] < LOW_CONFIDENCE
-        )
+        row["low_confidence_fraction"] = _stat(np.mean, series["confidence"][inside] < LOW_CONFIDENCE)
         rows.append(row)
     schema = {k: v for k, v in REPS.items() if k not in ("recording_id", "ingest_id", "pipeline_version")}
     if not rows:

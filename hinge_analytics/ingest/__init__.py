@@ -26,9 +26,7 @@ def detect_format(path: Path) -> str:
         head = path.open("rb").read(4096).decode("utf-8", "replace").lower()
         if "_visibility" in head or "left_hip_x" in head:
             return "mediapipe_csv"
-    raise BadRecording(
-        f"Cannot tell which tool wrote {path.name}; set the format column in the manifest."
-    )
+    raise BadRecording(f"Cannot tell which tool wrote {path.name}; set the format column in the manifest.")
 
 
 def read_recording(path: Path, fmt: str | None, sample_rate_hz: float | None) -> tuple[str, RecordingRead]:

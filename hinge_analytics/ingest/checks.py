@@ -20,9 +20,7 @@ KEY_LANDMARKS = ("hip_left", "hip_right", "knee_left", "knee_right", "shoulder_l
 MIN_CONFIDENCE = 0.3
 
 
-def time_axis(
-    timestamps_s: np.ndarray | None, n_frames: int, sample_rate_hz: float | None
-) -> np.ndarray:
+def time_axis(timestamps_s: np.ndarray | None, n_frames: int, sample_rate_hz: float | None) -> np.ndarray:
     """Seconds from the first sample: the file's own timestamps, else frame / manifest rate."""
     if timestamps_s is None:
         if sample_rate_hz is None:

@@ -53,9 +53,7 @@ def pose_frames_from_arrays(
     return RecordingRead("pose", frames, _rate(t_s), coordinates)
 
 
-def imu_frames_from_arrays(
-    sensors: dict[str, dict[str, np.ndarray]], t_s: np.ndarray
-) -> RecordingRead:
+def imu_frames_from_arrays(sensors: dict[str, dict[str, np.ndarray]], t_s: np.ndarray) -> RecordingRead:
     """``sensors[placement][channel]`` on a common time axis ``t_s`` (seconds from 0)."""
     check_length(t_s)
     data: dict[str, np.ndarray] = {"frame": np.arange(len(t_s), dtype=np.int32), "t_s": t_s}

@@ -68,16 +68,17 @@ def read_manifest(manifest: Path) -> tuple[list[ManifestRow], list[RejectedRow]]
         raise BadRecording(f"The manifest {manifest} does not exist.")
     try:
         table = pl.read_csv(
-            manifest, infer_schema=False, truncate_ragged_lines=False, encoding="utf8-lossy",
+            manifest,
+            infer_schema=False,
+            truncate_ragged_lines=False,
+            encoding="utf8-lossy",
         )
     except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
         raise BadRecording(f"The manifest {manifest.name} is not a readable CSV file ({exc}).") from exc
     table = table.rename({c: c.strip().lower() for c in table.columns})
     missing = [c for c in MANIFEST_REQUIRED if c not in table.columns]
     if missing:
-        raise BadRecording(
-            f"The manifest {manifest.name} lacks the required column(s) {', '.join(missing)}."
-        )
+        raise BadRecording(f"The manifest {manifest.name} lacks the required column(s) {', '.join(missing)}.")
     batch_dir = manifest.resolve().parent
     valid: list[ManifestRow] = []
     rejected: list[RejectedRow] = []
@@ -114,20 +115,14 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
     for name, value in (("recording_id", rid), ("athlete_id", athlete)):
         assert value is not None
         if len(value) > MAX_ID_LENGTH or any(ord(ch) < 32 for ch in value):
-            raise BadRecording(
-                f"{name} must be at most {MAX_ID_LENGTH} printable characters."
-            )
+            raise BadRecording(f"{name} must be at most {MAX_ID_LENGTH} printable characters.")
     exercise = cells["exercise"].lower()  # type: ignore[union-attr]
     if exercise not in EXERCISES:
-        raise BadRecording(
-            f"exercise {cells['exercise']!r} is not one of {', '.join(EXERCISES)}."
-        )
+        raise BadRecording(f"exercise {cells['exercise']!r} is not one of {', '.join(EXERCISES)}.")
     try:
         session_date = dt.date.fromisoformat(cells["session_date"])  # type: ignore[arg-type]
     except ValueError:
-        raise BadRecording(
-            f"session_date {cells['session_date']!r} is not a date like 2026-03-14."
-        ) from None
+        raise BadRecording(f"session_date {cells['session_date']!r} is not a date like 2026-03-14.") from None
     side = cells["side"].lower() if cells["side"] else None
     if side is not None and side not in SIDES:
         raise BadRecording(f"side {cells['side']!r} must be left, right or empty.")

@@ -51,9 +51,9 @@ def read_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseR
         timestamps = None
     world = _looks_like_world(xyz)
     if not world and "image_width" in columns and "image_height" in columns:
-        aspect = _numeric(table, [columns["image_width"]])[:, 0] / _numeric(
-            table, [columns["image_height"]]
-        )[:, 0]
+        aspect = (
+            _numeric(table, [columns["image_width"]])[:, 0] / _numeric(table, [columns["image_height"]])[:, 0]
+        )
         for p in xyz.values():
             p[:, 0] *= aspect
             p[:, 2] *= aspect  # MediaPipe scales z like x
@@ -68,9 +68,7 @@ def _numeric(table: pl.DataFrame, cols: list[str]) -> np.ndarray:
     try:
         return table.select(pl.col(cols).cast(pl.Float64, strict=True)).to_numpy().copy()
     except (pl.exceptions.PolarsError, ValueError) as exc:
-        raise BadRecording(
-            f"Column(s) {', '.join(cols)} hold values that are not numbers."
-        ) from exc
+        raise BadRecording(f"Column(s) {', '.join(cols)} hold values that are not numbers.") from exc
 
 
 def _looks_like_world(xyz: dict[str, np.ndarray]) -> bool:

@@ -33,7 +33,9 @@ def hampel(x: np.ndarray, window: int = 7, n_sigmas: float = 3.0) -> np.ndarray:
     return out
 
 
-def interpolate_gaps(x: np.ndarray, sample_rate_hz: float, max_gap_s: float = DEFAULT_MAX_GAP_S) -> np.ndarray:
+def interpolate_gaps(
+    x: np.ndarray, sample_rate_hz: float, max_gap_s: float = DEFAULT_MAX_GAP_S
+) -> np.ndarray:
     """Linearly fill NaN gaps up to ``max_gap_s``; longer gaps stay NaN (not invented)."""
     x = np.asarray(x, dtype=np.float64).copy()
     missing = ~np.isfinite(x)

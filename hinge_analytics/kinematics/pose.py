@@ -24,7 +24,9 @@ MIN_CONFIDENCE = 0.3
 
 
 def landmark_positions(
-    frames: pl.DataFrame, sample_rate_hz: float, cutoff_hz: float = DEFAULT_CUTOFF_HZ,
+    frames: pl.DataFrame,
+    sample_rate_hz: float,
+    cutoff_hz: float = DEFAULT_CUTOFF_HZ,
     planar: bool = False,
 ) -> dict[str, np.ndarray]:
     """Cleaned (n, 3) positions per landmark: low-confidence samples dropped, spikes removed,
@@ -85,7 +87,9 @@ def tilt_deg(lower: np.ndarray, upper: np.ndarray, forward: np.ndarray) -> np.nd
 
 
 def pose_angles(
-    frames: pl.DataFrame, sample_rate_hz: float, coordinates: str,
+    frames: pl.DataFrame,
+    sample_rate_hz: float,
+    coordinates: str,
     cutoff_hz: float = DEFAULT_CUTOFF_HZ,
 ) -> pl.DataFrame:
     """Angles per frame (schema.ANGLES) from canonical pose frames."""
@@ -105,20 +109,22 @@ def pose_angles(
         out[f"knee_flexion_{side}_deg"] = shank - thigh
         out[f"ankle_dorsiflexion_{side}_deg"] = shank
         if hip is not None and knee is not None and ankle is not None:
-            leg_lengths.append(
-                np.linalg.norm(hip - knee, axis=1) + np.linalg.norm(knee - ankle, axis=1)
-            )
+            leg_lengths.append(np.linalg.norm(hip - knee, axis=1) + np.linalg.norm(knee - ankle, axis=1))
     if ear_c is not None and sho_c is not None:
         out["upper_back_rounding_deg"] = tilt_deg(sho_c, ear_c, forward) - trunk
     if leg_lengths and hip_c is not None and ank_c is not None:
         leg = np.nanmedian(np.concatenate(leg_lengths))
         out["hip_travel_leg_lengths"] = ((ank_c - hip_c) @ forward) / leg
     out["hinge_deg"] = nanmean_stack([out["hip_flexion_left_deg"], out["hip_flexion_right_deg"]])
-    conf_cols = [landmark_columns(lm)[3] for lm in ("hip_left", "hip_right", "knee_left",
-                                                     "knee_right", "shoulder_left", "shoulder_right")]
-    confidence = frames.select(pl.min_horizontal([pl.col(c).fill_null(0.0) for c in conf_cols
-                                                  if c in frames.columns])).to_series()
+    conf_cols = [
+        landmark_columns(lm)[3]
+        for lm in ("hip_left", "hip_right", "knee_left", "knee_right", "shoulder_left", "shoulder_right")
+    ]
+    confidence = frames.select(
+        pl.min_horizontal([pl.col(c).fill_null(0.0) for c in conf_cols if c in frames.columns])
+    ).to_series()
     table = pl.DataFrame({"frame": frames["frame"], "t_s": frames["t_s"], **out}).fill_nan(None)
-    return conform(table.with_columns(confidence=confidence), {
-        k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")
-    })
+    return conform(
+        table.with_columns(confidence=confidence),
+        {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")},
+    )

@@ -64,7 +64,9 @@ def build_reports(
         where.append("session_date >= ?")
         params.append(since)
     clause = " AND ".join(where)
-    sessions = query(lake, f"SELECT * FROM sessions WHERE {clause} ORDER BY athlete_id, session_date, exercise", params)
+    sessions = query(
+        lake, f"SELECT * FROM sessions WHERE {clause} ORDER BY athlete_id, session_date, exercise", params
+    )
     labels = query(
         lake,
         f"SELECT athlete_id, coalesce(label, 'not labelled') AS label, count(*) AS reps FROM rep_view "
@@ -79,8 +81,12 @@ def build_reports(
         counts = labels.filter(pl.col("athlete_id") == athlete_id)
         name = safe_filename(athlete_id)
         table = mine.select(
-            "session_date", "exercise", "reps", "top_load_kg",
-            (pl.col("share_good") * 100).alias("good_%"), "most_common_mistake",
+            "session_date",
+            "exercise",
+            "reps",
+            "top_load_kg",
+            (pl.col("share_good") * 100).alias("good_%"),
+            "most_common_mistake",
             pl.col("mean_peak_hip_flexion_deg").alias("hip_peak_deg"),
             pl.col("mean_peak_knee_flexion_deg").alias("knee_peak_deg"),
             pl.col("knee_si_pct").alias("knee_SI_%"),
@@ -101,7 +107,8 @@ def build_reports(
         )
     index = (
         "<h1>Team overview</h1><table><tr><th>athlete</th><th>reps</th><th>good reps</th></tr>"
-        + "".join(index_rows) + "</table>"
+        + "".join(index_rows)
+        + "</table>"
     )
     (out_dir / "index.html").write_text(_page("Team overview", index), encoding="utf-8")
     return pages

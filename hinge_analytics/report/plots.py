@@ -26,7 +26,7 @@ def _svg(fig) -> str:
     fig.savefig(buffer, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]  # drop the XML prolog so it can sit inline in HTML
+    return text[text.index("<svg") :]  # drop the XML prolog so it can sit inline in HTML
 
 
 def progress_plot(sessions: pl.DataFrame) -> str:
@@ -34,7 +34,9 @@ def progress_plot(sessions: pl.DataFrame) -> str:
     fig, (ax_form, ax_load) = plt.subplots(2, 1, figsize=(7, 4.6), sharex=True)
     for (exercise,), part in sessions.sort("session_date").group_by(["exercise"], maintain_order=True):
         dates = part["session_date"].to_list()
-        ax_form.plot(dates, [100 * (v or 0) for v in part["share_good"].to_list()], marker="o", label=exercise)
+        ax_form.plot(
+            dates, [100 * (v or 0) for v in part["share_good"].to_list()], marker="o", label=exercise
+        )
         ax_load.plot(dates, part["top_load_kg"].to_list(), marker="s", label=exercise)
     ax_form.set_ylabel("good reps (%)")
     ax_form.set_ylim(-5, 105)

@@ -50,7 +50,9 @@ def segment_reps(t_s: np.ndarray, hinge_deg: np.ndarray) -> pl.DataFrame:
     rate = (len(t_s) - 1) / (t_s[-1] - t_s[0])
     velocity = np.gradient(x, t_s)
     peaks, _ = find_peaks(
-        x, prominence=PROMINENCE * span, distance=max(1, int(MIN_REP_S * rate)),
+        x,
+        prominence=PROMINENCE * span,
+        distance=max(1, int(MIN_REP_S * rate)),
         height=top + 0.5 * span,
     )
     rows = []
@@ -58,12 +60,12 @@ def segment_reps(t_s: np.ndarray, hinge_deg: np.ndarray) -> pl.DataFrame:
     for k, peak in enumerate(peaks):
         lower_left = previous_end
         next_peak = peaks[k + 1] if k + 1 < len(peaks) else len(x) - 1
-        base_left = x[lower_left:peak + 1].min()
-        base_right = x[peak:next_peak + 1].min()
+        base_left = x[lower_left : peak + 1].min()
+        base_right = x[peak : next_peak + 1].min()
         start = _onset(x, velocity, peak, base_left, lower_left, direction=-1)
         end = _onset(x, velocity, peak, base_right, next_peak, direction=+1)
         excursion = x[peak] - max(base_left, base_right)
-        near_bottom = np.flatnonzero(x[start:end + 1] >= x[peak] - BOTTOM_BAND * excursion) + start
+        near_bottom = np.flatnonzero(x[start : end + 1] >= x[peak] - BOTTOM_BAND * excursion) + start
         bottom_in, bottom_out = near_bottom[0], near_bottom[-1]
         rows.append(
             {
@@ -75,24 +77,24 @@ def segment_reps(t_s: np.ndarray, hinge_deg: np.ndarray) -> pl.DataFrame:
                 "bottom_pause_s": t_s[bottom_out] - t_s[bottom_in],
                 "concentric_s": t_s[end] - t_s[bottom_out],
                 "duration_s": t_s[end] - t_s[start],
-                "peak_hinge_velocity_deg_s": float(np.abs(velocity[start:end + 1]).max()),
+                "peak_hinge_velocity_deg_s": float(np.abs(velocity[start : end + 1]).max()),
             }
         )
         previous_end = end
     return pl.DataFrame(rows, schema=REP_BOUNDARIES)
 
 
-def _onset(
-    x: np.ndarray, velocity: np.ndarray, peak: int, base: float, limit: int, direction: int
-) -> int:
+def _onset(x: np.ndarray, velocity: np.ndarray, peak: int, base: float, limit: int, direction: int) -> int:
     """Index where the movement into/out of ``peak`` begins/ends, searching towards ``limit``."""
     level = base + START_LEVEL * (x[peak] - base)
     i = peak
     while i != limit and x[i] > level:
         i += direction
-    segment = velocity[min(i, peak):max(i, peak) + 1]
+    segment = velocity[min(i, peak) : max(i, peak) + 1]
     v_peak = np.abs(segment).max() if len(segment) else 0.0
-    threshold = VELOCITY_FRACTION * max(v_peak, np.abs(velocity[min(limit, peak):max(limit, peak) + 1]).max())
+    threshold = VELOCITY_FRACTION * max(
+        v_peak, np.abs(velocity[min(limit, peak) : max(limit, peak) + 1]).max()
+    )
     # Outwards from the crossing while still moving (towards the peak = positive slope inwards).
     while i != limit and direction * -velocity[i] > threshold:
         i += direction

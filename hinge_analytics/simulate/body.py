@@ -72,14 +72,17 @@ def spine_segment_tilts(pose: Pose) -> np.ndarray:
 
     Rotating every segment by b rotates the chord by b, so b = target chord - chord at b = 0.
     """
-    relative = np.stack(
-        [
-            np.zeros_like(pose.trunk_chord),
-            pose.lumbar_flexion,
-            pose.lumbar_flexion + pose.thoracic_flexion,
-        ],
-        axis=-1,
-    ) + SPINE_STANDING_TILT_DEG
+    relative = (
+        np.stack(
+            [
+                np.zeros_like(pose.trunk_chord),
+                pose.lumbar_flexion,
+                pose.lumbar_flexion + pose.thoracic_flexion,
+            ],
+            axis=-1,
+        )
+        + SPINE_STANDING_TILT_DEG
+    )
     chord = (SPINE_LENGTHS * _unit(relative).transpose(2, 0, 1)).sum(axis=-1)  # (2, n)
     chord_tilt = np.degrees(np.arctan2(chord[0], chord[1]))
     return relative + (pose.trunk_chord - chord_tilt)[:, None]
@@ -134,8 +137,8 @@ def forward_kinematics(pose: Pose, body: Anthropometry) -> dict[str, np.ndarray]
         spine_points.append(point.copy())
     c7 = spine_points[-1]
     thoracic_dir = _unit(tilts[:, 2])
-    protraction = pose.shoulder_protraction[:, None] * H * np.column_stack(
-        [thoracic_dir[:, 1], -thoracic_dir[:, 0]]
+    protraction = (
+        pose.shoulder_protraction[:, None] * H * np.column_stack([thoracic_dir[:, 1], -thoracic_dir[:, 0]])
     )  # along the thoracic segment's forward normal
     shoulder = c7 + protraction
     head_dir = _unit(tilts[:, 2] + pose.neck_flexion)

@@ -33,18 +33,32 @@ class ExerciseProfile:
 
 
 EXERCISE_PROFILES: dict[str, ExerciseProfile] = {
-    "deadlift": ExerciseProfile((45, 60), (95, 115), (80, 100), (1.0, 2.0), (0.2, 0.6),
-                                (1.0, 1.6), (0.6, 1.5)),
-    "romanian_deadlift": ExerciseProfile((60, 80), (65, 90), (15, 25), (2.0, 3.0), (0.3, 1.0),
-                                         (1.0, 1.6), (0.6, 1.5)),
-    "single_leg_rdl": ExerciseProfile((65, 85), (70, 90), (15, 25), (1.8, 2.6), (0.3, 0.8),
-                                      (1.2, 1.8), (0.8, 1.6), unilateral=True),
-    "kettlebell_swing": ExerciseProfile((45, 65), (60, 80), (20, 35), (0.45, 0.6), (0.0, 0.05),
-                                        (0.35, 0.5), (0.05, 0.15)),
-    "good_morning": ExerciseProfile((70, 85), (70, 90), (5, 20), (2.0, 3.0), (0.3, 0.8),
-                                    (1.2, 1.8), (0.6, 1.4)),
-    "hip_thrust": ExerciseProfile((0, 0), (80, 95), (80, 95), (1.0, 1.6), (0.2, 0.5),
-                                  (0.8, 1.2), (0.5, 1.2), standing_knee=90.0, supine=True),
+    "deadlift": ExerciseProfile(
+        (45, 60), (95, 115), (80, 100), (1.0, 2.0), (0.2, 0.6), (1.0, 1.6), (0.6, 1.5)
+    ),
+    "romanian_deadlift": ExerciseProfile(
+        (60, 80), (65, 90), (15, 25), (2.0, 3.0), (0.3, 1.0), (1.0, 1.6), (0.6, 1.5)
+    ),
+    "single_leg_rdl": ExerciseProfile(
+        (65, 85), (70, 90), (15, 25), (1.8, 2.6), (0.3, 0.8), (1.2, 1.8), (0.8, 1.6), unilateral=True
+    ),
+    "kettlebell_swing": ExerciseProfile(
+        (45, 65), (60, 80), (20, 35), (0.45, 0.6), (0.0, 0.05), (0.35, 0.5), (0.05, 0.15)
+    ),
+    "good_morning": ExerciseProfile(
+        (70, 85), (70, 90), (5, 20), (2.0, 3.0), (0.3, 0.8), (1.2, 1.8), (0.6, 1.4)
+    ),
+    "hip_thrust": ExerciseProfile(
+        (0, 0),
+        (80, 95),
+        (80, 95),
+        (1.0, 1.6),
+        (0.2, 0.5),
+        (0.8, 1.2),
+        (0.5, 1.2),
+        standing_knee=90.0,
+        supine=True,
+    ),
 }
 
 
@@ -139,8 +153,16 @@ def _bottom_targets(
     knee = _uniform(rng, prof.knee)
     s = rep.severity
     targets = {
-        "trunk": trunk, "hip": hip, "knee": knee, "lumbar": 0.0, "thoracic": 0.0, "neck": 0.0,
-        "protraction": 0.0, "top_lean": 0.0, "top_lumbar": 0.0, "ankle_lean": 0.0,
+        "trunk": trunk,
+        "hip": hip,
+        "knee": knee,
+        "lumbar": 0.0,
+        "thoracic": 0.0,
+        "neck": 0.0,
+        "protraction": 0.0,
+        "top_lean": 0.0,
+        "top_lumbar": 0.0,
+        "ankle_lean": 0.0,
     }
     if rep.label == "rounded_back":
         targets.update(thoracic=35 * s, neck=15 * s, protraction=0.035 * s, hip=hip - 8 * s)
@@ -152,8 +174,7 @@ def _bottom_targets(
         targets.update(knee=knee + 50 * s, trunk=trunk - 25 * s, hip=hip + 10 * s)
     elif rep.label == "hips_not_back":
         # Thigh stays near vertical (hips over ankles): hip flexion falls towards trunk tilt.
-        targets.update(hip=hip - s * (hip - trunk - 2), knee=knee * (1 - 0.5 * s),
-                       ankle_lean=8 * s)
+        targets.update(hip=hip - s * (hip - trunk - 2), knee=knee * (1 - 0.5 * s), ankle_lean=8 * s)
     return targets
 
 

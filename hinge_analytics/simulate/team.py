@@ -28,8 +28,12 @@ MISTAKES = tuple(label for label in LABELS if label != "good")
 SUPPORTED_FORMATS = ("mediapipe_csv",)
 START_DATE = dt.date(2026, 9, 7)  # a Monday
 BASE_LOAD_KG = {
-    "deadlift": 100.0, "romanian_deadlift": 70.0, "single_leg_rdl": 20.0,
-    "kettlebell_swing": 24.0, "good_morning": 40.0, "hip_thrust": 90.0,
+    "deadlift": 100.0,
+    "romanian_deadlift": 70.0,
+    "single_leg_rdl": 20.0,
+    "kettlebell_swing": 24.0,
+    "good_morning": 40.0,
+    "hip_thrust": 90.0,
 }
 
 
@@ -64,9 +68,7 @@ def make_athletes(n: int, rng: np.random.Generator) -> list[Athlete]:
     return athletes
 
 
-def _plan_reps(
-    athlete: Athlete, n_reps: int, week: int, rng: np.random.Generator
-) -> list[RepPlan]:
+def _plan_reps(athlete: Athlete, n_reps: int, week: int, rng: np.random.Generator) -> list[RepPlan]:
     """Labels for one set: mistakes grow with fatigue (later reps) and, for athletes who go too
     heavy too soon, with the weeks."""
     reps = []
@@ -84,9 +86,7 @@ def _plan_reps(
     return reps
 
 
-def truth_from_points(
-    points: dict[str, np.ndarray], time_s: np.ndarray, starts, bottoms, ends
-) -> list[dict]:
+def truth_from_points(points: dict[str, np.ndarray], time_s: np.ndarray, starts, bottoms, ends) -> list[dict]:
     """Per-rep truth measured on the noise-free body-frame landmarks (SPEC.md angle definitions)."""
     hip_c = (points["hip_left"] + points["hip_right"]) / 2
     sho_c = (points["shoulder_left"] + points["shoulder_right"]) / 2
@@ -193,13 +193,16 @@ def _write_recording(
     time_s, pose, set_truth = simulate_set(plan, sample_rate, rng)
     body_points = forward_kinematics(pose, body)
     for k, row in enumerate(
-        truth_from_points(
-            body_points, time_s, set_truth.t_start_s, set_truth.t_bottom_s, set_truth.t_end_s
-        )
+        truth_from_points(body_points, time_s, set_truth.t_start_s, set_truth.t_bottom_s, set_truth.t_end_s)
     ):
         truth.append(
-            {"recording_id": recording_id, "rep": k + 1, "label": plan.reps[k].label,
-             "severity": plan.reps[k].severity, **row}
+            {
+                "recording_id": recording_id,
+                "rep": k + 1,
+                "label": plan.reps[k].label,
+                "severity": plan.reps[k].severity,
+                **row,
+            }
         )
     world = rotate_heading(body_points, pose.heading_deg)
     noisy, visibility = add_pose_noise(world, rng)

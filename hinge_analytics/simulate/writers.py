@@ -15,12 +15,22 @@ from hinge_analytics.formats import MEDIAPIPE_33
 
 # Which simulated point stands in for each MediaPipe landmark the body model has no joint for.
 _MEDIAPIPE_SOURCE = {
-    "left_eye_inner": "nose", "left_eye": "nose", "left_eye_outer": "ear_left",
-    "right_eye_inner": "nose", "right_eye": "nose", "right_eye_outer": "ear_right",
-    "mouth_left": "nose", "mouth_right": "nose",
-    "left_pinky": "wrist_left", "left_index": "wrist_left", "left_thumb": "wrist_left",
-    "right_pinky": "wrist_right", "right_index": "wrist_right", "right_thumb": "wrist_right",
-    "left_foot_index": "toe_left", "right_foot_index": "toe_right",
+    "left_eye_inner": "nose",
+    "left_eye": "nose",
+    "left_eye_outer": "ear_left",
+    "right_eye_inner": "nose",
+    "right_eye": "nose",
+    "right_eye_outer": "ear_right",
+    "mouth_left": "nose",
+    "mouth_right": "nose",
+    "left_pinky": "wrist_left",
+    "left_index": "wrist_left",
+    "left_thumb": "wrist_left",
+    "right_pinky": "wrist_right",
+    "right_index": "wrist_right",
+    "right_thumb": "wrist_right",
+    "left_foot_index": "toe_left",
+    "right_foot_index": "toe_right",
 }
 
 

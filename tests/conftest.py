@@ -1,0 +1,39 @@
+"""Shared fixtures: one small simulated batch and one ingested lake per test session (per worker)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# Each pytest-xdist worker gets its own Prefect home, so ephemeral API databases never collide.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-home-")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+
+from hinge_analytics.ingest.manifest import read_manifest  # noqa: E402
+from hinge_analytics.lake import Lake  # noqa: E402
+from hinge_analytics.pipeline import ingest_chunk  # noqa: E402
+from hinge_analytics.simulate.team import simulate_team  # noqa: E402
+
+REAL_DATA = Path(__file__).parent / "data" / "real"
+
+
+@pytest.fixture(scope="session")
+def batch(tmp_path_factory) -> Path:
+    """A simulated batch: 4 athletes x 2 sessions x RDL + deadlift x 2 sets (mediapipe_csv)."""
+    out = tmp_path_factory.mktemp("batch")
+    return simulate_team(out, athletes=4, sessions=2, seed=11)
+
+
+@pytest.fixture(scope="session")
+def lake(batch, tmp_path_factory) -> Lake:
+    """The batch ingested (without Prefect) into a fresh lake. Treat as read-only."""
+    lake = Lake(tmp_path_factory.mktemp("lake") / "lake")
+    lake.create()
+    rows, rejected = read_manifest(batch)
+    assert not rejected
+    ingest_chunk(lake, rows)
+    return lake

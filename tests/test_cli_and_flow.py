@@ -1,0 +1,47 @@
+"""The command line end to end, including the Prefect ingest flow in ephemeral mode."""
+
+import polars as pl
+from typer.testing import CliRunner
+
+from hinge_analytics.cli import app
+from hinge_analytics.schema import EXPORT_REPS_COLUMNS
+
+runner = CliRunner()
+
+
+def test_ingest_flow_train_predict_export(batch, tmp_path):
+    lake = str(tmp_path / "lake")
+    result = runner.invoke(app, ["ingest", str(batch), "--lake", lake])
+    assert result.exit_code == 0, result.output
+    assert "quarantined 0" in result.output
+    again = runner.invoke(app, ["ingest", str(batch), "--lake", lake])
+    assert "ingested 0" in again.output
+    model = tmp_path / "model"
+    result = runner.invoke(
+        app, ["train", "--lake", lake, "--labels", str(batch.parent / "rep_labels.csv"), "--out", str(model)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "leave-athlete-out" in result.output
+    result = runner.invoke(app, ["predict", "--lake", lake, "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "reps.csv"
+    result = runner.invoke(app, ["export", "reps", "--lake", lake, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    reps = pl.read_csv(out)
+    truth = pl.read_csv(batch.parent / "truth_reps.csv")
+    assert tuple(reps.columns) == EXPORT_REPS_COLUMNS
+    assert abs(reps.height - truth.height) <= 0.05 * truth.height
+    assert reps["label"].is_not_null().all()
+    parquet = tmp_path / "sessions.parquet"
+    assert runner.invoke(app, ["export", "sessions", "--lake", lake, "--out", str(parquet)]).exit_code == 0
+    assert pl.read_parquet(parquet).height > 0
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path):
+    result = runner.invoke(app, ["ingest", str(tmp_path / "missing.csv"), "--lake", str(tmp_path / "l")])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["query", "SELECT 1", "--lake", str(tmp_path / "nolake")])
+    assert result.exit_code != 0 and "no lake" in result.output
+    result = runner.invoke(app, ["export", "bogus", "--lake", str(tmp_path), "--out", "x.csv"])
+    assert result.exit_code != 0

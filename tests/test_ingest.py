@@ -1,0 +1,82 @@
+import polars as pl
+import pytest
+
+from hinge_analytics.ingest import read_recording
+from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.schema import landmark_columns
+
+HEADER = (
+    "recording_id,path,athlete_id,session_date,exercise,side,load_kg,set_number,format,sample_rate_hz,label\n"
+)
+
+
+def _manifest(tmp_path, rows: str):
+    (tmp_path / "rec.csv").write_text("x\n")
+    path = tmp_path / "manifest.csv"
+    path.write_text(HEADER + rows)
+    return path
+
+
+def test_manifest_rejects_each_bad_row_with_a_reason(tmp_path):
+    path = _manifest(
+        tmp_path,
+        "ok,rec.csv,A1,2026-01-05,deadlift,,100,1,,,\n"
+        "bad-ex,rec.csv,A1,2026-01-05,bench_press,,,,,,\n"
+        "bad-date,rec.csv,A1,05/01/2026,deadlift,,,,,,\n"
+        "escape,../outside.csv,A1,2026-01-05,deadlift,,,,,,\n"
+        "ok,rec.csv,A1,2026-01-05,deadlift,,,,,,\n"
+        "neg-load,rec.csv,A1,2026-01-05,deadlift,,-5,,,,\n"
+        "missing,nope.csv,A1,2026-01-05,deadlift,,,,,,\n",
+    )
+    valid, rejected = read_manifest(path)
+    assert [r.recording_id for r in valid] == ["ok"]
+    reasons = {r.recording_id: r.reason for r in rejected}
+    assert "bench_press" in reasons["bad-ex"]
+    assert "not a date" in reasons["bad-date"]
+    assert "outside the batch folder" in reasons["escape"]
+    assert "more than once" in reasons["ok"]
+    assert "between" in reasons["neg-load"]
+    assert "does not exist" in reasons["missing"]
+
+
+def test_manifest_without_required_columns_is_an_error(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("recording_id,path\nA,b\n")
+    with pytest.raises(BadRecording, match="athlete_id"):
+        read_manifest(path)
+
+
+def test_mediapipe_reader_gives_canonical_y_up_metres(batch):
+    rows, _ = read_manifest(batch)
+    fmt, read = read_recording(rows[0].file, None, None)
+    assert fmt == "mediapipe_csv" and read.modality == "pose" and read.sensors == "world_m"
+    hip_y = read.frames[landmark_columns("hip_left")[1]].mean()
+    shoulder_y = read.frames[landmark_columns("shoulder_left")[1]].mean()
+    assert shoulder_y > hip_y + 0.2  # y is up after reading
+    assert read.sample_rate_hz == pytest.approx(30.0, rel=0.01)
+
+
+def test_timestamps_going_backwards_are_refused(batch, tmp_path):
+    rows, _ = read_manifest(batch)
+    table = pl.read_csv(rows[0].file)
+    ts = table["timestamp_ms"].to_list()
+    ts[50] = ts[10]
+    bad = tmp_path / "bad.csv"
+    table.with_columns(timestamp_ms=pl.Series(ts)).write_csv(bad)
+    with pytest.raises(BadRecording, match="backwards"):
+        read_recording(bad, "mediapipe_csv", None)
+
+
+def test_person_missing_in_most_frames_is_refused(batch, tmp_path):
+    rows, _ = read_manifest(batch)
+    table = pl.read_csv(rows[0].file)
+    vis = [c for c in table.columns if c.endswith("_visibility")]
+    n = table.height
+    table = table.with_columns(
+        [(pl.int_range(n) > int(0.3 * n)).cast(pl.Float64).alias(c) * 0.0 for c in vis]
+    )
+    bad = tmp_path / "missing.csv"
+    table.write_csv(bad)
+    with pytest.raises(BadRecording, match="not detected"):
+        read_recording(bad, "mediapipe_csv", None)

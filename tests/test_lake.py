@@ -1,0 +1,73 @@
+"""Atomic, idempotent writes: re-ingest replaces, uncommitted rows stay invisible."""
+
+import contextlib
+
+import polars as pl
+
+from hinge_analytics.analytics import query
+from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.lake import Lake, sql_string
+from hinge_analytics.pipeline import commit, ingest_chunk, process_recording
+
+
+def test_reingest_of_the_same_manifest_changes_nothing(batch, tmp_path):
+    lake = Lake(tmp_path / "lake")
+    lake.create()
+    rows, _ = read_manifest(batch)
+    rows = rows[:3]
+    first = ingest_chunk(lake, rows)
+    before = query(lake, "SELECT recording_id, rep, ingest_id FROM reps ORDER BY 1, 2")
+    second = ingest_chunk(lake, rows)
+    after = query(lake, "SELECT recording_id, rep, ingest_id FROM reps ORDER BY 1, 2")
+    assert len(first.ingested) == 3 and second.skipped == [r.recording_id for r in rows]
+    assert before.equals(after)
+
+
+def test_forced_reingest_replaces_rows_without_duplicates(batch, tmp_path):
+    lake = Lake(tmp_path / "lake")
+    lake.create()
+    rows, _ = read_manifest(batch)
+    ingest_chunk(lake, rows[:2])
+    n = query(lake, "SELECT count(*) AS n FROM reps")["n"][0]
+    ingest_chunk(lake, rows[:2], force=True)
+    assert query(lake, "SELECT count(*) AS n FROM reps")["n"][0] == n
+    assert lake.read("reps").height == n  # old rows are gone from the table, not just hidden
+
+
+def test_rows_without_a_committed_recording_are_invisible(batch, tmp_path):
+    """A crash after the data tables but before the recordings commit shows nothing."""
+    lake = Lake(tmp_path / "lake")
+    lake.create()
+    rows, _ = read_manifest(batch)
+    processed = process_recording(rows[0])
+    original = lake.replace_recordings
+
+    def crash_on_recordings(table, frame, ids):
+        if table == "recordings":
+            raise KeyboardInterrupt("killed")
+        original(table, frame, ids)
+
+    lake.replace_recordings = crash_on_recordings
+    with contextlib.suppress(KeyboardInterrupt):
+        commit(lake, [processed])
+    lake.replace_recordings = original
+    assert lake.read("reps").height > 0  # rows were written ...
+    assert query(lake, "SELECT count(*) AS n FROM reps")["n"][0] == 0  # ... but nobody sees them
+    ingest_chunk(lake, rows[:1])  # the rerun completes the work
+    assert query(lake, "SELECT count(*) AS n FROM reps")["n"][0] == processed.reps.height
+    assert lake.read("reps").height == processed.reps.height
+
+
+def test_sql_string_escapes_quotes():
+    assert sql_string("a'b") == "'a''b'"
+
+
+def test_hostile_recording_id_cannot_alter_the_predicate(batch, tmp_path):
+    lake = Lake(tmp_path / "lake")
+    lake.create()
+    frame = pl.DataFrame({"recording_id": ["x' OR '1'='1"], "path": ["p"], "reason": ["r"]})
+    lake.replace_recordings("quarantine", frame, frame["recording_id"])
+    other = pl.DataFrame({"recording_id": ["keep"], "path": ["p"], "reason": ["r"]})
+    lake.replace_recordings("quarantine", other, ["keep"])
+    lake.replace_recordings("quarantine", frame, frame["recording_id"])
+    assert sorted(lake.read("quarantine")["recording_id"]) == ["keep", "x' OR '1'='1"]
