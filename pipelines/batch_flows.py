@@ -61,6 +61,7 @@ def demo_flow(out_dir: str, athletes: int = 6, sessions: int = 4, seed: int = 7)
         "labelled": labelled,
         "evaluation": meta["evaluation"],
         "model_version": meta["model_version"],
+        "default_model": load_model(DEFAULT_MODEL_DIR).version,
         "report": str(reports / "index.html"),
         "pages": len(pages),
     }
