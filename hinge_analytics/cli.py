@@ -79,14 +79,33 @@ def simulate(
     athletes: Annotated[int, typer.Option(min=1, max=500)] = 4,
     sessions: Annotated[int, typer.Option(min=1, max=104)] = 3,
     formats: Annotated[str, typer.Option(help="Comma-separated formats, or 'all'.")] = "mediapipe_csv",
+    exercises: Annotated[str, typer.Option(help="Comma-separated exercises, or 'all'.")] = "all",
+    sets: Annotated[int, typer.Option("--sets", min=1, max=20, help="Sets per exercise and session.")] = 2,
+    bad: Annotated[
+        int, typer.Option("--bad", min=0, max=1000, help="Bad inputs to add (each case at least once).")
+    ] = 0,
     seed: int = 0,
 ) -> None:
-    """Simulate a team: recordings, manifest.csv, rep_labels.csv and truth_reps.csv."""
+    """Simulate a team: recordings, manifest.csv, rep_labels.csv, truth_reps.csv and athletes.csv
+    (plus bad_files.csv with --bad)."""
+    from hinge_analytics.schema import EXERCISES
     from hinge_analytics.simulate.team import SUPPORTED_FORMATS, simulate_team
 
-    chosen = SUPPORTED_FORMATS if formats == "all" else tuple(f.strip() for f in formats.split(","))
+    def listed(text: str, everything: tuple[str, ...]) -> tuple[str, ...]:
+        return everything if text == "all" else tuple(t.strip() for t in text.split(",") if t.strip())
+
+    chosen, moves = listed(formats, SUPPORTED_FORMATS), listed(exercises, EXERCISES)
     try:
-        manifest = simulate_team(out, athletes=athletes, sessions=sessions, formats=chosen, seed=seed)
+        manifest = simulate_team(
+            out,
+            athletes=athletes,
+            sessions=sessions,
+            formats=chosen,
+            exercises=moves,
+            sets_per_exercise=sets,
+            seed=seed,
+            bad=bad,
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     console.print(f"wrote {manifest}")

@@ -117,6 +117,32 @@ COCO_17: tuple[str, ...] = (
     "right_ankle",
 )
 
+# Marker names of a Pose2Sim TRC (BODY_25B triangulation), in the order Pose2Sim writes them
+# (tests/data/real/trc/pose2sim_BalancingTrial_0-100.trc). The simulator writes TRC and C3D with them.
+POSE2SIM_MARKERS: tuple[str, ...] = (
+    "RHip",
+    "RKnee",
+    "RAnkle",
+    "RBigToe",
+    "RSmallToe",
+    "RHeel",
+    "LHip",
+    "LKnee",
+    "LAnkle",
+    "LBigToe",
+    "LSmallToe",
+    "LHeel",
+    "Neck",
+    "Head",
+    "Nose",
+    "RShoulder",
+    "RElbow",
+    "RWrist",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+)
+
 
 def _from_side_prefixed(name: str) -> str | None:
     """``left_knee`` -> ``knee_left``; ``left_foot_index`` -> ``toe_left``."""
@@ -150,7 +176,8 @@ def _from_openpose(name: str) -> str | None:
 
 def canonical_map(names: tuple[str, ...]) -> dict[str, int]:
     """Canonical landmark -> index into ``names`` for every landmark the layout has."""
-    convert = _from_openpose if names[0] == "Nose" else _from_side_prefixed
+    side_prefixed = any(n.startswith(("left_", "right_")) for n in names)
+    convert = _from_side_prefixed if side_prefixed else _from_openpose
     mapping: dict[str, int] = {}
     for index, name in enumerate(names):
         canonical = convert(name)

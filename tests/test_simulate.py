@@ -25,7 +25,9 @@ def test_segment_lengths_are_constant_and_match_winter():
 
 
 def test_truth_rep_boundaries_are_ordered_and_within_recording(tmp_path):
-    manifest = simulate_team(tmp_path, athletes=2, sessions=1, seed=3)
+    manifest = simulate_team(
+        tmp_path, athletes=2, sessions=1, exercises=("romanian_deadlift", "deadlift"), seed=3
+    )
     truth = pl.read_csv(tmp_path / "truth_reps.csv")
     labels = pl.read_csv(tmp_path / "rep_labels.csv")
     assert truth.height == labels.height > 0
@@ -41,6 +43,7 @@ def test_truth_rep_boundaries_are_ordered_and_within_recording(tmp_path):
 def test_simulation_is_deterministic(tmp_path):
     a = simulate_team(tmp_path / "a", athletes=1, sessions=1, seed=5)
     b = simulate_team(tmp_path / "b", athletes=1, sessions=1, seed=5)
+    assert pl.read_csv(a).height == 4  # default exercises x 2 sets
     assert (a.parent / "truth_reps.csv").read_text() == (b.parent / "truth_reps.csv").read_text()
 
 

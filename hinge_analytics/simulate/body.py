@@ -59,6 +59,9 @@ class Pose:
     shoulder_protraction: np.ndarray  # shoulders forward of the spine, fraction of stature
     heading_deg: np.ndarray  # small rotation about the vertical axis (out-of-plane motion)
     stance_side: str | None = None  # single-leg work: the other leg hangs from the hips
+    arm_flexion_deg: np.ndarray | None = None  # straight arms swung forward from plumb (swing)
+    hands_on_hips: bool = False  # hip thrust: the hands hold the bar across the hips
+    roll_deg: np.ndarray | None = None  # small side-to-side lean of the trunk (out-of-plane)
 
 
 def _unit(tilt_deg: np.ndarray) -> np.ndarray:
@@ -144,13 +147,24 @@ def forward_kinematics(pose: Pose, body: Anthropometry) -> dict[str, np.ndarray]
     head_dir = _unit(tilts[:, 2] + pose.neck_flexion)
     ear = c7 + HEAD_TO_EAR * H * head_dir
     nose = ear + 0.06 * H * np.column_stack([head_dir[:, 1], -head_dir[:, 0]]) * 0.9
+    if pose.hands_on_hips:
+        # Two-link arm reaching the bar on the hips, elbow bent towards the ceiling.
+        bar = hip_centre[:, :2] + np.array([0.0, 0.03 * H])
+        elbow = circle_intersection(shoulder, UPPER_ARM * H, bar, FOREARM * H, upper=True)
+        wrist = elbow + FOREARM * H * _direction(bar - elbow)
+    elif pose.arm_flexion_deg is not None:
+        # Straight arms swinging the bell: angle from hanging plumb, forward positive.
+        down = _unit(pose.arm_flexion_deg + 180.0)
+        elbow = shoulder + UPPER_ARM * H * down
+        wrist = elbow + FOREARM * H * down
+    else:
+        # Arms hang plumb from the shoulders to the bar (gravity), slightly bent at the elbow.
+        elbow = shoulder + UPPER_ARM * H * _unit(np.full(n, 180.0 - 6.2))
+        wrist = elbow + FOREARM * H * _unit(np.full(n, 180.0 + 3.9))
     for side, sign in (("left", -1.0), ("right", 1.0)):
         zs = sign * SHOULDER_WIDTH * H / 2
         out[f"shoulder_{side}"] = lift(shoulder, zs)
         out[f"ear_{side}"] = lift(ear, sign * 0.07 * H)
-        # Arms hang plumb from the shoulders to the bar (gravity), slightly bent at the elbow.
-        elbow = shoulder + np.array([0.02 * H, -UPPER_ARM * H])
-        wrist = elbow + np.array([-0.01 * H, -FOREARM * H])
         out[f"elbow_{side}"] = lift(elbow, zs)
         out[f"wrist_{side}"] = lift(wrist, zs)
     out["nose"] = lift(nose, 0.0)
@@ -158,6 +172,30 @@ def forward_kinematics(pose: Pose, body: Anthropometry) -> dict[str, np.ndarray]
     out["l1"] = lift(spine_points[1], 0.0)
     out["c7"] = lift(c7, 0.0)
     return out
+
+
+def _direction(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def circle_intersection(
+    a: np.ndarray, ra: float, b: np.ndarray, rb: float | np.ndarray, upper: bool = True
+) -> np.ndarray:
+    """The point at distance ``ra`` from ``a`` and ``rb`` from ``b`` (both (n, 2)), higher (or lower) one.
+
+    Two-link inverse kinematics in the sagittal plane; when the links cannot reach, the point on
+    the line a->b is returned (the chain is straight).
+    """
+    d_vec = np.asarray(b, dtype=np.float64) - a
+    d = np.maximum(np.linalg.norm(d_vec, axis=-1), 1e-9)
+    along = (ra**2 - np.asarray(rb) ** 2 + d**2) / (2 * d)
+    across = np.sqrt(np.clip(ra**2 - along**2, 0.0, None))
+    e = d_vec / d[:, None]
+    perp = np.column_stack([-e[:, 1], e[:, 0]])
+    p1 = a + along[:, None] * e + across[:, None] * perp
+    p2 = a + along[:, None] * e - across[:, None] * perp
+    pick_first = (p1[:, 1] >= p2[:, 1]) == upper
+    return np.where(pick_first[:, None], p1, p2)
 
 
 def rotate_heading(points: dict[str, np.ndarray], heading_deg: np.ndarray) -> dict[str, np.ndarray]:

@@ -15,13 +15,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hinge_analytics.simulate.body import Pose
+from hinge_analytics.simulate.body import (
+    ANKLE_HEIGHT,
+    SHANK,
+    SPINE_LENGTHS,
+    SPINE_STANDING_TILT_DEG,
+    THIGH,
+    TRUNK,
+    Pose,
+    circle_intersection,
+)
 
 
 @dataclass(frozen=True)
 class ExerciseProfile:
+    """Bottom-of-rep posture ranges (deg) and tempo ranges (s) of one exercise.
+
+    The bottom posture is drawn as trunk inclination, knee flexion and shank tilt; hip flexion
+    follows (hip = trunk - thigh, thigh = shank - knee), so the three joint angles always fit one
+    body. ``hip`` is the literature range the result is checked against (tests, docs).
+    """
+
     trunk: tuple[float, float]  # bottom trunk chord inclination range, deg
-    hip: tuple[float, float]  # bottom hip flexion range, deg
+    hip: tuple[float, float]  # expected bottom hip flexion range (literature), deg
     knee: tuple[float, float]  # bottom knee flexion range, deg
     eccentric_s: tuple[float, float]
     bottom_pause_s: tuple[float, float]
@@ -30,28 +46,43 @@ class ExerciseProfile:
     standing_knee: float = 3.0  # knee flexion at the top
     supine: bool = False
     unilateral: bool = False
+    shank: tuple[float, float] = (0.0, 6.0)  # bottom shank forward tilt (knees ahead of ankles), deg
+    swing: bool = False  # arms swing a kettlebell
 
 
 EXERCISE_PROFILES: dict[str, ExerciseProfile] = {
+    # Conventional deadlift from the floor: knees ~75-95 deg, shins inclined over the bar.
     "deadlift": ExerciseProfile(
-        (45, 60), (95, 115), (80, 100), (1.0, 2.0), (0.2, 0.6), (1.0, 1.6), (0.6, 1.5)
+        (42, 55), (95, 135), (75, 95), (1.0, 2.0), (0.2, 0.6), (1.0, 1.6), (0.6, 1.5), shank=(12, 20)
     ),
     "romanian_deadlift": ExerciseProfile(
-        (60, 80), (65, 90), (15, 25), (2.0, 3.0), (0.3, 1.0), (1.0, 1.6), (0.6, 1.5)
+        (55, 75), (65, 100), (15, 25), (2.0, 3.0), (0.3, 1.0), (1.0, 1.6), (0.6, 1.5)
     ),
+    # Stance leg of a single-leg RDL; the free leg swings back in line with the trunk.
     "single_leg_rdl": ExerciseProfile(
-        (65, 85), (70, 90), (15, 25), (1.8, 2.6), (0.3, 0.8), (1.2, 1.8), (0.8, 1.6), unilateral=True
+        (65, 85), (70, 110), (15, 25), (1.8, 2.6), (0.3, 0.8), (1.2, 1.8), (0.8, 1.6), unilateral=True
     ),
+    # ~1 s per rep, no pause at the bottom, a fast hip snap and the bell floating at chest height.
     "kettlebell_swing": ExerciseProfile(
-        (45, 65), (60, 80), (20, 35), (0.45, 0.6), (0.0, 0.05), (0.35, 0.5), (0.05, 0.15)
+        (45, 65),
+        (55, 97),
+        (20, 35),
+        (0.45, 0.6),
+        (0.0, 0.05),
+        (0.3, 0.42),
+        (0.05, 0.15),
+        shank=(3, 10),
+        swing=True,
     ),
     "good_morning": ExerciseProfile(
-        (70, 85), (70, 90), (5, 20), (2.0, 3.0), (0.3, 0.8), (1.2, 1.8), (0.6, 1.4)
+        (65, 85), (60, 105), (5, 20), (2.0, 3.0), (0.3, 0.8), (1.2, 1.8), (0.6, 1.4), shank=(0, 5)
     ),
+    # Supine, upper back on a bench, feet on the floor: lockout with trunk and thighs level (tilt
+    # -90 deg), knees ~90 deg; at the bottom the hips drop to ~80-95 deg of flexion.
     "hip_thrust": ExerciseProfile(
         (0, 0),
         (80, 95),
-        (80, 95),
+        (100, 125),  # bottom knee follows from the closed chain (hip_thrust_chain)
         (1.0, 1.6),
         (0.2, 0.5),
         (0.8, 1.2),
@@ -75,6 +106,8 @@ class SetPlan:
     stance_side: str | None = None  # single-leg RDL stance leg
     knee_asymmetry_deg: float = 0.0  # athlete trait: left knee bends this much more than right
     depth_scale: float = 1.0  # athlete trait: fraction of the exercise's typical range
+    fatigue: float = 1.0  # how much the last rep of the set degrades (0 = none)
+    fidget: bool | None = None  # small shuffle before the first rep; None = random
 
 
 @dataclass
@@ -94,26 +127,44 @@ def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
     return float(rng.uniform(*bounds))
 
 
+def _smooth_envelope(time: np.ndarray, knots_t: list[float], knots_v: list[float]) -> np.ndarray:
+    """Piecewise-linear envelope through the knots with min-jerk corners (C2, no steps)."""
+    if not knots_t:
+        return np.zeros_like(time)
+    order = np.argsort(knots_t, kind="stable")
+    kt, kv = np.asarray(knots_t)[order], np.asarray(knots_v)[order]
+    out = np.full(time.shape, kv[0], dtype=np.float64)
+    for k in range(1, len(kt)):
+        span = max(kt[k] - kt[k - 1], 1e-6)
+        out += (kv[k] - kv[k - 1]) * _min_jerk((time - kt[k - 1]) / span)
+    return out
+
+
 def simulate_set(
     plan: SetPlan, sample_rate_hz: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, Pose, SetTruth]:
     """Time axis, segment tilts for every frame, and the true rep boundaries of one set.
 
-    The athlete stands still, performs the planned reps (each with its own tempo and depth), and
-    stands still again; a small sway and heading drift give out-of-plane motion.
+    The athlete stands still (sometimes shuffling a little first), performs the planned reps
+    (each with its own tempo and depth; later reps slower and shallower with fatigue), and stands
+    still again; a small sway, lean and heading drift give out-of-plane motion.
     """
     prof = EXERCISE_PROFILES[plan.exercise]
     truth = SetTruth()
     all_targets = []
-    t = _uniform(rng, (1.0, 2.0))  # standing still before the first rep
+    t = _uniform(rng, (1.2, 2.2))  # standing still before the first rep
+    fidget = plan.fidget if plan.fidget is not None else bool(rng.random() < 0.4)
+    fidget_at = _uniform(rng, (0.2, max(0.3, t - 1.0)))
     segments = [(0.0, t, "hold_top", None)]
-    for rep in plan.reps:
-        targets = _bottom_targets(prof, plan, rep, rng)
+    n_reps = len(plan.reps)
+    for k, rep in enumerate(plan.reps):
+        fatigue = plan.fatigue * k / max(n_reps - 1, 1)
+        targets = _bottom_targets(prof, plan, rep, fatigue, rng)
         all_targets.append(targets)
         ecc = _uniform(rng, prof.eccentric_s)
         pause = _uniform(rng, prof.bottom_pause_s)
-        con = _uniform(rng, prof.concentric_s)
-        top = _uniform(rng, prof.top_pause_s)
+        con = _uniform(rng, prof.concentric_s) * (1 + 0.25 * fatigue)
+        top = _uniform(rng, prof.top_pause_s) * (1 + 0.5 * fatigue)
         truth.t_start_s.append(t)
         segments.append((t, t + ecc, "down", targets))
         truth.t_bottom_s.append(t + ecc)
@@ -123,7 +174,7 @@ def simulate_set(
         truth.t_end_s.append(t)
         segments.append((t, t + top, "hold_top", targets))
         t += top
-    segments.append((t, t + _uniform(rng, (1.0, 2.0)), "hold_top", None))
+    segments.append((t, t + _uniform(rng, (1.2, 2.2)), "hold_top", None))
     duration = segments[-1][1]
     time = np.arange(0.0, duration, 1.0 / sample_rate_hz)
 
@@ -139,23 +190,51 @@ def simulate_set(
             progress[inside] = 1.0
         if targets is not None:
             rep_index[inside] = (k - 1) // 4
-    pose = _pose_from_progress(prof, plan, all_targets, progress, rep_index, time, rng)
+    # Lockout-only changes (leaning back) ramp in over the end of the concentric phase and out at
+    # the start of the next rep's descent, never as a step.
+    lock_t: list[float] = [0.0]
+    lockout = {"top_lean": [0.0], "top_lumbar": [0.0]}
+    for i, targets in enumerate(all_targets):
+        up_start = truth.t_end_s[i] - 0.3
+        nxt = truth.t_start_s[i + 1] if i + 1 < n_reps else truth.t_end_s[i] + 0.8
+        lock_t += [up_start, truth.t_end_s[i], nxt, nxt + 0.3]
+        for key, knots in lockout.items():
+            knots += [0.0, targets[key], targets[key], 0.0]
+    lockout_signals = {key: _smooth_envelope(time, lock_t, knots) for key, knots in lockout.items()}
+    reps_on = (
+        _smooth_envelope(
+            time,
+            [truth.t_start_s[0], truth.t_start_s[0] + 0.5, truth.t_end_s[-1], truth.t_end_s[-1] + 0.6],
+            [0.0, 1.0, 1.0, 0.0],
+        )
+        if n_reps
+        else np.zeros_like(time)
+    )
+    pose = _pose_from_progress(
+        prof, plan, all_targets, progress, rep_index, lockout_signals, reps_on, time, rng
+    )
+    if fidget and not prof.supine:
+        # A small shuffle before the first rep: a weight shift and a turn of a few degrees.
+        bump = np.exp(-0.5 * ((time - fidget_at) / 0.25) ** 2)
+        pose.trunk_chord = pose.trunk_chord + rng.uniform(2.0, 4.0) * bump
+        pose.heading_deg = pose.heading_deg + rng.uniform(-6.0, 6.0) * _min_jerk((time - fidget_at) / 0.8)
+        for side in ("left", "right"):
+            dip = rng.uniform(1.0, 4.0) * bump
+            setattr(pose, f"thigh_{side}", getattr(pose, f"thigh_{side}") - dip / 2)
+            setattr(pose, f"shank_{side}", getattr(pose, f"shank_{side}") + dip / 2)
     return time, pose, truth
 
 
 def _bottom_targets(
-    prof: ExerciseProfile, plan: SetPlan, rep: RepPlan, rng: np.random.Generator
+    prof: ExerciseProfile, plan: SetPlan, rep: RepPlan, fatigue: float, rng: np.random.Generator
 ) -> dict[str, float]:
-    """Bottom-position targets for one rep, with rep-to-rep variability and its mistake applied."""
-    depth = plan.depth_scale * rng.normal(1.0, 0.04)
-    trunk = _uniform(rng, prof.trunk) * depth
-    hip = _uniform(rng, prof.hip) * depth
-    knee = _uniform(rng, prof.knee)
+    """Bottom-position targets for one rep, with rep-to-rep variability, fatigue and its mistake."""
+    depth = plan.depth_scale * rng.normal(1.0, 0.04) * (1.0 - 0.04 * fatigue)
     s = rep.severity
     targets = {
-        "trunk": trunk,
-        "hip": hip,
-        "knee": knee,
+        "trunk": 0.0,
+        "hip": 0.0,
+        "knee": 0.0,
         "lumbar": 0.0,
         "thoracic": 0.0,
         "neck": 0.0,
@@ -164,18 +243,82 @@ def _bottom_targets(
         "top_lumbar": 0.0,
         "ankle_lean": 0.0,
     }
+    if prof.supine:
+        targets["hip"] = _uniform(rng, prof.hip) * depth
+        targets["knee"] = _uniform(rng, prof.knee)
+        if rep.label == "hyperextension":
+            targets.update(top_lean=-15 * s, top_lumbar=-22 * s)
+        elif rep.label == "rounded_back":
+            targets.update(thoracic=25 * s, neck=20 * s, protraction=0.03 * s)
+        elif rep.label == "lumbar_flexion":
+            targets.update(lumbar=20 * s, hip=targets["hip"] + 8 * s)
+        elif rep.label == "squatting":
+            targets.update(hip=targets["hip"] - 15 * s)
+        elif rep.label == "hips_not_back":
+            targets.update(hip=targets["hip"] * (1 - 0.35 * s))
+        return targets
+    trunk = _uniform(rng, prof.trunk) * depth
+    knee = _uniform(rng, prof.knee)
+    shank = _uniform(rng, prof.shank)
+    thigh = shank - knee
+    # Fatigue lets the upper back relax a little even on reps a coach would still call good.
+    targets.update(trunk=trunk, knee=knee, thoracic=3.0 * fatigue)
     if rep.label == "rounded_back":
-        targets.update(thoracic=35 * s, neck=15 * s, protraction=0.035 * s, hip=hip - 8 * s)
+        targets.update(thoracic=35 * s, neck=15 * s, protraction=0.035 * s, trunk=trunk - 4 * s)
+        thigh += 4 * s
     elif rep.label == "lumbar_flexion":
-        targets.update(lumbar=28 * s, hip=hip - 15 * s, thoracic=6 * s)
+        targets.update(lumbar=28 * s, thoracic=6 * s, trunk=trunk - 5 * s)
+        thigh += 10 * s
     elif rep.label == "hyperextension":
         targets.update(top_lean=-14 * s, top_lumbar=-22 * s)
     elif rep.label == "squatting":
-        targets.update(knee=knee + 50 * s, trunk=trunk - 25 * s, hip=hip + 10 * s)
+        targets.update(knee=knee + 50 * s, trunk=trunk - 25 * s)
+        thigh = thigh - 50 * s + 15 * s  # shank tilts 15*s further forward
     elif rep.label == "hips_not_back":
-        # Thigh stays near vertical (hips over ankles): hip flexion falls towards trunk tilt.
-        targets.update(hip=hip - s * (hip - trunk - 2), knee=knee * (1 - 0.5 * s), ankle_lean=8 * s)
+        # Thigh stays near vertical (hips over ankles), weight drifts to the toes.
+        thigh = (1 - s) * thigh + 2 * s
+        targets.update(knee=knee * (1 - 0.5 * s), ankle_lean=8 * s)
+    targets["hip"] = targets["trunk"] - thigh
     return targets
+
+
+SHOULDER_SLIDE = 0.06  # fraction of stature the shoulder slides at 90 deg of hip flexion
+
+
+def hip_thrust_chain(hip_flexion_deg: np.ndarray, lockout_knee_deg: float = 90.0) -> dict[str, np.ndarray]:
+    """Supine closed chain: feet on the floor, upper back pivoting on a bench, hips dropping.
+
+    The shoulder stays where it is at lockout (trunk and thigh level, knee ``lockout_knee_deg``);
+    for each hip flexion the knee is where the shank (from the ankle) and the thigh+trunk chord
+    (from the shoulder) meet. Returns shank, thigh and trunk-chord tilts in degrees.
+    """
+    chord = TRUNK * np.linalg.norm((SPINE_LENGTHS * _tilt_unit(SPINE_STANDING_TILT_DEG)).sum(axis=1))
+    n = len(hip_flexion_deg)
+    ankle = np.tile([0.0, ANKLE_HEIGHT], (n, 1))
+    lock_thigh = -lockout_knee_deg  # shank vertical at lockout
+    shoulder = (
+        ankle[0]
+        + SHANK * _tilt_unit(0.0)[:, 0]
+        + THIGH * _tilt_unit(lock_thigh)[:, 0]
+        + chord * _tilt_unit(-90.0)[:, 0]
+    )
+    # The upper back rolls over the bench edge as the hips drop: the shoulder slides towards the feet.
+    drop = np.clip(np.asarray(hip_flexion_deg, dtype=np.float64) / 90.0, 0.0, None)[:, None]
+    shoulder = shoulder + drop * np.array([SHOULDER_SLIDE, -0.02])
+    h = np.radians(hip_flexion_deg)
+    reach = np.sqrt(THIGH**2 + chord**2 + 2 * THIGH * chord * np.cos(h))
+    knee = circle_intersection(ankle, SHANK, shoulder, reach, upper=True)
+    shank = np.degrees(np.arctan2(knee[:, 0] - ankle[:, 0], knee[:, 1] - ankle[:, 1]))
+    d = knee - shoulder  # knee seen from the shoulder = -(thigh + trunk chord)
+    d_tilt = np.degrees(np.arctan2(-d[:, 0], -d[:, 1]))  # tilt of (thigh-up + chord) vector
+    phi = np.degrees(np.arctan2(chord * np.sin(h), THIGH + chord * np.cos(h)))
+    thigh = d_tilt - phi
+    return {"shank": shank, "thigh": thigh, "trunk": thigh + hip_flexion_deg}
+
+
+def _tilt_unit(tilt_deg) -> np.ndarray:
+    r = np.radians(np.atleast_1d(np.asarray(tilt_deg, dtype=np.float64)))
+    return np.stack([np.sin(r), np.cos(r)])
 
 
 def _pose_from_progress(
@@ -184,6 +327,8 @@ def _pose_from_progress(
     reps_targets: list[dict[str, float]],
     progress: np.ndarray,
     rep_index: np.ndarray,
+    lockout: dict[str, np.ndarray],
+    reps_on: np.ndarray,
     time: np.ndarray,
     rng: np.random.Generator,
 ) -> Pose:
@@ -193,23 +338,25 @@ def _pose_from_progress(
         inside = rep_index == i
         for k, v in targets.items():
             value.setdefault(k, np.zeros(n))[inside] = v
+    if not reps_targets:
+        value = {k: np.zeros(n) for k in ("trunk", "hip", "knee", "lumbar", "thoracic", "neck")}
+        value.update(protraction=np.zeros(n), top_lean=np.zeros(n), top_lumbar=np.zeros(n))
+        value["ankle_lean"] = np.zeros(n)
+    top_lean, top_lumbar = lockout["top_lean"], lockout["top_lumbar"]
 
     p = progress
-    at_top = (rep_index >= 0) & (p < 0.05)
-    # Weight drifting to the toes: the whole body pivots forward about the ankles.
     ankle_lean = value["ankle_lean"] * p
     # Quiet-standing sway (~0.5 deg) and a slow heading drift: the simulator is not a statue.
     sway = 0.5 * np.sin(2 * np.pi * 0.3 * time + rng.uniform(0, 6.3))
-    trunk = value["trunk"] * p + value["top_lean"] * at_top + sway + ankle_lean
+    trunk = value["trunk"] * p + top_lean + sway + ankle_lean
     hip = value["hip"] * p
     knee = prof.standing_knee + (value["knee"] - prof.standing_knee) * p
     thigh = trunk - hip
+    shank = thigh + knee
     if prof.supine:
-        # Hip thrust, back on a bench and shins vertical: trunk and thigh are near horizontal at
-        # lockout (tilt -90 deg) and fold about the hips as the hips drop.
-        trunk = -90.0 + hip / 2 + value["top_lean"] * at_top
-        thigh = trunk - hip
-        knee = -thigh
+        chain = hip_thrust_chain(hip + top_lean)
+        trunk, thigh, shank = chain["trunk"], chain["thigh"], chain["shank"]
+        knee = shank - thigh
     asym = plan.knee_asymmetry_deg * p
     knees = {"left": knee + asym / 2, "right": knee - asym / 2}
     # Each thigh takes half of its knee's extra bend, the shank the other half.
@@ -217,18 +364,25 @@ def _pose_from_progress(
     if plan.stance_side is not None:
         # The free leg swings back in line with the trunk, nearly straight.
         free = "right" if plan.stance_side == "left" else "left"
-        knees[free] = 5.0 * p
-        thighs[free] = 0.9 * trunk
+        knees[free] = 5.0 + 10.0 * p
+        thighs[free] = 0.9 * trunk - 5.0 * (1 - p)
+    arm = None
+    if prof.swing:
+        # The bell passes between the thighs at the bottom and floats to chest height at the top.
+        arm = reps_on * (95.0 * (1 - p) ** 1.5 - 35.0 * p)
     return Pose(
         shank_left=thighs["left"] + knees["left"],
         shank_right=thighs["right"] + knees["right"],
         thigh_left=thighs["left"],
         thigh_right=thighs["right"],
         trunk_chord=trunk,
-        lumbar_flexion=value["lumbar"] * p**2 + value["top_lumbar"] * at_top,
+        lumbar_flexion=value["lumbar"] * p**2 + top_lumbar,
         thoracic_flexion=value["thoracic"] * p,
         neck_flexion=value["neck"] * p,
         shoulder_protraction=value["protraction"] * p,
         heading_deg=2.0 * np.sin(2 * np.pi * time / max(time[-1], 1.0) + rng.uniform(0, 6.3)),
         stance_side=plan.stance_side,
+        arm_flexion_deg=arm,
+        hands_on_hips=prof.supine,
+        roll_deg=1.5 * np.sin(2 * np.pi * 0.2 * time + rng.uniform(0, 6.3)),
     )
