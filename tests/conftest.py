@@ -25,7 +25,7 @@ REAL_DATA = Path(__file__).parent / "data" / "real"
 def batch(tmp_path_factory) -> Path:
     """A simulated batch: 4 athletes x 2 sessions x RDL + deadlift x 2 sets (mediapipe_csv)."""
     out = tmp_path_factory.mktemp("batch")
-    return simulate_team(out, athletes=4, sessions=2, seed=11)
+    return simulate_team(out, athletes=4, sessions=2, exercises=("romanian_deadlift", "deadlift"), seed=11)
 
 
 @pytest.fixture(scope="session")
