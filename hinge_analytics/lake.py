@@ -9,7 +9,15 @@ Write protocol (why a crash never shows half a recording):
    only show rows whose (recording_id, ingest_id) is in ``recordings``. A crash between 2 and 3
    leaves rows nobody sees; the rerun replaces them.
 Concurrent writers are detected by Delta's optimistic concurrency; a conflicting commit is retried.
-Delta tables: https://delta-io.github.io/delta-rs/ (``write_deltalake``, ``DeltaTable.optimize``).
+The commit marker is written against the snapshot of ``recordings`` read *before* the data tables:
+if another writer committed the same recording_id in between, Delta refuses the marker
+("concurrent transactions added new data") and the whole chunk commit is redone, so the data
+tables and the marker always come from the same writer.
+Maintenance: ``compact`` merges the small files that per-chunk commits leave; ``vacuum`` deletes
+files no version references (replaced rows, compacted files, and files a killed writer wrote but
+never committed) once they are older than a retention period, so it never races a live writer.
+Delta tables: https://delta-io.github.io/delta-rs/ (``write_deltalake``, ``DeltaTable.optimize``,
+``DeltaTable.vacuum(full=True)``).
 """
 
 from __future__ import annotations
@@ -23,13 +31,16 @@ from typing import TypeVar
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from hinge_analytics.schema import TABLES, conform, empty
 
 DEFAULT_LAKE = "data/lake"
+COMPACT_MIN_FILES = 16  # compact a table once a scan would open this many files
+VACUUM_RETENTION_HOURS = 168  # keep a week of history (and never touch a live writer's files)
 T = TypeVar("T")
 
 
@@ -78,6 +89,16 @@ class Lake:
                         storage_options=self.storage_options,
                     )
                 )
+            else:
+                self._add_missing_columns(name, schema)
+
+    def _add_missing_columns(self, name: str, schema: dict) -> None:
+        """Schema evolution: columns a newer version added appear (null) in an older lake."""
+        have = {f.name for f in self.table(name).schema().fields}
+        missing = [c for c in schema if c not in have]
+        if missing:
+            fields = Schema.from_arrow(empty({c: schema[c] for c in missing}).to_arrow().schema).fields
+            self._retry(lambda: self.table(name).alter.add_columns(fields))
 
     def exists(self, table: str) -> bool:
         return DeltaTable.is_deltatable(self.uri(table), storage_options=self.storage_options)
@@ -96,18 +117,47 @@ class Lake:
         """Arrow dataset of the table's current version (what DuckDB scans)."""
         return self.table(table).to_pyarrow_dataset()
 
-    def read(self, table: str, columns: list[str] | None = None) -> pl.DataFrame:
-        data = self.dataset(table).to_table(columns=columns)
+    def read(
+        self, table: str, columns: list[str] | None = None, recording_ids: Iterable[str] | None = None
+    ) -> pl.DataFrame:
+        """The table (or only the rows of ``recording_ids``) as polars."""
+        where = None
+        if recording_ids is not None:
+            where = pc.field("recording_id").isin(pa.array(sorted(set(recording_ids)), pa.string()))
+        data = self.dataset(table).to_table(columns=columns, filter=where)
         return pl.from_arrow(data)  # type: ignore[return-value]
 
+    def version(self, table: str) -> int:
+        return self.table(table).version()
+
+    def file_count(self, table: str) -> int:
+        """Data files the current version of ``table`` scans."""
+        return len(self.table(table).file_uris())
+
     # ------------------------------------------------------------------ writing
-    def replace_recordings(self, table: str, rows: pl.DataFrame, recording_ids: Iterable[str]) -> None:
-        """Replace every row of ``recording_ids`` in ``table`` with ``rows`` in one transaction."""
+    def replace_recordings(
+        self,
+        table: str,
+        rows: pl.DataFrame,
+        recording_ids: Iterable[str],
+        snapshot: DeltaTable | None = None,
+    ) -> None:
+        """Replace every row of ``recording_ids`` in ``table`` with ``rows`` in one transaction.
+
+        With ``snapshot`` (an earlier version of ``table``) the commit fails with
+        ``CommitFailedError`` if another writer touched these recording_ids since that version;
+        without it, a conflicting commit is retried against the newest version.
+        """
         ids = sorted(set(recording_ids))
         if not ids:
             return
         data = conform(rows, TABLES[table]).to_arrow()
         predicate = f"recording_id IN ({', '.join(sql_string(i) for i in ids)})"
+        if snapshot is not None:
+            write_deltalake(
+                snapshot, data, mode="overwrite", predicate=predicate, storage_options=self.storage_options
+            )
+            return
         self._retry(
             lambda: write_deltalake(
                 self.uri(table),
@@ -128,33 +178,46 @@ class Lake:
             )
         )
 
-    def compact(self, min_files: int = 16) -> dict[str, int]:
-        """Merge small files of tables that have many, then drop files no version references.
+    def compact(self, min_files: int = COMPACT_MIN_FILES) -> dict[str, int]:
+        """Merge the small files of every table that has ``min_files`` or more into few large ones.
 
-        Many small commits (one per chunk) each add a file; compaction keeps scans fast. Vacuum
-        with zero retention also removes files orphaned by a killed writer.
+        Each chunk commit adds about one file per table; without compaction a year of weekly
+        batches would make every scan open thousands of files. Returns table -> files after.
+        The replaced files stay on disk (older versions still read them) until ``vacuum``.
         """
         compacted = {}
         for name in TABLES:
-            if not self.exists(name):
-                continue
-            dt = self.table(name)
-            if len(dt.file_uris()) >= min_files:
-                self._retry(lambda d=dt: d.optimize.compact())
-                compacted[name] = len(self.table(name).file_uris())
+            if self.exists(name) and self.file_count(name) >= min_files:
+                self._retry(lambda n=name: self.table(n).optimize.compact())
+                compacted[name] = self.file_count(name)
         return compacted
 
-    def vacuum(self) -> int:
-        """Delete data files no current version references (orphans of a killed ingest)."""
+    def vacuum(self, retention_hours: int = VACUUM_RETENTION_HOURS) -> int:
+        """Delete files no current version references and older than ``retention_hours``.
+
+        ``full=True`` also finds files that were never committed (a writer killed between writing
+        Parquet and committing). The age limit is what makes this safe to run while another
+        ingest is writing: its not-yet-committed files are young. ``retention_hours=0`` is for
+        a lake nobody else is writing to.
+        """
         removed = 0
         for name in TABLES:
             if self.exists(name):
                 removed += len(
                     self.table(name).vacuum(
-                        retention_hours=0, enforce_retention_duration=False, dry_run=False
+                        retention_hours=retention_hours,
+                        enforce_retention_duration=False,
+                        dry_run=False,
+                        full=True,
                     )
                 )
         return removed
+
+    def maintain(self, retention_hours: int = VACUUM_RETENTION_HOURS) -> dict[str, int]:
+        """Compact tables with many small files, then vacuum: the end-of-batch safe point."""
+        compacted = self.compact()
+        removed = self.vacuum(retention_hours)
+        return {**compacted, "files_removed": removed}
 
     @staticmethod
     def _retry(write: Callable[[], T], attempts: int = 8) -> T:

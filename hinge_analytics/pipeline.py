@@ -8,20 +8,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import random
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
+from deltalake.exceptions import CommitFailedError
 
 from hinge_analytics import PIPELINE_VERSION
 from hinge_analytics.features.metrics import rep_metrics
 from hinge_analytics.ingest import read_recording
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead
-from hinge_analytics.ingest.manifest import ManifestRow, RejectedRow
+from hinge_analytics.ingest.manifest import ManifestRow, RejectedRow, read_manifest
 from hinge_analytics.kinematics import angles_for
-from hinge_analytics.lake import Lake
+from hinge_analytics.lake import Lake, LakeError
 from hinge_analytics.reps.segmentation import segment_reps
 
 
@@ -49,6 +53,10 @@ class ChunkSummary:
         self.reps += other.reps
 
 
+CHUNK_SIZE = 16  # recordings per Delta commit: bounded memory, one file per table per chunk
+COMMIT_ATTEMPTS = 8
+
+
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -72,13 +80,23 @@ def content_hash(row: ManifestRow) -> str:
     return digest.hexdigest()
 
 
-def process_recording(row: ManifestRow) -> Processed:
-    """Read, compute angles, segment reps and derive metrics. Raises BadRecording."""
-    digest = content_hash(row)
+def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
+    """Read, compute angles, segment reps and derive metrics. Raises BadRecording, nothing else."""
+    digest = digest or content_hash(row)
     fmt, read = read_recording(row.file, row.format, row.sample_rate_hz)
-    angles = angles_for(read)
-    boundaries = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
-    reps = rep_metrics(angles, boundaries)
+    try:
+        angles = angles_for(read)
+        boundaries = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
+        reps = rep_metrics(angles, boundaries)
+    except NotImplementedError as exc:
+        raise BadRecording(f"This version cannot analyse {read.modality} recordings yet ({exc}).") from exc
+    except BadRecording:
+        raise
+    except Exception as exc:  # one odd recording must not stop the batch
+        raise BadRecording(
+            f"The recording was read but could not be analysed ({type(exc).__name__}: {str(exc)[:120]}); "
+            "please report this file."
+        ) from exc
     if reps.height == 0:
         raise BadRecording(
             "No reps were found: the hips never bend and return. Check that the file is a hinge "
@@ -87,18 +105,54 @@ def process_recording(row: ManifestRow) -> Processed:
     return Processed(row, fmt, read, angles, reps, digest)
 
 
+@dataclass
+class LakeState:
+    """What the lake already holds for some recording_ids (current pipeline version only)."""
+
+    ingested: dict[str, str] = field(default_factory=dict)  # recording_id -> content hash
+    quarantined: dict[str, tuple[str | None, str]] = field(default_factory=dict)  # id -> (hash, reason)
+
+
+def lake_state(lake: Lake, recording_ids: Iterable[str]) -> LakeState:
+    """Committed and quarantined recordings among ``recording_ids``.
+
+    A recording counts as ingested only if its marker row exists for this pipeline version *and*
+    its reps rows of that ingest are all present (a marker whose data was overwritten by a
+    concurrent writer that then died is re-done, not trusted).
+    """
+    ids = sorted(set(recording_ids))
+    state = LakeState()
+    if not ids or not lake.exists("recordings"):
+        return state
+    done = lake.read(
+        "recordings", ["recording_id", "ingest_id", "content_hash", "n_reps", "pipeline_version"], ids
+    ).filter(pl.col("pipeline_version") == PIPELINE_VERSION)
+    if done.height:
+        reps = (
+            lake.read("reps", ["recording_id", "ingest_id"], done["recording_id"].to_list())
+            .group_by("recording_id", "ingest_id")
+            .len()
+        )
+        done = done.join(reps, on=["recording_id", "ingest_id"], how="left").filter(
+            pl.col("len").fill_null(0) == pl.col("n_reps")
+        )
+        state.ingested = dict(
+            zip(done["recording_id"].to_list(), done["content_hash"].to_list(), strict=True)
+        )
+    q = lake.read("quarantine", None, ids)
+    for rec in q.iter_rows(named=True):
+        if rec.get("pipeline_version") in (None, PIPELINE_VERSION):
+            state.quarantined[rec["recording_id"]] = (rec.get("content_hash"), rec["reason"])
+    return state
+
+
 def already_ingested(lake: Lake, rows: Iterable[ManifestRow]) -> dict[str, str]:
     """recording_id -> content hash committed by the current pipeline version."""
-    rows = list(rows)
-    if not rows or not lake.exists("recordings"):
-        return {}
-    done = lake.read("recordings", ["recording_id", "content_hash", "pipeline_version"])
-    done = done.filter(pl.col("pipeline_version") == PIPELINE_VERSION)
-    return dict(zip(done["recording_id"].to_list(), done["content_hash"].to_list(), strict=True))
+    return lake_state(lake, [r.recording_id for r in rows]).ingested
 
 
-def quarantine_rows(items: Iterable[tuple[str, str, str]]) -> pl.DataFrame:
-    """(recording_id, path, reason) -> quarantine table rows stamped now."""
+def quarantine_rows(items: Iterable[tuple]) -> pl.DataFrame:
+    """(recording_id, path, reason[, content_hash]) -> quarantine table rows stamped now."""
     items = list(items)
     return pl.DataFrame(
         {
@@ -106,31 +160,55 @@ def quarantine_rows(items: Iterable[tuple[str, str, str]]) -> pl.DataFrame:
             "path": [i[1] for i in items],
             "reason": [i[2] for i in items],
             "quarantined_at": [now_utc()] * len(items),
-        }
+            "content_hash": [i[3] if len(i) > 3 else None for i in items],
+            "pipeline_version": [PIPELINE_VERSION] * len(items),
+        },
+        schema_overrides={"content_hash": pl.String},
     )
 
 
 def record_rejected(lake: Lake, rejected: list[RejectedRow]) -> None:
-    """Quarantine invalid manifest rows (replacing earlier entries for the same ids)."""
-    if rejected:
-        rows = quarantine_rows((r.recording_id, r.path, r.reason) for r in rejected)
+    """Quarantine invalid manifest rows; a row already quarantined for the same reason is left as is."""
+    if not rejected:
+        return
+    first = list({r.recording_id: r for r in reversed(rejected)}.values())  # one row per id
+    known = lake_state(lake, [r.recording_id for r in first]).quarantined
+    new = [r for r in first if known.get(r.recording_id, (None, None))[1] != r.reason]
+    if new:
+        rows = quarantine_rows((r.recording_id, r.path, r.reason) for r in new)
         lake.replace_recordings("quarantine", rows, rows["recording_id"].to_list())
 
 
 def ingest_chunk(lake: Lake, rows: list[ManifestRow], force: bool = False) -> ChunkSummary:
-    """Process a chunk of recordings and commit them (see lake.py for the write protocol)."""
+    """Process a chunk of recordings and commit them (see lake.py for the write protocol).
+
+    Skipped without reading: recordings committed by this pipeline version with the same content
+    hash, and recordings already quarantined for the same content. ``force`` re-does everything.
+    """
     summary = ChunkSummary()
-    committed = {} if force else already_ingested(lake, rows)
+    state = LakeState() if force else lake_state(lake, [r.recording_id for r in rows])
     processed: list[Processed] = []
-    bad: list[tuple[str, str, str]] = []
+    bad: list[tuple[str, str, str, str | None]] = []
+    stale_quarantine: list[str] = []
     for row in rows:
+        rid = row.recording_id
         try:
-            if committed.get(row.recording_id) == content_hash(row):
-                summary.skipped.append(row.recording_id)
-                continue
-            processed.append(process_recording(row))
+            digest = content_hash(row)
+        except OSError as exc:
+            bad.append((rid, row.path, f"The file could not be opened ({exc.strerror or exc}).", None))
+            continue
+        if state.ingested.get(rid) == digest:
+            summary.skipped.append(rid)
+            if rid in state.quarantined:
+                stale_quarantine.append(rid)  # a run killed after its commit marker
+            continue
+        if rid in state.quarantined and state.quarantined[rid][0] == digest:
+            summary.quarantined.append((rid, state.quarantined[rid][1]))
+            continue
+        try:
+            processed.append(process_recording(row, digest))
         except BadRecording as exc:
-            bad.append((row.recording_id, row.path, str(exc)))
+            bad.append((rid, row.path, str(exc), digest))
     if bad:
         q = quarantine_rows(bad)
         lake.replace_recordings("quarantine", q, q["recording_id"].to_list())
@@ -139,58 +217,101 @@ def ingest_chunk(lake: Lake, rows: list[ManifestRow], force: bool = False) -> Ch
         commit(lake, processed)
         summary.ingested += [p.row.recording_id for p in processed]
         summary.reps += sum(p.reps.height for p in processed)
+    if stale_quarantine:
+        lake.replace_recordings("quarantine", pl.DataFrame(), stale_quarantine)
+    return summary
+
+
+def chunks(rows: list[ManifestRow], size: int) -> Iterator[list[ManifestRow]]:
+    for i in range(0, len(rows), max(1, size)):
+        yield rows[i : i + size]
+
+
+def ingest_manifest(
+    manifest: Path, lake: Lake, chunk_size: int = CHUNK_SIZE, force: bool = False
+) -> ChunkSummary:
+    """The whole ingest without Prefect: manifest -> chunks -> lake -> compaction.
+
+    One chunk's recordings are in memory at a time, so memory does not grow with the batch.
+    Raises BadRecording when the manifest itself is unusable.
+    """
+    rows, rejected = read_manifest(manifest)
+    lake.create()
+    record_rejected(lake, rejected)
+    summary = ChunkSummary(quarantined=[(r.recording_id, r.reason) for r in rejected])
+    for chunk in chunks(rows, chunk_size):
+        summary.merge(ingest_chunk(lake, chunk, force=force))
+    lake.compact()
     return summary
 
 
 def commit(lake: Lake, processed: list[Processed]) -> None:
-    """Write the chunk's data tables, then its recordings rows (the commit marker)."""
-    ingest_id = uuid.uuid4().hex
+    """Write the chunk's data tables, then its recordings rows (the commit marker).
+
+    The marker commits against the snapshot of ``recordings`` taken before the data tables were
+    written; if a concurrent writer committed any of these recording_ids meanwhile, the marker is
+    refused and the whole chunk is written again (so data and marker come from one writer).
+    """
     ids = [p.row.recording_id for p in processed]
-    stamp = {"ingest_id": ingest_id}
+    pose = [p for p in processed if p.read.modality == "pose"]
+    imu = [p for p in processed if p.read.modality == "imu"]
+    for attempt in range(COMMIT_ATTEMPTS):
+        marker_snapshot = lake.table("recordings")
+        ingest_id = uuid.uuid4().hex
 
-    def tag(frame: pl.DataFrame, rid: str, **extra: str) -> pl.DataFrame:
-        return frame.with_columns(
-            recording_id=pl.lit(rid), **{k: pl.lit(v) for k, v in {**stamp, **extra}.items()}
-        )
+        def tag(frame: pl.DataFrame, rid: str, ingest_id: str = ingest_id, **extra: str) -> pl.DataFrame:
+            return frame.with_columns(
+                recording_id=pl.lit(rid),
+                ingest_id=pl.lit(ingest_id),
+                **{k: pl.lit(v) for k, v in extra.items()},
+            )
 
-    pose = [tag(p.read.frames, p.row.recording_id) for p in processed if p.read.modality == "pose"]
-    imu = [tag(p.read.frames, p.row.recording_id) for p in processed if p.read.modality == "imu"]
-    for table, parts in (("pose_frames", pose), ("imu_frames", imu)):
+        for table, group in (("pose_frames", pose), ("imu_frames", imu)):
+            parts = [tag(p.read.frames, p.row.recording_id) for p in group]
+            lake.replace_recordings(
+                table, pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(), ids
+            )
         lake.replace_recordings(
-            table, pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(), ids
+            "angles",
+            pl.concat([tag(p.angles, p.row.recording_id) for p in processed], how="diagonal_relaxed"),
+            ids,
         )
-    lake.replace_recordings(
-        "angles",
-        pl.concat([tag(p.angles, p.row.recording_id) for p in processed], how="diagonal_relaxed"),
-        ids,
-    )
-    lake.replace_recordings(
-        "reps",
-        pl.concat(
-            [tag(p.reps, p.row.recording_id, pipeline_version=PIPELINE_VERSION) for p in processed],
-            how="diagonal_relaxed",
-        ),
-        ids,
-    )
-    recordings = pl.DataFrame(
-        [
-            {
-                **p.row.metadata(),
-                "ingest_id": ingest_id,
-                "format": p.fmt,
-                "modality": p.read.modality,
-                "sensors": p.read.sensors,
-                "content_hash": p.content_hash,
-                "n_frames": p.read.frames.height,
-                "sample_rate_hz": p.read.sample_rate_hz,
-                "duration_s": float(p.read.frames["t_s"][-1]),
-                "n_reps": p.reps.height,
-                "pipeline_version": PIPELINE_VERSION,
-                "ingested_at": now_utc(),
-            }
-            for p in processed
-        ]
-    )
-    lake.replace_recordings("recordings", recordings, ids)
+        lake.replace_recordings(
+            "reps",
+            pl.concat(
+                [tag(p.reps, p.row.recording_id, pipeline_version=PIPELINE_VERSION) for p in processed],
+                how="diagonal_relaxed",
+            ),
+            ids,
+        )
+        recordings = pl.DataFrame(
+            [
+                {
+                    **p.row.metadata(),
+                    "ingest_id": ingest_id,
+                    "format": p.fmt,
+                    "modality": p.read.modality,
+                    "sensors": p.read.sensors,
+                    "content_hash": p.content_hash,
+                    "n_frames": p.read.frames.height,
+                    "sample_rate_hz": p.read.sample_rate_hz,
+                    "duration_s": float(p.read.frames["t_s"][-1]),
+                    "n_reps": p.reps.height,
+                    "pipeline_version": PIPELINE_VERSION,
+                    "ingested_at": now_utc(),
+                }
+                for p in processed
+            ]
+        )
+        try:
+            lake.replace_recordings("recordings", recordings, ids, snapshot=marker_snapshot)
+            break
+        except CommitFailedError:
+            time.sleep(0.05 * 2**attempt * (1 + random.random()))
+    else:
+        raise LakeError(
+            f"another ingest kept writing the same recordings; gave up after {COMMIT_ATTEMPTS} attempts"
+        )
     # A recording that ingests cleanly is no longer quarantined.
-    lake.replace_recordings("quarantine", pl.DataFrame(), ids)
+    if lake.read("quarantine", ["recording_id"], ids).height:
+        lake.replace_recordings("quarantine", pl.DataFrame(), ids)

@@ -215,8 +215,10 @@ PREDICTIONS: dict[str, pl.DataType] = {
 QUARANTINE: dict[str, pl.DataType] = {
     "recording_id": pl.String,
     "path": pl.String,
-    "reason": pl.String,
+    "reason": pl.String,  # a sentence a coach understands
     "quarantined_at": pl.Datetime("us", "UTC"),
+    "content_hash": pl.String,  # of the file + manifest row; null for an invalid manifest row
+    "pipeline_version": pl.String,  # a newer pipeline retries quarantined files
 }
 
 # --------------------------------------------------------------------------- inputs

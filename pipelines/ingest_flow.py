@@ -10,9 +10,8 @@ from prefect.cache_policies import NONE
 import pipelines  # noqa: F401  (Prefect defaults before Prefect is imported)
 from hinge_analytics.ingest.manifest import ManifestRow, read_manifest
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import ChunkSummary, ingest_chunk, record_rejected
+from hinge_analytics.pipeline import CHUNK_SIZE, ChunkSummary, chunks, ingest_chunk, record_rejected
 
-CHUNK_SIZE = 16  # recordings per task and per Delta commit: few files, bounded memory
 MAX_IN_FLIGHT = 2  # chunks processed at once (one per core)
 
 
@@ -30,13 +29,12 @@ def ingest_flow(
     lake.create()
     record_rejected(lake, rejected)
     summary = ChunkSummary(quarantined=[(r.recording_id, r.reason) for r in rejected])
-    chunks = [rows[i : i + chunk_size] for i in range(0, len(rows), chunk_size)]
     in_flight = []
-    for chunk in chunks:  # a bounded window of futures keeps memory flat in the batch size
+    for chunk in chunks(rows, chunk_size):  # a bounded window of futures keeps memory flat
         in_flight.append(ingest_chunk_task.submit(lake_root, chunk, force))
         if len(in_flight) >= MAX_IN_FLIGHT:
             summary.merge(in_flight.pop(0).result())
     for future in in_flight:
         summary.merge(future.result())
-    lake.compact()
+    lake.maintain()  # compact small files; vacuum unreferenced ones older than the retention
     return summary

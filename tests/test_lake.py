@@ -42,10 +42,10 @@ def test_rows_without_a_committed_recording_are_invisible(batch, tmp_path):
     processed = process_recording(rows[0])
     original = lake.replace_recordings
 
-    def crash_on_recordings(table, frame, ids):
+    def crash_on_recordings(table, frame, ids, **kwargs):
         if table == "recordings":
             raise KeyboardInterrupt("killed")
-        original(table, frame, ids)
+        original(table, frame, ids, **kwargs)
 
     lake.replace_recordings = crash_on_recordings
     with contextlib.suppress(KeyboardInterrupt):

@@ -1,7 +1,8 @@
 """Ingest: read each recording format into the canonical frame tables, or say why not.
 
 A reader is one function ``read_<format>(path, sample_rate_hz) -> RecordingRead`` registered in
-``READERS``; ``detect_format`` picks one when the manifest leaves ``format`` empty.
+``READERS``; ``detect_format`` picks one when the manifest leaves ``format`` empty. Every failure
+of a reader, whatever the file holds, surfaces as ``BadRecording`` (a quarantine reason).
 """
 
 from __future__ import annotations
@@ -9,37 +10,87 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from hinge_analytics.ingest.c3d import read_c3d
+from hinge_analytics.ingest.coco17 import read_coco17_json
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead
+from hinge_analytics.ingest.imu import read_imu_csv
 from hinge_analytics.ingest.mediapipe import read_mediapipe_csv
+from hinge_analytics.ingest.openpose import read_openpose_json
+from hinge_analytics.ingest.trc import read_trc
 
 Reader = Callable[[Path, float | None], RecordingRead]
 
 READERS: dict[str, Reader] = {
     "mediapipe_csv": read_mediapipe_csv,
+    "openpose_json": read_openpose_json,
+    "coco17_json": read_coco17_json,
+    "trc": read_trc,
+    "c3d": read_c3d,
+    "imu_csv": read_imu_csv,
 }
+
+_IMU_HINTS = ("packetcounter", "sampletimefine", "acc_x", "gyr_x")
+
+
+def _head(path: Path, size: int = 4096) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(size)
+
+
+def _detect_file(path: Path) -> str | None:
+    head = _head(path)
+    text = head.decode("utf-8", "replace").lower()
+    suffix = path.suffix.lower()
+    if suffix == ".c3d" or (len(head) >= 512 and head[1] == 0x50 and suffix not in (".csv", ".json", ".txt")):
+        return "c3d"
+    if suffix == ".trc" or text.lstrip("\ufeff").startswith("pathfiletype"):
+        return "trc"
+    if suffix == ".json" or text.lstrip().startswith(("{", "[")):
+        if '"people"' in text and "pose_keypoints" in text:
+            return "openpose_json"
+        return "coco17_json" if "keypoints" in text else None
+    if text.startswith("format="):
+        return "imu_csv"  # APDM Opal wide export: the IMU reader explains why it is refused
+    if "_visibility" in text or "left_hip_x" in text:
+        return "mediapipe_csv"
+    if any(h in text for h in _IMU_HINTS):
+        return "imu_csv"
+    return None
 
 
 def detect_format(path: Path) -> str:
-    """Guess a recording's format from its extension and first bytes."""
-    if path.is_file() and path.suffix.lower() == ".csv":
-        head = path.open("rb").read(4096).decode("utf-8", "replace").lower()
-        if "_visibility" in head or "left_hip_x" in head:
-            return "mediapipe_csv"
-    raise BadRecording(f"Cannot tell which tool wrote {path.name}; set the format column in the manifest.")
+    """Guess a recording's format from its extension and first bytes (folders: their files)."""
+    fmt = None
+    if path.is_file():
+        fmt = _detect_file(path)
+    elif path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        kinds = {_detect_file(p) for p in files[:8]}
+        if "openpose_json" in kinds:
+            fmt = "openpose_json"
+        elif "imu_csv" in kinds:
+            fmt = "imu_csv"
+    if fmt is None:
+        raise BadRecording(
+            f"Cannot tell which tool wrote {path.name}; set the format column in the manifest."
+        )
+    return fmt
 
 
 def read_recording(path: Path, fmt: str | None, sample_rate_hz: float | None) -> tuple[str, RecordingRead]:
-    """Read one recording; returns (format, canonical read). Raises BadRecording."""
-    fmt = fmt or detect_format(path)
-    reader = READERS.get(fmt)
-    if reader is None:
-        raise BadRecording(f"Reading {fmt} files is not supported yet.")
+    """Read one recording; returns (format, canonical read). Raises BadRecording, nothing else."""
     try:
+        fmt = fmt or detect_format(path)
+        reader = READERS.get(fmt)
+        if reader is None:
+            raise BadRecording(f"Reading {fmt} files is not supported.")
         return fmt, reader(path, sample_rate_hz)
     except BadRecording:
         raise
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except MemoryError as exc:
+        raise BadRecording(f"The {fmt} file is too large to read in memory.") from exc
+    except Exception as exc:  # a damaged file must quarantine, never stop the batch
         raise BadRecording(
-            f"The {fmt} file could not be read ({type(exc).__name__}: {str(exc)[:160]})."
+            f"The {fmt or 'recording'} file could not be read ({type(exc).__name__}: {str(exc)[:160]})."
         ) from exc

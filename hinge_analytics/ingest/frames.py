@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.ingest.checks import check_length, check_person_present, time_axis
+from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.schema import IMU_CHANNELS, LANDMARKS, landmark_columns
 
 
@@ -23,6 +24,45 @@ class RecordingRead:
 
 # Kept as an alias so reader signatures say what they return.
 PoseRead = RecordingRead
+
+
+@dataclass
+class PoseArrays:
+    """What a pose reader parsed, before the plausibility checks: canonical y-up landmarks.
+
+    ``xyz[landmark]`` is (n, 3), NaN = not seen; ``conf[landmark]`` (n,) in 0..1.
+    ``timestamps_s`` from the file, else ``frame_numbers`` (the tool's frame index, which keeps
+    dropped frames visible) times the manifest's rate. ``file_rate_hz`` is a rate the file states.
+    """
+
+    xyz: dict[str, np.ndarray]
+    conf: dict[str, np.ndarray]
+    coordinates: str  # world_m | image
+    timestamps_s: np.ndarray | None = None
+    frame_numbers: np.ndarray | None = None
+    file_rate_hz: float | None = None
+
+    @property
+    def n_frames(self) -> int:
+        return len(next(iter(self.xyz.values()))) if self.xyz else 0
+
+    def to_read(self, sample_rate_hz: float | None) -> RecordingRead:
+        """Check and tabulate; raises BadRecording with the reason when implausible."""
+        if not self.xyz or self.n_frames == 0:
+            raise BadRecording("The file holds no body keypoints.")
+        timestamps = self.timestamps_s
+        if timestamps is None and self.frame_numbers is not None:
+            rate = sample_rate_hz or self.file_rate_hz
+            if rate is None:
+                raise BadRecording(
+                    "The file has no timestamps and the manifest gives no sample_rate_hz; "
+                    "add the camera's frame rate to the manifest."
+                )
+            frames = np.asarray(self.frame_numbers, dtype=np.float64)
+            timestamps = (frames - frames[0]) / rate
+        elif timestamps is None and self.file_rate_hz is not None and sample_rate_hz is None:
+            sample_rate_hz = self.file_rate_hz
+        return pose_frames_from_arrays(self.xyz, self.conf, timestamps, sample_rate_hz, self.coordinates)
 
 
 def _rate(t_s: np.ndarray) -> float:

@@ -82,19 +82,18 @@ def read_manifest(manifest: Path) -> tuple[list[ManifestRow], list[RejectedRow]]
     batch_dir = manifest.resolve().parent
     valid: list[ManifestRow] = []
     rejected: list[RejectedRow] = []
-    seen: set[str] = set()
+    ids = [_clean(r) for r in table["recording_id"].to_list()]
+    repeated = {i for i in ids if i is not None and ids.count(i) > 1}
     for number, raw in enumerate(table.iter_rows(named=True), start=1):
         cells = {k: _clean(raw.get(k)) for k in (*MANIFEST_REQUIRED, *MANIFEST_OPTIONAL)}
         rid = cells["recording_id"] or f"manifest row {number}"
         try:
-            row = _validate(number, cells, batch_dir)
-            if row.recording_id in seen:
+            if cells["recording_id"] in repeated:  # every copy: which one is meant is unknown
                 raise BadRecording(
-                    f"recording_id {row.recording_id!r} appears more than once in the manifest; "
+                    f"recording_id {cells['recording_id']!r} appears more than once in the manifest; "
                     "each recording needs its own id."
                 )
-            seen.add(row.recording_id)
-            valid.append(row)
+            valid.append(_validate(number, cells, batch_dir))
         except BadRecording as exc:
             rejected.append(RejectedRow(number, rid, cells["path"] or "", f"Manifest row {number}: {exc}"))
     return valid, rejected

@@ -17,10 +17,16 @@ import polars as pl
 
 from hinge_analytics.formats import MEDIAPIPE_33, canonical_map
 from hinge_analytics.ingest.errors import BadRecording
-from hinge_analytics.ingest.frames import PoseRead, pose_frames_from_arrays
+from hinge_analytics.ingest.frames import PoseArrays, PoseRead
 
 
 def read_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseRead:
+    """Read a MediaPipe landmark CSV (see module docstring) into canonical pose frames."""
+    return load_mediapipe_csv(path, sample_rate_hz).to_read(sample_rate_hz)
+
+
+def load_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
+    """Parse a MediaPipe landmark CSV into canonical y-up landmarks, without plausibility checks."""
     try:
         table = pl.read_csv(path, infer_schema_length=10000, encoding="utf8-lossy")
     except (pl.exceptions.PolarsError, OSError) as exc:
@@ -59,9 +65,12 @@ def read_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseR
             p[:, 2] *= aspect  # MediaPipe scales z like x
     for p in xyz.values():
         p[:, 1] *= -1.0  # y down -> y up
-    return pose_frames_from_arrays(
-        xyz, conf, timestamps, sample_rate_hz, coordinates="world_m" if world else "image"
-    )
+    coordinates = "world_m" if world else "image"
+    if timestamps is not None:
+        return PoseArrays(xyz, conf, coordinates, timestamps_s=timestamps)
+    frame = columns.get("frame")
+    numbers = _numeric(table, [frame])[:, 0] if frame else np.arange(n, dtype=np.float64)
+    return PoseArrays(xyz, conf, coordinates, frame_numbers=numbers)
 
 
 def _numeric(table: pl.DataFrame, cols: list[str]) -> np.ndarray:

@@ -1,0 +1,419 @@
+"""IMU recordings: a folder with one CSV per sensor, file stem = placement (SPEC.md ``imu_csv``).
+
+Layouts (docs/formats.md):
+
+- **generic**: ``time_s, acc_x..z, gyr_x..z[, quat_w..z]`` in SI units; gyroscope in rad/s unless
+  a header line or the column name says deg/s (``gyr_x_deg_s``, ``Gyr_X (deg/s)``).
+- **Movella DOT** CSV export (Movella DOT User Manual; the ``XsensDotLogger`` writer of the DOT
+  SDK): optional ``sep=,``/``DeviceTag:``/``OutputRate:`` lines, then ``PacketCounter,
+  SampleTimeFine, ...`` with ``Acc_X..Z`` (m/s^2), ``Gyr_X..Z`` (**deg/s**), ``Quat_W..Z``.
+  ``SampleTimeFine`` is in microseconds, an unsigned 32-bit counter wrapping at 2^32 us.
+- **Xsens MT Manager** export (MTi/MTw ``.txt``, Xsens MT Manager User Manual, "Exporting data"):
+  ``// `` comment lines (``// Update Rate: 100.0Hz``), tab/comma/semicolon delimiter, Gyr in
+  rad/s, orientation as ``Quat_q0..q3``, ``Mat[r][c]`` or ``Roll/Pitch/Yaw`` (deg, Z-Y-X);
+  ``SampleTimeFine`` in 10 kHz ticks, often empty - then time = PacketCounter (uint16, wraps)
+  / the header's update rate (or the manifest's sample_rate_hz).
+
+Canonical channels (schema.IMU_CHANNELS): acc m/s^2 including gravity, gyr rad/s in the sensor
+frame, quaternion w-first sensor-to-global (global z up). Sensors are aligned on the time span
+they share, resampled by linear interpolation to the fastest sensor's rate. APDM Opal "Format=7"
+files (all sensors in one wide CSV) are recognised and refused with a clear reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hinge_analytics.ingest.checks import MAX_GAP_S, MAX_MISSING_FRACTION, RATE_TOLERANCE
+from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.ingest.frames import RecordingRead, imu_frames_from_arrays
+from hinge_analytics.schema import IMU_PLACEMENTS
+
+MAX_BYTES = 256 * 1024 * 1024
+MAX_SENSOR_FILES = 32
+_US_WRAP = 2**32
+_COUNTER_WRAP = 2**16
+_TIME_COLUMNS = (
+    ("time_s", 1.0),
+    ("timestamp_s", 1.0),
+    ("time", 1.0),
+    ("timestamp_ms", 1e-3),
+    ("time_ms", 1e-3),
+)
+_KNOWN = {"packetcounter", "sampletimefine", "acc_x", "gyr_x", "quat_w", "quat_q0"} | {
+    c for c, _ in _TIME_COLUMNS
+}
+
+
+@dataclass
+class SensorData:
+    """One sensor file, parsed: absolute time (s) and canonical channels."""
+
+    placement: str
+    t_s: np.ndarray
+    channels: dict[str, np.ndarray] = field(default_factory=dict)
+    layout: str = "generic"  # generic | movella_dot | xsens_mt
+    header_rate_hz: float | None = None
+
+
+def placement_of(path: Path) -> str:
+    """File stem -> placement (``thigh_left.csv``, ``S1_thigh-left.csv``, ``Thigh_Left_DOT.csv``)."""
+    stem = re.sub(r"[\s\-.]+", "_", path.stem.strip().lower())
+    for placement in sorted(IMU_PLACEMENTS, key=len, reverse=True):
+        if stem == placement or stem.startswith(placement + "_") or stem.endswith("_" + placement):
+            return placement
+    raise BadRecording(
+        f"The sensor file {path.name!r} is not named after a placement; rename it to one of "
+        f"{', '.join(IMU_PLACEMENTS)} (e.g. thigh_left.csv)."
+    )
+
+
+def _decode(path: Path) -> str:
+    if path.stat().st_size > MAX_BYTES:
+        raise BadRecording(f"{path.name} is larger than 256 MB; split the recording.")
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = raw.decode("utf-16", errors="replace")
+    else:
+        if b"\x00" in raw[:4096]:
+            raise BadRecording(f"{path.name} is a binary file, not a CSV/text export.")
+        text = raw.decode("utf-8-sig", errors="replace")
+    return text
+
+
+def _split(line: str, delimiter: str | None) -> list[str]:
+    return line.split(delimiter) if delimiter else line.split()
+
+
+def _column_key(name: str) -> str:
+    """``'Gyr_X (deg/s)'`` -> ``'gyr_x'``; ``'Mat[1][2]'`` -> ``'mat[1][2]'``."""
+    return re.sub(r"\s+", "", name.split("(")[0]).strip().strip('"').lower()
+
+
+def _quat_from_matrix(m: np.ndarray) -> np.ndarray:
+    """(n, 3, 3) rotation matrices -> (n, 4) w-first unit quaternions (Shepperd's method)."""
+    n = len(m)
+    q = np.full((n, 4), np.nan)
+    trace = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    cases = np.stack([trace, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], axis=1)
+    ok = np.all(np.isfinite(m.reshape(n, 9)), axis=1)
+    pick = np.argmax(np.where(np.isfinite(cases), cases, -np.inf), axis=1)
+    for i in np.flatnonzero(ok):
+        r = m[i]
+        k = pick[i]
+        if k == 0:
+            s = np.sqrt(max(1.0 + trace[i], 1e-12)) * 2
+            q[i] = [0.25 * s, (r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s]
+        elif k == 1:
+            s = np.sqrt(max(1.0 + r[0, 0] - r[1, 1] - r[2, 2], 1e-12)) * 2
+            q[i] = [(r[2, 1] - r[1, 2]) / s, 0.25 * s, (r[0, 1] + r[1, 0]) / s, (r[0, 2] + r[2, 0]) / s]
+        elif k == 2:
+            s = np.sqrt(max(1.0 + r[1, 1] - r[0, 0] - r[2, 2], 1e-12)) * 2
+            q[i] = [(r[0, 2] - r[2, 0]) / s, (r[0, 1] + r[1, 0]) / s, 0.25 * s, (r[1, 2] + r[2, 1]) / s]
+        else:
+            s = np.sqrt(max(1.0 + r[2, 2] - r[0, 0] - r[1, 1], 1e-12)) * 2
+            q[i] = [(r[1, 0] - r[0, 1]) / s, (r[0, 2] + r[2, 0]) / s, (r[1, 2] + r[2, 1]) / s, 0.25 * s]
+    return _normalise(q)
+
+
+def _quat_from_euler_deg(roll: np.ndarray, pitch: np.ndarray, yaw: np.ndarray) -> np.ndarray:
+    """Xsens Euler angles (deg; R = Rz(yaw) Ry(pitch) Rx(roll)) -> w-first quaternions."""
+    r, p, y = (np.radians(a) / 2 for a in (roll, pitch, yaw))
+    cr, sr, cp, sp, cy, sy = np.cos(r), np.sin(r), np.cos(p), np.sin(p), np.cos(y), np.sin(y)
+    return np.column_stack(
+        [
+            cr * cp * cy + sr * sp * sy,
+            sr * cp * cy - cr * sp * sy,
+            cr * sp * cy + sr * cp * sy,
+            cr * cp * sy - sr * sp * cy,
+        ]
+    )
+
+
+def _normalise(q: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(q, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = q / norm
+    q[~np.isfinite(norm[:, 0]) | (norm[:, 0] < 1e-6)] = np.nan
+    # One hemisphere, so that interpolation between neighbours does not pass through zero.
+    for i in range(1, len(q)):
+        if np.all(np.isfinite(q[i])) and np.all(np.isfinite(q[i - 1])) and q[i] @ q[i - 1] < 0:
+            q[i] = -q[i]
+    return q
+
+
+def _unwrap(values: np.ndarray, wrap: int, name: str, what: str) -> np.ndarray:
+    """Unwrap an unsigned counter; a step backwards that is not a wrap-around is refused."""
+    v = values.astype(np.float64)
+    steps = np.diff(v)
+    back = np.flatnonzero(steps <= 0)
+    margin = wrap / 8
+    for i in back:
+        if not (v[i] > wrap - margin and v[i + 1] < margin):
+            raise BadRecording(
+                f"The {what} in {name} goes backwards or repeats at sample {i + 1}; the file is "
+                "probably two recordings joined or a corrupted export. Re-export it."
+            )
+    steps[back] += wrap
+    return np.concatenate([[v[0]], v[0] + np.cumsum(steps)])
+
+
+def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> SensorData:
+    """Parse one sensor's export (generic, Movella DOT or Xsens MT Manager) to SI channels."""
+    text = _decode(path)
+    lines = text.splitlines()
+    if lines and lines[0].startswith("Format="):
+        raise BadRecording(
+            f"{path.name} is an APDM Opal export with all sensors in one file; export one CSV per "
+            "sensor, named after its placement (e.g. lower_back.csv)."
+        )
+    placement = placement_of(path)
+    delimiter: str | None = None
+    header_at = None
+    for i, line in enumerate(lines[:200]):
+        if line.lower().startswith("sep=") and len(line) > 4:
+            delimiter = line[4]
+            continue
+        if line.startswith("//"):
+            continue
+        delim = delimiter or ("\t" if "\t" in line else ";" if line.count(";") > line.count(",") else ",")
+        keys = {_column_key(c) for c in _split(line, delim)}
+        if keys & _KNOWN and (
+            {"acc_x", "gyr_x", "quat_w", "quat_q0"} & keys
+            or "mat[1][1]" in keys
+            or {"roll", "euler_x"} & keys
+        ):
+            header_at, delimiter = i, delim
+            break
+    if header_at is None:
+        raise BadRecording(
+            f"{path.name} has no column row with IMU channels (e.g. time_s, acc_x, gyr_x or "
+            "PacketCounter, SampleTimeFine, Acc_X, Gyr_X)."
+        )
+    meta = "\n".join(lines[:header_at]).lower()
+    header_cells = _split(lines[header_at], delimiter)
+    keys = [_column_key(c) for c in header_cells]
+    if len(set(k for k in keys if k)) != len([k for k in keys if k]):
+        raise BadRecording(f"{path.name} has duplicate column names; re-export it.")
+    index = {k: i for i, k in enumerate(keys) if k}
+    header_text = lines[header_at].lower()
+    if "devicetag" in meta or "movella" in meta or "xsens dot" in meta or "sep=" in meta:
+        layout = "movella_dot"
+    elif any(line.startswith("//") for line in lines[:header_at]):
+        layout = "xsens_mt"
+    elif "sampletimefine" in index and not any(c in index for c, _ in _TIME_COLUMNS):
+        layout = "movella_dot"
+    else:
+        layout = "generic"
+    rate_match = re.search(
+        r"(?:update rate|outputrate|output rate|sampl\w* rate)\W*([0-9]+(?:\.[0-9]+)?)\s*hz", meta
+    )
+    header_rate = float(rate_match.group(1)) if rate_match else None
+    gyro_deg = layout == "movella_dot" or bool(
+        re.search(r"deg/s|dps|deg_s|degrees per second", meta + header_text)
+    )
+    if layout == "xsens_mt" and not re.search(r"deg/s|dps|deg_s", header_text):
+        gyro_deg = False
+
+    wanted = [
+        k
+        for k in index
+        if k in _KNOWN or re.match(r"^(acc|gyr)_[xyz]$|^quat_|^mat\[|^(roll|pitch|yaw)$|^euler_", k)
+    ]
+    columns: dict[str, list[float]] = {k: [] for k in wanted}
+    for number, line in enumerate(lines[header_at + 1 :], start=header_at + 2):
+        if not line.strip():
+            continue
+        cells = _split(line, delimiter)
+        if len(cells) > len(keys) and any(c.strip() for c in cells[len(keys) :]):
+            raise BadRecording(
+                f"Line {number} of {path.name} has {len(cells)} values but the header names "
+                f"{len(keys)} columns; the file is damaged or mis-exported."
+            )
+        for k in wanted:
+            i = index[k]
+            cell = cells[i].strip() if i < len(cells) else ""
+            try:
+                columns[k].append(float(cell) if cell else np.nan)
+            except ValueError:
+                raise BadRecording(
+                    f"Line {number} of {path.name} holds {cell[:20]!r} in column "
+                    f"{header_cells[i].strip()!r}, which is not a number."
+                ) from None
+    n = len(next(iter(columns.values()))) if columns else 0
+    if n < 2:
+        raise BadRecording(f"{path.name} holds fewer than two samples.")
+    col = {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
+    for v in col.values():
+        v[~np.isfinite(v)] = np.nan
+
+    t = _time(col, layout, header_rate, sample_rate_hz, path.name)
+    channels: dict[str, np.ndarray] = {}
+    for axis in "xyz":
+        if f"acc_{axis}" in col:
+            channels[f"acc_{axis}"] = col[f"acc_{axis}"]
+        if f"gyr_{axis}" in col:
+            g = col[f"gyr_{axis}"]
+            channels[f"gyr_{axis}"] = np.radians(g) if gyro_deg else g
+    quat = None
+    if all(f"quat_{c}" in col for c in "wxyz"):
+        quat = np.column_stack([col[f"quat_{c}"] for c in "wxyz"])
+    elif all(f"quat_q{i}" in col for i in range(4)):
+        quat = np.column_stack([col[f"quat_q{i}"] for i in range(4)])
+    elif all(f"mat[{r}][{c}]" in col for r in (1, 2, 3) for c in (1, 2, 3)):
+        m = np.stack([[col[f"mat[{r}][{c}]"] for c in (1, 2, 3)] for r in (1, 2, 3)])  # (3, 3, n)
+        quat = _quat_from_matrix(np.transpose(m, (2, 0, 1)))
+    elif all(k in col for k in ("roll", "pitch", "yaw")):
+        quat = _quat_from_euler_deg(col["roll"], col["pitch"], col["yaw"])
+    elif all(f"euler_{a}" in col for a in "xyz"):
+        quat = _quat_from_euler_deg(col["euler_x"], col["euler_y"], col["euler_z"])
+    if quat is not None:
+        quat = _normalise(quat)
+        for i, c in enumerate("wxyz"):
+            channels[f"quat_{c}"] = quat[:, i]
+    if not any(k.startswith(("acc", "gyr")) for k in channels):
+        raise BadRecording(f"{path.name} has neither accelerometer nor gyroscope columns (Acc_X, Gyr_X).")
+    _check_channels(placement, t, channels, path.name)
+    return SensorData(placement, t, channels, layout, header_rate)
+
+
+def _time(
+    col: dict[str, np.ndarray], layout: str, header_rate: float | None, manifest_rate: float | None, name: str
+) -> np.ndarray:
+    """Absolute time in seconds for each sample (shared clock across a session's sensors)."""
+    for column, scale in _TIME_COLUMNS:
+        if column in col and np.all(np.isfinite(col[column])):
+            return col[column] * scale
+    stf = col.get("sampletimefine")
+    if stf is not None and np.all(np.isfinite(stf)):
+        if np.any(stf < 0) or np.any(stf >= _US_WRAP):
+            raise BadRecording(f"SampleTimeFine in {name} is outside the 32-bit counter's range.")
+        ticks_per_s = 1e6 if layout == "movella_dot" else 1e4
+        return _unwrap(stf, _US_WRAP, name, "SampleTimeFine clock") / ticks_per_s
+    counter = col.get("packetcounter")
+    rate = header_rate or manifest_rate
+    if counter is not None and np.all(np.isfinite(counter)):
+        if rate is None:
+            raise BadRecording(
+                f"{name} has no timestamps and no update rate; add sample_rate_hz to the manifest."
+            )
+        if np.any(counter < 0) or np.any(counter >= _COUNTER_WRAP):
+            raise BadRecording(f"PacketCounter in {name} is outside the 16-bit counter's range.")
+        return _unwrap(counter, _COUNTER_WRAP, name, "PacketCounter") / rate
+    raise BadRecording(
+        f"{name} has no usable time column (time_s, SampleTimeFine or PacketCounter), or it has gaps."
+    )
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    if not mask.any():
+        return 0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return int((edges[1::2] - edges[::2]).max())
+
+
+def _check_channels(placement: str, t: np.ndarray, channels: dict[str, np.ndarray], name: str) -> None:
+    steps = np.diff(t)
+    if np.any(steps <= 0):
+        i = int(np.argmax(steps <= 0)) + 1
+        raise BadRecording(
+            f"The timestamps in {name} go backwards or repeat at sample {i}; the file is probably "
+            "two recordings joined or a corrupted export. Re-export it."
+        )
+    median = float(np.median(steps))
+    if steps.max() > max(MAX_GAP_S, 5 * median):
+        i = int(np.argmax(steps))
+        raise BadRecording(
+            f"The {placement} sensor ({name}) stops sending for {steps.max():.1f} s after sample {i + 1}; "
+            "re-record or re-export the session."
+        )
+    bad = np.zeros(len(t), dtype=bool)
+    for key, values in channels.items():
+        if key.startswith(("acc", "gyr")):
+            bad |= ~np.isfinite(values)
+    if bad.mean() > MAX_MISSING_FRACTION:
+        raise BadRecording(f"The {placement} sensor ({name}) has no data in {bad.mean():.0%} of its samples.")
+    run = _longest_run(bad)
+    if run * median > MAX_GAP_S:
+        raise BadRecording(
+            f"The {placement} sensor ({name}) has a {run * median:.1f} s stretch without data; "
+            "re-record or re-export the session."
+        )
+    for key, values in channels.items():
+        limit = 2000.0 if key.startswith("acc") else 100.0 if key.startswith("gyr") else 1.5
+        if np.nanmax(np.abs(values), initial=0.0) > limit:
+            raise BadRecording(
+                f"The {placement} sensor ({name}) reports impossible {key} values "
+                f"(|{key}| > {limit:g} in SI units); check the export's units."
+            )
+
+
+def sensor_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise BadRecording("The IMU recording is neither a folder nor a file.")
+    files = sorted(
+        p
+        for p in path.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in (".csv", ".txt", ".tsv")
+    )
+    if not files:
+        raise BadRecording("The IMU folder holds no sensor CSV files.")
+    if len(files) > MAX_SENSOR_FILES:
+        raise BadRecording(
+            f"The IMU folder holds more than {MAX_SENSOR_FILES} files; one per sensor is expected."
+        )
+    return files
+
+
+def align(sensors: list[SensorData]) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]]]:
+    """Resample every sensor onto the fastest sensor's time axis over the span all of them cover."""
+    start = max(s.t_s[0] for s in sensors)
+    end = min(s.t_s[-1] for s in sensors)
+    if end <= start:
+        raise BadRecording(
+            "The sensors' recordings do not overlap in time; were they started in the same session?"
+        )
+    # The fastest sensor's own sample times inside the shared span: no resampling of that sensor.
+    reference = min(sensors, key=lambda s: float(np.median(np.diff(s.t_s))))
+    t = reference.t_s[(reference.t_s >= start - 1e-9) & (reference.t_s <= end + 1e-9)]
+    if len(t) < 2:
+        raise BadRecording("The sensors' recordings overlap by less than two samples.")
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for s in sorted(sensors, key=lambda s: IMU_PLACEMENTS.index(s.placement)):
+        out[s.placement] = {k: np.interp(t, s.t_s, v) for k, v in s.channels.items()}
+        if "quat_w" in s.channels:
+            q = _normalise(np.column_stack([out[s.placement][f"quat_{c}"] for c in "wxyz"]))
+            for i, c in enumerate("wxyz"):
+                out[s.placement][f"quat_{c}"] = q[:, i]
+    return t - t[0], out
+
+
+def read_imu_csv(path: Path, sample_rate_hz: float | None = None) -> RecordingRead:
+    """Read an IMU folder (one file per sensor, see module docstring) into canonical IMU frames.
+
+    A manifest ``sample_rate_hz`` that differs from the files' rate by more than 10 % quarantines
+    the recording; it is also the rate used when a file has neither timestamps nor an update rate.
+    """
+    sensors = [parse_sensor_file(f, sample_rate_hz) for f in sensor_files(path)]
+    seen: dict[str, str] = {}
+    for s, f in zip(sensors, sensor_files(path), strict=True):
+        if s.placement in seen:
+            raise BadRecording(
+                f"Two files ({seen[s.placement]}, {f.name}) are both the {s.placement} sensor."
+            )
+        seen[s.placement] = f.name
+    for s in sensors:
+        file_rate = 1.0 / float(np.median(np.diff(s.t_s)))
+        if sample_rate_hz is not None and abs(file_rate - sample_rate_hz) > RATE_TOLERANCE * sample_rate_hz:
+            raise BadRecording(
+                f"The {s.placement} sensor runs at {file_rate:.1f} Hz but the manifest says "
+                f"{sample_rate_hz:g} Hz; check which one is right."
+            )
+    t, channels = align(sensors)
+    return imu_frames_from_arrays(channels, t)

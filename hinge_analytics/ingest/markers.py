@@ -1,0 +1,231 @@
+"""Map motion-capture marker names (TRC, C3D) to the canonical landmarks, and find "up".
+
+Marker sets differ per lab and tool; the names handled here are those of the real files in
+``tests/data/real`` and of the common sets:
+
+- Pose2Sim / OpenPose keypoints triangulated to markers: ``RHip``, ``LKnee``, ``RBigToe``, ``Neck`` ...
+  (Pose2Sim ``skeletons.py``);
+- OpenCap / Pose2Sim LSTM augmenter: ``r.ASIS_study``, ``r_knee_study``/``r_mknee_study``, ``RHJC_study``;
+- Vicon Plug-in Gait: ``RASI LASI RPSI LPSI RKNE RANK RHEE RTOE RSHO RELB RWRA/RWRB RFHD RBHD``
+  (Vicon Plug-in Gait Reference Guide, "Marker placement");
+- Cortex/EVaRT style exports shipped with OpenSim: ``R.ASIS V.Sacral R.Heel R.Toe.Tip R.Acromium``.
+
+Where no hip marker exists the hip joint centre is estimated from the pelvis markers with
+Harrington et al. (2007), J Biomech 40:595-602 (ASIS + PSIS/sacrum), or Bell et al. (1990),
+Hum Mov Sci 9:225-231 (ASIS only, vertical from the data).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+
+from hinge_analytics.ingest.errors import BadRecording
+
+# canonical joint -> alternatives in order of preference; an alternative averages its markers
+# (lateral + medial markers average to the joint centre).
+_ALTERNATIVES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "hip": (("hjc",), ("hip",), ("hipjc",), ("jchip",)),
+    "knee": (
+        ("knee", "mknee"),
+        ("knee",),
+        ("kne",),
+        ("kneelat", "kneemed"),
+        ("lknee", "mknee"),
+        ("lfe", "mfe"),
+        ("lfe",),
+        ("kneejc",),
+        ("lknee",),
+    ),
+    "ankle": (
+        ("ankle", "mankle"),
+        ("ankle",),
+        ("ank",),
+        ("anklelat", "anklemed"),
+        ("lma", "mma"),
+        ("lma",),
+        ("lankle", "mankle"),
+        ("lankle",),
+        ("anklejc",),
+    ),
+    "heel": (("heel",), ("hee",), ("calc",), ("cal",)),
+    "toe": (("bigtoe",), ("toe",), ("toetip",), ("toemed",), ("fm1",), ("mt1",), ("mt2",), ("fm2",)),
+    "shoulder": (("shoulder",), ("sho",), ("acromion",), ("acromium",), ("acr",), ("shoulderjc",)),
+    "elbow": (
+        ("elbow",),
+        ("lelbow", "melbow"),
+        ("elbowlat", "elbowmed"),
+        ("elb",),
+        ("lateralepicondyle",),
+        ("lelbow",),
+        ("elbowlat",),
+    ),
+    "wrist": (("wrist",), ("lwrist", "mwrist"), ("wristlat", "wristmed"), ("wra", "wrb"), ("wra",)),
+    "ear": (("ear",), ("temple",), ("fhd", "bhd"), ("tragus",)),
+}
+_PELVIS = {"asis": "asis", "asi": "asis", "psis": "psis", "psi": "psis"}
+_SACRUM = ("sacr", "sacrum", "sacral", "vsacral", "sacrl")
+_UPPER = ("shoulder_left", "shoulder_right", "ear_left", "ear_right", "nose")
+_LOWER = ("ankle_left", "ankle_right", "heel_left", "heel_right", "toe_left", "toe_right")
+
+
+def split_label(label: str) -> tuple[str | None, str]:
+    """``'Subject:R.ASIS_study '`` -> ('right', 'asis'); ``'LKnee'`` -> ('left', 'knee');
+    ``'LateralEpicondyleL'`` -> ('left', 'lateralepicondyle'); ``'V.Sacral'`` -> (None, 'vsacral')."""
+    name = label.strip().rsplit(":", 1)[-1].strip()
+    name = re.sub(r"[_.\s-]*study$", "", name, flags=re.IGNORECASE)
+    side = None
+    m = re.match(r"^(left|right)[_.\s-]*(.+)$", name, flags=re.IGNORECASE)
+    if m:
+        side, name = m.group(1).lower(), m.group(2)
+    else:
+        m = re.match(r"^([LRlr])(?:[_.\s-]+|(?=[A-Z0-9]))(.+)$", name)
+        if m:
+            side, name = ("left" if m.group(1).lower() == "l" else "right"), m.group(2)
+        else:
+            m = re.match(r"^(.+?)[_.\s-]+(left|right|l|r)$", name, flags=re.IGNORECASE)
+            camel = re.match(r"^(.*[a-z])([LR])$", name)
+            if m:
+                side, name = ("left" if m.group(2).lower().startswith("l") else "right"), m.group(1)
+            elif camel:
+                side, name = ("left" if camel.group(2) == "L" else "right"), camel.group(1)
+    key = re.sub(r"[^a-z0-9]", "", name.lower())
+    return side, key
+
+
+def _nanmean(arrays: list[np.ndarray]) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.stack(arrays), axis=0)
+
+
+def markers_to_landmarks(labels: list[str], points: np.ndarray) -> dict[str, np.ndarray]:
+    """``points`` (n_frames, n_markers, 3), metres, any axes -> canonical landmark -> (n, 3).
+
+    NaN marks a missing sample. Labels that map to nothing are ignored.
+    """
+    by_key: dict[tuple[str | None, str], np.ndarray] = {}
+    for i, label in enumerate(labels):
+        side, key = split_label(label)
+        by_key.setdefault((side, key), points[:, i, :])
+    out: dict[str, np.ndarray] = {}
+    for joint, alternatives in _ALTERNATIVES.items():
+        for side in ("left", "right"):
+            for alternative in alternatives:
+                found = [by_key.get((side, k)) for k in alternative]
+                if all(f is not None for f in found):
+                    out[f"{joint}_{side}"] = _nanmean(found)  # type: ignore[arg-type]
+                    break
+    if (None, "nose") in by_key:
+        out["nose"] = by_key[(None, "nose")]
+    if "hip_left" not in out or "hip_right" not in out:
+        pelvis = {(s, _PELVIS[k]): v for (s, k), v in by_key.items() if k in _PELVIS}
+        sacrum = next((v for (s, k), v in by_key.items() if s is None and k in _SACRUM), None)
+        hips = estimate_hip_centres(pelvis, sacrum)
+        for side, p in hips.items():
+            out.setdefault(f"hip_{side}", p)
+    return out
+
+
+def estimate_hip_centres(
+    pelvis: dict[tuple[str | None, str], np.ndarray], sacrum: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    """Hip joint centres from ASIS (+ PSIS or sacrum), in the markers' own (y-up) frame.
+
+    Harrington et al. 2007 (mm): posterior 0.24 PD + 9.9, inferior 0.30 PW + 10.9,
+    lateral 0.33 PW + 7.3 (PW = inter-ASIS width, PD = ASIS-PSIS depth). Without PSIS: Bell et
+    al. 1990, posterior 0.19 PW, inferior 0.30 PW, lateral 0.36 PW, anterior from vertical.
+    Called after the points are turned y-up (see ``to_y_up``), so "up" is +y.
+    """
+    rasi, lasi = pelvis.get(("right", "asis")), pelvis.get(("left", "asis"))
+    if rasi is None or lasi is None:
+        return {}
+    rpsi, lpsi = pelvis.get(("right", "psis")), pelvis.get(("left", "psis"))
+    mid_psis = _nanmean([rpsi, lpsi]) if rpsi is not None and lpsi is not None else sacrum
+    origin = (rasi + lasi) / 2
+    lateral = rasi - lasi
+    width = np.linalg.norm(lateral, axis=1, keepdims=True)
+    z = lateral / width
+    if mid_psis is not None:
+        back_to_front = origin - mid_psis
+        depth = np.linalg.norm(back_to_front, axis=1, keepdims=True)
+        x = back_to_front - np.sum(back_to_front * z, axis=1, keepdims=True) * z
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        posterior, inferior, outward = 0.24 * depth + 0.0099, 0.30 * width + 0.0109, 0.33 * width + 0.0073
+    else:
+        x = np.cross(np.array([0.0, 1.0, 0.0]), z)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        posterior, inferior, outward = 0.19 * width, 0.30 * width, 0.36 * width
+    y = np.cross(z, x)
+    base = origin - posterior * x - inferior * y
+    return {"right": base + outward * z, "left": base - outward * z}
+
+
+def up_axis(landmarks: dict[str, np.ndarray], default: int) -> tuple[int, float]:
+    """(axis index, sign) of "up": the axis along which the head/shoulders sit above the feet.
+
+    Falls back to ``default`` (+) when the body parts needed are missing.
+    """
+    upper = [landmarks[k] for k in _UPPER if k in landmarks]
+    lower = [landmarks[k] for k in _LOWER if k in landmarks]
+    if not upper or not lower:
+        upper = upper or [landmarks[k] for k in ("hip_left", "hip_right") if k in landmarks]
+        lower = lower or [landmarks[k] for k in ("knee_left", "knee_right") if k in landmarks]
+    if not upper or not lower:
+        return default, 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        d = np.nanmedian(_nanmean(upper) - _nanmean(lower), axis=0)
+    if not np.all(np.isfinite(d)) or np.max(np.abs(d)) < 0.6 * np.linalg.norm(d):
+        return default, 1.0
+    axis = int(np.argmax(np.abs(d)))
+    return axis, float(np.sign(d[axis]))
+
+
+# Proper rotations taking +axis (with sign) to +y.
+_TO_Y_UP = {
+    (1, 1.0): np.eye(3),
+    (1, -1.0): np.diag([1.0, -1.0, -1.0]),
+    (2, 1.0): np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]]),
+    (2, -1.0): np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]),
+    (0, 1.0): np.array([[0, -1.0, 0], [1.0, 0, 0], [0, 0, 1.0]]),
+    (0, -1.0): np.array([[0, 1.0, 0], [-1.0, 0, 0], [0, 0, 1.0]]),
+}
+
+
+def to_y_up(points: np.ndarray, axis: int, sign: float) -> np.ndarray:
+    """Rotate (..., 3) points so that the given axis becomes +y (right-handedness kept)."""
+    return points @ _TO_Y_UP[(axis, sign)].T
+
+
+def unit_scale(units: str) -> float:
+    """Metres per unit for a TRC/C3D ``Units`` value."""
+    scale = {"mm": 0.001, "cm": 0.01, "m": 1.0, "dm": 0.1, "millimeters": 0.001, "meters": 1.0}.get(
+        units.strip().strip("'\"").lower()
+    )
+    if scale is None:
+        raise BadRecording(f"The file says its units are {units!r}; only mm, cm or m are understood.")
+    return scale
+
+
+def landmarks_from_markers(
+    labels: list[str], points: np.ndarray, default_up: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Marker trajectories (metres, file axes) -> canonical y-up landmarks and confidences.
+
+    Confidence is 1 where the marker was tracked, 0 where it is missing (NaN).
+    """
+    raw = markers_to_landmarks(labels, points)
+    axis, sign = up_axis(raw, default_up)
+    rotated = to_y_up(points, axis, sign)
+    xyz = markers_to_landmarks(labels, rotated)
+    conf = {k: np.isfinite(v).all(axis=1).astype(np.float64) for k, v in xyz.items()}
+    if not xyz:
+        shown = ", ".join(labels[:8]) + (" ..." if len(labels) > 8 else "")
+        raise BadRecording(
+            f"None of the marker names ({shown}) could be matched to body landmarks such as hips, "
+            "knees and shoulders; rename the markers (e.g. RHip, LKnee, RSHO) and re-export."
+        )
+    return xyz, conf

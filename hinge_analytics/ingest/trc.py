@@ -1,0 +1,118 @@
+"""TRC marker files (OpenSim, Pose2Sim, optical mocap exports), SPEC.md ``trc``.
+
+Layout per the OpenSim documentation "Marker (.trc) Files"
+(https://opensimconfluence.atlassian.net/wiki/spaces/OpenSim/pages/53089972/Marker+.trc+Files) and
+OpenSim's reader ``OpenSim/Common/TRCFileAdapter.cpp``: tab-separated; line 1 ``PathFileType``;
+line 2 the header keys (``DataRate CameraRate NumFrames NumMarkers Units ...``) and line 3 their
+values; line 4 ``Frame# Time <marker>\\t\\t\\t...``; line 5 the ``X1 Y1 Z1 ...`` axis row; then an
+optional blank line and one row per frame. Missing markers are empty cells or NaN.
+
+Quirks handled (docs/formats.md): CRLF or LF, int/float/space-padded header values, Time starting
+at 0 or at 1/DataRate (time is made relative to the first sample), mm or m (``Units``), dotted
+mixed-case marker names, Y-up (OpenSim/Pose2Sim) or Z-up (many labs; found from the data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.ingest.frames import PoseArrays, PoseRead
+from hinge_analytics.ingest.markers import landmarks_from_markers, unit_scale
+
+MAX_BYTES = 512 * 1024 * 1024
+
+
+def _cells(line: str) -> list[str]:
+    return line.split("\t") if "\t" in line else line.split()
+
+
+def _float(text: str) -> float:
+    text = text.strip()
+    if not text:
+        return float("nan")
+    return float(text)
+
+
+def load_trc(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
+    """Parse a TRC file into canonical landmarks (metres, y up) without plausibility checks."""
+    if not path.is_file():
+        raise BadRecording("The TRC recording is not a file.")
+    if path.stat().st_size > MAX_BYTES:
+        raise BadRecording("The TRC file is larger than 512 MB; split the recording.")
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    if not lines or not lines[0].lstrip("\ufeff").startswith("PathFileType"):
+        raise BadRecording("The file is not a TRC marker file (its first line is not PathFileType).")
+    header_at = next((i for i, line in enumerate(lines[:10]) if line.startswith("DataRate")), None)
+    if header_at is None or header_at + 1 >= len(lines):
+        raise BadRecording("The TRC file has no DataRate/Units header lines.")
+    keys = [k.strip() for k in _cells(lines[header_at])]
+    values = [v.strip() for v in _cells(lines[header_at + 1])]
+    header = dict(zip(keys, values, strict=False))
+    try:
+        rate = float(header["DataRate"])
+    except (KeyError, ValueError):
+        raise BadRecording("The TRC header has no usable DataRate.") from None
+    if not np.isfinite(rate) or rate <= 0 or rate > 10000:
+        raise BadRecording(f"The TRC header's DataRate {header.get('DataRate')!r} is not a frame rate.")
+    scale = unit_scale(header.get("Units", ""))
+    names_at = next(
+        (i for i in range(header_at + 2, min(len(lines), header_at + 6)) if lines[i].startswith("Frame#")),
+        None,
+    )
+    if names_at is None:
+        raise BadRecording("The TRC file has no Frame#/Time marker-name line.")
+    labels = [c.strip() for c in _cells(lines[names_at])[2:] if c.strip()]
+    if not labels:
+        raise BadRecording("The TRC file names no markers.")
+    n_markers = len(labels)
+    width = 2 + 3 * n_markers
+    rows = []
+    for number, line in enumerate(lines[names_at + 2 :], start=names_at + 3):
+        if not line.strip():
+            continue
+        cells = line.split("\t") if "\t" in line else line.split()
+        while len(cells) > width and not cells[-1].strip():
+            cells.pop()
+        if len(cells) > width:
+            raise BadRecording(
+                f"Line {number} of the TRC file has {len(cells)} values but the header names "
+                f"{n_markers} markers ({width} values); the file is damaged or mis-exported."
+            )
+        try:
+            row = [_float(c) for c in cells]
+        except ValueError:
+            raise BadRecording(f"Line {number} of the TRC file holds text where numbers belong.") from None
+        rows.append(row + [np.nan] * (width - len(row)))
+    if not rows:
+        raise BadRecording("The TRC file has a header but no frames.")
+    data = np.array(rows, dtype=np.float64)
+    data[~np.isfinite(data)] = np.nan
+    points = data[:, 2:].reshape(len(data), n_markers, 3) * scale
+    time = data[:, 1]
+    xyz, conf = landmarks_from_markers(labels, points, default_up=1)
+    if np.all(np.isfinite(time)):
+        return PoseArrays(xyz, conf, "world_m", timestamps_s=time, file_rate_hz=rate)
+    frames = data[:, 0]
+    if not np.all(np.isfinite(frames)):
+        raise BadRecording("The TRC file's Time and Frame# columns have gaps; re-export it.")
+    return PoseArrays(xyz, conf, "world_m", frame_numbers=frames, file_rate_hz=rate)
+
+
+def read_trc(path: Path, sample_rate_hz: float | None = None) -> PoseRead:
+    """Read a TRC file (see module docstring) into canonical pose frames."""
+    arrays = load_trc(path, sample_rate_hz)
+    if arrays.timestamps_s is not None and len(arrays.timestamps_s) > 1:
+        steps = np.diff(arrays.timestamps_s)
+        if np.all(steps > 0):
+            time_rate = 1.0 / float(np.median(steps))
+            assert arrays.file_rate_hz is not None
+            if abs(time_rate - arrays.file_rate_hz) > 0.1 * arrays.file_rate_hz:
+                raise BadRecording(
+                    f"The TRC header says {arrays.file_rate_hz:g} Hz but its Time column runs at "
+                    f"{time_rate:.1f} Hz; re-export the file."
+                )
+    return arrays.to_read(sample_rate_hz)

@@ -1,0 +1,400 @@
+"""Every reader: simulator round trips, the real files of tests/data/real, detection, name mapping."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hinge_analytics.ingest import READERS, detect_format, read_recording
+from hinge_analytics.ingest.c3d import load_c3d
+from hinge_analytics.ingest.coco17 import load_coco17_json
+from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.ingest.imu import parse_sensor_file, read_imu_csv
+from hinge_analytics.ingest.markers import landmarks_from_markers, split_label
+from hinge_analytics.ingest.mediapipe import load_mediapipe_csv, read_mediapipe_csv
+from hinge_analytics.ingest.openpose import BODY_25B, _order_for, load_openpose_json
+from hinge_analytics.ingest.trc import load_trc
+from hinge_analytics.schema import FORMATS, IMU_CHANNELS, landmark_columns
+from hinge_analytics.simulate import imu as sim_imu
+from hinge_analytics.simulate import writers
+from hinge_analytics.simulate.body import Anthropometry, forward_kinematics, rotate_heading
+from hinge_analytics.simulate.camera import random_side_camera
+from hinge_analytics.simulate.motion import RepPlan, SetPlan, simulate_set
+
+REAL = Path(__file__).parent / "data" / "real"
+CORE = ("hip_left", "hip_right", "knee_left", "knee_right", "ankle_left", "ankle_right", "shoulder_left")
+
+
+@pytest.fixture(scope="module")
+def motion():
+    rng = np.random.default_rng(5)
+    plan = SetPlan("romanian_deadlift", [RepPlan("good", 0.0)] * 3)
+    time_s, pose, _ = simulate_set(plan, 60.0, rng)
+    body = Anthropometry(1.78)
+    points = rotate_heading(forward_kinematics(pose, body), pose.heading_deg)
+    return time_s, pose, body, points
+
+
+def _xyz(read, landmark: str) -> np.ndarray:
+    return read.frames.select(landmark_columns(landmark)[:3]).to_numpy().astype(np.float64)
+
+
+def test_every_spec_format_has_a_reader():
+    assert set(READERS) == set(FORMATS)
+    for reader in READERS.values():
+        assert reader.__doc__ or reader.__module__  # each cites its tool's docs in its module
+
+
+# --------------------------------------------------------------------------- round trips
+def test_mediapipe_world_round_trip(motion, tmp_path):
+    time_s, _, _, points = motion
+    vis = {k: np.full(len(time_s), 0.9) for k in points}
+    path = tmp_path / "mp.csv"
+    writers.write_mediapipe_csv(path, time_s, points, vis)
+    read = read_mediapipe_csv(path, None)
+    assert read.sensors == "world_m" and read.sample_rate_hz == pytest.approx(60.0, rel=1e-3)
+    centre = (points["hip_left"] + points["hip_right"]) / 2
+    for lm in CORE:
+        assert np.nanmax(np.abs(_xyz(read, lm) - (points[lm] - centre))) < 2e-5  # 5 decimals + float32
+
+
+def test_mediapipe_image_round_trip(motion, tmp_path):
+    time_s, _, _, points = motion
+    rng = np.random.default_rng(1)
+    camera = random_side_camera(rng)
+    uv, depth, conf = writers.noisy_image_points(points, camera, rng)
+    path = tmp_path / "mp_image.csv"
+    writers.write_mediapipe_image_csv(path, time_s, uv, depth, conf, camera)
+    read = read_mediapipe_csv(path, None)
+    assert read.sensors == "image"
+    for lm in CORE:  # x, y in units of the image height (aspect restored), y up
+        got = _xyz(read, lm)[:, :2]
+        want = np.column_stack([uv[lm][:, 0], -uv[lm][:, 1]]) / camera.height
+        assert np.nanmax(np.abs(got - want)) < 1e-5 * camera.width / camera.height + 1e-6
+
+
+@pytest.mark.parametrize("model", ["BODY_25", "COCO_18"])
+def test_openpose_round_trip(motion, tmp_path, model):
+    time_s, _, _, points = motion
+    rng = np.random.default_rng(2 if model == "BODY_25" else 3)
+    camera = random_side_camera(rng)
+    uv, _, conf = writers.noisy_image_points(points, camera, rng)
+    writers.write_openpose_json(tmp_path / "op", "set", uv, conf, camera, model, rng)
+    read = read_recording(tmp_path / "op", None, 60.0)[1]
+    assert read.sensors == "image" and read.frames.height == len(time_s)
+    for lm in CORE:
+        got = _xyz(read, lm)[:, :2]
+        want = np.column_stack([uv[lm][:, 0], -uv[lm][:, 1]])
+        seen = np.isfinite(got[:, 0])
+        assert seen.mean() > 0.8  # ghosts are not picked; only keypoints OpenPose zeroed are missing
+        assert np.max(np.abs(got[seen] - want[seen])) < 1e-5 * np.abs(want).max() + 1e-3  # '%.6g' pixels
+
+
+def test_coco17_round_trip(motion, tmp_path):
+    time_s, _, _, points = motion
+    rng = np.random.default_rng(4)
+    camera = random_side_camera(rng)
+    uv, _, conf = writers.noisy_image_points(points, camera, rng)
+    writers.write_coco17_json(tmp_path / "c.json", uv, conf, camera)
+    read = read_recording(tmp_path / "c.json", None, 60.0)[1]
+    assert read.frames.height == len(time_s)
+    assert read.frames["t_s"][1] == pytest.approx(1 / 60)
+    for lm in CORE:
+        got = _xyz(read, lm)[:, :2]
+        want = np.column_stack([uv[lm][:, 0], -uv[lm][:, 1]])
+        assert np.max(np.abs(got - want)) < 0.006  # 2 decimals (pixels)
+    assert "heel_left_x" not in read.frames.columns  # COCO-17 has no feet
+
+
+@pytest.mark.parametrize("units", ["m", "mm"])
+def test_trc_round_trip(motion, tmp_path, units):
+    time_s, _, _, points = motion
+    lab = writers.lab_frame(points, 120.0, np.array([0.4, -0.3]))
+    path = tmp_path / "m.trc"
+    writers.write_trc(path, time_s, lab, units=units)
+    read = read_recording(path, None, None)[1]
+    assert read.sensors == "world_m" and read.sample_rate_hz == pytest.approx(60.0, rel=1e-3)
+    assert read.frames["t_s"][0] == 0.0
+    for lm in CORE:
+        assert np.max(np.abs(_xyz(read, lm) - lab[lm])) < 1e-5
+
+
+def test_c3d_round_trip(motion, tmp_path):
+    time_s, _, _, points = motion
+    lab = writers.lab_frame(points, 30.0, np.array([0.0, 0.5]))
+    lab["knee_left"][100:105] = np.nan  # an optical gap
+    path = tmp_path / "m.c3d"
+    writers.write_c3d(path, time_s, lab)
+    read = read_recording(path, None, None)[1]
+    assert read.sample_rate_hz == pytest.approx(60.0, rel=1e-3)
+    for lm in CORE:
+        got, want = _xyz(read, lm), lab[lm]
+        ok = np.isfinite(want[:, 0])
+        assert np.max(np.abs(got[ok] - want[ok])) < 1e-5
+        assert np.isnan(got[~ok]).all()
+    conf = read.frames[landmark_columns("knee_left")[3]].to_numpy()
+    assert (conf[100:105] == 0).all() and conf[99] == 1
+
+
+@pytest.mark.parametrize("layout", ["generic", "dot"])
+def test_imu_round_trip(motion, tmp_path, layout):
+    time_s, pose, body, _ = motion
+    rng = np.random.default_rng(6)
+    placements = ("upper_back", "sacrum", "thigh_left", "shank_left")
+    signals = sim_imu.imu_signals(time_s, pose, body, placements, rng=rng, noise=False)
+    folder = tmp_path / "imu"
+    if layout == "dot":
+        sim_imu.write_imu_dot(folder, time_s, signals, np.random.default_rng(0))  # seed 0: near wrap
+    else:
+        sim_imu.write_imu_generic(folder, time_s, signals)
+    read = read_recording(folder, None, None)[1]
+    assert read.modality == "imu" and read.sensors == ",".join(placements)
+    assert read.frames.height == len(time_s) and read.sample_rate_hz == pytest.approx(60.0, rel=1e-3)
+    for placement in placements:
+        s = signals[placement]
+        for k, axis in enumerate("xyz"):
+            acc = read.frames[f"{placement}_acc_{axis}"].to_numpy()
+            gyr = read.frames[f"{placement}_gyr_{axis}"].to_numpy()
+            assert np.max(np.abs(acc - s.acc[:, k])) < 1e-4
+            assert np.max(np.abs(gyr - s.gyr[:, k])) < 1e-4  # DOT: deg/s back to rad/s
+        q = read.frames.select([f"{placement}_quat_{c}" for c in "wxyz"]).to_numpy()
+        dot = np.abs(np.sum(q * s.quat, axis=1))  # q and -q are the same rotation
+        assert np.min(dot) > 1 - 1e-5
+
+
+def test_dot_sample_time_fine_wraps_around(tmp_path):
+    n = 400
+    t_us = (2**32 - 2_000_000 + np.arange(n) * 16_667) % 2**32  # wraps after 2 s at 60 Hz
+    lines = ["sep=,", "DeviceTag:,D4:22:CD:00:00:01,,,", "OutputRate:,60Hz,,,", ",,,,"]
+    lines.append("PacketCounter,SampleTimeFine,Acc_X,Acc_Y,Acc_Z,Gyr_X,Gyr_Y,Gyr_Z")
+    lines += [f"{(65530 + i) % 65536},{t},0.1,0.2,9.81,57.29578,0,0" for i, t in enumerate(t_us)]
+    (tmp_path / "sacrum.csv").write_text("\n".join(lines) + "\n")
+    sensor = parse_sensor_file(tmp_path / "sacrum.csv")
+    assert sensor.layout == "movella_dot"
+    assert np.allclose(np.diff(sensor.t_s), 0.016667, atol=1e-6)
+    assert sensor.channels["gyr_x"][0] == pytest.approx(1.0, abs=1e-6)  # 57.3 deg/s = 1 rad/s
+    read = read_imu_csv(tmp_path, 60.0)
+    assert read.frames.height == n
+
+
+# --------------------------------------------------------------------------- real files
+def test_real_mediapipe_world_and_image():
+    world = load_mediapipe_csv(REAL / "mediapipe_csv" / "pose2sim_demo_cam01_world.csv", None)
+    image = load_mediapipe_csv(REAL / "mediapipe_csv" / "pose2sim_demo_cam01_image.csv", None)
+    assert world.coordinates == "world_m" and image.coordinates == "image"
+    assert world.n_frames == image.n_frames == 100
+    assert 1 / np.median(np.diff(world.timestamps_s)) == pytest.approx(60.0, rel=1e-3)
+    for arrays in (world, image):  # y up: shoulders above hips above ankles
+        y = {lm: np.nanmean(arrays.xyz[lm][:, 1]) for lm in ("shoulder_left", "hip_left", "ankle_left")}
+        assert y["shoulder_left"] > y["hip_left"] > y["ankle_left"]
+    with pytest.raises(BadRecording, match="too short"):  # 1.65 s cannot hold a rep
+        read_mediapipe_csv(REAL / "mediapipe_csv" / "pose2sim_demo_cam01_world.csv", None)
+
+
+def test_real_openpose_body25b_pose2sim_folder():
+    arrays = load_openpose_json(REAL / "openpose_json" / "body25b_pose2sim_cam01", 60.0)
+    assert arrays.n_frames == 12 and list(arrays.frame_numbers) == list(range(12))
+    y = {
+        lm: np.nanmean(arrays.xyz[lm][:, 1])
+        for lm in ("nose", "shoulder_left", "hip_left", "knee_left", "ankle_left")
+    }
+    assert y["nose"] > y["shoulder_left"] > y["hip_left"] > y["knee_left"] > y["ankle_left"]
+    # The athlete (mean confidence ~0.64), not the ghost at the left image edge (x near 0).
+    assert np.nanmean(arrays.xyz["hip_left"][:, 0]) > 250
+    assert np.nanmean(arrays.conf["hip_left"]) > 0.5
+    # Frame 0: nose x is exactly 0 with confidence 0.68 in the file - x = 0 is not "missing"
+    # for BODY_25B's athlete only if it is the athlete's nose; either way it is not NaN-ed by value.
+    assert arrays.conf["nose"][0] > 0
+
+
+def test_real_openpose_order_is_found_by_anatomy():
+    import json
+
+    people = []
+    for f in sorted((REAL / "openpose_json" / "body25b_pose2sim_cam01").glob("*.json")):
+        for p in json.loads(f.read_text())["people"]:
+            people.append(np.asarray(p["pose_keypoints_2d"]).reshape(-1, 3))
+    assert _order_for(75, people)[1] is BODY_25B
+    spin = json.loads((REAL / "openpose_json" / "body25_spin_im1010" / "im1010_openpose.json").read_text())
+    body25 = [np.asarray(p["pose_keypoints_2d"]).reshape(-1, 3) for p in spin["people"]]
+    assert _order_for(75, body25)[0] == "BODY_25"
+
+
+def test_real_openpose_single_image_is_too_short_not_a_crash():
+    folder = REAL / "openpose_json" / "body25_spin_im1010"
+    arrays = load_openpose_json(folder, 30.0)
+    assert arrays.n_frames == 1
+    assert arrays.conf["wrist_right"][0] == 0 and np.isnan(arrays.xyz["wrist_right"][0, 0])  # 0,0,0
+    with pytest.raises(BadRecording, match="too short"):
+        read_recording(folder, None, 30.0)
+    with pytest.raises(BadRecording, match="sample_rate_hz"):
+        read_recording(folder, "openpose_json", None)
+
+
+def test_real_coco_annotation_file():
+    arrays = load_coco17_json(REAL / "coco17_json" / "mmpose_test_coco.json")
+    assert arrays.n_frames == 4  # 4 images; the most confident/continuous person per image
+    assert set(arrays.conf["hip_left"]) <= {0.0, 0.5, 1.0}  # v flags, not scores
+    assert all(np.nanmean(arrays.xyz[lm][:, 1]) < 0 for lm in CORE if lm in arrays.xyz)  # y up (pixels)
+
+
+@pytest.mark.parametrize(
+    ("name", "frames", "markers_in", "first_t"),
+    [
+        ("pose2sim_BalancingTrial_0-100.trc", 100, CORE, 1 / 60),
+        ("pose2sim_StaticTrial_0-12_filt_butterworth_LSTM.trc", 12, CORE, 1 / 60),
+        (
+            "opensim_subject01_walk1.trc",
+            10,
+            ("hip_left", "hip_right", "heel_left", "toe_left", "shoulder_left"),
+            0,
+        ),
+    ],
+)
+def test_real_trc_files(name, frames, markers_in, first_t):
+    arrays = load_trc(REAL / "trc" / name)
+    assert arrays.n_frames == frames and arrays.file_rate_hz == 60.0
+    assert arrays.timestamps_s[0] == pytest.approx(first_t, abs=1e-6)
+    assert set(markers_in) <= set(arrays.xyz)
+    hip_y = np.nanmean(arrays.xyz["hip_left"][:, 1])
+    shoulder_y = np.nanmean(arrays.xyz["shoulder_left"][:, 1])
+    assert 0.6 < hip_y < 1.2 and shoulder_y > hip_y + 0.3  # metres (mm converted), y up
+    width = np.nanmean(np.linalg.norm(arrays.xyz["hip_left"] - arrays.xyz["hip_right"], axis=1))
+    assert 0.1 < width < 0.35  # hip centres (OpenSim file: estimated from ASIS + sacrum)
+
+
+def test_real_c3d_file():
+    arrays = load_c3d(REAL / "c3d" / "ktk_kinematics_racing_probing_acromion_R.c3d")
+    assert arrays.n_frames == 140 and arrays.file_rate_hz == pytest.approx(69.5)
+    assert {"elbow_left", "elbow_right"} <= set(arrays.xyz)  # LateralEpicondyleL/R
+    assert np.nanmax(np.abs(arrays.xyz["elbow_left"])) < 5  # metres
+    with pytest.raises(BadRecording, match="hip"):  # upper body only: no hips -> quarantined
+        read_recording(REAL / "c3d" / "ktk_kinematics_racing_probing_acromion_R.c3d", None, None)
+
+
+def test_real_xsens_mtw_files_as_a_placed_folder(tmp_path):
+    src = sorted((REAL / "imu_csv" / "xsens_mtw_walking").iterdir())
+    for f, placement in zip(src, ("thigh_left", "thigh_right"), strict=True):
+        shutil.copy(f, tmp_path / f"{placement}{f.suffix}")
+    read = read_recording(tmp_path, None, None)[1]
+    assert read.modality == "imu" and read.sensors == "thigh_left,thigh_right"
+    assert read.frames.height == 300 and read.sample_rate_hz == pytest.approx(100.0)
+    acc = read.frames.select([f"thigh_left_acc_{a}" for a in "xyz"]).to_numpy()
+    assert np.linalg.norm(acc, axis=1).mean() == pytest.approx(9.81, abs=0.5)  # m/s^2 with gravity
+    q = read.frames.select([f"thigh_left_quat_{c}" for c in "wxyz"]).to_numpy()
+    assert np.allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-6)  # from Mat[r][c]
+    assert set(read.frames.columns) >= {f"thigh_left_{c}" for c in IMU_CHANNELS}
+
+
+def test_real_xsens_files_need_a_placement_name():
+    with pytest.raises(BadRecording, match="not named after a placement"):
+        read_recording(REAL / "imu_csv" / "xsens_mtw_walking", "imu_csv", None)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in (REAL / "imu_csv" / "xsens_mtw_mtmanager2022").iterdir())
+)
+def test_real_mt_manager_variants(tmp_path, name):
+    target = tmp_path / f"lower_back{Path(name).suffix}"
+    shutil.copy(REAL / "imu_csv" / "xsens_mtw_mtmanager2022" / name, target)
+    try:
+        sensor = parse_sensor_file(target, None)
+    except BadRecording as exc:  # the 2022 exports state no update rate
+        assert "sample_rate_hz" in str(exc)
+        sensor = parse_sensor_file(target, 100.0)
+    assert sensor.layout == "xsens_mt" and len(sensor.t_s) == 5
+    assert np.allclose(np.diff(sensor.t_s), 0.01)
+    acc = np.column_stack([sensor.channels[f"acc_{a}"] for a in "xyz"])
+    assert np.linalg.norm(acc, axis=1) == pytest.approx(9.8, abs=0.3)
+    q = np.column_stack([sensor.channels[f"quat_{c}"] for c in "wxyz"])
+    assert np.allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-6)
+
+
+def test_real_apdm_wide_file_is_refused_with_a_reason():
+    with pytest.raises(BadRecording, match="APDM"):
+        read_recording(REAL / "imu_csv" / "apdm_opal", None, None)
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        ("mediapipe_csv/pose2sim_demo_cam01_world.csv", "mediapipe_csv"),
+        ("openpose_json/body25b_pose2sim_cam01", "openpose_json"),
+        ("openpose_json/body25_spin_im1010", "openpose_json"),
+        ("coco17_json/mmpose_test_coco.json", "coco17_json"),
+        ("trc/opensim_subject01_walk1.trc", "trc"),
+        ("c3d/ktk_kinematics_racing_probing_acromion_R.c3d", "c3d"),
+        ("imu_csv/xsens_mtw_walking", "imu_csv"),
+    ],
+)
+def test_format_detection_on_real_files(path, fmt):
+    assert detect_format(REAL / path) == fmt
+
+
+# --------------------------------------------------------------------------- names and axes
+@pytest.mark.parametrize(
+    ("label", "side", "key"),
+    [
+        ("RHip", "right", "hip"),
+        ("r.ASIS_study", "right", "asis"),
+        ("L.ASIS_study", "left", "asis"),
+        ("Subject:LKNE ", "left", "kne"),
+        ("RANK", "right", "ank"),
+        ("LateralEpicondyleL", "left", "lateralepicondyle"),
+        ("V.Sacral", None, "vsacral"),
+        ("knee_left", "left", "knee"),
+        ("R.Toe.Tip", "right", "toetip"),
+        ("Nose", None, "nose"),
+    ],
+)
+def test_marker_labels_split_into_side_and_joint(label, side, key):
+    assert split_label(label) == (side, key)
+
+
+def test_vicon_plugin_gait_markers_z_up_in_mm():
+    """A Z-up Plug-in Gait lab export: knee/ankle/heel/toe markers, hips from ASIS/PSIS."""
+    n = 5
+    names = [
+        "LASI",
+        "RASI",
+        "LPSI",
+        "RPSI",
+        "LKNE",
+        "RKNE",
+        "LANK",
+        "RANK",
+        "LHEE",
+        "RHEE",
+        "LTOE",
+        "RTOE",
+        "LSHO",
+        "RSHO",
+    ]
+    # x forward, y left, z up (metres here; units handled by the readers)
+    pos = {
+        "LASI": (0.12, 0.12, 0.98),
+        "RASI": (0.12, -0.12, 0.98),
+        "LPSI": (-0.04, 0.05, 1.0),
+        "RPSI": (-0.04, -0.05, 1.0),
+        "LKNE": (0.02, 0.14, 0.5),
+        "RKNE": (0.02, -0.14, 0.5),
+        "LANK": (-0.02, 0.13, 0.08),
+        "RANK": (-0.02, -0.13, 0.08),
+        "LHEE": (-0.06, 0.1, 0.04),
+        "RHEE": (-0.06, -0.1, 0.04),
+        "LTOE": (0.14, 0.1, 0.04),
+        "RTOE": (0.14, -0.1, 0.04),
+        "LSHO": (0.0, 0.19, 1.45),
+        "RSHO": (0.0, -0.19, 1.45),
+    }
+    points = np.repeat(np.array([pos[k] for k in names])[None], n, axis=0)
+    xyz, conf = landmarks_from_markers(names, points, default_up=1)
+    assert xyz["shoulder_left"][0, 1] == pytest.approx(1.45)  # z up became y up
+    assert xyz["hip_left"][0, 1] == pytest.approx(0.98 - 0.3 * 0.24 - 0.0109, abs=0.02)  # Harrington
+    assert np.linalg.norm(xyz["hip_left"][0] - xyz["hip_right"][0]) == pytest.approx(
+        2 * (0.33 * 0.24 + 0.0073), abs=0.01
+    )
+    assert conf["knee_left"].tolist() == [1.0] * n
