@@ -121,6 +121,11 @@ ANGLE_COLUMNS: tuple[str, ...] = (
     "upper_back_rounding_deg",
     # Horizontal hip travel behind the ankles in leg lengths (pose) - "hips back".
     "hip_travel_leg_lengths",
+    # Shoulder centre ahead of the hip->ear line, in trunk lengths (pose) - shoulders rolling forward.
+    "shoulder_protraction_trunk_lengths",
+    # Sacrum inclination change from standing, forward (anterior) positive (IMU) - pelvis tucking under
+    # shows as the pelvis lagging the trunk.
+    "pelvis_tilt_deg",
 )
 ANGLES: dict[str, pl.DataType] = {
     **_FRAME_KEY,
@@ -156,7 +161,8 @@ RECORDINGS: dict[str, pl.DataType] = {
 # --------------------------------------------------------------------------- reps + metrics
 REP_KEY: dict[str, pl.DataType] = {"recording_id": pl.String, "rep": pl.Int32}
 
-# Angles summarised per rep. Peak = max over the rep; at-bottom = at the hinge peak.
+# Angles summarised per rep. Peak = max over the rep; range = max - min; at-bottom = at the deepest
+# hinge point. Quality flags are not form features (classify/ leaves them out).
 _PEAK_ANGLES = (
     "hip_flexion_left_deg",
     "hip_flexion_right_deg",
@@ -168,6 +174,8 @@ _PEAK_ANGLES = (
     "thoracic_flexion_deg",
     "lumbar_flexion_deg",
     "upper_back_rounding_deg",
+    "shoulder_protraction_trunk_lengths",
+    "pelvis_tilt_deg",
 )
 REP_METRIC_COLUMNS: tuple[str, ...] = (
     "peak_hip_flexion_deg",
@@ -187,8 +195,16 @@ REP_METRIC_COLUMNS: tuple[str, ...] = (
     "bottom_pause_s",
     "concentric_s",
     "peak_hinge_velocity_deg_s",
-    "low_confidence_fraction",
+    "top_pause_s",  # rest at the top before the next rep (null for the last rep)
+    "range_hip_flexion_deg",  # mean of both sides
+    "bottom_hip_flexion_deg",
+    "si_hip_flexion_bottom_pct",
+    "si_knee_flexion_bottom_pct",
+    "low_confidence_fraction",  # quality flag: frames under 0.5 confidence
+    "missing_fraction",  # quality flag: frames without a hinge angle (gaps longer than filled)
 )
+# Data-quality columns of REP_METRIC_COLUMNS: flags for the coach, not form features.
+REP_QUALITY_COLUMNS: tuple[str, ...] = ("low_confidence_fraction", "missing_fraction")
 REPS: dict[str, pl.DataType] = {
     **REP_KEY,
     "ingest_id": pl.String,

@@ -1,9 +1,12 @@
 """Per-rep metrics from frame angles and rep boundaries (schema.REPS).
 
-Peak = maximum over the rep; range = max - min over the rep; bottom = value at the hinge peak;
-top trunk inclination = mean over the last 15% of the rep (lockout). Symmetry index
-SI = 100 (L - R) / (0.5 (L + R)) on peak values, sign = left larger (SPEC.md; Robinson et al.,
-J Manipulative Physiol Ther 1987).
+Peak = maximum over the rep; range = max - min over the rep; bottom = value at the deepest hinge
+point (``t_bottom_s``); top trunk inclination = mean over the last 15% of the rep (lockout).
+Hip flexion without a side is the mean of both sides. Symmetry index
+SI = 100 (L - R) / (0.5 (L + R)), sign = left larger (SPEC.md; Robinson et al., J Manipulative
+Physiol Ther 1987), on peak values and on at-bottom values. Tempo (eccentric, bottom pause,
+concentric, top pause, s) comes from the segmentation. Quality flags: fraction of the rep's frames
+under ``LOW_CONFIDENCE`` and fraction without a hinge angle.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ _ANGLE_KEYS = (
     "thoracic_flexion_deg",
     "lumbar_flexion_deg",
     "upper_back_rounding_deg",
+    "shoulder_protraction_trunk_lengths",
+    "pelvis_tilt_deg",
 )
 LOW_CONFIDENCE = 0.5
 
@@ -44,6 +49,12 @@ def _stat(fn, values: np.ndarray) -> float:
         return float(fn(values)) if len(values) else float("nan")
 
 
+def _mean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.stack([a, b]), axis=0)
+
+
 def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
     """One row per rep: boundaries plus every metric of schema.REP_METRIC_COLUMNS."""
     t = angles["t_s"].to_numpy()
@@ -51,11 +62,14 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
         k: angles[k].cast(pl.Float64).fill_null(np.nan).to_numpy()
         if k in angles.columns
         else np.full(len(t), np.nan)
-        for k in (*_ANGLE_KEYS, "hip_travel_leg_lengths", "confidence")
+        for k in (*_ANGLE_KEYS, "hip_travel_leg_lengths", "confidence", "hinge_deg")
     }
+    hip = _mean2(series["hip_flexion_left_deg"], series["hip_flexion_right_deg"])
     rows = []
     for rep in boundaries.iter_rows(named=True):
         inside = (t >= rep["t_start_s"]) & (t <= rep["t_end_s"])
+        if not inside.any():
+            inside = np.argmin(np.abs(t - rep["t_bottom_s"])) == np.arange(len(t))
         bottom = int(np.argmin(np.abs(t - rep["t_bottom_s"])))
         row = dict(rep)
         for k in _ANGLE_KEYS:
@@ -63,8 +77,9 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
             row[f"peak_{k}"] = _stat(np.nanmax, v)
             row[f"range_{k}"] = _stat(np.nanmax, v) - _stat(np.nanmin, v)
             row[f"bottom_{k}"] = float(series[k][bottom])
-        hip = (series["hip_flexion_left_deg"] + series["hip_flexion_right_deg"]) / 2
         row["peak_hip_flexion_deg"] = _stat(np.nanmax, hip[inside])
+        row["range_hip_flexion_deg"] = row["peak_hip_flexion_deg"] - _stat(np.nanmin, hip[inside])
+        row["bottom_hip_flexion_deg"] = float(hip[bottom])
         trunk = series["trunk_inclination_deg"][inside]
         row["min_trunk_inclination_deg"] = _stat(np.nanmin, trunk)
         row["min_lumbar_flexion_deg"] = _stat(np.nanmin, series["lumbar_flexion_deg"][inside])
@@ -73,25 +88,27 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
         travel = series["hip_travel_leg_lengths"]
         row["bottom_hip_travel_leg_lengths"] = float(travel[bottom])
         row["peak_hip_travel_leg_lengths"] = _stat(np.nanmax, travel[inside])
-        knee_bottom = (
-            np.nanmean([row["bottom_knee_flexion_left_deg"], row["bottom_knee_flexion_right_deg"]])
-            if np.isfinite([row["bottom_knee_flexion_left_deg"], row["bottom_knee_flexion_right_deg"]]).any()
-            else np.nan
+        knee_bottom = _stat(
+            np.nanmean, np.array([row["bottom_knee_flexion_left_deg"], row["bottom_knee_flexion_right_deg"]])
         )
-        hip_bottom = float(hip[bottom])
-        row["knee_to_hip_ratio"] = knee_bottom / hip_bottom if abs(hip_bottom) > 1 else float("nan")
-        row["si_hip_flexion_pct"] = symmetry_index(
-            row["peak_hip_flexion_left_deg"], row["peak_hip_flexion_right_deg"]
+        hip_bottom = row["bottom_hip_flexion_deg"]
+        row["knee_to_hip_ratio"] = (
+            knee_bottom / hip_bottom if np.isfinite(hip_bottom) and abs(hip_bottom) > 1 else float("nan")
         )
-        row["si_knee_flexion_pct"] = symmetry_index(
-            row["peak_knee_flexion_left_deg"], row["peak_knee_flexion_right_deg"]
+        for joint in ("hip", "knee"):
+            for kind, suffix in (("peak", ""), ("bottom", "_bottom")):
+                row[f"si_{joint}_flexion{suffix}_pct"] = symmetry_index(
+                    row[f"{kind}_{joint}_flexion_left_deg"], row[f"{kind}_{joint}_flexion_right_deg"]
+                )
+        row["low_confidence_fraction"] = _stat(
+            np.mean, np.nan_to_num(series["confidence"][inside], nan=0.0) < LOW_CONFIDENCE
         )
-        row["low_confidence_fraction"] = _stat(np.mean, series["confidence"][inside] < LOW_CONFIDENCE)
+        row["missing_fraction"] = _stat(np.mean, ~np.isfinite(series["hinge_deg"][inside]))
         rows.append(row)
     schema = {k: v for k, v in REPS.items() if k not in ("recording_id", "ingest_id", "pipeline_version")}
     if not rows:
         return pl.DataFrame(schema=schema)
-    return conform(pl.DataFrame(rows).fill_nan(None), schema)
+    return conform(pl.DataFrame(rows, infer_schema_length=None).fill_nan(None), schema)
 
 
 __all__ = ["rep_metrics", "symmetry_index", "REP_METRIC_COLUMNS"]

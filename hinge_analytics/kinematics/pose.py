@@ -1,13 +1,26 @@
 """Sagittal joint and segment angles from pose landmarks (SPEC.md conventions).
 
+Processing chain, per landmark and axis (see ``filters``): low-confidence samples dropped
+(``MIN_CONFIDENCE``), left/right label swaps undone by continuity (``correct_swaps``), the unknown
+aspect ratio of normalised image coordinates estimated from segment-length constancy
+(``estimate_aspect``), Hampel spike rejection, gaps up to ``filters.DEFAULT_MAX_GAP_S`` filled,
+zero-lag Butterworth low-pass at ``cutoff_hz`` (6 Hz default, Winter 2009).
+
 The sagittal plane is found from the data, not assumed: vertical is canonical +y; forward is the
 median horizontal heel->toe direction (the feet point where the athlete faces), so it does not
 matter which side faces the camera. Segment tilt = atan2(forward, up) of the segment's
 lower->upper vector; hip flexion = trunk tilt - thigh tilt; knee flexion = shank tilt - thigh
 tilt; ankle dorsiflexion = shank tilt (foot flat). Trunk = hip centre -> shoulder centre.
-Upper-back rounding proxy = tilt of shoulder centre -> ear centre minus trunk tilt (the head and
-shoulders curling forward of the trunk line). Hip travel = horizontal distance of the hip centre
-behind the ankle centre divided by leg length (thigh + shank, median over the recording).
+
+Spine-shape proxies (pose sees no vertebrae):
+- upper-back rounding = tilt of shoulder centre -> ear centre minus trunk tilt (head and shoulders
+  curling forward of the trunk line);
+- shoulder protraction = signed distance of the shoulder centre in front of the hip-centre ->
+  ear-centre line, in trunk lengths (shoulders rolling forward of the spine).
+No pelvis-tilt proxy is given: two hip landmarks do not define a pelvis orientation.
+
+Hip travel = horizontal distance of the hip centre behind the ankle centre divided by leg length
+(thigh + shank, median over the recording).
 """
 
 from __future__ import annotations
@@ -21,6 +34,117 @@ from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, clean
 from hinge_analytics.schema import ANGLES, LANDMARKS, conform, landmark_columns
 
 MIN_CONFIDENCE = 0.3
+SWAP_MARGIN = 0.6  # swap only when the swapped labels fit the track this much better
+ASPECT_RANGE = (0.3, 3.0)  # y-scale factors searched for normalised image coordinates
+ASPECT_TOLERANCE = 0.03  # an estimate this close to 1 is taken as square pixels
+_PAIRED = sorted({lm.rsplit("_", 1)[0] for lm in LANDMARKS if lm.endswith(("_left", "_right"))})
+
+
+def raw_positions(frames: pl.DataFrame, planar: bool = False) -> dict[str, np.ndarray]:
+    """(n, 3) positions per landmark with low-confidence samples as NaN; z = 0 when ``planar``."""
+    out = {}
+    for lm in LANDMARKS:
+        x, y, z, c = landmark_columns(lm)
+        if x not in frames.columns or frames[x].null_count() == frames.height:
+            continue
+        conf = frames[c].fill_null(0.0).to_numpy() if c in frames.columns else np.ones(frames.height)
+        p = np.column_stack(
+            [
+                frames[col].cast(pl.Float64).fill_null(np.nan).to_numpy()
+                if col in frames.columns
+                else np.zeros(frames.height)
+                for col in (x, y, z)
+            ]
+        )
+        if planar:
+            p[:, 2] = 0.0
+        p[conf < MIN_CONFIDENCE] = np.nan
+        out[lm] = p
+    return out
+
+
+def correct_swaps(p: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
+    """Undo frame-wise left/right label swaps of paired landmarks by trajectory continuity.
+
+    For each pair (e.g. knee_left/knee_right) and frame, both labellings are compared with a
+    constant-velocity prediction from the corrected previous frames; the labels are exchanged when
+    the swapped assignment is clearly closer (``SWAP_MARGIN``) and the difference exceeds the
+    landmark's own frame-to-frame noise. Pairs that overlap (a 2D side view of both hips) are left
+    alone: there a swap changes nothing. Returns corrected copies and the number of swapped samples.
+    """
+    out = dict(p)
+    swapped = 0
+    for name in _PAIRED:
+        left, right = p.get(f"{name}_left"), p.get(f"{name}_right")
+        if left is None or right is None:
+            continue
+        L, R = left.copy(), right.copy()
+        steps = np.linalg.norm(np.diff(L, axis=0), axis=1)
+        noise = 3.0 * float(np.nanmedian(steps)) if np.isfinite(steps).any() else 0.0
+        history: dict[str, list[np.ndarray]] = {"L": [], "R": []}
+        for i in range(len(L)):
+            predicted = {}
+            for key in ("L", "R"):
+                h = history[key]
+                predicted[key] = 2 * h[-1] - h[-2] if len(h) >= 2 else (h[-1] if h else None)
+            if predicted["L"] is not None and predicted["R"] is not None:
+                keep = _dist(L[i], predicted["L"]) + _dist(R[i], predicted["R"])
+                swap = _dist(L[i], predicted["R"]) + _dist(R[i], predicted["L"])
+                if (
+                    np.isfinite(keep)
+                    and np.isfinite(swap)
+                    and swap < SWAP_MARGIN * keep
+                    and keep - swap > noise
+                ):
+                    L[i], R[i] = R[i].copy(), L[i].copy()
+                    swapped += 1
+            for key, v in (("L", L[i]), ("R", R[i])):
+                if np.all(np.isfinite(v)):
+                    history[key] = [*history[key][-1:], v]
+        out[f"{name}_left"], out[f"{name}_right"] = L, R
+    return out, swapped
+
+
+def _dist(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b))
+
+
+_RIGID = (("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow"), ("hip", "shoulder"))
+
+
+def estimate_aspect(p: dict[str, np.ndarray]) -> float:
+    """Scale for y that makes body segments keep their length (normalised image coordinates).
+
+    Normalised image landmarks are x / width and y / height; with the image size unknown, lengths
+    are distorted by an unknown factor on y. A hinge rotates the trunk and thighs through large
+    angles, so the factor a minimising the summed variance of log segment length
+    sqrt(dx^2 + (a dy)^2) over the recording is well determined. Returns 1.0 when the data cannot
+    tell or the estimate is within ``ASPECT_TOLERANCE`` of 1.
+    """
+    vectors = []
+    for a, b in _RIGID:
+        for side in ("left", "right"):
+            pa, pb = p.get(f"{a}_{side}"), p.get(f"{b}_{side}")
+            if pa is not None and pb is not None:
+                d = (pb - pa)[:, :2]
+                d = d[np.all(np.isfinite(d), axis=1)]
+                if len(d) > 20:
+                    vectors.append(d)
+    if len(vectors) < 2:
+        return 1.0
+    grid = np.exp(np.linspace(np.log(ASPECT_RANGE[0]), np.log(ASPECT_RANGE[1]), 241))
+
+    def cost(a: float) -> float:
+        return float(sum(np.var(np.log(np.hypot(d[:, 0], a * d[:, 1]) + 1e-12)) for d in vectors))
+
+    costs = np.array([cost(a) for a in grid])
+    k = int(np.argmin(costs))
+    fine = np.linspace(grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)], 41)
+    best = float(fine[int(np.argmin([cost(a) for a in fine]))])
+    # Flat cost (segments that hardly rotate): the aspect is not identifiable.
+    if costs.max() < 1.5 * costs.min() or abs(best - 1.0) < ASPECT_TOLERANCE:
+        return 1.0
+    return best
 
 
 def landmark_positions(
@@ -28,24 +152,18 @@ def landmark_positions(
     sample_rate_hz: float,
     cutoff_hz: float = DEFAULT_CUTOFF_HZ,
     planar: bool = False,
+    estimate_image_aspect: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Cleaned (n, 3) positions per landmark: low-confidence samples dropped, spikes removed,
-    short gaps filled, zero-lag low-pass. ``planar`` ignores z (2D image keypoints)."""
-    out = {}
-    for lm in LANDMARKS:
-        x, y, z, c = landmark_columns(lm)
-        if x not in frames.columns or frames[x].null_count() == frames.height:
-            continue
-        conf = frames[c].fill_null(0.0).to_numpy()
-        cols = []
-        for axis_col in (x, y, z):
-            v = frames[axis_col].cast(pl.Float64).fill_null(np.nan).to_numpy().copy()
-            if planar and axis_col == z:
-                v = np.zeros_like(v)
-            v[conf < MIN_CONFIDENCE] = np.nan
-            cols.append(clean(v, sample_rate_hz, cutoff_hz))
-        out[lm] = np.column_stack(cols)
-    return out
+    """Cleaned (n, 3) positions per landmark (module docstring chain). ``planar`` ignores z."""
+    p, _ = correct_swaps(raw_positions(frames, planar))
+    if estimate_image_aspect:
+        aspect = estimate_aspect(p)
+        for v in p.values():
+            v[:, 1] *= aspect
+    return {
+        lm: np.column_stack([clean(v[:, k], sample_rate_hz, cutoff_hz) for k in range(3)])
+        for lm, v in p.items()
+    }
 
 
 def _mid(p: dict[str, np.ndarray], name: str) -> np.ndarray | None:
@@ -65,7 +183,8 @@ def nanmean_stack(arrays: list[np.ndarray]) -> np.ndarray:
 def forward_direction(p: dict[str, np.ndarray]) -> np.ndarray:
     """Unit horizontal (x, 0, z) vector the athlete faces: median heel -> toe direction.
 
-    Falls back to the direction the shoulders move relative to the hips at the deepest hinge.
+    Without feet, falls back to the median horizontal hip -> shoulder direction (the trunk leans
+    forward in every standing hinge).
     """
     vectors = [
         p[f"toe_{s}"] - p[f"heel_{s}"] for s in ("left", "right") if f"toe_{s}" in p and f"heel_{s}" in p
@@ -73,8 +192,8 @@ def forward_direction(p: dict[str, np.ndarray]) -> np.ndarray:
     if vectors:
         v = np.nanmedian(np.concatenate(vectors), axis=0)
     else:
-        v = np.nanmedian(_mid(p, "shoulder") - _mid(p, "hip"), axis=0)
-        # The trunk leans forward in every hinge: the horizontal part of hip->shoulder at depth.
+        hip, sho = _mid(p, "hip"), _mid(p, "shoulder")
+        v = np.nanmedian(sho - hip, axis=0) if hip is not None and sho is not None else np.ones(3)
     v = np.array([v[0], 0.0, v[2]])
     norm = np.linalg.norm(v)
     return v / norm if norm > 0 else np.array([1.0, 0.0, 0.0])
@@ -92,8 +211,13 @@ def pose_angles(
     coordinates: str,
     cutoff_hz: float = DEFAULT_CUTOFF_HZ,
 ) -> pl.DataFrame:
-    """Angles per frame (schema.ANGLES) from canonical pose frames."""
-    p = landmark_positions(frames, sample_rate_hz, cutoff_hz, planar=(coordinates == "image"))
+    """Angles per frame (schema.ANGLES without ids) from canonical pose frames.
+
+    ``coordinates`` is the reader's coordinate kind: ``world_m`` (3D metres) or ``image*`` (2D,
+    z ignored, aspect ratio estimated when it is not square).
+    """
+    image = coordinates.startswith("image")
+    p = landmark_positions(frames, sample_rate_hz, cutoff_hz, planar=image, estimate_image_aspect=image)
     forward = forward_direction(p)
     hip_c, sho_c, ear_c, ank_c = (_mid(p, k) for k in ("hip", "shoulder", "ear", "ankle"))
     n = frames.height
@@ -112,6 +236,8 @@ def pose_angles(
             leg_lengths.append(np.linalg.norm(hip - knee, axis=1) + np.linalg.norm(knee - ankle, axis=1))
     if ear_c is not None and sho_c is not None:
         out["upper_back_rounding_deg"] = tilt_deg(sho_c, ear_c, forward) - trunk
+    if ear_c is not None and sho_c is not None and hip_c is not None:
+        out["shoulder_protraction_trunk_lengths"] = _ahead_of_line(hip_c, ear_c, sho_c, forward)
     if leg_lengths and hip_c is not None and ank_c is not None:
         leg = np.nanmedian(np.concatenate(leg_lengths))
         out["hip_travel_leg_lengths"] = ((ank_c - hip_c) @ forward) / leg
@@ -120,11 +246,29 @@ def pose_angles(
         landmark_columns(lm)[3]
         for lm in ("hip_left", "hip_right", "knee_left", "knee_right", "shoulder_left", "shoulder_right")
     ]
-    confidence = frames.select(
-        pl.min_horizontal([pl.col(c).fill_null(0.0) for c in conf_cols if c in frames.columns])
-    ).to_series()
+    present = [c for c in conf_cols if c in frames.columns]
+    confidence = (
+        frames.select(pl.min_horizontal([pl.col(c).fill_null(0.0) for c in present])).to_series()
+        if present
+        else pl.Series(np.zeros(n))
+    )
     table = pl.DataFrame({"frame": frames["frame"], "t_s": frames["t_s"], **out}).fill_nan(None)
     return conform(
         table.with_columns(confidence=confidence),
         {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")},
     )
+
+
+def _ahead_of_line(a: np.ndarray, b: np.ndarray, q: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Signed sagittal distance of q in front of the line a->b, in units of |a->b| (trunk lengths)."""
+    up = np.array([0.0, 1.0, 0.0])
+
+    def sagittal(v: np.ndarray) -> np.ndarray:
+        return np.column_stack([v @ forward, v @ up])
+
+    d, r = sagittal(b - a), sagittal(q - a)
+    length = np.linalg.norm(d, axis=1)
+    # Cross product sign: positive when q lies on the forward side of the upward line a->b.
+    cross = d[:, 1] * r[:, 0] - d[:, 0] * r[:, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return cross / length**2

@@ -1,0 +1,310 @@
+"""Sagittal segment and joint angles from body-worn IMUs with unknown mounting (SPEC.md conventions).
+
+Input: canonical IMU frames (schema.IMU_FRAMES): per placement accelerometer (m/s^2, specific
+force incl. gravity), gyroscope (rad/s) in the sensor frame, optional quaternion (w-first,
+sensor -> global, z up). Nothing is assumed about how a sensor is strapped on; each sensor is
+calibrated from its own data:
+
+1. **Still reference**: the quietest ``STILL_S`` window of the first ``STILL_SEARCH_S`` (lowest gyro
+   norm) is the athlete at the start position. Its mean gyro is the gyro bias; its mean
+   accelerometer direction is "up" in the sensor frame at the reference posture.
+2. **Up direction over time**: from the quaternion (up = R^T z) when present; otherwise a
+   complementary filter on the up vector (Mahony et al., IEEE TAC 2008, reduced to tilt): the
+   previous estimate is rotated by the bias-corrected gyro (exact axis-angle step, so 12.5 Hz
+   consumer bands work) and pulled towards the normalised accelerometer with time constant
+   ``TAU_S``, less when |acc| is far from g (movement); run forwards and backwards in time and
+   averaged, so the accelerometer pull adds no lag. Gravity makes the tilt drift-free; heading,
+   which drifts, is never used.
+3. **Medio-lateral axis**: a hinge rotates every segment about the athlete's medio-lateral axis, so
+   the first principal component of the bias-corrected gyro is that axis in the sensor frame.
+4. **Sagittal tilt change** = signed angle of the up vector about that axis, relative to the still
+   reference. A single sensor cannot tell forward from backward (a sensor strapped the other way
+   round sees the same signals), so signs come from anatomy: the trunk inclines forward in every
+   hinge; of the two signs of a thigh the one that makes the hip flex more (hips travel back) is
+   taken, except the free leg of a single-leg RDL, which swings back with the trunk; a shank takes
+   the sign that makes the knee flex more (less in a hip-thrust bridge, where shank and thigh
+   both turn backwards as the hips drop).
+
+Angles (change from the reference posture plus the posture's known value, ``REFERENCE_POSTURES``):
+trunk inclination = tilt of the hip->shoulder chord rebuilt from the spine segments the sensors
+ride on (sacrum -> pelvis, lower_back (L1) -> lumbar, upper_back (T2) -> thoracic; segment length
+fractions and standing tilts ``SPINE_LENGTHS``/``SPINE_STANDING_TILT_DEG``, a neutral S-shaped
+spine, cf. Winter 2009 and the body model in ``simulate.body``), missing segments borrow the
+neighbour's change; thoracic flexion = upper_back - lower_back; lumbar flexion = lower_back - sacrum;
+pelvis tilt = sacrum; hip flexion = trunk - thigh; knee flexion = shank - thigh; ankle = shank.
+A metric whose sensor is missing is null. Angles are low-passed with the zero-lag Butterworth of
+``filters`` (``cutoff_hz``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, interpolate_gaps, lowpass
+from hinge_analytics.schema import ANGLES, IMU_PLACEMENTS, conform
+
+GRAVITY = 9.81
+STILL_S = 0.5
+STILL_SEARCH_S = 3.0
+TAU_S = 3.0  # complementary-filter time constant: trust the gyro over shorter times
+MAX_GAP_S = 0.5
+MOVING_RAD_S = 0.6  # ~35 deg/s: faster than sway or a fidget, slower than any rep
+
+SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
+SPINE_LENGTHS = np.array([0.22, 0.33, 0.45])  # fractions of the hip -> shoulder chord
+SPINE_STANDING_TILT_DEG = np.array([-25.0, -8.0, 12.0])
+
+# Known segment tilts (deg, forward from vertical) at the start position of each exercise family.
+# Quiet standing: trunk chord and thighs vertical, knees ~3 deg soft. Hip thrust lockout: trunk and
+# thighs level (-90 deg), shanks vertical, knees ~90 deg.
+REFERENCE_POSTURES = {
+    "standing": {"trunk": 0.0, "thigh": 0.0, "shank": 3.0},
+    "supine_bridge": {"trunk": -90.0, "thigh": -90.0, "shank": 0.0},
+}
+
+
+def reference_posture(exercise: str | None) -> str:
+    return "supine_bridge" if exercise == "hip_thrust" else "standing"
+
+
+# --------------------------------------------------------------------------- per-sensor calibration
+def _channels(frames: pl.DataFrame, placement: str, names: tuple[str, ...], rate: float) -> np.ndarray | None:
+    cols = [f"{placement}_{c}" for c in names]
+    if any(c not in frames.columns for c in cols) or all(
+        frames[c].null_count() == frames.height for c in cols
+    ):
+        return None
+    out = np.column_stack(
+        [
+            interpolate_gaps(frames[c].cast(pl.Float64).fill_null(np.nan).to_numpy(), rate, MAX_GAP_S)
+            for c in cols
+        ]
+    )
+    # Leading/trailing gaps: hold the nearest sample (the athlete is at rest there).
+    for k in range(out.shape[1]):
+        v = out[:, k]
+        ok = np.isfinite(v)
+        if ok.any() and not ok.all():
+            idx = np.arange(len(v))
+            outer = (idx < idx[ok][0]) | (idx > idx[ok][-1])
+            v[outer] = np.interp(idx[outer], idx[ok], v[ok])
+    return out
+
+
+def movement_onset(gyros: list[np.ndarray], rate: float) -> int:
+    """First sample where any sensor turns faster than ``MOVING_RAD_S`` (the first rep begins)."""
+    onsets = []
+    for gyr in gyros:
+        moving = np.flatnonzero(np.nan_to_num(np.linalg.norm(gyr, axis=1)) > MOVING_RAD_S)
+        if len(moving):
+            onsets.append(int(moving[0]))
+    return min(onsets) if onsets else int(round(STILL_SEARCH_S * rate))
+
+
+def still_window(gyr: np.ndarray, rate: float, onset: int | None = None) -> slice:
+    """The quietest ``STILL_S`` window (lowest mean gyro norm) before the first movement (``onset``)
+    and within the first ``STILL_SEARCH_S``: the start position, never a pause at a rep's bottom."""
+    n = len(gyr)
+    w = max(2, int(round(STILL_S * rate)))
+    limit = (
+        int(round(STILL_SEARCH_S * rate)) if onset is None else min(onset, int(round(STILL_SEARCH_S * rate)))
+    )
+    search = min(n, max(w + 1, limit))
+    norm = np.nan_to_num(np.linalg.norm(gyr[:search], axis=1), nan=np.inf)
+    if search <= w:
+        return slice(0, min(n, w))
+    mean = np.convolve(norm, np.ones(w) / w, mode="valid")
+    start = int(np.argmin(mean))
+    return slice(start, start + w)
+
+
+def _rotate(v: np.ndarray, axis_angle: np.ndarray) -> np.ndarray:
+    """Rotate vector v by the rotation vector ``axis_angle`` (Rodrigues)."""
+    angle = np.linalg.norm(axis_angle)
+    if angle < 1e-12:
+        return v
+    k = axis_angle / angle
+    return v * np.cos(angle) + np.cross(k, v) * np.sin(angle) + k * np.dot(k, v) * (1 - np.cos(angle))
+
+
+def up_from_fusion(acc: np.ndarray, gyr: np.ndarray, t_s: np.ndarray, up0: np.ndarray) -> np.ndarray:
+    """Complementary filter: the global up direction in the sensor frame at every sample.
+
+    Up is fixed in the world, so in a sensor turning at w it turns at -w: u_k = Rot(-w dt) u_{k-1},
+    then nudged towards acc/|acc| by dt / (TAU_S + dt), scaled down while |acc| differs from g.
+    """
+    n = len(acc)
+    up = np.empty((n, 3))
+    u = up0 / np.linalg.norm(up0)
+    norms = np.linalg.norm(acc, axis=1)
+    for k in range(n):
+        if k > 0:
+            dt = t_s[k] - t_s[k - 1]
+            u = _rotate(u, -0.5 * (gyr[k] + gyr[k - 1]) * dt)
+            gain = dt / (TAU_S + dt) * float(np.exp(-(((norms[k] - GRAVITY) / 0.7) ** 2)))
+            if np.isfinite(norms[k]) and norms[k] > 1e-6:
+                u = (1 - gain) * u + gain * acc[k] / norms[k]
+            u /= np.linalg.norm(u)
+        up[k] = u
+    return up
+
+
+def up_from_quaternion(quat: np.ndarray) -> np.ndarray:
+    """Global z (up) in the sensor frame: the third row of R(q) for a sensor->global quaternion."""
+    q = quat / np.linalg.norm(quat, axis=1, keepdims=True)
+    w, x, y, z = q.T
+    return np.column_stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
+
+
+def mediolateral_axis(gyr: np.ndarray) -> np.ndarray:
+    """Dominant rotation axis (unit, sensor frame): first principal component of the gyro samples."""
+    g = gyr[np.all(np.isfinite(gyr), axis=1)]
+    _, _, vt = np.linalg.svd(g - 0.0, full_matrices=False)
+    return vt[0]
+
+
+def tilt_change_deg(up: np.ndarray, up_ref: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """Rotation (deg) of the segment about ``axis`` since the reference, from the up vector.
+
+    The up vector turns by -theta in the sensor frame when the segment turns by +theta about axis.
+    """
+
+    def project(v: np.ndarray) -> np.ndarray:
+        return v - np.outer(v @ axis, axis) if v.ndim == 2 else v - (v @ axis) * axis
+
+    ref = project(up_ref)
+    cur = project(up)
+    sin = np.cross(ref, cur) @ axis
+    cos = cur @ ref
+    return -np.degrees(np.arctan2(sin, cos))
+
+
+def sensor_tilt_change(
+    frames: pl.DataFrame, placement: str, rate: float, onset: int | None = None
+) -> np.ndarray | None:
+    """Sagittal tilt change (deg, sign not yet anatomical) of one sensor's segment, or None."""
+    acc = _channels(frames, placement, ("acc_x", "acc_y", "acc_z"), rate)
+    gyr = _channels(frames, placement, ("gyr_x", "gyr_y", "gyr_z"), rate)
+    if acc is None or gyr is None:
+        return None
+    t_s = frames["t_s"].to_numpy()
+    still = still_window(gyr, rate, onset)
+    gyr = gyr - np.nanmean(gyr[still], axis=0)
+    up_ref = np.nanmean(acc[still], axis=0)
+    up_ref /= np.linalg.norm(up_ref)
+    quat = _channels(frames, placement, ("quat_w", "quat_x", "quat_y", "quat_z"), rate)
+    if quat is not None and np.all(np.isfinite(quat)):
+        up = up_from_quaternion(quat)
+        up_ref = np.mean(up[still], axis=0)
+    else:
+        # Forward and time-reversed passes averaged: the accelerometer pull's lag cancels (offline).
+        forward = up_from_fusion(acc, gyr, t_s, up_ref)
+        backward = up_from_fusion(acc[::-1], -gyr[::-1], -t_s[::-1], forward[-1])[::-1]
+        up = forward + backward
+        up /= np.linalg.norm(up, axis=1, keepdims=True)
+    axis = mediolateral_axis(gyr)
+    return lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
+
+
+# --------------------------------------------------------------------------- angles
+def _extreme(x: np.ndarray) -> float:
+    """The larger-magnitude of the 1st/99th percentiles, signed (the rep-bottom excursion)."""
+    lo, hi = np.nanpercentile(x, [1, 99])
+    return float(hi if abs(hi) >= abs(lo) else lo)
+
+
+def _chord_tilt(spine: dict[str, np.ndarray]) -> np.ndarray:
+    """Tilt change of the hip -> shoulder chord from the spine segments' tilt changes."""
+    changes = []
+    for k, name in enumerate(SPINE_SEGMENTS):
+        if name in spine:
+            changes.append(spine[name])
+        else:  # borrow the nearest present neighbour (upper first for the pelvis)
+            order = sorted((j for j, m in enumerate(SPINE_SEGMENTS) if m in spine), key=lambda j: abs(j - k))
+            changes.append(spine[SPINE_SEGMENTS[order[0]]])
+    tilts = np.radians(np.column_stack(changes) + SPINE_STANDING_TILT_DEG)
+    fwd = (SPINE_LENGTHS * np.sin(tilts)).sum(axis=1)
+    up = (SPINE_LENGTHS * np.cos(tilts)).sum(axis=1)
+    r0 = np.radians(SPINE_STANDING_TILT_DEG)
+    chord0 = np.degrees(np.arctan2((SPINE_LENGTHS * np.sin(r0)).sum(), (SPINE_LENGTHS * np.cos(r0)).sum()))
+    return np.degrees(np.arctan2(fwd, up)) - chord0
+
+
+def imu_angles(
+    frames: pl.DataFrame,
+    sample_rate_hz: float,
+    exercise: str | None = None,
+    stance_side: str | None = None,
+) -> pl.DataFrame:
+    """Angles per frame (schema.ANGLES without ids) from canonical IMU frames.
+
+    ``exercise`` picks the reference posture (hip thrust starts lying in a bridge, everything else
+    standing); ``stance_side`` (single-leg RDL) marks the other thigh as the free leg.
+    """
+    n = frames.height
+    nan = np.full(n, np.nan)
+    gyros = [
+        g
+        for p in IMU_PLACEMENTS
+        if (g := _channels(frames, p, ("gyr_x", "gyr_y", "gyr_z"), sample_rate_hz)) is not None
+    ]
+    onset = movement_onset(gyros, sample_rate_hz)
+    change = {
+        p: c
+        for p in IMU_PLACEMENTS
+        if (c := sensor_tilt_change(frames, p, sample_rate_hz, onset)) is not None
+    }
+    ref = REFERENCE_POSTURES[reference_posture(exercise)]
+    spine = {p: change[p] for p in SPINE_SEGMENTS if p in change}
+    for p in spine:  # the trunk inclines forward at the bottom of every hinge
+        if _extreme(spine[p]) < 0:
+            spine[p] = -spine[p]
+    out: dict[str, np.ndarray] = {}
+    trunk = _chord_tilt(spine) + ref["trunk"] if spine else nan
+    out["trunk_inclination_deg"] = trunk
+    out["thoracic_flexion_deg"] = (
+        spine["upper_back"] - spine["lower_back"] if {"upper_back", "lower_back"} <= spine.keys() else nan
+    )
+    out["lumbar_flexion_deg"] = (
+        spine["lower_back"] - spine["sacrum"] if {"lower_back", "sacrum"} <= spine.keys() else nan
+    )
+    out["pelvis_tilt_deg"] = spine.get("sacrum", nan)
+    for side in ("left", "right"):
+        thigh_c, shank_c = change.get(f"thigh_{side}"), change.get(f"shank_{side}")
+        free_leg = stance_side in ("left", "right") and stance_side != side
+        thigh = nan
+        if thigh_c is not None:
+            if spine:
+                # Hip flexion = trunk - thigh: the sign that flexes the hip more, the free leg less.
+                flex = [_extreme(trunk - ref["trunk"] - s * thigh_c) for s in (1.0, -1.0)]
+                sign = (1.0, -1.0)[int(np.argmin(flex) if free_leg else np.argmax(flex))]
+            else:  # no trunk: thighs rotate backward (hips go back) in a standing hinge
+                sign = -1.0 if _extreme(thigh_c) > 0 else 1.0
+            thigh = sign * thigh_c + ref["thigh"]
+        shank = nan
+        if shank_c is not None:
+            base = thigh - ref["thigh"] if thigh_c is not None else np.zeros(n)
+            knee_opts = [_extreme(s * shank_c - base) for s in (1.0, -1.0)]
+            # Standing, shank and thigh turn opposite ways (knee flexes more); in a bridge the hips
+            # drop and both turn backwards (knee flexes less).
+            pick = np.argmin if ref is REFERENCE_POSTURES["supine_bridge"] else np.argmax
+            shank = (1.0, -1.0)[int(pick(knee_opts))] * shank_c + ref["shank"]
+        out[f"hip_flexion_{side}_deg"] = trunk - thigh
+        out[f"knee_flexion_{side}_deg"] = shank - thigh
+        out[f"ankle_dorsiflexion_{side}_deg"] = shank
+    hips = [out[f"hip_flexion_{s}_deg"] for s in ("left", "right")]
+    finite_hips = [h for h in hips if np.isfinite(h).any()]
+    if finite_hips:
+        hinge = np.mean(finite_hips, axis=0)
+    elif spine:
+        hinge = trunk - ref["trunk"]
+    else:
+        hinge = nan
+    out["hinge_deg"] = hinge
+    needed = [change[p] for p in change]
+    confidence = np.isfinite(np.column_stack(needed)).all(axis=1).astype(float) if needed else np.zeros(n)
+    table = pl.DataFrame({"frame": frames["frame"], "t_s": frames["t_s"], **out, "confidence": confidence})
+    return conform(
+        table.fill_nan(None), {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")}
+    )

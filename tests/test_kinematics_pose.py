@@ -1,0 +1,79 @@
+"""Pose angles: robust to left/right label swaps, to which side faces the camera, to unknown aspect."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hinge_analytics.kinematics.pose import correct_swaps, estimate_aspect, pose_angles
+from hinge_analytics.schema import LANDMARKS, landmark_columns
+from hinge_analytics.simulate.body import Anthropometry, forward_kinematics, rotate_heading
+from hinge_analytics.simulate.motion import RepPlan, SetPlan, simulate_set
+
+
+def _points(seed=0, exercise="romanian_deadlift"):
+    rng = np.random.default_rng(seed)
+    plan = SetPlan(exercise, [RepPlan("good", 0.0)] * 3, knee_asymmetry_deg=12.0)
+    t, pose, _ = simulate_set(plan, 30.0, rng)
+    pts = rotate_heading(forward_kinematics(pose, Anthropometry(1.75)), pose.heading_deg)
+    noisy = {k: v + rng.normal(0, 0.004, v.shape) for k, v in pts.items()}
+    return t, noisy
+
+
+def _frames(t, pts) -> pl.DataFrame:
+    data = {"frame": np.arange(len(t), dtype=np.int32), "t_s": t}
+    for lm in LANDMARKS:
+        x, y, z, c = landmark_columns(lm)
+        data[x], data[y], data[z] = pts[lm][:, 0], pts[lm][:, 1], pts[lm][:, 2]
+        data[c] = np.full(len(t), 0.95)
+    return pl.DataFrame(data)
+
+
+def _peaks(angles: pl.DataFrame) -> dict[str, float]:
+    cols = (
+        "hip_flexion_left_deg",
+        "knee_flexion_left_deg",
+        "knee_flexion_right_deg",
+        "trunk_inclination_deg",
+    )
+    return {c: float(angles[c].max()) for c in cols}
+
+
+def test_left_right_label_swaps_are_undone():
+    t, pts = _points()
+    clean = pose_angles(_frames(t, pts), 30.0, "world_m")
+    swapped = {k: v.copy() for k, v in pts.items()}
+    rng = np.random.default_rng(1)
+    for start in rng.integers(10, len(t) - 20, 6):
+        sl = slice(int(start), int(start) + int(rng.integers(3, 12)))
+        for name in ("hip", "knee", "ankle", "heel", "toe", "shoulder"):
+            left, right = swapped[f"{name}_left"][sl].copy(), swapped[f"{name}_right"][sl].copy()
+            swapped[f"{name}_left"][sl], swapped[f"{name}_right"][sl] = right, left
+    fixed, n = correct_swaps({k: v for k, v in swapped.items() if k in LANDMARKS})
+    assert n > 0
+    got = pose_angles(_frames(t, swapped), 30.0, "world_m")
+    for column, value in _peaks(clean).items():
+        assert _peaks(got)[column] == pytest.approx(value, abs=1.0), column
+
+
+def test_camera_side_does_not_change_angles():
+    t, pts = _points(2)
+    a = pose_angles(_frames(t, pts), 30.0, "world_m")
+    mirrored = {k: v * np.array([-1.0, 1.0, -1.0]) for k, v in pts.items()}  # facing the other way
+    b = pose_angles(_frames(t, mirrored), 30.0, "world_m")
+    flat = {k: v * np.array([-1.0, 1.0, 0.0]) for k, v in pts.items()}  # 2D image from the other side
+    c = pose_angles(_frames(t, flat), 30.0, "image")
+    for column, value in _peaks(a).items():
+        assert _peaks(b)[column] == pytest.approx(value, abs=0.5), column
+        if column != "knee_flexion_right_deg":  # the far leg hides behind the near one in 2D
+            assert _peaks(c)[column] == pytest.approx(value, abs=3.0), column
+
+
+def test_unknown_image_aspect_is_recovered_from_segment_lengths():
+    t, pts = _points(3, "deadlift")
+    true = pose_angles(_frames(t, {k: v * np.array([1, 1, 0]) for k, v in pts.items()}), 30.0, "image")
+    squashed = {k: v * np.array([1 / 1.92, 1 / 1.08, 0.0]) for k, v in pts.items()}  # x / W, y / H
+    aspect = estimate_aspect({k: v for k, v in squashed.items() if k in LANDMARKS})
+    assert aspect == pytest.approx(1.08 / 1.92, rel=0.05)
+    got = pose_angles(_frames(t, squashed), 30.0, "image")
+    for column, value in _peaks(true).items():
+        assert _peaks(got)[column] == pytest.approx(value, abs=3.0), column
