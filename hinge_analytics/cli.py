@@ -248,6 +248,48 @@ def query_command(
 
 @app.command()
 @_user_errors
+def schedule(
+    manifest_dir: Annotated[
+        Path, typer.Option("--manifest-dir", help="Folder the coach drops batches into (manifest*.csv).")
+    ],
+    reports: Annotated[Path, typer.Option("--reports", help="Folder the reports are (re)written to.")],
+    cron: Annotated[str, typer.Option("--cron", help="When to run, cron syntax.")] = "0 6 * * MON",
+    timezone: Annotated[str, typer.Option("--timezone", help="Time zone of the cron times.")] = "UTC",
+    lake: LakeOption = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Model folder (default: shipped model).")
+    ] = None,
+    weeks: Annotated[
+        int | None, typer.Option("--weeks", min=1, help="Reports cover the last N weeks (default: all).")
+    ] = None,
+    run_now: Annotated[
+        bool, typer.Option("--run-now", help="Run the job once now and exit instead of serving.")
+    ] = False,
+) -> None:
+    """Serve a Prefect deployment that runs ingest + predict + report on a schedule (blocks; Ctrl-C
+    stops it)."""
+    from pipelines.schedule import ScheduleError, WeeklyJob, build_deployment, serve_weekly
+
+    job = WeeklyJob(manifest_dir, resolve_lake(lake), reports, model, weeks)
+    try:
+        build_deployment(cron, job, timezone)  # validates before anything starts
+    except ScheduleError as exc:
+        raise UserError(str(exc)) from None
+    if run_now:
+        from pipelines.batch_flows import weekly_flow
+
+        result = weekly_flow(**job.parameters())
+        console.print(
+            f"ingested {result['ingested']} recording(s), quarantined {result['quarantined']}, "
+            f"labelled {result['labelled']} rep(s); report: {result['report']}"
+        )
+        return
+    console.print(f"serving the weekly report on '{cron}' ({timezone}); Ctrl-C to stop")
+    serve_weekly(cron, job, timezone)
+
+
+@app.command()
+@_user_errors
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for data, lake and reports.")] = Path("demo_out"),
     athletes: Annotated[int, typer.Option(min=2, max=50)] = 6,

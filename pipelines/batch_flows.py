@@ -29,14 +29,30 @@ def report_task(
 
 
 @flow(name="hinge-weekly")
-def weekly_flow(manifest_dir: str, lake_root: str, reports_dir: str, model_dir: str) -> dict:
-    """Ingest every manifest*.csv under ``manifest_dir``, label new reps, rebuild the reports."""
-    ingested = 0
+def weekly_flow(
+    manifest_dir: str,
+    lake_root: str,
+    reports_dir: str,
+    model_dir: str | None = None,
+    report_weeks: int | None = None,
+) -> dict:
+    """Ingest every manifest*.csv under ``manifest_dir`` (idempotent: unchanged recordings are
+    skipped), label new reps, rebuild the reports (all history, or the last ``report_weeks``)."""
+    ingested = quarantined = 0
     for manifest in sorted(Path(manifest_dir).rglob("manifest*.csv")):
-        ingested += len(ingest_flow(str(manifest), lake_root).ingested)
-    labelled = predict_task(lake_root, model_dir)
-    pages = report_task(lake_root, reports_dir)
-    return {"ingested": ingested, "labelled": labelled, "pages": len(pages)}
+        summary = ingest_flow(str(manifest), lake_root)
+        ingested += len(summary.ingested)
+        quarantined += len(summary.quarantined)
+    labelled = predict_task(lake_root, model_dir or str(DEFAULT_MODEL_DIR))
+    since = None if report_weeks is None else dt.date.today() - dt.timedelta(weeks=report_weeks)
+    pages = report_task(lake_root, reports_dir, since=since)
+    return {
+        "ingested": ingested,
+        "quarantined": quarantined,
+        "labelled": labelled,
+        "pages": len(pages),
+        "report": str(Path(reports_dir) / "index.html"),
+    }
 
 
 @flow(name="hinge-demo")

@@ -1,114 +1,318 @@
-"""Reports: one HTML page per athlete plus a team index, and CSV tables beside them.
+"""Reports: a team overview, one HTML page per athlete, and CSV tables beside them.
 
-All user-provided text (ids, labels, exercise names) is HTML-escaped.
+Everything comes from the analytics views (``hinge_analytics/analytics/views.sql``); the flag
+rules are documented in ``hinge_analytics.analytics``. Pages are static HTML with inline SVG (no
+JavaScript, no CDN) so they open offline. All user-provided text (ids, labels, exercise names,
+cues) is HTML-escaped; athlete ids become file names only through :func:`safe_filename`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import re
 from pathlib import Path
 
 import polars as pl
 
-from hinge_analytics.analytics import query
+from hinge_analytics import analytics
+from hinge_analytics.analytics import athlete_flags, connect, freeze_sessions
 from hinge_analytics.lake import Lake
-from hinge_analytics.report.plots import mistake_plot, progress_plot
+from hinge_analytics.report.plots import asymmetry_plot, label_colour, mistake_plot, progress_plot
+
+STRIP_SETS = 24  # the rep strip shows an athlete's latest sets in the period
+TOP_CUES = 5
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.flag{color:#c62828;font-weight:600}
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}td.t{text-align:left}
+.flag{color:#b71c1c;font-weight:600}.ok{color:#2e7d32}
+.badge{display:inline-block;border-radius:3px;padding:1px 6px;margin:1px;font-size:.8rem;color:#fff}
+.b-asym{background:#6a1b9a}.b-heavy{background:#b71c1c}
+.strip td{padding:0;border:none;text-align:left}
+.strip td.lab{padding:0 8px 0 0;font-size:.8rem}
+.rep{display:inline-block;width:18px;height:18px;margin:1px;border-radius:2px;color:#fff;
+font-size:10px;line-height:18px;text-align:center}
+.legend span{margin-right:12px;font-size:.85rem}.note{color:#555;font-size:.85rem}
+svg{max-width:100%;height:auto}
 """
 
 
 def safe_filename(identifier: str) -> str:
-    """A file name for an athlete id: only [A-Za-z0-9_-], so ids can never escape the folder."""
+    """A file name for an athlete id: only [A-Za-z0-9_-], so ids can never escape the folder.
+
+    Ids that had to be changed get a short hash of the original, so two different ids never
+    share a file.
+    """
     cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", identifier)[:80] or "athlete"
+    if cleaned != identifier:
+        cleaned += "-" + hashlib.sha256(identifier.encode()).hexdigest()[:8]
     return f"athlete_{cleaned}.html"
+
+
+def _esc(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
 
 
 def _page(title: str, body: str) -> str:
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body>{body}</body></html>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{_esc(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
     )
 
 
+def _cell(value: object, floats: int) -> str:
+    if isinstance(value, bool):
+        return "<td class='flag'>yes</td>" if value else "<td></td>"
+    if isinstance(value, float):
+        return f"<td>{'' if value != value else f'{value:.{floats}f}'}</td>"
+    if isinstance(value, int | dt.date):
+        return f"<td>{value}</td>"
+    return f"<td class='t'>{_esc(value)}</td>"
+
+
 def _table(frame: pl.DataFrame, floats: int = 1) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    rows = "".join("<tr>" + "".join(_cell(v, floats) for v in row) + "</tr>" for row in frame.iter_rows())
+    return f"<table><tr>{head}</tr>{rows}</table>"
+
+
+def _badges(flags: dict) -> str:
+    out = []
+    if flags.get("asymmetry_flag"):
+        out.append(f"<span class='badge b-asym'>asymmetric: {_esc(flags['asymmetry_detail'])}</span>")
+    if flags.get("too_heavy_too_soon"):
+        out.append(
+            f"<span class='badge b-heavy'>too heavy, too soon: {_esc(flags['too_heavy_exercises'])}"
+            f" (since {_esc(flags['too_heavy_since'])})</span>"
+        )
+    return "".join(out)
+
+
+def _rules() -> str:
+    a = analytics
+    return (
+        "<p class='note'>Asymmetric: in at least half of the athlete's sessions of an exercise a "
+        "left/right symmetry index SI = 100(L&minus;R)/(&frac12;(L+R)) exceeds "
+        f"{a.ASYMMETRY_SI_PCT:.0f}% with L and R at least {a.ASYMMETRY_MIN_DIFF_DEG:.0f}&deg; apart "
+        "(knee, hip or ankle; "
+        f"&ge;{a.ASYMMETRY_MIN_REPS} reps per side). Too heavy, too soon: over {a.TOO_HEAVY_WINDOW_DAYS} "
+        f"days (&ge;{a.TOO_HEAVY_MIN_SESSIONS} sessions of an exercise) the top load rose "
+        f"&ge;{a.TOO_HEAVY_LOAD_PCT_PER_WEEK:.0f}%/week while good reps fell "
+        f"&ge;{-a.TOO_HEAVY_GOOD_PP_PER_WEEK:.0f} points/week or back rounding grew "
+        f"&ge;{a.TOO_HEAVY_ROUNDING_DEG_PER_WEEK:.0f}&deg;/week.</p>"
+    )
+
+
+def _rep_strip(reps: pl.DataFrame) -> str:
+    """One row per set (latest first), one coloured square per rep; hover shows label and cue."""
+    sets = (
+        reps.select("recording_id", "session_date", "exercise", "set_number", "load_kg")
+        .unique("recording_id")
+        .sort(["session_date", "exercise", "set_number", "recording_id"], descending=True, nulls_last=True)
+        .head(STRIP_SETS)
+    )
     rows = []
-    for row in frame.iter_rows():
+    for s in sets.iter_rows(named=True):
+        mine = reps.filter(pl.col("recording_id") == s["recording_id"]).sort("rep")
         cells = []
-        for v in row:
-            if isinstance(v, float):
-                text = "" if v != v else f"{v:.{floats}f}"
-            else:
-                text = "" if v is None else str(v)
-            cells.append(f"<td>{html.escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+        for r in mine.iter_rows(named=True):
+            label = r["label"] or "not labelled"
+            conf = "" if r["confidence"] is None else f" ({100 * r['confidence']:.0f}%)"
+            tip = f"rep {r['rep']}: {label}{conf}" + (f" - {r['cue']}" if r["cue"] else "")
+            cells.append(
+                f"<span class='rep' style='background:{label_colour(r['label'])}' "
+                f"title='{_esc(tip)}'>{r['rep']}</span>"
+            )
+        load = "" if s["load_kg"] is None else f" · {s['load_kg']:g} kg"
+        set_no = "" if s["set_number"] is None else f" · set {s['set_number']}"
+        rows.append(
+            f"<tr><td class='lab'>{_esc(s['session_date'])} · {_esc(s['exercise'])}{_esc(set_no)}"
+            f"{_esc(load)}</td><td>{''.join(cells)}</td></tr>"
+        )
+    present = sorted({lab or "not labelled" for lab in reps["label"].to_list()})
+    legend = "".join(
+        f"<span><span class='rep' style='background:{label_colour(lab)}'></span>{_esc(lab)}</span>"
+        for lab in present
+    )
+    note = f"<p class='note'>Latest {STRIP_SETS} sets of the period.</p>" if sets.height == STRIP_SETS else ""
+    return f"<div class='legend'>{legend}</div><table class='strip'>{''.join(rows)}</table>{note}"
+
+
+def _top_cues(reps: pl.DataFrame) -> str:
+    cues = (
+        reps.filter(pl.col("cue").is_not_null() & ~pl.col("label").is_in(["good", "uncertain"]))
+        .group_by("cue", "label")
+        .agg(reps=pl.len(), last_seen=pl.col("session_date").max())
+        .sort(["reps", "last_seen"], descending=True)
+        .head(TOP_CUES)
+    )
+    if cues.height == 0:
+        return "<p>No faulty reps in this period: keep going.</p>"
+    items = "".join(
+        f"<li><strong>{_esc(c['cue'])}</strong> <span class='note'>({_esc(c['label'])}: {c['reps']} reps, "
+        f"last {_esc(c['last_seen'])})</span></li>"
+        for c in cues.iter_rows(named=True)
+    )
+    return f"<ol>{items}</ol>"
+
+
+SESSION_COLUMNS = [
+    "session_date",
+    "exercise",
+    "sets",
+    "reps",
+    "top_load_kg",
+    (pl.col("share_good") * 100).alias("good_%"),
+    (pl.col("share_good_change") * 100).alias("good_change_pts"),
+    "most_common_mistake",
+    (pl.col("form_decay") * 100).alias("form_decay_pts"),
+    pl.col("knee_si_pct").alias("knee_SI_%"),
+    pl.col("hip_si_pct").alias("hip_SI_%"),
+    pl.col("ankle_si_pct").alias("ankle_SI_%"),
+    pl.col("asymmetry_flag").alias("asymmetric"),
+    "too_heavy_too_soon",
+]
+ANGLE_COLUMNS = [
+    "session_date",
+    "exercise",
+    pl.col("mean_peak_hip_flexion_deg").alias("hip_mean_peak"),
+    pl.col("max_peak_hip_flexion_deg").alias("hip_max"),
+    pl.col("mean_peak_knee_flexion_deg").alias("knee_mean_peak"),
+    pl.col("max_peak_knee_flexion_deg").alias("knee_max"),
+    pl.col("mean_peak_trunk_inclination_deg").alias("trunk_mean_peak"),
+    pl.col("mean_peak_back_rounding_deg").alias("back_rounding"),
+    pl.col("mean_rep_duration_s").alias("rep_s"),
+    pl.col("mean_eccentric_s").alias("down_s"),
+    pl.col("mean_bottom_pause_s").alias("pause_s"),
+    pl.col("mean_concentric_s").alias("up_s"),
+]
+
+
+def _athlete_page(
+    athlete_id: str,
+    flags: dict,
+    sessions: pl.DataFrame,
+    weekly: pl.DataFrame,
+    labels: pl.DataFrame,
+    reps: pl.DataFrame,
+    csv_names: dict[str, str],
+) -> str:
+    counts = labels.group_by("label").agg(pl.col("reps").sum()).sort("reps", descending=True)
+    links = " · ".join(f"<a href='{_esc(n)}'>{_esc(k)}.csv</a>" for k, n in csv_names.items())
+    share = flags.get("share_good")
+    summary = (
+        f"{flags['sessions']} session(s), {flags['reps']} reps, "
+        f"{'' if share is None else f'{100 * share:.0f}% good, '}"
+        f"{_esc(flags['first_session'])} to {_esc(flags['last_session'])}"
+    )
+    return (
+        f"<p><a href='index.html'>&larr; team overview</a></p><h1>Athlete {_esc(athlete_id)}</h1>"
+        f"<p>{summary}</p><p>{_badges(flags) or '<span class=ok>no flags</span>'}</p>"
+        f"<h2>Top coaching cues</h2>{_top_cues(reps)}"
+        f"<h2>Progress over weeks: form and load</h2>{progress_plot(weekly)}"
+        f"<h2>Mistake breakdown</h2>{mistake_plot(counts)}"
+        f"<h2>Left/right asymmetry</h2>{asymmetry_plot(sessions, analytics.ASYMMETRY_SI_PCT)}"
+        f"<h2>Reps of each set</h2>{_rep_strip(reps)}"
+        f"<h2>Sessions</h2>{_table(sessions.select(SESSION_COLUMNS))}"
+        f"<h2>Angles (deg) and tempo (s)</h2>{_table(sessions.select(ANGLE_COLUMNS))}"
+        f"<p>Tables: {links}</p>{_rules()}"
+    )
+
+
+def _index_page(flags: pl.DataFrame, pages: dict[str, str], since: dt.date | None) -> str:
+    rows = []
+    for f in flags.iter_rows(named=True):
+        share = "" if f["share_good"] is None else f"{100 * f['share_good']:.0f}%"
+        rows.append(
+            f"<tr><td><a href='{_esc(pages[f['athlete_id']])}'>{_esc(f['athlete_id'])}</a></td>"
+            f"<td>{f['sessions']}</td><td>{f['reps']}</td><td>{share}</td>"
+            f"<td class='t'>{_esc(f['most_common_mistake'])}</td>"
+            f"<td class='t{' flag' if f['asymmetry_flag'] else ''}'>"
+            f"{_esc(f['asymmetry_detail']) if f['asymmetry_flag'] else ''}</td>"
+            f"<td class='t{' flag' if f['too_heavy_too_soon'] else ''}'>"
+            f"{_esc(f['too_heavy_exercises']) if f['too_heavy_too_soon'] else ''}</td></tr>"
+        )
+    attention = flags.filter(pl.col("asymmetry_flag") | pl.col("too_heavy_too_soon"))
+    items = "".join(
+        f"<li><a href='{_esc(pages[f['athlete_id']])}'>{_esc(f['athlete_id'])}</a> {_badges(f)}</li>"
+        for f in attention.iter_rows(named=True)
+    )
+    period = f"sessions since {since}" if since else "all sessions"
+    return (
+        f"<h1>Team overview</h1><p class='note'>{period}; generated "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC</p>"
+        f"<h2>Needs attention</h2>{f'<ul>{items}</ul>' if items else '<p>Nobody is flagged.</p>'}"
+        "<h2>Athletes</h2><table><tr><th>athlete</th><th>sessions</th><th>reps</th><th>good reps</th>"
+        "<th>most common mistake</th><th>asymmetric</th><th>too heavy, too soon</th></tr>"
+        + "".join(rows)
+        + "</table><p>Tables: <a href='athletes.csv'>athletes.csv</a> · <a href='sessions.csv'>"
+        "sessions.csv</a> · <a href='sets.csv'>sets.csv</a> · <a href='weekly.csv'>weekly.csv</a></p>"
+        + _rules()
+    )
+
+
+def _csv(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_csv(path)
 
 
 def build_reports(
     lake: Lake, out_dir: Path, athlete: str | None = None, since: dt.date | None = None
 ) -> list[Path]:
-    """Write index.html, one page per athlete, and sessions.csv; returns the pages written."""
+    """Write index.html, one page per athlete and the CSV tables; returns the athlete pages."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    where, params = ["1=1"], []
-    if athlete is not None:
-        where.append("athlete_id = ?")
-        params.append(athlete)
-    if since is not None:
-        where.append("session_date >= ?")
-        params.append(since)
-    clause = " AND ".join(where)
-    sessions = query(
-        lake, f"SELECT * FROM sessions WHERE {clause} ORDER BY athlete_id, session_date, exercise", params
-    )
-    labels = query(
-        lake,
-        f"SELECT athlete_id, coalesce(label, 'not labelled') AS label, count(*) AS reps FROM rep_view "
-        f"WHERE {clause} GROUP BY ALL ORDER BY athlete_id, reps DESC",
-        params,
-    )
-    sessions.write_csv(out_dir / "sessions.csv")
+    where = "(?::DATE IS NULL OR session_date >= ?::DATE) AND (?::VARCHAR IS NULL OR athlete_id = ?)"
+    params = [since, since, athlete, athlete]
+    con = connect(lake)
+    try:
+
+        def rows(sql: str) -> pl.DataFrame:
+            return con.sql(sql, params=params).pl()
+
+        freeze_sessions(con)  # aggregate the reps once for the sessions, weekly and flag queries
+        flags = athlete_flags(con, since, athlete)
+        sessions = rows(f"SELECT * FROM sessions WHERE {where} ORDER BY athlete_id, session_date, exercise")
+        sets = rows(f"SELECT * FROM set_view WHERE {where} ORDER BY athlete_id, session_date, recording_id")
+        labels = rows(f"SELECT * FROM session_labels WHERE {where}")
+        weekly = con.sql(
+            "SELECT * FROM weekly WHERE (?::DATE IS NULL OR week >= date_trunc('week', ?::DATE)) "
+            "AND (?::VARCHAR IS NULL OR athlete_id = ?) ORDER BY athlete_id, exercise, week",
+            params=params,
+        ).pl()
+        reps = rows(
+            "SELECT athlete_id, session_date, exercise, set_number, load_kg, recording_id, rep, "
+            "label, confidence, cue FROM rep_view "
+            f"WHERE {where} ORDER BY athlete_id, session_date, recording_id, rep"
+        )
+    finally:
+        con.close()
+    _csv(flags, out_dir / "athletes.csv")
+    _csv(sessions, out_dir / "sessions.csv")
+    _csv(sets, out_dir / "sets.csv")
+    _csv(weekly, out_dir / "weekly.csv")
+    names = {a: safe_filename(a) for a in flags["athlete_id"].to_list()}
     pages = []
-    index_rows = []
-    for athlete_id in sessions["athlete_id"].unique(maintain_order=True).to_list():
-        mine = sessions.filter(pl.col("athlete_id") == athlete_id)
-        counts = labels.filter(pl.col("athlete_id") == athlete_id)
-        name = safe_filename(athlete_id)
-        table = mine.select(
-            "session_date",
-            "exercise",
-            "reps",
-            "top_load_kg",
-            (pl.col("share_good") * 100).alias("good_%"),
-            "most_common_mistake",
-            pl.col("mean_peak_hip_flexion_deg").alias("hip_peak_deg"),
-            pl.col("mean_peak_knee_flexion_deg").alias("knee_peak_deg"),
-            pl.col("knee_si_pct").alias("knee_SI_%"),
-        )
-        body = (
-            f"<h1>Athlete {html.escape(athlete_id)}</h1><p><a href='index.html'>team overview</a></p>"
-            f"<h2>Sessions</h2>{_table(table)}"
-            f"<h2>Progress: form and load</h2>{progress_plot(mine)}"
-            f"<h2>Rep labels</h2>{mistake_plot(counts)}"
-        )
-        path = out_dir / name
+    for row in flags.iter_rows(named=True):
+        athlete_id = row["athlete_id"]
+        mine = {
+            name: frame.filter(pl.col("athlete_id") == athlete_id)
+            for name, frame in (
+                ("sessions", sessions), ("weekly", weekly), ("labels", labels), ("reps", reps)
+            )
+        }
+        stem = names[athlete_id].removesuffix(".html")
+        csv_names = {"sessions": f"{stem}_sessions.csv", "reps": f"{stem}_reps.csv"}
+        _csv(mine["sessions"], out_dir / csv_names["sessions"])
+        _csv(mine["reps"], out_dir / csv_names["reps"])
+        body = _athlete_page(athlete_id, row, csv_names=csv_names, **mine)
+        path = out_dir / names[athlete_id]
         path.write_text(_page(f"Athlete {athlete_id}", body), encoding="utf-8")
         pages.append(path)
-        index_rows.append(
-            f"<tr><td><a href='{name}'>{html.escape(athlete_id)}</a></td>"
-            f"<td>{mine['reps'].sum()}</td>"
-            f"<td>{100 * (mine['share_good'].mean() or 0):.0f}%</td></tr>"
-        )
-    index = (
-        "<h1>Team overview</h1><table><tr><th>athlete</th><th>reps</th><th>good reps</th></tr>"
-        + "".join(index_rows)
-        + "</table>"
+    (out_dir / "index.html").write_text(
+        _page("Team overview", _index_page(flags, names, since)), encoding="utf-8"
     )
-    (out_dir / "index.html").write_text(_page("Team overview", index), encoding="utf-8")
     return pages

@@ -1,0 +1,82 @@
+"""The weekly report as a Prefect deployment: ``hinge schedule`` serves it on a cron schedule.
+
+``flow.to_deployment`` + ``prefect.serve`` (https://docs.prefect.io/v3/how-to-guides/deployments/run-flows-in-local-processes):
+the serving process polls the Prefect API for due runs and executes them itself; no work pool or
+worker is needed. Without ``PREFECT_API_URL`` Prefect starts a local (ephemeral) API for it.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.schedules import Cron
+
+import pipelines  # noqa: F401  (Prefect defaults before Prefect is used)
+from pipelines.batch_flows import weekly_flow
+
+DEPLOYMENT_NAME = "hinge-weekly-report"
+DEFAULT_CRON = "0 6 * * MON"  # Mondays 06:00
+
+
+class ScheduleError(ValueError):
+    """A schedule the user asked for that cannot work; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class WeeklyJob:
+    """What the scheduled run does: the parameters of :func:`pipelines.batch_flows.weekly_flow`."""
+
+    manifest_dir: Path
+    lake_root: str
+    reports_dir: Path
+    model_dir: Path | None = None
+    report_weeks: int | None = None
+
+    def parameters(self) -> dict:
+        return {
+            "manifest_dir": str(self.manifest_dir.resolve()),
+            "lake_root": self.lake_root if "://" in self.lake_root else str(Path(self.lake_root).resolve()),
+            "reports_dir": str(self.reports_dir.resolve()),
+            "model_dir": None if self.model_dir is None else str(self.model_dir.resolve()),
+            "report_weeks": self.report_weeks,
+        }
+
+
+def validate(cron: str, timezone: str, job: WeeklyJob) -> Cron:
+    """The cron schedule, or ScheduleError with a one-line reason."""
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(f"unknown time zone {timezone!r} (use e.g. UTC or Europe/Berlin)") from None
+    try:
+        schedule = Cron(cron, timezone=timezone)
+    except ValueError:
+        raise ScheduleError(f"{cron!r} is not a cron expression like '0 6 * * MON'") from None
+    if not job.manifest_dir.is_dir():
+        raise ScheduleError(f"manifest folder {job.manifest_dir} does not exist")
+    if job.model_dir is not None and not (job.model_dir / "model.json").is_file():
+        raise ScheduleError(f"{job.model_dir} is not a model folder (no model.json)")
+    return schedule
+
+
+def build_deployment(cron: str, job: WeeklyJob, timezone: str = "UTC") -> RunnerDeployment:
+    """The deployment of the weekly flow with its schedule and fixed parameters (no API calls)."""
+    schedule = validate(cron, timezone, job)
+    return weekly_flow.to_deployment(
+        name=DEPLOYMENT_NAME,
+        schedules=[schedule],
+        parameters=job.parameters(),
+        description="Ingest new recordings, label new reps, rebuild the coach reports.",
+        tags=["hinge", "reports"],
+        entrypoint_type=EntrypointType.MODULE_PATH,  # works from any working directory
+    )
+
+
+def serve_weekly(cron: str, job: WeeklyJob, timezone: str = "UTC") -> None:  # pragma: no cover - blocks
+    """Serve the deployment until interrupted (Ctrl-C)."""
+    from prefect import serve
+
+    serve(build_deployment(cron, job, timezone))
