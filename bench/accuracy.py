@@ -187,7 +187,9 @@ def main() -> None:
     parser.add_argument("--athletes", type=int, default=6)
     parser.add_argument("--sessions", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--formats", default="mediapipe_csv", help="comma-separated simulator formats")
+    parser.add_argument(
+        "--formats", default=",".join(team.SUPPORTED_FORMATS), help="comma-separated simulator formats"
+    )
     args = parser.parse_args()
     formats = tuple(f for f in args.formats.split(",") if f)
     found, truth = run(args.athletes, args.sessions, args.seed, formats)

@@ -235,8 +235,8 @@ def query_command(
     lake: LakeOption = None,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
-    """Run read-only SQL over the views: recordings, reps, angles, predictions, rep_view,
-    sessions, quarantine."""
+    """Run read-only SQL over the views: recordings, reps, angles, predictions, quarantine, rep_view,
+    set_view, session_labels, sessions, weekly, and athlete_flags(since, athlete) (NULL = all)."""
     from hinge_analytics.analytics import read_only_query
 
     frame = read_only_query(_existing_lake(lake), sql)

@@ -183,14 +183,17 @@ def nanmean_stack(arrays: list[np.ndarray]) -> np.ndarray:
 def forward_direction(p: dict[str, np.ndarray]) -> np.ndarray:
     """Unit horizontal (x, 0, z) vector the athlete faces: median heel -> toe direction.
 
-    Without feet, falls back to the median horizontal hip -> shoulder direction (the trunk leans
-    forward in every standing hinge).
+    Without feet (COCO-17), falls back to the median horizontal hip -> knee direction: the knees
+    are ahead of the hips whenever the hips go back, and in a hip thrust the thighs point forward.
+    Last resort: hip -> shoulder (the trunk leans forward in every standing hinge).
     """
     vectors = [
         p[f"toe_{s}"] - p[f"heel_{s}"] for s in ("left", "right") if f"toe_{s}" in p and f"heel_{s}" in p
     ]
     if vectors:
         v = np.nanmedian(np.concatenate(vectors), axis=0)
+    elif _mid(p, "knee") is not None and _mid(p, "hip") is not None:
+        v = np.nanmedian(_mid(p, "knee") - _mid(p, "hip"), axis=0)
     else:
         hip, sho = _mid(p, "hip"), _mid(p, "shoulder")
         v = np.nanmedian(sho - hip, axis=0) if hip is not None and sho is not None else np.ones(3)
