@@ -71,7 +71,7 @@ def stages(rows, lake_root: Path) -> dict[str, float]:
             digest = content_hash(row)
             fmt, read = read_recording(row.file, row.format, row.sample_rate_hz)
             t1 = time.perf_counter()
-            angles = angles_for(read)
+            angles = angles_for(read, row.exercise, row.side)
             t2 = time.perf_counter()
             bounds = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
             t3 = time.perf_counter()
@@ -115,9 +115,9 @@ import pipelines
 from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model, predict
 from hinge_analytics.analytics import query
 from hinge_analytics.lake import Lake
-from pipelines.ingest_flow import ingest_flow
+from pipelines.ingest_flow import run_ingest
 t0 = time.perf_counter()
-summary = ingest_flow({manifest!r}, {lake!r})
+summary = run_ingest({manifest!r}, {lake!r})
 t1 = time.perf_counter()
 n_pred = predict(Lake({lake!r}), load_model(DEFAULT_MODEL_DIR))
 t2 = time.perf_counter()

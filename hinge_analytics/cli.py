@@ -122,9 +122,9 @@ def ingest(
     from hinge_analytics.ingest.manifest import read_manifest
 
     read_manifest(manifest)  # fail fast, before Prefect starts, on an unusable manifest
-    from pipelines.ingest_flow import ingest_flow
+    from pipelines.ingest_flow import run_ingest
 
-    summary = ingest_flow(str(manifest), resolve_lake(lake), force=force)
+    summary = run_ingest(str(manifest), resolve_lake(lake), force=force)
     console.print(
         f"ingested {len(summary.ingested)} recording(s) ({summary.reps} reps), "
         f"skipped {len(summary.skipped)} already in the lake, quarantined {len(summary.quarantined)}"

@@ -85,7 +85,7 @@ def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
     digest = digest or content_hash(row)
     fmt, read = read_recording(row.file, row.format, row.sample_rate_hz)
     try:
-        angles = angles_for(read)
+        angles = angles_for(read, row.exercise, row.side)
         boundaries = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
         reps = rep_metrics(angles, boundaries)
     except NotImplementedError as exc:

@@ -11,8 +11,8 @@ import pipelines  # noqa: F401  (Prefect defaults before Prefect is imported)
 from hinge_analytics.ingest.manifest import ManifestRow, read_manifest
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import CHUNK_SIZE, ChunkSummary, chunks, ingest_chunk, record_rejected
+from pipelines.runners import parallelism, task_runner_from_env
 
-MAX_IN_FLIGHT = 2  # chunks processed at once (one per core)
 
 
 @task(cache_policy=NONE, retries=1, retry_delay_seconds=1)
@@ -30,11 +30,17 @@ def ingest_flow(
     record_rejected(lake, rejected)
     summary = ChunkSummary(quarantined=[(r.recording_id, r.reason) for r in rejected])
     in_flight = []
+    window = parallelism()
     for chunk in chunks(rows, chunk_size):  # a bounded window of futures keeps memory flat
         in_flight.append(ingest_chunk_task.submit(lake_root, chunk, force))
-        if len(in_flight) >= MAX_IN_FLIGHT:
+        if len(in_flight) >= window:
             summary.merge(in_flight.pop(0).result())
     for future in in_flight:
         summary.merge(future.result())
     lake.maintain()  # compact small files; vacuum unreferenced ones older than the retention
     return summary
+
+
+def run_ingest(manifest: str, lake_root: str, force: bool = False) -> ChunkSummary:
+    """The ingest flow on the task runner the environment selects (pipelines/runners.py)."""
+    return ingest_flow.with_options(task_runner=task_runner_from_env())(manifest, lake_root, force=force)
