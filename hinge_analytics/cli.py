@@ -139,13 +139,19 @@ def train(
     lake: LakeOption = None,
     labels: Annotated[Path | None, typer.Option("--labels", help="CSV recording_id,rep,label.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Model folder to write.")] = Path("models/custom"),
+    uncertain_below: Annotated[
+        float, typer.Option("--uncertain-below", help="Probability under which a rep is 'uncertain'.")
+    ] = 0.5,
 ) -> None:
-    """Train the rep classifier on labelled reps; prints leave-athlete-out quality."""
+    """Train the rep classifier on labelled reps (one model per modality/sensor set); prints
+    leave-athlete-out quality and writes a model card."""
     from hinge_analytics.classify import train as train_model
 
     if labels is not None and not labels.is_file():
         raise UserError(f"labels file {labels} does not exist")
-    meta = train_model(_existing_lake(lake), out, labels_file=labels)
+    if not 0.0 <= uncertain_below <= 1.0:
+        raise UserError("--uncertain-below must be between 0 and 1")
+    meta = train_model(_existing_lake(lake), out, labels_file=labels, uncertain_below=uncertain_below)
     ev = meta["evaluation"]
     console.print(
         f"model {meta['model_version']} -> {out}\n"
@@ -153,6 +159,14 @@ def train(
         f"accuracy {ev['accuracy']:.3f}, macro-F1 {ev['macro_f1']:.3f}, "
         f"sensitivity {ev['sensitivity']:.3f}, specificity {ev['specificity']:.3f}"
     )
+    for key, fam in meta["families"].items():
+        fev = fam["evaluation"]
+        console.print(
+            f"  {key}: {fam['estimator']}, {fev['n_reps']} reps, macro-F1 {fev['macro_f1']:.3f}, "
+            f"sensitivity {fev['sensitivity']:.3f}, specificity {fev['specificity']:.3f}, "
+            f"ECE {fev['ece']:.3f}"
+        )
+    console.print(f"model card: {out / 'MODEL_CARD.md'}")
 
 
 @app.command()
@@ -163,13 +177,19 @@ def predict(
         Path | None, typer.Option("--model", help="Model folder (default: shipped model).")
     ] = None,
     all_reps: Annotated[bool, typer.Option("--all", help="Relabel every rep, not only new ones.")] = False,
+    uncertain_below: Annotated[
+        float | None,
+        typer.Option("--uncertain-below", help="Override the model's 'uncertain' probability threshold."),
+    ] = None,
 ) -> None:
     """Label every rep that has no label yet (or all, with --all)."""
     from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
     from hinge_analytics.classify import predict as predict_reps
 
+    if uncertain_below is not None and not 0.0 <= uncertain_below <= 1.0:
+        raise UserError("--uncertain-below must be between 0 and 1")
     loaded = load_model(model or DEFAULT_MODEL_DIR)
-    count = predict_reps(_existing_lake(lake), loaded, all_reps=all_reps)
+    count = predict_reps(_existing_lake(lake), loaded, all_reps=all_reps, uncertain_below=uncertain_below)
     console.print(f"labelled {count} rep(s) with model {loaded.version}")
 
 

@@ -1,4 +1,9 @@
-"""Classify: train on coach-labelled reps, write a model card, label every rep in the lake."""
+"""Classify: train on coach-labelled reps, write a model card, label every rep in the lake.
+
+A model is a folder: one scikit-learn Pipeline per model family (modality and sensor set, see
+`features.family_key`) as a skops file, ``model.json`` with their SHA-256 digests and the
+leave-athlete-out evaluation, and the model card (``MODEL_CARD.md`` + ``model_card.json``).
+"""
 
 from __future__ import annotations
 
@@ -10,24 +15,47 @@ import polars as pl
 from hinge_analytics import PIPELINE_VERSION
 from hinge_analytics.analytics import query
 from hinge_analytics.classify.card import write_card
+from hinge_analytics.classify.explain import UNCERTAIN_CUE, explain, reference_profile
+from hinge_analytics.classify.features import (
+    choose_family,
+    family_key,
+    modality_key,
+    model_input,
+    usable_features,
+)
 from hinge_analytics.classify.model import (
+    CANDIDATES,
+    UNCERTAIN_BELOW,
     LoadedModel,
     ModelError,
-    build_pipeline,
-    feature_frame,
-    leave_athlete_out,
+    evaluate,
+    fit_family,
+    grouped_evaluation,
     load_model,
-    predict_labels,
+    predict_proba,
     save_model,
-    usable_features,
+    select_estimator,
 )
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import now_utc
-from hinge_analytics.schema import REP_LABELS_FILE
+from hinge_analytics.schema import REP_LABELS_FILE, UNCERTAIN
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
+MIN_FAMILY_REPS = 20
+MIN_EXACT_REPS = 150  # a sensor set gets its own model from this many reps (and 3 athletes)
 
-__all__ = ["train", "predict", "labelled_reps", "load_model", "ModelError", "DEFAULT_MODEL_DIR"]
+__all__ = [
+    "train",
+    "predict",
+    "predict_labels",
+    "reps_for_prediction",
+    "labelled_reps",
+    "load_model",
+    "ModelError",
+    "DEFAULT_MODEL_DIR",
+]
+
+_REP_COLUMNS = "v.* EXCLUDE (label, predicted_label, confidence, cue, model_version), c.sensors"
 
 
 def read_labels_file(path: Path) -> pl.DataFrame:
@@ -44,14 +72,19 @@ def read_labels_file(path: Path) -> pl.DataFrame:
     )
 
 
+def _with_family(reps: pl.DataFrame) -> pl.DataFrame:
+    keys = [family_key(m, s) for m, s in zip(reps["modality"], reps["sensors"], strict=True)]
+    return reps.with_columns(family=pl.Series(keys, dtype=pl.String))
+
+
 def labelled_reps(lake: Lake, labels_file: Path | None = None) -> pl.DataFrame:
     """Every visible rep with its training label: per-rep labels file > per-recording labels
     file row > manifest label. Reps with no label are left out."""
     reps = query(
-        lake, "SELECT * EXCLUDE (label, predicted_label, confidence, cue, model_version) FROM rep_view"
+        lake,
+        f"SELECT {_REP_COLUMNS}, c.label AS manifest_label "
+        "FROM rep_view v JOIN recordings c USING (recording_id)",
     )
-    manifest_labels = query(lake, "SELECT recording_id, label AS manifest_label FROM recordings")
-    reps = reps.join(manifest_labels, on="recording_id", how="left")
     if labels_file is not None:
         labels = read_labels_file(labels_file)
         per_rep = labels.filter(pl.col("rep").is_not_null()).rename({"label": "rep_label"})
@@ -66,58 +99,224 @@ def labelled_reps(lake: Lake, labels_file: Path | None = None) -> pl.DataFrame:
     else:
         reps = reps.with_columns(rep_label=pl.lit(None, pl.String), recording_label=pl.lit(None, pl.String))
     reps = reps.with_columns(train_label=pl.coalesce("rep_label", "recording_label", "manifest_label"))
-    return reps.filter(pl.col("train_label").is_not_null())
+    return _with_family(reps.filter(pl.col("train_label").is_not_null()))
 
 
-def train(lake: Lake, out_dir: Path, labels_file: Path | None = None, seed: int = 0) -> dict:
-    """Fit on every labelled rep, evaluate leave-athlete-out, save model + card; returns meta."""
+def _family_plan(reps: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Which families to train: one pooled model per modality (``pose:*``, ``imu:*``; HGB and the
+    imputers take the metrics a sensor set lacks as missing), plus a dedicated model for each IMU
+    sensor set with enough data of its own."""
+    plan = {}
+    for (modality,), part in reps.group_by("modality"):
+        if _trainable(part):
+            plan[modality_key(modality)] = part
+        if part["family"].n_unique() > 1:
+            for (key,), fam in part.group_by("family"):
+                if fam.height >= MIN_EXACT_REPS and fam["athlete_id"].n_unique() >= 3 and _trainable(fam):
+                    plan[key] = fam
+    return dict(sorted(plan.items()))
+
+
+def _trainable(reps: pl.DataFrame) -> bool:
+    return (
+        reps.height >= MIN_FAMILY_REPS
+        and reps["athlete_id"].n_unique() >= 2
+        and reps["train_label"].n_unique() >= 2
+    )
+
+
+def train(
+    lake: Lake,
+    out_dir: Path,
+    labels_file: Path | None = None,
+    seed: int = 0,
+    candidates: tuple[str, ...] = CANDIDATES,
+    uncertain_below: float = UNCERTAIN_BELOW,
+    notes: dict | None = None,
+) -> dict:
+    """Per model family: estimator selection by athlete-grouped CV, leave-athlete-out evaluation
+    (calibration inside each fold), then a calibrated fit on every labelled rep; saves the model
+    folder and card, returns the meta."""
     reps = labelled_reps(lake, labels_file)
     if reps.height == 0:
         raise ModelError("No labelled reps: give a labels file (--labels) or a label column in the manifest.")
-    y = reps["train_label"].to_numpy().astype(str)
-    if len(np.unique(y)) < 2:
+    if reps["train_label"].n_unique() < 2:
         raise ModelError("Training needs at least two different labels.")
-    groups = reps["athlete_id"].to_numpy().astype(str)
-    evaluation = leave_athlete_out(reps, y, groups)
-    features = usable_features(reps)
-    pipeline = build_pipeline(features, seed).fit(feature_frame(reps), y)
+    if reps["athlete_id"].n_unique() < 2:
+        raise ModelError("Leave-athlete-out evaluation needs labelled reps from at least 2 athletes.")
+    plan = _family_plan(reps)
+    if not plan:
+        raise ModelError(f"Too few labelled reps to train (need {MIN_FAMILY_REPS} from at least 2 athletes).")
+    pipelines, families, oof = {}, {}, {}
+    for key, part in plan.items():
+        features = usable_features(part)
+        X = model_input(part)
+        y = part["train_label"].to_numpy().astype(str)
+        groups = part["athlete_id"].to_numpy().astype(str)
+        kind, selection = select_estimator(X, y, groups, features, candidates, seed)
+        proba, classes = grouped_evaluation(X, y, groups, features, kind, seed)
+        oof[key] = dict(zip(_rep_ids(part), zip(proba, [classes] * len(y), strict=True), strict=True))
+        pipeline = fit_family(X, y, groups, features, kind, seed)
+        pipelines[key] = pipeline
+        families[key] = {
+            "features": features,
+            "labels": [str(c) for c in pipeline.classes_],
+            "estimator": kind,
+            "selection_macro_f1": selection,
+            "calibration": pipeline[-1].method if hasattr(pipeline[-1], "method") else None,
+            "training_data": _data_summary(part, y),
+            "evaluation": {
+                "protocol": "leave-athlete-out: GroupKFold by athlete_id, calibration inside each "
+                "training fold; estimator chosen beforehand by GroupKFold macro-F1 on the same athletes",
+                **evaluate(y, proba, classes, groups, uncertain_below),
+            },
+            "explain": reference_profile(part, y, features),
+        }
+    y_all = reps["train_label"].to_numpy().astype(str)
     meta = {
-        "features": features,
         "trained_at": now_utc().isoformat(),
         "pipeline_version": PIPELINE_VERSION,
-        "labels": sorted(set(y)),
+        "labels": sorted(set(y_all)),
+        "uncertain_below": uncertain_below,
+        "candidates": list(candidates),
         "training_data": {
-            "reps": int(reps.height),
-            "athletes": int(len(np.unique(groups))),
-            "recordings": int(reps["recording_id"].n_unique()),
-            "exercises": sorted(reps["exercise"].unique().to_list()),
-            "label_counts": dict(zip(*np.unique(y, return_counts=True), strict=True)),
+            **_data_summary(reps, y_all),
             "labels_file": str(labels_file) if labels_file else None,
         },
-        "evaluation": {"protocol": "GroupKFold by athlete_id (leave-athlete-out)", **evaluation.as_dict()},
+        "evaluation": _overall(reps, oof, list(plan), uncertain_below),
+        "families": families,
+        **({"notes": notes} if notes else {}),
     }
-    meta["training_data"]["label_counts"] = {
-        k: int(v) for k, v in meta["training_data"]["label_counts"].items()
-    }
-    meta["model_version"] = save_model(pipeline, out_dir, meta)
+    meta = save_model(pipelines, out_dir, meta)
     write_card(out_dir, meta)
     return meta
 
 
-def predict(lake: Lake, model: LoadedModel, all_reps: bool = False) -> int:
-    """Label reps that have no prediction for their current ingest (or every rep); returns count."""
-    where = "" if all_reps else "WHERE label IS NULL"
-    reps = query(
+def _rep_ids(reps: pl.DataFrame) -> list[tuple[str, int]]:
+    return list(zip(reps["recording_id"].to_list(), reps["rep"].to_list(), strict=True))
+
+
+def _data_summary(reps: pl.DataFrame, y: np.ndarray) -> dict:
+    labels, counts = np.unique(y, return_counts=True)
+    return {
+        "reps": int(reps.height),
+        "athletes": int(reps["athlete_id"].n_unique()),
+        "recordings": int(reps["recording_id"].n_unique()),
+        "exercises": sorted(reps["exercise"].unique().to_list()),
+        "families": sorted(reps["family"].unique().to_list()),
+        "label_counts": {str(k): int(v) for k, v in zip(labels, counts, strict=True)},
+    }
+
+
+def _overall(reps: pl.DataFrame, oof: dict, available: list[str], threshold: float) -> dict:
+    """Every labelled rep scored by the family `predict` would use for it, out of fold."""
+    vocab = np.array(sorted(set(reps["train_label"].to_list())))
+    truth, proba, groups = [], [], []
+    for rid, fam, label, athlete in zip(
+        _rep_ids(reps), reps["family"], reps["train_label"], reps["athlete_id"], strict=True
+    ):
+        hit = oof.get(choose_family(fam, available), {}).get(rid)
+        if hit is None:
+            continue
+        p = np.zeros(len(vocab))
+        p[np.searchsorted(vocab, hit[1])] = hit[0]
+        truth.append(label)
+        proba.append(p)
+        groups.append(athlete)
+    ev = evaluate(np.array(truth), np.array(proba), vocab, np.array(groups), threshold)
+    return {
+        "protocol": "GroupKFold by athlete_id (leave-athlete-out); each rep scored by the family "
+        "predict uses for it",
+        **ev,
+    }
+
+
+def reps_for_prediction(lake: Lake, all_reps: bool) -> pl.DataFrame:
+    """Reps to label plus every rep of the same athlete/day/exercise (context for the
+    session-relative features); ``to_label`` marks the former."""
+    where = "TRUE" if all_reps else "label IS NULL"
+    return query(
         lake,
-        f"SELECT * EXCLUDE (label, predicted_label, confidence, cue, model_version) FROM rep_view {where}",
+        f"""
+        WITH todo AS (SELECT DISTINCT athlete_id, session_date, exercise FROM rep_view WHERE {where})
+        SELECT {_REP_COLUMNS}, ({where.replace("label", "v.label")}) AS to_label
+        FROM rep_view v JOIN todo USING (athlete_id, session_date, exercise)
+        JOIN recordings c USING (recording_id)
+        """,
     )
+
+
+def predict_labels(
+    model: LoadedModel, reps: pl.DataFrame, uncertain_below: float | None = None
+) -> pl.DataFrame:
+    """label (or ``uncertain``), predicted_label, confidence and cue for every row of ``reps``
+    (rows of the same athlete/day/exercise are context for each other), in input order."""
+    threshold = model.uncertain_below if uncertain_below is None else uncertain_below
+    reps = _with_family(reps).with_row_index("_row")
+    available = list(model.pipelines)
+    reps = reps.with_columns(
+        _use=pl.col("family").map_elements(lambda k: choose_family(k, available), return_dtype=pl.String)
+    )
+    parts = []
+    for (key,), part in reps.group_by("_use"):
+        pipeline = model.pipelines[key]
+        proba = predict_proba(pipeline, model_input(part))
+        classes = pipeline.classes_.astype(str)
+        best = proba.argmax(1)
+        predicted, confidence = classes[best], proba[np.arange(len(best)), best]
+        profile = model.meta["families"][key].get("explain", {"exercises": {}})
+        label, cue = [], []
+        for row, p, c in zip(part.iter_rows(named=True), predicted, confidence, strict=True):
+            sure = c >= threshold
+            label.append(p if sure else UNCERTAIN)
+            cue.append(
+                explain(profile, row["exercise"], p, row)
+                if sure
+                else UNCERTAIN_CUE.format(label=p.replace("_", " "), p=c)
+            )
+        parts.append(
+            pl.DataFrame(
+                {
+                    "_row": part["_row"],
+                    "label": label,
+                    "predicted_label": predicted.tolist(),
+                    "confidence": confidence.astype(float),
+                    "cue": cue,
+                },
+                schema_overrides={"_row": pl.UInt32},
+            )
+        )
+    out = pl.concat(parts).sort("_row") if parts else None
+    if out is None:
+        return pl.DataFrame(
+            schema={
+                "label": pl.String,
+                "predicted_label": pl.String,
+                "confidence": pl.Float64,
+                "cue": pl.String,
+            }
+        )
+    return out.drop("_row")
+
+
+def predict(
+    lake: Lake, model: LoadedModel, all_reps: bool = False, uncertain_below: float | None = None
+) -> int:
+    """Label reps that have no prediction for their current ingest (or every rep); returns count.
+    Each row carries the model's version; reps whose calibrated probability is below the
+    threshold (the model's own unless ``uncertain_below`` is given) get ``uncertain``."""
+    reps = reps_for_prediction(lake, all_reps)
     if reps.height == 0:
         return 0
-    labels = predict_labels(model, reps)
+    labels = predict_labels(model, reps, uncertain_below)
     rows = (
-        reps.select("recording_id", "rep", "ingest_id")
+        reps.select("recording_id", "rep", "ingest_id", "to_label")
         .hstack(labels)
+        .filter(pl.col("to_label"))
+        .drop("to_label")
         .with_columns(model_version=pl.lit(model.version), predicted_at=pl.lit(now_utc()))
     )
+    if rows.height == 0:
+        return 0
     lake.replace_recordings("predictions", rows, rows["recording_id"].unique().to_list())
     return rows.height

@@ -1,41 +1,28 @@
-"""Model card (Mitchell et al., "Model Cards for Model Reporting", FAT* 2019): markdown beside
-the JSON metadata, with the data the model saw and its leave-athlete-out quality."""
+"""Model card (Mitchell et al., "Model Cards for Model Reporting", FAT* 2019): markdown and JSON
+beside the model, with the data the model saw and its leave-athlete-out quality per model family."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from hinge_analytics.classify.model import CARD_FILE
+from hinge_analytics.classify.model import CARD_FILE, CARD_JSON, ESTIMATOR_NAMES
 
 
-def _pct(x: float) -> str:
-    return "n/a" if x != x else f"{100 * x:.1f}%"
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None or x != x else f"{100 * x:.1f}%"
 
 
-def write_card(out_dir: Path, meta: dict) -> Path:
-    ev = meta["evaluation"]
-    data = meta["training_data"]
+def _summary_row(name: str, ev: dict, estimator: str = "") -> str:
+    return (
+        f"| {name} | {ev['n_reps']} | {ev['n_athletes']} | {ev['macro_f1']:.3f} | {_pct(ev['accuracy'])} | "
+        f"{_pct(ev['sensitivity'])} | {_pct(ev['specificity'])} | {ev['brier']:.3f} | {ev['ece']:.3f} | "
+        f"{estimator} |"
+    )
+
+
+def _evaluation_section(ev: dict) -> list[str]:
     lines = [
-        f"# Model card: {meta['model_version']}",
-        "",
-        "Labels each hip-hinge rep `good` or one specific mistake from per-rep kinematic metrics",
-        "(hinge_analytics). Gradient-boosted trees (scikit-learn `HistGradientBoostingClassifier`)",
-        "over the rep metrics of `hinge_analytics.schema.REP_METRIC_COLUMNS` plus the exercise.",
-        "",
-        "## Training data",
-        f"- {data['reps']} reps from {data['recordings']} recordings of {data['athletes']} athletes",
-        f"- exercises: {', '.join(data['exercises'])}",
-        f"- labels file: {data['labels_file'] or '(manifest labels)'}",
-        "- label counts: " + ", ".join(f"`{k}` {v}" for k, v in data["label_counts"].items()),
-        f"- pipeline version: {meta['pipeline_version']}; trained {meta['trained_at']}",
-        "",
-        "## Quality (leave-athlete-out)",
-        f"Protocol: {ev['protocol']}. Every figure is on athletes the fold's model never saw.",
-        "",
-        f"- accuracy {_pct(ev['accuracy'])}, macro-F1 {ev['macro_f1']:.3f}",
-        f"- good vs any mistake: sensitivity {_pct(ev['sensitivity'])}, "
-        f"specificity {_pct(ev['specificity'])}",
-        "",
         "| label | precision | recall | F1 | support |",
         "|---|---|---|---|---|",
     ]
@@ -54,15 +41,95 @@ def write_card(out_dir: Path, meta: dict) -> Path:
     ]
     for label, counts in zip(ev["labels"], ev["confusion"], strict=True):
         lines.append(f"| **{label}** | " + " | ".join(str(c) for c in counts) + " |")
+    unc = ev["uncertain"]
+    lines += [
+        "",
+        f"Calibration: Brier score {ev['brier']:.3f}, expected calibration error {ev['ece']:.3f}. "
+        f"Below {unc['threshold']:.2f} a rep is `uncertain`: {_pct(unc['fraction_uncertain'])} of reps, "
+        f"accuracy on the rest {_pct(unc['accuracy_when_sure'])}.",
+        "",
+        "| top-label probability | reps | mean probability | accuracy |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {b['bin']} | {b['reps']} | {b['confidence']:.2f} | {b['accuracy']:.2f} |"
+        for b in ev["reliability"]
+    ]
+    return lines
+
+
+def write_card(out_dir: Path, meta: dict) -> Path:
+    ev = meta["evaluation"]
+    data = meta["training_data"]
+    header = (
+        "| model family | reps | athletes | macro-F1 | accuracy | sensitivity | specificity "
+        "| Brier | ECE | estimator |"
+    )
+    lines = [
+        f"# Model card: {meta['model_version']}",
+        "",
+        "Labels each hip-hinge rep `good` or one specific mistake (or the coach's own labels) from per-rep",
+        "kinematic metrics (`hinge_analytics.schema.REP_METRIC_COLUMNS`), the same metrics relative to the",
+        "athlete's median for the exercise that day, and the exercise. One scikit-learn Pipeline per model",
+        "family (input modality and sensor set); the estimator is chosen by athlete-grouped cross-validation",
+        f"among {', '.join(ESTIMATOR_NAMES[c] for c in meta['candidates'])}, and its probabilities are",
+        "calibrated (CalibratedClassifierCV, folds grouped by athlete).",
+        "",
+        "## Training data",
+        f"- {data['reps']} reps from {data['recordings']} recordings of {data['athletes']} athletes",
+        f"- exercises: {', '.join(data['exercises'])}",
+        f"- model families (modality:sensors): {', '.join(data['families'])}",
+        f"- labels file: {data['labels_file'] or '(manifest labels)'}",
+        "- label counts: " + ", ".join(f"`{k}` {v}" for k, v in data["label_counts"].items()),
+        f"- pipeline version: {meta['pipeline_version']}; trained {meta['trained_at']}",
+    ]
+    for key, value in (meta.get("notes") or {}).items():
+        lines.append(f"- {key}: {value}")
+    lines += [
+        "",
+        "## Quality (leave-athlete-out)",
+        "Every figure is on athletes the model being scored never saw (GroupKFold by athlete; calibration",
+        "is fitted inside each training fold). The estimator was chosen among the candidates by the same",
+        "athlete-grouped folds, a small optimistic bias with three candidates. No figure is computed on",
+        "training reps.",
+        "",
+        header,
+        "|---|---|---|---|---|---|---|---|---|---|",
+        _summary_row("**all reps (as predicted)**", ev),
+    ]
+    for key, fam in meta["families"].items():
+        lines.append(_summary_row(f"`{key}`", fam["evaluation"], ESTIMATOR_NAMES.get(fam["estimator"], "")))
+    lines += ["", "Sensitivity = mistakes called a mistake; specificity = good reps called good.", ""]
+    lines += ["### All reps", "", *_evaluation_section(ev)]
+    for key, fam in meta["families"].items():
+        lines += [
+            "",
+            f"### Family `{key}`",
+            "",
+            f"{len(fam['features'])} metrics; estimator {ESTIMATOR_NAMES.get(fam['estimator'])}, "
+            f"calibration {fam['calibration']}; selection macro-F1 "
+            + (", ".join(f"{k} {v:.3f}" for k, v in fam["selection_macro_f1"].items()) or "n/a"),
+            "",
+            *_evaluation_section(fam["evaluation"]),
+        ]
     lines += [
         "",
         "## Intended use and limits",
         "- Feedback for coaches on recorded sets; not a medical device and not a diagnosis.",
-        "- Reps whose most probable label has probability below the `uncertain` threshold are",
-        "  reported as `uncertain` instead of guessed.",
+        "- A recording uses the family trained on its exact sensor set, else the richest trained set it",
+        "  contains, else its modality's pooled model.",
+        "- Reps whose most probable label has a calibrated probability below the `uncertain` threshold",
+        "  are reported as `uncertain` instead of guessed.",
         "- Quality on real athletes can be lower than on the data above; retrain on your own",
         "  labelled reps with `hinge train --labels FILE`.",
     ]
     path = out_dir / CARD_FILE
     path.write_text("\n".join(lines) + "\n")
+    card = {
+        "model_version": meta["model_version"],
+        "training_data": data,
+        "evaluation": ev,
+        "families": {k: {x: v for x, v in f.items() if x != "explain"} for k, f in meta["families"].items()},
+    }
+    (out_dir / CARD_JSON).write_text(json.dumps(card, indent=2, default=str))
     return path

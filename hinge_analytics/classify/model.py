@@ -1,14 +1,24 @@
-"""The rep classifier: a scikit-learn Pipeline over per-rep metrics, evaluated leave-athlete-out.
+"""The rep classifier: scikit-learn Pipelines over per-rep metrics, chosen and scored leave-athlete-out.
 
-Training data = reps in the lake with a label from the coach (labels file per rep, or the
-manifest's per-recording label). Quality is only ever reported on athletes the model did not see
-(``GroupKFold`` grouped by athlete_id), never on training reps.
+One Pipeline per *model family* (input modality and sensor set, see ``features.family_key``):
+
+    SessionRelative -> ColumnTransformer(exercise one-hot + metrics) -> [impute, scale]
+        -> CalibratedClassifierCV(best of HistGradientBoosting / RandomForest / LogisticRegression)
+
+Model selection and calibration use folds grouped by athlete (``GroupKFold``); the quality a model
+card reports is leave-athlete-out, with calibration fitted inside each training fold. The estimator
+is chosen once on the same grouped folds (Varma & Simon, BMC Bioinformatics 2006: selection outside
+the loop biases the estimate upwards; small with three candidates, and stated on the card).
+Training-set scores are never computed.
+Probabilities are calibrated on out-of-fold predictions (Niculescu-Mizil & Caruana, ICML 2005:
+isotonic with enough data, Platt's sigmoid otherwise).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,202 +26,347 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import skops.io as sio
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import (
-    accuracy_score,
-    classification_report,
-    confusion_matrix,
-    f1_score,
-)
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import classification_report, confusion_matrix, f1_score
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
-from hinge_analytics.schema import REP_METRIC_COLUMNS
+from hinge_analytics.classify.features import CATEGORICAL, CONTEXT, RELATIVE_PREFIX, SessionRelative
 
-MODEL_FILE = "model.skops"
 META_FILE = "model.json"
 CARD_FILE = "MODEL_CARD.md"
-UNCERTAIN_BELOW = 0.5  # most probable label's probability under this -> "uncertain"
-
-# Tempo and absolute timing say little about form; everything else describes the rep's shape.
-FEATURES: tuple[str, ...] = tuple(c for c in REP_METRIC_COLUMNS if c not in ("low_confidence_fraction",))
-CATEGORICAL: tuple[str, ...] = ("exercise",)
-
-CUES: dict[str, str] = {
-    "good": "Good rep: keep it up.",
-    "rounded_back": "Keep the chest up and the lats tight: don't let the upper back round.",
-    "lumbar_flexion": "Brace before you go down and stop where the lower back starts to round.",
-    "hyperextension": "Stand tall at lockout: squeeze the glutes, don't lean back.",
-    "squatting": "Soften the knees less and push the hips back: it's a hinge, not a squat.",
-    "hips_not_back": "Push the hips back, not bend at the waist; keep the weight on the heels.",
+CARD_JSON = "model_card.json"
+FORMAT_VERSION = 2
+UNCERTAIN_BELOW = 0.5  # calibrated probability of the best label under this -> "uncertain"
+CANDIDATES: tuple[str, ...] = ("hgb", "rf", "logreg")
+ESTIMATOR_NAMES = {
+    "hgb": "HistGradientBoostingClassifier",
+    "rf": "RandomForestClassifier",
+    "logreg": "LogisticRegression",
 }
+OUTER_FOLDS = 5
+INNER_FOLDS = 3
+# Trusted types when loading: scikit-learn/numpy/scipy internals and our own transformer.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
+TRUSTED_TYPES = ("hinge_analytics.classify.features.SessionRelative",)
 
 
 class ModelError(RuntimeError):
     """A model that cannot be trained, found or trusted; the message is for the user."""
 
 
-def usable_features(reps: pl.DataFrame) -> list[str]:
-    """Metrics measured on at least some reps (e.g. pose data has no lumbar flexion)."""
-    X = feature_frame(reps)
-    return [c for c in FEATURES if X[c].null_count() < X.height]
+# ----------------------------------------------------------------------------- pipelines
+def make_estimator(kind: str, seed: int = 0):
+    if kind == "hgb":
+        return HistGradientBoostingClassifier(
+            max_iter=120,  # no early stopping: its stratified split fails on rare coach labels
+            learning_rate=0.1,
+            early_stopping=False,
+            max_leaf_nodes=15,
+            min_samples_leaf=10,
+            l2_regularization=1.0,
+            class_weight="balanced",
+            random_state=seed,
+        )
+    if kind == "rf":
+        return RandomForestClassifier(
+            n_estimators=150,
+            min_samples_leaf=3,
+            max_leaf_nodes=400,  # keeps the shipped file small
+            class_weight="balanced",
+            n_jobs=1,
+            random_state=seed,
+        )
+    if kind == "logreg":
+        return LogisticRegression(C=0.5, max_iter=3000, class_weight="balanced")
+    raise ValueError(f"unknown estimator {kind!r}")
 
 
-def build_pipeline(features: list[str], seed: int = 0) -> Pipeline:
-    """Exercise one-hot + numeric metrics (NaN allowed) -> gradient-boosted trees."""
+def build_pipeline(
+    features: list[str],
+    kind: str = "hgb",
+    seed: int = 0,
+    relative: bool = True,
+    calibration: str | None = None,
+    calibration_folds: int = INNER_FOLDS,
+) -> Pipeline:
+    """The Pipeline a model family is: raw rep rows (``features.model_input``) in, labels out.
+
+    ``calibration`` = ``"isotonic"`` / ``"sigmoid"`` wraps the estimator in a CalibratedClassifierCV
+    whose folds are grouped by athlete (fit with ``groups=`` under metadata routing, see `fit`)."""
+    numeric = list(features) + ([f"{RELATIVE_PREFIX}{c}" for c in features] if relative else [])
     columns = ColumnTransformer(
         [
             ("exercise", OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(CATEGORICAL)),
-            ("metrics", "passthrough", features),
-        ]
+            ("metrics", "passthrough", numeric),
+        ],
+        verbose_feature_names_out=False,
     )
-    model = HistGradientBoostingClassifier(
-        max_iter=300,
-        learning_rate=0.08,
-        max_leaf_nodes=15,
-        l2_regularization=1.0,
-        class_weight="balanced",
-        random_state=seed,
+    steps: list[tuple[str, object]] = []
+    if relative:
+        steps.append(("relative", SessionRelative(list(features))))
+    steps.append(("columns", columns))
+    if kind != "hgb":  # trees of HGB take NaN natively; the others need values
+        steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
+    if kind == "logreg":
+        steps.append(("scale", StandardScaler()))
+    estimator = make_estimator(kind, seed)
+    if calibration:
+        estimator = CalibratedClassifierCV(
+            estimator, method=calibration, cv=GroupKFold(n_splits=calibration_folds), ensemble=False
+        )
+    steps.append(("model", estimator))
+    return Pipeline(steps)
+
+
+def fit(pipeline: Pipeline, X: pl.DataFrame, y: np.ndarray, groups: np.ndarray) -> Pipeline:
+    """Fit with the calibration's GroupKFold split by ``groups`` (athletes); one OpenMP thread
+    (small data, and oversubscribed threads are far slower than one on a busy machine)."""
+    model = pipeline[-1]
+    with threadpool_limits(1):
+        if not isinstance(model, CalibratedClassifierCV):
+            return pipeline.fit(X, y)
+        splitter = model.cv
+        # CalibratedClassifierCV(ensemble=False) does not route groups to its splitter: give it
+        # the grouped splits, then put the splitter back so the saved model describes itself.
+        model.cv = list(splitter.split(X, y, groups))
+        try:
+            return pipeline.fit(X, y)
+        finally:
+            model.cv = splitter
+
+
+def predict_proba(pipeline: Pipeline, X: pl.DataFrame) -> np.ndarray:
+    with threadpool_limits(1):
+        return pipeline.predict_proba(X)
+
+
+def calibration_method(n_reps: int) -> str:
+    return "isotonic" if n_reps >= 1000 else "sigmoid"
+
+
+def _folds(groups: np.ndarray, wanted: int) -> int:
+    return max(2, min(wanted, len(np.unique(groups))))
+
+
+def _oof_proba(make, X, y, groups, n_folds, classes) -> np.ndarray:
+    """Out-of-fold probabilities (columns = ``classes``) with folds grouped by athlete."""
+    proba = np.zeros((len(y), len(classes)))
+    for train, test in GroupKFold(n_splits=_folds(groups, n_folds)).split(X, y, groups):
+        model = fit(make(train), X[train], y[train], groups[train])
+        p = predict_proba(model, X[test])
+        cols = np.searchsorted(classes, model.classes_)
+        proba[np.ix_(test, cols)] = p
+    return proba
+
+
+def select_estimator(
+    X: pl.DataFrame, y: np.ndarray, groups: np.ndarray, features: list[str], candidates=CANDIDATES, seed=0
+) -> tuple[str, dict[str, float]]:
+    """The candidate with the best grouped-CV macro-F1 (uncalibrated; argmax is what matters)."""
+    if len(candidates) == 1 or len(np.unique(groups)) < 3:
+        return candidates[0], {}
+    classes = np.unique(y)
+    scores = {}
+    for kind in candidates:
+        proba = _oof_proba(
+            lambda _t, k=kind: build_pipeline(features, k, seed), X, y, groups, INNER_FOLDS, classes
+        )
+        scores[kind] = float(f1_score(y, classes[proba.argmax(1)], average="macro"))
+    return max(scores, key=scores.get), scores
+
+
+def fit_family(
+    X: pl.DataFrame, y: np.ndarray, groups: np.ndarray, features: list[str], kind: str, seed=0
+) -> Pipeline:
+    """Fit estimator ``kind`` calibrated (folds grouped by athlete) on all of ``X``."""
+    method = calibration_method(len(y)) if len(np.unique(groups)) >= 2 else None
+    pipeline = build_pipeline(
+        features, kind, seed, calibration=method, calibration_folds=_folds(groups, INNER_FOLDS)
     )
-    return Pipeline([("columns", columns), ("model", model)])
+    return fit(pipeline, X, y, groups)
 
 
-def feature_frame(reps: pl.DataFrame) -> pl.DataFrame:
-    """The model's input columns; scikit-learn's ColumnTransformer selects them by name."""
-    missing = [c for c in (*CATEGORICAL, *FEATURES) if c not in reps.columns]
-    reps = reps.with_columns([pl.lit(None).alias(c) for c in missing])
-    return reps.select(
-        [pl.col(c).cast(pl.String) for c in CATEGORICAL]
-        + [pl.col(c).cast(pl.Float64).fill_nan(None) for c in FEATURES]
+def grouped_evaluation(
+    X: pl.DataFrame, y: np.ndarray, groups: np.ndarray, features: list[str], kind: str, seed=0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leave-athlete-out out-of-fold calibrated probabilities of estimator ``kind``: calibration
+    happens inside each outer training fold. Returns (proba, classes)."""
+    classes = np.unique(y)
+    proba = _oof_proba(
+        lambda train: _calibrated(features, kind, seed, groups[train]), X, y, groups, OUTER_FOLDS, classes
     )
+    return proba, classes
 
 
-@dataclass
-class Evaluation:
-    n_reps: int
-    n_athletes: int
-    labels: list[str]
-    accuracy: float
-    macro_f1: float
-    sensitivity: float  # mistake detected when there is one (binary good vs any mistake)
-    specificity: float  # good called good
-    per_class: dict
-    confusion: list[list[int]]
-
-    def as_dict(self) -> dict:
-        return self.__dict__.copy()
-
-
-def leave_athlete_out(reps: pl.DataFrame, labels: np.ndarray, groups: np.ndarray) -> Evaluation:
-    """Out-of-fold predictions with folds grouped by athlete (at most 5 folds)."""
+def _calibrated(features, kind, seed, groups) -> Pipeline:
     n_groups = len(np.unique(groups))
-    if n_groups < 2:
-        raise ModelError("Leave-athlete-out evaluation needs labelled reps from at least 2 athletes.")
-    X = feature_frame(reps)
-    features = usable_features(reps)
-    predicted = np.empty(len(labels), dtype=object)
-    for train, test in GroupKFold(n_splits=min(5, n_groups)).split(X, labels, groups):
-        pipeline = build_pipeline(features).fit(X[train], labels[train])
-        predicted[test] = pipeline.predict(X[test])
-    return evaluate(labels, predicted.astype(str), groups)
+    method = calibration_method(len(groups)) if n_groups >= 2 else None
+    return build_pipeline(
+        features, kind, seed, calibration=method, calibration_folds=_folds(groups, INNER_FOLDS)
+    )
 
 
-def evaluate(truth: np.ndarray, predicted: np.ndarray, groups: np.ndarray) -> Evaluation:
+# ----------------------------------------------------------------------------- scores
+def evaluate(
+    truth: np.ndarray, proba: np.ndarray, classes: np.ndarray, groups: np.ndarray, threshold: float
+) -> dict:
+    """Scores of out-of-fold probabilities: per-class precision/recall, macro-F1, binary
+    good-vs-mistake sensitivity/specificity, confusion matrix, calibration, effect of `uncertain`."""
+    truth = np.asarray(truth).astype(str)
+    predicted = classes[proba.argmax(1)].astype(str)
+    confidence = proba.max(1)
     vocab = sorted(set(truth) | set(predicted))
-    is_bad_true = truth != "good"
-    is_bad_pred = predicted != "good"
-    has_good = "good" in vocab
-    sens = float((is_bad_pred & is_bad_true).sum() / max(is_bad_true.sum(), 1)) if has_good else float("nan")
-    spec = (
-        float((~is_bad_pred & ~is_bad_true).sum() / max((~is_bad_true).sum(), 1))
-        if has_good
-        else float("nan")
-    )
-    return Evaluation(
-        n_reps=len(truth),
-        n_athletes=len(np.unique(groups)),
-        labels=vocab,
-        accuracy=float(accuracy_score(truth, predicted)),
-        macro_f1=float(f1_score(truth, predicted, average="macro", labels=vocab, zero_division=0)),
-        sensitivity=sens,
-        specificity=spec,
-        per_class=classification_report(truth, predicted, labels=vocab, output_dict=True, zero_division=0),
-        confusion=confusion_matrix(truth, predicted, labels=vocab).tolist(),
-    )
+    out = {
+        "n_reps": len(truth),
+        "n_athletes": len(np.unique(groups)),
+        "labels": vocab,
+        "accuracy": float((truth == predicted).mean()),
+        "macro_f1": float(f1_score(truth, predicted, average="macro", labels=vocab, zero_division=0)),
+        "per_class": classification_report(truth, predicted, labels=vocab, output_dict=True, zero_division=0),
+        "confusion": confusion_matrix(truth, predicted, labels=vocab).tolist(),
+    }
+    if "good" in vocab:
+        bad_t, bad_p = truth != "good", predicted != "good"
+        out["sensitivity"] = float((bad_p & bad_t).sum() / max(bad_t.sum(), 1))
+        out["specificity"] = float((~bad_p & ~bad_t).sum() / max((~bad_t).sum(), 1))
+    else:
+        out["sensitivity"] = out["specificity"] = float("nan")
+    onehot = (truth[:, None] == classes[None, :].astype(str)).astype(float)
+    out["brier"] = float(((proba - onehot) ** 2).sum(1).mean())
+    out["reliability"], out["ece"] = reliability(confidence, truth == predicted)
+    sure = confidence >= threshold
+    out["uncertain"] = {
+        "threshold": threshold,
+        "fraction_uncertain": float(1 - sure.mean()),
+        "accuracy_when_sure": float((truth == predicted)[sure].mean()) if sure.any() else float("nan"),
+    }
+    return out
 
 
+def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[list[dict], float]:
+    """Reliability table of the top label's probability and the expected calibration error
+    (Guo et al., ICML 2017): sum over bins of |accuracy - mean confidence| x bin share."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        inside = which == b
+        if not inside.any():
+            continue
+        conf, acc = float(confidence[inside].mean()), float(correct[inside].mean())
+        ece += inside.mean() * abs(acc - conf)
+        table.append(
+            {
+                "bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}",
+                "reps": int(inside.sum()),
+                "confidence": conf,
+                "accuracy": acc,
+            }
+        )
+    return table, float(ece)
+
+
+# ----------------------------------------------------------------------------- files
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def save_model(pipeline: Pipeline, out_dir: Path, meta: dict) -> str:
-    """Write model.skops and model.json (with the file's SHA-256); returns the model version."""
+def family_file(key: str) -> str:
+    return (
+        re.sub(r"[^A-Za-z0-9_.-]", "_", key.replace(":", "__").replace("*", "all").replace("+", "-"))
+        + ".skops"
+    )
+
+
+def save_model(pipelines: dict[str, Pipeline], out_dir: Path, meta: dict) -> dict:
+    """Write one skops file per family and model.json (with each file's SHA-256); the model
+    version is a hash of those digests. Returns the meta as written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = out_dir / MODEL_FILE
-    sio.dump(pipeline, model_path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
-    digest = _sha256(model_path)
-    version = f"rep-clf-{digest[:12]}"
-    meta = {**meta, "model_version": version, "sha256": digest, "categorical": list(CATEGORICAL)}
+    for old in out_dir.glob("*.skops"):
+        old.unlink()
+    meta = json.loads(json.dumps(meta, default=str))
+    for key, pipeline in pipelines.items():
+        name = family_file(key)
+        sio.dump(pipeline, out_dir / name, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+        meta["families"][key]["file"] = name
+        meta["families"][key]["sha256"] = _sha256(out_dir / name)
+    digest = hashlib.sha256(
+        "".join(meta["families"][k]["sha256"] for k in sorted(pipelines)).encode()
+    ).hexdigest()
+    meta["model_version"] = f"rep-clf-{digest[:12]}"
+    meta["format_version"] = FORMAT_VERSION
     (out_dir / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
-    return version
+    return meta
 
 
 @dataclass
 class LoadedModel:
-    pipeline: Pipeline
+    pipelines: dict[str, Pipeline]  # family key -> fitted Pipeline
     version: str
     meta: dict
 
+    @property
+    def uncertain_below(self) -> float:
+        return float(self.meta.get("uncertain_below", UNCERTAIN_BELOW))
+
 
 def load_model(model_dir: Path) -> LoadedModel:
-    """Load a model only if its file matches the SHA-256 recorded beside it (tamper check), and
-    only with the types skops reports as untrusted being scikit-learn/numpy internals we expect."""
-    model_path, meta_path = model_dir / MODEL_FILE, model_dir / META_FILE
-    if not model_path.is_file() or not meta_path.is_file():
-        raise ModelError(
-            f"No model in {model_dir} (expected {MODEL_FILE} and {META_FILE}); run `hinge train`."
-        )
+    """Load every family's Pipeline, but only if each file matches the SHA-256 recorded in
+    model.json (tamper check) and contains only the types we expect (skops' untrusted types)."""
+    model_dir = Path(model_dir)
+    meta_path = model_dir / META_FILE
+    if not meta_path.is_file():
+        raise ModelError(f"No model in {model_dir} (expected {META_FILE}); run `hinge train`.")
     try:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as exc:
         raise ModelError(f"{meta_path} is not valid JSON.") from exc
-    if _sha256(model_path) != meta.get("sha256"):
+    families = meta.get("families")
+    if meta.get("format_version") != FORMAT_VERSION or not families:
         raise ModelError(
-            f"The model file in {model_dir} does not match its recorded checksum: it was changed "
-            "after training. Refusing to load it; retrain with `hinge train`."
+            f"The model in {model_dir} was written by another version; retrain with `hinge train`."
         )
-    untrusted = sio.get_untrusted_types(file=model_path)
-    unexpected = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy."))]
-    if unexpected:
-        raise ModelError(f"The model file contains unexpected types {unexpected}; refusing to load it.")
-    pipeline = sio.load(model_path, trusted=untrusted)
-    return LoadedModel(pipeline, meta["model_version"], meta)
+    pipelines = {}
+    for key, fam in families.items():
+        path = model_dir / Path(fam["file"]).name
+        if not path.is_file():
+            raise ModelError(
+                f"The model in {model_dir} lacks its file {path.name}; retrain with `hinge train`."
+            )
+        if _sha256(path) != fam.get("sha256"):
+            raise ModelError(
+                f"The model file {path} does not match its recorded checksum: it was changed after "
+                "training. Refusing to load it; retrain with `hinge train`."
+            )
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+        except Exception as exc:  # a file skops cannot parse
+            raise ModelError(f"The model file {path} cannot be read ({exc}).") from exc
+        unexpected = [t for t in untrusted if not (t.startswith(TRUSTED_PREFIXES) or t in TRUSTED_TYPES)]
+        if unexpected:
+            raise ModelError(
+                f"The model file {path} contains unexpected types {unexpected}; refusing to load it."
+            )
+        pipelines[key] = sio.load(path, trusted=untrusted)
+    return LoadedModel(pipelines, meta["model_version"], meta)
 
 
-def predict_labels(model: LoadedModel, reps: pl.DataFrame) -> pl.DataFrame:
-    """label (or "uncertain"), predicted_label, confidence and cue per rep."""
-    if reps.height == 0:
-        return pl.DataFrame(
-            schema={
-                "label": pl.String,
-                "predicted_label": pl.String,
-                "confidence": pl.Float64,
-                "cue": pl.String,
-            }
-        )
-    proba = model.pipeline.predict_proba(feature_frame(reps))
-    classes = model.pipeline.classes_
-    best = proba.argmax(axis=1)
-    predicted = classes[best].astype(str)
-    confidence = proba[np.arange(len(best)), best]
-    threshold = float(model.meta.get("uncertain_below", UNCERTAIN_BELOW))
-    label = np.where(confidence < threshold, "uncertain", predicted)
-    cues = [
-        CUES.get(p, f"Watch for {p.replace('_', ' ')}.")
-        if lab != "uncertain"
-        else "Not sure about this rep: have a look at the video."
-        for lab, p in zip(label, predicted, strict=True)
-    ]
-    return pl.DataFrame({"label": label, "predicted_label": predicted, "confidence": confidence, "cue": cues})
+__all__ = [
+    "CONTEXT",
+    "LoadedModel",
+    "ModelError",
+    "build_pipeline",
+    "evaluate",
+    "fit_family",
+    "load_model",
+    "grouped_evaluation",
+    "select_estimator",
+    "save_model",
+]

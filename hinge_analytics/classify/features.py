@@ -1,0 +1,145 @@
+"""Classifier inputs: per-rep metrics, session-relative metrics and the model family of a rep.
+
+Every numeric column of ``schema.REP_METRIC_COLUMNS`` is a candidate feature, so a metric added
+to the schema flows into the next trained model without a change here; a metric a recording's
+sensors cannot give is null, and a model family only uses the metrics its data actually has.
+
+Session-relative features (`SessionRelative`) subtract, from each metric, the median of that
+metric over the athlete's reps of the same exercise on the same day. They remove what is
+constant for an athlete (segment lengths, habitual depth, sensor mounting) and keep what
+changes from rep to rep. They use no label, so they are computed the same way at predict time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from hinge_analytics.schema import REP_METRIC_COLUMNS
+
+# Columns that identify the context a rep was recorded in (used by SessionRelative, then dropped).
+CONTEXT: tuple[str, ...] = ("athlete_id", "session_date", "exercise")
+CATEGORICAL: tuple[str, ...] = ("exercise",)
+# Data quality and timing describe the recording, not the form of the rep.
+NOT_FEATURES: frozenset[str] = frozenset({"low_confidence_fraction"})
+RELATIVE_PREFIX = "rel_"
+
+
+def candidate_features() -> list[str]:
+    """Every per-rep metric of the schema the classifier may use (read at call time)."""
+    return [c for c in REP_METRIC_COLUMNS if c not in NOT_FEATURES]
+
+
+def usable_features(reps: pl.DataFrame, min_fraction: float = 0.05) -> list[str]:
+    """Metrics measured on at least ``min_fraction`` of ``reps`` (pose has no lumbar flexion,
+    a thigh-only IMU set has no trunk angle)."""
+    out = []
+    for c in candidate_features():
+        if c in reps.columns:
+            values = reps[c].cast(pl.Float64).fill_nan(None)
+            if len(values) and 1 - values.null_count() / len(values) >= min_fraction:
+                out.append(c)
+    return out
+
+
+def model_input(reps: pl.DataFrame) -> pl.DataFrame:
+    """The frame a trained Pipeline takes: context columns plus every candidate metric (NaN
+    where missing; scikit-learn selects the columns by name)."""
+    metrics = candidate_features()
+    missing = [c for c in (*CONTEXT, *metrics) if c not in reps.columns]
+    reps = reps.with_columns([pl.lit(None).alias(c) for c in missing])
+    frame = reps.select(
+        [pl.col(c).cast(pl.String).fill_null("") for c in CONTEXT]
+        + [pl.col(c).cast(pl.Float64).fill_nan(None) for c in metrics]
+    )
+    return frame.with_columns([pl.col(c).fill_null(np.nan) for c in metrics])
+
+
+class SessionRelative(TransformerMixin, BaseEstimator):
+    """Append ``rel_<metric>`` = metric minus its median over the rows sharing ``group_by``.
+
+    Parameters
+    ----------
+    columns : list of str
+        Metric columns to make relative.
+    group_by : tuple of str
+        Context columns defining a group (default: athlete, session date, exercise).
+    min_group : int
+        Groups with fewer rows get NaN (a median of one or two reps says nothing).
+
+    Unsupervised and stateless: ``fit`` learns nothing, so the transform is identical on
+    training folds, held-out athletes and new recordings.
+    """
+
+    def __init__(
+        self, columns: list[str] | None = None, group_by: tuple[str, ...] = CONTEXT, min_group: int = 3
+    ):
+        self.columns = columns
+        self.group_by = group_by
+        self.min_group = min_group
+
+    def fit(self, X: pl.DataFrame, y=None):
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X: pl.DataFrame) -> pl.DataFrame:
+        keys = list(self.group_by)
+        big_enough = pl.len().over(keys) >= self.min_group
+        return X.with_columns(
+            [
+                pl.when(big_enough)
+                .then(pl.col(c) - pl.col(c).fill_nan(None).median().over(keys))
+                .otherwise(None)
+                .fill_null(np.nan)
+                .alias(f"{RELATIVE_PREFIX}{c}")
+                for c in self.columns or []
+            ]
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        names = list(input_features) if input_features is not None else []
+        return np.asarray(names + [f"{RELATIVE_PREFIX}{c}" for c in self.columns or []], dtype=object)
+
+
+# ----------------------------------------------------------------------------- model families
+def family_key(modality: str | None, sensors: str | None) -> str:
+    """``pose:*`` (every pose source gives the same angles: one family), or an IMU sensor set
+    ``imu:lower_back+sacrum+upper_back`` (placements sorted)."""
+    modality = (modality or "unknown").strip() or "unknown"
+    if modality != "imu":
+        return modality_key(modality)
+    parts = sorted(s.strip() for s in (sensors or "").split(",") if s.strip())
+    return f"{modality}:{'+'.join(parts) if parts else 'any'}"
+
+
+def modality_key(modality: str | None) -> str:
+    """The family that pools every sensor set of one modality (``imu:*``)."""
+    return f"{(modality or 'unknown').strip() or 'unknown'}:*"
+
+
+def split_key(key: str) -> tuple[str, set[str] | None]:
+    modality, _, sensors = key.partition(":")
+    if sensors in ("*", "any"):
+        return modality, None
+    return modality, set(sensors.split("+"))
+
+
+def choose_family(key: str, available: list[str]) -> str:
+    """The trained family to use for a rep of family ``key``.
+
+    Exact sensor set first; then, for IMUs, the richest trained set contained in the recording's
+    (extra sensors are ignored); then the modality's pooled model; then any model."""
+    if key in available:
+        return key
+    modality, sensors = split_key(key)
+    subsets = []
+    for other in available:
+        m, s = split_key(other)
+        if m == modality and s is not None and sensors is not None and s <= sensors:
+            subsets.append((len(s), other))
+    if subsets:
+        return max(subsets)[1]
+    if modality_key(modality) in available:
+        return modality_key(modality)
+    return available[0]

@@ -1,0 +1,193 @@
+"""The rep classifier: retraining on coach labels, custom vocabularies, safe model files,
+`uncertain`, cues. Quality is only ever checked on an athlete the model did not train on."""
+
+import json
+import shutil
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from hinge_analytics.analytics import query
+from hinge_analytics.classify import (
+    labelled_reps,
+    load_model,
+    predict_labels,
+    reps_for_prediction,
+    train,
+)
+from hinge_analytics.classify.explain import explain
+from hinge_analytics.classify.features import SessionRelative, choose_family, family_key
+from hinge_analytics.classify.model import ModelError
+from hinge_analytics.cli import app
+from hinge_analytics.schema import UNCERTAIN
+
+HELD_OUT = "A004"  # never in the training labels below
+FAST = ("logreg",)  # one candidate keeps the tests fast; selection itself is covered once
+
+
+def _labels(batch, tmp_path, name, mapping=None, athletes=("A001", "A002", "A003")):
+    """The simulator's per-rep labels for ``athletes`` only, with labels renamed by ``mapping``."""
+    labels = pl.read_csv(batch.parent / "rep_labels.csv").filter(
+        pl.col("recording_id").str.slice(0, 4).is_in(list(athletes))
+    )
+    if mapping:
+        labels = labels.with_columns(pl.col("label").replace(mapping))
+    path = tmp_path / f"{name}.csv"
+    labels.write_csv(path)
+    return path
+
+
+def _held_out_predictions(lake, model, batch):
+    reps = reps_for_prediction(lake, all_reps=True)
+    out = reps.select("recording_id", "rep", "athlete_id").hstack(predict_labels(model, reps))
+    truth = pl.read_csv(batch.parent / "rep_labels.csv")
+    return out.filter(pl.col("athlete_id") == HELD_OUT).join(truth, on=["recording_id", "rep"], how="inner")
+
+
+@pytest.fixture(scope="module")
+def binary(lake, batch, tmp_path_factory):
+    """Two models on the same three athletes: coach vocabulary solid/fault, and the same labels
+    swapped."""
+    tmp = tmp_path_factory.mktemp("binary")
+    faults = {
+        m: "fault" for m in ("rounded_back", "lumbar_flexion", "hyperextension", "squatting", "hips_not_back")
+    }
+    straight = _labels(batch, tmp, "straight", {"good": "solid", **faults})
+    swapped = _labels(batch, tmp, "swapped", {"good": "fault", **{m: "solid" for m in faults}})
+    train(lake, tmp / "straight", labels_file=straight, candidates=FAST)
+    train(lake, tmp / "swapped", labels_file=swapped, candidates=FAST)
+    return tmp / "straight", tmp / "swapped"
+
+
+def test_training_only_uses_named_reps_and_reports_leave_athlete_out(binary):
+    meta = json.loads((binary[0] / "model.json").read_text())
+    assert meta["labels"] == ["fault", "solid"]
+    assert meta["training_data"]["athletes"] == 3  # the held-out athlete has no label
+    ev = meta["evaluation"]
+    assert ev["protocol"].startswith("GroupKFold by athlete_id")
+    assert ev["n_athletes"] == 3
+    for key in ("macro_f1", "brier", "ece"):
+        assert 0.0 <= ev[key] <= 2.0
+    assert ev["reliability"] and ev["confusion"]
+    card = (binary[0] / "MODEL_CARD.md").read_text()
+    assert "leave-athlete-out" in card and meta["model_version"] in card and "ECE" in card
+    assert json.loads((binary[0] / "model_card.json").read_text())["model_version"] == meta["model_version"]
+
+
+def test_relabelled_training_data_changes_predictions(lake, batch, binary):
+    straight = _held_out_predictions(lake, load_model(binary[0]), batch)
+    swapped = _held_out_predictions(lake, load_model(binary[1]), batch)
+    good = pl.col("label_right") == "good"
+    # On the unseen athlete, good reps are called "solid" by one model and "fault" by the other.
+    assert (straight.filter(good)["predicted_label"] == "solid").mean() > 0.7
+    assert (swapped.filter(good)["predicted_label"] == "fault").mean() > 0.7
+    assert (straight.filter(~good)["predicted_label"] == "fault").mean() > 0.6
+
+
+def test_custom_vocabulary_is_learned(lake, batch, tmp_path):
+    labels = _labels(batch, tmp_path, "valgus", {"squatting": "knee_valgus"})
+    meta = train(lake, tmp_path / "m", labels_file=labels, candidates=FAST)
+    assert "knee_valgus" in meta["labels"] and "squatting" not in meta["labels"]
+    model = load_model(tmp_path / "m")
+    predicted = predict_labels(model, reps_for_prediction(lake, all_reps=True))
+    assert set(predicted["predicted_label"]) <= set(meta["labels"])
+    valgus = predicted.filter(pl.col("label") == "knee_valgus")
+    assert valgus.height > 0
+    assert all(c.startswith("Looks like knee valgus") for c in valgus["cue"])
+
+
+def test_uncertain_threshold(lake, binary):
+    model = load_model(binary[0])
+    reps = reps_for_prediction(lake, all_reps=True)
+    nobody_sure = predict_labels(model, reps, uncertain_below=1.01)
+    assert (nobody_sure["label"] == UNCERTAIN).all()
+    assert nobody_sure["cue"].str.starts_with("Not sure").all()
+    assert set(nobody_sure["predicted_label"]) <= {"solid", "fault"}
+    always_sure = predict_labels(model, reps, uncertain_below=0.0)
+    assert (always_sure["label"] != UNCERTAIN).all()
+    assert ((always_sure["confidence"] >= 0.5) & (always_sure["confidence"] <= 1.0)).all()
+
+
+def test_cli_predict_uses_the_given_model(lake, binary, tmp_path):
+    copy = tmp_path / "lake"
+    shutil.copytree(lake.root, copy)
+    result = CliRunner().invoke(app, ["predict", "--lake", str(copy), "--model", str(binary[1])])
+    assert result.exit_code == 0, result.output
+    version = load_model(binary[1]).version
+    assert version in result.output
+    from hinge_analytics.lake import Lake
+
+    reps = query(Lake(copy), "SELECT label, model_version FROM rep_view")
+    assert (reps["model_version"] == version).all()
+    assert set(reps["label"]) <= {"solid", "fault", UNCERTAIN}
+
+
+def test_tampered_model_is_refused(binary, tmp_path):
+    copy = tmp_path / "m"
+    shutil.copytree(binary[0], copy)
+    skops_file = next(copy.glob("*.skops"))
+    data = bytearray(skops_file.read_bytes())
+    data[-10] ^= 0xFF
+    skops_file.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="checksum"):
+        load_model(copy)
+    result = CliRunner().invoke(app, ["predict", "--lake", str(tmp_path), "--model", str(copy)])
+    assert result.exit_code != 0 and "checksum" in result.output and "Traceback" not in result.output
+
+
+def test_labels_file_overrides_and_custom_vocabulary(lake, tmp_path):
+    rid = lake.read("recordings")["recording_id"][0]
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"recording_id,rep,label\n{rid},,knee_valgus\n{rid},1,early_hip_rise\n")
+    reps = labelled_reps(lake, labels)
+    assert set(reps["train_label"]) == {"knee_valgus", "early_hip_rise"}
+    assert reps.filter(pl.col("rep") == 1)["train_label"][0] == "early_hip_rise"
+
+
+def test_session_relative_features_use_no_labels():
+    X = pl.DataFrame(
+        {
+            "athlete_id": ["a"] * 4 + ["b"] * 2,
+            "session_date": ["d"] * 6,
+            "exercise": ["deadlift"] * 6,
+            "m": [1.0, 2.0, 3.0, 10.0, 5.0, 6.0],
+        }
+    )
+    out = SessionRelative(["m"], group_by=("athlete_id", "session_date", "exercise")).fit_transform(X)
+    assert out["rel_m"][:4].to_list() == [-1.5, -0.5, 0.5, 7.5]
+    assert np.isnan(out["rel_m"][4:].to_numpy()).all()  # a group of two is too small
+
+
+def test_model_family_choice():
+    assert family_key("pose", "world_m") == "pose:*"
+    assert family_key("imu", "sacrum,lower_back") == "imu:lower_back+sacrum"
+    available = ["imu:*", "imu:lower_back", "imu:lower_back+sacrum+upper_back", "pose:*"]
+    assert choose_family("imu:lower_back+sacrum+upper_back", available) == "imu:lower_back+sacrum+upper_back"
+    assert choose_family("imu:lower_back+sacrum+thigh_left", available) == "imu:lower_back"
+    assert choose_family("imu:thigh_left", available) == "imu:*"
+    assert choose_family("pose:*", available) == "pose:*"
+
+
+def test_cue_names_the_features_behind_a_custom_label():
+    profile = {
+        "reference_label": "good",
+        "exercises": {
+            "*": {
+                "reference": {
+                    "peak_knee_flexion_left_deg": [20.0, 4.0],
+                    "peak_trunk_inclination_deg": [70.0, 5.0],
+                },
+                "labels": {
+                    "good": {"peak_knee_flexion_left_deg": 20.0, "peak_trunk_inclination_deg": 70.0},
+                    "knee_cave": {"peak_knee_flexion_left_deg": 40.0, "peak_trunk_inclination_deg": 70.0},
+                },
+            }
+        },
+    }
+    row = {"peak_knee_flexion_left_deg": 44.0, "peak_trunk_inclination_deg": 71.0}
+    cue = explain(profile, "deadlift", "knee_cave", row)
+    assert cue.startswith("Looks like knee cave: soften knees less")
+    assert "24° more than a good rep" in cue
+    assert explain(profile, "deadlift", "good", row) == "Good rep: keep it up."
