@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.ndimage import median_filter
 from scipy.signal import butter, sosfiltfilt
@@ -17,40 +19,78 @@ DEFAULT_MAX_GAP_S = 0.3
 
 
 def hampel(x: np.ndarray, window: int = 7, n_sigmas: float = 3.0) -> np.ndarray:
-    """Replace samples further than ``n_sigmas`` robust SDs from the window median by NaN."""
+    """Replace samples further than ``n_sigmas`` robust SDs from the window median by NaN.
+
+    ``x`` is one series (n,) or several (n, k) filtered column by column in one call.
+    """
     x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        return hampel(x[:, None], window, n_sigmas)[:, 0]
+    out = x.copy()
     finite = np.isfinite(x)
-    if finite.sum() < window:
-        return x.copy()
-    filled = np.interp(np.arange(len(x)), np.flatnonzero(finite), x[finite])
-    med = median_filter(filled, size=window, mode="nearest")
-    mad = median_filter(np.abs(filled - med), size=window, mode="nearest")
+    cols = np.flatnonzero(finite.sum(axis=0) >= window)
+    if not len(cols):
+        return out
+    filled = _fill_all(x[:, cols], finite[:, cols])
+    med = median_filter(filled, size=(window, 1), mode="nearest")
+    dev = np.abs(filled - med)
+    mad = median_filter(dev, size=(window, 1), mode="nearest")
     scale = 1.4826 * mad
     # A floor on the scale stops a perfectly flat stretch from flagging ordinary noise.
-    floor = 1.4826 * np.median(np.abs(np.diff(filled))) + 1e-12
-    out = x.copy()
-    out[np.abs(filled - med) > n_sigmas * np.maximum(scale, floor)] = np.nan
+    floor = 1.4826 * np.median(np.abs(np.diff(filled, axis=0)), axis=0) + 1e-12
+    spikes = dev > n_sigmas * np.maximum(scale, floor)
+    if spikes.any():
+        sub = out[:, cols]
+        sub[spikes] = np.nan
+        out[:, cols] = sub
     return out
+
+
+def _fill_all(x: np.ndarray, finite: np.ndarray) -> np.ndarray:
+    """Every NaN of each column linearly interpolated (held at the ends) from its finite samples."""
+    filled = x.copy()
+    idx = np.arange(len(x))
+    for k in np.flatnonzero(~finite.all(axis=0)):
+        ok = finite[:, k]
+        filled[:, k] = np.interp(idx, np.flatnonzero(ok), x[ok, k])
+    return filled
 
 
 def interpolate_gaps(
     x: np.ndarray, sample_rate_hz: float, max_gap_s: float = DEFAULT_MAX_GAP_S
 ) -> np.ndarray:
-    """Linearly fill NaN gaps up to ``max_gap_s``; longer gaps stay NaN (not invented)."""
+    """Linearly fill NaN gaps up to ``max_gap_s``; longer gaps stay NaN (not invented).
+
+    ``x`` is one series (n,) or several (n, k), each column filled on its own.
+    """
     x = np.asarray(x, dtype=np.float64).copy()
+    if x.ndim == 2:
+        for k in np.flatnonzero(~np.isfinite(x).all(axis=0)):
+            x[:, k] = interpolate_gaps(x[:, k], sample_rate_hz, max_gap_s)
+        return x
     missing = ~np.isfinite(x)
     if not missing.any() or missing.all():
         return x
     idx = np.arange(len(x))
-    filled = np.interp(idx, idx[~missing], x[~missing])
     padded = np.concatenate([[0], missing.astype(np.int8), [0]])
     edges = np.flatnonzero(np.diff(padded))
+    starts, stops = edges[::2], edges[1::2]
     max_len = int(round(max_gap_s * sample_rate_hz))
-    for start, stop in zip(edges[::2], edges[1::2], strict=True):
-        interior = start > 0 and stop < len(x)
-        if interior and stop - start <= max_len:
-            x[start:stop] = filled[start:stop]
+    short = (starts > 0) & (stops < len(x)) & (stops - starts <= max_len)
+    if not short.any():
+        return x
+    # Mark the samples of the short interior gaps: +1 at each gap's start, -1 after its end.
+    marks = np.zeros(len(x) + 1, dtype=np.int32)
+    np.add.at(marks, starts[short], 1)
+    np.add.at(marks, stops[short], -1)
+    fill = np.cumsum(marks[:-1]) > 0
+    x[fill] = np.interp(idx[fill], idx[~missing], x[~missing])
     return x
+
+
+@lru_cache(maxsize=64)
+def _butter_sos(order: int, wn: float) -> np.ndarray:
+    return butter(order, wn, output="sos")
 
 
 def lowpass(
@@ -60,12 +100,28 @@ def lowpass(
 
     Two passes sharpen the response, so the design cut-off is raised by Winter's (2009, eq. 3.9)
     correction 1 / (2^(1/passes) - 1)^(1/(2*order)) to keep the -3 dB point at ``cutoff_hz``.
+    ``x`` is one series (n,) or several (n, k); fully finite columns are filtered in one call.
     """
     x = np.asarray(x, dtype=np.float64)
     nyquist = sample_rate_hz / 2.0
     correction = 1.0 / (2 ** (1.0 / 2) - 1) ** (1.0 / (2 * order))
     wn = min(cutoff_hz * correction / nyquist, 0.99)
-    sos = butter(order, wn, output="sos")
+    sos = _butter_sos(order, wn)
+    if x.ndim == 2:
+        out = np.empty_like(x)
+        whole = np.isfinite(x).all(axis=0)
+        if whole.any() and len(x) > 3 * (2 * order + 1):
+            out[:, whole] = sosfiltfilt(sos, x[:, whole], axis=0)
+            rest = np.flatnonzero(~whole)
+        else:
+            rest = np.arange(x.shape[1])
+        for k in rest:
+            out[:, k] = _lowpass_stretches(x[:, k], sos, order)
+        return out
+    return _lowpass_stretches(x, sos, order)
+
+
+def _lowpass_stretches(x: np.ndarray, sos: np.ndarray, order: int) -> np.ndarray:
     out = np.full_like(x, np.nan)
     finite = np.isfinite(x)
     padded = np.concatenate([[0], finite.astype(np.int8), [0]])
@@ -80,5 +136,8 @@ def lowpass(
 
 
 def clean(x: np.ndarray, sample_rate_hz: float, cutoff_hz: float = DEFAULT_CUTOFF_HZ) -> np.ndarray:
-    """Hampel spikes out, short gaps filled, then zero-lag low-pass: the standard chain."""
+    """Hampel spikes out, short gaps filled, then zero-lag low-pass: the standard chain.
+
+    ``x`` is one series (n,) or several (n, k) cleaned column by column in one call.
+    """
     return lowpass(interpolate_gaps(hampel(x), sample_rate_hz), sample_rate_hz, cutoff_hz)

@@ -71,6 +71,12 @@ def correct_swaps(p: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]
     the swapped assignment is clearly closer (``SWAP_MARGIN``) and the difference exceeds the
     landmark's own frame-to-frame noise. Pairs that overlap (a 2D side view of both hips) are left
     alone: there a swap changes nothing. Returns corrected copies and the number of swapped samples.
+
+    The rule is sequential (a swap changes the history later frames are predicted from), but
+    frames before the first swap see the uncorrected history, so a window of frames is decided at
+    once (vectorised) and only its first flagged frame is swapped; then the frames after it are
+    decided again. The result is identical to the frame loop; the window grows while nothing is
+    flagged, so a clean recording costs a few passes and a swapped stretch one short pass per frame.
     """
     out = dict(p)
     swapped = 0
@@ -81,32 +87,61 @@ def correct_swaps(p: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]
         L, R = left.copy(), right.copy()
         steps = np.linalg.norm(np.diff(L, axis=0), axis=1)
         noise = 3.0 * float(np.nanmedian(steps)) if np.isfinite(steps).any() else 0.0
-        history: dict[str, list[np.ndarray]] = {"L": [], "R": []}
-        for i in range(len(L)):
-            predicted = {}
-            for key in ("L", "R"):
-                h = history[key]
-                predicted[key] = 2 * h[-1] - h[-2] if len(h) >= 2 else (h[-1] if h else None)
-            if predicted["L"] is not None and predicted["R"] is not None:
-                keep = _dist(L[i], predicted["L"]) + _dist(R[i], predicted["R"])
-                swap = _dist(L[i], predicted["R"]) + _dist(R[i], predicted["L"])
-                if (
-                    np.isfinite(keep)
-                    and np.isfinite(swap)
-                    and swap < SWAP_MARGIN * keep
-                    and keep - swap > noise
-                ):
-                    L[i], R[i] = R[i].copy(), L[i].copy()
-                    swapped += 1
-            for key, v in (("L", L[i]), ("R", R[i])):
-                if np.all(np.isfinite(v)):
-                    history[key] = [*history[key][-1:], v]
+        n = len(L)
+        start, width = 1, _SWAP_WINDOW  # frame 0 has no history
+        while start < n:
+            stop = min(n, start + width)
+            flagged = _swap_flags(L, R, noise, start, stop)
+            if len(flagged):
+                i = int(flagged[0])
+                L[i], R[i] = R[i].copy(), L[i].copy()
+                swapped += 1
+                start, width = i + 1, _SWAP_WINDOW
+            else:
+                start, width = stop, 4 * width
         out[f"{name}_left"], out[f"{name}_right"] = L, R
     return out, swapped
 
 
-def _dist(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b))
+_SWAP_WINDOW = 32  # frames decided per vectorised pass right after a swap
+
+
+def _prediction(v: np.ndarray, ok: np.ndarray, lo: int, start: int, stop: int) -> np.ndarray:
+    """Constant-velocity prediction of frames ``start..stop-1`` from the two latest all-finite
+    frames before each (the latest alone when only one exists; NaN when none). ``ok`` flags the
+    all-finite frames of ``v[lo:stop]``, and ``v[lo:start]`` holds two of them unless ``lo`` is 0."""
+    idx = np.arange(lo, stop)
+    last = np.maximum.accumulate(np.where(ok, idx, -1))  # latest finite frame <= i
+    prev1 = np.concatenate([[-1], last[:-1]])  # latest finite frame < i
+    prev2 = np.where(prev1 > lo, last[np.maximum(prev1 - 1 - lo, 0)], -1)  # the one before it
+    k = start - lo
+    prev1, prev2 = prev1[k:], prev2[k:]
+    pred = np.full((stop - start, 3), np.nan)
+    one = prev1 >= 0
+    pred[one] = v[prev1[one]]
+    two = prev2 >= 0
+    pred[two] = 2 * v[prev1[two]] - v[prev2[two]]
+    return pred
+
+
+def _norm_rows(d: np.ndarray) -> np.ndarray:
+    return np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
+
+
+def _swap_flags(L: np.ndarray, R: np.ndarray, noise: float, start: int, stop: int) -> np.ndarray:
+    """Frames in ``start..stop-1`` the frame-by-frame rule would relabel, given L and R so far."""
+    lo = max(0, start - 2 * _SWAP_WINDOW)  # enough history unless a long stretch is missing
+    ok_l, ok_r = (np.all(np.isfinite(v[lo:stop]), axis=1) for v in (L, R))
+    if lo > 0 and min(np.count_nonzero(ok_l[: start - lo]), np.count_nonzero(ok_r[: start - lo])) < 2:
+        lo = 0
+        ok_l, ok_r = (np.all(np.isfinite(v[:stop]), axis=1) for v in (L, R))
+    pl_, pr = _prediction(L, ok_l, lo, start, stop), _prediction(R, ok_r, lo, start, stop)
+    li, ri = L[start:stop], R[start:stop]
+    keep = _norm_rows(li - pl_) + _norm_rows(ri - pr)
+    swap = _norm_rows(li - pr) + _norm_rows(ri - pl_)
+    with np.errstate(invalid="ignore"):
+        flags = np.isfinite(keep) & np.isfinite(swap) & (swap < SWAP_MARGIN * keep) & (keep - swap > noise)
+    return start + np.flatnonzero(flags)
 
 
 _RIGID = (("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow"), ("hip", "shoulder"))
@@ -134,15 +169,26 @@ def estimate_aspect(p: dict[str, np.ndarray]) -> float:
         return 1.0
     grid = np.exp(np.linspace(np.log(ASPECT_RANGE[0]), np.log(ASPECT_RANGE[1]), 241))
 
-    def cost(a: float) -> float:
-        return float(sum(np.var(np.log(np.hypot(d[:, 0], a * d[:, 1]) + 1e-12)) for d in vectors))
+    def cost(a: np.ndarray, step: int = 1) -> np.ndarray:
+        """Summed variance for every candidate in ``a`` at once (every ``step``-th sample)."""
+        total = np.zeros(len(a))
+        for d in vectors:
+            d = d[::step]
+            total = total + np.var(np.log(np.hypot(d[:, 0], a[:, None] * d[:, 1]) + 1e-12), axis=1)
+        return total
 
-    costs = np.array([cost(a) for a in grid])
-    k = int(np.argmin(costs))
+    # The cost is smooth and unimodal in a: a cheap look on every 8th sample and grid point gives
+    # a start, and a local search on the full data finds the grid minimum from there.
+    rough = cost(grid[::8], step=8)
+    costs = _local_min(cost, grid, 8 * int(np.argmin(rough)))
+    k = min(costs, key=lambda i: (costs[i], i))
     fine = np.linspace(grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)], 41)
-    best = float(fine[int(np.argmin([cost(a) for a in fine]))])
+    fine_costs = _local_min(cost, fine, 20)
+    best = float(fine[min(fine_costs, key=lambda i: (fine_costs[i], i))])
+    ends = cost(grid[[0, -1]])  # a unimodal cost is largest at an end of the grid
+    largest = max(float(ends.max()), max(costs.values()))
     # Flat cost (segments that hardly rotate): the aspect is not identifiable.
-    if costs.max() < 1.5 * costs.min() or abs(best - 1.0) < ASPECT_TOLERANCE:
+    if largest < 1.5 * costs[k] or abs(best - 1.0) < ASPECT_TOLERANCE:
         return 1.0
     return best
 
@@ -160,10 +206,38 @@ def landmark_positions(
         aspect = estimate_aspect(p)
         for v in p.values():
             v[:, 1] *= aspect
-    return {
-        lm: np.column_stack([clean(v[:, k], sample_rate_hz, cutoff_hz) for k in range(3)])
-        for lm, v in p.items()
-    }
+    if not p:
+        return {}
+    # Every landmark axis cleaned in one vectorised call; planar z stays 0 (cleaning 0 gives 0).
+    names = list(p)
+    axes = 2 if planar else 3
+    stacked = np.concatenate([p[lm][:, :axes] for lm in names], axis=1)
+    cleaned = clean(stacked, sample_rate_hz, cutoff_hz)
+    out = {}
+    for j, lm in enumerate(names):
+        v = np.zeros((len(stacked), 3))
+        v[:, :axes] = cleaned[:, j * axes : (j + 1) * axes]
+        out[lm] = v
+    return out
+
+
+def _local_min(cost, candidates: np.ndarray, start: int, width: int = 4) -> dict[int, float]:
+    """Costs of candidates around ``start``, widened until the smallest is not at the window's edge
+    (or at an end of ``candidates``): the minimum of a unimodal cost without evaluating them all."""
+    n = len(candidates)
+    lo, hi = max(0, start - width), min(n, start + width + 1)
+    known: dict[int, float] = {}
+    while True:
+        todo = [i for i in range(lo, hi) if i not in known]
+        if todo:
+            known.update(zip(todo, cost(candidates[todo]).tolist(), strict=True))
+        k = min(range(lo, hi), key=lambda i: (known[i], i))
+        if k == lo and lo > 0:
+            lo = max(0, lo - 2 * width)
+        elif k == hi - 1 and hi < n:
+            hi = min(n, hi + 2 * width)
+        else:
+            return known
 
 
 def _mid(p: dict[str, np.ndarray], name: str) -> np.ndarray | None:
