@@ -191,3 +191,17 @@ def test_cue_names_the_features_behind_a_custom_label():
     assert cue.startswith("Looks like knee cave: soften knees less")
     assert "24° more than a good rep" in cue
     assert explain(profile, "deadlift", "good", row) == "Good rep: keep it up."
+
+
+def test_sensor_set_model_kept_only_if_it_beats_the_pooled_model():
+    from hinge_analytics.classify import _drop_families_the_pooled_model_beats
+
+    part = pl.DataFrame({"recording_id": ["r1", "r1"], "rep": [1, 2], "train_label": ["good", "bad"]})
+    classes = np.array(["bad", "good"])
+    pooled = {("r1", 1): (np.array([0.2, 0.8]), classes), ("r1", 2): (np.array([0.9, 0.1]), classes)}
+    for own_f1, kept in ((0.5, False), (1.5, True)):
+        pipelines = {"imu:*": 0, "imu:sacrum": 1}
+        families = {"imu:*": {}, "imu:sacrum": {"evaluation": {"macro_f1": own_f1}}}
+        oof = {"imu:*": pooled, "imu:sacrum": {}}
+        _drop_families_the_pooled_model_beats(pipelines, families, oof, {"imu:*": part, "imu:sacrum": part})
+        assert ("imu:sacrum" in pipelines) == kept

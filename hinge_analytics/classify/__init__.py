@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from sklearn.metrics import f1_score
 
 from hinge_analytics import PIPELINE_VERSION
 from hinge_analytics.analytics import query
@@ -172,6 +173,7 @@ def train(
             },
             "explain": reference_profile(part, y, features),
         }
+    _drop_families_the_pooled_model_beats(pipelines, families, oof, plan)
     y_all = reps["train_label"].to_numpy().astype(str)
     meta = {
         "trained_at": now_utc().isoformat(),
@@ -183,13 +185,33 @@ def train(
             **_data_summary(reps, y_all),
             "labels_file": str(labels_file) if labels_file else None,
         },
-        "evaluation": _overall(reps, oof, list(plan), uncertain_below),
+        "evaluation": _overall(reps, oof, list(pipelines), uncertain_below),
         "families": families,
         **({"notes": notes} if notes else {}),
     }
     meta = save_model(pipelines, out_dir, meta)
     write_card(out_dir, meta)
     return meta
+
+
+def _drop_families_the_pooled_model_beats(pipelines: dict, families: dict, oof: dict, plan: dict) -> None:
+    """Keep a sensor set's own model only if, out of fold on that set's reps, it beats the pooled
+    model of its modality (a small set can do worse than the pooled model on the same reps)."""
+    for key in [k for k in families if not k.endswith(":*")]:
+        pooled = f"{key.partition(':')[0]}:*"
+        if pooled not in oof:
+            continue
+        ids = _rep_ids(plan[key])
+        hits = [oof[pooled].get(i) for i in ids]
+        if any(h is None for h in hits):
+            continue
+        truth = plan[key]["train_label"].to_numpy().astype(str)
+        predicted = np.array([h[1][h[0].argmax()] for h in hits]).astype(str)
+        pooled_f1 = float(f1_score(truth, predicted, average="macro"))
+        families[key]["pooled_model_macro_f1_on_these_reps"] = pooled_f1
+        if pooled_f1 >= families[key]["evaluation"]["macro_f1"]:
+            del pipelines[key], families[key], oof[key]
+            plan.pop(key)
 
 
 def _rep_ids(reps: pl.DataFrame) -> list[tuple[str, int]]:
