@@ -205,3 +205,42 @@ def test_fuzz_payloads_leave_the_seed_files_alone():
     _check_reader("trc", b"PathFileType\n", None)
     assert {p: p.read_bytes() for p in before} == before
     assert shutil.which  # the fuzz writes only into its own temporary folders
+
+
+# --------------------------------------------------------------------------- C3D pre-check
+def _c3d_variant(tmp_path: Path, edit) -> Path:
+    data = bytearray(SEEDS["c3d"][0].read_bytes())
+    edit(data)
+    path = tmp_path / "rec.c3d"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda d: d.__setitem__(515, 99), "processor"),  # parameter section: unknown processor
+        (lambda d: d.__setitem__(0, 200), "outside the file"),  # parameter block past the end
+        (lambda d: d.__setitem__(1328, 231), "inconsistent"),  # a description length that made
+        # ezc3d allocate for ~45 s (found by the 2,000-case fuzz)
+        (lambda d: d.__delitem__(slice(2100, None)), "first frame"),  # no data at all
+    ],
+)
+def test_damaged_c3d_is_refused_before_ezc3d_starts(tmp_path, monkeypatch, edit, words):
+    from hinge_analytics.ingest import c3d
+
+    def no_child(path):
+        raise AssertionError("ezc3d was started for a file the header check should refuse")
+
+    monkeypatch.setattr(c3d, "_parse_in_child", no_child)
+    with pytest.raises(BadRecording, match=words):
+        c3d.load_c3d(_c3d_variant(tmp_path, edit))
+
+
+def test_c3d_cut_short_after_whole_frames_is_still_read_like_ezc3d_does(tmp_path):
+    """Real files end early (ezc3d's own Optotrak test file): the frames present are used."""
+    from hinge_analytics.ingest.c3d import load_c3d
+
+    frame = 41 * 4 * 4
+    arrays = load_c3d(_c3d_variant(tmp_path, lambda d: d.__delitem__(slice(len(d) - 40 * frame, None))))
+    assert len(arrays.frame_numbers) == 100

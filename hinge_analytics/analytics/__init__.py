@@ -111,6 +111,8 @@ def read_only_query(lake: Lake, sql: str) -> pl.DataFrame:
         raise QueryError("hinge query runs exactly one read-only SELECT statement.")
     con = connect(lake)
     try:
+        con.execute("SET autoinstall_known_extensions = false")  # no download, no load of a
+        con.execute("SET autoload_known_extensions = false")  # delta/httpfs/... mid-query
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         return con.sql(sql).pl()

@@ -14,6 +14,8 @@ recording instead of killing the batch.
 
 from __future__ import annotations
 
+import math
+import struct
 import subprocess
 import sys
 import tempfile
@@ -27,6 +29,8 @@ from hinge_analytics.ingest.markers import landmarks_from_markers, unit_scale
 
 TIMEOUT_S = 120
 MAX_BYTES = 1024 * 1024 * 1024
+MAX_PARAMETER_BYTES = 255 * 512  # the section's size is one byte of blocks
+MAX_PARAMETER_RECORDS = 10_000
 
 _CHILD = r"""
 import sys, json
@@ -86,6 +90,92 @@ def _parse_in_child(path: Path) -> dict:
             }
 
 
+# Processor type byte of the parameter section -> struct byte order (C3D User Guide, ch. 2).
+_PROCESSORS = {84: "<", 85: "<", 86: ">"}  # Intel, DEC (little-endian words), MIPS
+
+
+def _check_header(path: Path, size: int) -> None:
+    """Cheap checks of the 512-byte header against the file size, before any child process.
+
+    Header words (16-bit, processor byte order): 1 = parameter block and 0x50 signature,
+    2 = points per frame, 3 = analog samples per frame, 9 = first data block. Most damaged files
+    are refused here without the cost (and the risk) of starting ezc3d.
+    """
+    with path.open("rb") as handle:
+        header = handle.read(512)
+        if size < 512 or len(header) < 512 or header[1] != 0x50:
+            raise BadRecording("The file is not a C3D file (its header lacks the C3D signature).")
+        parameters = (header[0] - 1) * 512
+        if header[0] < 2 or parameters + 4 > size:
+            raise BadRecording("The C3D file is damaged: its parameter section lies outside the file.")
+        handle.seek(parameters)
+        section = handle.read(min(size - parameters, MAX_PARAMETER_BYTES))
+    processor = section[3]
+    order = _PROCESSORS.get(processor)
+    if order is None:
+        raise BadRecording("The C3D file is damaged: its parameter section names no known processor type.")
+    counts = _check_parameters(section, order)
+    points, analogs = struct.unpack(order + "2H", header[2:6])
+    points = min(points, counts.get("USED", points))
+    data_block = struct.unpack(order + "H", header[16:18])[0]
+    if points + analogs > 0 and counts.get("FRAMES", 1) > 0:
+        # ezc3d reads a file cut short up to its last whole frame (real files are), so only a
+        # file without the first frame is refused; 2 bytes per value is the smallest encoding.
+        needed = (data_block - 1) * 512 + (4 * points + analogs) * 2
+        if data_block < 2 or size < needed:
+            raise BadRecording(
+                "The C3D file is truncated or damaged: it ends before its first frame of data."
+            )
+
+
+def _check_parameters(section: bytes, order: str) -> dict[str, int]:
+    """Walk the parameter records: each record's contents must end where its "next" pointer says
+    the next record starts (or, for the last, within the file). ezc3d trusts these lengths, and a
+    single wrong length byte can make it allocate gigabytes or run for minutes.
+    Returns POINT:FRAMES and POINT:USED where they are single numbers."""
+    counts: dict[str, int] = {}
+    groups: dict[int, bytes] = {}
+    damaged = BadRecording("The C3D file is damaged: its parameter section is inconsistent.")
+    pos = 4
+    for _ in range(MAX_PARAMETER_RECORDS):
+        if pos + 2 > len(section):
+            raise damaged
+        name_length, group = struct.unpack("bb", section[pos : pos + 2])
+        if name_length == 0:
+            return counts
+        pointer_at = pos + 2 + abs(name_length)
+        if pointer_at + 2 > len(section):
+            raise damaged
+        (offset,) = struct.unpack(order + "h", section[pointer_at : pointer_at + 2])
+        end = pointer_at + 2
+        if group > 0:  # a parameter: type, dimensions, data
+            if end + 2 > len(section):
+                raise damaged
+            kind, n_dims = struct.unpack("bB", section[end : end + 2])
+            dims = section[end + 2 : end + 2 + n_dims]
+            data = end + 2 + n_dims
+            end = data + abs(kind) * math.prod(dims)
+            name = section[pos + 2 : pointer_at].upper()
+            if groups.get(group) == b"POINT" and name in (b"FRAMES", b"USED") and n_dims == 0:
+                if kind == 2 and end <= len(section):
+                    counts[name.decode()] = struct.unpack(order + "H", section[data:end])[0]
+                elif kind == 4 and end <= len(section):
+                    value = struct.unpack(order + "f", section[data:end])[0]
+                    if math.isfinite(value) and value >= 0:
+                        counts[name.decode()] = int(value)
+        else:
+            groups[-group] = section[pos + 2 : pointer_at].upper()
+        if end >= len(section):
+            raise damaged
+        end += 1 + section[end]  # description
+        if offset < 0 or (offset > 0 and end > pointer_at + offset) or end > len(section):
+            raise damaged
+        if offset == 0:
+            return counts
+        pos = pointer_at + offset
+    raise damaged
+
+
 def load_c3d(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
     """Parse a C3D file into canonical landmarks (metres, y up) without plausibility checks."""
     if not path.is_file():
@@ -93,10 +183,7 @@ def load_c3d(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise BadRecording("The C3D file is larger than 1 GB; split the recording.")
-    with path.open("rb") as handle:
-        head = handle.read(2)
-    if size < 512 or len(head) < 2 or head[1] != 0x50:
-        raise BadRecording("The file is not a C3D file (its header lacks the C3D signature).")
+    _check_header(path, size)
     parsed = _parse_in_child(path)
     points = parsed["points"]
     if points.ndim != 3 or points.shape[0] < 3 or points.shape[1] == 0 or points.shape[2] == 0:

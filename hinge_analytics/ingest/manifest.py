@@ -167,12 +167,16 @@ def _inside_batch(relative: str, batch_dir: Path) -> Path:
     """Resolve ``relative`` against the batch folder, refusing paths that leave it."""
     if "\x00" in relative:
         raise BadRecording("the path contains a NUL character.")
+    shown = repr(relative) if len(relative) <= 120 else repr(relative[:100]) + "..."
     candidate = Path(relative)
     if candidate.is_absolute():
-        raise BadRecording(f"the path {relative!r} must be relative to the manifest's folder.")
-    resolved = (batch_dir / candidate).resolve()
-    if not resolved.is_relative_to(batch_dir):
-        raise BadRecording(f"the path {relative!r} points outside the batch folder.")
-    if not resolved.exists():
-        raise BadRecording(f"the file {relative!r} does not exist.")
+        raise BadRecording(f"the path {shown} must be relative to the manifest's folder.")
+    try:
+        resolved = (batch_dir / candidate).resolve()
+        if not resolved.is_relative_to(batch_dir):
+            raise BadRecording(f"the path {shown} points outside the batch folder.")
+        if not resolved.exists():
+            raise BadRecording(f"the file {shown} does not exist.")
+    except OSError as exc:  # e.g. a name longer than the file system allows, a symlink loop
+        raise BadRecording(f"the path {shown} cannot be used ({exc.strerror or exc}).") from None
     return resolved
