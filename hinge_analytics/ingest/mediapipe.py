@@ -25,41 +25,102 @@ def read_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseR
     return load_mediapipe_csv(path, sample_rate_hz).to_read(sample_rate_hz)
 
 
+_MAPPING = canonical_map(MEDIAPIPE_33)
+_EXTRA = ("timestamp_ms", "timestamp_s", "frame", "image_width", "image_height")
+
+
+def _wanted(lower: str) -> bool:
+    """A column the reader uses: a mapped landmark's x/y/z/visibility, time, frame or image size."""
+    if lower in _EXTRA:
+        return True
+    stem, _, axis = lower.rpartition("_")
+    return axis in ("x", "y", "z", "visibility") and stem in _WANTED_STEMS
+
+
+_WANTED_STEMS = frozenset(MEDIAPIPE_33[i] for i in _MAPPING.values())
+
+
+class _Table:
+    """The columns the reader needs, as float64 arrays (NaN = empty cell), by lower-cased name.
+
+    Fast path: only those columns are parsed, declared Float64 (no type inference, no second
+    pass). A file the fast path cannot parse is read again with inference so that the error says
+    which column holds what (the fast path only ever succeeds on files the slow one accepts).
+    """
+
+    def __init__(self, path: Path):
+        try:
+            header = pl.read_csv(path, n_rows=0, encoding="utf8-lossy").columns
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise BadRecording(f"The file is not a readable MediaPipe CSV ({_first_line(exc)}).") from exc
+        lower = [c.strip().lower() for c in header]
+        wanted = [c for c, low in zip(header, lower, strict=True) if _wanted(low)]
+        table = None
+        if wanted and len(set(lower)) == len(lower):
+            try:
+                table = pl.read_csv(
+                    path,
+                    columns=wanted,
+                    schema_overrides=dict.fromkeys(wanted, pl.Float64),
+                    encoding="utf8-lossy",
+                )
+            except (pl.exceptions.PolarsError, OSError, ValueError):
+                table = None
+        self.typed = table is not None
+        if table is None:
+            try:
+                table = pl.read_csv(path, infer_schema_length=10000, encoding="utf8-lossy")
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                raise BadRecording(
+                    f"The file is not a readable MediaPipe CSV ({_first_line(exc)})."
+                ) from exc
+        self.table = table
+        self.columns = {c.strip().lower(): c for c in table.columns}
+        self.height = table.height
+
+    def __contains__(self, lower: str) -> bool:
+        return lower in self.columns
+
+    def get(self, lower: str) -> str | None:
+        return self.columns.get(lower)
+
+    def numeric(self, lowers: list[str]) -> np.ndarray:
+        """(n, len(lowers)) float64 copy of the named columns."""
+        cols = [self.columns[c] for c in lowers]
+        if self.typed:
+            return np.column_stack([self.table.get_column(c).to_numpy() for c in cols]).astype(
+                np.float64, copy=True
+            )
+        return _numeric(self.table, cols)
+
+
 def load_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
     """Parse a MediaPipe landmark CSV into canonical y-up landmarks, without plausibility checks."""
-    try:
-        table = pl.read_csv(path, infer_schema_length=10000, encoding="utf8-lossy")
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise BadRecording(f"The file is not a readable MediaPipe CSV ({_first_line(exc)}).") from exc
-    columns = {c.strip().lower(): c for c in table.columns}
-    mapping = canonical_map(MEDIAPIPE_33)
+    table = _Table(path)
     n = table.height
     xyz: dict[str, np.ndarray] = {}
     conf: dict[str, np.ndarray] = {}
-    for canonical, index in mapping.items():
+    for canonical, index in _MAPPING.items():
         name = MEDIAPIPE_33[index]
-        try:
-            cols = [columns[f"{name}_{a}"] for a in ("x", "y", "z")]
-        except KeyError:
+        axes = [f"{name}_{a}" for a in ("x", "y", "z")]
+        if not all(a in table for a in axes):
             continue
-        xyz[canonical] = _numeric(table, cols)
-        vis = columns.get(f"{name}_visibility")
-        conf[canonical] = _numeric(table, [vis])[:, 0] if vis else np.ones(n)
+        vis = f"{name}_visibility"
+        xyz[canonical] = table.numeric(axes)
+        conf[canonical] = table.numeric([vis])[:, 0] if vis in table else np.ones(n)
     if not xyz:
         raise BadRecording(
             "The CSV has no MediaPipe landmark columns (expected e.g. left_hip_x, left_hip_y)."
         )
-    if "timestamp_ms" in columns:
-        timestamps = _numeric(table, [columns["timestamp_ms"]])[:, 0] / 1000.0
-    elif "timestamp_s" in columns:
-        timestamps = _numeric(table, [columns["timestamp_s"]])[:, 0]
+    if "timestamp_ms" in table:
+        timestamps = table.numeric(["timestamp_ms"])[:, 0] / 1000.0
+    elif "timestamp_s" in table:
+        timestamps = table.numeric(["timestamp_s"])[:, 0]
     else:
         timestamps = None
     world = _looks_like_world(xyz)
-    if not world and "image_width" in columns and "image_height" in columns:
-        aspect = (
-            _numeric(table, [columns["image_width"]])[:, 0] / _numeric(table, [columns["image_height"]])[:, 0]
-        )
+    if not world and "image_width" in table and "image_height" in table:
+        aspect = table.numeric(["image_width"])[:, 0] / table.numeric(["image_height"])[:, 0]
         for p in xyz.values():
             p[:, 0] *= aspect
             p[:, 2] *= aspect  # MediaPipe scales z like x
@@ -68,8 +129,7 @@ def load_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseA
     coordinates = "world_m" if world else "image"
     if timestamps is not None:
         return PoseArrays(xyz, conf, coordinates, timestamps_s=timestamps)
-    frame = columns.get("frame")
-    numbers = _numeric(table, [frame])[:, 0] if frame else np.arange(n, dtype=np.float64)
+    numbers = table.numeric(["frame"])[:, 0] if "frame" in table else np.arange(n, dtype=np.float64)
     return PoseArrays(xyz, conf, coordinates, frame_numbers=numbers)
 
 
