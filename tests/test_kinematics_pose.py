@@ -77,3 +77,46 @@ def test_unknown_image_aspect_is_recovered_from_segment_lengths():
     got = pose_angles(_frames(t, squashed), 30.0, "image")
     for column, value in _peaks(true).items():
         assert _peaks(got)[column] == pytest.approx(value, abs=3.0), column
+
+
+def _swaps_frame_by_frame(left, right, margin=0.6):
+    """The swap rule as a plain loop over frames: the reference the vectorised version must match."""
+    L, R = left.copy(), right.copy()
+    steps = np.linalg.norm(np.diff(L, axis=0), axis=1)
+    noise = 3.0 * float(np.nanmedian(steps)) if np.isfinite(steps).any() else 0.0
+    history = {"L": [], "R": []}
+    swapped = 0
+    for i in range(len(L)):
+        pred = {k: (2 * h[-1] - h[-2] if len(h) >= 2 else (h[-1] if h else None)) for k, h in history.items()}
+        if pred["L"] is not None and pred["R"] is not None:
+            keep = np.linalg.norm(L[i] - pred["L"]) + np.linalg.norm(R[i] - pred["R"])
+            swap = np.linalg.norm(L[i] - pred["R"]) + np.linalg.norm(R[i] - pred["L"])
+            if np.isfinite(keep) and np.isfinite(swap) and swap < margin * keep and keep - swap > noise:
+                L[i], R[i] = R[i].copy(), L[i].copy()
+                swapped += 1
+        for key, v in (("L", L[i]), ("R", R[i])):
+            if np.all(np.isfinite(v)):
+                history[key] = [*history[key][-1:], v]
+    return L, R, swapped
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vectorised_swap_correction_matches_the_frame_loop(seed):
+    rng = np.random.default_rng(seed)
+    n = 400
+    t = np.linspace(0, 4 * np.pi, n)
+    left = np.column_stack([np.sin(t), np.cos(t), 0.1 * t]) + rng.normal(0, 0.01, (n, 3))
+    right = left + np.array([0.3, 0.0, 0.2]) + rng.normal(0, 0.01, (n, 3))
+    for _ in range(5):  # swapped stretches, some long, some to the end
+        a = int(rng.integers(1, n - 1))
+        b = int(min(n, a + rng.integers(1, 150)))
+        left[a:b], right[a:b] = right[a:b].copy(), left[a:b].copy()
+    for _ in range(4):  # missing samples and stretches, on one side or both
+        a = int(rng.integers(0, n - 1))
+        b = int(min(n, a + rng.integers(1, 90)))
+        (left if rng.random() < 0.5 else right)[a:b] = np.nan
+    fixed, count = correct_swaps({"knee_left": left, "knee_right": right})
+    want_l, want_r, want_count = _swaps_frame_by_frame(left, right)
+    np.testing.assert_array_equal(fixed["knee_left"], want_l)
+    np.testing.assert_array_equal(fixed["knee_right"], want_r)
+    assert count == want_count

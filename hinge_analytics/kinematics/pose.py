@@ -26,6 +26,7 @@ Hip travel = horizontal distance of the hip centre behind the ankle centre divid
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 
 import numpy as np
 import polars as pl
@@ -40,25 +41,35 @@ ASPECT_TOLERANCE = 0.03  # an estimate this close to 1 is taken as square pixels
 _PAIRED = sorted({lm.rsplit("_", 1)[0] for lm in LANDMARKS if lm.endswith(("_left", "_right"))})
 
 
-def raw_positions(frames: pl.DataFrame, planar: bool = False) -> dict[str, np.ndarray]:
-    """(n, 3) positions per landmark with low-confidence samples as NaN; z = 0 when ``planar``."""
-    out = {}
-    for lm in LANDMARKS:
+def raw_positions(
+    frames: pl.DataFrame, planar: bool = False, landmarks: Iterable[str] | None = None
+) -> dict[str, np.ndarray]:
+    """(n, 3) positions per landmark with low-confidence samples as NaN; z = 0 when ``planar``.
+
+    ``landmarks`` limits the result to those (default: every canonical landmark in ``frames``).
+    """
+    wanted = set(LANDMARKS if landmarks is None else landmarks)
+    present = [
+        lm
+        for lm in LANDMARKS
+        if lm in wanted
+        and landmark_columns(lm)[0] in frames.columns
+        and frames[landmark_columns(lm)[0]].null_count() != frames.height
+    ]
+    if not present:
+        return {}
+    exprs = []
+    for lm in present:
         x, y, z, c = landmark_columns(lm)
-        if x not in frames.columns or frames[x].null_count() == frames.height:
-            continue
-        conf = frames[c].fill_null(0.0).to_numpy() if c in frames.columns else np.ones(frames.height)
-        p = np.column_stack(
-            [
-                frames[col].cast(pl.Float64).fill_null(np.nan).to_numpy()
-                if col in frames.columns
-                else np.zeros(frames.height)
-                for col in (x, y, z)
-            ]
-        )
+        exprs += [pl.col(col).cast(pl.Float64) if col in frames.columns else pl.lit(0.0) for col in (x, y, z)]
+        exprs.append(pl.col(c).cast(pl.Float64).fill_null(0.0) if c in frames.columns else pl.lit(1.0))
+    values = frames.select([e.alias(str(k)) for k, e in enumerate(exprs)]).to_numpy()
+    out = {}
+    for j, lm in enumerate(present):
+        p = values[:, 4 * j : 4 * j + 3].copy()
         if planar:
             p[:, 2] = 0.0
-        p[conf < MIN_CONFIDENCE] = np.nan
+        p[values[:, 4 * j + 3] < MIN_CONFIDENCE] = np.nan
         out[lm] = p
     return out
 
@@ -72,11 +83,12 @@ def correct_swaps(p: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]
     landmark's own frame-to-frame noise. Pairs that overlap (a 2D side view of both hips) are left
     alone: there a swap changes nothing. Returns corrected copies and the number of swapped samples.
 
-    The rule is sequential (a swap changes the history later frames are predicted from), but
-    frames before the first swap see the uncorrected history, so a window of frames is decided at
-    once (vectorised) and only its first flagged frame is swapped; then the frames after it are
-    decided again. The result is identical to the frame loop; the window grows while nothing is
-    flagged, so a clean recording costs a few passes and a swapped stretch one short pass per frame.
+    The rule is sequential (a swap changes the history later frames are predicted from) but is
+    evaluated without a loop over frames: a window of frames is decided at once (vectorised) under
+    the hypothesis that every frame keeps the state of the last decided one (labels as read, or
+    exchanged); the first frame whose decision contradicts the hypothesis is where it flips, and
+    the frames before it are final. The result is identical to the frame-by-frame rule, and the
+    cost is a few vectorised passes per change of state rather than one per frame.
     """
     out = dict(p)
     swapped = 0
@@ -84,26 +96,42 @@ def correct_swaps(p: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]
         left, right = p.get(f"{name}_left"), p.get(f"{name}_right")
         if left is None or right is None:
             continue
-        L, R = left.copy(), right.copy()
-        steps = np.linalg.norm(np.diff(L, axis=0), axis=1)
-        noise = 3.0 * float(np.nanmedian(steps)) if np.isfinite(steps).any() else 0.0
-        n = len(L)
-        start, width = 1, _SWAP_WINDOW  # frame 0 has no history
-        while start < n:
-            stop = min(n, start + width)
-            flagged = _swap_flags(L, R, noise, start, stop)
-            if len(flagged):
-                i = int(flagged[0])
-                L[i], R[i] = R[i].copy(), L[i].copy()
-                swapped += 1
-                start, width = i + 1, _SWAP_WINDOW
-            else:
-                start, width = stop, 4 * width
+        L, R, n_swapped = _correct_pair(left, right)
+        swapped += n_swapped
         out[f"{name}_left"], out[f"{name}_right"] = L, R
     return out, swapped
 
 
-_SWAP_WINDOW = 32  # frames decided per vectorised pass right after a swap
+_SWAP_WINDOW = 32  # frames decided per vectorised pass right after a change of state
+
+
+def _correct_pair(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    steps = np.linalg.norm(np.diff(left, axis=0), axis=1)
+    noise = 3.0 * float(np.nanmedian(steps)) if np.isfinite(steps).any() else 0.0
+    n = len(left)
+    L, R = left.copy(), right.copy()  # final for frames < start; as read from start on
+    exchanged = False  # the hypothesis for frames >= start: labels exchanged or as read
+    n_swapped = 0
+    start, width = 1, _SWAP_WINDOW  # frame 0 has no history and is never exchanged
+    while start < n:
+        stop = min(n, start + width)
+        if exchanged:
+            L[start:stop], R[start:stop] = right[start:stop], left[start:stop]
+        flags = _swap_flags(L, R, left, right, noise, start, stop)
+        contradicts = np.flatnonzero(flags != exchanged)
+        if not len(contradicts):  # the whole window is decided as hypothesised
+            n_swapped += (stop - start) if exchanged else 0
+            start, width = stop, 4 * width
+            continue
+        j = start + int(contradicts[0])
+        n_swapped += (j - start) if exchanged else 1  # frames start..j-1, or frame j
+        if exchanged:  # frame j keeps its labels: undo the hypothesis on the rest of the window
+            L[j:stop], R[j:stop] = left[j:stop], right[j:stop]
+        else:  # frame j is exchanged; the next window assumes the frames after it are too
+            L[j], R[j] = right[j], left[j]
+        exchanged = not exchanged
+        start, width = j + 1, _SWAP_WINDOW
+    return L, R, n_swapped
 
 
 def _prediction(v: np.ndarray, ok: np.ndarray, lo: int, start: int, stop: int) -> np.ndarray:
@@ -128,23 +156,30 @@ def _norm_rows(d: np.ndarray) -> np.ndarray:
     return np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
 
 
-def _swap_flags(L: np.ndarray, R: np.ndarray, noise: float, start: int, stop: int) -> np.ndarray:
-    """Frames in ``start..stop-1`` the frame-by-frame rule would relabel, given L and R so far."""
+def _swap_flags(
+    L: np.ndarray, R: np.ndarray, left: np.ndarray, right: np.ndarray, noise: float, start: int, stop: int
+) -> np.ndarray:
+    """For frames ``start..stop-1``: would the frame-by-frame rule exchange the labels as read
+    (``left``/``right``), given the history ``L``/``R`` of the frames before each?"""
     lo = max(0, start - 2 * _SWAP_WINDOW)  # enough history unless a long stretch is missing
     ok_l, ok_r = (np.all(np.isfinite(v[lo:stop]), axis=1) for v in (L, R))
     if lo > 0 and min(np.count_nonzero(ok_l[: start - lo]), np.count_nonzero(ok_r[: start - lo])) < 2:
         lo = 0
         ok_l, ok_r = (np.all(np.isfinite(v[:stop]), axis=1) for v in (L, R))
     pl_, pr = _prediction(L, ok_l, lo, start, stop), _prediction(R, ok_r, lo, start, stop)
-    li, ri = L[start:stop], R[start:stop]
+    li, ri = left[start:stop], right[start:stop]
     keep = _norm_rows(li - pl_) + _norm_rows(ri - pr)
     swap = _norm_rows(li - pr) + _norm_rows(ri - pl_)
     with np.errstate(invalid="ignore"):
-        flags = np.isfinite(keep) & np.isfinite(swap) & (swap < SWAP_MARGIN * keep) & (keep - swap > noise)
-    return start + np.flatnonzero(flags)
+        return np.isfinite(keep) & np.isfinite(swap) & (swap < SWAP_MARGIN * keep) & (keep - swap > noise)
 
 
 _RIGID = (("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow"), ("hip", "shoulder"))
+ASPECT_LANDMARKS = frozenset(f"{j}_{s}" for pair in _RIGID for j in pair for s in ("left", "right"))
+# The landmarks pose_angles reads after cleaning (nose, elbows and wrists are not used).
+ANGLE_LANDMARKS = frozenset(
+    f"{j}_{s}" for j in ("ear", "shoulder", "hip", "knee", "ankle", "heel", "toe") for s in ("left", "right")
+)
 
 
 def estimate_aspect(p: dict[str, np.ndarray]) -> float:
@@ -199,13 +234,21 @@ def landmark_positions(
     cutoff_hz: float = DEFAULT_CUTOFF_HZ,
     planar: bool = False,
     estimate_image_aspect: bool = False,
+    landmarks: Iterable[str] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Cleaned (n, 3) positions per landmark (module docstring chain). ``planar`` ignores z."""
-    p, _ = correct_swaps(raw_positions(frames, planar))
+    """Cleaned (n, 3) positions per landmark (module docstring chain). ``planar`` ignores z.
+
+    ``landmarks`` limits the result to those (default: every canonical landmark in ``frames``);
+    landmarks and pairs are processed independently, so a subset is the same as the full result.
+    """
+    keep = set(LANDMARKS if landmarks is None else landmarks)
+    needed = keep | (ASPECT_LANDMARKS if estimate_image_aspect else set())
+    p, _ = correct_swaps(raw_positions(frames, planar, needed))
     if estimate_image_aspect:
         aspect = estimate_aspect(p)
         for v in p.values():
             v[:, 1] *= aspect
+    p = {lm: v for lm, v in p.items() if lm in keep}
     if not p:
         return {}
     # Every landmark axis cleaned in one vectorised call; planar z stays 0 (cleaning 0 gives 0).
@@ -294,7 +337,9 @@ def pose_angles(
     z ignored, aspect ratio estimated when it is not square).
     """
     image = coordinates.startswith("image")
-    p = landmark_positions(frames, sample_rate_hz, cutoff_hz, planar=image, estimate_image_aspect=image)
+    p = landmark_positions(
+        frames, sample_rate_hz, cutoff_hz, image, estimate_image_aspect=image, landmarks=ANGLE_LANDMARKS
+    )
     forward = forward_direction(p)
     hip_c, sho_c, ear_c, ank_c = (_mid(p, k) for k in ("hip", "shoulder", "ear", "ankle"))
     n = frames.height
