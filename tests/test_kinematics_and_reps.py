@@ -79,3 +79,21 @@ def test_reps_and_angles_match_simulator_truth(lake, batch):
         assert mae < limit, f"{column} MAE {mae:.2f} deg"
     for column in ("t_start_s", "t_end_s"):
         assert (joined[column] - joined[f"{column}_true"]).abs().median() < 0.3
+
+
+def test_running_median_equals_the_rank_filter():
+    from itertools import product
+
+    from scipy.ndimage import median_filter
+
+    from hinge_analytics.kinematics.filters import running_median
+
+    bits = np.array(list(product([0.0, 1.0], repeat=7)))  # 0-1 principle: every binary input sorts
+    centre = running_median(bits.T.copy(), 7)[3]
+    np.testing.assert_array_equal(centre, (bits.sum(axis=1) >= 4).astype(float))
+    x = np.random.default_rng(0).normal(size=(500, 9))
+    x[::17] = 3.0  # ties
+    for window in (3, 7, 9):
+        np.testing.assert_array_equal(
+            running_median(x, window), median_filter(x, size=(window, 1), mode="nearest")
+        )

@@ -32,9 +32,9 @@ def hampel(x: np.ndarray, window: int = 7, n_sigmas: float = 3.0) -> np.ndarray:
     if not len(cols):
         return out
     filled = _fill_all(x[:, cols], finite[:, cols])
-    med = median_filter(filled, size=(window, 1), mode="nearest")
+    med = running_median(filled, window)
     dev = np.abs(filled - med)
-    mad = median_filter(dev, size=(window, 1), mode="nearest")
+    mad = running_median(dev, window)
     scale = 1.4826 * mad
     # A floor on the scale stops a perfectly flat stretch from flagging ordinary noise.
     floor = 1.4826 * np.median(np.abs(np.diff(filled, axis=0)), axis=0) + 1e-12
@@ -44,6 +44,30 @@ def hampel(x: np.ndarray, window: int = 7, n_sigmas: float = 3.0) -> np.ndarray:
         sub[spikes] = np.nan
         out[:, cols] = sub
     return out
+
+
+# Optimal 16-comparator sorting network for 7 inputs (Knuth, TAOCP vol. 3, 5.3.4).
+_SORT7 = (
+    (0, 6), (2, 3), (4, 5), (0, 2), (1, 4), (3, 6), (0, 1), (2, 5),
+    (3, 4), (1, 2), (4, 6), (2, 3), (4, 5), (1, 2), (3, 4), (5, 6),
+)  # fmt: skip
+
+
+def running_median(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred running median along axis 0 of finite (n, k) data, edges held ("nearest").
+
+    Equal to ``scipy.ndimage.median_filter(x, size=(window, 1), mode="nearest")``; the usual
+    window of 7 runs a sorting network over the shifted copies (min/max only, every column at
+    once), several times faster than the generic rank filter.
+    """
+    if window != 7 or len(x) < 2:
+        return median_filter(x, size=(window, 1), mode="nearest")
+    n, half = len(x), window // 2
+    padded = np.concatenate([np.repeat(x[:1], half, axis=0), x, np.repeat(x[-1:], half, axis=0)])
+    v = [padded[i : i + n] for i in range(window)]
+    for a, b in _SORT7:
+        v[a], v[b] = np.minimum(v[a], v[b]), np.maximum(v[a], v[b])
+    return v[half]
 
 
 def _fill_all(x: np.ndarray, finite: np.ndarray) -> np.ndarray:
