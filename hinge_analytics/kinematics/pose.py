@@ -112,7 +112,7 @@ def _correct_pair(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.n
     L, R = left.copy(), right.copy()  # final for frames < start; as read from start on
     exchanged = False  # the hypothesis for frames >= start: labels exchanged or as read
     n_swapped = 0
-    start, width = 1, _SWAP_WINDOW  # frame 0 has no history and is never exchanged
+    start, width = 1, n  # frame 0 has no history and is never exchanged; most pairs need one pass
     while start < n:
         stop = min(n, start + width)
         if exchanged:
