@@ -133,6 +133,12 @@ def test_form_decay_counts_and_uncertain_reps(tmp_path):
     assert sets["form_decay"].to_list() == [1.0, None]
 
 
+def test_a_session_without_good_reps_has_share_good_zero(tmp_path):
+    lake = make_lake(tmp_path, set_rows("a", 0, ["squatting"] * 5 + ["uncertain"]))
+    s = sessions_of(lake).row(0, named=True)
+    assert (s["share_good"], s["share_good_first_third"], s["form_decay"]) == (0.0, 0.0, 0.0)
+
+
 def test_query_is_read_only_and_sees_the_views(lake):
     assert read_only_query(lake, "SELECT count(*) AS n FROM reps")["n"][0] > 0
     assert read_only_query(lake, "SELECT count(*) AS n FROM sessions")["n"][0] > 0

@@ -14,7 +14,7 @@
 --   asymmetry:  |SI| > 10 %  AND  |L - R| >= 5 deg  AND  >= 4 reps per side, per metric and session;
 --     an athlete is asymmetric when that holds in >= half of their sessions of some exercise.
 --   too heavy, too soon: over the rolling 28-day window ending at a session (>= 3 sessions of the
---     exercise): top load rises >= 5 %/week AND (share of good reps falls >= 5 points/week OR
+--     exercise): top load rises >= 5 %/week AND (share of good reps falls >= 3 points/week OR
 --     back rounding rises >= 2 deg/week).
 
 CREATE OR REPLACE TEMP VIEW recordings AS
@@ -51,7 +51,7 @@ CREATE OR REPLACE TEMP MACRO good_or_null(label) AS
     CASE WHEN label IS NULL OR label = 'uncertain' THEN NULL ELSE (label = 'good')::INT END;
 CREATE OR REPLACE TEMP MACRO too_heavy_rule(n_sessions, load_pct_per_week, good_pp_per_week, rounding_deg_per_week) AS
     coalesce(n_sessions >= 3 AND load_pct_per_week >= 5
-             AND (coalesce(good_pp_per_week <= -5, false) OR coalesce(rounding_deg_per_week >= 2, false)), false);
+             AND (coalesce(good_pp_per_week <= -3, false) OR coalesce(rounding_deg_per_week >= 2, false)), false);
 
 -- ------------------------------------------------------------------ one row per rep
 CREATE OR REPLACE TEMP MACRO set_third(rep, n) AS
@@ -165,8 +165,8 @@ CREATE OR REPLACE TEMP VIEW session_label_stats AS
 SELECT
     athlete_id, session_date, exercise,
     sum(reps) AS n_labelled,
-    sum(reps) FILTER (WHERE label = 'good') / nullif(sum(reps) FILTER (WHERE label <> 'uncertain'), 0)
-        AS share_good,
+    coalesce(sum(reps) FILTER (WHERE label = 'good'), 0)
+        / nullif(sum(reps) FILTER (WHERE label <> 'uncertain'), 0) AS share_good,
     sum(reps) FILTER (WHERE label = 'good') AS n_good,
     sum(reps) FILTER (WHERE label = 'rounded_back') AS n_rounded_back,
     sum(reps) FILTER (WHERE label = 'lumbar_flexion') AS n_lumbar_flexion,
@@ -178,9 +178,9 @@ SELECT
     sum(reps) FILTER (WHERE label = 'uncertain') AS n_uncertain,
     arg_max(label, reps) FILTER (WHERE label NOT IN ('good', 'uncertain')) AS most_common_mistake,
     -- fatigue: pooled over the session's sets
-    sum(reps_first_third) FILTER (WHERE label = 'good')
+    coalesce(sum(reps_first_third) FILTER (WHERE label = 'good'), 0)
         / nullif(sum(reps_first_third) FILTER (WHERE label <> 'uncertain'), 0) AS share_good_first_third,
-    sum(reps_last_third) FILTER (WHERE label = 'good')
+    coalesce(sum(reps_last_third) FILTER (WHERE label = 'good'), 0)
         / nullif(sum(reps_last_third) FILTER (WHERE label <> 'uncertain'), 0) AS share_good_last_third
 FROM session_label_counts
 WHERE label IS NOT NULL

@@ -37,7 +37,7 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}td.t{text-al
 .rep{display:inline-block;width:18px;height:18px;margin:1px;border-radius:2px;color:#fff;
 font-size:10px;line-height:18px;text-align:center}
 .legend span{margin-right:12px;font-size:.85rem}.note{color:#555;font-size:.85rem}
-svg{max-width:100%;height:auto}
+svg{max-width:100%;height:auto}.wide{overflow-x:auto}
 """
 
 
@@ -78,7 +78,7 @@ def _cell(value: object, floats: int) -> str:
 def _table(frame: pl.DataFrame, floats: int = 1) -> str:
     head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
     rows = "".join("<tr>" + "".join(_cell(v, floats) for v in row) + "</tr>" for row in frame.iter_rows())
-    return f"<table><tr>{head}</tr>{rows}</table>"
+    return f"<div class='wide'><table><tr>{head}</tr>{rows}</table></div>"
 
 
 def _badges(flags: dict) -> str:
