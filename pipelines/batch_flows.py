@@ -12,8 +12,9 @@ import pipelines  # noqa: F401
 from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model, predict, train
 from hinge_analytics.lake import Lake
 from hinge_analytics.report import build_reports
+from hinge_analytics.schema import EXERCISES
 from hinge_analytics.simulate.team import simulate_team
-from pipelines.ingest_flow import ingest_flow
+from pipelines.ingest_flow import run_ingest
 
 
 @task(cache_policy=NONE)
@@ -40,7 +41,7 @@ def weekly_flow(
     skipped), label new reps, rebuild the reports (all history, or the last ``report_weeks``)."""
     ingested = quarantined = 0
     for manifest in sorted(Path(manifest_dir).rglob("manifest*.csv")):
-        summary = ingest_flow(str(manifest), lake_root)
+        summary = run_ingest(str(manifest), lake_root)
         ingested += len(summary.ingested)
         quarantined += len(summary.quarantined)
     labelled = predict_task(lake_root, model_dir or str(DEFAULT_MODEL_DIR))
@@ -55,6 +56,10 @@ def weekly_flow(
     }
 
 
+# Phone pose (world and image landmarks), 2D keypoints, mocap markers and IMUs side by side.
+DEMO_FORMATS = ("mediapipe_csv", "coco17_json", "trc", "imu_csv")
+
+
 @flow(name="hinge-demo")
 def demo_flow(out_dir: str, athletes: int = 6, sessions: int = 4, seed: int = 7) -> dict:
     """Simulate a team, ingest it into a fresh lake, train, predict, report.
@@ -64,10 +69,20 @@ def demo_flow(out_dir: str, athletes: int = 6, sessions: int = 4, seed: int = 7)
     """
     out = Path(out_dir)
     data, lake_root, reports = out / "data", out / "lake", out / "reports"
-    manifest = simulate_team(data, athletes=athletes, sessions=sessions, seed=seed)
-    summary = ingest_flow(str(manifest), str(lake_root))
+    manifest = simulate_team(
+        data,
+        athletes=athletes,
+        sessions=sessions,
+        formats=DEMO_FORMATS,
+        exercises=EXERCISES,
+        sets_per_exercise=1,
+        seed=seed,
+        bad=3,
+    )
+    summary = run_ingest(str(manifest), str(lake_root))
     model_dir = out / "model"
-    meta = train(Lake(str(lake_root)), model_dir, labels_file=data / "rep_labels.csv")
+    # One estimator family keeps the demo quick; `hinge train` compares all of them.
+    meta = train(Lake(str(lake_root)), model_dir, labels_file=data / "rep_labels.csv", candidates=("rf",))
     labelled = predict_task(str(lake_root), str(DEFAULT_MODEL_DIR))
     pages = report_task(str(lake_root), str(reports))
     return {

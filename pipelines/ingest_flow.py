@@ -14,7 +14,6 @@ from hinge_analytics.pipeline import CHUNK_SIZE, ChunkSummary, chunks, ingest_ch
 from pipelines.runners import parallelism, task_runner_from_env
 
 
-
 @task(cache_policy=NONE, retries=1, retry_delay_seconds=1)
 def ingest_chunk_task(lake_root: str, rows: list[ManifestRow], force: bool) -> ChunkSummary:
     return ingest_chunk(Lake(lake_root), rows, force=force)
