@@ -69,6 +69,7 @@ _PELVIS = {"asis": "asis", "asi": "asis", "psis": "psis", "psi": "psis"}
 _SACRUM = ("sacr", "sacrum", "sacral", "vsacral", "sacrl")
 _UPPER = ("shoulder_left", "shoulder_right", "ear_left", "ear_right", "nose")
 _LOWER = ("ankle_left", "ankle_right", "heel_left", "heel_right", "toe_left", "toe_right")
+_CLEARANCE_M = 0.05
 
 
 def split_label(label: str) -> tuple[str | None, str]:
@@ -164,24 +165,35 @@ def estimate_hip_centres(
 
 
 def up_axis(landmarks: dict[str, np.ndarray], default: int) -> tuple[int, float]:
-    """(axis index, sign) of "up": the axis along which the head/shoulders sit above the feet.
+    """(axis index, sign) of "up": the direction in which every other body point sits above the feet.
 
-    Falls back to ``default`` (+) when the body parts needed are missing.
+    The feet are the lowest points of every hinge exercise, standing or lying on a bench (hip
+    thrust), so "up" is the axis direction that puts the most non-foot landmarks at least
+    ``_CLEARANCE_M`` above the feet; ties go to the largest median height of the shoulders and
+    head. (Head-minus-feet alone fails lying down: the body's long axis is then horizontal.)
+    Falls back to ``default`` (+) when the feet or the rest of the body are missing.
     """
-    upper = [landmarks[k] for k in _UPPER if k in landmarks]
-    lower = [landmarks[k] for k in _LOWER if k in landmarks]
-    if not upper or not lower:
-        upper = upper or [landmarks[k] for k in ("hip_left", "hip_right") if k in landmarks]
-        lower = lower or [landmarks[k] for k in ("knee_left", "knee_right") if k in landmarks]
-    if not upper or not lower:
+    feet = [landmarks[k] for k in _LOWER if k in landmarks]
+    body = [v for k, v in landmarks.items() if k not in _LOWER]
+    if not feet or not body:
         return default, 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        d = np.nanmedian(_nanmean(upper) - _nanmean(lower), axis=0)
-    if not np.all(np.isfinite(d)) or np.max(np.abs(d)) < 0.6 * np.linalg.norm(d):
-        return default, 1.0
-    axis = int(np.argmax(np.abs(d)))
-    return axis, float(np.sign(d[axis]))
+        feet_level = _nanmean(feet)  # (n, 3)
+        heights = np.stack(body) - feet_level  # (k, n, 3)
+        upper = [landmarks[k] for k in _UPPER if k in landmarks] or body
+        head_height = np.nanmedian(_nanmean(upper) - feet_level, axis=0)  # (3,)
+        best, best_score = (default, 1.0), (-1.0, -np.inf)
+        for axis in range(3):
+            for sign in (1.0, -1.0):
+                above = sign * heights[:, :, axis] > _CLEARANCE_M
+                valid = np.isfinite(heights[:, :, axis])
+                if not valid.any():
+                    continue
+                score = (float(above[valid].mean()), float(sign * head_height[axis]))
+                if score > best_score:
+                    best, best_score = (axis, sign), score
+    return best
 
 
 # Proper rotations taking +axis (with sign) to +y.
