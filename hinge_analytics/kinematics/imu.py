@@ -270,6 +270,7 @@ def imu_angles(
         spine["lower_back"] - spine["sacrum"] if {"lower_back", "sacrum"} <= spine.keys() else nan
     )
     out["pelvis_tilt_deg"] = spine.get("sacrum", nan)
+    thigh_back: dict[str, np.ndarray] = {}
     for side in ("left", "right"):
         thigh_c, shank_c = change.get(f"thigh_{side}"), change.get(f"shank_{side}")
         free_leg = stance_side in ("left", "right") and stance_side != side
@@ -291,14 +292,21 @@ def imu_angles(
             pick = np.argmin if ref is REFERENCE_POSTURES["supine_bridge"] else np.argmax
             shank = (1.0, -1.0)[int(pick(knee_opts))] * shank_c + ref["shank"]
         out[f"hip_flexion_{side}_deg"] = trunk - thigh
+        thigh_back[side] = ref["thigh"] - thigh  # the thigh rotating back = hips going back
         out[f"knee_flexion_{side}_deg"] = shank - thigh
         out[f"ankle_dorsiflexion_{side}_deg"] = shank
-    hips = [out[f"hip_flexion_{s}_deg"] for s in ("left", "right")]
-    finite_hips = [h for h in hips if np.isfinite(h).any()]
+    # The hinge signal reps are cut on: the working hips' flexion, else the trunk's inclination,
+    # else the thighs' backward rotation (a thigh-only set). A single-leg RDL's free leg barely
+    # flexes its hip, so only the stance side counts.
+    working = (stance_side,) if stance_side in ("left", "right") else ("left", "right")
+    finite_hips = [h for s in working if np.isfinite(h := out[f"hip_flexion_{s}_deg"]).any()]
+    finite_thighs = [t for s in working if s in thigh_back and np.isfinite(t := thigh_back[s]).any()]
     if finite_hips:
         hinge = np.mean(finite_hips, axis=0)
     elif spine:
         hinge = trunk - ref["trunk"]
+    elif finite_thighs:
+        hinge = np.mean(finite_thighs, axis=0)
     else:
         hinge = nan
     out["hinge_deg"] = hinge
