@@ -76,10 +76,13 @@ class Lake:
         return f"{self.root}/{table}"
 
     def create(self) -> None:
-        """Create the root and every table (empty) so readers never meet a missing table."""
+        """Create the root and every table (empty) so readers never meet a missing table.
+
+        ``recordings`` comes last: it is what ``is_lake`` looks for, so a create killed half-way
+        never looks like a lake that lacks tables."""
         if not _is_remote(self.root):
             Path(self.root).mkdir(parents=True, exist_ok=True)
-        for name, schema in TABLES.items():
+        for name, schema in sorted(TABLES.items(), key=lambda item: item[0] == "recordings"):
             if not self.exists(name):
                 self._retry(
                     lambda n=name, s=schema: write_deltalake(
