@@ -41,6 +41,8 @@ class UserError(Exception):
 def _user_errors(func: F) -> F:
     @wraps(func)
     def wrapper(*args, **kwargs):
+        from deltalake.exceptions import DeltaError
+
         from hinge_analytics.analytics import QueryError
         from hinge_analytics.classify.model import ModelError
         from hinge_analytics.ingest.errors import BadRecording
@@ -50,6 +52,10 @@ def _user_errors(func: F) -> F:
         except (UserError, LakeError, ModelError, BadRecording, QueryError, FileNotFoundError) as exc:
             print(f"hinge: {exc}", file=sys.stderr)
             raise typer.Exit(2) from None
+        except (OSError, DeltaError) as exc:  # disk full, permissions, an unreachable object store
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            print(f"hinge: could not read or write the lake or a file: {reason}", file=sys.stderr)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -228,3 +228,25 @@ def test_a_changed_model_file_or_a_path_in_model_json_is_refused(tmp_path):
     (model / "elsewhere.skops").unlink()
     with pytest.raises(ModelError, match="lacks its file"):
         load_model(model)
+
+
+def test_a_folder_recording_with_a_link_out_of_the_batch_is_quarantined(tmp_path):
+    from hinge_analytics.ingest.manifest import read_manifest
+
+    batch = tmp_path / "batch"
+    folder = batch / "imu_set"
+    folder.mkdir(parents=True)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("time_s,acc_x\n0,1\n")
+    (folder / "sacrum.csv").symlink_to(secret)
+    manifest = batch / "manifest.csv"
+    manifest.write_text(
+        "recording_id,path,athlete_id,session_date,exercise\n"
+        "r1,imu_set,A1,2026-01-05,deadlift\n"
+        "r2,.,A1,2026-01-05,deadlift\n"
+    )
+    valid, rejected = read_manifest(manifest)
+    assert not valid
+    reasons = {r.recording_id: r.reason for r in rejected}
+    assert "outside the batch folder" in reasons["r1"]
+    assert "batch folder itself" in reasons["r2"]

@@ -177,6 +177,15 @@ def _inside_batch(relative: str, batch_dir: Path) -> Path:
             raise BadRecording(f"the path {shown} points outside the batch folder.")
         if not resolved.exists():
             raise BadRecording(f"the file {shown} does not exist.")
+        if resolved == batch_dir:
+            raise BadRecording("the path is the batch folder itself, not one recording in it.")
+        if resolved.is_dir():
+            # Folder formats (OpenPose, IMU) read every file inside: none may lead out of the batch.
+            for entry in resolved.rglob("*"):
+                if not entry.resolve().is_relative_to(batch_dir):
+                    raise BadRecording(
+                        f"the folder {shown} contains {entry.name!r}, a link to outside the batch folder."
+                    )
     except OSError as exc:  # e.g. a name longer than the file system allows, a symlink loop
         raise BadRecording(f"the path {shown} cannot be used ({exc.strerror or exc}).") from None
     return resolved
