@@ -53,7 +53,7 @@ class ChunkSummary:
         self.reps += other.reps
 
 
-CHUNK_SIZE = 16  # recordings per Delta commit: bounded memory, one file per table per chunk
+CHUNK_SIZE = 48  # recordings per task and Delta commit: bounded memory, few files and task runs
 COMMIT_ATTEMPTS = 8
 
 
