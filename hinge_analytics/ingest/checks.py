@@ -32,13 +32,7 @@ def time_axis(timestamps_s: np.ndarray | None, n_frames: int, sample_rate_hz: fl
     t = np.asarray(timestamps_s, dtype=np.float64)
     if not np.all(np.isfinite(t)):
         raise BadRecording("Some timestamps are missing or not numbers; re-export the recording.")
-    steps = np.diff(t)
-    if np.any(steps <= 0):
-        frame = int(np.argmax(steps <= 0)) + 1
-        raise BadRecording(
-            f"The timestamps go backwards or repeat at frame {frame}; the file is probably two "
-            "recordings joined or a corrupted export. Re-export it."
-        )
+    steps = check_increasing(t)
     if sample_rate_hz is not None and len(steps):
         file_rate = 1.0 / float(np.median(steps))
         if abs(file_rate - sample_rate_hz) > RATE_TOLERANCE * sample_rate_hz:
@@ -47,6 +41,18 @@ def time_axis(timestamps_s: np.ndarray | None, n_frames: int, sample_rate_hz: fl
                 "check which one is right."
             )
     return t - t[0]
+
+
+def check_increasing(t: np.ndarray, where: str = "", unit: str = "frame") -> np.ndarray:
+    """Raise unless ``t`` strictly increases; returns its steps. ``where`` names the file."""
+    steps = np.diff(t)
+    if np.any(steps <= 0):
+        index = int(np.argmax(steps <= 0)) + 1
+        raise BadRecording(
+            f"The timestamps{where} go backwards or repeat at {unit} {index}; the file is probably "
+            "two recordings joined or a corrupted export. Re-export it."
+        )
+    return steps
 
 
 def check_length(t_s: np.ndarray) -> None:

@@ -28,7 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hinge_analytics.ingest.checks import MAX_GAP_S, MAX_MISSING_FRACTION, RATE_TOLERANCE
+from hinge_analytics.ingest.checks import (
+    MAX_GAP_S,
+    MAX_MISSING_FRACTION,
+    RATE_TOLERANCE,
+    check_increasing,
+)
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead, imu_frames_from_arrays
 from hinge_analytics.schema import IMU_PLACEMENTS
@@ -317,13 +322,7 @@ def _longest_run(mask: np.ndarray) -> int:
 
 
 def _check_channels(placement: str, t: np.ndarray, channels: dict[str, np.ndarray], name: str) -> None:
-    steps = np.diff(t)
-    if np.any(steps <= 0):
-        i = int(np.argmax(steps <= 0)) + 1
-        raise BadRecording(
-            f"The timestamps in {name} go backwards or repeat at sample {i}; the file is probably "
-            "two recordings joined or a corrupted export. Re-export it."
-        )
+    steps = check_increasing(t, where=f" in {name}", unit="sample")
     median = float(np.median(steps))
     if steps.max() > max(MAX_GAP_S, 5 * median):
         i = int(np.argmax(steps))
