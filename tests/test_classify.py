@@ -205,3 +205,20 @@ def test_sensor_set_model_kept_only_if_it_beats_the_pooled_model():
         oof = {"imu:*": pooled, "imu:sacrum": {}}
         _drop_families_the_pooled_model_beats(pipelines, families, oof, {"imu:*": part, "imu:sacrum": part})
         assert ("imu:sacrum" in pipelines) == kept
+
+
+def test_angle_curves_follow_the_rep(lake, batch, tmp_path):
+    """Each rep gets its angles resampled to CURVE_POINTS slices of its own time: the trunk curve
+    of a hinge starts upright, leans furthest mid-rep and ends upright again; the same columns come
+    with labelled reps, and pose has no IMU-only curve."""
+    from hinge_analytics.classify.features import CURVE_POINTS, usable_features
+
+    reps = reps_for_prediction(lake, all_reps=True)
+    trunk = reps.select([f"curve_trunk_{i:02d}" for i in range(CURVE_POINTS)]).to_numpy()
+    assert np.isfinite(trunk).mean() > 0.95
+    middle = np.nanmedian(trunk[:, CURVE_POINTS // 2 - 2 : CURVE_POINTS // 2 + 2], axis=1)
+    ends = np.nanmedian(trunk[:, [0, 1, -2, -1]], axis=1)
+    assert np.nanmedian(middle - ends) > 20
+    features = usable_features(reps)
+    assert "curve_upper_back_00" in features and "curve_lumbar_00" not in features
+    assert "curve_trunk_10" in labelled_reps(lake, _labels(batch, tmp_path, "all")).columns

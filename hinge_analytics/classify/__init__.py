@@ -18,7 +18,9 @@ from hinge_analytics.analytics import query
 from hinge_analytics.classify.card import write_card
 from hinge_analytics.classify.explain import UNCERTAIN_CUE, explain, reference_profile
 from hinge_analytics.classify.features import (
+    CURVE_COLUMNS,
     choose_family,
+    curves_sql,
     family_key,
     modality_key,
     model_input,
@@ -78,7 +80,26 @@ def _with_family(reps: pl.DataFrame) -> pl.DataFrame:
     return reps.with_columns(family=pl.Series(keys, dtype=pl.String))
 
 
-def labelled_reps(lake: Lake, labels_file: Path | None = None) -> pl.DataFrame:
+def with_curves(lake: Lake, reps: pl.DataFrame) -> pl.DataFrame:
+    """``reps`` with the resampled angle curves of each rep (``features.CURVE_COLUMNS``) joined
+    from the lake's angles; null where a rep has no angle frames."""
+    reps = reps.drop([c for c in CURVE_COLUMNS if c in reps.columns])
+    if reps.height == 0:
+        return reps.with_columns([pl.lit(None, pl.Float64).alias(c) for c in CURVE_COLUMNS])
+    keys = reps.select("recording_id", "rep").unique()
+    curves = query(
+        lake,
+        curves_sql(
+            "SELECT recording_id, rep, ingest_id, t_start_s, t_end_s FROM rep_view "
+            "WHERE recording_id IN (SELECT unnest(?::VARCHAR[]))"
+        ),
+        [keys["recording_id"].unique().to_list()],
+    )
+    curves = curves.with_columns(pl.col("rep").cast(reps.schema["rep"]))
+    return reps.join(curves, on=["recording_id", "rep"], how="left")
+
+
+def labelled_reps(lake: Lake, labels_file: Path | None = None, curves: bool = True) -> pl.DataFrame:
     """Every visible rep with its training label: per-rep labels file > per-recording labels
     file row > manifest label. Reps with no label are left out."""
     reps = query(
@@ -100,7 +121,8 @@ def labelled_reps(lake: Lake, labels_file: Path | None = None) -> pl.DataFrame:
     else:
         reps = reps.with_columns(rep_label=pl.lit(None, pl.String), recording_label=pl.lit(None, pl.String))
     reps = reps.with_columns(train_label=pl.coalesce("rep_label", "recording_label", "manifest_label"))
-    return _with_family(reps.filter(pl.col("train_label").is_not_null()))
+    reps = reps.filter(pl.col("train_label").is_not_null())
+    return _with_family(with_curves(lake, reps) if curves else reps)
 
 
 def _family_plan(reps: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -171,7 +193,8 @@ def train(
                 "training fold; estimator chosen beforehand by GroupKFold macro-F1 on the same athletes",
                 **evaluate(y, proba, classes, groups, uncertain_below),
             },
-            "explain": reference_profile(part, y, features),
+            # cues speak of the per-rep metrics, not of points on a curve
+            "explain": reference_profile(part, y, [f for f in features if f not in CURVE_COLUMNS]),
         }
     _drop_families_the_pooled_model_beats(pipelines, families, oof, plan)
     y_all = reps["train_label"].to_numpy().astype(str)
@@ -257,7 +280,7 @@ def reps_for_prediction(lake: Lake, all_reps: bool) -> pl.DataFrame:
     """Reps to label plus every rep of the same athlete/day/exercise (context for the
     session-relative features); ``to_label`` marks the former."""
     where = "TRUE" if all_reps else "label IS NULL"
-    return query(
+    reps = query(
         lake,
         f"""
         WITH todo AS (SELECT DISTINCT athlete_id, session_date, exercise FROM rep_view WHERE {where})
@@ -266,6 +289,7 @@ def reps_for_prediction(lake: Lake, all_reps: bool) -> pl.DataFrame:
         JOIN recordings c USING (recording_id)
         """,
     )
+    return with_curves(lake, reps)
 
 
 def predict_labels(

@@ -1,4 +1,4 @@
-"""The rep classifier: scikit-learn Pipelines over per-rep metrics, chosen and scored leave-athlete-out.
+"""The rep classifier: Pipelines over per-rep metrics and angle curves, scored leave-athlete-out.
 
 One Pipeline per *model family* (input modality and sensor set, see ``features.family_key``):
 
