@@ -4,7 +4,7 @@ The default model never sees the demo's or the tests' athletes: it is trained on
 team (seed below; the tests use seed 11, the demo its own), recorded in every format the simulator
 writes, all six exercises, with the all-sensor IMU recordings also copied with fewer sensors so
 each common sensor subset has a model family and a leave-athlete-out score on the card.
-Run: .venv/bin/python models/train_default.py   (a few minutes)
+Run: .venv/bin/python models/train_default.py   (~8 minutes on one core)
 """
 
 from __future__ import annotations
