@@ -76,6 +76,36 @@ BODY_25: tuple[str, ...] = (
     "RHeel",
 )
 
+# BODY_25B (Pose2Sim/skeletons.py, object BODY_25B; docs/formats.md): 25 keypoints like BODY_25,
+# in a COCO-like order.
+BODY_25B: tuple[str, ...] = (
+    "Nose",
+    "LEye",
+    "REye",
+    "LEar",
+    "REar",
+    "LShoulder",
+    "RShoulder",
+    "LElbow",
+    "RElbow",
+    "LWrist",
+    "RWrist",
+    "LHip",
+    "RHip",
+    "LKnee",
+    "RKnee",
+    "LAnkle",
+    "RAnkle",
+    "Neck",
+    "Head",
+    "LBigToe",
+    "LSmallToe",
+    "LHeel",
+    "RBigToe",
+    "RSmallToe",
+    "RHeel",
+)
+
 COCO_18: tuple[str, ...] = (
     "Nose",
     "Neck",

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hinge_analytics.formats import BODY_25B
 from hinge_analytics.ingest import READERS, detect_format, read_recording
 from hinge_analytics.ingest.c3d import load_c3d
 from hinge_analytics.ingest.coco17 import load_coco17_json
@@ -15,7 +16,7 @@ from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.imu import parse_sensor_file, read_imu_csv
 from hinge_analytics.ingest.markers import landmarks_from_markers, split_label
 from hinge_analytics.ingest.mediapipe import load_mediapipe_csv, read_mediapipe_csv
-from hinge_analytics.ingest.openpose import BODY_25B, _order_for, load_openpose_json
+from hinge_analytics.ingest.openpose import _order_for, load_openpose_json
 from hinge_analytics.ingest.trc import load_trc
 from hinge_analytics.schema import FORMATS, IMU_CHANNELS, landmark_columns
 from hinge_analytics.simulate import imu as sim_imu

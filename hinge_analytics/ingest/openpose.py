@@ -25,39 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hinge_analytics.formats import BODY_25, COCO_18, canonical_map
+from hinge_analytics.formats import BODY_25, BODY_25B, COCO_18, canonical_map
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, PoseRead
 from hinge_analytics.ingest.people import track_athlete
 
-# BODY_25B keypoint order (Pose2Sim Pose2Sim/skeletons.py, object BODY_25B; docs/formats.md).
-BODY_25B: tuple[str, ...] = (
-    "Nose",
-    "LEye",
-    "REye",
-    "LEar",
-    "REar",
-    "LShoulder",
-    "RShoulder",
-    "LElbow",
-    "RElbow",
-    "LWrist",
-    "RWrist",
-    "LHip",
-    "RHip",
-    "LKnee",
-    "RKnee",
-    "LAnkle",
-    "RAnkle",
-    "Neck",
-    "Head",
-    "LBigToe",
-    "LSmallToe",
-    "LHeel",
-    "RBigToe",
-    "RSmallToe",
-    "RHeel",
-)
 MAX_FILES = 200_000
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
