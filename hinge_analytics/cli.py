@@ -231,6 +231,7 @@ def export(
 ) -> None:
     """Export a table as CSV or Parquet (by the file extension)."""
     from hinge_analytics.analytics import query
+    from hinge_analytics.report import spreadsheet_safe
     from hinge_analytics.schema import EXPORT_REPS_COLUMNS
 
     sql = {
@@ -248,7 +249,7 @@ def export(
     frame = query(_existing_lake(lake), sql)
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        frame.write_csv(out)
+        spreadsheet_safe(frame).write_csv(out)
     else:
         frame.write_parquet(out)
     console.print(f"wrote {frame.height} row(s) to {out}")

@@ -250,3 +250,16 @@ def test_a_folder_recording_with_a_link_out_of_the_batch_is_quarantined(tmp_path
     reasons = {r.recording_id: r.reason for r in rejected}
     assert "outside the batch folder" in reasons["r1"]
     assert "batch folder itself" in reasons["r2"]
+
+
+def test_csv_cells_that_spreadsheets_would_run_as_formulas_are_quoted():
+    import polars as pl
+
+    from hinge_analytics.report import spreadsheet_safe
+
+    frame = pl.DataFrame(
+        {"athlete_id": ['=HYPERLINK("http://x")', "A01", "@SUM(1)", None], "x": [-1.5, 2, 3, 4]}
+    )
+    safe = spreadsheet_safe(frame)
+    assert safe["athlete_id"].to_list() == ['\'=HYPERLINK("http://x")', "A01", "'@SUM(1)", None]
+    assert safe["x"].to_list() == [-1.5, 2, 3, 4]  # numbers keep their sign

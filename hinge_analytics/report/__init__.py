@@ -256,8 +256,28 @@ def _index_page(flags: pl.DataFrame, pages: dict[str, str], since: dt.date | Non
     )
 
 
+# A text cell starting with one of these is run as a formula by spreadsheet programs (OWASP
+# "CSV Injection"): an athlete id like =HYPERLINK(...) must open as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text columns with a leading ' on cells a spreadsheet would evaluate; numbers untouched."""
+    pattern = "^[" + "".join("\\" + c if c in "-+" else c for c in _FORMULA_START) + "]"
+    return frame.with_columns(
+        [
+            pl.when(pl.col(name).str.contains(pattern))
+            .then("'" + pl.col(name))
+            .otherwise(pl.col(name))
+            .alias(name)
+            for name, dtype in frame.schema.items()
+            if dtype == pl.String
+        ]
+    )
+
+
 def _csv(frame: pl.DataFrame, path: Path) -> None:
-    frame.write_csv(path)
+    spreadsheet_safe(frame).write_csv(path)
 
 
 def build_reports(
@@ -301,7 +321,10 @@ def build_reports(
         mine = {
             name: frame.filter(pl.col("athlete_id") == athlete_id)
             for name, frame in (
-                ("sessions", sessions), ("weekly", weekly), ("labels", labels), ("reps", reps)
+                ("sessions", sessions),
+                ("weekly", weekly),
+                ("labels", labels),
+                ("reps", reps),
             )
         }
         stem = names[athlete_id].removesuffix(".html")
