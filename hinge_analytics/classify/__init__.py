@@ -209,6 +209,7 @@ def train(
             "labels_file": str(labels_file) if labels_file else None,
         },
         "evaluation": _overall(reps, oof, list(pipelines), uncertain_below),
+        "by_sensor_set": _by_sensor_set(reps, oof, list(pipelines), uncertain_below),
         "families": families,
         **({"notes": notes} if notes else {}),
     }
@@ -274,6 +275,19 @@ def _overall(reps: pl.DataFrame, oof: dict, available: list[str], threshold: flo
         "predict uses for it",
         **ev,
     }
+
+
+def _by_sensor_set(reps: pl.DataFrame, oof: dict, available: list[str], threshold: float) -> dict:
+    """What a recording with each sensor set (or pose) gets: its reps scored out of fold by the
+    family ``predict`` would use for it - figures for fewer sensors, whichever model serves them."""
+    out = {}
+    for (family,), part in reps.sort("family").group_by("family", maintain_order=True):
+        ev = _overall(part, oof, available, threshold)
+        out[family] = {
+            "model": choose_family(family, available),
+            **{k: ev[k] for k in ("n_reps", "n_athletes", "macro_f1", "sensitivity", "specificity")},
+        }
+    return out
 
 
 def reps_for_prediction(lake: Lake, all_reps: bool) -> pl.DataFrame:
