@@ -254,9 +254,13 @@ def _data_summary(reps: pl.DataFrame, y: np.ndarray) -> dict:
     }
 
 
-def _overall(reps: pl.DataFrame, oof: dict, available: list[str], threshold: float) -> dict:
-    """Every labelled rep scored by the family `predict` would use for it, out of fold."""
-    vocab = np.array(sorted(set(reps["train_label"].to_list())))
+def _overall(
+    reps: pl.DataFrame, oof: dict, available: list[str], threshold: float, vocab: np.ndarray | None = None
+) -> dict:
+    """Every labelled rep scored by the family `predict` would use for it, out of fold. ``vocab``:
+    every label any family predicts (defaults to the labels of ``reps``)."""
+    if vocab is None:
+        vocab = np.array(sorted(set(reps["train_label"].to_list())))
     truth, proba, groups = [], [], []
     for rid, fam, label, athlete in zip(
         _rep_ids(reps), reps["family"], reps["train_label"], reps["athlete_id"], strict=True
@@ -281,8 +285,12 @@ def _by_sensor_set(reps: pl.DataFrame, oof: dict, available: list[str], threshol
     """What a recording with each sensor set (or pose) gets: its reps scored out of fold by the
     family ``predict`` would use for it - figures for fewer sensors, whichever model serves them."""
     out = {}
+    vocab = np.array(sorted(set(reps["train_label"].to_list())))
     for (family,), part in reps.sort("family").group_by("family", maintain_order=True):
-        ev = _overall(part, oof, available, threshold)
+        scored = oof.get(choose_family(family, available), {})
+        if not any(rid in scored for rid in _rep_ids(part)):
+            continue  # e.g. a sensor set too rare for any family that could serve it
+        ev = _overall(part, oof, available, threshold, vocab)
         out[family] = {
             "model": choose_family(family, available),
             **{k: ev[k] for k in ("n_reps", "n_athletes", "macro_f1", "sensitivity", "specificity")},
