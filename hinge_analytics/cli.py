@@ -45,7 +45,7 @@ def _user_errors(func: F) -> F:
 
         from hinge_analytics.analytics import QueryError
         from hinge_analytics.classify.model import ModelError
-        from hinge_analytics.ingest.errors import BadRecording
+        from hinge_analytics.ingest.errors import BadRecording, first_line
 
         try:
             return func(*args, **kwargs)
@@ -53,8 +53,7 @@ def _user_errors(func: F) -> F:
             print(f"hinge: {exc}", file=sys.stderr)
             raise typer.Exit(2) from None
         except (OSError, DeltaError) as exc:  # disk full, permissions, an unreachable object store
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            print(f"hinge: could not read or write the lake or a file: {reason}", file=sys.stderr)
+            print(f"hinge: could not read or write the lake or a file: {first_line(exc)}", file=sys.stderr)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import polars as pl
 
+from hinge_analytics.numeric import nanmean_stack
 from hinge_analytics.schema import REP_METRIC_COLUMNS, REPS, conform
 
 _ANGLE_KEYS = (
@@ -49,12 +50,6 @@ def _stat(fn, values: np.ndarray) -> float:
         return float(fn(values)) if len(values) else float("nan")
 
 
-def _mean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(np.stack([a, b]), axis=0)
-
-
 def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
     """One row per rep: boundaries plus every metric of schema.REP_METRIC_COLUMNS."""
     t = angles["t_s"].to_numpy()
@@ -64,7 +59,7 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
         else np.full(len(t), np.nan)
         for k in (*_ANGLE_KEYS, "hip_travel_leg_lengths", "confidence", "hinge_deg")
     }
-    hip = _mean2(series["hip_flexion_left_deg"], series["hip_flexion_right_deg"])
+    hip = nanmean_stack([series["hip_flexion_left_deg"], series["hip_flexion_right_deg"]])
     rows = []
     for rep in boundaries.iter_rows(named=True):
         inside = (t >= rep["t_start_s"]) & (t <= rep["t_end_s"])

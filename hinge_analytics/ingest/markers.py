@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 
 from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.numeric import nanmean_stack
 
 # canonical joint -> alternatives in order of preference; an alternative averages its markers
 # (lateral + medial markers average to the joint centre).
@@ -96,12 +97,6 @@ def split_label(label: str) -> tuple[str | None, str]:
     return side, key
 
 
-def _nanmean(arrays: list[np.ndarray]) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(np.stack(arrays), axis=0)
-
-
 def markers_to_landmarks(labels: list[str], points: np.ndarray) -> dict[str, np.ndarray]:
     """``points`` (n_frames, n_markers, 3), metres, any axes -> canonical landmark -> (n, 3).
 
@@ -117,7 +112,7 @@ def markers_to_landmarks(labels: list[str], points: np.ndarray) -> dict[str, np.
             for alternative in alternatives:
                 found = [by_key.get((side, k)) for k in alternative]
                 if all(f is not None for f in found):
-                    out[f"{joint}_{side}"] = _nanmean(found)  # type: ignore[arg-type]
+                    out[f"{joint}_{side}"] = nanmean_stack(found)  # type: ignore[arg-type]
                     break
     if (None, "nose") in by_key:
         out["nose"] = by_key[(None, "nose")]
@@ -144,7 +139,7 @@ def estimate_hip_centres(
     if rasi is None or lasi is None:
         return {}
     rpsi, lpsi = pelvis.get(("right", "psis")), pelvis.get(("left", "psis"))
-    mid_psis = _nanmean([rpsi, lpsi]) if rpsi is not None and lpsi is not None else sacrum
+    mid_psis = nanmean_stack([rpsi, lpsi]) if rpsi is not None and lpsi is not None else sacrum
     origin = (rasi + lasi) / 2
     lateral = rasi - lasi
     width = np.linalg.norm(lateral, axis=1, keepdims=True)
@@ -179,10 +174,10 @@ def up_axis(landmarks: dict[str, np.ndarray], default: int) -> tuple[int, float]
         return default, 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        feet_level = _nanmean(feet)  # (n, 3)
+        feet_level = nanmean_stack(feet)  # (n, 3)
         heights = np.stack(body) - feet_level  # (k, n, 3)
         upper = [landmarks[k] for k in _UPPER if k in landmarks] or body
-        head_height = np.nanmedian(_nanmean(upper) - feet_level, axis=0)  # (3,)
+        head_height = np.nanmedian(nanmean_stack(upper) - feet_level, axis=0)  # (3,)
         best, best_score = (default, 1.0), (-1.0, -np.inf)
         for axis in range(3):
             for sign in (1.0, -1.0):

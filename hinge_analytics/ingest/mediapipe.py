@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.formats import MEDIAPIPE_33, canonical_map
-from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.ingest.errors import BadRecording, first_line
 from hinge_analytics.ingest.frames import PoseArrays, PoseRead
 
 
@@ -52,7 +52,7 @@ class _Table:
         try:
             header = pl.read_csv(path, n_rows=0, encoding="utf8-lossy").columns
         except (pl.exceptions.PolarsError, OSError) as exc:
-            raise BadRecording(f"The file is not a readable MediaPipe CSV ({_first_line(exc)}).") from exc
+            raise BadRecording(f"The file is not a readable MediaPipe CSV ({first_line(exc)}).") from exc
         lower = [c.strip().lower() for c in header]
         wanted = [c for c, low in zip(header, lower, strict=True) if _wanted(low)]
         table = None
@@ -72,7 +72,7 @@ class _Table:
                 table = pl.read_csv(path, infer_schema_length=10000, encoding="utf8-lossy")
             except (pl.exceptions.PolarsError, OSError) as exc:
                 raise BadRecording(
-                    f"The file is not a readable MediaPipe CSV ({_first_line(exc)})."
+                    f"The file is not a readable MediaPipe CSV ({first_line(exc)})."
                 ) from exc
         self.table = table
         self.columns = {c.strip().lower(): c for c in table.columns}
@@ -148,6 +148,3 @@ def _looks_like_world(xyz: dict[str, np.ndarray]) -> bool:
     centre = np.nanmedian(np.mean(hips, axis=0), axis=0)
     return bool(np.all(np.abs(centre[:2]) < 0.15))
 
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__

@@ -25,13 +25,13 @@ Hip travel = horizontal distance of the hip centre behind the ankle centre divid
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 
 import numpy as np
 import polars as pl
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, clean
+from hinge_analytics.numeric import nanmean_stack
 from hinge_analytics.schema import ANGLES, LANDMARKS, conform, landmark_columns
 
 MIN_CONFIDENCE = 0.3
@@ -289,12 +289,6 @@ def _mid(p: dict[str, np.ndarray], name: str) -> np.ndarray | None:
         return left if right is None else right
     return nanmean_stack([left, right])
 
-
-def nanmean_stack(arrays: list[np.ndarray]) -> np.ndarray:
-    """Element-wise mean ignoring NaN (NaN where every input is NaN), without warnings."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(np.stack(arrays), axis=0)
 
 
 def forward_direction(p: dict[str, np.ndarray]) -> np.ndarray:
