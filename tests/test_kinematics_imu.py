@@ -92,3 +92,42 @@ def test_tilt_change_sign_and_size_from_gravity_alone():
     up = np.column_stack([-np.sin(angle), np.zeros_like(angle), np.cos(angle)])
     change = K.tilt_change_deg(up, up[0], np.array([0.0, 1.0, 0.0]))
     assert change[-1] == pytest.approx(60.0, abs=1e-6)
+
+
+def _rotation_about(axis: np.ndarray, angle: float) -> np.ndarray:
+    k = axis / np.linalg.norm(axis)
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle) * kx + (1 - np.cos(angle)) * kx @ kx
+
+
+def test_fusion_tracks_up_through_a_tumbling_turn_and_rejects_linear_acceleration():
+    # A sensor tumbling about a slowly wandering axis at 12.5 Hz (a consumer band): the exact up in
+    # its frame is known, the accelerometer adds a large sideways jolt mid-way that must not leak in.
+    rate, n = 12.5, 250
+    t = np.arange(n) / rate
+    axis_of = lambda s: np.array([np.cos(0.3 * s), np.sin(0.3 * s), 0.4])  # noqa: E731
+    rates = 1.2 * np.sin(2 * np.pi * 0.25 * t)  # rad/s about axis_of(t), in the sensor frame
+    gyr = np.array([rates[k] * axis_of(t[k]) / np.linalg.norm(axis_of(t[k])) for k in range(n)])
+    true_up = np.empty((n, 3))
+    true_up[0] = np.array([0.2, -0.1, 1.0]) / np.linalg.norm([0.2, -0.1, 1.0])
+    for k in range(1, n):  # up turns by -w dt in the sensor frame (exact, midpoint rate)
+        w = 0.5 * (gyr[k] + gyr[k - 1]) / rate
+        true_up[k] = _rotation_about(w, -np.linalg.norm(w)) @ true_up[k - 1]
+    acc = 9.81 * true_up
+    acc[100:110] += np.array([0.0, 6.0, 0.0])  # a jolt: |acc| far from g, so barely trusted
+    up = K.up_from_fusion(acc, gyr, t, acc[0])
+    error_deg = np.degrees(np.arccos(np.clip((up * true_up).sum(axis=1), -1, 1)))
+    assert error_deg.max() < 0.5
+
+
+def test_fusion_pulls_a_biased_gyro_back_to_gravity():
+    # Standing still, gyro bias 2 deg/s: integration alone would drift 60 deg in 30 s.
+    rate = 60.0
+    t = np.arange(int(30 * rate)) / rate
+    gyr = np.tile(np.radians([2.0, 0.0, 0.0]), (len(t), 1))
+    acc = np.tile([0.0, 0.0, 9.81], (len(t), 1))
+    up = K.up_from_fusion(acc, gyr, t, acc[0])
+    tilt = np.degrees(np.arccos(np.clip(up[:, 2], -1, 1)))
+    # First-order steady state: lag = bias x TAU (6 deg), not growing with time.
+    assert tilt[-1] == pytest.approx(2.0 * K.TAU_S, rel=0.05)
+    assert np.all(np.diff(tilt[len(t) // 2 :]) < 1e-3)  # settled

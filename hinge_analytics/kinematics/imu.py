@@ -10,9 +10,10 @@ calibrated from its own data:
    accelerometer direction is "up" in the sensor frame at the reference posture.
 2. **Up direction over time**: from the quaternion (up = R^T z) when present; otherwise a
    complementary filter on the up vector (Mahony et al., IEEE TAC 2008, reduced to tilt): the
-   previous estimate is rotated by the bias-corrected gyro (exact axis-angle step, so 12.5 Hz
-   consumer bands work) and pulled towards the normalised accelerometer with time constant
-   ``TAU_S``, less when |acc| is far from g (movement); run forwards and backwards in time and
+   bias-corrected gyro turns the estimate (exact axis-angle steps, so 12.5 Hz consumer bands work)
+   and the normalised accelerometer pulls it with time constant ``TAU_S``, less when |acc| is far
+   from g (movement). Written in the first sample's frame the filter is linear, so it runs as a
+   prefix scan over whole arrays, not a loop over samples; run forwards and backwards in time and
    averaged, so the accelerometer pull adds no lag. Gravity makes the tilt drift-free; heading,
    which drifts, is never used.
 3. **Medio-lateral axis**: a hinge rotates every segment about the athlete's medio-lateral axis, so
@@ -119,35 +120,89 @@ def still_window(gyr: np.ndarray, rate: float, onset: int | None = None) -> slic
     return slice(start, start + w)
 
 
-def _rotate(v: np.ndarray, axis_angle: np.ndarray) -> np.ndarray:
-    """Rotate vector v by the rotation vector ``axis_angle`` (Rodrigues)."""
-    angle = np.linalg.norm(axis_angle)
-    if angle < 1e-12:
-        return v
-    k = axis_angle / angle
-    return v * np.cos(angle) + np.cross(k, v) * np.sin(angle) + k * np.dot(k, v) * (1 - np.cos(angle))
+def quat_multiply(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Hamilton product of w-first quaternions, broadcast over leading axes."""
+    pw, px, py, pz = np.moveaxis(p, -1, 0)
+    qw, qx, qy, qz = np.moveaxis(q, -1, 0)
+    return np.stack(
+        [
+            pw * qw - px * qx - py * qy - pz * qz,
+            pw * qx + px * qw + py * qz - pz * qy,
+            pw * qy - px * qz + py * qw + pz * qx,
+            pw * qz + px * qy - py * qx + pz * qw,
+        ],
+        axis=-1,
+    )
+
+
+def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors v (n, 3) by unit quaternions q (n, 4): q v q*."""
+    w, xyz = q[:, :1], q[:, 1:]
+    t = 2.0 * np.cross(xyz, v)
+    return v + w * t + np.cross(xyz, t)
+
+
+def _inclusive_scan(first: np.ndarray, second: np.ndarray, combine) -> tuple[np.ndarray, np.ndarray]:
+    """Hillis-Steele prefix scan of an associative ``combine(earlier, later)`` over axis 0.
+
+    log2(n) whole-array steps instead of a loop over samples (Blelloch, CMU-CS-90-190, 1990).
+    """
+    n, step = len(first), 1
+    while step < n:
+        a, b = combine((first[:-step], second[:-step]), (first[step:], second[step:]))
+        first = np.concatenate([first[:step], a])
+        second = np.concatenate([second[:step], b])
+        step *= 2
+    return first, second
+
+
+def gyro_orientation(gyr: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    """Unit quaternions (n, 4) taking sensor-frame vectors at sample k to the frame at sample 0.
+
+    Each step turns by the trapezoidal mean rate times dt as an exact axis-angle quaternion (so the
+    12.5 Hz band of consumer sensors integrates correctly); body-frame rates compose on the right,
+    q_k = q_(k-1) dq_k, evaluated as a prefix product.
+    """
+    rotvec = np.zeros((len(gyr), 3))
+    rotvec[1:] = 0.5 * (gyr[1:] + gyr[:-1]) * np.diff(t_s)[:, None]
+    rotvec = np.nan_to_num(rotvec)
+    half = 0.5 * np.linalg.norm(rotvec, axis=1)
+    axis = rotvec / np.where(half > 0, 2 * half, 1.0)[:, None]
+    steps = np.column_stack([np.cos(half), axis * np.sin(half)[:, None]])
+    q, _ = _inclusive_scan(
+        steps, np.zeros(len(steps)), lambda earlier, later: (quat_multiply(earlier[0], later[0]), later[1])
+    )
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
 def up_from_fusion(acc: np.ndarray, gyr: np.ndarray, t_s: np.ndarray, up0: np.ndarray) -> np.ndarray:
     """Complementary filter: the global up direction in the sensor frame at every sample.
 
-    Up is fixed in the world, so in a sensor turning at w it turns at -w: u_k = Rot(-w dt) u_{k-1},
-    then nudged towards acc/|acc| by dt / (TAU_S + dt), scaled down while |acc| differs from g.
+    Up is fixed in the world, so in the frame the sensor had at sample 0 it is constant up to gyro
+    drift. There the filter is linear, v_k = (1 - g_k) v_(k-1) + g_k R_k a_k/|a_k| with
+    g_k = dt / (TAU_S + dt), scaled down while |acc| differs from g; it is evaluated as a prefix
+    scan, then turned back into each sample's sensor frame (up_k = R_k^T v_k). This is Mahony's
+    filter reduced to tilt, with the per-step renormalisation moved to the end.
     """
-    n = len(acc)
-    up = np.empty((n, 3))
-    u = up0 / np.linalg.norm(up0)
     norms = np.linalg.norm(acc, axis=1)
-    for k in range(n):
-        if k > 0:
-            dt = t_s[k] - t_s[k - 1]
-            u = _rotate(u, -0.5 * (gyr[k] + gyr[k - 1]) * dt)
-            gain = dt / (TAU_S + dt) * float(np.exp(-(((norms[k] - GRAVITY) / 0.7) ** 2)))
-            if np.isfinite(norms[k]) and norms[k] > 1e-6:
-                u = (1 - gain) * u + gain * acc[k] / norms[k]
-            u /= np.linalg.norm(u)
-        up[k] = u
-    return up
+    valid = np.isfinite(norms) & (norms > 1e-6)
+    dt = np.diff(t_s, prepend=t_s[0])
+    gain = np.where(valid, dt / (TAU_S + dt) * np.exp(-(((norms - GRAVITY) / 0.7) ** 2)), 0.0)
+    gain[0] = 0.0
+    rotation = gyro_orientation(gyr, t_s)
+    pull = np.where(valid[:, None], acc / np.where(valid, norms, 1.0)[:, None], 0.0)
+    decay = 1.0 - gain
+    drive = gain[:, None] * quat_rotate(rotation, pull)
+    drive[0] = up0 / np.linalg.norm(up0)
+    decay[0] = 0.0
+    _, up_initial_frame = _inclusive_scan(
+        decay,
+        drive,
+        lambda earlier, later: (later[0] * earlier[0], later[0][:, None] * earlier[1] + later[1]),
+    )
+    conjugate = rotation * np.array([1.0, -1.0, -1.0, -1.0])
+    up = quat_rotate(conjugate, up_initial_frame)
+    return up / np.linalg.norm(up, axis=1, keepdims=True)
 
 
 def up_from_quaternion(quat: np.ndarray) -> np.ndarray:
