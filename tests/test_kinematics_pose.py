@@ -120,3 +120,22 @@ def test_vectorised_swap_correction_matches_the_frame_loop(seed):
     np.testing.assert_array_equal(fixed["knee_left"], want_l)
     np.testing.assert_array_equal(fixed["knee_right"], want_r)
     assert count == want_count
+
+
+def test_marker_sets_without_ears_still_see_the_upper_back_round():
+    # Pose2Sim's BODY_25B TRC carries Nose/Head but no ears: the nose stands in for the head.
+    rng = np.random.default_rng(3)
+    plan = SetPlan("romanian_deadlift", [RepPlan("good", 0.0), RepPlan("rounded_back", 0.8)])
+    t, pose, truth = simulate_set(plan, 30.0, rng)
+    pts = forward_kinematics(pose, Anthropometry(1.75))
+    without_ears = _frames(t, pts).with_columns(
+        [
+            pl.lit(None, dtype=pl.Float64).alias(c)
+            for s in ("left", "right")
+            for c in landmark_columns(f"ear_{s}")
+        ]
+    )
+    rounding = pose_angles(without_ears, 30.0, "world_m")["upper_back_rounding_deg"].to_numpy()
+    reps = [(t >= a) & (t <= b) for a, b in zip(truth.t_start_s, truth.t_end_s, strict=True)]
+    good, rounded = (np.ptp(rounding[r]) for r in reps)
+    assert rounded > good + 8.0

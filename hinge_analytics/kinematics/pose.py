@@ -13,8 +13,8 @@ lower->upper vector; hip flexion = trunk tilt - thigh tilt; knee flexion = shank
 tilt; ankle dorsiflexion = shank tilt (foot flat). Trunk = hip centre -> shoulder centre.
 
 Spine-shape proxies (pose sees no vertebrae):
-- upper-back rounding = tilt of shoulder centre -> ear centre minus trunk tilt (head and shoulders
-  curling forward of the trunk line);
+- upper-back rounding = tilt of shoulder centre -> ear centre (the nose when no ears are tracked)
+  minus trunk tilt (head and shoulders curling forward of the trunk line);
 - shoulder protraction = signed distance of the shoulder centre in front of the hip-centre ->
   ear-centre line, in trunk lengths (shoulders rolling forward of the spine).
 No pelvis-tilt proxy is given: two hip landmarks do not define a pelvis orientation.
@@ -176,9 +176,15 @@ def _swap_flags(
 
 _RIGID = (("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow"), ("hip", "shoulder"))
 ASPECT_LANDMARKS = frozenset(f"{j}_{s}" for pair in _RIGID for j in pair for s in ("left", "right"))
-# The landmarks pose_angles reads after cleaning (nose, elbows and wrists are not used).
+# The landmarks pose_angles reads after cleaning (elbows and wrists are not used; the nose stands in
+# for the ears in marker sets without them, e.g. Pose2Sim's BODY_25B TRC).
 ANGLE_LANDMARKS = frozenset(
-    f"{j}_{s}" for j in ("ear", "shoulder", "hip", "knee", "ankle", "heel", "toe") for s in ("left", "right")
+    {"nose"}
+    | {
+        f"{j}_{s}"
+        for j in ("ear", "shoulder", "hip", "knee", "ankle", "heel", "toe")
+        for s in ("left", "right")
+    }
 )
 
 
@@ -290,7 +296,6 @@ def _mid(p: dict[str, np.ndarray], name: str) -> np.ndarray | None:
     return nanmean_stack([left, right])
 
 
-
 def forward_direction(p: dict[str, np.ndarray]) -> np.ndarray:
     """Unit horizontal (x, 0, z) vector the athlete faces: median heel -> toe direction.
 
@@ -336,6 +341,8 @@ def pose_angles(
     )
     forward = forward_direction(p)
     hip_c, sho_c, ear_c, ank_c = (_mid(p, k) for k in ("hip", "shoulder", "ear", "ankle"))
+    if ear_c is None:
+        ear_c = p.get("nose")
     n = frames.height
     nan = np.full(n, np.nan)
     trunk = tilt_deg(hip_c, sho_c, forward) if hip_c is not None and sho_c is not None else nan
