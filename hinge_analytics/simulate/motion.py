@@ -245,7 +245,8 @@ def _bottom_targets(
     }
     if prof.supine:
         targets["hip"] = _uniform(rng, prof.hip) * depth
-        targets["knee"] = _uniform(rng, prof.knee)
+        _uniform(rng, prof.knee)  # the chain sets the knee; drawn so seeded teams stay the same
+        targets["knee"] = 0.0  # extra knee bend at the bottom (a knee-dominant thrust)
         if rep.label == "hyperextension":
             targets.update(top_lean=-15 * s, top_lumbar=-22 * s)
         elif rep.label == "rounded_back":
@@ -253,9 +254,11 @@ def _bottom_targets(
         elif rep.label == "lumbar_flexion":
             targets.update(lumbar=20 * s, hip=targets["hip"] + 8 * s)
         elif rep.label == "squatting":
-            targets.update(hip=targets["hip"] - 15 * s)
+            # Knee-dominant: feet too close, the knees fold further as the hips drop.
+            targets.update(knee=35 * s)
         elif rep.label == "hips_not_back":
-            targets.update(hip=targets["hip"] * (1 - 0.35 * s))
+            # The hips never finish: short of full extension at the top, a shallower drop.
+            targets.update(top_lean=12 * s, hip=targets["hip"] * (1 - 0.2 * s))
         return targets
     trunk = _uniform(rng, prof.trunk) * depth
     knee = _uniform(rng, prof.knee)
@@ -285,7 +288,9 @@ def _bottom_targets(
 SHOULDER_SLIDE = 0.06  # fraction of stature the shoulder slides at 90 deg of hip flexion
 
 
-def hip_thrust_chain(hip_flexion_deg: np.ndarray, lockout_knee_deg: float = 90.0) -> dict[str, np.ndarray]:
+def hip_thrust_chain(
+    hip_flexion_deg: np.ndarray, lockout_knee_deg: float | np.ndarray = 90.0
+) -> dict[str, np.ndarray]:
     """Supine closed chain: feet on the floor, upper back pivoting on a bench, hips dropping.
 
     The shoulder stays where it is at lockout (trunk and thigh level, knee ``lockout_knee_deg``);
@@ -295,11 +300,11 @@ def hip_thrust_chain(hip_flexion_deg: np.ndarray, lockout_knee_deg: float = 90.0
     chord = TRUNK * np.linalg.norm((SPINE_LENGTHS * _tilt_unit(SPINE_STANDING_TILT_DEG)).sum(axis=1))
     n = len(hip_flexion_deg)
     ankle = np.tile([0.0, ANKLE_HEIGHT], (n, 1))
-    lock_thigh = -lockout_knee_deg  # shank vertical at lockout
+    lock_thigh = -np.broadcast_to(np.asarray(lockout_knee_deg, dtype=np.float64), (n,))  # shank vertical
     shoulder = (
-        ankle[0]
+        ankle
         + SHANK * _tilt_unit(0.0)[:, 0]
-        + THIGH * _tilt_unit(lock_thigh)[:, 0]
+        + THIGH * _tilt_unit(lock_thigh).T
         + chord * _tilt_unit(-90.0)[:, 0]
     )
     # The upper back rolls over the bench edge as the hips drop: the shoulder slides towards the feet.
@@ -354,7 +359,8 @@ def _pose_from_progress(
     thigh = trunk - hip
     shank = thigh + knee
     if prof.supine:
-        chain = hip_thrust_chain(hip + top_lean)
+        # targets["knee"] of a hip thrust is extra knee bend at the bottom (a knee-dominant thrust)
+        chain = hip_thrust_chain(hip + top_lean, 90.0 + value["knee"] * p)
         trunk, thigh, shank = chain["trunk"], chain["thigh"], chain["shank"]
         knee = shank - thigh
     asym = plan.knee_asymmetry_deg * p
