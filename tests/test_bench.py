@@ -1,0 +1,66 @@
+"""bench/pipeline.py and bench/peer.py: the parts that decide what the benchmark prints (fast)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import peer  # noqa: E402
+import pipeline as bench  # noqa: E402
+
+from hinge_analytics.ingest.manifest import read_manifest  # noqa: E402
+
+
+def test_simulate_gives_exactly_the_asked_number_of_recordings(tmp_path):
+    rows, _ = read_manifest(bench.simulate(20, tmp_path))
+    assert len(rows) == 20
+
+
+def test_prefect_overheads_are_shares_of_the_wall_they_name():
+    served = {
+        "ingest_s": 50.0,
+        "prefect_import_s": 1.0,
+        "interpreter_start_s": 0.2,
+        "work_imports_s": 0.8,
+        "wall_to_ingest_end_s": 52.0,
+    }
+    o = bench.prefect_overheads(45.0, served, {"wall_s": 60.0})
+    assert o["a_per_task"] == pytest.approx(5 / 50)
+    assert o["b_served"] == pytest.approx(6 / 52)
+    assert o["c_one_off_cli"] == pytest.approx((60 - 45 - 1) / 60)
+
+
+def _result(n: int, rss: float, b: float) -> dict:
+    return {
+        "n": n,
+        "ratio_full_to_floor": 2.5,
+        "end_to_end_s": 100.0 * n / 1000,
+        "prefect_overhead": {"a_per_task": 0.01, "b_served": b, "c_one_off_cli": 0.2},
+        "flow": {"peak_rss_mb": rss},
+    }
+
+
+def test_targets_check_n_1000_and_compare_peak_rss_at_10000_with_1000():
+    checks = {
+        name: met for name, _, met in bench.targets([_result(1000, 1500, 0.05), _result(10_000, 1700, 0.04)])
+    }
+    assert checks["peak RSS < 2 GiB, N=1000"]
+    assert not checks["peak RSS at N=10000 within 10% of N=1000"]  # +13 %
+    assert checks["Prefect overhead <= 10%: (b) served, N=10000"]
+    assert all(met for name, met in checks.items() if "10000 within" not in name)
+
+
+def test_kineticstoolkit_angles_agree_with_ours_on_simulated_world_landmarks(tmp_path):
+    pytest.importorskip("kineticstoolkit")
+    pytest.importorskip("pandas")
+    rows, _ = read_manifest(bench.simulate(20, tmp_path))
+    result = peer.compare(rows, sample=2)
+    assert result["recordings"] == 2
+    for quantity, a in result["agreement"].items():
+        assert a["reps"] >= 5, quantity
+        assert a["mean_abs_diff_deg"] < 2.0, quantity
