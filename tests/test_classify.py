@@ -18,7 +18,7 @@ from hinge_analytics.classify import (
     train,
 )
 from hinge_analytics.classify.explain import explain
-from hinge_analytics.classify.features import SessionRelative, choose_family, family_key
+from hinge_analytics.classify.features import SessionRelative, StanceFirst, choose_family, family_key
 from hinge_analytics.classify.model import ModelError
 from hinge_analytics.cli import app
 from hinge_analytics.schema import UNCERTAIN
@@ -158,6 +158,24 @@ def test_session_relative_features_use_no_labels():
     out = SessionRelative(["m"], group_by=("athlete_id", "session_date", "exercise")).fit_transform(X)
     assert out["rel_m"][:4].to_list() == [-1.5, -0.5, 0.5, 7.5]
     assert np.isnan(out["rel_m"][4:].to_numpy()).all()  # a group of two is too small
+
+
+def test_single_leg_work_is_seen_stance_leg_first():
+    columns = ["peak_knee_flexion_left_deg", "peak_knee_flexion_right_deg", "si_knee_flexion_pct", "m"]
+    X = pl.DataFrame(
+        {
+            "side": ["left", "right", ""],
+            "peak_knee_flexion_left_deg": [20.0, 8.0, 15.0],
+            "peak_knee_flexion_right_deg": [8.0, 20.0, 14.0],
+            "si_knee_flexion_pct": [85.7, -85.7, 6.9],
+            "m": [1.0, 2.0, 3.0],
+        }
+    )
+    out = StanceFirst(columns).fit_transform(X)
+    # the right-stance rep now reads like the mirrored left-stance rep; bilateral rows are untouched
+    assert out.row(1)[1:4] == out.row(0)[1:4]
+    assert out.row(2) == X.row(2)
+    assert out["m"].to_list() == [1.0, 2.0, 3.0]
 
 
 def test_model_family_choice():

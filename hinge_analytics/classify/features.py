@@ -27,6 +27,7 @@ from hinge_analytics.schema import REP_METRIC_COLUMNS
 # Columns that identify the context a rep was recorded in (used by SessionRelative, then dropped).
 CONTEXT: tuple[str, ...] = ("athlete_id", "session_date", "exercise")
 CATEGORICAL: tuple[str, ...] = ("exercise",)
+STANCE = "side"  # the manifest's stance leg of unilateral work (used by StanceFirst, then dropped)
 # Data quality and timing describe the recording, not the form of the rep.
 NOT_FEATURES: frozenset[str] = frozenset({"low_confidence_fraction"})
 RELATIVE_PREFIX = "rel_"
@@ -91,13 +92,48 @@ def model_input(reps: pl.DataFrame) -> pl.DataFrame:
     """The frame a trained Pipeline takes: context columns plus every candidate metric (NaN
     where missing; scikit-learn selects the columns by name)."""
     metrics = candidate_features()
-    missing = [c for c in (*CONTEXT, *metrics) if c not in reps.columns]
+    missing = [c for c in (*CONTEXT, STANCE, *metrics) if c not in reps.columns]
     reps = reps.with_columns([pl.lit(None).alias(c) for c in missing])
     frame = reps.select(
-        [pl.col(c).cast(pl.String).fill_null("") for c in CONTEXT]
+        [pl.col(c).cast(pl.String).fill_null("") for c in (*CONTEXT, STANCE)]
         + [pl.col(c).cast(pl.Float64).fill_nan(None) for c in metrics]
     )
     return frame.with_columns([pl.col(c).fill_null(np.nan) for c in metrics])
+
+
+class StanceFirst(TransformerMixin, BaseEstimator):
+    """Re-express left/right metrics of unilateral work as stance/free leg.
+
+    On rows whose ``side`` (the stance leg, SPEC.md) is ``right``, every ``*_left*``/``*_right*``
+    metric pair is swapped and every symmetry index (``si_*``) negated, so for unilateral work the
+    ``left`` columns hold the stance leg and a single-leg RDL on either leg looks the same to the
+    model. Bilateral rows (empty side) and left-stance rows are untouched. Stateless.
+    """
+
+    def __init__(self, columns: list[str] | None = None):
+        self.columns = columns
+
+    def fit(self, X: pl.DataFrame, y=None):
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X: pl.DataFrame) -> pl.DataFrame:
+        if STANCE not in X.columns:
+            return X
+        present = set(self.columns or [])
+        right_stance = pl.col(STANCE) == "right"
+        swaps = []
+        for left in present:
+            right = left.replace("_left", "_right")
+            if "_left" in left and right in present:
+                swaps.append(pl.when(right_stance).then(pl.col(right)).otherwise(pl.col(left)).alias(left))
+                swaps.append(pl.when(right_stance).then(pl.col(left)).otherwise(pl.col(right)).alias(right))
+            elif left.startswith("si_"):
+                swaps.append(pl.when(right_stance).then(-pl.col(left)).otherwise(pl.col(left)).alias(left))
+        return X.with_columns(swaps) if swaps else X
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(list(input_features) if input_features is not None else [], dtype=object)
 
 
 class SessionRelative(TransformerMixin, BaseEstimator):

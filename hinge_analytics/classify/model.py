@@ -37,7 +37,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from hinge_analytics.classify.features import CATEGORICAL, CONTEXT, RELATIVE_PREFIX, SessionRelative
+from hinge_analytics.classify.features import (
+    CATEGORICAL,
+    CONTEXT,
+    RELATIVE_PREFIX,
+    SessionRelative,
+    StanceFirst,
+)
 
 META_FILE = "model.json"
 CARD_FILE = "MODEL_CARD.md"
@@ -54,7 +60,10 @@ OUTER_FOLDS = 5
 INNER_FOLDS = 3
 # Trusted types when loading: scikit-learn/numpy/scipy internals and our own transformer.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
-TRUSTED_TYPES = ("hinge_analytics.classify.features.SessionRelative",)
+TRUSTED_TYPES = (
+    "hinge_analytics.classify.features.SessionRelative",
+    "hinge_analytics.classify.features.StanceFirst",
+)
 
 
 class ModelError(RuntimeError):
@@ -108,7 +117,7 @@ def build_pipeline(
         ],
         verbose_feature_names_out=False,
     )
-    steps: list[tuple[str, object]] = []
+    steps: list[tuple[str, object]] = [("stance", StanceFirst(list(features)))]
     if relative:
         steps.append(("relative", SessionRelative(list(features))))
     steps.append(("columns", columns))
