@@ -58,7 +58,7 @@ __all__ = [
     "DEFAULT_MODEL_DIR",
 ]
 
-_REP_COLUMNS = "v.* EXCLUDE (label, predicted_label, confidence, cue, model_version), c.sensors"
+_REP_COLUMNS = "v.* EXCLUDE (label, predicted_label, confidence, cue, model_version), c.sensors, c.format"
 
 
 def read_labels_file(path: Path) -> pl.DataFrame:
@@ -209,7 +209,9 @@ def train(
             "labels_file": str(labels_file) if labels_file else None,
         },
         "evaluation": _overall(reps, oof, list(pipelines), uncertain_below),
-        "by_sensor_set": _by_sensor_set(reps, oof, list(pipelines), uncertain_below),
+        "by_sensor_set": _breakdown(reps, "family", oof, list(pipelines), uncertain_below),
+        "by_format": _breakdown(reps, "format", oof, list(pipelines), uncertain_below),
+        "by_exercise": _breakdown(reps, "exercise", oof, list(pipelines), uncertain_below),
         "families": families,
         **({"notes": notes} if notes else {}),
     }
@@ -281,18 +283,20 @@ def _overall(
     }
 
 
-def _by_sensor_set(reps: pl.DataFrame, oof: dict, available: list[str], threshold: float) -> dict:
-    """What a recording with each sensor set (or pose) gets: its reps scored out of fold by the
-    family ``predict`` would use for it - figures for fewer sensors, whichever model serves them."""
+def _breakdown(reps: pl.DataFrame, column: str, oof: dict, available: list[str], threshold: float) -> dict:
+    """Out-of-fold figures per value of ``column``: per sensor set (``family``: what a recording
+    with these sensors gets, whichever model serves it, so fewer-sensor quality is on the card),
+    per input ``format`` or per ``exercise``."""
     out = {}
     vocab = np.array(sorted(set(reps["train_label"].to_list())))
-    for (family,), part in reps.sort("family").group_by("family", maintain_order=True):
-        scored = oof.get(choose_family(family, available), {})
-        if not any(rid in scored for rid in _rep_ids(part)):
+    reps = reps.with_columns(pl.col(column).cast(pl.String).fill_null("unknown"))
+    for (value,), part in reps.sort(column).group_by(column, maintain_order=True):
+        served_by = sorted({choose_family(f, available) for f in part["family"].unique().to_list()})
+        if not any(rid in oof.get(f, {}) for f in served_by for rid in _rep_ids(part)):
             continue  # e.g. a sensor set too rare for any family that could serve it
         ev = _overall(part, oof, available, threshold, vocab)
-        out[family] = {
-            "model": choose_family(family, available),
+        out[value] = {
+            "model": ", ".join(served_by),
             **{k: ev[k] for k in ("n_reps", "n_athletes", "macro_f1", "sensitivity", "specificity")},
         }
     return out

@@ -100,16 +100,22 @@ def write_card(out_dir: Path, meta: dict) -> Path:
     for key, fam in meta["families"].items():
         lines.append(_summary_row(f"`{key}`", fam["evaluation"], ESTIMATOR_NAMES.get(fam["estimator"], "")))
     lines += ["", "Sensitivity = mistakes called a mistake; specificity = good reps called good.", ""]
-    if meta.get("by_sensor_set"):
+    for key, title, what in (
+        ("by_sensor_set", "By sensor set (what a recording with these sensors gets)", "sensors"),
+        ("by_format", "By input format", "format"),
+        ("by_exercise", "By exercise", "exercise"),
+    ):
+        if not meta.get(key):
+            continue
         lines += [
-            "### By sensor set (what a recording with these sensors gets)",
+            f"### {title}",
             "",
-            "| sensors | served by | reps | athletes | macro-F1 | sensitivity | specificity |",
+            f"| {what} | served by | reps | athletes | macro-F1 | sensitivity | specificity |",
             "|---|---|---|---|---|---|---|",
         ]
-        for key, row in meta["by_sensor_set"].items():
+        for value, row in meta[key].items():
             lines.append(
-                f"| `{key}` | `{row['model']}` | {row['n_reps']} | {row['n_athletes']} | "
+                f"| `{value}` | `{row['model']}` | {row['n_reps']} | {row['n_athletes']} | "
                 f"{row['macro_f1']:.3f} | {_pct(row['sensitivity'])} | {_pct(row['specificity'])} |"
             )
         lines.append("")
