@@ -41,7 +41,8 @@ PEAKS = (
 def process(read, exercise: str | None, side: str | None) -> pl.DataFrame:
     """angles -> reps -> metrics, as process_recording does."""
     angles = angles_for(read, exercise=exercise, side=side)
-    return rep_metrics(angles, segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy()))
+    bounds = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
+    return rep_metrics(angles, bounds, unilateral=bool(side))
 
 
 def run(

@@ -45,8 +45,8 @@ def _imu_set(exercise, rate, seed, quats, mountings=None, side=None, placements=
         sensors[placement] = ch
     read = imu_frames_from_arrays(sensors, t)
     angles = K.imu_angles(read.frames, read.sample_rate_hz, exercise=exercise, stance_side=side)
-    reps = rep_metrics(angles, segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy()))
-    return reps, tr, angles
+    bounds = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
+    return rep_metrics(angles, bounds, unilateral=bool(side)), tr, angles
 
 
 @pytest.mark.parametrize(
@@ -75,6 +75,15 @@ def test_imu_angles_do_not_depend_on_how_sensors_are_strapped():
     b, _, _ = _imu_set("good_morning", 50.0, seed=1, quats=False, mountings=odd)
     for column in PEAKS:
         assert np.allclose(a[column].to_numpy(), b[column].to_numpy(), atol=2.0), column
+
+
+def test_single_leg_hip_mean_is_not_taken_from_the_free_leg_alone():
+    # Stance thigh missing: the free leg's hip (it swings with the trunk, ~0 deg) is no stand-in.
+    placements = ("upper_back", "lower_back", "sacrum", "thigh_right", "shank_left", "shank_right")
+    reps, _, _ = _imu_set("single_leg_rdl", 60.0, 5, True, side="left", placements=placements)
+    assert reps["peak_hip_flexion_right_deg"].null_count() == 0
+    assert reps["peak_hip_flexion_left_deg"].null_count() == reps.height
+    assert reps["peak_hip_flexion_deg"].null_count() == reps.height
 
 
 def test_missing_sensor_gives_null_metrics_not_guesses():

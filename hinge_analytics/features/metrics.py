@@ -2,7 +2,8 @@
 
 Peak = maximum over the rep; range = max - min over the rep; bottom = value at the deepest hinge
 point (``t_bottom_s``); top trunk inclination = mean over the last 15% of the rep (lockout).
-Hip flexion without a side is the mean of both sides. Symmetry index
+Hip flexion without a side is the mean of both sides (single-leg work: only when both are
+measured). Symmetry index
 SI = 100 (L - R) / (0.5 (L + R)), sign = left larger (SPEC.md; Robinson et al., J Manipulative
 Physiol Ther 1987), on peak values and on at-bottom values. Tempo (eccentric, bottom pause,
 concentric, top pause, s) comes from the segmentation. Quality flags: fraction of the rep's frames
@@ -50,8 +51,12 @@ def _stat(fn, values: np.ndarray) -> float:
         return float(fn(values)) if len(values) else float("nan")
 
 
-def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
-    """One row per rep: boundaries plus every metric of schema.REP_METRIC_COLUMNS."""
+def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool = False) -> pl.DataFrame:
+    """One row per rep: boundaries plus every metric of schema.REP_METRIC_COLUMNS.
+
+    ``unilateral`` (single-leg work): the both-sides means need both sides, since the free leg's
+    hip and knee say nothing about the stance leg's; bilateral work takes a missing side from the
+    other."""
     t = angles["t_s"].to_numpy()
     series = {
         k: angles[k].cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -59,7 +64,8 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
         else np.full(len(t), np.nan)
         for k in (*_ANGLE_KEYS, "hip_travel_leg_lengths", "confidence", "hinge_deg")
     }
-    hip = nanmean_stack([series["hip_flexion_left_deg"], series["hip_flexion_right_deg"]])
+    both_sides = (lambda pair: 0.5 * (pair[0] + pair[1])) if unilateral else nanmean_stack
+    hip = both_sides([series["hip_flexion_left_deg"], series["hip_flexion_right_deg"]])
     rows = []
     for rep in boundaries.iter_rows(named=True):
         inside = (t >= rep["t_start_s"]) & (t <= rep["t_end_s"])
@@ -83,8 +89,8 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
         travel = series["hip_travel_leg_lengths"]
         row["bottom_hip_travel_leg_lengths"] = float(travel[bottom])
         row["peak_hip_travel_leg_lengths"] = _stat(np.nanmax, travel[inside])
-        knee_bottom = _stat(
-            np.nanmean, np.array([row["bottom_knee_flexion_left_deg"], row["bottom_knee_flexion_right_deg"]])
+        knee_bottom = float(
+            both_sides([np.array([row[f"bottom_knee_flexion_{s}_deg"]]) for s in ("left", "right")])[0]
         )
         hip_bottom = row["bottom_hip_flexion_deg"]
         row["knee_to_hip_ratio"] = (
