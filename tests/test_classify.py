@@ -19,7 +19,7 @@ from hinge_analytics.classify import (
 )
 from hinge_analytics.classify.explain import explain
 from hinge_analytics.classify.features import SessionRelative, StanceFirst, choose_family, family_key
-from hinge_analytics.classify.model import ModelError
+from hinge_analytics.classify.model import ModelError, decide
 from hinge_analytics.cli import app
 from hinge_analytics.schema import UNCERTAIN
 
@@ -176,6 +176,14 @@ def test_single_leg_work_is_seen_stance_leg_first():
     assert out.row(1)[1:4] == out.row(0)[1:4]
     assert out.row(2) == X.row(2)
     assert out["m"].to_list() == [1.0, 2.0, 3.0]
+
+
+def test_good_needs_a_probability_of_at_least_one_half():
+    classes = np.array(["good", "rounded_back", "squatting"])
+    proba = np.array([[0.45, 0.35, 0.20], [0.55, 0.40, 0.05], [0.10, 0.30, 0.60]])
+    assert classes[decide(proba, classes, 0.5)].tolist() == ["rounded_back", "good", "squatting"]
+    custom = np.array(["knee_valgus", "ok"])  # a coach's vocabulary without "good": most probable
+    assert custom[decide(np.array([[0.45, 0.55]]), custom, 0.5)].tolist() == ["ok"]
 
 
 def test_model_family_choice():

@@ -28,9 +28,11 @@ from hinge_analytics.classify.features import (
 )
 from hinge_analytics.classify.model import (
     CANDIDATES,
+    GOOD_AT_LEAST,
     UNCERTAIN_BELOW,
     LoadedModel,
     ModelError,
+    decide,
     evaluate,
     fit_family,
     grouped_evaluation,
@@ -203,6 +205,7 @@ def train(
         "pipeline_version": PIPELINE_VERSION,
         "labels": sorted(set(y_all)),
         "uncertain_below": uncertain_below,
+        "good_at_least": GOOD_AT_LEAST,
         "candidates": list(candidates),
         "training_data": {
             **_data_summary(reps, y_all),
@@ -232,7 +235,7 @@ def _drop_families_the_pooled_model_beats(pipelines: dict, families: dict, oof: 
         if any(h is None for h in hits):
             continue
         truth = plan[key]["train_label"].to_numpy().astype(str)
-        predicted = np.array([h[1][h[0].argmax()] for h in hits]).astype(str)
+        predicted = np.array([h[1][decide(h[0][None, :], h[1])[0]] for h in hits]).astype(str)
         pooled_f1 = float(f1_score(truth, predicted, average="macro"))
         families[key]["pooled_model_macro_f1_on_these_reps"] = pooled_f1
         if pooled_f1 >= families[key]["evaluation"]["macro_f1"]:
@@ -334,7 +337,7 @@ def predict_labels(
         pipeline = model.pipelines[key]
         proba = predict_proba(pipeline, model_input(part))
         classes = pipeline.classes_.astype(str)
-        best = proba.argmax(1)
+        best = decide(proba, classes, model.good_at_least)
         predicted, confidence = classes[best], proba[np.arange(len(best)), best]
         profile = model.meta["families"][key].get("explain", {"exercises": {}})
         label, cue = [], []

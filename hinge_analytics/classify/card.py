@@ -139,6 +139,9 @@ def write_card(out_dir: Path, meta: dict) -> Path:
         "  contains, else its modality's pooled model.",
         "- Reps whose most probable label has a calibrated probability below the `uncertain` threshold",
         "  are reported as `uncertain` instead of guessed.",
+        f"- A rep is called `good` only when its calibrated probability of `good` is at least "
+        f"{meta.get('good_at_least', 0.0):.2f};",
+        "  otherwise it gets its likeliest mistake (a missed mistake costs more than a second look).",
         "- Quality on real athletes can be lower than on the data above; retrain on your own",
         "  labelled reps with `hinge train --labels FILE`.",
     ]
