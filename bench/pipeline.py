@@ -139,6 +139,7 @@ from pipelines.ingest_flow import run_ingest
 t_prefect = time.time()
 summary = run_ingest({manifest!r}, {lake!r})
 t_ingested = time.time()
+ingest_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak up to here
 from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model, predict
 from hinge_analytics.analytics import query
 from hinge_analytics.lake import Lake
@@ -150,6 +151,7 @@ print(json.dumps({{"t_started": t_started, "t_imported": t_imported, "t_prefect"
     "t_ingested": t_ingested, "ingest_s": t_ingested - t_prefect,
     "predict_s": t_predicted - t_ingested, "aggregate_s": t_aggregated - t_predicted,
     "reps": summary.reps, "recordings": len(summary.ingested), "predicted": n_pred,
+    "ingest_peak_rss_mb": ingest_rss,
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
@@ -295,7 +297,8 @@ def report(r: dict) -> None:
         f"({r['ratio_library_to_floor']:.2f}x floor) | ingest flow {f['ingest_s']:.1f}s "
         f"({r['ratio_flow_to_floor']:.2f}x floor) | predict {f['predict_s']:.1f}s | "
         f"aggregate {f['aggregate_s']:.2f}s | full pipeline {r['ratio_full_to_floor']:.2f}x floor | "
-        f"{r['recordings_per_s']:.1f} rec/s | peak RSS {f['peak_rss_mb']:.0f} MB"
+        f"{r['recordings_per_s']:.1f} rec/s | peak RSS {f['peak_rss_mb']:.0f} MB "
+        f"({f['ingest_peak_rss_mb']:.0f} MB by the end of ingest)"
     )
     stages_text = ", ".join(f"{k} {v:.1f}s" for k, v in r["stages_s"].items())
     print(f"          stages: {stages_text} (simulation {r['simulate_s']:.0f}s, not counted)")
