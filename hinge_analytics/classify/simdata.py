@@ -61,6 +61,7 @@ def build_lake(
     formats: tuple[str, ...] = SUPPORTED_FORMATS,
     exercises: tuple[str, ...] = EXERCISES,
     subsets: dict[str, tuple[str, ...]] | None = IMU_SUBSETS,
+    all_sensors_share: float = 0.5,
 ) -> tuple[Lake, Path]:
     """Simulate, add sensor subsets, ingest; returns (lake, labels file)."""
     manifest = simulate_team(
@@ -70,6 +71,7 @@ def build_lake(
         formats=formats,
         exercises=exercises,
         seed=seed,
+        all_sensors_share=all_sensors_share,
     )
     if subsets and "imu_csv" in formats:
         add_sensor_subsets(manifest, subsets)

@@ -128,12 +128,15 @@ def simulate_team(
     sets_per_exercise: int = 2,
     seed: int = 0,
     bad: int = 0,
+    all_sensors_share: float = 0.5,
 ) -> Path:
     """Write a simulated batch into ``out_dir``; returns the manifest path.
 
     Also writes ``rep_labels.csv`` (the coach's labels), ``truth_reps.csv`` (schema.TRUTH_REPS),
     ``athletes.csv`` (each athlete's planted traits) and, with ``bad`` > 0, bad inputs listed in
     ``bad_files.csv`` (see ``simulate.bad``). Each recording's format is drawn from ``formats``.
+    An IMU recording carries all seven sensors with probability ``all_sensors_share``, else a
+    random subset of two to six.
     """
     unknown = set(formats) - set(SUPPORTED_FORMATS)
     if unknown:
@@ -170,7 +173,9 @@ def simulate_team(
                         knee_asymmetry_deg=athlete.knee_asymmetry_deg,
                         depth_scale=athlete.depth_scale,
                     )
-                    rel_path, rate = write_recording(out_dir, recording_id, fmt, plan, body, truth, rng)
+                    rel_path, rate = write_recording(
+                        out_dir, recording_id, fmt, plan, body, truth, rng, all_sensors_share
+                    )
                     manifest.append(
                         {
                             "recording_id": recording_id,
@@ -256,6 +261,7 @@ def write_recording(
     body: Anthropometry,
     truth: list[dict],
     rng: np.random.Generator,
+    all_sensors_share: float = 0.5,
 ) -> tuple[str, float | None]:
     """Simulate one set and write it as ``fmt``; appends its truth rows.
 
@@ -313,7 +319,8 @@ def write_recording(
         writers.write_c3d(folder / f"{recording_id}.c3d", time_s, noisy)
         return f"recordings/{recording_id}.c3d", None
     if fmt == "imu_csv":
-        n_sensors = len(IMU_PLACEMENTS) if rng.random() < 0.5 else int(rng.integers(2, len(IMU_PLACEMENTS)))
+        every = rng.random() < all_sensors_share
+        n_sensors = len(IMU_PLACEMENTS) if every else int(rng.integers(2, len(IMU_PLACEMENTS)))
         chosen = tuple(
             p for p in IMU_PLACEMENTS if p in set(rng.choice(IMU_PLACEMENTS, n_sensors, replace=False))
         )
