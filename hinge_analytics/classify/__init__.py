@@ -305,18 +305,53 @@ def _breakdown(reps: pl.DataFrame, column: str, oof: dict, available: list[str],
     return out
 
 
-def reps_for_prediction(lake: Lake, all_reps: bool) -> pl.DataFrame:
+PREDICT_BATCH_REPS = 20_000  # reps (with their session context) per prediction batch: bounded memory
+_SESSION_KEY = "athlete_id || chr(31) || CAST(session_date AS VARCHAR)"
+
+
+def _label_filter(all_reps: bool) -> str:
+    return "TRUE" if all_reps else "label IS NULL"
+
+
+def prediction_batches(lake: Lake, all_reps: bool, max_reps: int = PREDICT_BATCH_REPS) -> list[list[str]]:
+    """Athlete-days with reps to label, packed into batches of about ``max_reps`` reps (counting
+    the day's other reps, which are context): predict streams through the lake batch by batch."""
+    where = _label_filter(all_reps)
+    days = query(
+        lake,
+        f"""
+        WITH todo AS (SELECT DISTINCT {_SESSION_KEY} AS day FROM rep_view WHERE {where})
+        SELECT {_SESSION_KEY} AS day, count(*) AS n FROM rep_view
+        WHERE {_SESSION_KEY} IN (SELECT day FROM todo) GROUP BY ALL ORDER BY day
+        """,
+    )
+    batches: list[list[str]] = []
+    size = max_reps
+    for day, n in days.iter_rows():
+        if size + n > max_reps and size > 0:
+            batches.append([])
+            size = 0
+        batches[-1].append(day)
+        size += n
+    return batches
+
+
+def reps_for_prediction(lake: Lake, all_reps: bool, days: list[str] | None = None) -> pl.DataFrame:
     """Reps to label plus every rep of the same athlete/day/exercise (context for the
-    session-relative features); ``to_label`` marks the former."""
-    where = "TRUE" if all_reps else "label IS NULL"
+    session-relative features); ``to_label`` marks the former. ``days`` limits it to those
+    athlete-days (keys from `prediction_batches`)."""
+    where = _label_filter(all_reps)
+    only = f"AND {_SESSION_KEY} IN (SELECT unnest(?::VARCHAR[]))" if days is not None else ""
     reps = query(
         lake,
         f"""
-        WITH todo AS (SELECT DISTINCT athlete_id, session_date, exercise FROM rep_view WHERE {where})
+        WITH todo AS (SELECT DISTINCT athlete_id, session_date, exercise FROM rep_view
+                      WHERE {where} {only})
         SELECT {_REP_COLUMNS}, ({where.replace("label", "v.label")}) AS to_label
         FROM rep_view v JOIN todo USING (athlete_id, session_date, exercise)
         JOIN recordings c USING (recording_id)
         """,
+        [days] if days is not None else None,
     )
     return with_curves(lake, reps)
 
@@ -375,23 +410,31 @@ def predict_labels(
 
 
 def predict(
-    lake: Lake, model: LoadedModel, all_reps: bool = False, uncertain_below: float | None = None
+    lake: Lake,
+    model: LoadedModel,
+    all_reps: bool = False,
+    uncertain_below: float | None = None,
+    batch_reps: int = PREDICT_BATCH_REPS,
 ) -> int:
     """Label reps that have no prediction for their current ingest (or every rep); returns count.
     Each row carries the model's version; reps whose calibrated probability is below the
-    threshold (the model's own unless ``uncertain_below`` is given) get ``uncertain``."""
-    reps = reps_for_prediction(lake, all_reps)
-    if reps.height == 0:
-        return 0
-    labels = predict_labels(model, reps, uncertain_below)
-    rows = (
-        reps.select("recording_id", "rep", "ingest_id", "to_label")
-        .hstack(labels)
-        .filter(pl.col("to_label"))
-        .drop("to_label")
-        .with_columns(model_version=pl.lit(model.version), predicted_at=pl.lit(now_utc()))
-    )
-    if rows.height == 0:
-        return 0
-    lake.replace_recordings("predictions", rows, rows["recording_id"].unique().to_list())
-    return rows.height
+    threshold (the model's own unless ``uncertain_below`` is given) get ``uncertain``. Works through
+    the lake in batches of about ``batch_reps`` reps, so memory does not grow with the lake."""
+    labelled = 0
+    for days in prediction_batches(lake, all_reps, batch_reps):
+        reps = reps_for_prediction(lake, all_reps, days)
+        if reps.height == 0:
+            continue
+        labels = predict_labels(model, reps, uncertain_below)
+        rows = (
+            reps.select("recording_id", "rep", "ingest_id", "to_label")
+            .hstack(labels)
+            .filter(pl.col("to_label"))
+            .drop("to_label")
+            .with_columns(model_version=pl.lit(model.version), predicted_at=pl.lit(now_utc()))
+        )
+        if rows.height:
+            # one commit per batch: a stopped run keeps what it labelled, a rerun does the rest
+            lake.replace_recordings("predictions", rows, rows["recording_id"].unique().to_list())
+            labelled += rows.height
+    return labelled
