@@ -29,6 +29,9 @@ LABEL_COLOURS = {
 OTHER_COLOUR = "#607d8b"
 METRIC_COLOURS = {"knee": "#c62828", "hip": "#1565c0", "ankle": "#6a1b9a"}
 MARKERS = ("o", "s", "^", "D", "v", "P")
+# One colour per exercise line, set explicitly: the matplotlib colour cycle is global state that
+# other libraries change on import (kineticstoolkit makes red first), and reports must not depend on it.
+SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
 
 def label_colour(label: str | None) -> str:
@@ -54,9 +57,9 @@ def progress_plot(weekly: pl.DataFrame) -> str:
     ):
         weeks = part["week"].to_list()
         good = [None if v is None else 100 * v for v in part["share_good"].to_list()]
-        marker = MARKERS[i % len(MARKERS)]
-        ax_form.plot(weeks, good, marker=marker, label=str(exercise))
-        ax_load.plot(weeks, part["top_load_kg"].to_list(), marker=marker, label=str(exercise))
+        style = {"marker": MARKERS[i % len(MARKERS)], "color": SERIES_COLOURS[i % len(SERIES_COLOURS)]}
+        ax_form.plot(weeks, good, label=str(exercise), **style)
+        ax_load.plot(weeks, part["top_load_kg"].to_list(), label=str(exercise), **style)
         flagged = part.filter(pl.col("too_heavy_too_soon"))
         if flagged.height:
             ax_form.scatter(
