@@ -114,8 +114,10 @@ def write_card(out_dir: Path, meta: dict) -> Path:
             "|---|---|---|---|---|---|---|",
         ]
         for value, row in meta[key].items():
+            served = row["model"].split(", ")
+            by = ", ".join(f"`{m}`" for m in served) if len(served) <= 2 else f"{len(served)} families"
             lines.append(
-                f"| `{value}` | `{row['model']}` | {row['n_reps']} | {row['n_athletes']} | "
+                f"| `{value}` | {by} | {row['n_reps']} | {row['n_athletes']} | "
                 f"{row['macro_f1']:.3f} | {_pct(row['sensitivity'])} | {_pct(row['specificity'])} |"
             )
         lines.append("")
