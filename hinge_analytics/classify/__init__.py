@@ -305,7 +305,7 @@ def _breakdown(reps: pl.DataFrame, column: str, oof: dict, available: list[str],
     return out
 
 
-PREDICT_BATCH_REPS = 20_000  # reps (with their session context) per prediction batch: bounded memory
+PREDICT_BATCH_REPS = 5_000  # reps (with their session context) per prediction batch: bounded memory
 _SESSION_KEY = "athlete_id || chr(31) || CAST(session_date AS VARCHAR)"
 
 
