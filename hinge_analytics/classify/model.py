@@ -261,8 +261,8 @@ def evaluate(
         "per_class": classification_report(truth, predicted, labels=vocab, output_dict=True, zero_division=0),
         "confusion": confusion_matrix(truth, predicted, labels=vocab).tolist(),
     }
-    if "good" in vocab:
-        bad_t, bad_p = truth != "good", predicted != "good"
+    if GOOD in vocab:
+        bad_t, bad_p = truth != GOOD, predicted != GOOD
         out["sensitivity"] = float((bad_p & bad_t).sum() / max(bad_t.sum(), 1))
         out["specificity"] = float((~bad_p & ~bad_t).sum() / max((~bad_t).sum(), 1))
     else:

@@ -142,18 +142,18 @@ def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     return v + w * t + np.cross(xyz, t)
 
 
-def _inclusive_scan(first: np.ndarray, second: np.ndarray, combine) -> tuple[np.ndarray, np.ndarray]:
-    """Hillis-Steele prefix scan of an associative ``combine(earlier, later)`` over axis 0.
+def _inclusive_scan(arrays: tuple[np.ndarray, ...], combine) -> tuple[np.ndarray, ...]:
+    """Hillis-Steele prefix scan over axis 0 of an associative ``combine(earlier, later)`` acting on
+    tuples of arrays (one element per sample each).
 
     log2(n) whole-array steps instead of a loop over samples (Blelloch, CMU-CS-90-190, 1990).
     """
-    n, step = len(first), 1
+    n, step = len(arrays[0]), 1
     while step < n:
-        a, b = combine((first[:-step], second[:-step]), (first[step:], second[step:]))
-        first = np.concatenate([first[:step], a])
-        second = np.concatenate([second[:step], b])
+        merged = combine(tuple(a[:-step] for a in arrays), tuple(a[step:] for a in arrays))
+        arrays = tuple(np.concatenate([a[:step], m]) for a, m in zip(arrays, merged, strict=True))
         step *= 2
-    return first, second
+    return arrays
 
 
 def gyro_orientation(gyr: np.ndarray, t_s: np.ndarray) -> np.ndarray:
@@ -169,9 +169,7 @@ def gyro_orientation(gyr: np.ndarray, t_s: np.ndarray) -> np.ndarray:
     half = 0.5 * np.linalg.norm(rotvec, axis=1)
     axis = rotvec / np.where(half > 0, 2 * half, 1.0)[:, None]
     steps = np.column_stack([np.cos(half), axis * np.sin(half)[:, None]])
-    q, _ = _inclusive_scan(
-        steps, np.zeros(len(steps)), lambda earlier, later: (quat_multiply(earlier[0], later[0]), later[1])
-    )
+    (q,) = _inclusive_scan((steps,), lambda earlier, later: (quat_multiply(earlier[0], later[0]),))
     return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
@@ -196,8 +194,7 @@ def up_from_fusion(acc: np.ndarray, gyr: np.ndarray, t_s: np.ndarray, up0: np.nd
     drive[0] = up0 / np.linalg.norm(up0)
     decay[0] = 0.0
     _, up_initial_frame = _inclusive_scan(
-        decay,
-        drive,
+        (decay, drive),
         lambda earlier, later: (later[0] * earlier[0], later[0][:, None] * earlier[1] + later[1]),
     )
     conjugate = rotation * np.array([1.0, -1.0, -1.0, -1.0])
