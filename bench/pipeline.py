@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import peer  # noqa: E402  (bench/peer.py)
 
+from hinge_analytics.features.curves import rep_curves  # noqa: E402
 from hinge_analytics.features.metrics import rep_metrics  # noqa: E402
 from hinge_analytics.ingest import read_recording  # noqa: E402
 from hinge_analytics.ingest.manifest import read_manifest  # noqa: E402
@@ -89,13 +90,14 @@ def stages(rows, lake_root: Path) -> dict[str, float]:
             t2 = time.perf_counter()
             bounds = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
             t3 = time.perf_counter()
-            reps = rep_metrics(angles, bounds)
+            reps = rep_metrics(angles, bounds, unilateral=bool(row.side))
+            curves = rep_curves(angles, reps)
             t4 = time.perf_counter()
             spent["read"] += t1 - t0
             spent["kinematics"] += t2 - t1
             spent["segment"] += t3 - t2
             spent["metrics"] += t4 - t3
-            processed.append(Processed(row, fmt, read, angles, reps, digest))
+            processed.append(Processed(row, fmt, read, angles, reps, curves, digest))
         t5 = time.perf_counter()
         commit(lake, processed)
         spent["commit"] += time.perf_counter() - t5

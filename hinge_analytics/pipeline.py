@@ -19,6 +19,7 @@ import polars as pl
 from deltalake.exceptions import CommitFailedError
 
 from hinge_analytics import PIPELINE_VERSION
+from hinge_analytics.features.curves import rep_curves
 from hinge_analytics.features.metrics import rep_metrics
 from hinge_analytics.ingest import read_recording
 from hinge_analytics.ingest.errors import BadRecording
@@ -36,6 +37,7 @@ class Processed:
     read: RecordingRead
     angles: pl.DataFrame
     reps: pl.DataFrame
+    curves: pl.DataFrame
     content_hash: str
 
 
@@ -88,6 +90,7 @@ def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
         angles = angles_for(read, row.exercise, row.side)
         boundaries = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
         reps = rep_metrics(angles, boundaries, unilateral=bool(row.side))
+        curves = rep_curves(angles, reps)
     except NotImplementedError as exc:
         raise BadRecording(f"This version cannot analyse {read.modality} recordings yet ({exc}).") from exc
     except BadRecording:
@@ -102,7 +105,7 @@ def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
             "No reps were found: the hips never bend and return. Check that the file is a hinge "
             "set filmed from the side (or the IMUs are on the body) and that it is not cut short."
         )
-    return Processed(row, fmt, read, angles, reps, digest)
+    return Processed(row, fmt, read, angles, reps, curves, digest)
 
 
 @dataclass
@@ -282,6 +285,11 @@ def commit(lake: Lake, processed: list[Processed]) -> None:
                 [tag(p.reps, p.row.recording_id, pipeline_version=PIPELINE_VERSION) for p in processed],
                 how="diagonal_relaxed",
             ),
+            ids,
+        )
+        lake.replace_recordings(
+            "rep_curves",
+            pl.concat([tag(p.curves, p.row.recording_id) for p in processed], how="diagonal_relaxed"),
             ids,
         )
         recordings = pl.DataFrame(

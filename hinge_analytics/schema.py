@@ -215,6 +215,20 @@ REPS: dict[str, pl.DataType] = {
     "pipeline_version": pl.String,
 }
 
+# --------------------------------------------------------------------------- rep curves
+# Each rep's angles averaged in CURVE_POINTS equal slices of its time (start -> end): the shape of
+# the movement, not only its peaks (features/curves.py; classifier input). ``curve_<angle>_<i>``.
+CURVE_POINTS = 20
+CURVE_ANGLES: tuple[str, ...] = ("trunk", "upper_back", "hip", "knee", "lumbar", "thoracic")
+CURVE_COLUMNS: tuple[str, ...] = tuple(
+    f"curve_{a}_{i:02d}" for a in CURVE_ANGLES for i in range(CURVE_POINTS)
+)
+REP_CURVES: dict[str, pl.DataType] = {
+    **REP_KEY,
+    "ingest_id": pl.String,
+    **{c: pl.Float32 for c in CURVE_COLUMNS},
+}
+
 # --------------------------------------------------------------------------- predictions
 PREDICTIONS: dict[str, pl.DataType] = {
     **REP_KEY,
@@ -278,6 +292,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "imu_frames": IMU_FRAMES,
     "angles": ANGLES,
     "reps": REPS,
+    "rep_curves": REP_CURVES,
     "predictions": PREDICTIONS,
     "quarantine": QUARANTINE,
 }

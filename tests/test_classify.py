@@ -16,12 +16,14 @@ from hinge_analytics.classify import (
     predict_labels,
     reps_for_prediction,
     train,
+    with_curves,
 )
 from hinge_analytics.classify.explain import explain
 from hinge_analytics.classify.features import SessionRelative, StanceFirst, choose_family, family_key
 from hinge_analytics.classify.model import ModelError, decide
 from hinge_analytics.cli import app
-from hinge_analytics.schema import UNCERTAIN
+from hinge_analytics.lake import Lake
+from hinge_analytics.schema import CURVE_COLUMNS, UNCERTAIN
 
 HELD_OUT = "A004"  # never in the training labels below
 FAST = ("logreg",)  # one candidate keeps the tests fast; selection itself is covered once
@@ -237,7 +239,8 @@ def test_angle_curves_follow_the_rep(lake, batch, tmp_path):
     """Each rep gets its angles resampled to CURVE_POINTS slices of its own time: the trunk curve
     of a hinge starts upright, leans furthest mid-rep and ends upright again; the same columns come
     with labelled reps, and pose has no IMU-only curve."""
-    from hinge_analytics.classify.features import CURVE_POINTS, usable_features
+    from hinge_analytics.classify.features import usable_features
+    from hinge_analytics.schema import CURVE_POINTS
 
     reps = reps_for_prediction(lake, all_reps=True)
     trunk = reps.select([f"curve_trunk_{i:02d}" for i in range(CURVE_POINTS)]).to_numpy()
@@ -248,3 +251,19 @@ def test_angle_curves_follow_the_rep(lake, batch, tmp_path):
     features = usable_features(reps)
     assert "curve_upper_back_00" in features and "curve_lumbar_00" not in features
     assert "curve_trunk_10" in labelled_reps(lake, _labels(batch, tmp_path, "all")).columns
+
+
+def test_curves_of_an_older_ingest_are_computed_from_its_angles(lake, tmp_path):
+    """A lake ingested before curves were stored has no rep_curves rows: the curves then come from
+    the frame angles, equal to the ones ingest stores."""
+    reps = reps_for_prediction(lake, all_reps=True).select("recording_id", "rep")
+    stored = with_curves(lake, reps).sort("recording_id", "rep")
+    old = Lake(tmp_path / "lake")
+    shutil.copytree(lake.root, old.root)
+    older = reps["recording_id"].unique().sort().to_list()[:3]
+    old.replace_recordings("rep_curves", pl.DataFrame(), older)
+    assert old.read("rep_curves", ["recording_id"], older).height == 0
+    computed = with_curves(old, reps).sort("recording_id", "rep")
+    a, b = (f.select(CURVE_COLUMNS).to_numpy().astype(float) for f in (computed, stored))
+    assert a.shape == b.shape and np.isfinite(b).mean() > 0.5
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-5)

@@ -18,9 +18,7 @@ from hinge_analytics.analytics import query
 from hinge_analytics.classify.card import write_card
 from hinge_analytics.classify.explain import UNCERTAIN_CUE, explain, reference_profile
 from hinge_analytics.classify.features import (
-    CURVE_COLUMNS,
     choose_family,
-    curves_sql,
     family_key,
     modality_key,
     model_input,
@@ -41,9 +39,10 @@ from hinge_analytics.classify.model import (
     save_model,
     select_estimator,
 )
+from hinge_analytics.features.curves import rep_curves
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import now_utc
-from hinge_analytics.schema import REP_LABELS_FILE, UNCERTAIN
+from hinge_analytics.schema import CURVE_COLUMNS, REP_LABELS_FILE, UNCERTAIN
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
 MIN_FAMILY_REPS = 20
@@ -83,20 +82,20 @@ def _with_family(reps: pl.DataFrame) -> pl.DataFrame:
 
 
 def with_curves(lake: Lake, reps: pl.DataFrame) -> pl.DataFrame:
-    """``reps`` with the resampled angle curves of each rep (``features.CURVE_COLUMNS``) joined
-    from the lake's angles; null where a rep has no angle frames."""
+    """``reps`` with the angle curves of each rep (``schema.CURVE_COLUMNS``) from the lake's
+    ``rep_curves``; null where a rep has no angle frames. Recordings ingested before curves were
+    stored get theirs from their frame angles here (same function as at ingest)."""
     reps = reps.drop([c for c in CURVE_COLUMNS if c in reps.columns])
     if reps.height == 0:
-        return reps.with_columns([pl.lit(None, pl.Float64).alias(c) for c in CURVE_COLUMNS])
-    keys = reps.select("recording_id", "rep").unique()
-    curves = query(
-        lake,
-        curves_sql(
-            "SELECT recording_id, rep, ingest_id, t_start_s, t_end_s FROM rep_view "
-            "WHERE recording_id IN (SELECT unnest(?::VARCHAR[]))"
-        ),
-        [keys["recording_id"].unique().to_list()],
-    )
+        return reps.with_columns([pl.lit(None, pl.Float32).alias(c) for c in CURVE_COLUMNS])
+    ids = reps["recording_id"].unique().to_list()
+    only = "WHERE recording_id IN (SELECT unnest(?::VARCHAR[]))"
+    curves = query(lake, f"SELECT * EXCLUDE (ingest_id) FROM rep_curves {only}", [ids])
+    older = sorted(set(ids) - set(curves["recording_id"].to_list()))
+    if older:
+        angles = query(lake, f"SELECT * FROM angles {only}", [older])
+        spans = query(lake, f"SELECT recording_id, rep, t_start_s, t_end_s FROM reps {only}", [older])
+        curves = pl.concat([curves, rep_curves(angles, spans, by=["recording_id"])], how="vertical_relaxed")
     curves = curves.with_columns(pl.col("rep").cast(reps.schema["rep"]))
     return reps.join(curves, on=["recording_id", "rep"], how="left")
 

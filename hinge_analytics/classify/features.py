@@ -5,7 +5,7 @@ Every numeric column of ``schema.REP_METRIC_COLUMNS`` is a candidate feature, so
 to the schema flows into the next trained model without a change here; a metric a recording's
 sensors cannot give is null, and a model family only uses the metrics its data actually has.
 
-Angle curves (``CURVE_COLUMNS``, joined by ``classify.with_curves``) give the shape of the rep:
+Angle curves (``schema.CURVE_COLUMNS``, computed at ingest by ``features.curves``) give the shape of the rep:
 on simulated data (10 athletes, leave-athlete-out, random forest) they raised pose macro-F1 from
 0.80 to 0.86 (good-vs-mistake specificity 0.83 -> 0.95; most of the gain in good vs
 hyperextension and lumbar flexion vs rounded back) and all-seven-IMU macro-F1 from 0.79 to 0.80.
@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from hinge_analytics.schema import REP_METRIC_COLUMNS
+from hinge_analytics.schema import CURVE_COLUMNS, REP_METRIC_COLUMNS
 
 # Columns that identify the context a rep was recorded in (used by SessionRelative, then dropped).
 CONTEXT: tuple[str, ...] = ("athlete_id", "session_date", "exercise")
@@ -32,48 +32,10 @@ STANCE = "side"  # the manifest's stance leg of unilateral work (used by StanceF
 NOT_FEATURES: frozenset[str] = frozenset({"low_confidence_fraction"})
 RELATIVE_PREFIX = "rel_"
 
-# Angle curves over the rep: each angle averaged in CURVE_POINTS equal slices of the rep's time
-# (start -> end), so the shape of the movement, not only its peaks, reaches the model (e.g. where in
-# the rep the back rounds: lumbar flexion vs upper-back rounding). ``curve_<name>_<i>``.
-CURVE_POINTS = 20
-CURVE_ANGLES: dict[str, str] = {
-    "trunk": "trunk_inclination_deg",
-    "upper_back": "upper_back_rounding_deg",
-    "hip": "(hip_flexion_left_deg + hip_flexion_right_deg) / 2",
-    "knee": "(knee_flexion_left_deg + knee_flexion_right_deg) / 2",
-    "lumbar": "lumbar_flexion_deg",
-    "thoracic": "thoracic_flexion_deg",
-}
-CURVE_COLUMNS: tuple[str, ...] = tuple(
-    f"curve_{a}_{i:02d}" for a in CURVE_ANGLES for i in range(CURVE_POINTS)
-)
-
-
 def candidate_features() -> list[str]:
     """Every per-rep metric of the schema the classifier may use (read at call time), then the
     resampled angle curves."""
     return [c for c in REP_METRIC_COLUMNS if c not in NOT_FEATURES] + list(CURVE_COLUMNS)
-
-
-def curves_sql(reps_sql: str) -> str:
-    """SQL giving ``recording_id, rep`` and the CURVE_COLUMNS of the reps ``reps_sql`` selects
-    (it must give recording_id, rep, ingest_id, t_start_s, t_end_s), from the ``angles`` view."""
-    n = CURVE_POINTS
-    bins = ", ".join(
-        f"avg({expr}) FILTER (WHERE bin = {i}) AS curve_{name}_{i:02d}"
-        for name, expr in CURVE_ANGLES.items()
-        for i in range(n)
-    )
-    return f"""
-        WITH r AS ({reps_sql}),
-        a AS (
-            SELECT r.recording_id, r.rep, LEAST({n - 1}, GREATEST(0, floor({n} * (a.t_s - r.t_start_s)
-                   / nullif(r.t_end_s - r.t_start_s, 0))))::INTEGER AS bin, a.*  EXCLUDE (recording_id)
-            FROM angles a JOIN r ON a.recording_id = r.recording_id AND a.ingest_id = r.ingest_id
-                AND a.t_s BETWEEN r.t_start_s AND r.t_end_s
-        )
-        SELECT recording_id, rep, {bins} FROM a GROUP BY recording_id, rep
-    """
 
 
 def usable_features(reps: pl.DataFrame, min_fraction: float = 0.05) -> list[str]:
