@@ -33,7 +33,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
-from deltalake import DeltaTable, Schema, write_deltalake
+from deltalake import ColumnProperties, DeltaTable, Schema, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from hinge_analytics.schema import TABLES, conform, empty
@@ -46,6 +46,17 @@ COMPACT_MIN_FILES = 16  # compact a table once a scan would open this many files
 COMPACT_TARGET_BYTES = 16 * 2**20
 VACUUM_RETENTION_HOURS = 168  # keep a week of history (and never touch a live writer's files)
 T = TypeVar("T")
+
+
+def writer_properties(table: str) -> WriterProperties:
+    """Parquet settings for ``table``: no dictionary encoding for float columns.
+
+    Coordinates and angles almost never repeat, so a dictionary page is built and thrown away for
+    every column chunk; for a chunk of MediaPipe frames that made the Rust writer 6x slower
+    (8.6 -> 1.5 ms per recording, files 8 % larger without it). Keys and labels keep it.
+    """
+    floats = [c for c, dtype in TABLES[table].items() if dtype.is_float()]
+    return WriterProperties(column_properties={c: ColumnProperties(dictionary_enabled=False) for c in floats})
 
 
 class LakeError(RuntimeError):
@@ -161,28 +172,23 @@ class Lake:
         data = conform(rows, TABLES[table]).to_arrow()
         predicate = f"recording_id IN ({', '.join(sql_string(i) for i in ids)})"
         if snapshot is not None:
-            write_deltalake(
-                snapshot, data, mode="overwrite", predicate=predicate, storage_options=self.storage_options
-            )
+            self._write(snapshot, table, data, mode="overwrite", predicate=predicate)
             return
-        self._retry(
-            lambda: write_deltalake(
-                self.uri(table),
-                data,
-                mode="overwrite",
-                predicate=predicate,
-                storage_options=self.storage_options,
-            )
-        )
+        self._retry(lambda: self._write(self.uri(table), table, data, mode="overwrite", predicate=predicate))
 
     def append(self, table: str, rows: pl.DataFrame) -> None:
         if rows.height == 0:
             return
         data: pa.Table = conform(rows, TABLES[table]).to_arrow()
-        self._retry(
-            lambda: write_deltalake(
-                self.uri(table), data, mode="append", storage_options=self.storage_options
-            )
+        self._retry(lambda: self._write(self.uri(table), table, data, mode="append"))
+
+    def _write(self, target: str | DeltaTable, table: str, data: pa.Table, **options) -> None:
+        write_deltalake(
+            target,
+            data,
+            writer_properties=writer_properties(table),
+            storage_options=self.storage_options,
+            **options,
         )
 
     def compact(self, min_files: int = COMPACT_MIN_FILES) -> dict[str, int]:
@@ -198,7 +204,9 @@ class Lake:
             if self.exists(name) and self.file_count(name) >= min_files:
                 self._retry(
                     lambda n=name: self.table(n).optimize.compact(
-                        target_size=COMPACT_TARGET_BYTES, max_concurrent_tasks=1
+                        target_size=COMPACT_TARGET_BYTES,
+                        max_concurrent_tasks=1,
+                        writer_properties=writer_properties(n),
                     )
                 )
                 compacted[name] = self.file_count(name)

@@ -93,9 +93,17 @@ def with_curves(lake: Lake, reps: pl.DataFrame) -> pl.DataFrame:
     curves = query(lake, f"SELECT * EXCLUDE (ingest_id) FROM rep_curves {only}", [ids])
     older = sorted(set(ids) - set(curves["recording_id"].to_list()))
     if older:
-        angles = query(lake, f"SELECT * FROM angles {only}", [older])
+        angles = query(lake, f"SELECT * FROM angles {only} ORDER BY recording_id, t_s", [older])
         spans = query(lake, f"SELECT recording_id, rep, t_start_s, t_end_s FROM reps {only}", [older])
-        curves = pl.concat([curves, rep_curves(angles, spans, by=["recording_id"])], how="vertical_relaxed")
+        frames = angles.partition_by("recording_id", as_dict=True)
+        curves = pl.concat(
+            [curves]
+            + [
+                rep_curves(frames[(rid,)], part).select(pl.lit(rid).alias("recording_id"), pl.all())
+                for (rid,), part in spans.partition_by("recording_id", as_dict=True).items()
+            ],
+            how="vertical_relaxed",
+        )
     curves = curves.with_columns(pl.col("rep").cast(reps.schema["rep"]))
     return reps.join(curves, on=["recording_id", "rep"], how="left")
 

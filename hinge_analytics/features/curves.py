@@ -5,55 +5,68 @@ the rep the back rounds: lumbar flexion vs upper-back rounding), not only its pe
 Slice ``i`` holds the frames with ``i <= CURVE_POINTS (t - t_start) / (t_end - t_start) < i + 1``
 (the frame at ``t_end`` goes to the last slice) -- time normalisation as in gait analysis, where
 cycles are compared at 0-100 % of their duration (Winter, Biomechanics and Motor Control of Human
-Movement, 4th ed., 2009, ch. 1). Computed at ingest from the same float32 angles the lake stores, so
+Movement, 4th ed., 2009, ch. 1). Computed at ingest from the float32 angles the lake stores, so
 prediction never has to read the frame-level ``angles`` table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
-from hinge_analytics.schema import ANGLES, CURVE_ANGLES, CURVE_POINTS, REP_CURVES
+from hinge_analytics.schema import ANGLES, CURVE_ANGLES, CURVE_COLUMNS, CURVE_POINTS, REP_CURVES
 
-# Curve name (schema.CURVE_ANGLES) -> the angle it follows; a side-less angle is the mean of both
-# sides, null where either side is missing (unilateral work is seen through the stance leg's metrics).
-CURVE_SOURCES: dict[str, pl.Expr] = {
-    "trunk": pl.col("trunk_inclination_deg"),
-    "upper_back": pl.col("upper_back_rounding_deg"),
-    "hip": (pl.col("hip_flexion_left_deg") + pl.col("hip_flexion_right_deg")) / 2,
-    "knee": (pl.col("knee_flexion_left_deg") + pl.col("knee_flexion_right_deg")) / 2,
-    "lumbar": pl.col("lumbar_flexion_deg"),
-    "thoracic": pl.col("thoracic_flexion_deg"),
+# Curve name (schema.CURVE_ANGLES) -> the angles it follows, averaged (a side-less angle is the mean
+# of both sides, null where either side is missing: unilateral work is seen through the stance
+# leg's metrics).
+CURVE_SOURCES: dict[str, tuple[str, ...]] = {
+    "trunk": ("trunk_inclination_deg",),
+    "upper_back": ("upper_back_rounding_deg",),
+    "hip": ("hip_flexion_left_deg", "hip_flexion_right_deg"),
+    "knee": ("knee_flexion_left_deg", "knee_flexion_right_deg"),
+    "lumbar": ("lumbar_flexion_deg",),
+    "thoracic": ("thoracic_flexion_deg",),
 }
 assert tuple(CURVE_SOURCES) == CURVE_ANGLES
 
 
-def rep_curves(angles: pl.DataFrame, reps: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
-    """One row per rep of ``reps`` (``rep, t_start_s, t_end_s``) with its ``CURVE_COLUMNS`` from
-    the frame ``angles``; ``by`` are key columns both share when they hold several recordings.
-    A slice without frames, or without the angle, is null."""
-    by = list(by)
+def _stored(angles: pl.DataFrame, column: str) -> np.ndarray:
+    """``column`` at the precision the lake stores it (NaN where missing)."""
+    if column not in angles.columns:
+        return np.full(angles.height, np.nan)
+    return angles[column].cast(ANGLES[column]).to_numpy().astype(np.float64)
+
+
+def rep_curves(angles: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
+    """One row per rep of ``reps`` (``rep, t_start_s, t_end_s``) with its ``CURVE_COLUMNS``, from
+    one recording's frame ``angles`` (``t_s`` ascending). A slice without a value is null."""
     n = CURVE_POINTS
-    needed = {c for source in CURVE_SOURCES.values() for c in source.meta.root_names()}
-    angles = angles.with_columns(
-        [pl.lit(None, ANGLES[c]).alias(c) for c in sorted(needed) if c not in angles.columns]
-    ).with_columns([pl.col(c).cast(ANGLES[c]) for c in sorted(needed)])  # the precision the lake stores
-    frames = angles.select(*by, "t_s", *[e.cast(pl.Float64).alias(k) for k, e in CURVE_SOURCES.items()])
-    spans = reps.select(*by, "rep", "t_start_s", "t_end_s")
-    joined = frames.join(spans, on=by) if by else frames.join(spans, how="cross")
-    start, end = pl.col("t_start_s"), pl.col("t_end_s")
-    in_rep = joined.filter(pl.col("t_s").is_between(start, end)).with_columns(
-        slice=(n * (pl.col("t_s") - start) / (end - start)).floor().clip(0, n - 1)
+    values = np.stack(
+        [sum(_stored(angles, c) for c in sources) / len(sources) for sources in CURVE_SOURCES.values()],
+        axis=1,
     )
-    curves = in_rep.group_by(*by, "rep").agg(
-        pl.col(name).filter(pl.col("slice") == i).mean().alias(f"curve_{name}_{i:02d}")
-        for name in CURVE_ANGLES
-        for i in range(n)
-    )
-    keys = spans.select(*by, pl.col("rep").cast(REP_CURVES["rep"]))
-    curves = curves.with_columns(pl.col("rep").cast(REP_CURVES["rep"]))
-    return keys.join(curves, on=[*by, "rep"], how="left").select(
-        *by, "rep", *[pl.col(c).cast(REP_CURVES[c]) for c in REP_CURVES if c.startswith("curve_")]
-    )
+    t = angles["t_s"].to_numpy()
+    start, end = reps["t_start_s"].to_numpy(), reps["t_end_s"].to_numpy()
+    # every (rep, frame) pair with t_start <= t <= t_end, as flat index arrays (frames are sorted)
+    first, after = np.searchsorted(t, start, "left"), np.searchsorted(t, end, "right")
+    counts = np.maximum(after - first, 0)
+    rep_of = np.repeat(np.arange(len(start)), counts)
+    frame = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts - first, counts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        position = n * (t[frame] - start[rep_of]) / (end - start)[rep_of]
+    cell = rep_of * n + np.clip(np.nan_to_num(np.floor(position)), 0, n - 1).astype(np.int64)
+    size = len(start) * n
+    means = []
+    for k in range(len(CURVE_ANGLES)):
+        v = values[frame, k]
+        known = np.isfinite(v)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            means.append(
+                np.bincount(cell[known], v[known], minlength=size) / np.bincount(cell[known], minlength=size)
+            )
+    table = np.stack(means, axis=1).reshape(len(start), n, len(CURVE_ANGLES)).transpose(0, 2, 1)
+    table = table.reshape(len(start), -1).astype(np.float32)
+    columns = [pa.array(table[:, j], from_pandas=True) for j in range(table.shape[1])]  # NaN -> null
+    curves = pl.from_arrow(pa.Table.from_arrays(columns, names=list(CURVE_COLUMNS)))
+    return curves.insert_column(0, reps["rep"].cast(REP_CURVES["rep"]))  # type: ignore[union-attr]

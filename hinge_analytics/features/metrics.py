@@ -66,6 +66,7 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool
     }
     both_sides = (lambda pair: 0.5 * (pair[0] + pair[1])) if unilateral else nanmean_stack
     hip = both_sides([series["hip_flexion_left_deg"], series["hip_flexion_right_deg"]])
+    every_angle = np.column_stack([series[k] for k in _ANGLE_KEYS])
     rows = []
     for rep in boundaries.iter_rows(named=True):
         inside = (t >= rep["t_start_s"]) & (t <= rep["t_end_s"])
@@ -73,11 +74,14 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool
             inside = np.argmin(np.abs(t - rep["t_bottom_s"])) == np.arange(len(t))
         bottom = int(np.argmin(np.abs(t - rep["t_bottom_s"])))
         row = dict(rep)
-        for k in _ANGLE_KEYS:
-            v = series[k][inside]
-            row[f"peak_{k}"] = _stat(np.nanmax, v)
-            row[f"range_{k}"] = _stat(np.nanmax, v) - _stat(np.nanmin, v)
-            row[f"bottom_{k}"] = float(series[k][bottom])
+        with warnings.catch_warnings():  # an angle the recording lacks is all NaN: its stats are NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            highest = np.nanmax(every_angle[inside], axis=0)
+            lowest = np.nanmin(every_angle[inside], axis=0)
+        for j, k in enumerate(_ANGLE_KEYS):
+            row[f"peak_{k}"] = float(highest[j])
+            row[f"range_{k}"] = float(highest[j] - lowest[j])
+            row[f"bottom_{k}"] = float(every_angle[bottom, j])
         row["peak_hip_flexion_deg"] = _stat(np.nanmax, hip[inside])
         row["range_hip_flexion_deg"] = row["peak_hip_flexion_deg"] - _stat(np.nanmin, hip[inside])
         row["bottom_hip_flexion_deg"] = float(hip[bottom])
