@@ -58,12 +58,11 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool
     hip and knee say nothing about the stance leg's; bilateral work takes a missing side from the
     other."""
     t = angles["t_s"].to_numpy()
-    series = {
-        k: angles[k].cast(pl.Float64).fill_null(np.nan).to_numpy()
-        if k in angles.columns
-        else np.full(len(t), np.nan)
-        for k in (*_ANGLE_KEYS, "hip_travel_leg_lengths", "confidence", "hinge_deg")
-    }
+    keys = (*_ANGLE_KEYS, "hip_travel_leg_lengths", "confidence", "hinge_deg")
+    every = angles.select(
+        [pl.col(k).cast(pl.Float64) if k in angles.columns else pl.lit(np.nan).alias(k) for k in keys]
+    ).to_numpy()  # one conversion; null -> NaN
+    series = {k: every[:, j] for j, k in enumerate(keys)}
     both_sides = (lambda pair: 0.5 * (pair[0] + pair[1])) if unilateral else nanmean_stack
     hip = both_sides([series["hip_flexion_left_deg"], series["hip_flexion_right_deg"]])
     every_angle = np.column_stack([series[k] for k in _ANGLE_KEYS])
