@@ -91,7 +91,8 @@ def _swaps_frame_by_frame(left, right, margin=0.6):
         if pred["L"] is not None and pred["R"] is not None:
             keep = np.linalg.norm(L[i] - pred["L"]) + np.linalg.norm(R[i] - pred["R"])
             swap = np.linalg.norm(L[i] - pred["R"]) + np.linalg.norm(R[i] - pred["L"])
-            if np.isfinite(keep) and np.isfinite(swap) and swap < margin * keep and keep - swap > noise:
+            clearer = swap < margin * keep and keep - swap > max(noise, np.linalg.norm(L[i] - R[i]))
+            if np.isfinite(keep) and np.isfinite(swap) and clearer:
                 L[i], R[i] = R[i].copy(), L[i].copy()
                 swapped += 1
         for key, v in (("L", L[i]), ("R", R[i])):
