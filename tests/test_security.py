@@ -178,7 +178,13 @@ class Boom:
         return (Path.touch, (Path(self.marker),))
 
 
-def _model_dir(tmp_path: Path, payload: bytes, sha: str | None = None, file: str = "pose__all.skops") -> Path:
+def _model_dir(
+    tmp_path: Path,
+    payload: bytes,
+    sha: str | None = None,
+    file: str = "pose__all.skops",
+    types: list[str] | None = None,
+) -> Path:
     from hinge_analytics.classify.model import FORMAT_VERSION, META_FILE
 
     model = tmp_path / "model"
@@ -189,6 +195,8 @@ def _model_dir(tmp_path: Path, payload: bytes, sha: str | None = None, file: str
         "model_version": "evil",
         "families": {"pose:all": {"file": file, "sha256": sha or hashlib.sha256(payload).hexdigest()}},
     }
+    if types is not None:
+        meta["families"]["pose:all"]["types"] = types
     (model / META_FILE).write_text(json.dumps(meta))
     return model
 
@@ -213,6 +221,12 @@ def test_a_skops_file_with_unexpected_types_is_refused(tmp_path):
     payload = sio.dumps({"steps": collections.Counter(a=1), "call": __import__("os").system})
     with pytest.raises(ModelError, match="unexpected types"):
         load_model(_model_dir(tmp_path, payload))
+    # model.json listing the types: the list is checked, and the file may hold nothing else
+    found = sio.get_untrusted_types(data=payload)
+    with pytest.raises(ModelError, match="unexpected types"):
+        load_model(_model_dir(tmp_path / "listed", payload, types=found))
+    with pytest.raises(ModelError, match="unexpected types"):
+        load_model(_model_dir(tmp_path / "hidden", payload, types=["sklearn.pipeline.Pipeline"]))
 
 
 def test_a_changed_model_file_or_a_path_in_model_json_is_refused(tmp_path):

@@ -35,6 +35,7 @@ from sklearn.metrics import classification_report, confusion_matrix, f1_score
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from skops.io.exceptions import UntrustedTypesFoundException
 from threadpoolctl import threadpool_limits
 
 from hinge_analytics.classify.features import (
@@ -326,6 +327,8 @@ def save_model(pipelines: dict[str, Pipeline], out_dir: Path, meta: dict) -> dic
         sio.dump(pipeline, out_dir / name, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
         meta["families"][key]["file"] = name
         meta["families"][key]["sha256"] = _sha256(out_dir / name)
+        # the non-builtin types the file holds: load audits against this list in its one parse
+        meta["families"][key]["types"] = sorted(sio.get_untrusted_types(file=out_dir / name))
     digest = hashlib.sha256(
         "".join(meta["families"][k]["sha256"] for k in sorted(pipelines)).encode()
     ).hexdigest()
@@ -379,16 +382,25 @@ def load_model(model_dir: Path) -> LoadedModel:
                 f"The model file {path} does not match its recorded checksum: it was changed after "
                 "training. Refusing to load it; retrain with `hinge train`."
             )
-        try:
-            untrusted = sio.get_untrusted_types(file=path)
-        except Exception as exc:  # a file skops cannot parse
-            raise ModelError(f"The model file {path} cannot be read ({exc}).") from exc
+        untrusted = fam.get("types")
+        if untrusted is None:  # a model saved before the types were recorded
+            try:
+                untrusted = sio.get_untrusted_types(file=path)
+            except Exception as exc:  # a file skops cannot parse
+                raise ModelError(f"The model file {path} cannot be read ({exc}).") from exc
         unexpected = [t for t in untrusted if not (t.startswith(TRUSTED_PREFIXES) or t in TRUSTED_TYPES)]
         if unexpected:
             raise ModelError(
                 f"The model file {path} contains unexpected types {unexpected}; refusing to load it."
             )
-        pipelines[key] = sio.load(path, trusted=untrusted)
+        try:  # skops refuses any type outside ``untrusted`` before constructing anything
+            pipelines[key] = sio.load(path, trusted=list(untrusted))
+        except UntrustedTypesFoundException as exc:
+            raise ModelError(
+                f"The model file {path} contains unexpected types ({exc}); refusing to load it."
+            ) from exc
+        except Exception as exc:  # a file skops cannot parse
+            raise ModelError(f"The model file {path} cannot be read ({exc}).") from exc
     return LoadedModel(pipelines, meta["model_version"], meta)
 
 
