@@ -101,6 +101,7 @@ def with_curves(lake: Lake, reps: pl.DataFrame) -> pl.DataFrame:
             + [
                 rep_curves(frames[(rid,)], part).select(pl.lit(rid).alias("recording_id"), pl.all())
                 for (rid,), part in spans.partition_by("recording_id", as_dict=True).items()
+                if (rid,) in frames  # a rep always has its recording's angles; never assume it
             ],
             how="vertical_relaxed",
         )

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.numeric import nanmean_stack
-from hinge_analytics.schema import REP_METRIC_COLUMNS, REPS, conform
+from hinge_analytics.schema import REP_METRIC_COLUMNS, REPS
 
 _ANGLE_KEYS = (
     "hip_flexion_left_deg",
@@ -112,7 +112,15 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool
     schema = {k: v for k, v in REPS.items() if k not in ("recording_id", "ingest_id", "pipeline_version")}
     if not rows:
         return pl.DataFrame(schema=schema)
-    return conform(pl.DataFrame(rows, infer_schema_length=None).fill_nan(None), schema)
+    columns = {name: [row.get(name) for row in rows] for name in schema}
+    return pl.DataFrame(
+        [
+            pl.Series(name, np.array(values, dtype=np.float64), dtype, nan_to_null=True)
+            if dtype.is_float()
+            else pl.Series(name, values, dtype)
+            for (name, values), dtype in zip(columns.items(), schema.values(), strict=True)
+        ]
+    )
 
 
 __all__ = ["rep_metrics", "symmetry_index", "REP_METRIC_COLUMNS"]
