@@ -2,8 +2,8 @@
 
 Write protocol (why a crash never shows half a recording):
 1. A chunk of recordings is processed in memory.
-2. Each data table (frames, angles, reps) gets one Delta transaction that replaces the chunk's
-   recording_ids (``predicate="recording_id IN (...)"``): old rows out, new rows in, atomically.
+2. Each data table (frames, angles, reps, rep curves) gets one Delta transaction that replaces the
+   chunk's recording_ids (``predicate="recording_id IN (...)"``): old rows out, new rows in, atomically.
    Every row carries the ``ingest_id`` of the run that made it.
 3. Last, the ``recordings`` table is committed the same way. It is the commit marker: the SQL views
    only show rows whose (recording_id, ingest_id) is in ``recordings``. A crash between 2 and 3
