@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
+from hinge_analytics.numeric import frame_with_nulls
 from hinge_analytics.schema import ANGLES, CURVE_ANGLES, CURVE_COLUMNS, CURVE_POINTS, REP_CURVES
 
 # Curve name (schema.CURVE_ANGLES) -> the angles it follows, averaged (a side-less angle is the mean
@@ -66,7 +66,6 @@ def rep_curves(angles: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
                 np.bincount(cell[known], v[known], minlength=size) / np.bincount(cell[known], minlength=size)
             )
     table = np.stack(means, axis=1).reshape(len(start), n, len(CURVE_ANGLES)).transpose(0, 2, 1)
-    table = table.reshape(len(start), -1).astype(np.float32)
-    columns = [pa.array(table[:, j], from_pandas=True) for j in range(table.shape[1])]  # NaN -> null
-    curves = pl.from_arrow(pa.Table.from_arrays(columns, names=list(CURVE_COLUMNS)))
-    return curves.insert_column(0, reps["rep"].cast(REP_CURVES["rep"]))  # type: ignore[union-attr]
+    table = table.reshape(len(start), -1)
+    columns = {"rep": reps["rep"].to_numpy(), **{c: table[:, j] for j, c in enumerate(CURVE_COLUMNS)}}
+    return frame_with_nulls(columns, {c: REP_CURVES[c] for c in ("rep", *CURVE_COLUMNS)})

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import polars as pl
 
-from hinge_analytics.numeric import nanmean_stack
+from hinge_analytics.numeric import frame_with_nulls, nanmean_stack
 from hinge_analytics.schema import REP_METRIC_COLUMNS, REPS
 
 _ANGLE_KEYS = (
@@ -65,7 +65,7 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool
     series = {k: every[:, j] for j, k in enumerate(keys)}
     both_sides = (lambda pair: 0.5 * (pair[0] + pair[1])) if unilateral else nanmean_stack
     hip = both_sides([series["hip_flexion_left_deg"], series["hip_flexion_right_deg"]])
-    every_angle = np.column_stack([series[k] for k in _ANGLE_KEYS])
+    every_angle = every[:, : len(_ANGLE_KEYS)]  # keys start with the angles
     rows = []
     for rep in boundaries.iter_rows(named=True):
         inside = (t >= rep["t_start_s"]) & (t <= rep["t_end_s"])
@@ -112,15 +112,7 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool
     schema = {k: v for k, v in REPS.items() if k not in ("recording_id", "ingest_id", "pipeline_version")}
     if not rows:
         return pl.DataFrame(schema=schema)
-    columns = {name: [row.get(name) for row in rows] for name in schema}
-    return pl.DataFrame(
-        [
-            pl.Series(name, np.array(values, dtype=np.float64), dtype, nan_to_null=True)
-            if dtype.is_float()
-            else pl.Series(name, values, dtype)
-            for (name, values), dtype in zip(columns.items(), schema.values(), strict=True)
-        ]
-    )
+    return frame_with_nulls({name: [row.get(name) for row in rows] for name in schema}, schema)
 
 
 __all__ = ["rep_metrics", "symmetry_index", "REP_METRIC_COLUMNS"]

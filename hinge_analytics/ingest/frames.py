@@ -9,6 +9,7 @@ import polars as pl
 
 from hinge_analytics.ingest.checks import check_length, check_person_present, time_axis
 from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.numeric import frame_with_nulls
 from hinge_analytics.schema import IMU_CHANNELS, LANDMARKS, landmark_columns
 
 
@@ -65,11 +66,6 @@ class PoseArrays:
         return pose_frames_from_arrays(self.xyz, self.conf, timestamps, sample_rate_hz, self.coordinates)
 
 
-def _nan_to_null(columns: dict[str, np.ndarray]) -> pl.DataFrame:
-    """A frame of ``columns`` with NaN stored as null (one pass per column, no expression)."""
-    return pl.DataFrame([pl.Series(name, values, nan_to_null=True) for name, values in columns.items()])
-
-
 def _rate(t_s: np.ndarray) -> float:
     return float(1.0 / np.median(np.diff(t_s))) if len(t_s) > 1 else float("nan")
 
@@ -93,7 +89,7 @@ def pose_frames_from_arrays(
         p = np.asarray(xyz[lm], dtype=np.float64)
         data[x], data[y], data[z] = p[:, 0], p[:, 1], p[:, 2]
         data[c] = np.clip(np.nan_to_num(conf[lm], nan=0.0), 0.0, 1.0)
-    frames = _nan_to_null(data)
+    frames = frame_with_nulls(data)
     check_person_present(frames, t_s)
     return RecordingRead("pose", frames, _rate(t_s), coordinates)
 
@@ -106,4 +102,4 @@ def imu_frames_from_arrays(sensors: dict[str, dict[str, np.ndarray]], t_s: np.nd
         for channel in IMU_CHANNELS:
             if channel in channels:
                 data[f"{placement}_{channel}"] = channels[channel]
-    return RecordingRead("imu", _nan_to_null(data), _rate(t_s), ",".join(sensors))
+    return RecordingRead("imu", frame_with_nulls(data), _rate(t_s), ",".join(sensors))
