@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from hinge_analytics.analytics import query
+from hinge_analytics.analytics import connect, query
 from hinge_analytics.classify import (
     labelled_reps,
     load_model,
@@ -42,7 +42,7 @@ def _labels(batch, tmp_path, name, mapping=None, athletes=("A001", "A002", "A003
 
 
 def _held_out_predictions(lake, model, batch):
-    reps = reps_for_prediction(lake, all_reps=True)
+    reps = reps_for_prediction(connect(lake), all_reps=True)
     out = reps.select("recording_id", "rep", "athlete_id").hstack(predict_labels(model, reps))
     truth = pl.read_csv(batch.parent / "rep_labels.csv")
     return out.filter(pl.col("athlete_id") == HELD_OUT).join(truth, on=["recording_id", "rep"], how="inner")
@@ -93,7 +93,7 @@ def test_custom_vocabulary_is_learned(lake, batch, tmp_path):
     meta = train(lake, tmp_path / "m", labels_file=labels, candidates=FAST)
     assert "knee_valgus" in meta["labels"] and "squatting" not in meta["labels"]
     model = load_model(tmp_path / "m")
-    predicted = predict_labels(model, reps_for_prediction(lake, all_reps=True))
+    predicted = predict_labels(model, reps_for_prediction(connect(lake), all_reps=True))
     assert set(predicted["predicted_label"]) <= set(meta["labels"])
     valgus = predicted.filter(pl.col("label") == "knee_valgus")
     assert valgus.height > 0
@@ -102,7 +102,7 @@ def test_custom_vocabulary_is_learned(lake, batch, tmp_path):
 
 def test_uncertain_threshold(lake, binary):
     model = load_model(binary[0])
-    reps = reps_for_prediction(lake, all_reps=True)
+    reps = reps_for_prediction(connect(lake), all_reps=True)
     nobody_sure = predict_labels(model, reps, uncertain_below=1.01)
     assert (nobody_sure["label"] == UNCERTAIN).all()
     assert nobody_sure["cue"].str.starts_with("Not sure").all()
@@ -242,7 +242,7 @@ def test_angle_curves_follow_the_rep(lake, batch, tmp_path):
     from hinge_analytics.classify.features import usable_features
     from hinge_analytics.schema import CURVE_POINTS
 
-    reps = reps_for_prediction(lake, all_reps=True)
+    reps = reps_for_prediction(connect(lake), all_reps=True)
     trunk = reps.select([f"curve_trunk_{i:02d}" for i in range(CURVE_POINTS)]).to_numpy()
     assert np.isfinite(trunk).mean() > 0.95
     middle = np.nanmedian(trunk[:, CURVE_POINTS // 2 - 2 : CURVE_POINTS // 2 + 2], axis=1)
@@ -256,14 +256,14 @@ def test_angle_curves_follow_the_rep(lake, batch, tmp_path):
 def test_curves_of_an_older_ingest_are_computed_from_its_angles(lake, tmp_path):
     """A lake ingested before curves were stored has no rep_curves rows: the curves then come from
     the frame angles, equal to the ones ingest stores."""
-    reps = reps_for_prediction(lake, all_reps=True).select("recording_id", "rep")
-    stored = with_curves(lake, reps).sort("recording_id", "rep")
+    reps = reps_for_prediction(connect(lake), all_reps=True).select("recording_id", "rep")
+    stored = with_curves(connect(lake), reps).sort("recording_id", "rep")
     old = Lake(tmp_path / "lake")
     shutil.copytree(lake.root, old.root)
     older = reps["recording_id"].unique().sort().to_list()[:3]
     old.replace_recordings("rep_curves", pl.DataFrame(), older)
     assert old.read("rep_curves", ["recording_id"], older).height == 0
-    computed = with_curves(old, reps).sort("recording_id", "rep")
+    computed = with_curves(connect(old), reps).sort("recording_id", "rep")
     a, b = (f.select(CURVE_COLUMNS).to_numpy().astype(float) for f in (computed, stored))
     assert a.shape == b.shape and np.isfinite(b).mean() > 0.5
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-5)

@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from hinge_analytics.analytics import query
+from hinge_analytics.analytics import connect, query
 from hinge_analytics.classify import load_model, predict, prediction_batches, train
 from hinge_analytics.lake import Lake
 
@@ -26,7 +26,7 @@ def test_predictions_carry_model_version(lake, model_dir):
 def test_prediction_streams_in_small_batches_with_the_same_labels(lake, model_dir, tmp_path):
     model = load_model(model_dir)
     whole, parts = (Lake(shutil.copytree(lake.root, tmp_path / name)) for name in ("whole", "parts"))
-    assert len(prediction_batches(parts, True, 15)) > 3
+    assert len(prediction_batches(connect(parts), True, 15)) > 3
     assert predict(whole, model, all_reps=True) == predict(parts, model, all_reps=True, batch_reps=15)
     columns = "recording_id, rep, label, confidence, cue"
     sql = f"SELECT {columns} FROM rep_view ORDER BY recording_id, rep"

@@ -91,10 +91,16 @@ def athlete_flags(
     return con.sql("SELECT * FROM athlete_flags(?::DATE, ?::VARCHAR)", params=[since, athlete]).pl()
 
 
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
+    """One query on an open connection (from `connect`) as a polars frame."""
+    return con.sql(sql, params=params or None).pl()
+
+
 def query(lake: Lake, sql: str, params: list | None = None) -> pl.DataFrame:
+    """One query on a connection opened for it (several queries: `connect` once and use `frame`)."""
     con = connect(lake)
     try:
-        return con.sql(sql, params=params or None).pl()
+        return frame(con, sql, params)
     finally:
         con.close()
 

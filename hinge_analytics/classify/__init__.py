@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
 from sklearn.metrics import f1_score
 
 from hinge_analytics import PIPELINE_VERSION
-from hinge_analytics.analytics import query
+from hinge_analytics.analytics import connect, frame
 from hinge_analytics.classify.card import write_card
 from hinge_analytics.classify.explain import UNCERTAIN_CUE, explain, reference_profile
 from hinge_analytics.classify.features import (
@@ -81,20 +82,21 @@ def _with_family(reps: pl.DataFrame) -> pl.DataFrame:
     return reps.with_columns(family=pl.Series(keys, dtype=pl.String))
 
 
-def with_curves(lake: Lake, reps: pl.DataFrame) -> pl.DataFrame:
+def with_curves(con: duckdb.DuckDBPyConnection, reps: pl.DataFrame) -> pl.DataFrame:
     """``reps`` with the angle curves of each rep (``schema.CURVE_COLUMNS``) from the lake's
-    ``rep_curves``; null where a rep has no angle frames. Recordings ingested before curves were
-    stored get theirs from their frame angles here (same function as at ingest)."""
+    ``rep_curves`` (``con``: `analytics.connect`); null where a rep has no angle frames.
+    Recordings ingested before curves were stored get theirs from their frame angles here (same
+    function as at ingest)."""
     reps = reps.drop([c for c in CURVE_COLUMNS if c in reps.columns])
     if reps.height == 0:
         return reps.with_columns([pl.lit(None, pl.Float32).alias(c) for c in CURVE_COLUMNS])
     ids = reps["recording_id"].unique().to_list()
     only = "WHERE recording_id IN (SELECT unnest(?::VARCHAR[]))"
-    curves = query(lake, f"SELECT * EXCLUDE (ingest_id) FROM rep_curves {only}", [ids])
+    curves = frame(con, f"SELECT * EXCLUDE (ingest_id) FROM rep_curves {only}", [ids])
     older = sorted(set(ids) - set(curves["recording_id"].to_list()))
     if older:
-        angles = query(lake, f"SELECT * FROM angles {only} ORDER BY recording_id, t_s", [older])
-        spans = query(lake, f"SELECT recording_id, rep, t_start_s, t_end_s FROM reps {only}", [older])
+        angles = frame(con, f"SELECT * FROM angles {only} ORDER BY recording_id, t_s", [older])
+        spans = frame(con, f"SELECT recording_id, rep, t_start_s, t_end_s FROM reps {only}", [older])
         frames = angles.partition_by("recording_id", as_dict=True)
         curves = pl.concat(
             [curves]
@@ -112,8 +114,9 @@ def with_curves(lake: Lake, reps: pl.DataFrame) -> pl.DataFrame:
 def labelled_reps(lake: Lake, labels_file: Path | None = None, curves: bool = True) -> pl.DataFrame:
     """Every visible rep with its training label: per-rep labels file > per-recording labels
     file row > manifest label. Reps with no label are left out."""
-    reps = query(
-        lake,
+    con = connect(lake)
+    reps = frame(
+        con,
         f"SELECT {_REP_COLUMNS}, c.label AS manifest_label "
         "FROM rep_view v JOIN recordings c USING (recording_id)",
     )
@@ -132,7 +135,10 @@ def labelled_reps(lake: Lake, labels_file: Path | None = None, curves: bool = Tr
         reps = reps.with_columns(rep_label=pl.lit(None, pl.String), recording_label=pl.lit(None, pl.String))
     reps = reps.with_columns(train_label=pl.coalesce("rep_label", "recording_label", "manifest_label"))
     reps = reps.filter(pl.col("train_label").is_not_null())
-    return _with_family(with_curves(lake, reps) if curves else reps)
+    try:
+        return _with_family(with_curves(con, reps) if curves else reps)
+    finally:
+        con.close()
 
 
 def _family_plan(reps: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -321,12 +327,14 @@ def _label_filter(all_reps: bool) -> str:
     return "TRUE" if all_reps else "label IS NULL"
 
 
-def prediction_batches(lake: Lake, all_reps: bool, max_reps: int = PREDICT_BATCH_REPS) -> list[list[str]]:
+def prediction_batches(
+    con: duckdb.DuckDBPyConnection, all_reps: bool, max_reps: int = PREDICT_BATCH_REPS
+) -> list[list[str]]:
     """Athlete-days with reps to label, packed into batches of about ``max_reps`` reps (counting
     the day's other reps, which are context): predict streams through the lake batch by batch."""
     where = _label_filter(all_reps)
-    days = query(
-        lake,
+    days = frame(
+        con,
         f"""
         WITH todo AS (SELECT DISTINCT {_SESSION_KEY} AS day FROM rep_view WHERE {where})
         SELECT {_SESSION_KEY} AS day, count(*) AS n FROM rep_view
@@ -344,14 +352,16 @@ def prediction_batches(lake: Lake, all_reps: bool, max_reps: int = PREDICT_BATCH
     return batches
 
 
-def reps_for_prediction(lake: Lake, all_reps: bool, days: list[str] | None = None) -> pl.DataFrame:
+def reps_for_prediction(
+    con: duckdb.DuckDBPyConnection, all_reps: bool, days: list[str] | None = None
+) -> pl.DataFrame:
     """Reps to label plus every rep of the same athlete/day/exercise (context for the
     session-relative features); ``to_label`` marks the former. ``days`` limits it to those
     athlete-days (keys from `prediction_batches`)."""
     where = _label_filter(all_reps)
     only = f"AND {_SESSION_KEY} IN (SELECT unnest(?::VARCHAR[]))" if days is not None else ""
-    reps = query(
-        lake,
+    reps = frame(
+        con,
         f"""
         WITH todo AS (SELECT DISTINCT athlete_id, session_date, exercise FROM rep_view
                       WHERE {where} {only})
@@ -361,7 +371,7 @@ def reps_for_prediction(lake: Lake, all_reps: bool, days: list[str] | None = Non
         """,
         [days] if days is not None else None,
     )
-    return with_curves(lake, reps)
+    return with_curves(con, reps)
 
 
 def predict_labels(
@@ -429,20 +439,30 @@ def predict(
     threshold (the model's own unless ``uncertain_below`` is given) get ``uncertain``. Works through
     the lake in batches of about ``batch_reps`` reps, so memory does not grow with the lake."""
     labelled = 0
-    for days in prediction_batches(lake, all_reps, batch_reps):
-        reps = reps_for_prediction(lake, all_reps, days)
-        if reps.height == 0:
-            continue
-        labels = predict_labels(model, reps, uncertain_below)
-        rows = (
-            reps.select("recording_id", "rep", "ingest_id", "to_label")
-            .hstack(labels)
-            .filter(pl.col("to_label"))
-            .drop("to_label")
-            .with_columns(model_version=pl.lit(model.version), predicted_at=pl.lit(now_utc()))
-        )
-        if rows.height:
-            # one commit per batch: a stopped run keeps what it labelled, a rerun does the rest
-            lake.replace_recordings("predictions", rows, rows["recording_id"].unique().to_list())
-            labelled += rows.height
+    # One connection, a snapshot of the lake as predict starts: batches are disjoint athlete-days,
+    # so the labels an earlier batch commits never change what a later one reads.
+    con = connect(lake)
+    try:
+        for days in prediction_batches(con, all_reps, batch_reps):
+            labelled += _predict_batch(lake, model, reps_for_prediction(con, all_reps, days), uncertain_below)
+    finally:
+        con.close()
     return labelled
+
+
+def _predict_batch(lake: Lake, model: LoadedModel, reps: pl.DataFrame, uncertain_below: float | None) -> int:
+    """Label one batch's reps (``to_label``) and commit them; returns how many."""
+    if reps.height == 0:
+        return 0
+    labels = predict_labels(model, reps, uncertain_below)
+    rows = (
+        reps.select("recording_id", "rep", "ingest_id", "to_label")
+        .hstack(labels)
+        .filter(pl.col("to_label"))
+        .drop("to_label")
+        .with_columns(model_version=pl.lit(model.version), predicted_at=pl.lit(now_utc()))
+    )
+    if rows.height:
+        # one commit per batch: a stopped run keeps what it labelled, a rerun does the rest
+        lake.replace_recordings("predictions", rows, rows["recording_id"].unique().to_list())
+    return rows.height
