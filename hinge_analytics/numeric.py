@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
+
+# NaN-ignoring reductions that return NaN for an all-NaN slice without a RuntimeWarning. numpy's
+# nanmax/nanmean/nanmedian warn there, and silencing them with warnings.catch_warnings is not
+# thread-safe (it swaps the process-wide filters): with two chunks in flight on threads, one
+# thread's exit restored the filters while the other was inside, and the warning reached the
+# coach's terminal. np.fmax/np.fmin skip NaN by definition; the mean divides by the count.
+
+
+def nanmax(values: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Maximum ignoring NaN (NaN where every value is NaN); ``values`` must not be empty."""
+    return np.fmax.reduce(values, axis=axis)
+
+
+def nanmin(values: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Minimum ignoring NaN (NaN where every value is NaN); ``values`` must not be empty."""
+    return np.fmin.reduce(values, axis=axis)
+
+
+def nanmean(values: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Mean ignoring NaN (NaN where every value is NaN), as np.nanmean computes it."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = ~np.isnan(values)
+    with np.errstate(invalid="ignore", divide="ignore"):  # errstate is thread-local
+        return np.where(finite, values, 0.0).sum(axis=axis) / finite.sum(axis=axis)
+
+
+def nanmedian(values: np.ndarray | Sequence[float], axis: int = 0) -> np.ndarray:
+    """Median ignoring NaN (NaN where every value is NaN or there is none)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return np.full(np.delete(values.shape, axis), np.nan) if values.ndim > 1 else np.float64(np.nan)
+    empty = np.isnan(values).all(axis=axis)
+    if not np.any(empty):
+        return np.nanmedian(values, axis=axis)
+    median = np.nanmedian(np.where(np.expand_dims(empty, axis), 0.0, values), axis=axis)
+    return np.where(empty, np.nan, median)
 
 
 def nanmean_stack(arrays: list[np.ndarray]) -> np.ndarray:
@@ -14,9 +49,7 @@ def nanmean_stack(arrays: list[np.ndarray]) -> np.ndarray:
 
     Used wherever a left/right pair or a group of markers stands for one point or signal.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(np.stack(arrays), axis=0)
+    return nanmean(np.stack(arrays), axis=0)
 
 
 def frame_with_nulls(

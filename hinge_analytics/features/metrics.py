@@ -12,12 +12,10 @@ under ``LOW_CONFIDENCE`` and fraction without a hinge angle.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import polars as pl
 
-from hinge_analytics.numeric import frame_with_nulls, nanmean_stack
+from hinge_analytics.numeric import frame_with_nulls, nanmax, nanmean, nanmean_stack, nanmin
 from hinge_analytics.schema import REP_METRIC_COLUMNS, REPS
 
 _ANGLE_KEYS = (
@@ -46,9 +44,7 @@ def symmetry_index(left: float, right: float) -> float:
 
 
 def _stat(fn, values: np.ndarray) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(fn(values)) if len(values) else float("nan")
+    return float(fn(values)) if len(values) else float("nan")
 
 
 def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool = False) -> pl.DataFrame:
@@ -73,25 +69,23 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool
             inside = np.argmin(np.abs(t - rep["t_bottom_s"])) == np.arange(len(t))
         bottom = int(np.argmin(np.abs(t - rep["t_bottom_s"])))
         row = dict(rep)
-        with warnings.catch_warnings():  # an angle the recording lacks is all NaN: its stats are NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            highest = np.nanmax(every_angle[inside], axis=0)
-            lowest = np.nanmin(every_angle[inside], axis=0)
+        highest = nanmax(every_angle[inside])  # NaN for an angle the recording lacks
+        lowest = nanmin(every_angle[inside])
         for j, k in enumerate(_ANGLE_KEYS):
             row[f"peak_{k}"] = float(highest[j])
             row[f"range_{k}"] = float(highest[j] - lowest[j])
             row[f"bottom_{k}"] = float(every_angle[bottom, j])
-        row["peak_hip_flexion_deg"] = _stat(np.nanmax, hip[inside])
-        row["range_hip_flexion_deg"] = row["peak_hip_flexion_deg"] - _stat(np.nanmin, hip[inside])
+        row["peak_hip_flexion_deg"] = _stat(nanmax, hip[inside])
+        row["range_hip_flexion_deg"] = row["peak_hip_flexion_deg"] - _stat(nanmin, hip[inside])
         row["bottom_hip_flexion_deg"] = float(hip[bottom])
         trunk = series["trunk_inclination_deg"][inside]
-        row["min_trunk_inclination_deg"] = _stat(np.nanmin, trunk)
-        row["min_lumbar_flexion_deg"] = _stat(np.nanmin, series["lumbar_flexion_deg"][inside])
+        row["min_trunk_inclination_deg"] = _stat(nanmin, trunk)
+        row["min_lumbar_flexion_deg"] = _stat(nanmin, series["lumbar_flexion_deg"][inside])
         tail = trunk[int(0.85 * len(trunk)) :]
-        row["top_trunk_inclination_deg"] = _stat(np.nanmean, tail)
+        row["top_trunk_inclination_deg"] = _stat(nanmean, tail)
         travel = series["hip_travel_leg_lengths"]
         row["bottom_hip_travel_leg_lengths"] = float(travel[bottom])
-        row["peak_hip_travel_leg_lengths"] = _stat(np.nanmax, travel[inside])
+        row["peak_hip_travel_leg_lengths"] = _stat(nanmax, travel[inside])
         knee_bottom = float(
             both_sides([np.array([row[f"bottom_knee_flexion_{s}_deg"]]) for s in ("left", "right")])[0]
         )

@@ -18,12 +18,11 @@ Hum Mov Sci 9:225-231 (ASIS only, vertical from the data).
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 
 from hinge_analytics.ingest.errors import BadRecording
-from hinge_analytics.numeric import nanmean_stack
+from hinge_analytics.numeric import nanmean_stack, nanmedian
 
 # canonical joint -> alternatives in order of preference; an alternative averages its markers
 # (lateral + medial markers average to the joint centre).
@@ -172,22 +171,20 @@ def up_axis(landmarks: dict[str, np.ndarray], default: int) -> tuple[int, float]
     body = [v for k, v in landmarks.items() if k not in _LOWER]
     if not feet or not body:
         return default, 1.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        feet_level = nanmean_stack(feet)  # (n, 3)
-        heights = np.stack(body) - feet_level  # (k, n, 3)
-        upper = [landmarks[k] for k in _UPPER if k in landmarks] or body
-        head_height = np.nanmedian(nanmean_stack(upper) - feet_level, axis=0)  # (3,)
-        best, best_score = (default, 1.0), (-1.0, -np.inf)
-        for axis in range(3):
-            for sign in (1.0, -1.0):
-                above = sign * heights[:, :, axis] > _CLEARANCE_M
-                valid = np.isfinite(heights[:, :, axis])
-                if not valid.any():
-                    continue
-                score = (float(above[valid].mean()), float(sign * head_height[axis]))
-                if score > best_score:
-                    best, best_score = (axis, sign), score
+    feet_level = nanmean_stack(feet)  # (n, 3)
+    heights = np.stack(body) - feet_level  # (k, n, 3)
+    upper = [landmarks[k] for k in _UPPER if k in landmarks] or body
+    head_height = nanmedian(nanmean_stack(upper) - feet_level)  # (3,)
+    best, best_score = (default, 1.0), (-1.0, -np.inf)
+    for axis in range(3):
+        for sign in (1.0, -1.0):
+            above = sign * heights[:, :, axis] > _CLEARANCE_M
+            valid = np.isfinite(heights[:, :, axis])
+            if not valid.any():
+                continue
+            score = (float(above[valid].mean()), float(sign * head_height[axis]))
+            if score > best_score:
+                best, best_score = (axis, sign), score
     return best
 
 

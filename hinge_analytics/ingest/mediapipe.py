@@ -19,6 +19,7 @@ import polars as pl
 from hinge_analytics.formats import MEDIAPIPE_33, canonical_map
 from hinge_analytics.ingest.errors import BadRecording, first_line
 from hinge_analytics.ingest.frames import PoseArrays, PoseRead
+from hinge_analytics.numeric import nanmedian
 
 
 def read_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseRead:
@@ -154,6 +155,6 @@ def _looks_like_world(xyz: dict[str, np.ndarray]) -> bool:
     hips = [xyz[k] for k in ("hip_left", "hip_right") if k in xyz]
     if not hips:
         return False
-    centre = np.nanmedian(np.mean(hips, axis=0), axis=0)
+    centre = nanmedian(np.mean(hips, axis=0))
     return bool(np.all(np.abs(centre[:2]) < 0.15))
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from hinge_analytics.formats import BODY_25, BODY_25B, COCO_18, canonical_map
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, PoseRead
 from hinge_analytics.ingest.people import track_athlete
+from hinge_analytics.numeric import nanmedian
 
 MAX_FILES = 200_000
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -91,9 +91,7 @@ def _order_for(length: int, people: list[np.ndarray]) -> tuple[str, tuple[str, .
 
         e25.append(gap(1, 2, 5))
         e25b.append(gap(17, 5, 6))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        a, b = np.nanmedian(e25 or [np.nan]), np.nanmedian(e25b or [np.nan])
+    a, b = nanmedian(e25), nanmedian(e25b)
     if np.isfinite(b) and (not np.isfinite(a) or b < a):
         return "BODY_25B", BODY_25B
     return "BODY_25", BODY_25

@@ -43,6 +43,7 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, interpolate_gaps, lowpass
+from hinge_analytics.numeric import nanmean
 from hinge_analytics.schema import ANGLES, IMU_PLACEMENTS, conform
 
 GRAVITY = 9.81
@@ -242,8 +243,8 @@ def sensor_tilt_change(
         return None
     t_s = frames["t_s"].to_numpy()
     still = still_window(gyr, rate, onset)
-    gyr = gyr - np.nanmean(gyr[still], axis=0)
-    up_ref = np.nanmean(acc[still], axis=0)
+    gyr = gyr - nanmean(gyr[still])
+    up_ref = nanmean(acc[still])
     up_ref /= np.linalg.norm(up_ref)
     quat = _channels(frames, placement, ("quat_w", "quat_x", "quat_y", "quat_z"), rate)
     if quat is not None and np.all(np.isfinite(quat)):

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, clean
-from hinge_analytics.numeric import nanmean_stack
+from hinge_analytics.numeric import nanmean_stack, nanmedian
 from hinge_analytics.schema import ANGLES, LANDMARKS, conform, landmark_columns
 
 MIN_CONFIDENCE = 0.3
@@ -313,12 +313,12 @@ def forward_direction(p: dict[str, np.ndarray]) -> np.ndarray:
         p[f"toe_{s}"] - p[f"heel_{s}"] for s in ("left", "right") if f"toe_{s}" in p and f"heel_{s}" in p
     ]
     if vectors:
-        v = np.nanmedian(np.concatenate(vectors), axis=0)
+        v = nanmedian(np.concatenate(vectors))
     elif _mid(p, "knee") is not None and _mid(p, "hip") is not None:
-        v = np.nanmedian(_mid(p, "knee") - _mid(p, "hip"), axis=0)
+        v = nanmedian(_mid(p, "knee") - _mid(p, "hip"))
     else:
         hip, sho = _mid(p, "hip"), _mid(p, "shoulder")
-        v = np.nanmedian(sho - hip, axis=0) if hip is not None and sho is not None else np.ones(3)
+        v = nanmedian(sho - hip) if hip is not None and sho is not None else np.ones(3)
     v = np.array([v[0], 0.0, v[2]])
     norm = np.linalg.norm(v)
     return v / norm if norm > 0 else np.array([1.0, 0.0, 0.0])
@@ -368,7 +368,7 @@ def pose_angles(
     if ear_c is not None and sho_c is not None and hip_c is not None:
         out["shoulder_protraction_trunk_lengths"] = _ahead_of_line(hip_c, ear_c, sho_c, forward)
     if leg_lengths and hip_c is not None and ank_c is not None:
-        leg = np.nanmedian(np.concatenate(leg_lengths))
+        leg = float(nanmedian(np.concatenate(leg_lengths)))
         out["hip_travel_leg_lengths"] = ((ank_c - hip_c) @ forward) / leg
     out["hinge_deg"] = nanmean_stack([out["hip_flexion_left_deg"], out["hip_flexion_right_deg"]])
     conf_cols = [
