@@ -48,15 +48,27 @@ VACUUM_RETENTION_HOURS = 168  # keep a week of history (and never touch a live w
 T = TypeVar("T")
 
 
+ROW_GROUP_ROWS = 16_384
+
+
 def writer_properties(table: str) -> WriterProperties:
-    """Parquet settings for ``table``: no dictionary encoding for float columns.
+    """Parquet settings for ``table``: no dictionary encoding for float columns, row groups of
+    ``ROW_GROUP_ROWS`` rows.
 
     Coordinates and angles almost never repeat, so a dictionary page is built and thrown away for
     every column chunk; for a chunk of MediaPipe frames that made the Rust writer 6x slower
     (8.6 -> 1.5 ms per recording, files 8 % larger without it). Keys and labels keep it.
+    The writer buffers a whole row group before flushing it; with the default (one row group
+    for a chunk's 85,000 frames) writing a chunk of MediaPipe frames raised the process's peak
+    memory by ~100 MB, with 16,384-row groups by ~40 MB, and it was faster (0.13 -> 0.09 s per
+    chunk; files 0.4 % larger). Row groups of a recording or two also let readers skip the rest
+    of a file by its recording_id statistics.
     """
     floats = [c for c, dtype in TABLES[table].items() if dtype.is_float()]
-    return WriterProperties(column_properties={c: ColumnProperties(dictionary_enabled=False) for c in floats})
+    return WriterProperties(
+        max_row_group_size=ROW_GROUP_ROWS,
+        column_properties={c: ColumnProperties(dictionary_enabled=False) for c in floats},
+    )
 
 
 class LakeError(RuntimeError):
