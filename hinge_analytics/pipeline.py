@@ -12,7 +12,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -28,10 +28,16 @@ from hinge_analytics.ingest.manifest import ManifestRow, RejectedRow, read_manif
 from hinge_analytics.kinematics import angles_for
 from hinge_analytics.lake import Lake, LakeError
 from hinge_analytics.reps.segmentation import segment_reps
+from hinge_analytics.schema import TABLES, conform
 
 
 @dataclass
 class Processed:
+    """One analysed recording waiting for its chunk's commit, its tables already in their stored
+    form (schema columns, Float32): kinematics ran on Float64, but a chunk of 48 MediaPipe
+    recordings holds 50 MB of Float64 frames that the commit would cast anyway; holding them cast
+    halves what two chunks in flight keep in memory."""
+
     row: ManifestRow
     fmt: str
     read: RecordingRead
@@ -39,6 +45,11 @@ class Processed:
     reps: pl.DataFrame
     curves: pl.DataFrame
     content_hash: str
+
+    def __post_init__(self) -> None:
+        stored = TABLES[f"{self.read.modality}_frames"]
+        self.read = replace(self.read, frames=conform(self.read.frames, stored))
+        self.angles = conform(self.angles, TABLES["angles"])
 
 
 @dataclass
