@@ -131,8 +131,15 @@ def pandas_loop(rows, limit: int = 10) -> float | None:
 # worker starting a deployment run does the same). Epoch times so the parent can place them
 # against the moment it launched the process.
 CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, statistics, sys, threading, time
 t_started = time.time()
+samples = []  # (epoch, RSS MB) twice a second: is memory flat *during* the batch, not only at its peak?
+def sample_rss():
+    while os.path.exists("/proc/self/statm"):
+        with open("/proc/self/statm") as f:
+            samples.append((time.time(), int(f.read().split()[1]) * resource.getpagesize() / 2**20))
+        time.sleep(0.5)
+threading.Thread(target=sample_rss, daemon=True).start()
 sys.path.insert(0, {root!r})
 import hinge_analytics.pipeline, hinge_analytics.lake, hinge_analytics.ingest  # what the work needs
 t_imported = time.time()
@@ -142,6 +149,9 @@ t_prefect = time.time()
 summary = run_ingest({manifest!r}, {lake!r})
 t_ingested = time.time()
 ingest_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak up to here
+during = [mb for t, mb in samples if t_prefect <= t <= t_ingested]
+half = len(during) // 2
+rss_halves = [statistics.median(during[:half]), statistics.median(during[half:])] if half else None
 from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model, predict
 from hinge_analytics.analytics import query
 from hinge_analytics.lake import Lake
@@ -153,7 +163,7 @@ print(json.dumps({{"t_started": t_started, "t_imported": t_imported, "t_prefect"
     "t_ingested": t_ingested, "ingest_s": t_ingested - t_prefect,
     "predict_s": t_predicted - t_ingested, "aggregate_s": t_aggregated - t_predicted,
     "reps": summary.reps, "recordings": len(summary.ingested), "predicted": n_pred,
-    "ingest_peak_rss_mb": ingest_rss,
+    "ingest_peak_rss_mb": ingest_rss, "ingest_median_rss_mb_by_half": rss_halves,
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
@@ -300,7 +310,12 @@ def report(r: dict) -> None:
         f"({r['ratio_flow_to_floor']:.2f}x floor) | predict {f['predict_s']:.1f}s | "
         f"aggregate {f['aggregate_s']:.2f}s | full pipeline {r['ratio_full_to_floor']:.2f}x floor | "
         f"{r['recordings_per_s']:.1f} rec/s | peak RSS {f['peak_rss_mb']:.0f} MB "
-        f"({f['ingest_peak_rss_mb']:.0f} MB by the end of ingest)"
+        f"({f['ingest_peak_rss_mb']:.0f} MB by the end of ingest"
+        + (
+            ", median during its first / second half {:.0f} / {:.0f} MB)".format(*halves)
+            if (halves := f.get("ingest_median_rss_mb_by_half"))
+            else ")"
+        )
     )
     stages_text = ", ".join(f"{k} {v:.1f}s" for k, v in r["stages_s"].items())
     print(f"          stages: {stages_text} (simulation {r['simulate_s']:.0f}s, not counted)")

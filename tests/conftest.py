@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
-# Each pytest-xdist worker gets its own Prefect home, so ephemeral API databases never collide.
+# Each pytest-xdist worker gets its own Prefect home, so ephemeral API databases never collide;
+# removed when the worker exits (each held a ~6 MB database that used to stay behind in /tmp).
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-home-")
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("MPLBACKEND", "Agg")
 
