@@ -44,7 +44,7 @@ from hinge_analytics.ingest.manifest import read_manifest  # noqa: E402
 from hinge_analytics.kinematics import angles_for  # noqa: E402
 from hinge_analytics.lake import Lake  # noqa: E402
 from hinge_analytics.pipeline import CHUNK_SIZE as CHUNK  # noqa: E402
-from hinge_analytics.pipeline import Processed, commit, content_hash, lake_state  # noqa: E402
+from hinge_analytics.pipeline import Processed, batch_state, commit, content_hash  # noqa: E402
 from hinge_analytics.reps.segmentation import segment_reps  # noqa: E402
 from hinge_analytics.simulate.team import simulate_team  # noqa: E402
 
@@ -69,16 +69,19 @@ def floor(rows) -> float:
 
 
 def stages(rows, lake_root: Path) -> dict[str, float]:
-    """Library stages without Prefect, chunk by chunk as the flow's task does (the idempotency
-    lookup, then read -> angles -> reps -> metrics per recording, one commit), then the end-of-batch
-    compaction and vacuum the flow runs: the same work as the flow, minus Prefect."""
+    """Library stages without Prefect, as the flow runs them: the idempotency lookup once for
+    the batch, then chunk by chunk read -> angles -> reps -> metrics per recording and one commit,
+    then the end-of-batch compaction and vacuum: the same work as the flow, minus Prefect."""
     lake = Lake(lake_root)
     lake.create()
     spent = dict.fromkeys(("state", "read", "kinematics", "segment", "metrics", "commit", "maintain"), 0.0)
+    t = time.perf_counter()
+    state = batch_state(lake, rows)
+    spent["state"] += time.perf_counter() - t
     for i in range(0, len(rows), CHUNK):
         chunk = rows[i : i + CHUNK]
         t = time.perf_counter()
-        lake_state(lake, [r.recording_id for r in chunk])
+        state.of(chunk)
         spent["state"] += time.perf_counter() - t
         processed = []
         for row in chunk:

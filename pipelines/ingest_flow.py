@@ -10,13 +10,21 @@ from prefect.cache_policies import NONE
 import pipelines  # noqa: F401  (Prefect defaults before Prefect is imported)
 from hinge_analytics.ingest.manifest import ManifestRow, read_manifest
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import CHUNK_SIZE, ChunkSummary, chunks, ingest_chunk, record_rejected
+from hinge_analytics.pipeline import (
+    CHUNK_SIZE,
+    ChunkSummary,
+    LakeState,
+    batch_state,
+    chunks,
+    ingest_chunk,
+    record_rejected,
+)
 from pipelines.runners import parallelism, task_runner_from_env
 
 
 @task(cache_policy=NONE, retries=1, retry_delay_seconds=1)
-def ingest_chunk_task(lake_root: str, rows: list[ManifestRow], force: bool) -> ChunkSummary:
-    return ingest_chunk(Lake(lake_root), rows, force=force)
+def ingest_chunk_task(lake_root: str, rows: list[ManifestRow], force: bool, state: LakeState) -> ChunkSummary:
+    return ingest_chunk(Lake(lake_root), rows, force=force, state=state)
 
 
 @flow(name="hinge-ingest", log_prints=False)
@@ -28,10 +36,11 @@ def ingest_flow(
     lake.create()
     record_rejected(lake, rejected)
     summary = ChunkSummary(quarantined=[(r.recording_id, r.reason) for r in rejected])
+    state = batch_state(lake, rows, force)  # one lookup for the batch, not one per chunk
     in_flight = []
     window = parallelism()
     for chunk in chunks(rows, chunk_size):  # a bounded window of futures keeps memory flat
-        in_flight.append(ingest_chunk_task.submit(lake_root, chunk, force))
+        in_flight.append(ingest_chunk_task.submit(lake_root, chunk, force, state.of(chunk)))
         if len(in_flight) >= window:
             summary.merge(in_flight.pop(0).result())
     for future in in_flight:
