@@ -114,31 +114,30 @@ def with_curves(con: duckdb.DuckDBPyConnection, reps: pl.DataFrame) -> pl.DataFr
 def labelled_reps(lake: Lake, labels_file: Path | None = None, curves: bool = True) -> pl.DataFrame:
     """Every visible rep with its training label: per-rep labels file > per-recording labels
     file row > manifest label. Reps with no label are left out."""
-    con = connect(lake)
-    reps = frame(
-        con,
-        f"SELECT {_REP_COLUMNS}, c.label AS manifest_label "
-        "FROM rep_view v JOIN recordings c USING (recording_id)",
-    )
-    if labels_file is not None:
-        labels = read_labels_file(labels_file)
-        per_rep = labels.filter(pl.col("rep").is_not_null()).rename({"label": "rep_label"})
-        per_rec = (
-            labels.filter(pl.col("rep").is_null())
-            .select("recording_id", pl.col("label").alias("recording_label"))
-            .unique("recording_id", keep="last")
+    with connect(lake) as con:
+        reps = frame(
+            con,
+            f"SELECT {_REP_COLUMNS}, c.label AS manifest_label "
+            "FROM rep_view v JOIN recordings c USING (recording_id)",
         )
-        reps = reps.join(per_rep, on=["recording_id", "rep"], how="left").join(
-            per_rec, on="recording_id", how="left"
-        )
-    else:
-        reps = reps.with_columns(rep_label=pl.lit(None, pl.String), recording_label=pl.lit(None, pl.String))
-    reps = reps.with_columns(train_label=pl.coalesce("rep_label", "recording_label", "manifest_label"))
-    reps = reps.filter(pl.col("train_label").is_not_null())
-    try:
+        if labels_file is not None:
+            labels = read_labels_file(labels_file)
+            per_rep = labels.filter(pl.col("rep").is_not_null()).rename({"label": "rep_label"})
+            per_rec = (
+                labels.filter(pl.col("rep").is_null())
+                .select("recording_id", pl.col("label").alias("recording_label"))
+                .unique("recording_id", keep="last")
+            )
+            reps = reps.join(per_rep, on=["recording_id", "rep"], how="left").join(
+                per_rec, on="recording_id", how="left"
+            )
+        else:
+            reps = reps.with_columns(
+                rep_label=pl.lit(None, pl.String), recording_label=pl.lit(None, pl.String)
+            )
+        reps = reps.with_columns(train_label=pl.coalesce("rep_label", "recording_label", "manifest_label"))
+        reps = reps.filter(pl.col("train_label").is_not_null())
         return _with_family(with_curves(con, reps) if curves else reps)
-    finally:
-        con.close()
 
 
 def _family_plan(reps: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -439,14 +438,15 @@ def predict(
     threshold (the model's own unless ``uncertain_below`` is given) get ``uncertain``. Works through
     the lake in batches of about ``batch_reps`` reps, so memory does not grow with the lake."""
     labelled = 0
-    # One connection, a snapshot of the lake as predict starts: batches are disjoint athlete-days,
-    # so the labels an earlier batch commits never change what a later one reads.
-    con = connect(lake)
-    try:
-        for days in prediction_batches(con, all_reps, batch_reps):
-            labelled += _predict_batch(lake, model, reps_for_prediction(con, all_reps, days), uncertain_below)
-    finally:
-        con.close()
+    # A connection per batch: one kept open for all batches held on to what each batch read (RSS
+    # +36 vs +11 MB over 14 small batches; +141 MB over a 10,000-recording lake); one per query
+    # cost 0.15 s each. Batches are disjoint athlete-days, fixed before the first commits.
+    with connect(lake) as con:
+        batches = prediction_batches(con, all_reps, batch_reps)
+    for days in batches:
+        with connect(lake) as con:
+            reps = reps_for_prediction(con, all_reps, days)
+        labelled += _predict_batch(lake, model, reps, uncertain_below)
     return labelled
 
 
