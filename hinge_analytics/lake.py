@@ -45,6 +45,12 @@ COMPACT_MIN_FILES = 16  # compact a table once a scan would open this many files
 # per-chunk files of angles, reps and recordings are what make scans open thousands of files.
 COMPACT_TARGET_BYTES = 16 * 2**20
 VACUUM_RETENTION_HOURS = 168  # keep a week of history (and never touch a live writer's files)
+# Every open of a table replays its JSON commits since the last checkpoint (Delta's default: every
+# 100 commits). A batch commits once per chunk and each commit opens several tables, so replay grew
+# with the batch; a checkpoint every 10 commits keeps every open short (one of a 23-commit table
+# 5.6 -> 3.1 ms, a DuckDB connection over the lake 168 -> 125 ms).
+CHECKPOINT_INTERVAL = 10
+TABLE_PROPERTIES = {"delta.checkpointInterval": str(CHECKPOINT_INTERVAL)}
 T = TypeVar("T")
 
 
@@ -116,19 +122,25 @@ class Lake:
                         self.uri(n),
                         empty(s).to_arrow(),
                         mode="ignore",
+                        configuration=TABLE_PROPERTIES,
                         storage_options=self.storage_options,
                     )
                 )
             else:
-                self._add_missing_columns(name, schema)
+                self._upgrade(name, schema)
 
-    def _add_missing_columns(self, name: str, schema: dict) -> None:
-        """Schema evolution: columns a newer version added appear (null) in an older lake."""
-        have = {f.name for f in self.table(name).schema().fields}
+    def _upgrade(self, name: str, schema: dict) -> None:
+        """An older lake's table gets what a newer version added: columns (null in older rows)
+        and table properties."""
+        table = self.table(name)
+        have = {f.name for f in table.schema().fields}
         missing = [c for c in schema if c not in have]
         if missing:
             fields = Schema.from_arrow(empty({c: schema[c] for c in missing}).to_arrow().schema).fields
             self._retry(lambda: self.table(name).alter.add_columns(fields))
+        configured = table.metadata().configuration
+        if any(configured.get(k) != v for k, v in TABLE_PROPERTIES.items()):
+            self._retry(lambda: self.table(name).alter.set_table_properties(TABLE_PROPERTIES))
 
     def exists(self, table: str) -> bool:
         return DeltaTable.is_deltatable(self.uri(table), storage_options=self.storage_options)

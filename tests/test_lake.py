@@ -71,3 +71,23 @@ def test_hostile_recording_id_cannot_alter_the_predicate(batch, tmp_path):
     lake.replace_recordings("quarantine", other, ["keep"])
     lake.replace_recordings("quarantine", frame, frame["recording_id"])
     assert sorted(lake.read("quarantine")["recording_id"]) == ["keep", "x' OR '1'='1"]
+
+
+def test_tables_checkpoint_often_and_older_lakes_are_upgraded(tmp_path):
+    """Opening a table replays its commits since the last checkpoint: a lake checkpoints every
+    CHECKPOINT_INTERVAL commits, and create() sets that on tables of a lake made without it."""
+    from deltalake import DeltaTable, write_deltalake
+
+    from hinge_analytics.lake import CHECKPOINT_INTERVAL, TABLE_PROPERTIES
+    from hinge_analytics.schema import TABLES, empty
+
+    lake = Lake(tmp_path / "lake")
+    lake.create()
+    for _ in range(CHECKPOINT_INTERVAL + 1):
+        lake.append("quarantine", pl.DataFrame({"recording_id": ["r"], "path": ["p"], "reason": ["x"]}))
+    log = (tmp_path / "lake" / "quarantine" / "_delta_log").iterdir()
+    assert any(f.name.endswith(".checkpoint.parquet") for f in log)
+    older = tmp_path / "older"
+    write_deltalake(str(older / "reps"), empty(TABLES["reps"]).to_arrow())
+    Lake(older).create()
+    assert DeltaTable(str(older / "reps")).metadata().configuration == TABLE_PROPERTIES
