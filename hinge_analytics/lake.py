@@ -51,10 +51,8 @@ VACUUM_RETENTION_HOURS = 168  # keep a week of history (and never touch a live w
 # 5.6 -> 3.1 ms, a DuckDB connection over the lake 168 -> 125 ms).
 CHECKPOINT_INTERVAL = 10
 TABLE_PROPERTIES = {"delta.checkpointInterval": str(CHECKPOINT_INTERVAL)}
+ROW_GROUP_ROWS = 16_384  # Parquet row group size; see writer_properties
 T = TypeVar("T")
-
-
-ROW_GROUP_ROWS = 16_384
 
 
 def writer_properties(table: str) -> WriterProperties:
