@@ -152,3 +152,13 @@ def test_query_is_read_only_and_sees_the_views(lake):
     ):
         with pytest.raises(QueryError):
             read_only_query(lake, sql)
+
+
+def test_a_connection_scoped_to_recordings_sees_only_their_rows(lake):
+    every = query(lake, "SELECT recording_id, count(*) AS n FROM rep_view GROUP BY ALL ORDER BY 1")
+    some = every["recording_id"].to_list()[::2]
+    with connect(lake, some) as con:
+        scoped = con.sql("SELECT recording_id, count(*) AS n FROM rep_view GROUP BY ALL ORDER BY 1").pl()
+        frames = con.sql("SELECT DISTINCT recording_id FROM angles ORDER BY 1").pl()
+    assert scoped.equals(every.filter(pl.col("recording_id").is_in(some)))
+    assert frames["recording_id"].to_list() == sorted(some)

@@ -44,24 +44,36 @@ athlete's previous session of the exercise; ``weekly`` does the same per ISO wee
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from importlib.resources import files
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hinge_analytics.lake import Lake, LakeError
 from hinge_analytics.schema import TABLES
 
 
-def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the lake's views (analytics/views.sql)."""
+def connect(lake: Lake, recording_ids: Collection[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the lake's views (analytics/views.sql).
+
+    With ``recording_ids`` every table is scoped to those recordings: the filter sits on the
+    Arrow datasets DuckDB scans, so rows of other recordings never reach DuckDB's joins (and
+    Parquet row groups whose recording_id statistics exclude them are not read at all).
+    """
     if not lake.is_lake():
         raise LakeError(f"no lake at {lake.root} (run `hinge ingest` first)")
     lake.create()  # tables a newer version added appear empty rather than missing
     con = duckdb.connect(":memory:")
     con.execute("SET enable_progress_bar = false")
+    scope = None
+    if recording_ids is not None:
+        scope = pc.field("recording_id").isin(pa.array(sorted(set(recording_ids)), pa.string()))
     for name in TABLES:
-        con.register(f"{name}_raw", lake.dataset(name))
+        dataset = lake.dataset(name)
+        con.register(f"{name}_raw", dataset if scope is None else dataset.filter(scope))
     con.execute(files("hinge_analytics.analytics").joinpath("views.sql").read_text())
     return con
 

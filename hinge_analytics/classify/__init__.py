@@ -7,6 +7,7 @@ leave-athlete-out evaluation, and the model card (``MODEL_CARD.md`` + ``model_ca
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -326,9 +327,18 @@ def _label_filter(all_reps: bool) -> str:
     return "TRUE" if all_reps else "label IS NULL"
 
 
+@dataclass(frozen=True)
+class PredictionBatch:
+    """Athlete-days predicted together, and the recordings they hold (a connection scoped to
+    those recordings sees everything the batch needs)."""
+
+    days: list[str]
+    recording_ids: list[str]
+
+
 def prediction_batches(
     con: duckdb.DuckDBPyConnection, all_reps: bool, max_reps: int = PREDICT_BATCH_REPS
-) -> list[list[str]]:
+) -> list[PredictionBatch]:
     """Athlete-days with reps to label, packed into batches of about ``max_reps`` reps (counting
     the day's other reps, which are context): predict streams through the lake batch by batch."""
     where = _label_filter(all_reps)
@@ -336,17 +346,18 @@ def prediction_batches(
         con,
         f"""
         WITH todo AS (SELECT DISTINCT {_SESSION_KEY} AS day FROM rep_view WHERE {where})
-        SELECT {_SESSION_KEY} AS day, count(*) AS n FROM rep_view
+        SELECT {_SESSION_KEY} AS day, count(*) AS n, list(DISTINCT recording_id) AS ids FROM rep_view
         WHERE {_SESSION_KEY} IN (SELECT day FROM todo) GROUP BY ALL ORDER BY day
         """,
     )
-    batches: list[list[str]] = []
+    batches: list[PredictionBatch] = []
     size = max_reps
-    for day, n in days.iter_rows():
+    for day, n, ids in days.iter_rows():
         if size + n > max_reps and size > 0:
-            batches.append([])
+            batches.append(PredictionBatch([], []))
             size = 0
-        batches[-1].append(day)
+        batches[-1].days.append(day)
+        batches[-1].recording_ids.extend(ids)
         size += n
     return batches
 
@@ -438,14 +449,15 @@ def predict(
     threshold (the model's own unless ``uncertain_below`` is given) get ``uncertain``. Works through
     the lake in batches of about ``batch_reps`` reps, so memory does not grow with the lake."""
     labelled = 0
-    # A connection per batch: one kept open for all batches held on to what each batch read (RSS
-    # +36 vs +11 MB over 14 small batches; +141 MB over a 10,000-recording lake); one per query
-    # cost 0.15 s each. Batches are disjoint athlete-days, fixed before the first commits.
+    # A connection per batch: one kept open for all batches held on to what each batch read (+141
+    # MB at 10,000 recordings). Each is scoped to the batch's recordings, so its joins see the
+    # batch's rows rather than the lake's (predict at 10,000 recordings 14.5 -> 13.2 s). Batches
+    # are disjoint athlete-days, fixed before the first commits.
     with connect(lake) as con:
         batches = prediction_batches(con, all_reps, batch_reps)
-    for days in batches:
-        with connect(lake) as con:
-            reps = reps_for_prediction(con, all_reps, days)
+    for batch in batches:
+        with connect(lake, batch.recording_ids) as con:
+            reps = reps_for_prediction(con, all_reps, batch.days)
         labelled += _predict_batch(lake, model, reps, uncertain_below)
     return labelled
 
