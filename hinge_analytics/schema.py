@@ -328,9 +328,10 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame
     """Select and cast ``frame`` to ``schema``: missing columns become typed nulls."""
     if frame.width == 0:
         return empty(schema)
+    present = set(frame.columns)  # frame.columns builds a new list on every access
     return frame.select(
         [
-            (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+            (pl.col(name) if name in present else pl.lit(None)).cast(dtype).alias(name)
             for name, dtype in schema.items()
         ]
     )

@@ -49,11 +49,12 @@ def raw_positions(
     ``landmarks`` limits the result to those (default: every canonical landmark in ``frames``).
     """
     wanted = set(LANDMARKS if landmarks is None else landmarks)
+    columns = set(frames.columns)
     present = [
         lm
         for lm in LANDMARKS
         if lm in wanted
-        and landmark_columns(lm)[0] in frames.columns
+        and landmark_columns(lm)[0] in columns
         and frames[landmark_columns(lm)[0]].null_count() != frames.height
     ]
     if not present:
@@ -61,8 +62,8 @@ def raw_positions(
     exprs = []
     for lm in present:
         x, y, z, c = landmark_columns(lm)
-        exprs += [pl.col(col).cast(pl.Float64) if col in frames.columns else pl.lit(0.0) for col in (x, y, z)]
-        exprs.append(pl.col(c).cast(pl.Float64).fill_null(0.0) if c in frames.columns else pl.lit(1.0))
+        exprs += [pl.col(col).cast(pl.Float64) if col in columns else pl.lit(0.0) for col in (x, y, z)]
+        exprs.append(pl.col(c).cast(pl.Float64).fill_null(0.0) if c in columns else pl.lit(1.0))
     values = frames.select([e.alias(str(k)) for k, e in enumerate(exprs)]).to_numpy()
     out = {}
     for j, lm in enumerate(present):
