@@ -60,8 +60,10 @@ def connect(lake: Lake, recording_ids: Collection[str] | None = None) -> duckdb.
     """An in-memory DuckDB connection with the lake's views (analytics/views.sql).
 
     With ``recording_ids`` every table is scoped to those recordings: the filter sits on the
-    Arrow datasets DuckDB scans, so rows of other recordings never reach DuckDB's joins (and
-    Parquet row groups whose recording_id statistics exclude them are not read at all).
+    Arrow datasets DuckDB scans, so rows of other recordings never reach DuckDB's joins. The
+    filter also bounds recording_id by the ids' first and last: Arrow checks a range, not a set
+    membership, against Parquet row-group statistics, and with the range a batch of athlete-days
+    reads 1-2 of the 5 row groups of a 10,000-recording lake's reps instead of all of them.
     """
     if not lake.is_lake():
         raise LakeError(f"no lake at {lake.root} (run `hinge ingest` first)")
@@ -70,7 +72,11 @@ def connect(lake: Lake, recording_ids: Collection[str] | None = None) -> duckdb.
     con.execute("SET enable_progress_bar = false")
     scope = None
     if recording_ids is not None:
-        scope = pc.field("recording_id").isin(pa.array(sorted(set(recording_ids)), pa.string()))
+        ids = sorted(set(recording_ids))
+        field = pc.field("recording_id")
+        scope = field.isin(pa.array(ids, pa.string()))
+        if ids:
+            scope = (field >= ids[0]) & (field <= ids[-1]) & scope
     for name in TABLES:
         dataset = lake.dataset(name)
         con.register(f"{name}_raw", dataset if scope is None else dataset.filter(scope))

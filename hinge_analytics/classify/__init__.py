@@ -451,8 +451,9 @@ def predict(
     labelled = 0
     # A connection per batch: one kept open for all batches held on to what each batch read (+141
     # MB at 10,000 recordings). Each is scoped to the batch's recordings, so its joins see the
-    # batch's rows rather than the lake's (predict at 10,000 recordings 14.5 -> 13.2 s). Batches
-    # are disjoint athlete-days, fixed before the first commits.
+    # batch's rows rather than the lake's, and reads only the row groups holding them: predict over
+    # 10,000 recordings 14.5 -> 13.1 s, peak RSS 775-802 -> 670 MB (537 MB at 1,000). Batches are
+    # disjoint athlete-days, fixed before the first commits.
     with connect(lake) as con:
         batches = prediction_batches(con, all_reps, batch_reps)
     for batch in batches:
