@@ -133,7 +133,16 @@ def pandas_loop(rows, limit: int = 10) -> float | None:
 # The served/scheduled case: a fresh process runs the flow against an API that is already up (a
 # worker starting a deployment run does the same). Epoch times so the parent can place them
 # against the moment it launched the process.
-CHILD = r"""
+# Peak RSS is the process's own VmHWM (/proc/self/status): getrusage's ru_maxrss also counts the
+# high-water RSS of the process that spawned it (Linux carries it across fork and exec), so every
+# child of this bench reported at least the bench's own peak, which grows with N.
+PEAK_RSS_MB = (
+    "def peak_rss_mb():\n"
+    "    with open('/proc/self/status') as f:\n"
+    "        return next(int(l.split()[1]) for l in f if l.startswith('VmHWM')) / 1024\n"
+)
+
+CHILD = PEAK_RSS_MB + r"""
 import json, os, resource, statistics, sys, threading, time
 t_started = time.time()
 samples = []  # (epoch, RSS MB) twice a second: is memory flat *during* the batch, not only at its peak?
@@ -151,7 +160,7 @@ from pipelines.ingest_flow import run_ingest
 t_prefect = time.time()
 summary = run_ingest({manifest!r}, {lake!r})
 t_ingested = time.time()
-ingest_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak up to here
+ingest_rss = peak_rss_mb()  # peak up to here
 during = [mb for t, mb in samples if t_prefect <= t <= t_ingested]
 half = len(during) // 2
 rss_halves = [statistics.median(during[:half]), statistics.median(during[half:])] if half else None
@@ -167,7 +176,7 @@ print(json.dumps({{"t_started": t_started, "t_imported": t_imported, "t_prefect"
     "predict_s": t_predicted - t_ingested, "aggregate_s": t_aggregated - t_predicted,
     "reps": summary.reps, "recordings": len(summary.ingested), "predicted": n_pred,
     "ingest_peak_rss_mb": ingest_rss, "ingest_median_rss_mb_by_half": rss_halves,
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+    "peak_rss_mb": peak_rss_mb()}}))
 """
 
 WARM_UP = "import pipelines\nfrom prefect import flow\nflow(name='warm-up')(lambda: None)()\n"
@@ -183,21 +192,19 @@ def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
     return env
 
 
-def run_process(args: list[str], env: dict[str, str]) -> tuple[float, float, str, float]:
-    """(launch epoch, wall s, stdout, peak RSS MB of the process and the children it reaped)."""
+def run_process(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(launch epoch, wall s, stdout)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         launched = time.time()
         start = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(args, stdout=out, stderr=err, env=env, text=True)
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout = out.read()
         if proc.returncode != 0:
             raise RuntimeError(f"{args[:3]} exited with {proc.returncode}:\n{err.read()[-3000:]}")
-    return launched, wall, stdout, usage.ru_maxrss / 1024
+    return launched, wall, stdout
 
 
 class ServedAPI:
@@ -221,7 +228,7 @@ class ServedAPI:
 
 def flow_served(manifest: Path, lake_root: Path, api: ServedAPI) -> dict:
     code = CHILD.format(root=str(ROOT), manifest=str(manifest), lake=str(lake_root))
-    launched, wall, stdout, _ = run_process([sys.executable, "-c", code], prefect_env(api.home, api.api_url))
+    launched, wall, stdout = run_process([sys.executable, "-c", code], prefect_env(api.home, api.api_url))
     r = json.loads(stdout.strip().splitlines()[-1])
     r["process_wall_s"] = wall
     r["interpreter_start_s"] = r["t_started"] - launched
@@ -236,14 +243,25 @@ def warm_up(home: Path) -> float:
     return run_process([sys.executable, "-c", WARM_UP], prefect_env(home))[1]
 
 
+# ``hinge`` itself (the console script's code), printing its own peak RSS as its last line at exit.
+CLI = PEAK_RSS_MB + r"""
+import atexit, sys
+sys.path.insert(0, {root!r})
+atexit.register(lambda: print(f"peak_rss_mb={{peak_rss_mb():.1f}}", flush=True))
+from hinge_analytics.cli import app
+sys.argv = ["hinge", *sys.argv[1:]]
+app()
+"""
+
+
 def cli_one_off(manifest: Path, lake_root: Path, home: Path) -> dict:
     """``hinge ingest`` as a user runs it once: new process, Prefect's ephemeral API started in it."""
-    hinge = Path(sys.executable).with_name("hinge")
-    args = [str(hinge)] if hinge.exists() else [sys.executable, "-m", "hinge_analytics.cli"]
-    _, wall, stdout, rss = run_process(
-        [*args, "ingest", str(manifest), "--lake", str(lake_root)], prefect_env(home)
+    code = CLI.format(root=str(ROOT))
+    _, wall, stdout = run_process(
+        [sys.executable, "-c", code, "ingest", str(manifest), "--lake", str(lake_root)], prefect_env(home)
     )
-    return {"wall_s": wall, "peak_rss_mb": rss, "output": stdout.strip().splitlines()[-1:]}
+    *output, peak = stdout.strip().splitlines()
+    return {"wall_s": wall, "peak_rss_mb": float(peak.split("=")[1]), "output": output[-1:]}
 
 
 def prefect_overheads(library_s: float, served: dict, cli: dict) -> dict[str, float]:

@@ -64,3 +64,17 @@ def test_kineticstoolkit_angles_agree_with_ours_on_simulated_world_landmarks(tmp
     for quantity, a in result["agreement"].items():
         assert a["reps"] >= 5, quantity
         assert a["mean_abs_diff_deg"] < 2.0, quantity
+
+
+def test_a_childs_peak_rss_is_its_own_not_the_benchs():
+    """ru_maxrss of a spawned process starts at its parent's high-water RSS (Linux carries it
+    across fork and exec); the bench's children report VmHWM instead."""
+    import subprocess
+
+    import numpy as np
+
+    ballast = np.ones(300 * 2**20 // 8)  # 300 MB touched in this (the parent) process
+    code = bench.PEAK_RSS_MB + "print(peak_rss_mb())"
+    own = float(subprocess.check_output([sys.executable, "-c", code], text=True))
+    del ballast
+    assert own < 100  # ru_maxrss said 300+ here
