@@ -257,9 +257,31 @@ def ingest_chunk(
     return summary
 
 
-def chunks(rows: list[ManifestRow], size: int) -> Iterator[list[ManifestRow]]:
-    for i in range(0, len(rows), max(1, size)):
-        yield rows[i : i + size]
+@dataclass
+class Batch:
+    """A manifest ready to ingest: its valid rows, what the lake already holds for them, and the
+    summary so far (the manifest's rejected rows, already quarantined)."""
+
+    rows: list[ManifestRow]
+    state: LakeState
+    summary: ChunkSummary
+
+    def chunks(self, size: int) -> Iterator[tuple[list[ManifestRow], LakeState]]:
+        """Chunks of ``size`` rows, each with its part of the lake state."""
+        for i in range(0, len(self.rows), max(1, size)):
+            chunk = self.rows[i : i + size]
+            yield chunk, self.state.of(chunk)
+
+
+def plan_batch(manifest: Path, lake: Lake, force: bool = False) -> Batch:
+    """Read and validate the manifest, create the lake's tables, quarantine the rejected rows and
+    look up once what the lake holds for the rest: what every ingest does before its chunks.
+    Raises BadRecording when the manifest itself is unusable."""
+    rows, rejected = read_manifest(manifest)
+    lake.create()
+    record_rejected(lake, rejected)
+    summary = ChunkSummary(quarantined=[(r.recording_id, r.reason) for r in rejected])
+    return Batch(rows, batch_state(lake, rows, force), summary)
 
 
 def ingest_manifest(
@@ -270,15 +292,11 @@ def ingest_manifest(
     One chunk's recordings are in memory at a time, so memory does not grow with the batch.
     Raises BadRecording when the manifest itself is unusable.
     """
-    rows, rejected = read_manifest(manifest)
-    lake.create()
-    record_rejected(lake, rejected)
-    summary = ChunkSummary(quarantined=[(r.recording_id, r.reason) for r in rejected])
-    state = batch_state(lake, rows, force)
-    for chunk in chunks(rows, chunk_size):
-        summary.merge(ingest_chunk(lake, chunk, force=force, state=state.of(chunk)))
+    batch = plan_batch(manifest, lake, force)
+    for chunk, state in batch.chunks(chunk_size):
+        batch.summary.merge(ingest_chunk(lake, chunk, force=force, state=state))
     lake.compact()
-    return summary
+    return batch.summary
 
 
 def commit(lake: Lake, processed: list[Processed]) -> None:

@@ -8,17 +8,9 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 
 import pipelines  # noqa: F401  (Prefect defaults before Prefect is imported)
-from hinge_analytics.ingest.manifest import ManifestRow, read_manifest
+from hinge_analytics.ingest.manifest import ManifestRow
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import (
-    CHUNK_SIZE,
-    ChunkSummary,
-    LakeState,
-    batch_state,
-    chunks,
-    ingest_chunk,
-    record_rejected,
-)
+from hinge_analytics.pipeline import CHUNK_SIZE, ChunkSummary, LakeState, ingest_chunk, plan_batch
 from pipelines.runners import parallelism, task_runner_from_env
 
 
@@ -31,22 +23,18 @@ def ingest_chunk_task(lake_root: str, rows: list[ManifestRow], force: bool, stat
 def ingest_flow(
     manifest: str, lake_root: str, chunk_size: int = CHUNK_SIZE, force: bool = False
 ) -> ChunkSummary:
-    rows, rejected = read_manifest(Path(manifest))
     lake = Lake(lake_root)
-    lake.create()
-    record_rejected(lake, rejected)
-    summary = ChunkSummary(quarantined=[(r.recording_id, r.reason) for r in rejected])
-    state = batch_state(lake, rows, force)  # one lookup for the batch, not one per chunk
+    batch = plan_batch(Path(manifest), lake, force)  # one lake lookup for the batch, not per chunk
     in_flight = []
     window = parallelism()
-    for chunk in chunks(rows, chunk_size):  # a bounded window of futures keeps memory flat
-        in_flight.append(ingest_chunk_task.submit(lake_root, chunk, force, state.of(chunk)))
+    for chunk, state in batch.chunks(chunk_size):  # a bounded window of futures keeps memory flat
+        in_flight.append(ingest_chunk_task.submit(lake_root, chunk, force, state))
         if len(in_flight) >= window:
-            summary.merge(in_flight.pop(0).result())
+            batch.summary.merge(in_flight.pop(0).result())
     for future in in_flight:
-        summary.merge(future.result())
+        batch.summary.merge(future.result())
     lake.maintain()  # compact small files; vacuum unreferenced ones older than the retention
-    return summary
+    return batch.summary
 
 
 def run_ingest(manifest: str, lake_root: str, force: bool = False) -> ChunkSummary:
