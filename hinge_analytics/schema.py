@@ -161,9 +161,10 @@ RECORDINGS: dict[str, pl.DataType] = {
 # --------------------------------------------------------------------------- reps + metrics
 REP_KEY: dict[str, pl.DataType] = {"recording_id": pl.String, "rep": pl.Int32}
 
-# Angles summarised per rep. Peak = max over the rep; range = max - min; at-bottom = at the deepest
-# hinge point. Quality flags are not form features (classify/ leaves them out).
-_PEAK_ANGLES = (
+# Angles summarised per rep (features/metrics.py). Peak = max over the rep; range = max - min;
+# at-bottom = at the deepest hinge point. Quality flags are not form features (classify/ leaves
+# them out).
+REP_ANGLES = (
     "hip_flexion_left_deg",
     "hip_flexion_right_deg",
     "knee_flexion_left_deg",
@@ -179,9 +180,9 @@ _PEAK_ANGLES = (
 )
 REP_METRIC_COLUMNS: tuple[str, ...] = (
     "peak_hip_flexion_deg",
-    *(f"peak_{a}" for a in _PEAK_ANGLES),
-    *(f"range_{a}" for a in _PEAK_ANGLES),
-    *(f"bottom_{a}" for a in _PEAK_ANGLES),
+    *(f"peak_{a}" for a in REP_ANGLES),
+    *(f"range_{a}" for a in REP_ANGLES),
+    *(f"bottom_{a}" for a in REP_ANGLES),
     "min_trunk_inclination_deg",  # leaning back at lockout (negative)
     "min_lumbar_flexion_deg",  # lumbar extension (negative)
     "top_trunk_inclination_deg",  # mean over the last 15% of the rep

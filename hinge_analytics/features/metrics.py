@@ -16,22 +16,8 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.numeric import frame_with_nulls, nanmax, nanmean, nanmean_stack, nanmin
-from hinge_analytics.schema import REP_METRIC_COLUMNS, REPS
+from hinge_analytics.schema import REP_ANGLES, REP_METRIC_COLUMNS, REPS
 
-_ANGLE_KEYS = (
-    "hip_flexion_left_deg",
-    "hip_flexion_right_deg",
-    "knee_flexion_left_deg",
-    "knee_flexion_right_deg",
-    "ankle_dorsiflexion_left_deg",
-    "ankle_dorsiflexion_right_deg",
-    "trunk_inclination_deg",
-    "thoracic_flexion_deg",
-    "lumbar_flexion_deg",
-    "upper_back_rounding_deg",
-    "shoulder_protraction_trunk_lengths",
-    "pelvis_tilt_deg",
-)
 LOW_CONFIDENCE = 0.5
 
 
@@ -54,14 +40,14 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool
     hip and knee say nothing about the stance leg's; bilateral work takes a missing side from the
     other."""
     t = angles["t_s"].to_numpy()
-    keys = (*_ANGLE_KEYS, "hip_travel_leg_lengths", "confidence", "hinge_deg")
+    keys = (*REP_ANGLES, "hip_travel_leg_lengths", "confidence", "hinge_deg")
     every = angles.select(
         [pl.col(k).cast(pl.Float64) if k in angles.columns else pl.lit(np.nan).alias(k) for k in keys]
     ).to_numpy()  # one conversion; null -> NaN
     series = {k: every[:, j] for j, k in enumerate(keys)}
     both_sides = (lambda pair: 0.5 * (pair[0] + pair[1])) if unilateral else nanmean_stack
     hip = both_sides([series["hip_flexion_left_deg"], series["hip_flexion_right_deg"]])
-    every_angle = every[:, : len(_ANGLE_KEYS)]  # keys start with the angles
+    every_angle = every[:, : len(REP_ANGLES)]  # keys start with the angles
     rows = []
     for rep in boundaries.iter_rows(named=True):
         inside = (t >= rep["t_start_s"]) & (t <= rep["t_end_s"])
@@ -71,7 +57,7 @@ def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool
         row = dict(rep)
         highest = nanmax(every_angle[inside])  # NaN for an angle the recording lacks
         lowest = nanmin(every_angle[inside])
-        for j, k in enumerate(_ANGLE_KEYS):
+        for j, k in enumerate(REP_ANGLES):
             row[f"peak_{k}"] = float(highest[j])
             row[f"range_{k}"] = float(highest[j] - lowest[j])
             row[f"bottom_{k}"] = float(every_angle[bottom, j])
