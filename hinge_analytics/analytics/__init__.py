@@ -44,20 +44,36 @@ athlete's previous session of the exercise; ``weekly`` does the same per ISO wee
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from importlib.resources import files
 
 import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as pads
 
 from hinge_analytics.lake import Lake, LakeError
 from hinge_analytics.schema import TABLES
 
 
-def connect(lake: Lake, recording_ids: Collection[str] | None = None) -> duckdb.DuckDBPyConnection:
+def open_tables(lake: Lake) -> dict[str, pads.Dataset]:
+    """Every lake table as an Arrow dataset of its current version (what `connect` registers)."""
+    if not lake.is_lake():
+        raise LakeError(f"no lake at {lake.root} (run `hinge ingest` first)")
+    lake.create()  # tables a newer version added appear empty rather than missing
+    return {name: lake.dataset(name) for name in TABLES}
+
+
+def connect(
+    lake: Lake,
+    recording_ids: Collection[str] | None = None,
+    tables: Mapping[str, pads.Dataset] | None = None,
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the lake's views (analytics/views.sql).
+
+    ``tables`` (from `open_tables`) reuses datasets already opened, for many connections over one
+    version of the lake: opening the eight Delta tables took 0.4 s at 10,000 recordings.
 
     With ``recording_ids`` every table is scoped to those recordings: the filter sits on the
     Arrow datasets DuckDB scans, so rows of other recordings never reach DuckDB's joins. The
@@ -65,9 +81,7 @@ def connect(lake: Lake, recording_ids: Collection[str] | None = None) -> duckdb.
     membership, against Parquet row-group statistics, and with the range a batch of athlete-days
     reads 1-2 of the 5 row groups of a 10,000-recording lake's reps instead of all of them.
     """
-    if not lake.is_lake():
-        raise LakeError(f"no lake at {lake.root} (run `hinge ingest` first)")
-    lake.create()  # tables a newer version added appear empty rather than missing
+    tables = open_tables(lake) if tables is None else tables
     con = duckdb.connect(":memory:")
     con.execute("SET enable_progress_bar = false")
     scope = None
@@ -77,8 +91,7 @@ def connect(lake: Lake, recording_ids: Collection[str] | None = None) -> duckdb.
         scope = field.isin(pa.array(ids, pa.string()))
         if ids:
             scope = (field >= ids[0]) & (field <= ids[-1]) & scope
-    for name in TABLES:
-        dataset = lake.dataset(name)
+    for name, dataset in tables.items():
         con.register(f"{name}_raw", dataset if scope is None else dataset.filter(scope))
     con.execute(files("hinge_analytics.analytics").joinpath("views.sql").read_text())
     return con

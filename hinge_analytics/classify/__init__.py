@@ -16,7 +16,7 @@ import polars as pl
 from sklearn.metrics import f1_score
 
 from hinge_analytics import PIPELINE_VERSION
-from hinge_analytics.analytics import connect, frame
+from hinge_analytics.analytics import connect, frame, open_tables
 from hinge_analytics.classify.card import write_card
 from hinge_analytics.classify.explain import UNCERTAIN_CUE, explain, reference_profile
 from hinge_analytics.classify.features import (
@@ -453,11 +453,13 @@ def predict(
     # MB at 10,000 recordings). Each is scoped to the batch's recordings, so its joins see the
     # batch's rows rather than the lake's, and reads only the row groups holding them: predict over
     # 10,000 recordings 14.5 -> 13.1 s, peak RSS 775-802 -> 670 MB (537 MB at 1,000). Batches are
-    # disjoint athlete-days, fixed before the first commits.
-    with connect(lake) as con:
+    # disjoint athlete-days, fixed before the first commits, so they can all read the tables opened
+    # once here (a batch's own predictions are written after it has read): 3.3 -> 2.8 s at 3,000.
+    tables = open_tables(lake)
+    with connect(lake, tables=tables) as con:
         batches = prediction_batches(con, all_reps, batch_reps)
     for batch in batches:
-        with connect(lake, batch.recording_ids) as con:
+        with connect(lake, batch.recording_ids, tables) as con:
             reps = reps_for_prediction(con, all_reps, batch.days)
         labelled += _predict_batch(lake, model, reps, uncertain_below)
     return labelled
