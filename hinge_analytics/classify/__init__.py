@@ -341,13 +341,19 @@ def prediction_batches(
 ) -> list[PredictionBatch]:
     """Athlete-days with reps to label, packed into batches of about ``max_reps`` reps (counting
     the day's other reps, which are context): predict streams through the lake batch by batch."""
-    where = _label_filter(all_reps)
+    # From recordings and prediction counts, not rep by rep: a recording's n_reps are its visible
+    # reps, and the predictions view holds at most one per rep of the current ingest.
+    todo = "TRUE" if all_reps else "bool_or(unlabelled > 0)"
     days = frame(
         con,
         f"""
-        WITH todo AS (SELECT DISTINCT {_SESSION_KEY} AS day FROM rep_view WHERE {where})
-        SELECT {_SESSION_KEY} AS day, count(*) AS n, list(DISTINCT recording_id) AS ids FROM rep_view
-        WHERE {_SESSION_KEY} IN (SELECT day FROM todo) GROUP BY ALL ORDER BY day
+        WITH per_recording AS (
+            SELECT recording_id, {_SESSION_KEY} AS day, n_reps, n_reps - count(p.rep) AS unlabelled
+            FROM recordings LEFT JOIN predictions p USING (recording_id)
+            GROUP BY recording_id, day, n_reps
+        )
+        SELECT day, sum(n_reps)::BIGINT AS n, list(recording_id) AS ids FROM per_recording
+        GROUP BY day HAVING {todo} ORDER BY day
         """,
     )
     batches: list[PredictionBatch] = []
