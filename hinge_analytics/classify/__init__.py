@@ -7,7 +7,6 @@ leave-athlete-out evaluation, and the model card (``MODEL_CARD.md`` + ``model_ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -327,20 +326,12 @@ def _label_filter(all_reps: bool) -> str:
     return "TRUE" if all_reps else "label IS NULL"
 
 
-@dataclass(frozen=True)
-class PredictionBatch:
-    """Athlete-days predicted together, and the recordings they hold (a connection scoped to
-    those recordings sees everything the batch needs)."""
-
-    days: list[str]
-    recording_ids: list[str]
-
-
 def prediction_batches(
     con: duckdb.DuckDBPyConnection, all_reps: bool, max_reps: int = PREDICT_BATCH_REPS
-) -> list[PredictionBatch]:
+) -> list[list[str]]:
     """Athlete-days with reps to label, packed into batches of about ``max_reps`` reps (counting
-    the day's other reps, which are context): predict streams through the lake batch by batch."""
+    the day's other reps, which are context); each batch is the recording_ids of its days, which
+    hold everything it reads: predict streams through the lake batch by batch."""
     # From recordings and prediction counts, not rep by rep: a recording's n_reps are its visible
     # reps, and the predictions view holds at most one per rep of the current ingest.
     todo = "TRUE" if all_reps else "bool_or(unlabelled > 0)"
@@ -356,36 +347,30 @@ def prediction_batches(
         GROUP BY day HAVING {todo} ORDER BY day
         """,
     )
-    batches: list[PredictionBatch] = []
+    batches: list[list[str]] = []
     size = max_reps
-    for day, n, ids in days.iter_rows():
+    for _, n, ids in days.iter_rows():
         if size + n > max_reps and size > 0:
-            batches.append(PredictionBatch([], []))
+            batches.append([])
             size = 0
-        batches[-1].days.append(day)
-        batches[-1].recording_ids.extend(ids)
+        batches[-1].extend(ids)
         size += n
     return batches
 
 
-def reps_for_prediction(
-    con: duckdb.DuckDBPyConnection, all_reps: bool, days: list[str] | None = None
-) -> pl.DataFrame:
+def reps_for_prediction(con: duckdb.DuckDBPyConnection, all_reps: bool) -> pl.DataFrame:
     """Reps to label plus every rep of the same athlete/day/exercise (context for the
-    session-relative features); ``to_label`` marks the former. ``days`` limits it to those
-    athlete-days (keys from `prediction_batches`)."""
+    session-relative features); ``to_label`` marks the former. A connection scoped to a batch's
+    recordings (`prediction_batches`) limits it to that batch."""
     where = _label_filter(all_reps)
-    only = f"AND {_SESSION_KEY} IN (SELECT unnest(?::VARCHAR[]))" if days is not None else ""
     reps = frame(
         con,
         f"""
-        WITH todo AS (SELECT DISTINCT athlete_id, session_date, exercise FROM rep_view
-                      WHERE {where} {only})
+        WITH todo AS (SELECT DISTINCT athlete_id, session_date, exercise FROM rep_view WHERE {where})
         SELECT {_REP_COLUMNS}, ({where.replace("label", "v.label")}) AS to_label
         FROM rep_view v JOIN todo USING (athlete_id, session_date, exercise)
         JOIN recordings c USING (recording_id)
         """,
-        [days] if days is not None else None,
     )
     return with_curves(con, reps)
 
@@ -464,9 +449,9 @@ def predict(
     tables = open_tables(lake)
     with connect(lake, tables=tables) as con:
         batches = prediction_batches(con, all_reps, batch_reps)
-    for batch in batches:
-        with connect(lake, batch.recording_ids, tables) as con:
-            reps = reps_for_prediction(con, all_reps, batch.days)
+    for recording_ids in batches:
+        with connect(lake, recording_ids, tables) as con:
+            reps = reps_for_prediction(con, all_reps)
         labelled += _predict_batch(lake, model, reps, uncertain_below)
     return labelled
 
