@@ -128,10 +128,10 @@ class LakeState:
 
     def of(self, rows: Iterable[ManifestRow]) -> LakeState:
         """The part of this state about ``rows`` (what one chunk needs)."""
-        ids = {r.recording_id for r in rows}
+        ids = [r.recording_id for r in rows]  # the chunk's ids, not the batch's whole state
         return LakeState(
-            {k: v for k, v in self.ingested.items() if k in ids},
-            {k: v for k, v in self.quarantined.items() if k in ids},
+            {k: self.ingested[k] for k in ids if k in self.ingested},
+            {k: self.quarantined[k] for k in ids if k in self.quarantined},
         )
 
 
