@@ -33,8 +33,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
+import pyarrow.fs as pafs
 from deltalake import ColumnProperties, DeltaTable, Schema, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.fs import DeltaStorageHandler
 
 from hinge_analytics.schema import TABLES, conform, empty
 
@@ -73,6 +75,19 @@ def writer_properties(table: str) -> WriterProperties:
         max_row_group_size=ROW_GROUP_ROWS,
         column_properties={c: ColumnProperties(dictionary_enabled=False) for c in floats},
     )
+
+
+def _recording_id_ranges(actions: pa.Table) -> list[pc.Expression]:
+    """Per add action, what its statistics guarantee about recording_id (``true`` if nothing)."""
+    names = ("min.recording_id", "max.recording_id", "null_count.recording_id")
+    if not all(name in actions.column_names for name in names):
+        return [pc.scalar(True)] * actions.num_rows
+    field = pc.field("recording_id")
+    known = pc.scalar(True)
+    return [
+        (field >= low) & (field <= high) if low is not None and high is not None and nulls == 0 else known
+        for low, high, nulls in zip(*(actions.column(name).to_pylist() for name in names), strict=True)
+    ]
 
 
 class LakeError(RuntimeError):
@@ -154,8 +169,37 @@ class Lake:
             raise LakeError(f"no lake at {self.root} (run `hinge ingest` first)") from exc
 
     def dataset(self, table: str) -> pads.Dataset:
-        """Arrow dataset of the table's current version (what DuckDB scans)."""
-        return self.table(table).to_pyarrow_dataset()
+        """Arrow dataset of the table's current version (what DuckDB scans).
+
+        Built from the Delta log's add actions rather than by ``DeltaTable.to_pyarrow_dataset``,
+        which gives every file a guarantee over every column's statistics: for the 209 files of a
+        10,000-recording lake's pose_frames that held 39 MB for as long as the dataset lived (2 MB
+        this way). Here a file's guarantee is its recording_id range, the key every scoped read
+        filters on, so files of other recordings are still skipped unopened; within a file Arrow
+        prunes row groups by their own Parquet statistics. Tables that are partitioned or need
+        reader features beyond protocol 1 (never ours) go through deltalake's own reader.
+        """
+        delta = self.table(table)
+        if delta.protocol().min_reader_version > 1 or delta.metadata().partition_columns:
+            return delta.to_pyarrow_dataset()
+        actions = pa.table(delta.get_add_actions(flatten=True))
+        paths = actions.column("path").to_pylist()
+        filesystem: pafs.FileSystem
+        if _is_remote(delta.table_uri):
+            sizes = dict(zip(paths, actions.column("size_bytes").to_pylist(), strict=True))
+            filesystem = pafs.PyFileSystem(DeltaStorageHandler(delta.table_uri, self.storage_options, sizes))
+        else:
+            filesystem, root = pafs.FileSystem.from_uri(delta.table_uri)
+            paths = [f"{root.rstrip('/')}/{path}" for path in paths]
+        file_format = pads.ParquetFileFormat(
+            default_fragment_scan_options=pads.ParquetFragmentScanOptions(pre_buffer=True)
+        )
+        fragments = [
+            file_format.make_fragment(path, filesystem=filesystem, partition_expression=guarantee)
+            for path, guarantee in zip(paths, _recording_id_ranges(actions), strict=True)
+        ]
+        schema = pa.schema(delta.schema().to_arrow())
+        return pads.FileSystemDataset(fragments, schema, file_format, filesystem)
 
     def read(
         self, table: str, columns: list[str] | None = None, recording_ids: Iterable[str] | None = None

@@ -91,3 +91,45 @@ def test_tables_checkpoint_often_and_older_lakes_are_upgraded(tmp_path):
     write_deltalake(str(older / "reps"), empty(TABLES["reps"]).to_arrow())
     Lake(older).create()
     assert DeltaTable(str(older / "reps")).metadata().configuration == TABLE_PROPERTIES
+
+
+def test_a_tables_dataset_holds_its_rows_and_skips_other_recordings_files(batch, tmp_path):
+    """Lake.dataset builds its own Arrow dataset from the Delta log (lighter than deltalake's):
+    the same rows as deltalake's reader, and a scan for one recording opens only its chunk's file."""
+    import pyarrow.compute as pc
+
+    lake = Lake(tmp_path / "lake")
+    lake.create()
+    rows, _ = read_manifest(batch)
+    chunks = [rows[i : i + 4] for i in range(0, 12, 4)]
+    for chunk in chunks:
+        ingest_chunk(lake, chunk)
+    for table in ("pose_frames", "reps", "recordings"):
+        ours, theirs = lake.dataset(table), lake.table(table).to_pyarrow_dataset()
+        assert ours.schema.equals(theirs.schema)
+        key = [("recording_id", "ascending")] + ([("frame", "ascending")] if table == "pose_frames" else [])
+        key += [("rep", "ascending")] if table == "reps" else []
+        assert ours.to_table().sort_by(key).equals(theirs.to_table().sort_by(key))
+    one = pc.field("recording_id") == chunks[1][0].recording_id
+    frames = lake.dataset("pose_frames")
+    assert len(list(frames.get_fragments())) == len(chunks)
+    assert len(list(frames.get_fragments(filter=one))) == 1
+    expected = lake.table("pose_frames").to_pyarrow_dataset().to_table(filter=one).num_rows
+    assert frames.to_table(filter=one).num_rows == expected > 0
+
+
+def test_arrow_allocates_with_malloc_unless_the_user_chose_a_pool():
+    """Arrow's pool is fixed when pyarrow is first imported, so this needs fresh interpreters."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import hinge_analytics, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+
+    def pool(**extra: str) -> str:
+        run = subprocess.run([sys.executable, "-c", code], env=env | extra, capture_output=True, text=True)
+        return run.stdout.strip()
+
+    assert pool() == "system"
+    assert pool(ARROW_DEFAULT_MEMORY_POOL="mimalloc") == "mimalloc"
