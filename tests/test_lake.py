@@ -1,8 +1,10 @@
 """Atomic, idempotent writes: re-ingest replaces, uncommitted rows stay invisible."""
 
 import contextlib
+import sys
 
 import polars as pl
+import pytest
 
 from hinge_analytics.analytics import query
 from hinge_analytics.ingest.manifest import read_manifest
@@ -118,18 +120,43 @@ def test_a_tables_dataset_holds_its_rows_and_skips_other_recordings_files(batch,
     assert frames.to_table(filter=one).num_rows == expected > 0
 
 
-def test_arrow_allocates_with_malloc_unless_the_user_chose_a_pool():
-    """Arrow's pool is fixed when pyarrow is first imported, so this needs fresh interpreters."""
+ARENAS_AFTER_EIGHT_THREADS = """
+import ctypes, os, sys, tempfile, threading
+import hinge_analytics
+barrier, kept = threading.Barrier(8), []
+def work():
+    kept.append(bytearray(64 * 1024))  # malloc'd in the thread's arena (under the mmap threshold)
+    barrier.wait()
+threads = [threading.Thread(target=work) for _ in range(8)]
+[t.start() for t in threads]; [t.join() for t in threads]
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+path = tempfile.mktemp()
+stream = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, ctypes.c_void_p(stream)); libc.fclose(ctypes.c_void_p(stream))
+print(open(path).read().count("<heap nr="))
+"""
+
+
+def _fresh_interpreter(code: str, **env: str) -> str:
+    """stdout of ``code`` in a new interpreter: allocators are chosen once per process."""
     import os
     import subprocess
     import sys
 
+    base = {k: v for k, v in os.environ.items() if k not in ("ARROW_DEFAULT_MEMORY_POOL", "MALLOC_ARENA_MAX")}
+    run = subprocess.run([sys.executable, "-c", code], env=base | env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
+def test_arrow_allocates_with_malloc_unless_the_user_chose_a_pool():
     code = "import hinge_analytics, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
-    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    assert _fresh_interpreter(code) == "system"
+    assert _fresh_interpreter(code, ARROW_DEFAULT_MEMORY_POOL="mimalloc") == "mimalloc"
 
-    def pool(**extra: str) -> str:
-        run = subprocess.run([sys.executable, "-c", code], env=env | extra, capture_output=True, text=True)
-        return run.stdout.strip()
 
-    assert pool() == "system"
-    assert pool(ARROW_DEFAULT_MEMORY_POOL="mimalloc") == "mimalloc"
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc arenas")
+def test_threads_share_two_malloc_arenas_unless_the_user_chose_a_limit():
+    assert int(_fresh_interpreter(ARENAS_AFTER_EIGHT_THREADS)) == 2
+    assert int(_fresh_interpreter(ARENAS_AFTER_EIGHT_THREADS, MALLOC_ARENA_MAX="4")) == 4
