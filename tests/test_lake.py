@@ -1,6 +1,9 @@
-"""Atomic, idempotent writes: re-ingest replaces, uncommitted rows stay invisible."""
+"""The lake: atomic, idempotent writes (re-ingest replaces, uncommitted rows stay invisible), the
+Arrow datasets it is read through, and the allocators it is read with."""
 
 import contextlib
+import os
+import subprocess
 import sys
 
 import polars as pl
@@ -97,10 +100,11 @@ def test_tables_checkpoint_often_and_older_lakes_are_upgraded(tmp_path):
 
 def test_a_tables_dataset_holds_its_rows_and_skips_other_recordings_files(batch, tmp_path):
     """Lake.dataset builds its own Arrow dataset from the Delta log (lighter than deltalake's):
-    the same rows as deltalake's reader, and a scan for one recording opens only its chunk's file."""
+    the same rows as deltalake's reader, and a scan for one recording opens only its chunk's file.
+    The folder's name has a space and an accent: the reader decodes the table's file:// URI."""
     import pyarrow.compute as pc
 
-    lake = Lake(tmp_path / "lake")
+    lake = Lake(tmp_path / "team lake é")
     lake.create()
     rows, _ = read_manifest(batch)
     chunks = [rows[i : i + 4] for i in range(0, 12, 4)]
@@ -121,7 +125,7 @@ def test_a_tables_dataset_holds_its_rows_and_skips_other_recordings_files(batch,
 
 
 ARENAS_AFTER_EIGHT_THREADS = """
-import ctypes, os, sys, tempfile, threading
+import ctypes, os, tempfile, threading
 import hinge_analytics
 barrier, kept = threading.Barrier(8), []
 def work():
@@ -131,7 +135,7 @@ threads = [threading.Thread(target=work) for _ in range(8)]
 [t.start() for t in threads]; [t.join() for t in threads]
 libc = ctypes.CDLL(None)
 libc.fopen.restype = ctypes.c_void_p
-path = tempfile.mktemp()
+handle, path = tempfile.mkstemp(); os.close(handle)
 stream = libc.fopen(path.encode(), b"w")
 libc.malloc_info(0, ctypes.c_void_p(stream)); libc.fclose(ctypes.c_void_p(stream))
 print(open(path).read().count("<heap nr="))
@@ -140,10 +144,6 @@ print(open(path).read().count("<heap nr="))
 
 def _fresh_interpreter(code: str, **env: str) -> str:
     """stdout of ``code`` in a new interpreter: allocators are chosen once per process."""
-    import os
-    import subprocess
-    import sys
-
     base = {k: v for k, v in os.environ.items() if k not in ("ARROW_DEFAULT_MEMORY_POOL", "MALLOC_ARENA_MAX")}
     run = subprocess.run([sys.executable, "-c", code], env=base | env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
