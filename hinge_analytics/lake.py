@@ -77,6 +77,17 @@ def writer_properties(table: str) -> WriterProperties:
     )
 
 
+def recordings_filter(recording_ids: Iterable[str]) -> pc.Expression:
+    """Arrow filter for the rows of ``recording_ids``. It also bounds recording_id by the ids'
+    first and last: Arrow checks a range, not a set membership, against Parquet row-group
+    statistics, and with the range a predict batch of athlete-days reads 1-2 of the 5 row groups
+    of a 10,000-recording lake's reps instead of all of them."""
+    ids = sorted(set(recording_ids))
+    field = pc.field("recording_id")
+    members = field.isin(pa.array(ids, pa.string()))
+    return (field >= ids[0]) & (field <= ids[-1]) & members if ids else members
+
+
 def _recording_id_ranges(actions: pa.Table) -> list[pc.Expression]:
     """Per add action, what its statistics guarantee about recording_id (``true`` if nothing)."""
     names = ("min.recording_id", "max.recording_id", "null_count.recording_id")
@@ -205,9 +216,7 @@ class Lake:
         self, table: str, columns: list[str] | None = None, recording_ids: Iterable[str] | None = None
     ) -> pl.DataFrame:
         """The table (or only the rows of ``recording_ids``) as polars."""
-        where = None
-        if recording_ids is not None:
-            where = pc.field("recording_id").isin(pa.array(sorted(set(recording_ids)), pa.string()))
+        where = None if recording_ids is None else recordings_filter(recording_ids)
         data = self.dataset(table).to_table(columns=columns, filter=where)
         return pl.from_arrow(data)  # type: ignore[return-value]
 
