@@ -61,7 +61,8 @@ LANDMARKS: tuple[str, ...] = (
 AXES: tuple[str, ...] = ("x", "y", "z")
 
 # IMU placements (SPEC.md) and the per-sensor channels of the canonical IMU frame table.
-IMU_PLACEMENTS: tuple[str, ...] = (
+# Sensors on body segments: they give segment tilts and joint angles.
+BODY_PLACEMENTS: tuple[str, ...] = (
     "upper_back",
     "lower_back",
     "sacrum",
@@ -70,6 +71,10 @@ IMU_PLACEMENTS: tuple[str, ...] = (
     "shank_left",
     "shank_right",
 )
+# Sensors off the trunk and legs (SPEC.md "IMU placements"): a wrist band, the barbell, a kettlebell
+# or dumbbell. They move with the load, so they give reps, their timing and speed, but no body angles.
+OFF_BODY_PLACEMENTS: tuple[str, ...] = ("wrist_left", "wrist_right", "bar", "implement")
+IMU_PLACEMENTS: tuple[str, ...] = BODY_PLACEMENTS + OFF_BODY_PLACEMENTS
 IMU_CHANNELS: tuple[str, ...] = (
     "acc_x",  # m/s^2, including gravity
     "acc_y",

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hinge_analytics.formats import BODY_25, COCO_18, POSE2SIM_MARKERS
-from hinge_analytics.schema import IMU_PLACEMENTS, TRUTH_REPS
+from hinge_analytics.schema import BODY_PLACEMENTS, TRUTH_REPS
 from hinge_analytics.simulate.bad import BAD_CASES
 from hinge_analytics.simulate.team import SUPPORTED_FORMATS, simulate_team
 
@@ -143,7 +143,7 @@ def test_imu_files_generic_and_movella_dot(every_format):
     for row in _rows(every_format, "imu_csv"):
         folder = every_format / row["path"]
         stems = {p.stem for p in folder.glob("*.csv")}
-        assert stems and stems <= set(IMU_PLACEMENTS)
+        assert stems and stems <= set(BODY_PLACEMENTS)
         first = next(iter(sorted(folder.glob("*.csv"))))
         text = first.read_text()
         if text.startswith("sep=,"):

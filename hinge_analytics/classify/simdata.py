@@ -12,7 +12,7 @@ import polars as pl
 from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import ingest_chunk
-from hinge_analytics.schema import EXERCISES, IMU_PLACEMENTS
+from hinge_analytics.schema import EXERCISES, BODY_PLACEMENTS
 from hinge_analytics.simulate.team import SUPPORTED_FORMATS, simulate_team
 
 # Sensor subsets a coach is likely to own, by name -> placements.
@@ -34,7 +34,7 @@ def add_sensor_subsets(manifest_path: Path, subsets: dict[str, tuple[str, ...]] 
     for row in manifest.filter(pl.col("format") == "imu_csv").iter_rows(named=True):
         folder = root / row["path"]
         files = {f.stem: f for f in folder.glob("*.csv")} if folder.is_dir() else {}
-        if set(files) != set(IMU_PLACEMENTS):
+        if set(files) != set(BODY_PLACEMENTS):
             continue
         for name, placements in subsets.items():
             rid = f"{row['recording_id']}~{name}"

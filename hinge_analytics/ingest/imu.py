@@ -282,7 +282,7 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
             channels[f"quat_{c}"] = quat[:, i]
     if not any(k.startswith(("acc", "gyr")) for k in channels):
         raise BadRecording(f"{path.name} has neither accelerometer nor gyroscope columns (Acc_X, Gyr_X).")
-    _check_channels(placement, t, channels, path.name)
+    check_sensor(placement, t, channels, path.name)
     return SensorData(placement, t, channels, layout, header_rate)
 
 
@@ -321,7 +321,7 @@ def _longest_run(mask: np.ndarray) -> int:
     return int((edges[1::2] - edges[::2]).max())
 
 
-def _check_channels(placement: str, t: np.ndarray, channels: dict[str, np.ndarray], name: str) -> None:
+def check_sensor(placement: str, t: np.ndarray, channels: dict[str, np.ndarray], name: str) -> None:
     steps = check_increasing(t, where=f" in {name}", unit="sample")
     median = float(np.median(steps))
     if steps.max() > max(MAX_GAP_S, 5 * median):

@@ -44,7 +44,7 @@ import polars as pl
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, interpolate_gaps, lowpass
 from hinge_analytics.numeric import nanmean
-from hinge_analytics.schema import ANGLES, IMU_PLACEMENTS, conform
+from hinge_analytics.schema import ANGLES, BODY_PLACEMENTS, conform
 
 GRAVITY = 9.81
 STILL_S = 0.5
@@ -299,13 +299,13 @@ def imu_angles(
     nan = np.full(n, np.nan)
     gyros = [
         g
-        for p in IMU_PLACEMENTS
+        for p in BODY_PLACEMENTS
         if (g := _channels(frames, p, ("gyr_x", "gyr_y", "gyr_z"), sample_rate_hz)) is not None
     ]
     onset = movement_onset(gyros, sample_rate_hz)
     change = {
         p: c
-        for p in IMU_PLACEMENTS
+        for p in BODY_PLACEMENTS
         if (c := sensor_tilt_change(frames, p, sample_rate_hz, onset)) is not None
     }
     ref = REFERENCE_POSTURES[reference_posture(exercise)]

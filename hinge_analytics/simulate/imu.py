@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hinge_analytics.schema import IMU_PLACEMENTS
+from hinge_analytics.schema import BODY_PLACEMENTS
 from hinge_analytics.simulate.body import Anthropometry, Pose, forward_kinematics, spine_segment_tilts
 
 GRAVITY = 9.81
@@ -178,7 +178,7 @@ def imu_signals(
     time_s: np.ndarray,
     pose: Pose,
     body: Anthropometry,
-    placements: tuple[str, ...] = IMU_PLACEMENTS,
+    placements: tuple[str, ...] = BODY_PLACEMENTS,
     rng: np.random.Generator | None = None,
     mountings: dict[str, np.ndarray] | None = None,
     global_heading_deg: float = 0.0,

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hinge_analytics.schema import EXERCISES, FORMATS, IMU_PLACEMENTS, LABELS, TRUTH_REPS, conform
+from hinge_analytics.schema import EXERCISES, FORMATS, BODY_PLACEMENTS, LABELS, TRUTH_REPS, conform
 from hinge_analytics.simulate import imu, writers
 from hinge_analytics.simulate.body import (
     Anthropometry,
@@ -320,9 +320,9 @@ def write_recording(
         return f"recordings/{recording_id}.c3d", None
     if fmt == "imu_csv":
         every = rng.random() < all_sensors_share
-        n_sensors = len(IMU_PLACEMENTS) if every else int(rng.integers(2, len(IMU_PLACEMENTS)))
+        n_sensors = len(BODY_PLACEMENTS) if every else int(rng.integers(2, len(BODY_PLACEMENTS)))
         chosen = tuple(
-            p for p in IMU_PLACEMENTS if p in set(rng.choice(IMU_PLACEMENTS, n_sensors, replace=False))
+            p for p in BODY_PLACEMENTS if p in set(rng.choice(BODY_PLACEMENTS, n_sensors, replace=False))
         )
         signals = imu.imu_signals(
             time_s, pose, body, chosen, rng=rng, global_heading_deg=float(rng.uniform(0, 360))
