@@ -12,7 +12,7 @@ import polars as pl
 from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import ingest_chunk
-from hinge_analytics.schema import EXERCISES, BODY_PLACEMENTS
+from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES
 from hinge_analytics.simulate.team import SUPPORTED_FORMATS, simulate_team
 
 # Sensor subsets a coach is likely to own, by name -> placements.

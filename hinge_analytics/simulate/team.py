@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hinge_analytics.schema import EXERCISES, FORMATS, BODY_PLACEMENTS, LABELS, TRUTH_REPS, conform
+from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, FORMATS, LABELS, TRUTH_REPS, conform
 from hinge_analytics.simulate import imu, writers
 from hinge_analytics.simulate.body import (
     Anthropometry,
