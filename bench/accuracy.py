@@ -42,7 +42,7 @@ def process(read, exercise: str | None, side: str | None) -> pl.DataFrame:
     """angles -> reps -> metrics, as process_recording does."""
     angles = angles_for(read, exercise=exercise, side=side)
     bounds = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
-    return rep_metrics(angles, bounds, unilateral=bool(side))
+    return rep_metrics(angles, bounds, stance_side=side)
 
 
 def run(
@@ -95,7 +95,7 @@ def run_imu_in_memory(sets_per_exercise: int, seed: int) -> tuple[pl.DataFrame, 
             body = Anthropometry(athlete.stature_m)
             rid = f"imu-{exercise}-{k}"
             rows = team.truth_from_points(
-                forward_kinematics(pose, body), t, st.t_start_s, st.t_bottom_s, st.t_end_s
+                forward_kinematics(pose, body), t, st.t_start_s, st.t_bottom_s, st.t_end_s, side
             )
             truth += [{"recording_id": rid, "rep": i + 1, **r} for i, r in enumerate(rows)]
             sensors = {}

@@ -93,7 +93,7 @@ def stages(rows, lake_root: Path) -> dict[str, float]:
             t2 = time.perf_counter()
             bounds = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
             t3 = time.perf_counter()
-            reps = rep_metrics(angles, bounds, unilateral=bool(row.side))
+            reps = rep_metrics(angles, bounds, stance_side=row.side)
             curves = rep_curves(angles, reps)
             t4 = time.perf_counter()
             spent["read"] += t1 - t0
@@ -142,7 +142,9 @@ PEAK_RSS_MB = (
     "        return next(int(l.split()[1]) for l in f if l.startswith('VmHWM')) / 1024\n"
 )
 
-CHILD = PEAK_RSS_MB + r"""
+CHILD = (
+    PEAK_RSS_MB
+    + r"""
 import json, os, resource, statistics, sys, threading, time
 t_started = time.time()
 samples = []  # (epoch, RSS MB) twice a second: is memory flat *during* the batch, not only at its peak?
@@ -178,6 +180,7 @@ print(json.dumps({{"t_started": t_started, "t_imported": t_imported, "t_prefect"
     "ingest_peak_rss_mb": ingest_rss, "ingest_median_rss_mb_by_half": rss_halves,
     "peak_rss_mb": peak_rss_mb()}}))
 """
+)
 
 WARM_UP = "import pipelines\nfrom prefect import flow\nflow(name='warm-up')(lambda: None)()\n"
 
@@ -244,7 +247,9 @@ def warm_up(home: Path) -> float:
 
 
 # ``hinge`` itself (the console script's code), printing its own peak RSS as its last line at exit.
-CLI = PEAK_RSS_MB + r"""
+CLI = (
+    PEAK_RSS_MB
+    + r"""
 import atexit, sys
 sys.path.insert(0, {root!r})
 atexit.register(lambda: print(f"peak_rss_mb={{peak_rss_mb():.1f}}", flush=True))
@@ -252,6 +257,7 @@ from hinge_analytics.cli import app
 sys.argv = ["hinge", *sys.argv[1:]]
 app()
 """
+)
 
 
 def cli_one_off(manifest: Path, lake_root: Path, home: Path) -> dict:

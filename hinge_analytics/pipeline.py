@@ -100,7 +100,7 @@ def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
     try:
         angles = angles_for(read, row.exercise, row.side)
         boundaries = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
-        reps = rep_metrics(angles, boundaries, unilateral=bool(row.side))
+        reps = rep_metrics(angles, boundaries, stance_side=row.side)
         curves = rep_curves(angles, reps)
     except NotImplementedError as exc:
         raise BadRecording(f"This version cannot analyse {read.modality} recordings yet ({exc}).") from exc

@@ -32,7 +32,7 @@ def _imu_set(exercise, rate, seed, quats, mountings=None, side=None, placements=
     t, pose, truth = simulate_set(plan, rate, rng)
     body = Anthropometry(1.8)
     tr = truth_from_points(
-        forward_kinematics(pose, body), t, truth.t_start_s, truth.t_bottom_s, truth.t_end_s
+        forward_kinematics(pose, body), t, truth.t_start_s, truth.t_bottom_s, truth.t_end_s, side
     )
     kwargs = {"placements": placements} if placements else {}
     signals = sim_imu.imu_signals(t, pose, body, rng=rng, mountings=mountings, **kwargs)
@@ -46,7 +46,7 @@ def _imu_set(exercise, rate, seed, quats, mountings=None, side=None, placements=
     read = imu_frames_from_arrays(sensors, t)
     angles = K.imu_angles(read.frames, read.sample_rate_hz, exercise=exercise, stance_side=side)
     bounds = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
-    return rep_metrics(angles, bounds, unilateral=bool(side)), tr, angles
+    return rep_metrics(angles, bounds, stance_side=side), tr, angles
 
 
 @pytest.mark.parametrize(

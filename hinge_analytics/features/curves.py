@@ -14,12 +14,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from hinge_analytics.numeric import frame_with_nulls
+from hinge_analytics.numeric import frame_with_nulls, nanmean_stack
 from hinge_analytics.schema import ANGLES, CURVE_ANGLES, CURVE_COLUMNS, CURVE_POINTS, REP_CURVES
 
 # Curve name (schema.CURVE_ANGLES) -> the angles it follows, averaged (a side-less angle is the mean
-# of both sides, null where either side is missing: unilateral work is seen through the stance
-# leg's metrics).
+# of the sides that are seen: a side view hides the far leg).
 CURVE_SOURCES: dict[str, tuple[str, ...]] = {
     "trunk": ("trunk_inclination_deg",),
     "upper_back": ("upper_back_rounding_deg",),
@@ -43,7 +42,7 @@ def rep_curves(angles: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
     one recording's frame ``angles`` (``t_s`` ascending). A slice without a value is null."""
     n = CURVE_POINTS
     values = np.stack(
-        [sum(_stored(angles, c) for c in sources) / len(sources) for sources in CURVE_SOURCES.values()],
+        [nanmean_stack([_stored(angles, c) for c in sources]) for sources in CURVE_SOURCES.values()],
         axis=1,
     )
     t = angles["t_s"].to_numpy()

@@ -2,8 +2,9 @@
 
 Peak = maximum over the rep; range = max - min over the rep; bottom = value at the deepest hinge
 point (``t_bottom_s``); top trunk inclination = mean over the last 15% of the rep (lockout).
-Hip flexion without a side is the mean of both sides (single-leg work: only when both are
-measured). Symmetry index
+Hip flexion without a side is the mean of both sides (one side when the other is not seen); in
+single-leg work it is the stance leg's, the hip that hinges (the free leg's hip barely flexes: the
+thigh swings back with the trunk). Symmetry index
 SI = 100 (L - R) / (0.5 (L + R)), sign = left larger (SPEC.md; Robinson et al., J Manipulative
 Physiol Ther 1987), on peak values and on at-bottom values. Tempo (eccentric, bottom pause,
 concentric, top pause, s) comes from the segmentation. Quality flags: fraction of the rep's frames
@@ -33,19 +34,27 @@ def _stat(fn, values: np.ndarray) -> float:
     return float(fn(values)) if len(values) else float("nan")
 
 
-def rep_metrics(angles: pl.DataFrame, boundaries: pl.DataFrame, unilateral: bool = False) -> pl.DataFrame:
+def rep_metrics(
+    angles: pl.DataFrame, boundaries: pl.DataFrame, stance_side: str | None = None
+) -> pl.DataFrame:
     """One row per rep: boundaries plus every metric of schema.REP_METRIC_COLUMNS.
 
-    ``unilateral`` (single-leg work): the both-sides means need both sides, since the free leg's
-    hip and knee say nothing about the stance leg's; bilateral work takes a missing side from the
-    other."""
+    ``stance_side`` (single-leg work, the manifest's ``side``): side-less hip and knee values are
+    the stance leg's, since the free leg's say nothing about the hinge; bilateral work takes the
+    mean of both sides, or the side that is seen."""
     t = angles["t_s"].to_numpy()
     keys = (*REP_ANGLES, "hip_travel_leg_lengths", "confidence", "hinge_deg")
     every = angles.select(
         [pl.col(k).cast(pl.Float64) if k in angles.columns else pl.lit(np.nan).alias(k) for k in keys]
     ).to_numpy()  # one conversion; null -> NaN
     series = {k: every[:, j] for j, k in enumerate(keys)}
-    both_sides = (lambda pair: 0.5 * (pair[0] + pair[1])) if unilateral else nanmean_stack
+    if stance_side in ("left", "right"):
+        stance = ("left", "right").index(stance_side)
+
+        def both_sides(pair: list[np.ndarray]) -> np.ndarray:
+            return pair[stance]
+    else:
+        both_sides = nanmean_stack
     hip = both_sides([series["hip_flexion_left_deg"], series["hip_flexion_right_deg"]])
     every_angle = every[:, : len(REP_ANGLES)]  # keys start with the angles
     rows = []

@@ -19,6 +19,11 @@ Spine-shape proxies (pose sees no vertebrae):
   ear-centre line, in trunk lengths (shoulders rolling forward of the spine).
 No pelvis-tilt proxy is given: two hip landmarks do not define a pelvis orientation.
 
+Hidden side: in a side view the far leg is behind the near one and estimators guess it, with a low
+confidence (MediaPipe's visibility 0.1-0.5 on the far knee and ankle). A side whose knee is seen
+with confidence ``HIDDEN_SIDE_CONFIDENCE`` or less in half the frames gives no hip, knee or ankle
+angles (null, not guessed), and the hinge signal comes from the side that is seen.
+
 Hip travel = horizontal distance of the hip centre behind the ankle centre divided by leg length
 (thigh + shank, median over the recording).
 """
@@ -35,6 +40,7 @@ from hinge_analytics.numeric import nanmean_stack, nanmedian
 from hinge_analytics.schema import ANGLES, LANDMARKS, conform, landmark_columns
 
 MIN_CONFIDENCE = 0.3
+HIDDEN_SIDE_CONFIDENCE = 0.5  # median knee confidence at or below which a side counts as hidden
 SWAP_MARGIN = 0.6  # swap only when the swapped labels fit the track this much better
 ASPECT_RANGE = (0.3, 3.0)  # y-scale factors searched for normalised image coordinates
 ASPECT_TOLERANCE = 0.03  # an estimate this close to 1 is taken as square pixels
@@ -303,20 +309,20 @@ def _mid(p: dict[str, np.ndarray], name: str) -> np.ndarray | None:
     return nanmean_stack([left, right])
 
 
-def forward_direction(p: dict[str, np.ndarray]) -> np.ndarray:
-    """Unit horizontal (x, 0, z) vector the athlete faces: median heel -> toe direction.
+def forward_direction(p: dict[str, np.ndarray], sides: tuple[str, ...] = ("left", "right")) -> np.ndarray:
+    """Unit horizontal (x, 0, z) vector the athlete faces: median heel -> toe direction of the feet
+    on ``sides`` (a single-leg RDL's free foot points down and back, so only the stance foot counts).
 
     Without feet (COCO-17), falls back to the median horizontal hip -> knee direction: the knees
     are ahead of the hips whenever the hips go back, and in a hip thrust the thighs point forward.
     Last resort: hip -> shoulder (the trunk leans forward in every standing hinge).
     """
-    vectors = [
-        p[f"toe_{s}"] - p[f"heel_{s}"] for s in ("left", "right") if f"toe_{s}" in p and f"heel_{s}" in p
-    ]
+    vectors = [p[f"toe_{s}"] - p[f"heel_{s}"] for s in sides if f"toe_{s}" in p and f"heel_{s}" in p]
+    knees = [p[f"knee_{s}"] - p[f"hip_{s}"] for s in sides if f"knee_{s}" in p and f"hip_{s}" in p]
     if vectors:
         v = nanmedian(np.concatenate(vectors))
-    elif _mid(p, "knee") is not None and _mid(p, "hip") is not None:
-        v = nanmedian(_mid(p, "knee") - _mid(p, "hip"))
+    elif knees:
+        v = nanmedian(np.concatenate(knees))
     else:
         hip, sho = _mid(p, "hip"), _mid(p, "shoulder")
         v = nanmedian(sho - hip) if hip is not None and sho is not None else np.ones(3)
@@ -336,17 +342,25 @@ def pose_angles(
     sample_rate_hz: float,
     coordinates: str,
     cutoff_hz: float = DEFAULT_CUTOFF_HZ,
+    stance_side: str | None = None,
 ) -> pl.DataFrame:
     """Angles per frame (schema.ANGLES without ids) from canonical pose frames.
 
-    ``coordinates`` is the reader's coordinate kind: ``world_m`` (3D metres) or ``image*`` (2D,
-    z ignored, aspect ratio estimated when it is not square).
+    ``coordinates`` is the reader's coordinate kind: ``world_m`` (3D metres), ``image`` (2D
+    normalised, z ignored, aspect ratio estimated when it is not square) or ``image_px`` (2D
+    pixels, square). ``stance_side`` (single-leg work): the hinge signal is the stance hip's.
     """
     image = coordinates.startswith("image")
     p = landmark_positions(
-        frames, sample_rate_hz, cutoff_hz, image, estimate_image_aspect=image, landmarks=ANGLE_LANDMARKS
+        frames,
+        sample_rate_hz,
+        cutoff_hz,
+        image,
+        estimate_image_aspect=coordinates == "image",
+        landmarks=ANGLE_LANDMARKS,
     )
-    forward = forward_direction(p)
+    stance = (stance_side,) if stance_side in ("left", "right") else ()
+    forward = forward_direction(p, stance or ("left", "right"))
     hip_c, sho_c, ear_c, ank_c = (_mid(p, k) for k in ("hip", "shoulder", "ear", "ankle"))
     if ear_c is None:
         ear_c = p.get("nose")
@@ -355,8 +369,11 @@ def pose_angles(
     trunk = tilt_deg(hip_c, sho_c, forward) if hip_c is not None and sho_c is not None else nan
     out: dict[str, np.ndarray] = {"trunk_inclination_deg": trunk}
     leg_lengths = []
+    seen_sides = visible_sides(frames)
     for side in ("left", "right"):
-        hip, knee, ankle = (p.get(f"{j}_{side}") for j in ("hip", "knee", "ankle"))
+        hip, knee, ankle = (
+            p.get(f"{j}_{side}") if side in seen_sides else None for j in ("hip", "knee", "ankle")
+        )
         thigh = tilt_deg(knee, hip, forward) if hip is not None and knee is not None else nan
         shank = tilt_deg(ankle, knee, forward) if knee is not None and ankle is not None else nan
         out[f"hip_flexion_{side}_deg"] = trunk - thigh
@@ -371,11 +388,9 @@ def pose_angles(
     if leg_lengths and hip_c is not None and ank_c is not None:
         leg = float(nanmedian(np.concatenate(leg_lengths)))
         out["hip_travel_leg_lengths"] = ((ank_c - hip_c) @ forward) / leg
-    out["hinge_deg"] = nanmean_stack([out["hip_flexion_left_deg"], out["hip_flexion_right_deg"]])
-    conf_cols = [
-        landmark_columns(lm)[3]
-        for lm in ("hip_left", "hip_right", "knee_left", "knee_right", "shoulder_left", "shoulder_right")
-    ]
+    hinge_sides = [s for s in stance if np.isfinite(out[f"hip_flexion_{s}_deg"]).any()] or ["left", "right"]
+    out["hinge_deg"] = nanmean_stack([out[f"hip_flexion_{s}_deg"] for s in hinge_sides])
+    conf_cols = [landmark_columns(f"{j}_{s}")[3] for j in ("hip", "knee", "shoulder") for s in seen_sides]
     present = [c for c in conf_cols if c in frames.columns]
     confidence = (
         frames.select(pl.min_horizontal([pl.col(c).fill_null(0.0) for c in present])).to_series()
@@ -387,6 +402,17 @@ def pose_angles(
         table.with_columns(confidence=confidence),
         {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")},
     )
+
+
+def visible_sides(frames: pl.DataFrame) -> tuple[str, ...]:
+    """The sides whose leg the camera sees (module docstring, "Hidden side"); both when neither is."""
+    median_knee = {}
+    for side in ("left", "right"):
+        conf = landmark_columns(f"knee_{side}")[3]
+        if conf in frames.columns and frames[conf].null_count() < frames.height:
+            median_knee[side] = float(frames[conf].cast(pl.Float64).fill_null(0.0).median())
+    seen = tuple(s for s, c in median_knee.items() if c > HIDDEN_SIDE_CONFIDENCE)
+    return seen or ("left", "right")
 
 
 def _ahead_of_line(a: np.ndarray, b: np.ndarray, q: np.ndarray, forward: np.ndarray) -> np.ndarray:

@@ -1,23 +1,37 @@
 """Split a set into reps on the hinge signal (mean hip flexion) and mark each rep's phases.
 
-A rep starts when the athlete leaves the top position and ends on return to it (SPEC.md).
+A rep starts when the athlete leaves the rest position of the set (standing, or the floor in a
+deadlift from the floor) and ends on return to it (SPEC.md).
+
+Rest position: where the set begins and ends. A deadlift filmed from the setup at the bar starts
+and ends at the bottom, so its reps are excursions *up* from there (bar leaves the floor -> back on
+the floor); every other set rests at the top. When both ends of the recording sit in the deeper
+half of the set's range, the signal is segmented upside down.
 
 Detection: peaks of the hinge signal found with ``scipy.signal.find_peaks``; a peak is a rep when
-its prominence (how far the signal drops back towards the top on both sides) exceeds both an
-absolute floor (``MIN_PROMINENCE_DEG``: fidgets, weight shifts and the antiphase hip swing of walking
-in or out stay below it) and a fraction of the set's range (so noise on a deep rep's bottom pause is
-not a second rep). Pauses at the top or bottom do not matter: prominence ignores time.
+its prominence (how far the signal drops back towards the rest position on both sides) exceeds an
+absolute floor (``MIN_PROMINENCE_DEG``: fidgets, weight shifts and the antiphase hip swing of
+walking in or out stay below it), a fraction of the set's range (so noise on a deep rep's bottom
+pause is not a second rep) and a fraction of the set's own typical rep (``TYPICAL_FRACTION`` of the
+median prominence: partial reps of 40 % depth count, a wobble during a 20 s hold does not).
+Pauses at the top or bottom do not matter: prominence ignores time.
 
-Boundaries: hinge movements are smooth point-to-point movements whose profile is close to minimum
-jerk (Flash & Hogan, J Neurosci 1985). A threshold or velocity-onset rule on such a profile is
-always late (the first 10% of the time moves only 1% of the way; Hodges & Bui 1996 discuss the
-bias), so each phase's start and end are *extrapolated*: the times the phase crosses 20% and 80% of
-its excursion (robust to noise) are fitted by a minimum-jerk profile, whose start and end are the
-phase's start and end. They are clamped between the previous rep's end and the crossings, so a
-movement that is not minimum-jerk still gets a boundary between sensible limits.
+Boundaries: hinge movements are smooth point-to-point movements close to minimum jerk (Flash &
+Hogan, J Neurosci 1985). A threshold on such a profile is late (the first 10 % of the time moves
+only 1 % of the way; Hodges & Bui 1996 discuss the bias), so each phase's start and end are
+*extrapolated*: the times the phase crosses 20% and 80% of its excursion (robust to noise) are
+fitted by a minimum-jerk profile, whose start and end are the phase's start and end. They are
+clamped between the previous rep's end and the crossings, so a movement that is not minimum-jerk
+still gets a boundary between sensible limits. (Anchoring the start on a speed threshold instead
+was tried: on noisy landmarks the speed dips under any threshold well after the movement began.)
+
+Gaps: a stretch without data longer than ``MAX_GAP_S`` is bridged for detection only; a rep that
+overlaps it is dropped (the reps on either side are kept).
 
 Phases per rep: eccentric (start -> arrival at the bottom), bottom pause, concentric (bottom ->
-return to the top) and top (rest at the top before the next rep; null for the last rep).
+return to the top) and top (rest at the top before the next rep; null for the last rep). A rep
+from the floor starts with its concentric pull: its "bottom" is the floor position it starts from,
+its bottom pause is the rest on the floor after it, its top pause the stop at lockout.
 """
 
 from __future__ import annotations
@@ -29,7 +43,11 @@ from scipy.signal import find_peaks
 MIN_RANGE_DEG = 10.0  # a set whose hinge moves less than this has no reps
 MIN_PROMINENCE_DEG = 8.0  # a rep moves the hinge at least this far from the top and back
 PROMINENCE_FRACTION = 0.12  # ... and at least this fraction of the set's range
+TYPICAL_FRACTION = 0.3  # ... and of the set's median rep prominence
 MIN_REP_S = 0.4  # peaks closer than this are one rep
+MAX_GAP_S = 0.5  # a longer stretch without data ends the reps that overlap it
+REST_AT_BOTTOM = 0.6  # both ends deeper than this fraction of the range: the set rests at the bottom
+EDGE_S = 0.5  # how much of each end of the recording tells its rest position
 LOW_LEVEL, HIGH_LEVEL = 0.2, 0.8  # excursion fractions whose crossings are fitted
 # Minimum-jerk progress u at which the profile reaches 20% / 80% of its excursion.
 _U_LOW, _U_HIGH = 0.3265979378414098, 0.6734020621585904
@@ -53,6 +71,7 @@ def segment_reps(
     hinge_deg: np.ndarray,
     min_prominence_deg: float = MIN_PROMINENCE_DEG,
     min_rep_s: float = MIN_REP_S,
+    min_range: float = MIN_RANGE_DEG,
 ) -> pl.DataFrame:
     """Rep boundaries and phase durations (seconds from the first sample), one row per rep.
 
@@ -60,21 +79,27 @@ def segment_reps(
     ----------
     t_s : sample times, s. hinge_deg : the hinge signal (flexion positive), already filtered.
     min_prominence_deg : smallest rep excursion counted. min_rep_s : shortest rep spacing.
+    min_range : a signal that moves less than this over the whole recording has no reps (the
+        units are the signal's: degrees for the hinge, metres for a displacement).
 
     Returns
     -------
-    A table with ``REP_BOUNDARIES`` columns. ``t_bottom_s`` is the deepest point of the rep.
+    A table with ``REP_BOUNDARIES`` columns, empty when the set holds no rep.
     """
     t_s = np.asarray(t_s, dtype=np.float64)
     x = np.asarray(hinge_deg, dtype=np.float64)
     finite = np.isfinite(x)
     if finite.sum() < 10:
         return pl.DataFrame(schema=REP_BOUNDARIES)
-    x = np.interp(np.arange(len(x)), np.flatnonzero(finite), x[finite])
-    top, bottom = np.percentile(x, [2, 99])
+    gaps = _long_gaps(t_s, finite)
+    x = np.interp(t_s, t_s[finite], x[finite])
+    top, bottom = np.percentile(x[finite], [2, 99])
     span = bottom - top
-    if span < MIN_RANGE_DEG:
+    if span < min_range:
         return pl.DataFrame(schema=REP_BOUNDARIES)
+    from_bottom = _rests_at_bottom(t_s, x, top, span)
+    if from_bottom:
+        x = -x
     rate = (len(t_s) - 1) / (t_s[-1] - t_s[0])
     velocity = np.gradient(x, t_s)
     peaks, props = find_peaks(
@@ -82,6 +107,8 @@ def segment_reps(
         prominence=max(min_prominence_deg, PROMINENCE_FRACTION * span),
         distance=max(1, int(min_rep_s * rate)),
     )
+    if len(peaks):
+        peaks = peaks[props["prominences"] >= TYPICAL_FRACTION * np.median(props["prominences"])]
     # Boundaries of the region each peak owns: the lowest point between neighbouring peaks.
     valleys = [0] + [int(a + np.argmin(x[a : b + 1])) for a, b in zip(peaks[:-1], peaks[1:], strict=True)]
     valleys.append(len(x) - 1)
@@ -93,27 +120,54 @@ def segment_reps(
         con = _phase(t_s, x, peak, hi, rising=False)
         start = float(np.clip(ecc[0], max(previous_end_t, t_s[lo]), ecc[2]))
         end = float(np.clip(con[1], con[2], t_s[hi]))
-        bottom_in = float(np.clip(ecc[1], ecc[3], t_s[peak]))
-        bottom_out = float(np.clip(con[0], t_s[peak], con[3]))
+        turn_in = float(np.clip(ecc[1], ecc[3], t_s[peak]))
+        turn_out = float(np.clip(con[0], t_s[peak], con[3]))
+        previous_end_t = end
+        if gaps is not None and gaps[(t_s >= start) & (t_s <= end)].any():
+            continue
         inside = (t_s >= start) & (t_s <= end)
+        speed = float(np.abs(velocity[inside]).max()) if inside.any() else None
+        first, turn, second = turn_in - start, turn_out - turn_in, end - turn_out
         rows.append(
             {
-                "rep": k + 1,
                 "t_start_s": start,
-                "t_bottom_s": float(t_s[peak]),
+                "t_bottom_s": start if from_bottom else float(t_s[peak]),
                 "t_end_s": end,
-                "eccentric_s": bottom_in - start,
-                "bottom_pause_s": bottom_out - bottom_in,
-                "concentric_s": end - bottom_out,
-                "top_pause_s": None,
+                "eccentric_s": second if from_bottom else first,
+                "bottom_pause_s": None if from_bottom else turn,
+                "concentric_s": first if from_bottom else second,
+                "top_pause_s": turn if from_bottom else None,
                 "duration_s": end - start,
-                "peak_hinge_velocity_deg_s": float(np.abs(velocity[inside]).max()) if inside.any() else None,
+                "peak_hinge_velocity_deg_s": speed,
             }
         )
-        if k > 0:
-            rows[k - 1]["top_pause_s"] = max(start - rows[k - 1]["t_end_s"], 0.0)
-        previous_end_t = end
+    for k, row in enumerate(rows):
+        row["rep"] = k + 1
+        rest = max(rows[k + 1]["t_start_s"] - row["t_end_s"], 0.0) if k + 1 < len(rows) else None
+        row["bottom_pause_s" if from_bottom else "top_pause_s"] = rest
     return pl.DataFrame(rows, schema=REP_BOUNDARIES)
+
+
+def _long_gaps(t_s: np.ndarray, finite: np.ndarray) -> np.ndarray | None:
+    """Samples inside runs without data longer than ``MAX_GAP_S`` (None when there are none)."""
+    if finite.all():
+        return None
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], (~finite).astype(np.int8), [0]])))
+    gaps = np.zeros(len(t_s), dtype=bool)
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        before, after = t_s[max(a - 1, 0)], t_s[min(b, len(t_s) - 1)]
+        if after - before > MAX_GAP_S:
+            gaps[a:b] = True
+    return gaps if gaps.any() else None
+
+
+def _rests_at_bottom(t_s: np.ndarray, x: np.ndarray, top: float, span: float) -> bool:
+    """Both ends of the recording in the deeper part of the range: the set rests at the bottom."""
+    first = x[t_s <= t_s[0] + EDGE_S]
+    last = x[t_s >= t_s[-1] - EDGE_S]
+    return bool(
+        (np.median(first) - top) / span > REST_AT_BOTTOM and (np.median(last) - top) / span > REST_AT_BOTTOM
+    )
 
 
 def _crossing(t_s: np.ndarray, x: np.ndarray, a: int, b: int, level: float, rising: bool) -> float:
@@ -137,13 +191,11 @@ def _crossing(t_s: np.ndarray, x: np.ndarray, a: int, b: int, level: float, risi
 def _phase(t_s: np.ndarray, x: np.ndarray, a: int, b: int, rising: bool) -> tuple[float, float, float, float]:
     """Minimum-jerk fit of one phase: (t_begin, t_finish, t_low_crossing, t_high_crossing).
 
-    Rising phases go from the top (x[a] region) up to the peak b; falling from peak a to the top.
-    Crossing levels are taken from that phase's own excursion.
+    Rising phases go from the rest position (x[a] region) up to the peak b; falling from peak a
+    back to rest. Crossing levels are taken from that phase's own excursion.
     """
-    if rising:
-        base, peak = x[a : b + 1].min(), x[b]
-    else:
-        base, peak = x[a : b + 1].min(), x[a]
+    base = x[a : b + 1].min()
+    peak = x[b] if rising else x[a]
     exc = peak - base
     t_lo = _crossing(t_s, x, a, b, base + LOW_LEVEL * exc, rising)
     t_hi = _crossing(t_s, x, a, b, base + HIGH_LEVEL * exc, rising)

@@ -91,8 +91,13 @@ def _plan_reps(athlete: Athlete, n_reps: int, week: int, rng: np.random.Generato
     return reps
 
 
-def truth_from_points(points: dict[str, np.ndarray], time_s: np.ndarray, starts, bottoms, ends) -> list[dict]:
-    """Per-rep truth measured on the noise-free body-frame landmarks (SPEC.md angle definitions)."""
+def truth_from_points(
+    points: dict[str, np.ndarray], time_s: np.ndarray, starts, bottoms, ends, stance_side: str | None = None
+) -> list[dict]:
+    """Per-rep truth measured on the noise-free body-frame landmarks (SPEC.md angle definitions).
+
+    Hip flexion is the mean of both hips, or the stance hip's in single-leg work (``stance_side``).
+    """
     hip_c = (points["hip_left"] + points["hip_right"]) / 2
     sho_c = (points["shoulder_left"] + points["shoulder_right"]) / 2
     trunk = sagittal_tilt_deg(hip_c, sho_c)
@@ -102,6 +107,7 @@ def truth_from_points(points: dict[str, np.ndarray], time_s: np.ndarray, starts,
         shank = sagittal_tilt_deg(points[f"ankle_{side}"], points[f"knee_{side}"])
         knee[side] = shank - thigh
         hip[side] = trunk - thigh
+    hinge = hip[stance_side] if stance_side in ("left", "right") else (hip["left"] + hip["right"]) / 2
     rows = []
     for t0, tb, t1 in zip(starts, bottoms, ends, strict=True):
         inside = (time_s >= t0) & (time_s <= t1)
@@ -110,7 +116,7 @@ def truth_from_points(points: dict[str, np.ndarray], time_s: np.ndarray, starts,
                 "t_start_s": t0,
                 "t_bottom_s": tb,
                 "t_end_s": t1,
-                "peak_hip_flexion_deg": float(np.max((hip["left"] + hip["right"])[inside] / 2)),
+                "peak_hip_flexion_deg": float(np.max(hinge[inside])),
                 "peak_knee_flexion_left_deg": float(np.max(knee["left"][inside])),
                 "peak_knee_flexion_right_deg": float(np.max(knee["right"][inside])),
                 "peak_trunk_inclination_deg": float(np.max(trunk[inside])),
@@ -272,7 +278,14 @@ def write_recording(
     time_s, pose, set_truth = simulate_set(plan, sample_rate, rng)
     body_points = forward_kinematics(pose, body)
     for k, row in enumerate(
-        truth_from_points(body_points, time_s, set_truth.t_start_s, set_truth.t_bottom_s, set_truth.t_end_s)
+        truth_from_points(
+            body_points,
+            time_s,
+            set_truth.t_start_s,
+            set_truth.t_bottom_s,
+            set_truth.t_end_s,
+            stance_side=plan.stance_side,
+        )
     ):
         truth.append(
             {
