@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 from deltalake.exceptions import CommitFailedError
 
@@ -26,8 +27,9 @@ from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.ingest.manifest import ManifestRow, RejectedRow, read_manifest
 from hinge_analytics.kinematics import angles_for
+from hinge_analytics.kinematics.plausibility import check_angles
 from hinge_analytics.lake import Lake, LakeError
-from hinge_analytics.reps.segmentation import segment_reps
+from hinge_analytics.reps.segmentation import MIN_RANGE_DEG, long_gaps, segment_reps
 from hinge_analytics.schema import TABLES, conform
 
 
@@ -45,6 +47,7 @@ class Processed:
     reps: pl.DataFrame
     curves: pl.DataFrame
     content_hash: str
+    note: str | None = None
 
     def __post_init__(self) -> None:
         stored = TABLES[f"{self.read.modality}_frames"]
@@ -57,12 +60,14 @@ class ChunkSummary:
     ingested: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     quarantined: list[tuple[str, str]] = field(default_factory=list)  # (recording_id, reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (recording_id, note): ingested
     reps: int = 0
 
     def merge(self, other: ChunkSummary) -> None:
         self.ingested += other.ingested
         self.skipped += other.skipped
         self.quarantined += other.quarantined
+        self.notes += other.notes
         self.reps += other.reps
 
 
@@ -99,6 +104,7 @@ def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
     fmt, read = read_recording(row.file, row.format, row.sample_rate_hz)
     try:
         angles = angles_for(read, row.exercise, row.side)
+        check_angles(angles, row.exercise, read.sensors)
         boundaries = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
         reps = rep_metrics(angles, boundaries, stance_side=row.side)
         curves = rep_curves(angles, reps)
@@ -111,12 +117,29 @@ def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
             f"The recording was read but could not be analysed ({type(exc).__name__}: {str(exc)[:120]}); "
             "please report this file."
         ) from exc
+    return Processed(row, fmt, read, angles, reps, curves, digest, recording_note(angles, reps))
+
+
+def recording_note(angles: pl.DataFrame, reps: pl.DataFrame) -> str | None:
+    """What a coach should know about a recording that was analysed: no reps, gaps that lost reps."""
+    notes = []
+    t = angles["t_s"].to_numpy()
+    hinge = angles["hinge_deg"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    gaps = long_gaps(t, np.isfinite(hinge))
+    if gaps is not None:
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], gaps.astype(np.int8), [0]])))
+        spans = [f"{t[a]:.1f}-{t[b - 1]:.1f} s" for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        notes.append(f"No data at {', '.join(spans)}: reps over those stretches are left out.")
     if reps.height == 0:
-        raise BadRecording(
-            "No reps were found: the hips never bend and return. Check that the file is a hinge "
-            "set filmed from the side (or the IMUs are on the body) and that it is not cut short."
+        finite = hinge[np.isfinite(hinge)]
+        moved = float(np.percentile(finite, 99) - np.percentile(finite, 2)) if len(finite) else 0.0
+        notes.append(
+            f"No reps found: the hips move through {moved:.0f} deg at most and never bend and return "
+            "(a rest or a warm-up?)."
+            if moved < MIN_RANGE_DEG
+            else "No reps found: the movement does not repeat away from a rest position and back."
         )
-    return Processed(row, fmt, read, angles, reps, curves, digest)
+    return " ".join(notes) or None
 
 
 @dataclass
@@ -251,6 +274,7 @@ def ingest_chunk(
     if processed:
         commit(lake, processed)
         summary.ingested += [p.row.recording_id for p in processed]
+        summary.notes += [(p.row.recording_id, p.note) for p in processed if p.note]
         summary.reps += sum(p.reps.height for p in processed)
     if stale_quarantine:
         lake.replace_recordings("quarantine", pl.DataFrame(), stale_quarantine)
@@ -356,6 +380,7 @@ def commit(lake: Lake, processed: list[Processed]) -> None:
                     "sample_rate_hz": p.read.sample_rate_hz,
                     "duration_s": float(p.read.frames["t_s"][-1]),
                     "n_reps": p.reps.height,
+                    "note": p.note,
                     "pipeline_version": PIPELINE_VERSION,
                     "ingested_at": now_utc(),
                 }

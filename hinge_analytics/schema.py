@@ -32,9 +32,17 @@ LABELS: tuple[str, ...] = (
 SIDES: tuple[str, ...] = ("left", "right")
 UNCERTAIN = "uncertain"
 
+# Formats with a reader module of their own (ingest/<tool>.py); the simulator writes each of them.
 POSE_FORMATS: tuple[str, ...] = ("mediapipe_csv", "openpose_json", "coco17_json", "trc", "c3d")
 IMU_FORMATS: tuple[str, ...] = ("imu_csv",)
 FORMATS: tuple[str, ...] = POSE_FORMATS + IMU_FORMATS
+# Device layouts declared as data (ingest/layouts/<name>.toml, read by ingest/layouts.py): valid
+# manifest `format` values too. The shipped ones, by modality; tests/test_layouts.py checks this
+# list against the TOML files, and the manifest accepts every layout file it finds.
+LAYOUT_POSE_FORMATS: tuple[str, ...] = ("smartlift_csv",)
+LAYOUT_IMU_FORMATS: tuple[str, ...] = ("esp32_mpu6050_csv", "ktbl_csv", "metamotion_csv", "sensor_logger_csv")
+LAYOUT_FORMATS: tuple[str, ...] = LAYOUT_POSE_FORMATS + LAYOUT_IMU_FORMATS
+MANIFEST_FORMATS: tuple[str, ...] = FORMATS + LAYOUT_FORMATS
 
 # Canonical landmark set: the joints every pose source can give for a sagittal hinge analysis.
 LANDMARKS: tuple[str, ...] = (
@@ -159,6 +167,8 @@ RECORDINGS: dict[str, pl.DataType] = {
     "sample_rate_hz": pl.Float64,
     "duration_s": pl.Float64,
     "n_reps": pl.Int32,
+    # What a coach should know about an analysed recording: no reps found, a gap that lost reps.
+    "note": pl.String,
     "pipeline_version": pl.String,
     "ingested_at": pl.Datetime("us", "UTC"),
 }

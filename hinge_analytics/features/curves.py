@@ -65,6 +65,6 @@ def rep_curves(angles: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
                 np.bincount(cell[known], v[known], minlength=size) / np.bincount(cell[known], minlength=size)
             )
     table = np.stack(means, axis=1).reshape(len(start), n, len(CURVE_ANGLES)).transpose(0, 2, 1)
-    table = table.reshape(len(start), -1)
+    table = table.reshape(len(start), n * len(CURVE_ANGLES))
     columns = {"rep": reps["rep"].to_numpy(), **{c: table[:, j] for j, c in enumerate(CURVE_COLUMNS)}}
     return frame_with_nulls(columns, {c: REP_CURVES[c] for c in ("rep", *CURVE_COLUMNS)})

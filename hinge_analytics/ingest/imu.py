@@ -314,34 +314,17 @@ def _time(
     )
 
 
-def _longest_run(mask: np.ndarray) -> int:
-    if not mask.any():
-        return 0
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return int((edges[1::2] - edges[::2]).max())
-
-
 def check_sensor(placement: str, t: np.ndarray, channels: dict[str, np.ndarray], name: str) -> None:
-    steps = check_increasing(t, where=f" in {name}", unit="sample")
-    median = float(np.median(steps))
-    if steps.max() > max(MAX_GAP_S, 5 * median):
-        i = int(np.argmax(steps))
-        raise BadRecording(
-            f"The {placement} sensor ({name}) stops sending for {steps.max():.1f} s after sample {i + 1}; "
-            "re-record or re-export the session."
-        )
+    """Refuse a sensor whose clock runs backwards, that is mostly empty or whose values cannot be
+    physical. Gaps (logging pauses, dropped packets) are not refused: ``align`` leaves them empty
+    and only the reps that overlap them are lost."""
+    check_increasing(t, where=f" in {name}", unit="sample")
     bad = np.zeros(len(t), dtype=bool)
     for key, values in channels.items():
         if key.startswith(("acc", "gyr")):
             bad |= ~np.isfinite(values)
     if bad.mean() > MAX_MISSING_FRACTION:
         raise BadRecording(f"The {placement} sensor ({name}) has no data in {bad.mean():.0%} of its samples.")
-    run = _longest_run(bad)
-    if run * median > MAX_GAP_S:
-        raise BadRecording(
-            f"The {placement} sensor ({name}) has a {run * median:.1f} s stretch without data; "
-            "re-record or re-export the session."
-        )
     for key, values in channels.items():
         limit = 2000.0 if key.startswith("acc") else 100.0 if key.startswith("gyr") else 1.5
         if np.nanmax(np.abs(values), initial=0.0) > limit:
@@ -371,7 +354,11 @@ def sensor_files(path: Path) -> list[Path]:
 
 
 def align(sensors: list[SensorData]) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]]]:
-    """Resample every sensor onto the fastest sensor's time axis over the span all of them cover."""
+    """Resample every sensor onto the fastest sensor's time axis over the span all of them cover.
+
+    A logging gap (no sample for more than ``MAX_GAP_S``) is filled with evenly spaced empty
+    samples at the fastest sensor's rate, so the time axis stays regular and the gap stays
+    visible: every sensor is NaN where it has no sample within ``MAX_GAP_S``."""
     start = max(s.t_s[0] for s in sensors)
     end = min(s.t_s[-1] for s in sensors)
     if end <= start:
@@ -383,14 +370,42 @@ def align(sensors: list[SensorData]) -> tuple[np.ndarray, dict[str, dict[str, np
     t = reference.t_s[(reference.t_s >= start - 1e-9) & (reference.t_s <= end + 1e-9)]
     if len(t) < 2:
         raise BadRecording("The sensors' recordings overlap by less than two samples.")
+    t = _fill_gaps(t, float(np.median(np.diff(t))))
     out: dict[str, dict[str, np.ndarray]] = {}
     for s in sorted(sensors, key=lambda s: IMU_PLACEMENTS.index(s.placement)):
-        out[s.placement] = {k: np.interp(t, s.t_s, v) for k, v in s.channels.items()}
+        missing = _in_gap(t, s.t_s)
+        out[s.placement] = {
+            k: np.where(missing, np.nan, np.interp(t, s.t_s, v)) for k, v in s.channels.items()
+        }
         if "quat_w" in s.channels:
             q = _normalise(np.column_stack([out[s.placement][f"quat_{c}"] for c in "wxyz"]))
             for i, c in enumerate("wxyz"):
                 out[s.placement][f"quat_{c}"] = q[:, i]
     return t - t[0], out
+
+
+def _fill_gaps(t: np.ndarray, step: float) -> np.ndarray:
+    """``t`` with evenly spaced samples (``step`` apart) added inside steps over ``MAX_GAP_S``."""
+    long = np.flatnonzero(np.diff(t) > MAX_GAP_S)
+    if not len(long):
+        return t
+    pieces, previous = [], 0
+    for i in long:
+        pieces.append(t[previous : i + 1])
+        pieces.append(np.arange(t[i] + step, t[i + 1] - 0.5 * step, step))
+        previous = i + 1
+    pieces.append(t[previous:])
+    return np.concatenate(pieces)
+
+
+def _in_gap(t: np.ndarray, sample_times: np.ndarray) -> np.ndarray:
+    """Times of ``t`` that fall inside a step over ``MAX_GAP_S`` of ``sample_times``."""
+    i = np.clip(np.searchsorted(sample_times, t), 1, len(sample_times) - 1)
+    return (
+        (sample_times[i] - sample_times[i - 1] > MAX_GAP_S)
+        & (t > sample_times[i - 1])
+        & (t < sample_times[i])
+    )
 
 
 def read_imu_csv(path: Path, sample_rate_hz: float | None = None) -> RecordingRead:

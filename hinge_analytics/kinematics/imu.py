@@ -52,6 +52,7 @@ STILL_SEARCH_S = 3.0
 TAU_S = 3.0  # complementary-filter time constant: trust the gyro over shorter times
 MAX_GAP_S = 0.5
 MOVING_RAD_S = 0.6  # ~35 deg/s: faster than sway or a fidget, slower than any rep
+GRAVITY_CUTOFF_HZ = 2.0  # accelerometer-only tilt: jolts and noise above this are not posture
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
 SPINE_LENGTHS = np.array([0.22, 0.33, 0.45])  # fractions of the hip -> shoulder chord
@@ -239,8 +240,10 @@ def sensor_tilt_change(
     """Sagittal tilt change (deg, sign not yet anatomical) of one sensor's segment, or None."""
     acc = _channels(frames, placement, ("acc_x", "acc_y", "acc_z"), rate)
     gyr = _channels(frames, placement, ("gyr_x", "gyr_y", "gyr_z"), rate)
-    if acc is None or gyr is None:
+    if acc is None:
         return None
+    if gyr is None:
+        return tilt_from_gravity(acc, rate, onset)
     t_s = frames["t_s"].to_numpy()
     still = still_window(gyr, rate, onset)
     gyr = gyr - nanmean(gyr[still])
@@ -257,7 +260,33 @@ def sensor_tilt_change(
         up = forward + backward
         up /= np.linalg.norm(up, axis=1, keepdims=True)
     axis = mediolateral_axis(gyr)
-    return lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
+    tilt = lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
+    tilt[~np.isfinite(acc).all(axis=1)] = np.nan  # a logging gap: the filter only held its state
+    return tilt
+
+
+def tilt_from_gravity(acc: np.ndarray, rate: float, onset: int | None = None) -> np.ndarray:
+    """Sagittal tilt change (deg, sign not yet anatomical) of an accelerometer-only sensor.
+
+    Without a gyroscope the low-passed specific force is taken as "up" (``GRAVITY_CUTOFF_HZ``;
+    inclinometry, e.g. Fisher, "Using an accelerometer for inclination sensing", Analog Devices
+    AN-1057, 2010). A hinge is slow, so its own accelerations, which this cannot remove, stay small
+    beside g (about 2 m/s^2 at the thigh): they are this method's error. The up
+    vector then turns in the plane normal to the medio-lateral axis, which is the direction of
+    least variance of the up vectors (smallest singular vector); the still reference is the
+    quietest window before the first movement, movement being the accelerometer's jerk.
+    """
+    smooth = lowpass(acc, rate, min(GRAVITY_CUTOFF_HZ, 0.4 * rate))
+    norm = np.linalg.norm(smooth, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        up = smooth / norm
+    jerk = np.vstack([np.zeros((1, 3)), np.diff(acc, axis=0) * rate]) / GRAVITY
+    still = still_window(jerk, rate, onset)
+    up_ref = nanmean(up[still])
+    up_ref /= np.linalg.norm(up_ref)
+    finite = np.all(np.isfinite(up), axis=1)
+    _, _, vt = np.linalg.svd(up[finite], full_matrices=False)
+    return tilt_change_deg(up, up_ref, vt[-1])
 
 
 # --------------------------------------------------------------------------- angles

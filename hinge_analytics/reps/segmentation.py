@@ -40,12 +40,13 @@ import numpy as np
 import polars as pl
 from scipy.signal import find_peaks
 
+from hinge_analytics.ingest.checks import MAX_GAP_S
+
 MIN_RANGE_DEG = 10.0  # a set whose hinge moves less than this has no reps
 MIN_PROMINENCE_DEG = 8.0  # a rep moves the hinge at least this far from the top and back
 PROMINENCE_FRACTION = 0.12  # ... and at least this fraction of the set's range
 TYPICAL_FRACTION = 0.3  # ... and of the set's median rep prominence
 MIN_REP_S = 0.4  # peaks closer than this are one rep
-MAX_GAP_S = 0.5  # a longer stretch without data ends the reps that overlap it
 REST_AT_BOTTOM = 0.6  # both ends deeper than this fraction of the range: the set rests at the bottom
 EDGE_S = 0.5  # how much of each end of the recording tells its rest position
 LOW_LEVEL, HIGH_LEVEL = 0.2, 0.8  # excursion fractions whose crossings are fitted
@@ -69,7 +70,7 @@ REP_BOUNDARIES = {
 def segment_reps(
     t_s: np.ndarray,
     hinge_deg: np.ndarray,
-    min_prominence_deg: float = MIN_PROMINENCE_DEG,
+    min_prominence: float = MIN_PROMINENCE_DEG,
     min_rep_s: float = MIN_REP_S,
     min_range: float = MIN_RANGE_DEG,
 ) -> pl.DataFrame:
@@ -77,10 +78,11 @@ def segment_reps(
 
     Parameters
     ----------
-    t_s : sample times, s. hinge_deg : the hinge signal (flexion positive), already filtered.
-    min_prominence_deg : smallest rep excursion counted. min_rep_s : shortest rep spacing.
-    min_range : a signal that moves less than this over the whole recording has no reps (the
-        units are the signal's: degrees for the hinge, metres for a displacement).
+    t_s : sample times, s. hinge_deg : the hinge signal (flexion positive), already filtered, or
+        any rep signal that rises away from the rest position and back (e.g. an implement's
+        height); ``min_prominence`` and ``min_range`` are then in that signal's units.
+    min_prominence : smallest rep excursion counted. min_rep_s : shortest rep spacing.
+    min_range : a signal that moves less than this over the whole recording has no reps.
 
     Returns
     -------
@@ -91,7 +93,7 @@ def segment_reps(
     finite = np.isfinite(x)
     if finite.sum() < 10:
         return pl.DataFrame(schema=REP_BOUNDARIES)
-    gaps = _long_gaps(t_s, finite)
+    gaps = long_gaps(t_s, finite)
     x = np.interp(t_s, t_s[finite], x[finite])
     top, bottom = np.percentile(x[finite], [2, 99])
     span = bottom - top
@@ -104,7 +106,7 @@ def segment_reps(
     velocity = np.gradient(x, t_s)
     peaks, props = find_peaks(
         x,
-        prominence=max(min_prominence_deg, PROMINENCE_FRACTION * span),
+        prominence=max(min_prominence, PROMINENCE_FRACTION * span),
         distance=max(1, int(min_rep_s * rate)),
     )
     if len(peaks):
@@ -148,7 +150,7 @@ def segment_reps(
     return pl.DataFrame(rows, schema=REP_BOUNDARIES)
 
 
-def _long_gaps(t_s: np.ndarray, finite: np.ndarray) -> np.ndarray | None:
+def long_gaps(t_s: np.ndarray, finite: np.ndarray) -> np.ndarray | None:
     """Samples inside runs without data longer than ``MAX_GAP_S`` (None when there are none)."""
     if finite.all():
         return None

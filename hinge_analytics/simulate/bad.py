@@ -64,10 +64,9 @@ def write_bad_inputs(out_dir: Path, n: int, rng: np.random.Generator) -> tuple[l
         else:
             table = _good_table(rng)
             if case == "nan_run":
+                # Empty over most of the set: a gap of a few seconds only loses the reps over it.
                 n_rows = table.height
-                gap = (np.arange(n_rows) > n_rows // 3) & (
-                    np.arange(n_rows) < n_rows // 3 + 90
-                )  # 3 s at 30 Hz
+                gap = (np.arange(n_rows) > n_rows // 5) & (np.arange(n_rows) < n_rows - n_rows // 5)
                 table = table.with_columns(
                     [
                         pl.when(pl.Series(gap)).then(None).otherwise(pl.col(c)).alias(c)
@@ -93,7 +92,7 @@ def write_bad_inputs(out_dir: Path, n: int, rng: np.random.Generator) -> tuple[l
             elif case == "manifest_bad_date":
                 row["session_date"] = "2026-13-45"
             elif case == "manifest_unknown_exercise":
-                row["exercise"] = "bulgarian_split_squat"
+                row["exercise"] = "3x5 @ RPE 8"  # a note typed into the column, not a lift name
             elif case == "manifest_path_escape":
                 row["path"] = f"../{rid}.csv"
             table.write_csv(path)

@@ -1,0 +1,118 @@
+"""What real recordings do that the simulator's defaults do not: rest, accelerometer-only sensors,
+logging gaps, y-up landmarks, a hidden far leg, sets that rest on the floor."""
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.pipeline import process_recording
+from hinge_analytics.reps.segmentation import segment_reps
+from hinge_analytics.simulate.body import Anthropometry, forward_kinematics
+from hinge_analytics.simulate.imu import imu_signals, write_imu_generic
+from hinge_analytics.simulate.motion import RepPlan, SetPlan, simulate_set
+from hinge_analytics.simulate.writers import write_mediapipe_csv
+
+RATE = 50.0
+
+
+def _manifest(folder: Path, path: str, fmt: str, exercise: str = "romanian_deadlift") -> Path:
+    manifest = folder / "manifest.csv"
+    manifest.write_text(
+        "recording_id,path,athlete_id,session_date,exercise,format\n"
+        f"r1,{path},A1,2026-01-05,{exercise},{fmt}\n"
+    )
+    return manifest
+
+
+def _process(manifest: Path):
+    rows, rejected = read_manifest(manifest)
+    assert not rejected
+    return process_recording(rows[0])
+
+
+def _pose_csv(folder: Path, reps: int, seed: int = 0) -> tuple[Path, list[float]]:
+    rng = np.random.default_rng(seed)
+    t, pose, truth = simulate_set(SetPlan("romanian_deadlift", [RepPlan("good", 0.0)] * reps), 30.0, rng)
+    points = forward_kinematics(pose, Anthropometry(1.75))
+    path = folder / "set.csv"
+    write_mediapipe_csv(path, t, points, {k: np.ones(len(t)) for k in points})
+    return path, truth.t_start_s
+
+
+def test_a_rest_recording_is_kept_with_zero_reps_and_says_so(tmp_path):
+    _pose_csv(tmp_path, reps=0)
+    done = _process(_manifest(tmp_path, "set.csv", "mediapipe_csv"))
+    assert done.reps.height == 0 and done.curves.height == 0
+    assert done.angles.height == done.read.frames.height > 0
+    assert done.note and done.note.startswith("No reps found")
+
+
+def test_landmarks_with_y_up_are_quarantined_with_the_cause(tmp_path):
+    path, _ = _pose_csv(tmp_path, reps=3)
+    table = pl.read_csv(path)
+    table.with_columns([(-pl.col(c)).alias(c) for c in table.columns if c.endswith("_y")]).write_csv(path)
+    with pytest.raises(BadRecording, match="upside down"):
+        _process(_manifest(tmp_path, "set.csv", "mediapipe_csv"))
+
+
+def test_a_hidden_far_leg_is_not_a_missing_athlete(tmp_path):
+    rng = np.random.default_rng(1)
+    t, pose, truth = simulate_set(SetPlan("deadlift", [RepPlan("good", 0.0)] * 4), 30.0, rng)
+    points = forward_kinematics(pose, Anthropometry(1.75))
+    visibility = {k: np.ones(len(t)) for k in points}
+    for joint in ("knee_right", "ankle_right", "heel_right", "toe_right"):  # the far leg in a side view
+        visibility[joint] = rng.uniform(0.05, 0.45, len(t))
+        points[joint] = points[joint] + rng.normal(0, 0.05, points[joint].shape)
+    write_mediapipe_csv(tmp_path / "set.csv", t, points, visibility)
+    done = _process(_manifest(tmp_path, "set.csv", "mediapipe_csv", "deadlift"))
+    assert done.reps.height == len(truth.t_start_s)
+    assert done.angles["knee_flexion_right_deg"].null_count() == done.angles.height
+    assert done.angles["knee_flexion_left_deg"].null_count() < done.angles.height
+
+
+def _imu_set(tmp_path: Path, reps: int, **writer) -> list[float]:
+    rng = np.random.default_rng(2)
+    t, pose, truth = simulate_set(SetPlan("romanian_deadlift", [RepPlan("good", 0.0)] * reps), RATE, rng)
+    signals = imu_signals(t, pose, Anthropometry(1.8), placements=("lower_back", "thigh_left"), rng=rng)
+    write_imu_generic(tmp_path / "set", t, signals, quaternions=False, **writer)
+    return [truth.t_start_s, truth.t_end_s, t]
+
+
+def test_an_accelerometer_only_imu_gives_reps_and_angles(tmp_path):
+    starts, _, _ = _imu_set(tmp_path, 5, accelerometer_only=("lower_back", "thigh_left"))
+    done = _process(_manifest(tmp_path, "set", "imu_csv"))
+    assert done.reps.height == 5
+    assert np.median(np.abs(done.reps["t_start_s"].to_numpy() - starts)) < 0.2
+    assert done.reps["peak_hip_flexion_deg"].min() > 40
+
+
+def test_a_gap_mid_set_loses_only_the_reps_over_it(tmp_path):
+    rng = np.random.default_rng(2)
+    t, pose, truth = simulate_set(SetPlan("romanian_deadlift", [RepPlan("good", 0.0)] * 6), RATE, rng)
+    middle = 0.5 * (truth.t_start_s[2] + truth.t_end_s[2])  # inside the third rep
+    keep = ~((t > middle - 1.0) & (t < middle + 1.0))
+    signals = imu_signals(t, pose, Anthropometry(1.8), placements=("lower_back", "thigh_left"), rng=rng)
+    write_imu_generic(tmp_path / "set", t, signals, quaternions=False, keep=dict.fromkeys(signals, keep))
+    done = _process(_manifest(tmp_path, "set", "imu_csv"))
+    assert done.reps.height == 5
+    found = done.reps["t_start_s"].to_numpy()
+    expected = np.delete(np.asarray(truth.t_start_s), 2)
+    assert np.max(np.abs(found - expected)) < 0.3
+    assert done.note and "No data at" in done.note
+
+
+def test_a_set_that_rests_on_the_floor_counts_each_pull():
+    t = np.arange(0, 20, 1 / 30)
+    x = np.full_like(t, 110.0)  # set up at the bar: deep hinge
+    for start in (2.0, 9.0, 15.0):  # bar leaves the floor, lockout, back down, pause on the floor
+        inside = (t >= start) & (t < start + 3)
+        x[inside] = 110 - 105 * np.sin(np.pi * (t[inside] - start) / 3) ** 2
+    reps = segment_reps(t, x)
+    assert reps.height == 3
+    assert np.allclose(reps["t_start_s"].to_numpy(), [2.0, 9.0, 15.0], atol=0.15)
+    assert np.allclose(reps["t_end_s"].to_numpy(), [5.0, 12.0, 18.0], atol=0.15)
+    assert (reps["concentric_s"] > 1.0).all()
