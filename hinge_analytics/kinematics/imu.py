@@ -7,7 +7,8 @@ calibrated from its own data:
 
 1. **Still reference**: the quietest ``STILL_S`` window of the first ``STILL_SEARCH_S`` (lowest gyro
    norm) is the athlete at the start position. Its mean gyro is the gyro bias; its mean
-   accelerometer direction is "up" in the sensor frame at the reference posture.
+   accelerometer direction is "up" in the sensor frame at the reference posture, and its
+   magnitude, which must be g, calibrates the accelerometer's scale.
 2. **Up direction over time**: from the quaternion (up = R^T z) when present; otherwise a
    complementary filter on the up vector (Mahony et al., IEEE TAC 2008, reduced to tilt): the
    bias-corrected gyro turns the estimate (exact axis-angle steps, so 12.5 Hz consumer bands work)
@@ -248,6 +249,10 @@ def sensor_tilt_change(
     still = still_window(gyr, rate, onset)
     gyr = gyr - nanmean(gyr[still])
     up_ref = nanmean(acc[still])
+    # At rest an accelerometer reads exactly 1 g: a cheap sensor reading 12.8 m/s^2 there (the
+    # MPU6050s of a real squat set) is rescaled, else the filter's |acc| ~ g gate shuts the gravity
+    # pull off and the tilt drifts with the gyro.
+    acc = acc * (GRAVITY / max(float(np.linalg.norm(up_ref)), 1e-6))
     up_ref /= np.linalg.norm(up_ref)
     quat = _channels(frames, placement, ("quat_w", "quat_x", "quat_y", "quat_z"), rate)
     if quat is not None and np.all(np.isfinite(quat)):
