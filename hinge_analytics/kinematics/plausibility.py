@@ -59,8 +59,9 @@ def check_angles(angles: pl.DataFrame, exercise: str | None, coordinates: str) -
 def _upside_down(pose: bool) -> str:
     if pose:
         return (
-            "The body appears upside down: the file's y axis probably points up while its format "
-            "says down (or the other way round); declare the axis direction in the format mapping."
+            "The body appears upside down or tipped over: the file's y axis probably points up "
+            "while its format says down (or the other way round; declare the axis direction in the "
+            "format mapping), or the video was rotated (a phone's rotation flag ignored)."
         )
     return "The trunk sensors report an upside-down trunk; check their placements in the manifest."
 
