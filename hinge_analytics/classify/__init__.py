@@ -43,7 +43,7 @@ from hinge_analytics.classify.model import (
 from hinge_analytics.features.curves import rep_curves
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import now_utc
-from hinge_analytics.schema import CURVE_COLUMNS, REP_LABELS_FILE, UNCERTAIN
+from hinge_analytics.schema import CURVE_COLUMNS, EXERCISES, REP_LABELS_FILE, UNCERTAIN
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
 MIN_FAMILY_REPS = 20
@@ -375,6 +375,20 @@ def reps_for_prediction(con: duckdb.DuckDBPyConnection, all_reps: bool) -> pl.Da
     return with_curves(con, reps)
 
 
+# SPEC.md "Exercise vocabulary": a lift outside the six hinge exercises gets labels only from a model
+# trained on it (`uncertain` otherwise, never a guess from the hinge model).
+UNTRAINED_CUE = (
+    "This model has not learned {exercise} reps; label some and run `hinge train` to get feedback on them."
+)
+
+
+def trained_exercises(model: LoadedModel, family: str) -> set[str] | None:
+    """The exercises a model family was trained on (None: a model that did not record them)."""
+    summary = model.meta["families"][family].get("training_data") or model.meta.get("training_data") or {}
+    exercises = summary.get("exercises")
+    return None if exercises is None else set(exercises)
+
+
 def predict_labels(
     model: LoadedModel, reps: pl.DataFrame, uncertain_below: float | None = None
 ) -> pl.DataFrame:
@@ -394,15 +408,18 @@ def predict_labels(
         best = decide(proba, classes, model.good_at_least)
         predicted, confidence = classes[best], proba[np.arange(len(best)), best]
         profile = model.meta["families"][key].get("explain", {"exercises": {}})
+        trained = trained_exercises(model, key)
         label, cue = [], []
         for row, p, c in zip(part.iter_rows(named=True), predicted, confidence, strict=True):
-            sure = c >= threshold
+            known = trained is None or row["exercise"] in trained or row["exercise"] in EXERCISES
+            sure = known and c >= threshold
             label.append(p if sure else UNCERTAIN)
-            cue.append(
-                explain(profile, row["exercise"], p, row)
-                if sure
-                else UNCERTAIN_CUE.format(label=p.replace("_", " "), p=c)
-            )
+            if sure:
+                cue.append(explain(profile, row["exercise"], p, row))
+            elif known:
+                cue.append(UNCERTAIN_CUE.format(label=p.replace("_", " "), p=c))
+            else:
+                cue.append(UNTRAINED_CUE.format(exercise=str(row["exercise"]).replace("_", " ")))
         parts.append(
             pl.DataFrame(
                 {
