@@ -1,8 +1,11 @@
 """Ingest: read each recording format into the canonical frame tables, or say why not.
 
-A reader is one function ``read_<format>(path, sample_rate_hz) -> RecordingRead`` registered in
-``READERS``; ``detect_format`` picks one when the manifest leaves ``format`` empty. Every failure
-of a reader, whatever the file holds, surfaces as ``BadRecording`` (a quarantine reason).
+A built-in reader is one function ``read_<format>(path, sample_rate_hz) -> RecordingRead``
+registered in ``READERS``. Device layouts declared as data (``ingest/layouts/<name>.toml``, read by
+``ingest.layouts``) are formats too: ``LAYOUTS`` names them and ``read_recording`` reads them with
+the manifest's optional ``placement``. ``detect_format`` picks a format when the manifest leaves
+``format`` empty. Every failure of a reader, whatever the file holds, surfaces as ``BadRecording``
+(a quarantine reason).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from hinge_analytics.ingest.coco17 import read_coco17_json
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.ingest.imu import read_imu_csv
+from hinge_analytics.ingest.layouts import detect_layout, layout_names, read_layout, takes_placement
 from hinge_analytics.ingest.mediapipe import read_mediapipe_csv
 from hinge_analytics.ingest.openpose import read_openpose_json
 from hinge_analytics.ingest.trc import read_trc
@@ -30,7 +34,15 @@ READERS: dict[str, Reader] = {
     "imu_csv": read_imu_csv,
 }
 
+# Declared device layouts (ingest/layouts/*.toml): each name is a format of its own.
+LAYOUTS: tuple[str, ...] = layout_names()
+
 _IMU_HINTS = ("packetcounter", "sampletimefine", "acc_x", "gyr_x")
+
+
+def format_names() -> tuple[str, ...]:
+    """Every valid ``format`` value: the built-in readers' and the declared layouts'."""
+    return (*READERS, *LAYOUTS)
 
 
 def _head(path: Path, size: int = 4096) -> bytes:
@@ -52,6 +64,11 @@ def _detect_file(path: Path) -> str | None:
         return "coco17_json" if "keypoints" in text else None
     if text.startswith("format="):
         return "imu_csv"  # APDM Opal wide export: the IMU reader explains why it is refused
+    # Before the built-in CSV hints: a layout's header is specific (``left_hip_x_px`` also holds
+    # the mediapipe hint ``left_hip_x``), and a headerless file matches no built-in format.
+    layout = detect_layout(head.decode("utf-8-sig", "replace"))
+    if layout is not None:
+        return layout
     if "_visibility" in text or "left_hip_x" in text:
         return "mediapipe_csv"
     if any(h in text for h in _IMU_HINTS):
@@ -67,7 +84,10 @@ def detect_format(path: Path) -> str:
     elif path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         kinds = {_detect_file(p) for p in files[:8]}
-        if "openpose_json" in kinds:
+        layouts = kinds & set(LAYOUTS)
+        if len(layouts) == 1 and not kinds & {"openpose_json", "imu_csv"}:
+            fmt = layouts.pop()
+        elif "openpose_json" in kinds:
             fmt = "openpose_json"
         elif "imu_csv" in kinds:
             fmt = "imu_csv"
@@ -78,13 +98,30 @@ def detect_format(path: Path) -> str:
     return fmt
 
 
-def read_recording(path: Path, fmt: str | None, sample_rate_hz: float | None) -> tuple[str, RecordingRead]:
-    """Read one recording; returns (format, canonical read). Raises BadRecording, nothing else."""
+def read_recording(
+    path: Path, fmt: str | None, sample_rate_hz: float | None, placement: str | None = None
+) -> tuple[str, RecordingRead]:
+    """Read one recording; returns (format, canonical read). Raises BadRecording, nothing else.
+
+    ``placement`` is the manifest's placement column: where the one sensor of a single-sensor
+    device layout was worn (it overrides the layout's default); other formats refuse it.
+    """
     try:
         fmt = fmt or detect_format(path)
+        if fmt in LAYOUTS:
+            if placement is not None and not takes_placement(fmt):
+                raise BadRecording(
+                    f"The placement column applies to single-sensor IMU recordings; leave it empty for {fmt}."
+                )
+            return fmt, read_layout(fmt, path, sample_rate_hz, placement)
         reader = READERS.get(fmt)
         if reader is None:
             raise BadRecording(f"Reading {fmt} files is not supported.")
+        if placement is not None:
+            raise BadRecording(
+                f"The placement column applies to single-sensor device layouts ({', '.join(LAYOUTS)}); "
+                f"{fmt} recordings name their sensors themselves, so leave it empty."
+            )
         return fmt, reader(path, sample_rate_hz)
     except BadRecording:
         raise

@@ -7,15 +7,23 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from hinge_analytics.ingest import LAYOUTS, format_names
 from hinge_analytics.ingest.errors import BadRecording
-from hinge_analytics.schema import EXERCISES, FORMATS, MANIFEST_OPTIONAL, MANIFEST_REQUIRED, SIDES
+from hinge_analytics.ingest.layouts import takes_placement
+from hinge_analytics.schema import EXERCISES, IMU_PLACEMENTS, MANIFEST_OPTIONAL, MANIFEST_REQUIRED, SIDES
 
 MAX_ID_LENGTH = 128
+# SPEC.md "Exercise vocabulary": besides the six hinge exercises, any other lowercase lift name is
+# accepted and processed generically (its reps are labelled only by a model trained on them).
+EXERCISE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# `placement`: where the one sensor of a single-sensor device layout was worn (ingest/layouts).
+OPTIONAL_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((*MANIFEST_OPTIONAL, "placement")))
 
 
 @dataclass(frozen=True)
@@ -35,9 +43,12 @@ class ManifestRow:
     format: str | None
     sample_rate_hz: float | None
     label: str | None
+    placement: str | None = None
 
     def metadata(self) -> dict:
+        # `placement` only when given, so that rows without it keep their content hash (pipeline).
         return {
+            **({"placement": self.placement} if self.placement is not None else {}),
             "recording_id": self.recording_id,
             "athlete_id": self.athlete_id,
             "session_date": self.session_date,
@@ -85,7 +96,7 @@ def read_manifest(manifest: Path) -> tuple[list[ManifestRow], list[RejectedRow]]
     ids = [_clean(r) for r in table["recording_id"].to_list()]
     repeated = {i for i in ids if i is not None and ids.count(i) > 1}
     for number, raw in enumerate(table.iter_rows(named=True), start=1):
-        cells = {k: _clean(raw.get(k)) for k in (*MANIFEST_REQUIRED, *MANIFEST_OPTIONAL)}
+        cells = {k: _clean(raw.get(k)) for k in (*MANIFEST_REQUIRED, *OPTIONAL_COLUMNS)}
         rid = cells["recording_id"] or f"manifest row {number}"
         try:
             if cells["recording_id"] in repeated:  # every copy: which one is meant is unknown
@@ -116,8 +127,11 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
         if len(value) > MAX_ID_LENGTH or any(ord(ch) < 32 for ch in value):
             raise BadRecording(f"{name} must be at most {MAX_ID_LENGTH} printable characters.")
     exercise = cells["exercise"].lower()  # type: ignore[union-attr]
-    if exercise not in EXERCISES:
-        raise BadRecording(f"exercise {cells['exercise']!r} is not one of {', '.join(EXERCISES)}.")
+    if exercise not in EXERCISES and not EXERCISE_NAME.match(exercise):
+        raise BadRecording(
+            f"exercise {cells['exercise']!r} is not a lift name: use one of {', '.join(EXERCISES)}, or "
+            "another lift's name in lower case letters, digits and underscores (e.g. split_squat)."
+        )
     try:
         session_date = dt.date.fromisoformat(cells["session_date"])  # type: ignore[arg-type]
     except ValueError:
@@ -126,8 +140,18 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
     if side is not None and side not in SIDES:
         raise BadRecording(f"side {cells['side']!r} must be left, right or empty.")
     fmt = cells["format"].lower() if cells["format"] else None
-    if fmt is not None and fmt not in FORMATS:
-        raise BadRecording(f"format {cells['format']!r} is not one of {', '.join(FORMATS)}.")
+    if fmt is not None and fmt not in format_names():
+        raise BadRecording(f"format {cells['format']!r} is not one of {', '.join(format_names())}.")
+    placement = cells["placement"].lower() if cells["placement"] else None
+    if placement is not None:
+        if placement not in IMU_PLACEMENTS:
+            raise BadRecording(f"placement {cells['placement']!r} is not one of {', '.join(IMU_PLACEMENTS)}.")
+        if fmt is not None and not (fmt in LAYOUTS and takes_placement(fmt)):
+            single = [name for name in LAYOUTS if takes_placement(name)]
+            raise BadRecording(
+                f"placement applies only to single-sensor device layouts ({', '.join(single)}); "
+                f"leave it empty for {fmt}."
+            )
     load = _number(cells["load_kg"], "load_kg", minimum=0.0, maximum=1000.0)
     rate = _number(cells["sample_rate_hz"], "sample_rate_hz", minimum=1.0, maximum=10000.0)
     set_number = _number(cells["set_number"], "set_number", minimum=1, maximum=1000)
@@ -148,6 +172,7 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
         format=fmt,
         sample_rate_hz=rate,
         label=cells["label"],
+        placement=placement,
     )
 
 
