@@ -101,7 +101,7 @@ def content_hash(row: ManifestRow) -> str:
 def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
     """Read, compute angles, segment reps and derive metrics. Raises BadRecording, nothing else."""
     digest = digest or content_hash(row)
-    fmt, read = read_recording(row.file, row.format, row.sample_rate_hz)
+    fmt, read = read_recording(row.file, row.format, row.sample_rate_hz, row.placement)
     try:
         angles = angles_for(read, row.exercise, row.side)
         check_angles(angles, row.exercise, read.sensors)

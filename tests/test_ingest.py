@@ -22,7 +22,7 @@ def test_manifest_rejects_each_bad_row_with_a_reason(tmp_path):
     path = _manifest(
         tmp_path,
         "ok,rec.csv,A1,2026-01-05,deadlift,,100,1,,,\n"
-        "bad-ex,rec.csv,A1,2026-01-05,bench_press,,,,,,\n"
+        "bad-ex,rec.csv,A1,2026-01-05,bench press!,,,,,,\n"
         "bad-date,rec.csv,A1,05/01/2026,deadlift,,,,,,\n"
         "escape,../outside.csv,A1,2026-01-05,deadlift,,,,,,\n"
         "ok,rec.csv,A1,2026-01-05,deadlift,,,,,,\n"
@@ -32,7 +32,7 @@ def test_manifest_rejects_each_bad_row_with_a_reason(tmp_path):
     valid, rejected = read_manifest(path)
     assert [r.recording_id for r in valid] == []  # both rows of the repeated id "ok" are refused
     reasons = {r.recording_id: r.reason for r in rejected}
-    assert "bench_press" in reasons["bad-ex"]
+    assert "bench press!" in reasons["bad-ex"]
     assert "not a date" in reasons["bad-date"]
     assert "outside the batch folder" in reasons["escape"]
     assert "more than once" in reasons["ok"]

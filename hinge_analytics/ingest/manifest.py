@@ -69,8 +69,13 @@ class RejectedRow:
     reason: str
 
 
-def read_manifest(manifest: Path) -> tuple[list[ManifestRow], list[RejectedRow]]:
+def read_manifest(
+    manifest: Path, batch_dir: Path | None = None
+) -> tuple[list[ManifestRow], list[RejectedRow]]:
     """Parse ``manifest``; returns valid rows and rejected rows with their reasons.
+
+    Paths are relative to ``batch_dir``, by default the manifest's folder (a manifest kept apart
+    from recordings on a read-only share names their folder); none may lead outside it.
 
     Raises BadRecording when the file itself is unusable (missing, not CSV, required columns
     absent): then there is no batch to run.
@@ -90,7 +95,7 @@ def read_manifest(manifest: Path) -> tuple[list[ManifestRow], list[RejectedRow]]
     missing = [c for c in MANIFEST_REQUIRED if c not in table.columns]
     if missing:
         raise BadRecording(f"The manifest {manifest.name} lacks the required column(s) {', '.join(missing)}.")
-    batch_dir = manifest.resolve().parent
+    batch_dir = (batch_dir or manifest.parent).resolve()
     valid: list[ManifestRow] = []
     rejected: list[RejectedRow] = []
     ids = [_clean(r) for r in table["recording_id"].to_list()]

@@ -81,9 +81,7 @@ class _Table:
             try:
                 table = pl.read_csv(path, infer_schema_length=10000, encoding="utf8-lossy")
             except (pl.exceptions.PolarsError, OSError) as exc:
-                raise BadRecording(
-                    f"The file is not a readable MediaPipe CSV ({first_line(exc)})."
-                ) from exc
+                raise BadRecording(f"The file is not a readable MediaPipe CSV ({first_line(exc)}).") from exc
         self.table = table
         self.columns = {c.strip().lower(): c for c in table.columns}
         self.height = table.height
@@ -157,4 +155,3 @@ def _looks_like_world(xyz: dict[str, np.ndarray]) -> bool:
         return False
     centre = nanmedian(np.mean(hips, axis=0))
     return bool(np.all(np.abs(centre[:2]) < 0.15))
-

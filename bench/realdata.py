@@ -1,0 +1,295 @@
+"""Rep counts and boundaries on real recordings nobody here made (``../shared/realdata``).
+
+Every file is read as the device wrote it, through its format or device layout (docs/formats.md),
+with a manifest as a coach would write it; the manifest lives in a temporary folder and names the
+read-only data folder as its batch folder, so nothing is copied. Each recording then goes through
+``pipeline.process_recording`` (read -> angles -> plausibility -> reps -> metrics), the step
+``hinge ingest`` runs per recording. One table per data set: expected vs found reps, boundary
+errors against hand-cut windows or labelled times, refusals and notes with their reasons.
+
+    .venv/bin/python bench/realdata.py [--data ../shared/realdata] [--only squat,metamotion,...]
+
+The data sets and what is known about them: ``../shared/realdata/README.md`` and each SOURCE.md.
+Skips a data set whose folder is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.pipeline import process_recording
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+MANIFEST_COLUMNS = ("recording_id", "path", "athlete_id", "session_date", "exercise", "side", "format")
+
+
+@dataclass
+class Case:
+    """One recording: its manifest row and what is known to be true about it."""
+
+    row: dict
+    expected: int | None = None  # rep count, None when unknown
+    expected_range: tuple[int, int] | None = None  # defensible counts (clips starting mid-rep)
+    windows: list[tuple[float, float]] = field(default_factory=list)  # true (start, end) per rep, s
+    events: list[float] = field(default_factory=list)  # a labelled time inside each true rep, s
+    group: str | None = None  # recordings that are copies of one clip (must agree)
+    comment: str = ""
+
+
+@dataclass
+class DataSet:
+    name: str
+    folder: str
+    cases: Callable[[Path], list[Case]]
+    rate_hz: float | None = None  # manifest sample_rate_hz for files without time
+
+
+def _row(rid: str, path: str, athlete: str, exercise: str, fmt: str, **extra) -> dict:
+    return {
+        "recording_id": rid,
+        "path": path,
+        "athlete_id": athlete,
+        "session_date": "2025-01-01",
+        "exercise": exercise,
+        "side": "",
+        "format": fmt,
+        **extra,
+    }
+
+
+def squat_cases(folder: Path) -> list[Case]:
+    """15 bodyweight squat sets, 10 hand-windowed reps each (rep_windows/*.json: data-row indices)."""
+    cases = []
+    for raw in sorted(folder.glob("raw/class*/*.csv")):
+        meta = folder / "rep_windows" / raw.parent.name / f"{raw.stem}_metadata.json"
+        millis = pl.read_csv(raw, columns=["millis"])["millis"].to_numpy().astype(float)
+        t = (millis - millis[0]) / 1000.0
+        windows = [
+            (float(t[w["start_sample"]]), float(t[min(w["end_sample"], len(t) - 1)]))
+            for w in json.loads(meta.read_text())["windows"]
+        ]
+        subject = raw.stem.split("_")[0]
+        rid = f"{raw.parent.name}-{raw.stem}"
+        path = str(raw.relative_to(folder))
+        cases.append(
+            Case(_row(rid, path, subject, "squat", "esp32_mpu6050_csv"), len(windows), None, windows)
+        )
+    return cases
+
+
+_MM = re.compile(r"^(?P<who>[A-E])-(?P<what>dead|squat|rest)-(?P<kind>[a-z]+)")
+
+
+def metamotion_cases(folder: Path) -> list[Case]:
+    """Wrist MetaMotion: heavy sets 5 reps, medium 10 (the project's protocol), rest files 0."""
+    cases = []
+    for acc in sorted(folder.glob("raw/*_Accelerometer_*.csv")):
+        m = _MM.match(acc.name)
+        if m is None:
+            continue
+        what, kind = m["what"], m["kind"]
+        expected = 0 if what == "rest" else 5 if kind.startswith("heavy") else 10
+        exercise = {"dead": "deadlift", "squat": "squat", "rest": "rest"}[what]
+        stamp = acc.name.split("_MetaWear_")[1][11:19]  # the set's start time: one name, several sets
+        rid = f"{acc.name.split('_MetaWear')[0]}-{stamp}" + ("-b" if acc.name.endswith("1.4.41.csv") else "")
+        cases.append(
+            Case(_row(rid, str(acc.relative_to(folder)), m["who"], exercise, "metamotion_csv"), expected)
+        )
+    return cases
+
+
+def ktbl_cases(folder: Path) -> list[Case]:
+    """Kettlebell accelerometer: labelled swing times (labels/*.lbl); snatch and jerk files hold no
+    swing. ktbl_1 also holds 10 jerks before its swings: they are not swings either."""
+    cases = []
+    for raw in sorted(folder.glob("raw/ktbl_*.csv")):
+        labels = pl.read_csv(folder / "labels" / f"{raw.stem}.lbl")
+        swings = labels.filter(pl.col("label") == "swing")["time"].to_list()
+        others = labels.filter(pl.col("label").is_in(["jerk", "snatch"]))["label"].value_counts()
+        note = ", ".join(f"{n} {k}es" if k == "snatch" else f"{n} {k}s" for k, n in others.iter_rows())
+        cases.append(
+            Case(
+                _row(raw.stem, str(raw.relative_to(folder)), "andy", "kettlebell_swing", "ktbl_csv"),
+                len(swings),
+                events=swings,
+                comment=f"also {note}" if note else "",
+            )
+        )
+    return cases
+
+
+def smartlift_cases(folder: Path) -> list[Case]:
+    """Side-view deadlift landmarks (pixels, y up, every 3rd frame, fps unknown: 30 assumed).
+    Counts are the source's rough estimates; files of equal length are rotated/mirrored copies."""
+    rough = {
+        "deadlift_1": (3, 4),
+        "deadlift_2": (1, 1),
+        "deadlift_3_good_MOV": (9, 11),
+        "deadlift_6_good_mkv": (3, 3),
+    }
+    cases = []
+    for csv in sorted(folder.glob("csv/*.csv")):
+        n = pl.read_csv(csv, columns=["sample_idx"]).height
+        key = next((k for k in rough if csv.stem.startswith(k)), None)
+        cases.append(
+            Case(
+                _row(csv.stem, str(csv.relative_to(folder)), "smartlift", "deadlift", "smartlift_csv"),
+                expected_range=rough.get(key) if key else None,
+                group=f"{n} samples",
+            )
+        )
+    return cases
+
+
+def real_video_cases(folder: Path) -> list[Case]:
+    """Phone/stock videos' MediaPipe landmarks (world and image), counted by eye."""
+    manifest = pl.read_csv(folder / "manifest.csv", infer_schema=False)
+    truth = pl.read_csv(folder / "truth_recordings.csv")
+    reps = pl.read_csv(folder / "truth_reps.csv")
+    cases = []
+    for row in manifest.iter_rows(named=True):
+        rid = row["recording_id"]
+        t = truth.filter(pl.col("recording_id") == rid).row(0, named=True)
+        windows = [
+            (s, e)
+            for s, e in reps.filter(pl.col("recording_id") == rid).select("t_start_s", "t_end_s").iter_rows()
+        ]
+        for kind in ("world", "image"):
+            extra = {"sample_rate_hz": row["sample_rate_hz"]}
+            if kind == "image":
+                extra |= {"image_width": row["image_width"], "image_height": row["image_height"]}
+            path = row["path"].replace("_world", f"_{kind}")
+            cases.append(
+                Case(
+                    _row(f"{rid}-{kind}", path, row["athlete_id"], row["exercise"], "mediapipe_csv", **extra),
+                    int(t["n_reps"]),
+                    (int(t["n_reps_min"]), int(t["n_reps_max"])),
+                    windows,
+                    group=rid,
+                )
+            )
+    return cases
+
+
+DATA_SETS = {
+    "squat": DataSet("squat IMU form sets", "squat_imu_form_dev", squat_cases),
+    "metamotion": DataSet(
+        "MetaMotion wrist (deadlift, squat, rest)", "metamotion_barbell_imu", metamotion_cases
+    ),
+    "ktbl": DataSet("kettlebell accelerometer", "ktbl_kettlebell_imu", ktbl_cases),
+    "smartlift": DataSet(
+        "SmartLift deadlift landmarks", "smartlift_mediapipe_deadlift", smartlift_cases, 30.0
+    ),
+    "real_video": DataSet("real video landmarks", "real_video_dev", real_video_cases),
+}
+
+
+def boundary_errors(found: pl.DataFrame, windows: list[tuple[float, float]]) -> list[float]:
+    """|start| and |end| errors (s) of each true window against the found rep overlapping it most."""
+    errors = []
+    if found.height == 0:
+        return errors
+    starts, ends = found["t_start_s"].to_numpy(), found["t_end_s"].to_numpy()
+    for s, e in windows:
+        overlap = np.minimum(ends, e) - np.maximum(starts, s)
+        k = int(np.argmax(overlap))
+        if overlap[k] > 0:
+            errors += [abs(starts[k] - s), abs(ends[k] - e)]
+    return errors
+
+
+def events_hit(found: pl.DataFrame, events: list[float], tolerance_s: float = 0.5) -> int:
+    """Labelled events that fall inside a found rep (widened by ``tolerance_s``), one rep each."""
+    used: set[int] = set()
+    for time in events:
+        for k, (s, e) in enumerate(found.select("t_start_s", "t_end_s").iter_rows()):
+            if k not in used and s - tolerance_s <= time <= e + tolerance_s:
+                used.add(k)
+                break
+    return len(used)
+
+
+def run_data_set(data: Path, key: str) -> pl.DataFrame | None:
+    spec = DATA_SETS[key]
+    folder = data / spec.folder
+    if not folder.is_dir():
+        return None
+    cases = spec.cases(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest = Path(tmp) / "manifest.csv"
+        rows = [{**{c: "" for c in MANIFEST_COLUMNS}, **c.row} for c in cases]
+        if spec.rate_hz:
+            rows = [{"sample_rate_hz": spec.rate_hz, **r} for r in rows]
+        pl.DataFrame(rows, infer_schema_length=None).write_csv(manifest)
+        valid, rejected = read_manifest(manifest, batch_dir=folder)
+    by_id = {r.recording_id: r for r in valid}
+    refused = {r.recording_id: r.reason for r in rejected}
+    out = []
+    for case in cases:
+        rid = case.row["recording_id"]
+        result = {"recording_id": rid, "expected": case.expected, "found": None, "group": case.group}
+        try:
+            if rid in refused:
+                raise BadRecording(refused[rid])
+            done = process_recording(by_id[rid])
+            reps = done.reps
+            result |= {"found": reps.height, "status": "ok", "reason": done.note or case.comment}
+            errors = boundary_errors(reps, case.windows)
+            result["median_boundary_err_s"] = float(np.median(errors)) if errors else None
+            if case.events:
+                result["events_hit"] = f"{events_hit(reps, case.events)}/{len(case.events)}"
+        except BadRecording as exc:
+            internal = "please report" in str(exc)
+            result |= {"status": "INTERNAL ERROR" if internal else "refused", "reason": str(exc)}
+        lo, hi = case.expected_range or ((case.expected,) * 2 if case.expected is not None else (None, None))
+        result["count_ok"] = None if lo is None or result["found"] is None else lo <= result["found"] <= hi
+        out.append(result)
+    return pl.DataFrame(out, infer_schema_length=None)
+
+
+def summary(key: str, table: pl.DataFrame) -> str:
+    known = table.filter(pl.col("count_ok").is_not_null())
+    exact = int(known["count_ok"].sum()) if known.height else 0
+    parts = [f"{DATA_SETS[key].name}: {exact}/{known.height} counts right"]
+    if "median_boundary_err_s" in table.columns and table["median_boundary_err_s"].drop_nulls().len():
+        parts.append(f"median boundary error {table['median_boundary_err_s'].drop_nulls().median():.2f} s")
+    if table["group"].drop_nulls().len():
+        groups = table.filter(pl.col("found").is_not_null()).group_by("group").agg(pl.col("found").n_unique())
+        parts.append(f"copies agree in {int((groups['found'] == 1).sum())}/{groups.height} groups")
+    refused = int((table["status"] == "refused").sum())
+    internal = int((table["status"] == "INTERNAL ERROR").sum())
+    parts.append(f"{refused} refused, {internal} internal errors")
+    return "; ".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--only", default=",".join(DATA_SETS), help="comma-separated data sets")
+    args = parser.parse_args()
+    with pl.Config(
+        tbl_rows=200, tbl_cols=12, fmt_str_lengths=90, tbl_width_chars=230, tbl_hide_dataframe_shape=True
+    ):
+        for key in args.only.split(","):
+            table = run_data_set(args.data, key)
+            if table is None:
+                print(f"{DATA_SETS[key].name}: {args.data / DATA_SETS[key].folder} is absent, skipped\n")
+                continue
+            print(summary(key, table))
+            print(table.drop("group") if table["group"].drop_nulls().len() == 0 else table)
+            print()
+
+
+if __name__ == "__main__":
+    main()
