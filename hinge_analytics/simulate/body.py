@@ -38,7 +38,25 @@ SPINE_STANDING_TILT_DEG = np.array([-25.0, -8.0, 12.0])
 
 @dataclass(frozen=True)
 class Anthropometry:
+    """Stature and, optionally, per-segment length factors on Winter's (2009) stature fractions.
+
+    A factor of 1.0 (the default) is the table mean: Winter's fractions are population averages
+    that individuals depart from (the randomised simulator, ``simulate.randomised``, draws factors
+    15-20 % either side, and relatively wider hips and narrower shoulders for women). ``feet``
+    scales ankle height and foot length, ``head`` the shoulder -> ear -> nose offsets and the ear
+    breadth.
+    """
+
     stature_m: float
+    shank: float = 1.0
+    thigh: float = 1.0
+    trunk: float = 1.0
+    upper_arm: float = 1.0
+    forearm: float = 1.0
+    feet: float = 1.0
+    head: float = 1.0
+    hip_width: float = 1.0
+    shoulder_width: float = 1.0
 
     def length(self, fraction: float) -> float:
         return fraction * self.stature_m
@@ -113,30 +131,32 @@ def forward_kinematics(pose: Pose, body: Anthropometry) -> dict[str, np.ndarray]
         sides = sides[::-1]  # the stance leg is built first, from its foot on the floor
     stance_hip = None
     for side, sign in sides:
-        z = sign * HIP_JOINT_SEPARATION * H / 2
+        z = sign * HIP_JOINT_SEPARATION * H / 2 * body.hip_width
         shank = getattr(pose, f"shank_{side}")
         thigh = getattr(pose, f"thigh_{side}")
         if pose.stance_side is not None and stance_hip is not None:
             hip = stance_hip
-            knee = hip - THIGH * H * _unit(thigh)
-            ankle = knee - SHANK * H * _unit(shank)
+            knee = hip - THIGH * H * body.thigh * _unit(thigh)
+            ankle = knee - SHANK * H * body.shank * _unit(shank)
         else:
-            ankle = np.column_stack([zeros, np.full(n, ANKLE_HEIGHT * H)])
-            knee = ankle + SHANK * H * _unit(shank)
-            hip = knee + THIGH * H * _unit(thigh)
+            ankle = np.column_stack([zeros, np.full(n, ANKLE_HEIGHT * H * body.feet)])
+            knee = ankle + SHANK * H * body.shank * _unit(shank)
+            hip = knee + THIGH * H * body.thigh * _unit(thigh)
             stance_hip = hip
         out[f"ankle_{side}"] = lift(ankle, z)
         out[f"knee_{side}"] = lift(knee, z)
         out[f"hip_{side}"] = lift(hip, z)
-        out[f"heel_{side}"] = lift(ankle + np.array([-0.25 * FOOT * H, -ANKLE_HEIGHT * H]), z)
-        out[f"toe_{side}"] = lift(ankle + np.array([0.75 * FOOT * H, -ANKLE_HEIGHT * H]), z)
+        heel = np.array([-0.25 * FOOT * H * body.feet, -ANKLE_HEIGHT * H * body.feet])
+        toe = np.array([0.75 * FOOT * H * body.feet, -ANKLE_HEIGHT * H * body.feet])
+        out[f"heel_{side}"] = lift(ankle + heel, z)
+        out[f"toe_{side}"] = lift(ankle + toe, z)
 
     hip_centre = (out["hip_left"] + out["hip_right"]) / 2
     tilts = spine_segment_tilts(pose)
     point = hip_centre[:, :2].copy()
     spine_points = []
     for k in range(3):
-        point = point + TRUNK * H * SPINE_LENGTHS[k] * _unit(tilts[:, k])
+        point = point + TRUNK * H * SPINE_LENGTHS[k] * body.trunk * _unit(tilts[:, k])
         spine_points.append(point.copy())
     c7 = spine_points[-1]
     thoracic_dir = _unit(tilts[:, 2])
@@ -145,26 +165,27 @@ def forward_kinematics(pose: Pose, body: Anthropometry) -> dict[str, np.ndarray]
     )  # along the thoracic segment's forward normal
     shoulder = c7 + protraction
     head_dir = _unit(tilts[:, 2] + pose.neck_flexion)
-    ear = c7 + HEAD_TO_EAR * H * head_dir
-    nose = ear + 0.06 * H * np.column_stack([head_dir[:, 1], -head_dir[:, 0]]) * 0.9
+    ear = c7 + HEAD_TO_EAR * H * body.head * head_dir
+    nose = ear + 0.06 * H * body.head * np.column_stack([head_dir[:, 1], -head_dir[:, 0]]) * 0.9
     if pose.hands_on_hips:
         # Two-link arm reaching the bar on the hips, elbow bent towards the ceiling.
         bar = hip_centre[:, :2] + np.array([0.0, 0.03 * H])
-        elbow = circle_intersection(shoulder, UPPER_ARM * H, bar, FOREARM * H, upper=True)
-        wrist = elbow + FOREARM * H * _direction(bar - elbow)
+        upper, fore = UPPER_ARM * H * body.upper_arm, FOREARM * H * body.forearm
+        elbow = circle_intersection(shoulder, upper, bar, fore, upper=True)
+        wrist = elbow + fore * _direction(bar - elbow)
     elif pose.arm_flexion_deg is not None:
         # Straight arms swinging the bell: angle from hanging plumb, forward positive.
         down = _unit(pose.arm_flexion_deg + 180.0)
-        elbow = shoulder + UPPER_ARM * H * down
-        wrist = elbow + FOREARM * H * down
+        elbow = shoulder + UPPER_ARM * H * body.upper_arm * down
+        wrist = elbow + FOREARM * H * body.forearm * down
     else:
         # Arms hang plumb from the shoulders to the bar (gravity), slightly bent at the elbow.
-        elbow = shoulder + UPPER_ARM * H * _unit(np.full(n, 180.0 - 6.2))
-        wrist = elbow + FOREARM * H * _unit(np.full(n, 180.0 + 3.9))
+        elbow = shoulder + UPPER_ARM * H * body.upper_arm * _unit(np.full(n, 180.0 - 6.2))
+        wrist = elbow + FOREARM * H * body.forearm * _unit(np.full(n, 180.0 + 3.9))
     for side, sign in (("left", -1.0), ("right", 1.0)):
-        zs = sign * SHOULDER_WIDTH * H / 2
+        zs = sign * SHOULDER_WIDTH * H / 2 * body.shoulder_width
         out[f"shoulder_{side}"] = lift(shoulder, zs)
-        out[f"ear_{side}"] = lift(ear, sign * 0.07 * H)
+        out[f"ear_{side}"] = lift(ear, sign * 0.07 * H * body.head)
         out[f"elbow_{side}"] = lift(elbow, zs)
         out[f"wrist_{side}"] = lift(wrist, zs)
     out["nose"] = lift(nose, 0.0)

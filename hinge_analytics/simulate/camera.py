@@ -19,6 +19,7 @@ class SideCamera:
     focal_px: float
     position_m: tuple[float, float, float]
     target_m: tuple[float, float, float]
+    roll_deg: float = 0.0  # the phone turned about its optical axis (a tripod not levelled)
 
     def rotation(self) -> np.ndarray:
         """Rows: camera right, down, forward axes in body coordinates."""
@@ -27,6 +28,11 @@ class SideCamera:
         right = np.cross(forward, [0.0, 1.0, 0.0])
         right /= np.linalg.norm(right)
         down = np.cross(forward, right)
+        if self.roll_deg:
+            # Image axes turn about the optical axis: a level world line appears rising to the
+            # right by roll_deg on screen (u right, v down), as from a tripod not levelled.
+            r = np.radians(self.roll_deg)
+            right, down = np.cos(r) * right + np.sin(r) * down, -np.sin(r) * right + np.cos(r) * down
         return np.stack([right, down, forward])
 
     def project(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -55,3 +61,40 @@ def random_side_camera(rng: np.random.Generator, supine: bool = False) -> SideCa
     position = (centre_x + rng.normal(0, 0.1), centre_y + rng.uniform(-0.1, 0.3), side * distance)
     target = (centre_x + rng.normal(0, 0.05), centre_y + rng.normal(0, 0.05), 0.0)
     return SideCamera(width, height, float(focal), position, target)
+
+
+def framed_camera(
+    points: dict[str, np.ndarray],
+    side: float,
+    yaw_deg: float = 0.0,
+    roll_deg: float = 0.0,
+    distance_m: float = 3.0,
+    height_m: float | None = None,
+    portrait: bool = False,
+    fill: float = 0.85,
+) -> SideCamera:
+    """A camera on the athlete's right (``side`` +1) or left (-1), turned ``yaw_deg`` about the
+    vertical towards the athlete's front (positive) or back, aimed at the middle of the movement,
+    with a focal length that fits every point of ``points`` (body frame, (n, 3)) into ``fill`` of
+    the frame, as a coach framing the whole set would.
+
+    ``height_m`` None puts the lens at the target's height (no pitch: the image vertical is the
+    world vertical unless ``roll_deg`` turns it).
+    """
+    stacked = np.concatenate([p for p in points.values()])
+    stacked = stacked[np.all(np.isfinite(stacked), axis=1)]
+    lo, hi = stacked.min(axis=0), stacked.max(axis=0)
+    centre = (lo + hi) / 2
+    target = (float(centre[0]), float(centre[1]), 0.0)
+    yaw = np.radians(yaw_deg)
+    position = (
+        target[0] + distance_m * np.sin(yaw),
+        target[1] if height_m is None else float(height_m),
+        side * distance_m * np.cos(yaw),
+    )
+    width, height = (1080, 1920) if portrait else (1920, 1080)
+    unit = SideCamera(width, height, 1.0, position, target, roll_deg)
+    cam = (stacked - np.asarray(position)) @ unit.rotation().T
+    u, v = cam[:, 0] / cam[:, 2], cam[:, 1] / cam[:, 2]
+    focal = fill * min(width / 2 / np.abs(u).max(), height / 2 / np.abs(v).max())
+    return SideCamera(width, height, float(focal), position, target, roll_deg)

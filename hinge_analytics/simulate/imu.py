@@ -19,6 +19,7 @@ the quaternion gets a slow heading drift and small tilt noise.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -251,26 +252,53 @@ def _add_imu_noise(
 
 
 # --------------------------------------------------------------------------- files
-def write_imu_generic(folder: Path, time_s: np.ndarray, signals: dict[str, ImuSignals]) -> None:
-    """Generic logger: ``<placement>.csv`` with ``time_s,acc_x..z,gyr_x..z,quat_w..z`` (SI, rad/s)."""
+def write_imu_generic(
+    folder: Path,
+    time_s: np.ndarray,
+    signals: dict[str, ImuSignals],
+    quaternions: bool = True,
+    accelerometer_only: Collection[str] = (),
+    gyro_deg_s: bool = False,
+    keep: dict[str, np.ndarray] | None = None,
+) -> None:
+    """Generic logger: ``<placement>.csv`` with ``time_s,acc_x..z,gyr_x..z,quat_w..z`` (SI, rad/s).
+
+    Variants real loggers produce (SPEC.md ``imu_csv``): no orientation output (``quaternions``
+    False), sensors without a gyroscope (``accelerometer_only`` placements), the gyroscope in deg/s
+    with the unit in its column names (``Gyr_X (deg/s)``-style, ``gyro_deg_s``), and lost packets
+    (``keep[placement]``: a boolean mask of the samples that arrived).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for placement, s in signals.items():
         cols = {"time_s": np.round(time_s, 6)}
         for k, axis in enumerate("xyz"):
             cols[f"acc_{axis}"] = np.round(s.acc[:, k], 5)
-        for k, axis in enumerate("xyz"):
-            cols[f"gyr_{axis}"] = np.round(s.gyr[:, k], 6)
-        for k, axis in enumerate("wxyz"):
-            cols[f"quat_{axis}"] = np.round(s.quat[:, k], 7)
-        pl.DataFrame(cols).write_csv(folder / f"{placement}.csv")
+        if placement not in accelerometer_only:
+            for k, axis in enumerate("xyz"):
+                if gyro_deg_s:
+                    cols[f"gyr_{axis} (deg/s)"] = np.round(np.degrees(s.gyr[:, k]), 5)
+                else:
+                    cols[f"gyr_{axis}"] = np.round(s.gyr[:, k], 6)
+        if quaternions:
+            for k, axis in enumerate("wxyz"):
+                cols[f"quat_{axis}"] = np.round(s.quat[:, k], 7)
+        table = pl.DataFrame(cols)
+        if keep is not None and placement in keep:
+            table = table.filter(pl.Series(keep[placement]))
+        table.write_csv(folder / f"{placement}.csv")
 
 
 def write_imu_dot(
-    folder: Path, time_s: np.ndarray, signals: dict[str, ImuSignals], rng: np.random.Generator
+    folder: Path,
+    time_s: np.ndarray,
+    signals: dict[str, ImuSignals],
+    rng: np.random.Generator,
+    keep: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Movella DOT app export, custom mode 5 (docs/formats.md): header lines padded with commas, then
     ``PacketCounter,SampleTimeFine,Quat_W..Z,Acc_X..Z,Gyr_X..Z``; SampleTimeFine in us as uint32
-    (may wrap past 2^32), PacketCounter uint16 (wraps), Gyr in deg/s, Acc in m/s^2."""
+    (may wrap past 2^32), PacketCounter uint16 (wraps), Gyr in deg/s, Acc in m/s^2. ``keep[placement]``
+    masks the packets that arrived (a lost packet leaves a gap in both counters)."""
     folder.mkdir(parents=True, exist_ok=True)
     n = len(time_s)
     near_wrap = rng.random() < 0.3
@@ -299,6 +327,9 @@ def write_imu_dot(
             cols[f"Acc_{axis}"] = np.round(s.acc[:, k], 6)
         for k, axis in enumerate("XYZ"):
             cols[f"Gyr_{axis}"] = np.round(np.degrees(s.gyr[:, k]), 6)
-        body = pl.DataFrame(cols).write_csv()
+        table = pl.DataFrame(cols)
+        if keep is not None and placement in keep:
+            table = table.filter(pl.Series(keep[placement]))
+        body = table.write_csv()
         text = "\n".join([header[0]] + [line + pad for line in header[1:]]) + "\n" + pad + "\n" + body
         (folder / f"{placement}.csv").write_text(text)

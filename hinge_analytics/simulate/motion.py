@@ -93,10 +93,48 @@ EXERCISE_PROFILES: dict[str, ExerciseProfile] = {
 }
 
 
+@dataclass(frozen=True)
+class PhaseShape:
+    """Progress 0 -> 1 of one movement phase over its normalised time u in [0, 1].
+
+    ``order`` 5 is the minimum-jerk quintic (Flash & Hogan, J Neurosci 1985), which hinge movements
+    are close to but not exactly; 3 is the cubic smoothstep (acceleration jumps at the ends, a
+    brisker start), 7 the septic one (zero jerk at the ends, a softer start). ``skew`` warps time
+    (u -> u**skew), moving the velocity peak earlier (< 1: an explosive start) or later (> 1);
+    keep it within 0.6-1.7 so the velocity still starts and ends at zero.
+    """
+
+    order: int = 5
+    skew: float = 1.0
+
+    def progress(self, u: np.ndarray) -> np.ndarray:
+        w = np.clip(u, 0.0, 1.0) ** self.skew
+        if self.order == 3:
+            return w * w * (3 - 2 * w)
+        if self.order == 7:
+            return w**4 * (35 - 84 * w + 70 * w**2 - 20 * w**3)
+        return _min_jerk(w)
+
+
 @dataclass
 class RepPlan:
+    """One rep's label and, optionally, its exact tempo and shape.
+
+    Every optional field left at its default keeps the exercise profile's random draws (tempo
+    with fatigue) and a full-depth minimum-jerk rep, as the team simulator uses them.
+    """
+
     label: str
     severity: float  # 0 for good reps; 0.3 mild ... 1.0 severe
+    eccentric_s: float | None = None  # descent duration; None = drawn from the exercise profile
+    bottom_pause_s: float | None = None  # hold at the bottom (an isometric hold when long)
+    concentric_s: float | None = None
+    top_pause_s: float | None = None  # 0 = the next rep starts the moment this one ends
+    range_of_motion: float = 1.0  # fraction of the bottom posture reached (partial reps < 1)
+    lean_back_deg: float = 0.0  # lockout lean-back: hips pushed forward, trunk back (hip extension)
+    eccentric_shape: PhaseShape | None = None  # None = minimum jerk
+    concentric_shape: PhaseShape | None = None
+    hold_drift: float = 0.0  # bottom hold sags back up by this fraction of the range, ~every 5 s
 
 
 @dataclass
@@ -108,6 +146,11 @@ class SetPlan:
     depth_scale: float = 1.0  # athlete trait: fraction of the exercise's typical range
     fatigue: float = 1.0  # how much the last rep of the set degrades (0 = none)
     fidget: bool | None = None  # small shuffle before the first rep; None = random
+    lead_in_s: float | None = None  # standing still before the first rep; None = 1.2-2.2 s
+    lead_out_s: float | None = None  # ... and after the last; None = 1.2-2.2 s
+    sway_deg: float = 0.5  # quiet-standing trunk sway amplitude (0.3 Hz)
+    heading_deg: float = 2.0  # slow turn about the vertical (out of the camera's plane) amplitude
+    roll_deg: float = 1.5  # side-to-side trunk lean amplitude (0.2 Hz; the IMUs feel it)
 
 
 @dataclass
@@ -152,7 +195,7 @@ def simulate_set(
     prof = EXERCISE_PROFILES[plan.exercise]
     truth = SetTruth()
     all_targets = []
-    t = _uniform(rng, (1.2, 2.2))  # standing still before the first rep
+    t = _uniform(rng, (1.2, 2.2)) if plan.lead_in_s is None else plan.lead_in_s  # standing still
     fidget = plan.fidget if plan.fidget is not None else bool(rng.random() < 0.4)
     fidget_at = _uniform(rng, (0.2, max(0.3, t - 1.0)))
     segments = [(0.0, t, "hold_top", None)]
@@ -161,10 +204,17 @@ def simulate_set(
         fatigue = plan.fatigue * k / max(n_reps - 1, 1)
         targets = _bottom_targets(prof, plan, rep, fatigue, rng)
         all_targets.append(targets)
-        ecc = _uniform(rng, prof.eccentric_s)
-        pause = _uniform(rng, prof.bottom_pause_s)
-        con = _uniform(rng, prof.concentric_s) * (1 + 0.25 * fatigue)
-        top = _uniform(rng, prof.top_pause_s) * (1 + 0.5 * fatigue)
+        # A rep's own tempo, where given, is exact (no fatigue stretch): it is the truth.
+        ecc = _uniform(rng, prof.eccentric_s) if rep.eccentric_s is None else rep.eccentric_s
+        pause = _uniform(rng, prof.bottom_pause_s) if rep.bottom_pause_s is None else rep.bottom_pause_s
+        if rep.concentric_s is None:
+            con = _uniform(rng, prof.concentric_s) * (1 + 0.25 * fatigue)
+        else:
+            con = rep.concentric_s
+        if rep.top_pause_s is None:
+            top = _uniform(rng, prof.top_pause_s) * (1 + 0.5 * fatigue)
+        else:
+            top = rep.top_pause_s
         truth.t_start_s.append(t)
         segments.append((t, t + ecc, "down", targets))
         truth.t_bottom_s.append(t + ecc)
@@ -174,7 +224,8 @@ def simulate_set(
         truth.t_end_s.append(t)
         segments.append((t, t + top, "hold_top", targets))
         t += top
-    segments.append((t, t + _uniform(rng, (1.2, 2.2)), "hold_top", None))
+    lead_out = _uniform(rng, (1.2, 2.2)) if plan.lead_out_s is None else plan.lead_out_s
+    segments.append((t, t + lead_out, "hold_top", None))
     duration = segments[-1][1]
     time = np.arange(0.0, duration, 1.0 / sample_rate_hz)
 
@@ -182,24 +233,39 @@ def simulate_set(
     rep_index = np.full(time.shape, -1)
     for k, (t0, t1, kind, targets) in enumerate(segments):
         inside = (time >= t0) & (time < t1)
+        rep = plan.reps[(k - 1) // 4] if targets is not None else None
         if kind == "down":
-            progress[inside] = _min_jerk((time[inside] - t0) / (t1 - t0))
+            u = (time[inside] - t0) / (t1 - t0)
+            shape = rep.eccentric_shape if rep is not None else None
+            progress[inside] = _min_jerk(u) if shape is None else shape.progress(u)
         elif kind == "up":
-            progress[inside] = 1.0 - _min_jerk((time[inside] - t0) / (t1 - t0))
+            u = (time[inside] - t0) / (t1 - t0)
+            shape = rep.concentric_shape if rep is not None else None
+            progress[inside] = 1.0 - (_min_jerk(u) if shape is None else shape.progress(u))
         elif kind == "hold_bottom":
             progress[inside] = 1.0
-        if targets is not None:
+            if rep is not None and rep.hold_drift > 0:
+                # A long hold is never still: the hips creep up and settle back, one sag per ~5 s,
+                # with zero velocity where the hold meets the descent and the ascent.
+                u = (time[inside] - t0) / (t1 - t0)
+                sags = max(1, round((t1 - t0) / 5.0))
+                progress[inside] = 1.0 - rep.hold_drift * np.sin(np.pi * sags * u) ** 2
+        if rep is not None:
             rep_index[inside] = (k - 1) // 4
+            if rep.range_of_motion != 1.0:
+                progress[inside] *= rep.range_of_motion
     # Lockout-only changes (leaning back) ramp in over the end of the concentric phase and out at
     # the start of the next rep's descent, never as a step.
     lock_t: list[float] = [0.0]
     lockout = {"top_lean": [0.0], "top_lumbar": [0.0]}
+    if any(rep.lean_back_deg for rep in plan.reps):
+        lockout["top_hip"] = [0.0]
     for i, targets in enumerate(all_targets):
         up_start = truth.t_end_s[i] - 0.3
         nxt = truth.t_start_s[i + 1] if i + 1 < n_reps else truth.t_end_s[i] + 0.8
         lock_t += [up_start, truth.t_end_s[i], nxt, nxt + 0.3]
         for key, knots in lockout.items():
-            knots += [0.0, targets[key], targets[key], 0.0]
+            knots += [0.0, targets.get(key, 0.0), targets.get(key, 0.0), 0.0]
     lockout_signals = {key: _smooth_envelope(time, lock_t, knots) for key, knots in lockout.items()}
     reps_on = (
         _smooth_envelope(
@@ -259,7 +325,7 @@ def _bottom_targets(
         elif rep.label == "hips_not_back":
             # The hips never finish: short of full extension at the top, a shallower drop.
             targets.update(top_lean=12 * s, hip=targets["hip"] * (1 - 0.2 * s))
-        return targets
+        return _lean_back(targets, rep, supine=True)
     trunk = _uniform(rng, prof.trunk) * depth
     knee = _uniform(rng, prof.knee)
     shank = _uniform(rng, prof.shank)
@@ -282,6 +348,20 @@ def _bottom_targets(
         thigh = (1 - s) * thigh + 2 * s
         targets.update(knee=knee * (1 - 0.5 * s), ankle_lean=8 * s)
     targets["hip"] = targets["trunk"] - thigh
+    return _lean_back(targets, rep, supine=False)
+
+
+def _lean_back(targets: dict[str, float], rep: RepPlan, supine: bool) -> dict[str, float]:
+    """Add the rep's own lockout lean-back, a hip hyperextension: standing, the trunk tilts back by
+    ``lean_back_deg`` while the hips push forward (thighs and shanks tilt 0.3x as far forward), so
+    the hip extends 1.3x the lean and the low back arches with it; lying (hip thrust), the hips
+    rise past level by ``lean_back_deg``."""
+    lean = rep.lean_back_deg
+    if lean:
+        targets["top_lean"] -= lean
+        targets["top_lumbar"] -= lean
+        if not supine:
+            targets["top_hip"] = targets.get("top_hip", 0.0) - 1.3 * lean
     return targets
 
 
@@ -352,9 +432,11 @@ def _pose_from_progress(
     p = progress
     ankle_lean = value["ankle_lean"] * p
     # Quiet-standing sway (~0.5 deg) and a slow heading drift: the simulator is not a statue.
-    sway = 0.5 * np.sin(2 * np.pi * 0.3 * time + rng.uniform(0, 6.3))
+    sway = plan.sway_deg * np.sin(2 * np.pi * 0.3 * time + rng.uniform(0, 6.3))
     trunk = value["trunk"] * p + top_lean + sway + ankle_lean
     hip = value["hip"] * p
+    if "top_hip" in lockout:
+        hip = hip + lockout["top_hip"]  # lockout lean-back: the hips extend past neutral
     knee = prof.standing_knee + (value["knee"] - prof.standing_knee) * p
     thigh = trunk - hip
     shank = thigh + knee
@@ -374,8 +456,9 @@ def _pose_from_progress(
         thighs[free] = 0.9 * trunk - 5.0 * (1 - p)
     arm = None
     if prof.swing:
-        # The bell passes between the thighs at the bottom and floats to chest height at the top.
-        arm = reps_on * (95.0 * (1 - p) ** 1.5 - 35.0 * p)
+        # The bell passes between the thighs at the bottom and floats to chest height at the top
+        # (a rep deeper than the profile's bottom, p > 1, keeps the bell between the thighs).
+        arm = reps_on * (95.0 * np.clip(1 - p, 0.0, None) ** 1.5 - 35.0 * p)
     return Pose(
         shank_left=thighs["left"] + knees["left"],
         shank_right=thighs["right"] + knees["right"],
@@ -386,9 +469,9 @@ def _pose_from_progress(
         thoracic_flexion=value["thoracic"] * p,
         neck_flexion=value["neck"] * p,
         shoulder_protraction=value["protraction"] * p,
-        heading_deg=2.0 * np.sin(2 * np.pi * time / max(time[-1], 1.0) + rng.uniform(0, 6.3)),
+        heading_deg=plan.heading_deg * np.sin(2 * np.pi * time / max(time[-1], 1.0) + rng.uniform(0, 6.3)),
         stance_side=plan.stance_side,
         arm_flexion_deg=arm,
         hands_on_hips=prof.supine,
-        roll_deg=1.5 * np.sin(2 * np.pi * 0.2 * time + rng.uniform(0, 6.3)),
+        roll_deg=plan.roll_deg * np.sin(2 * np.pi * 0.2 * time + rng.uniform(0, 6.3)),
     )

@@ -183,14 +183,16 @@ def write_mediapipe_csv(
     points: dict[str, np.ndarray],
     visibility: dict[str, np.ndarray],
     facing: float = 1.0,
+    camera: SideCamera | None = None,
 ) -> None:
     """MediaPipe Pose *world* landmarks as CSV: metres, origin at the hip centre, y pointing down.
 
     One row per frame: ``timestamp_ms`` then ``<landmark>_x,_y,_z,_visibility`` for the 33 landmarks
-    in MediaPipe's order. ``facing`` = +1 when the athlete faces image-right, -1 image-left.
+    in MediaPipe's order. ``facing`` = +1 when the athlete faces image-right, -1 image-left;
+    ``camera`` (instead of ``facing``) gives the axes of the camera that filmed the athlete.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    mediapipe_world_table(time_s, points, visibility, facing).write_csv(path)
+    mediapipe_world_table(time_s, points, visibility, facing, camera).write_csv(path)
 
 
 def mediapipe_world_table(
@@ -198,8 +200,15 @@ def mediapipe_world_table(
     points: dict[str, np.ndarray],
     visibility: dict[str, np.ndarray],
     facing: float = 1.0,
+    camera: SideCamera | None = None,
 ) -> pl.DataFrame:
-    """The table ``write_mediapipe_csv`` writes."""
+    """The table ``write_mediapipe_csv`` writes.
+
+    With ``camera``, the axes are the camera's (x image-right, y image-down, z away from the lens),
+    as MediaPipe's world landmarks are: its model sees no gravity, so a tilted or pitched phone
+    tilts "vertical" too (Pose Landmarker guide, ai.google.dev/edge/mediapipe/solutions/vision/
+    pose_landmarker: world coordinates in metres, origin at the hip midpoint).
+    """
     ext = extended_points(points)
     vis = {**{k: visibility.get(k) for k in ext}}
     for name, source in (("eye", "ear"), ("mouth", "ear"), ("hand", "wrist"), ("small_toe", "toe")):
@@ -207,12 +216,19 @@ def mediapipe_world_table(
             vis[f"{name}_{side}"] = visibility.get(f"{name}_{side}", visibility[f"{source}_{side}"])
     hip_centre = (points["hip_left"] + points["hip_right"]) / 2
     columns: dict[str, np.ndarray] = {"timestamp_ms": np.round(time_s * 1000.0, 3)}
+    axes = camera.rotation() if camera is not None else None
     for name in MEDIAPIPE_33:
         source = _canonical_source(name)
         p = ext[source] - hip_centre
-        columns[f"{name}_x"] = np.round(facing * p[:, 0], 5)
-        columns[f"{name}_y"] = np.round(-p[:, 1], 5)
-        columns[f"{name}_z"] = np.round(facing * p[:, 2], 5)
+        if axes is None:
+            columns[f"{name}_x"] = np.round(facing * p[:, 0], 5)
+            columns[f"{name}_y"] = np.round(-p[:, 1], 5)
+            columns[f"{name}_z"] = np.round(facing * p[:, 2], 5)
+        else:
+            c = p @ axes.T
+            columns[f"{name}_x"] = np.round(c[:, 0], 5)
+            columns[f"{name}_y"] = np.round(c[:, 1], 5)
+            columns[f"{name}_z"] = np.round(c[:, 2], 5)
         columns[f"{name}_visibility"] = np.round(vis[source], 4)
     return pl.DataFrame(columns)
 
@@ -224,18 +240,23 @@ def write_mediapipe_image_csv(
     depth: dict[str, np.ndarray],
     conf: dict[str, np.ndarray],
     camera: SideCamera,
+    frame_numbers: np.ndarray | None = None,
+    image_size: bool = True,
 ) -> None:
     """MediaPipe *normalised image* landmarks: x = u / width, y = v / height (origin top-left, y
     down), z = depth relative to the hip midpoint on the scale of x (negative = nearer the camera);
-    ``image_width``/``image_height`` columns give the frame size in pixels."""
+    ``image_width``/``image_height`` columns give the frame size in pixels (left out when
+    ``image_size`` is False). ``frame_numbers``: the video frame of each row (default 0, 1, ...;
+    a dropped frame leaves a gap)."""
     hip_depth = (depth["hip_left"] + depth["hip_right"]) / 2
     n = len(time_s)
     columns: dict[str, np.ndarray] = {
-        "frame": np.arange(n),
+        "frame": np.arange(n) if frame_numbers is None else np.asarray(frame_numbers),
         "timestamp_ms": np.round(time_s * 1000.0, 3),
-        "image_width": np.full(n, camera.width),
-        "image_height": np.full(n, camera.height),
     }
+    if image_size:
+        columns["image_width"] = np.full(n, camera.width)
+        columns["image_height"] = np.full(n, camera.height)
     for name in MEDIAPIPE_33:
         source = _canonical_source(name)
         columns[f"{name}_x"] = np.round(uv[source][:, 0] / camera.width, 6)
@@ -256,8 +277,10 @@ def write_openpose_json(
     camera: SideCamera,
     model: str,
     rng: np.random.Generator,
+    frame_numbers: np.ndarray | None = None,
 ) -> None:
-    """OpenPose ``--write_json`` output: one ``<stem>_<frame:012d>_keypoints.json`` per frame.
+    """OpenPose ``--write_json`` output: one ``<stem>_<frame:012d>_keypoints.json`` per frame
+    (``frame_numbers`` name the files; default 0, 1, ...: a dropped frame leaves a gap).
 
     ``{"version":1.3,"people":[{"person_id":[-1],"pose_keypoints_2d":[x,y,c,...], "face_keypoints_2d":[],
     ...}]}`` in BODY_25 or COCO-18 order, pixels; a keypoint below the detection threshold is
@@ -290,7 +313,8 @@ def write_openpose_json(
             g[rng.random(len(names)) < 0.5] = 0.0
             people.append(_person(_csv_lines(np.round(g, 3).reshape(1, -1))[0], empty))
         text = '{"version":1.3,"people":[' + ",".join(people) + "]}"
-        (folder / f"{stem}_{f:012d}_keypoints.json").write_text(text)
+        number = f if frame_numbers is None else int(frame_numbers[f])
+        (folder / f"{stem}_{number:012d}_keypoints.json").write_text(text)
 
 
 def _csv_lines(values: np.ndarray) -> list[str]:
@@ -305,12 +329,17 @@ def _person(flat: str, empty: str) -> str:
 
 # --------------------------------------------------------------------------- coco17_json
 def write_coco17_json(
-    path: Path, uv: dict[str, np.ndarray], conf: dict[str, np.ndarray], camera: SideCamera
+    path: Path,
+    uv: dict[str, np.ndarray],
+    conf: dict[str, np.ndarray],
+    camera: SideCamera,
+    frame_numbers: np.ndarray | None = None,
 ) -> None:
     """MMPose ``MMPoseInferencer(pred_out_dir=...)`` predictions for a video: one JSON per
     recording, a list of ``{"frame_id": i, "instances": [{"keypoints": [[x, y] * 17],
     "keypoint_scores": [s * 17], "bbox": [[x1, y1, x2, y2]], "bbox_score": s}]}`` (pixels, COCO-17
-    order, frame_id from 0). The file has no timestamps: the manifest carries ``sample_rate_hz``.
+    order, frame_id from 0, or ``frame_numbers``: a dropped frame leaves a gap). The file has no
+    timestamps: the manifest carries ``sample_rate_hz``.
     """
     source = {name: _canonical_source(name) if name != "nose" else "nose" for name in COCO_17}
     xy = np.stack([uv[source[k]] for k in COCO_17], axis=1)
@@ -321,7 +350,7 @@ def write_coco17_json(
         pad = 0.08 * (hi - lo)
         frames.append(
             {
-                "frame_id": f,
+                "frame_id": f if frame_numbers is None else int(frame_numbers[f]),
                 "instances": [
                     {
                         "keypoints": np.round(xy[f], 2).tolist(),
@@ -357,8 +386,15 @@ def lab_frame(
     return out
 
 
-def write_trc(path: Path, time_s: np.ndarray, points: dict[str, np.ndarray], units: str = "m") -> None:
+def write_trc(
+    path: Path,
+    time_s: np.ndarray,
+    points: dict[str, np.ndarray],
+    units: str = "m",
+    frame_numbers: np.ndarray | None = None,
+) -> None:
     """OpenSim/Pose2Sim ``.trc``: tab-separated, Y up, ``units`` 'm' (Pose2Sim) or 'mm' (mocap).
+    ``frame_numbers`` (0-based video frames) keep the Frame# of rows around dropped frames.
 
     Line 1 ``PathFileType\\t4\\t(X/Y/Z)\\t<name>``; line 2 the keys ``DataRate CameraRate NumFrames
     NumMarkers Units OrigDataRate OrigDataStartFrame OrigNumFrames``; line 3 their values; line 4
@@ -368,7 +404,7 @@ def write_trc(path: Path, time_s: np.ndarray, points: dict[str, np.ndarray], uni
     xyz = _markers(points) * (1000.0 if units == "mm" else 1.0)
     n, m, _ = xyz.shape
     rate = 1.0 / float(np.median(np.diff(time_s)))
-    frame = np.arange(1, n + 1)
+    frame = np.arange(1, n + 1) if frame_numbers is None else np.asarray(frame_numbers) + 1
     t = time_s - time_s[0] + (1.0 / rate if units == "m" else 0.0)
     rate_text = f"{rate:.2f}" if units == "mm" else f"{rate:g}"
     lines = [
