@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from scipy.optimize import least_squares
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, interpolate_gaps, lowpass
 from hinge_analytics.numeric import nanmean
@@ -53,6 +54,9 @@ STILL_SEARCH_S = 3.0
 TAU_S = 3.0  # complementary-filter time constant: trust the gyro over shorter times
 MAX_GAP_S = 0.5
 MOVING_RAD_S = 0.6  # ~35 deg/s: faster than sway or a fidget, slower than any rep
+STILL_RAD_S = 0.2  # slower than this the accelerometer reads gravity alone (offset calibration)
+MAX_OFFSET_G = 1.0  # hobby boards ship 0.6 g off on one axis (the real squat set)
+OFFSET_GAIN = 0.5  # a fitted offset must at least halve the still samples' distance from g
 GRAVITY_CUTOFF_HZ = 2.0  # accelerometer-only tilt: jolts and noise above this are not posture
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
@@ -246,6 +250,7 @@ def sensor_tilt_change(
     if gyr is None:
         return tilt_from_gravity(acc, rate, onset)
     t_s = frames["t_s"].to_numpy()
+    acc = acc - accelerometer_offset(acc, gyr)
     still = still_window(gyr, rate, onset)
     gyr = gyr - nanmean(gyr[still])
     up_ref = nanmean(acc[still])
@@ -268,6 +273,36 @@ def sensor_tilt_change(
     tilt = lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
     tilt[~np.isfinite(acc).all(axis=1)] = np.nan  # a logging gap: the filter only held its state
     return tilt
+
+
+def accelerometer_offset(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
+    """Constant offset (m/s^2, sensor frame) of an uncalibrated accelerometer, or zeros.
+
+    Whenever a sensor is still it reads exactly g, in whatever orientation; an offset on one axis
+    makes that reading depend on the orientation (12.4-14.8 m/s^2 within one real squat set). The
+    offset is the centre of the sphere of radius g that the still samples lie on (accelerometer
+    autocalibration, Frosio et al., IEEE Trans Instrum Meas 2009), fitted by least squares with a
+    weak pull towards zero (a set covers only some orientations). Kept only when it brings the still
+    samples clearly closer to g (``OFFSET_GAIN``) and is smaller than ``MAX_OFFSET_G`` g.
+    """
+    zero = np.zeros(3)
+    still = np.all(np.isfinite(acc), axis=1) & (
+        np.nan_to_num(np.linalg.norm(gyr, axis=1), nan=9.0) < STILL_RAD_S
+    )
+    samples = acc[still]
+    if len(samples) < 20:
+        return zero
+    samples = samples[:: max(1, len(samples) // 2000)]
+
+    def residuals(offset: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.linalg.norm(samples - offset, axis=1) - GRAVITY, 0.1 * offset])
+
+    fit = least_squares(residuals, zero, loss="soft_l1", f_scale=0.5)
+    before = np.median(np.abs(residuals(zero)[:-3]))
+    after = np.median(np.abs(residuals(fit.x)[:-3]))
+    if np.linalg.norm(fit.x) > MAX_OFFSET_G * GRAVITY or after > OFFSET_GAIN * before:
+        return zero
+    return fit.x
 
 
 def tilt_from_gravity(acc: np.ndarray, rate: float, onset: int | None = None) -> np.ndarray:

@@ -10,11 +10,13 @@ half of the set's range, the signal is segmented upside down.
 
 Detection: peaks of the hinge signal found with ``scipy.signal.find_peaks``; a peak is a rep when
 its prominence (how far the signal drops back towards the rest position on both sides) exceeds an
-absolute floor (``MIN_PROMINENCE_DEG``: fidgets, weight shifts and the antiphase hip swing of
-walking in or out stay below it), a fraction of the set's range (so noise on a deep rep's bottom
-pause is not a second rep) and a fraction of the set's own typical rep (``TYPICAL_FRACTION`` of the
-median prominence: partial reps of 40 % depth count, a wobble during a 20 s hold does not).
-Pauses at the top or bottom do not matter: prominence ignores time.
+absolute floor (``MIN_PROMINENCE_DEG``: fidgets and weight shifts stay below it), a fraction of the
+set's range (``PROMINENCE_FRACTION``: partial reps of 40 % depth count, estimator drift at rest
+does not) and a fraction of the set's own typical rep (``TYPICAL_FRACTION`` of the median
+prominence), and when the signal comes back at least halfway from the peak to the rest position
+on both sides (``RETURN_FRACTION``): a wobble during a 20 s hold at the bottom, however large,
+never does, while reps that stop short of full lockout still do. Pauses at the top or bottom do not
+matter: prominence ignores time.
 
 Boundaries: hinge movements are smooth point-to-point movements close to minimum jerk (Flash &
 Hogan, J Neurosci 1985). A threshold on such a profile is late (the first 10 % of the time moves
@@ -44,8 +46,9 @@ from hinge_analytics.ingest.checks import MAX_GAP_S
 
 MIN_RANGE_DEG = 10.0  # a set whose hinge moves less than this has no reps
 MIN_PROMINENCE_DEG = 8.0  # a rep moves the hinge at least this far from the top and back
-PROMINENCE_FRACTION = 0.12  # ... and at least this fraction of the set's range
+PROMINENCE_FRACTION = 0.3  # ... and at least this fraction of the set's range
 TYPICAL_FRACTION = 0.3  # ... and of the set's median rep prominence
+RETURN_FRACTION = 0.5  # between reps the signal comes back at least this far towards rest
 MIN_REP_S = 0.4  # peaks closer than this are one rep
 REST_AT_BOTTOM = 0.6  # both ends deeper than this fraction of the range: the set rests at the bottom
 EDGE_S = 0.5  # how much of each end of the recording tells its rest position
@@ -109,8 +112,11 @@ def segment_reps(
         prominence=max(min_prominence, PROMINENCE_FRACTION * span),
         distance=max(1, int(min_rep_s * rate)),
     )
+    rest = np.percentile(x, 2)
+    returns = props["prominences"] >= RETURN_FRACTION * (x[peaks] - rest)
+    peaks, prominences = peaks[returns], props["prominences"][returns]
     if len(peaks):
-        peaks = peaks[props["prominences"] >= TYPICAL_FRACTION * np.median(props["prominences"])]
+        peaks = peaks[prominences >= TYPICAL_FRACTION * np.median(prominences)]
     # Boundaries of the region each peak owns: the lowest point between neighbouring peaks.
     valleys = [0] + [int(a + np.argmin(x[a : b + 1])) for a, b in zip(peaks[:-1], peaks[1:], strict=True)]
     valleys.append(len(x) - 1)
