@@ -30,6 +30,8 @@ LABELS: tuple[str, ...] = (
     "hips_not_back",
 )
 SIDES: tuple[str, ...] = ("left", "right")
+# Exercises that start and rest lying on a bench, not standing (posture references, plausibility).
+LYING_EXERCISES: frozenset[str] = frozenset({"hip_thrust"})
 UNCERTAIN = "uncertain"
 
 # Formats with a reader module of their own (ingest/<tool>.py); the simulator writes each of them.

@@ -16,7 +16,9 @@ def angles_for(read: RecordingRead, exercise: str | None = None, side: str | Non
     and a single-leg RDL's free thigh swings with the trunk, so its hinge is the stance leg's.
     """
     if read.modality == "pose":
-        return pose_angles(read.frames, read.sample_rate_hz, coordinates=read.sensors, stance_side=side)
+        return pose_angles(
+            read.frames, read.sample_rate_hz, coordinates=read.sensors, stance_side=side, exercise=exercise
+        )
     if read.modality == "imu":
         return imu_angles(read.frames, read.sample_rate_hz, exercise=exercise, stance_side=side)
     raise NotImplementedError(f"angles from {read.modality} recordings are not implemented yet")

@@ -46,7 +46,7 @@ from scipy.optimize import least_squares
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, interpolate_gaps, lowpass
 from hinge_analytics.numeric import nanmean
-from hinge_analytics.schema import ANGLES, BODY_PLACEMENTS, conform
+from hinge_analytics.schema import ANGLES, BODY_PLACEMENTS, LYING_EXERCISES, conform
 
 GRAVITY = 9.81
 STILL_S = 0.5
@@ -73,7 +73,7 @@ REFERENCE_POSTURES = {
 
 
 def reference_posture(exercise: str | None) -> str:
-    return "supine_bridge" if exercise == "hip_thrust" else "standing"
+    return "supine_bridge" if exercise in LYING_EXERCISES else "standing"
 
 
 # --------------------------------------------------------------------------- per-sensor calibration
@@ -393,6 +393,7 @@ def imu_angles(
     )
     out["pelvis_tilt_deg"] = spine.get("sacrum", nan)
     thigh_back: dict[str, np.ndarray] = {}
+    shank_forward: dict[str, np.ndarray] = {}
     for side in ("left", "right"):
         thigh_c, shank_c = change.get(f"thigh_{side}"), change.get(f"shank_{side}")
         free_leg = stance_side in ("left", "right") and stance_side != side
@@ -415,11 +416,13 @@ def imu_angles(
             shank = (1.0, -1.0)[int(pick(knee_opts))] * shank_c + ref["shank"]
         out[f"hip_flexion_{side}_deg"] = trunk - thigh
         thigh_back[side] = ref["thigh"] - thigh  # the thigh rotating back = hips going back
+        shank_forward[side] = shank - ref["shank"]  # the shank tilting forward = knees bending
         out[f"knee_flexion_{side}_deg"] = shank - thigh
         out[f"ankle_dorsiflexion_{side}_deg"] = shank
     # The hinge signal reps are cut on: the working hips' flexion, else the trunk's inclination,
-    # else the thighs' backward rotation (a thigh-only set). A single-leg RDL's free leg barely
-    # flexes its hip, so only the stance side counts.
+    # else the thighs' backward rotation (a thigh-only set), else the shanks' forward tilt (the
+    # knees bend in every lift from the floor; a stiff-legged RDL moves them too little to count).
+    # A single-leg RDL's free leg barely flexes its hip, so only the stance side counts.
     working = (stance_side,) if stance_side in ("left", "right") else ("left", "right")
     finite_hips = [h for s in working if np.isfinite(h := out[f"hip_flexion_{s}_deg"]).any()]
     finite_thighs = [t for s in working if s in thigh_back and np.isfinite(t := thigh_back[s]).any()]
@@ -429,6 +432,8 @@ def imu_angles(
         hinge = trunk - ref["trunk"]
     elif finite_thighs:
         hinge = np.mean(finite_thighs, axis=0)
+    elif finite_shanks := [v for s in working if np.isfinite(v := shank_forward[s]).any()]:
+        hinge = np.mean(finite_shanks, axis=0)
     else:
         hinge = nan
     out["hinge_deg"] = hinge

@@ -15,11 +15,11 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.schema import LYING_EXERCISES
 
 MAX_HIP_FLEXION_DEG = 160.0
 IMPOSSIBLE_SHARE = 0.2  # of the frames: a few wild frames are noise, a fifth is the recording
 UPRIGHT_AT_REST_DEG = 60.0  # a standing set's rest posture: trunk within this of vertical
-LYING_EXERCISES = frozenset({"hip_thrust"})  # starts and rests lying on a bench
 
 
 def check_angles(angles: pl.DataFrame, exercise: str | None, coordinates: str) -> None:

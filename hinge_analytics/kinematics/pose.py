@@ -37,7 +37,7 @@ import polars as pl
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, clean
 from hinge_analytics.numeric import nanmean_stack, nanmedian
-from hinge_analytics.schema import ANGLES, LANDMARKS, conform, landmark_columns
+from hinge_analytics.schema import ANGLES, LANDMARKS, LYING_EXERCISES, conform, landmark_columns
 
 MIN_CONFIDENCE = 0.3
 HIDDEN_SIDE_CONFIDENCE = 0.5  # median knee confidence at or below which a side counts as hidden
@@ -309,26 +309,43 @@ def _mid(p: dict[str, np.ndarray], name: str) -> np.ndarray | None:
     return nanmean_stack([left, right])
 
 
-def forward_direction(p: dict[str, np.ndarray], sides: tuple[str, ...] = ("left", "right")) -> np.ndarray:
+def forward_direction(
+    p: dict[str, np.ndarray], sides: tuple[str, ...] = ("left", "right"), lying: bool = False
+) -> np.ndarray:
     """Unit horizontal (x, 0, z) vector the athlete faces: median heel -> toe direction of the feet
     on ``sides`` (a single-leg RDL's free foot points down and back, so only the stance foot counts).
 
-    Without feet (COCO-17), falls back to the median horizontal hip -> knee direction: the knees
-    are ahead of the hips whenever the hips go back, and in a hip thrust the thighs point forward.
-    Last resort: hip -> shoulder (the trunk leans forward in every standing hinge).
+    Without feet (COCO-17), the direction of the largest horizontal excursions of a segment that
+    only ever leans one way: the trunk (hip -> shoulder), which leans far forward at the bottom of
+    every standing hinge and at most slightly back at lockout; in a hip thrust (``lying``) the
+    thighs (hip -> knee), which point forward throughout. A median would not do: standing, both
+    vectors are nearly vertical and their horizontal part is noise.
     """
     vectors = [p[f"toe_{s}"] - p[f"heel_{s}"] for s in sides if f"toe_{s}" in p and f"heel_{s}" in p]
     knees = [p[f"knee_{s}"] - p[f"hip_{s}"] for s in sides if f"knee_{s}" in p and f"hip_{s}" in p]
+    hip, sho = _mid(p, "hip"), _mid(p, "shoulder")
+    trunk = [sho - hip] if hip is not None and sho is not None else []
     if vectors:
         v = nanmedian(np.concatenate(vectors))
-    elif knees:
-        v = nanmedian(np.concatenate(knees))
+        v = np.array([v[0], 0.0, v[2]])
     else:
-        hip, sho = _mid(p, "hip"), _mid(p, "shoulder")
-        v = nanmedian(sho - hip) if hip is not None and sho is not None else np.ones(3)
-    v = np.array([v[0], 0.0, v[2]])
+        order = (knees, trunk) if lying else (trunk, knees)
+        v = next((_largest_excursion(np.concatenate(c)) for c in order if c), np.ones(3))
     norm = np.linalg.norm(v)
     return v / norm if norm > 0 else np.array([1.0, 0.0, 0.0])
+
+
+def _largest_excursion(v: np.ndarray, share: float = 0.2) -> np.ndarray:
+    """Horizontal (x, 0, z) axis of ``v``'s horizontal parts, pointing the way of its largest
+    ``share`` of excursions along it."""
+    h = v[np.all(np.isfinite(v), axis=1)][:, [0, 2]]
+    if len(h) < 3:
+        return np.ones(3)
+    axis = np.linalg.svd(h, full_matrices=False)[2][0]
+    along = h @ axis
+    large = along[np.abs(along) >= np.quantile(np.abs(along), 1 - share)]
+    axis = axis * (np.sign(large.sum()) or 1.0)
+    return np.array([axis[0], 0.0, axis[1]])
 
 
 def tilt_deg(lower: np.ndarray, upper: np.ndarray, forward: np.ndarray) -> np.ndarray:
@@ -343,12 +360,14 @@ def pose_angles(
     coordinates: str,
     cutoff_hz: float = DEFAULT_CUTOFF_HZ,
     stance_side: str | None = None,
+    exercise: str | None = None,
 ) -> pl.DataFrame:
     """Angles per frame (schema.ANGLES without ids) from canonical pose frames.
 
     ``coordinates`` is the reader's coordinate kind: ``world_m`` (3D metres), ``image`` (2D
     normalised, z ignored, aspect ratio estimated when it is not square) or ``image_px`` (2D
     pixels, square). ``stance_side`` (single-leg work): the hinge signal is the stance hip's.
+    ``exercise``: a hip thrust lies on a bench, which tells where forward is without feet.
     """
     image = coordinates.startswith("image")
     p = landmark_positions(
@@ -360,7 +379,7 @@ def pose_angles(
         landmarks=ANGLE_LANDMARKS,
     )
     stance = (stance_side,) if stance_side in ("left", "right") else ()
-    forward = forward_direction(p, stance or ("left", "right"))
+    forward = forward_direction(p, stance or ("left", "right"), lying=exercise in LYING_EXERCISES)
     hip_c, sho_c, ear_c, ank_c = (_mid(p, k) for k in ("hip", "shoulder", "ear", "ankle"))
     if ear_c is None:
         ear_c = p.get("nose")
@@ -388,8 +407,13 @@ def pose_angles(
     if leg_lengths and hip_c is not None and ank_c is not None:
         leg = float(nanmedian(np.concatenate(leg_lengths)))
         out["hip_travel_leg_lengths"] = ((ank_c - hip_c) @ forward) / leg
-    hinge_sides = [s for s in stance if np.isfinite(out[f"hip_flexion_{s}_deg"]).any()] or ["left", "right"]
-    out["hinge_deg"] = nanmean_stack([out[f"hip_flexion_{s}_deg"] for s in hinge_sides])
+    if stance and not np.isfinite(out[f"hip_flexion_{stance[0]}_deg"]).any():
+        # The stance leg is the hidden one: the free leg's hip hardly flexes, the trunk leans as the
+        # stance hip flexes.
+        out["hinge_deg"] = trunk
+    else:
+        hinge_sides = stance or ("left", "right")
+        out["hinge_deg"] = nanmean_stack([out[f"hip_flexion_{s}_deg"] for s in hinge_sides])
     conf_cols = [landmark_columns(f"{j}_{s}")[3] for j in ("hip", "knee", "shoulder") for s in seen_sides]
     present = [c for c in conf_cols if c in frames.columns]
     confidence = (
