@@ -17,13 +17,11 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from hinge_analytics.features.metrics import rep_metrics
+from hinge_analytics import pipeline
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.ingest.manifest import ManifestRow
-from hinge_analytics.kinematics import angles_for
 from hinge_analytics.pipeline import process_recording
-from hinge_analytics.reps.segmentation import segment_reps
 from hinge_analytics.schema import IMU_FORMATS
 
 PEAKS = (
@@ -38,10 +36,8 @@ ALL = "ALL"
 
 
 def process(read: RecordingRead, exercise: str | None, side: str | None) -> pl.DataFrame:
-    """angles -> reps -> metrics, the steps of process_recording for a recording held in memory."""
-    angles = angles_for(read, exercise=exercise, side=side)
-    bounds = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
-    return rep_metrics(angles, bounds, stance_side=side)
+    """The reps and metrics process_recording derives, for a recording held in memory."""
+    return pipeline.analyse(read, exercise, side).reps
 
 
 def analyse(row: ManifestRow) -> tuple[str, pl.DataFrame, str | None]:

@@ -98,16 +98,33 @@ def content_hash(row: ManifestRow) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """One recording's derived tables: angles per frame, reps with their metrics, rep curves."""
+
+    angles: pl.DataFrame
+    reps: pl.DataFrame
+    curves: pl.DataFrame
+
+
+def analyse(read: RecordingRead, exercise: str | None = None, side: str | None = None) -> Analysis:
+    """Angles -> plausibility -> reps -> metrics -> curves of one recording held in memory, no lake.
+
+    ``exercise`` and ``side`` are the manifest's (posture references, stance leg). Raises
+    BadRecording when the angles cannot be a person doing the exercise."""
+    angles = angles_for(read, exercise, side)
+    check_angles(angles, exercise, read.sensors)
+    boundaries = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
+    reps = rep_metrics(angles, boundaries, stance_side=side)
+    return Analysis(angles, reps, rep_curves(angles, reps))
+
+
 def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
-    """Read, compute angles, segment reps and derive metrics. Raises BadRecording, nothing else."""
+    """Read and analyse one manifest row. Raises BadRecording, nothing else."""
     digest = digest or content_hash(row)
     fmt, read = read_recording(row.file, row.format, row.sample_rate_hz, row.placement)
     try:
-        angles = angles_for(read, row.exercise, row.side)
-        check_angles(angles, row.exercise, read.sensors)
-        boundaries = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
-        reps = rep_metrics(angles, boundaries, stance_side=row.side)
-        curves = rep_curves(angles, reps)
+        done = analyse(read, row.exercise, row.side)
     except NotImplementedError as exc:
         raise BadRecording(f"This version cannot analyse {read.modality} recordings yet ({exc}).") from exc
     except BadRecording:
@@ -117,7 +134,8 @@ def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
             f"The recording was read but could not be analysed ({type(exc).__name__}: {str(exc)[:120]}); "
             "please report this file."
         ) from exc
-    return Processed(row, fmt, read, angles, reps, curves, digest, recording_note(angles, reps))
+    note = recording_note(done.angles, done.reps)
+    return Processed(row, fmt, read, done.angles, done.reps, done.curves, digest, note)
 
 
 def recording_note(angles: pl.DataFrame, reps: pl.DataFrame) -> str | None:
