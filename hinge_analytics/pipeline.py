@@ -29,7 +29,8 @@ from hinge_analytics.ingest.manifest import ManifestRow, RejectedRow, read_manif
 from hinge_analytics.kinematics import angles_for
 from hinge_analytics.kinematics.plausibility import check_angles
 from hinge_analytics.lake import Lake, LakeError
-from hinge_analytics.reps.segmentation import MIN_RANGE_DEG, long_gaps, segment_reps
+from hinge_analytics.reps.segmentation import long_gaps, segment_reps
+from hinge_analytics.reps.signal import RepSignal, rep_signal
 from hinge_analytics.schema import TABLES, conform
 
 
@@ -105,6 +106,7 @@ class Analysis:
     angles: pl.DataFrame
     reps: pl.DataFrame
     curves: pl.DataFrame
+    signal: RepSignal  # what the reps were cut on
 
 
 def analyse(read: RecordingRead, exercise: str | None = None, side: str | None = None) -> Analysis:
@@ -114,9 +116,14 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
     BadRecording when the angles cannot be a person doing the exercise."""
     angles = angles_for(read, exercise, side)
     check_angles(angles, exercise, read.sensors)
-    boundaries = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
+    signal = rep_signal(angles)
+    boundaries = segment_reps(
+        angles["t_s"].to_numpy(), signal.values, signal.min_prominence, min_range=signal.min_range
+    )
+    if not signal.from_body:  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
+        boundaries = boundaries.with_columns(peak_hinge_velocity_deg_s=pl.lit(None, dtype=pl.Float64))
     reps = rep_metrics(angles, boundaries, stance_side=side)
-    return Analysis(angles, reps, rep_curves(angles, reps))
+    return Analysis(angles, reps, rep_curves(angles, reps), signal)
 
 
 def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
@@ -134,27 +141,37 @@ def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
             f"The recording was read but could not be analysed ({type(exc).__name__}: {str(exc)[:120]}); "
             "please report this file."
         ) from exc
-    note = recording_note(done.angles, done.reps)
+    note = recording_note(done)
     return Processed(row, fmt, read, done.angles, done.reps, done.curves, digest, note)
 
 
-def recording_note(angles: pl.DataFrame, reps: pl.DataFrame) -> str | None:
-    """What a coach should know about a recording that was analysed: no reps, gaps that lost reps."""
+def recording_note(done: Analysis) -> str | None:
+    """What a coach should know about a recording that was analysed: reps from a load sensor
+    without body angles, gaps that lost reps, no reps."""
     notes = []
-    t = angles["t_s"].to_numpy()
-    hinge = angles["hinge_deg"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    gaps = long_gaps(t, np.isfinite(hinge))
+    t = done.angles["t_s"].to_numpy()
+    signal = done.signal.values
+    if not done.signal.from_body:
+        notes.append(
+            "Reps and their timing come from a sensor on the bar, kettlebell or wrist: it measures no "
+            "body angles, so reps get no form label from it."
+        )
+    gaps = long_gaps(t, np.isfinite(signal))
     if gaps is not None:
         edges = np.flatnonzero(np.diff(np.concatenate([[0], gaps.astype(np.int8), [0]])))
         spans = [f"{t[a]:.1f}-{t[b - 1]:.1f} s" for a, b in zip(edges[::2], edges[1::2], strict=True)]
         notes.append(f"No data at {', '.join(spans)}: reps over those stretches are left out.")
-    if reps.height == 0:
-        finite = hinge[np.isfinite(hinge)]
+    if done.reps.height == 0:
+        finite = signal[np.isfinite(signal)]
         moved = float(np.percentile(finite, 99) - np.percentile(finite, 2)) if len(finite) else 0.0
+        what = (
+            f"the hips move through {moved:.0f} deg"
+            if done.signal.from_body
+            else f"the load moves {moved:.2f} m"
+        )
         notes.append(
-            f"No reps found: the hips move through {moved:.0f} deg at most and never bend and return "
-            "(a rest or a warm-up?)."
-            if moved < MIN_RANGE_DEG
+            f"No reps found: {what} at most and never go and return (a rest or a warm-up?)."
+            if moved < done.signal.min_range
             else "No reps found: the movement does not repeat away from a rest position and back."
         )
     return " ".join(notes) or None

@@ -147,6 +147,7 @@ ANGLES: dict[str, pl.DataType] = {
     **{c: pl.Float32 for c in ANGLE_COLUMNS},
     "hinge_deg": pl.Float32,  # the signal reps are segmented on (mean hip flexion)
     "confidence": pl.Float32,  # 0..1 per frame, min over the landmarks/sensors used
+    "load_height_m": pl.Float32,  # bar, kettlebell or wrist sensor: the load's height above rest
 }
 
 # --------------------------------------------------------------------------- recordings

@@ -292,3 +292,15 @@ def test_metamotion_deadlift_sets_are_exact() -> None:
     for path in files:
         reps, _ = _reps(_read(path, "metamotion_csv"), "wrist_left", "deadlift")
         assert len(reps) == (5 if "-heavy" in path.name else 10), path.name
+
+
+def test_a_load_sensor_alone_gives_reps_and_says_it_measures_no_body_angles() -> None:
+    from hinge_analytics.pipeline import analyse, recording_note
+
+    t, z, starts = _ten_lifts()
+    done = analyse(_sensor(t, z, seed=3), "deadlift")
+    assert done.signal.name == "load_height_m" and done.reps.height == 10
+    assert np.allclose(done.reps["t_start_s"].to_numpy(), starts, atol=0.3)
+    assert done.reps["peak_hinge_velocity_deg_s"].null_count() == 10  # m/s is not deg/s
+    assert done.angles["hip_flexion_left_deg"].null_count() == done.angles.height
+    assert "no body angles" in recording_note(done)
