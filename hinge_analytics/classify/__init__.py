@@ -39,6 +39,7 @@ from hinge_analytics.classify.model import (
     predict_proba,
     save_model,
     select_estimator,
+    writing_model,
 )
 from hinge_analytics.features.curves import rep_curves
 from hinge_analytics.lake import Lake
@@ -231,8 +232,9 @@ def train(
         "families": families,
         **({"notes": notes} if notes else {}),
     }
-    meta = save_model(pipelines, out_dir, meta)
-    write_card(out_dir, meta)
+    with writing_model(out_dir) as staging:  # the previous model stays until this one is complete
+        meta = save_model(pipelines, staging, meta)
+        write_card(staging, meta)
     return meta
 
 

@@ -16,6 +16,7 @@ isotonic with enough data, Platt's sigmoid otherwise).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -39,6 +40,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skops.io.exceptions import UntrustedTypesFoundException
 from threadpoolctl import threadpool_limits
 
+from hinge_analytics.atomic import replaced_dir
 from hinge_analytics.classify.features import (
     CATEGORICAL,
     CONTEXT,
@@ -316,6 +318,35 @@ def family_file(key: str) -> str:
     )
 
 
+def _is_model_file(path: Path) -> bool:
+    return path.is_file() and (path.name in (META_FILE, CARD_FILE, CARD_JSON) or path.suffix == ".skops")
+
+
+def check_model_dir(out_dir: Path) -> None:
+    """ModelError unless ``out_dir`` is new, empty or a model folder: `writing_model` replaces it as
+    a whole, so any other file in it would be deleted with it."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ModelError(f"{out_dir} is a file, not a model folder.")
+    if out_dir.is_dir():
+        foreign = sorted(p.name for p in out_dir.iterdir() if not _is_model_file(p))
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise ModelError(
+                f"{out_dir} holds files that are not a model's ({shown}); choose a new or empty folder."
+            )
+
+
+@contextlib.contextmanager
+def writing_model(out_dir: Path) -> Iterator[Path]:
+    """A new, empty folder to write a model into; it replaces ``out_dir`` in one step when the block
+    completes (`atomic.replaced_dir`). Until then, and if the block fails or the process is killed,
+    ``out_dir`` keeps the previous model, loadable."""
+    check_model_dir(out_dir)
+    with replaced_dir(Path(out_dir)) as staging:
+        yield staging
+
+
 def save_model(pipelines: dict[str, Pipeline], out_dir: Path, meta: dict) -> dict:
     """Write one skops file per family and model.json (with each file's SHA-256); the model
     version is a hash of those digests. Returns the meta as written."""
@@ -438,6 +469,7 @@ __all__ = [
     "LoadedModel",
     "ModelError",
     "build_pipeline",
+    "check_model_dir",
     "evaluate",
     "fit_family",
     "load_model",

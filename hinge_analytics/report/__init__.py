@@ -3,7 +3,9 @@
 Everything comes from the analytics views (``hinge_analytics/analytics/views.sql``); the flag
 rules are documented in ``hinge_analytics.analytics``. Pages are static HTML with inline SVG (no
 JavaScript, no CDN) so they open offline. All user-provided text (ids, labels, exercise names,
-cues) is HTML-escaped; athlete ids become file names only through :func:`safe_filename`.
+cues) is HTML-escaped; athlete ids become file names only through :func:`safe_filename`. Every
+page and table is written under a temporary name and renamed (`atomic.write_atomic`): a report
+stopped half-way leaves the previous pages whole, never an empty or truncated one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import polars as pl
 
 from hinge_analytics import analytics
 from hinge_analytics.analytics import athlete_flags, connect, freeze_sessions
+from hinge_analytics.atomic import write_atomic, write_text_atomic
 from hinge_analytics.lake import Lake
 from hinge_analytics.report.plots import asymmetry_plot, label_colour, mistake_plot, progress_plot
 
@@ -277,7 +280,7 @@ def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _csv(frame: pl.DataFrame, path: Path) -> None:
-    spreadsheet_safe(frame).write_csv(path)
+    write_atomic(path, spreadsheet_safe(frame).write_csv)
 
 
 def build_reports(
@@ -333,9 +336,7 @@ def build_reports(
         _csv(mine["reps"], out_dir / csv_names["reps"])
         body = _athlete_page(athlete_id, row, csv_names=csv_names, **mine)
         path = out_dir / names[athlete_id]
-        path.write_text(_page(f"Athlete {athlete_id}", body), encoding="utf-8")
+        write_text_atomic(path, _page(f"Athlete {athlete_id}", body))
         pages.append(path)
-    (out_dir / "index.html").write_text(
-        _page("Team overview", _index_page(flags, names, since)), encoding="utf-8"
-    )
+    write_text_atomic(out_dir / "index.html", _page("Team overview", _index_page(flags, names, since)))
     return pages
