@@ -1,8 +1,9 @@
 """Prefect flows: orchestration only. Every step they run is a plain hinge_analytics function.
 
 Importing this package configures Prefect for local, offline use before Prefect is imported:
-an ephemeral API (no server to run), no telemetry, quiet logs. Users who run a Prefect server set
-PREFECT_API_URL themselves and these defaults step aside.
+no telemetry, quiet logs. The API flows report to is served from a thread of the command's own
+process (pipelines/api.py), so no server process outlives a command. Users who run a Prefect server
+set PREFECT_API_URL themselves and these defaults step aside.
 """
 
 import os

@@ -14,6 +14,7 @@ from hinge_analytics.lake import Lake
 from hinge_analytics.report import build_reports
 from hinge_analytics.schema import EXERCISES
 from hinge_analytics.simulate.team import simulate_team
+from pipelines.api import ensure_api
 from pipelines.ingest_flow import run_ingest
 
 
@@ -56,6 +57,12 @@ def weekly_flow(
     }
 
 
+def run_weekly(**parameters: object) -> dict:
+    """`weekly_flow` once, now, against the configured or in-process Prefect API (pipelines/api.py)."""
+    ensure_api()
+    return weekly_flow(**parameters)  # type: ignore[arg-type]
+
+
 # Phone pose (world and image landmarks), 2D keypoints, mocap markers and IMUs side by side.
 DEMO_FORMATS = ("mediapipe_csv", "coco17_json", "trc", "imu_csv")
 
@@ -96,3 +103,9 @@ def demo_flow(out_dir: str, athletes: int = 6, sessions: int = 4, seed: int = 7)
         "report": str(reports / "index.html"),
         "pages": len(pages),
     }
+
+
+def run_demo(out_dir: str, athletes: int = 6, sessions: int = 4) -> dict:
+    """`demo_flow` against the configured or in-process Prefect API (pipelines/api.py)."""
+    ensure_api()
+    return demo_flow(out_dir, athletes=athletes, sessions=sessions)

@@ -11,6 +11,7 @@ import pipelines  # noqa: F401  (Prefect defaults before Prefect is imported)
 from hinge_analytics.ingest.manifest import ManifestRow
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import CHUNK_SIZE, ChunkSummary, LakeState, ingest_chunk, plan_batch
+from pipelines.api import ensure_api
 from pipelines.runners import parallelism, task_runner_from_env
 
 
@@ -38,5 +39,7 @@ def ingest_flow(
 
 
 def run_ingest(manifest: str, lake_root: str, force: bool = False) -> ChunkSummary:
-    """The ingest flow on the task runner the environment selects (pipelines/runners.py)."""
+    """The ingest flow on the task runner the environment selects (pipelines/runners.py), against
+    the configured Prefect API or one served in this process (pipelines/api.py)."""
+    ensure_api()
     return ingest_flow.with_options(task_runner=task_runner_from_env())(manifest, lake_root, force=force)

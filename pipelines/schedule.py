@@ -2,7 +2,8 @@
 
 ``flow.to_deployment`` + ``prefect.serve`` (https://docs.prefect.io/v3/how-to-guides/deployments/run-flows-in-local-processes):
 the serving process polls the Prefect API for due runs and executes them itself; no work pool or
-worker is needed. Without ``PREFECT_API_URL`` Prefect starts a local (ephemeral) API for it.
+worker is needed. Without ``PREFECT_API_URL`` the API is served from a thread of the serving process
+(pipelines/api.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
 import pipelines  # noqa: F401  (Prefect defaults before Prefect is used)
+from pipelines.api import ensure_api
 from pipelines.batch_flows import weekly_flow
 
 DEPLOYMENT_NAME = "hinge-weekly-report"
@@ -79,4 +81,5 @@ def serve_weekly(cron: str, job: WeeklyJob, timezone: str = "UTC") -> None:  # p
     """Serve the deployment until interrupted (Ctrl-C)."""
     from prefect import serve
 
+    ensure_api(scheduler=True)  # the runner and the flow-run processes it starts talk to it
     serve(build_deployment(cron, job, timezone))
