@@ -11,13 +11,18 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from hinge_analytics.analytics import QUERY_MEMORY_LIMIT, QUERY_TIMEOUT_S
 from hinge_analytics.lake import Lake, LakeError, resolve_lake
+
+if TYPE_CHECKING:
+    import polars as pl
 
 app = typer.Typer(
     help="Rep-level form feedback for hip-hinge exercises from pose estimators and IMUs.",
@@ -25,8 +30,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(soft_wrap=True)
+# No markup or emoji codes: everything printed holds user text (ids, names, paths, reasons), and an
+# id like ``mk[/x]`` raised MarkupError, ``[bold]`` or ``:smile:`` altered what was printed.
+console = Console(soft_wrap=True, markup=False, emoji=False)
 F = TypeVar("F", bound=Callable)
+T = TypeVar("T")
+QUERY_MAX_ROWS = 1000
 
 LakeOption = Annotated[
     Path | None,
@@ -41,40 +50,102 @@ class UserError(Exception):
 def _user_errors(func: F) -> F:
     @wraps(func)
     def wrapper(*args, **kwargs):
+        import duckdb
         from deltalake.exceptions import DeltaError
 
-        from hinge_analytics.analytics import QueryError
+        from hinge_analytics.analytics import QueryError, QueryInterrupted, QueryStopped
         from hinge_analytics.classify.model import ModelError
         from hinge_analytics.ingest.errors import BadRecording, first_line
 
         try:
             return func(*args, **kwargs)
+        except QueryStopped as exc:
+            print(f"hinge: {exc}", file=sys.stderr)
+            code = 130 if isinstance(exc, QueryInterrupted) else 2  # 130: the shell's code for Ctrl-C
+            if exc.still_running:
+                # Its thread is still inside DuckDB, and the interpreter's shutdown would end it
+                # with a forced unwind that C++ aborts on ("FATAL: exception not rethrown").
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+            raise typer.Exit(code) from None
         except (UserError, LakeError, ModelError, BadRecording, QueryError, FileNotFoundError) as exc:
             print(f"hinge: {exc}", file=sys.stderr)
             raise typer.Exit(2) from None
-        except (OSError, DeltaError) as exc:  # disk full, permissions, an unreachable object store
+        except (OSError, DeltaError, duckdb.Error) as exc:  # disk full, permissions, a lost data file
             print(f"hinge: could not read or write the lake or a file: {first_line(exc)}", file=sys.stderr)
+            raise typer.Exit(1) from None
+        except BaseException as exc:
+            # delta-rs reports a panic as pyo3's PanicException, a BaseException
+            if type(exc).__name__ != "PanicException":
+                raise
+            print(f"hinge: the lake could not be read or written: {first_line(exc)}", file=sys.stderr)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 def _existing_lake(lake: Path | None) -> Lake:
+    """The lake, checked without writing anything (read-only commands open it with
+    ``analytics.connect``, which never creates tables either)."""
     opened = Lake(resolve_lake(lake))
     if not opened.is_lake():
         raise UserError(f"no lake at {opened.root} (run `hinge ingest MANIFEST` first)")
     return opened
 
 
-def _print_table(frame, title: str | None = None, limit: int = 50) -> None:
-    table = Table(title=title)
+def _local_path(root: str) -> Path | None:
+    """The folder of a lake root on this machine, None for an object-store URL."""
+    if root.startswith("file://"):
+        return Path(root.removeprefix("file://"))
+    return None if "://" in root else Path(root)
+
+
+def _writable_lake(root: str) -> str:
+    """``root``, or UserError if a local lake cannot be written: checked before any work starts,
+    because delta-rs fails deep inside a commit (a Prefect traceback, or a Rust panic)."""
+    folder = _local_path(root)
+    if folder is None:
+        return root
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK):
+        read_only_fs = hasattr(os, "statvfs") and os.statvfs(existing).f_flag & os.ST_RDONLY
+        why = "is on a read-only file system" if read_only_fs else "is not writable (permissions)"
+        raise UserError(f"cannot write the lake at {root}: {existing} {why}")
+    return root
+
+
+def _outside_lake(path: Path, lake_root: str, option: str) -> Path:
+    """``path``, or UserError when it is the lake or inside it: a file there is not part of any
+    table, and vacuum deletes what no table references; an export to a data file emptied a lake."""
+    folder = _local_path(lake_root)
+    if folder is not None:
+        lake_dir, target = folder.resolve(), path.resolve()
+        if target == lake_dir or lake_dir in target.parents:
+            raise UserError(f"{option} {path} is inside the lake at {lake_root}; choose a path outside it")
+    return path
+
+
+def _print_table(frame: pl.DataFrame) -> None:
+    table = Table()
     for column in frame.columns:
         table.add_column(column, overflow="fold")
-    for row in frame.head(limit).iter_rows():
+    for row in frame.iter_rows():
         table.add_row(*("" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
     console.print(table)
-    if frame.height > limit:
-        console.print(f"... {frame.height - limit} more rows (use --csv for all)")
+
+
+def _with_prefect(run: Callable[[], T], scheduler: bool = False) -> T:
+    """``run()`` (which runs flows), with the in-process Prefect API failing as a one-line error."""
+    from pipelines.api import APIUnavailable, ensure_api
+
+    try:
+        ensure_api(scheduler)
+    except APIUnavailable as exc:
+        raise UserError(str(exc)) from None
+    return run()
 
 
 @app.command()
@@ -127,15 +198,16 @@ def ingest(
     from hinge_analytics.ingest.manifest import read_manifest
 
     read_manifest(manifest)  # fail fast, before Prefect starts, on an unusable manifest
+    root = _writable_lake(resolve_lake(lake))
     from pipelines.ingest_flow import run_ingest
 
-    summary = run_ingest(str(manifest), resolve_lake(lake), force=force)
+    summary = _with_prefect(lambda: run_ingest(str(manifest), root, force=force))
     console.print(
         f"ingested {len(summary.ingested)} recording(s) ({summary.reps} reps), "
         f"skipped {len(summary.skipped)} already in the lake, quarantined {len(summary.quarantined)}"
     )
     for rid, reason in summary.quarantined:
-        console.print(f"  [yellow]quarantined[/] {rid}: {reason}", highlight=False)
+        console.print(Text.assemble("  ", ("quarantined", "yellow"), f" {rid}: {reason}"), highlight=False)
 
 
 @app.command()
@@ -151,12 +223,15 @@ def train(
     """Train the rep classifier on labelled reps (one model per modality/sensor set); prints
     leave-athlete-out quality and writes a model card."""
     from hinge_analytics.classify import train as train_model
+    from hinge_analytics.classify.model import check_model_dir
 
     if labels is not None and not labels.is_file():
         raise UserError(f"labels file {labels} does not exist")
     if not 0.0 <= uncertain_below <= 1.0:
         raise UserError("--uncertain-below must be between 0 and 1")
-    meta = train_model(_existing_lake(lake), out, labels_file=labels, uncertain_below=uncertain_below)
+    opened = _existing_lake(lake)
+    check_model_dir(_outside_lake(out, opened.root, "--out"))  # before training, not after
+    meta = train_model(opened, out, labels_file=labels, uncertain_below=uncertain_below)
     ev = meta["evaluation"]
     console.print(
         f"model {meta['model_version']} -> {out}\n"
@@ -193,8 +268,10 @@ def predict(
 
     if uncertain_below is not None and not 0.0 <= uncertain_below <= 1.0:
         raise UserError("--uncertain-below must be between 0 and 1")
+    opened = _existing_lake(lake)
+    _writable_lake(opened.root)  # before the model is loaded (1 s)
     loaded = load_model(model or DEFAULT_MODEL_DIR)
-    count = predict_reps(_existing_lake(lake), loaded, all_reps=all_reps, uncertain_below=uncertain_below)
+    count = predict_reps(opened, loaded, all_reps=all_reps, uncertain_below=uncertain_below)
     console.print(f"labelled {count} rep(s) with model {loaded.version}")
 
 
@@ -217,7 +294,8 @@ def report(
             since_date = dt.date.fromisoformat(since)
         except ValueError:
             raise UserError(f"--since {since!r} is not a date like 2026-03-14") from None
-    pages = build_reports(_existing_lake(lake), out, athlete=athlete, since=since_date)
+    opened = _existing_lake(lake)
+    pages = build_reports(opened, _outside_lake(out, opened.root, "--out"), athlete=athlete, since=since_date)
     console.print(f"wrote {len(pages)} athlete page(s); open {out / 'index.html'}")
 
 
@@ -227,9 +305,11 @@ def export(
     what: Annotated[str, typer.Argument(help="reps | sessions | quarantine")],
     out: Annotated[Path, typer.Option("--out", help="File to write: .csv or .parquet.")],
     lake: LakeOption = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
 ) -> None:
     """Export a table as CSV or Parquet (by the file extension)."""
     from hinge_analytics.analytics import query
+    from hinge_analytics.atomic import write_atomic
     from hinge_analytics.report import spreadsheet_safe
     from hinge_analytics.schema import EXPORT_REPS_COLUMNS
 
@@ -245,12 +325,17 @@ def export(
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise UserError(f"--out must end in .csv or .parquet, not {out.name!r}")
-    frame = query(_existing_lake(lake), sql)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    opened = _existing_lake(lake)
+    _outside_lake(out, opened.root, "--out")
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name ending in {suffix}")
+    if out.exists() and not overwrite:
+        raise UserError(f"{out} exists; add --overwrite to replace it")
+    frame = query(opened, sql)
     if suffix == ".csv":
-        spreadsheet_safe(frame).write_csv(out)
+        write_atomic(out, spreadsheet_safe(frame).write_csv)  # a killed export leaves no half file
     else:
-        frame.write_parquet(out)
+        write_atomic(out, frame.write_parquet)
     console.print(f"wrote {frame.height} row(s) to {out}")
 
 
@@ -260,16 +345,38 @@ def query_command(
     sql: Annotated[str, typer.Argument(help="A read-only SELECT over the lake's views.")],
     lake: LakeOption = None,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Stop the query after this many seconds.")
+    ] = QUERY_TIMEOUT_S,
+    memory_limit: Annotated[
+        str, typer.Option("--memory-limit", help="Stop the query beyond this memory, e.g. 500MB, 4GB.")
+    ] = QUERY_MEMORY_LIMIT,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", min=0, help="Print at most this many rows (0: all).")
+    ] = QUERY_MAX_ROWS,
 ) -> None:
     """Run read-only SQL over the views: recordings, reps, angles, predictions, quarantine, rep_view,
-    set_view, session_labels, sessions, weekly, and athlete_flags(since, athlete) (NULL = all)."""
+    set_view, session_labels, sessions, weekly, and athlete_flags(since, athlete) (NULL = all).
+    Ctrl-C stops a running query."""
     from hinge_analytics.analytics import read_only_query
 
-    frame = read_only_query(_existing_lake(lake), sql)
+    limit = max_rows or None
+    frame = read_only_query(
+        _existing_lake(lake),
+        sql,
+        timeout_s=timeout,
+        memory_limit=memory_limit,
+        max_rows=limit,
+        cap_process_memory=True,  # this process runs nothing else meanwhile
+    )
+    shown = frame if limit is None else frame.head(limit)
     if csv:
-        sys.stdout.write(frame.write_csv())
+        sys.stdout.write(shown.write_csv())
     else:
-        _print_table(frame)
+        _print_table(shown)
+    if limit is not None and frame.height > limit:
+        print(f"hinge: printed the first {limit} rows; there are more (--max-rows N, or 0 for all)",
+              file=sys.stderr)
 
 
 @app.command()
@@ -302,16 +409,16 @@ def schedule(
     except ScheduleError as exc:
         raise UserError(str(exc)) from None
     if run_now:
-        from pipelines.batch_flows import weekly_flow
+        from pipelines.batch_flows import run_weekly
 
-        result = weekly_flow(**job.parameters())
+        result = _with_prefect(lambda: run_weekly(**job.parameters()))
         console.print(
             f"ingested {result['ingested']} recording(s), quarantined {result['quarantined']}, "
             f"labelled {result['labelled']} rep(s); report: {result['report']}"
         )
         return
     console.print(f"serving the weekly report on '{cron}' ({timezone}); Ctrl-C to stop")
-    serve_weekly(cron, job, timezone)
+    _with_prefect(lambda: serve_weekly(cron, job, timezone), scheduler=True)
 
 
 @app.command()
@@ -326,9 +433,9 @@ def demo(
 
     if (out / "lake").exists():
         shutil.rmtree(out / "lake")  # the demo always starts from a fresh lake
-    from pipelines.batch_flows import demo_flow
+    from pipelines.batch_flows import run_demo
 
-    result = demo_flow(str(out), athletes=athletes, sessions=sessions)
+    result = _with_prefect(lambda: run_demo(str(out), athletes=athletes, sessions=sessions))
     ev = result["evaluation"]
     console.print(
         f"simulated and ingested {result['recordings']} recordings ({result['reps']} reps, "
