@@ -26,14 +26,35 @@ from hinge_analytics.analytics.synthetic import synthetic_reps, write_rep_rows
 from hinge_analytics.lake import Lake
 
 SCANNED = {
-    "recordings": ["recording_id", "ingest_id", "athlete_id", "session_date", "exercise", "side",
-                   "load_kg", "n_reps"],
+    "recordings": [
+        "recording_id",
+        "ingest_id",
+        "athlete_id",
+        "session_date",
+        "exercise",
+        "side",
+        "load_kg",
+        "n_reps",
+    ],
     "predictions": ["recording_id", "ingest_id", "rep", "label"],
-    "reps": ["recording_id", "ingest_id", "rep", "peak_hip_flexion_deg", "peak_knee_flexion_left_deg",
-             "peak_knee_flexion_right_deg", "peak_hip_flexion_left_deg", "peak_hip_flexion_right_deg",
-             "peak_ankle_dorsiflexion_left_deg", "peak_ankle_dorsiflexion_right_deg",
-             "peak_trunk_inclination_deg", "peak_upper_back_rounding_deg", "duration_s", "eccentric_s",
-             "bottom_pause_s", "concentric_s"],
+    "reps": [
+        "recording_id",
+        "ingest_id",
+        "rep",
+        "peak_hip_flexion_deg",
+        "peak_knee_flexion_left_deg",
+        "peak_knee_flexion_right_deg",
+        "peak_hip_flexion_left_deg",
+        "peak_hip_flexion_right_deg",
+        "peak_ankle_dorsiflexion_left_deg",
+        "peak_ankle_dorsiflexion_right_deg",
+        "peak_trunk_inclination_deg",
+        "peak_upper_back_rounding_deg",
+        "duration_s",
+        "eccentric_s",
+        "bottom_pause_s",
+        "concentric_s",
+    ],
 }
 
 
@@ -63,8 +84,10 @@ def main() -> None:
         reps = synthetic_reps(args.reps)
         generated = time.perf_counter() - start
         write_rep_rows(lake, reps)
-        print(f"generated {reps.height:,} reps in {generated:.2f} s, "
-              f"wrote the Delta lake in {time.perf_counter() - start - generated:.2f} s")
+        print(
+            f"generated {reps.height:,} reps in {generated:.2f} s, "
+            f"wrote the Delta lake in {time.perf_counter() - start - generated:.2f} s"
+        )
 
     def sessions_and_flags():
         con = connect(lake)
@@ -89,8 +112,10 @@ def main() -> None:
     cpu_s = min(r[4] for r in runs)
     scan_s, rows = best(scan, args.repeat)
     n_reps = lake.dataset("reps").count_rows()
-    print(f"reps {n_reps:,}; sessions rows {runs[0][2]:,}; athletes {runs[0][3]:,}; "
-          f"cores {os.cpu_count()}; duckdb {duckdb.__version__}; best of {args.repeat}")
+    print(
+        f"reps {n_reps:,}; sessions rows {runs[0][2]:,}; athletes {runs[0][3]:,}; "
+        f"cores {os.cpu_count()}; duckdb {duckdb.__version__}; best of {args.repeat}"
+    )
     print(f"sessions view        {sessions_s:.3f} s")
     print(f"athlete_flags        {flags_s:.3f} s")
     print(f"sessions + flags     {total_s:.3f} s  (target < 1 s)")

@@ -198,4 +198,3 @@ def test_schedule_deployment_and_cli(weekly, tmp_path):
     assert result.exit_code == 0, result.output
     assert "ingested 0 recording(s)" in result.output and "labelled 0 rep(s)" in result.output
     assert (tmp_path / "r" / "index.html").is_file()
-

@@ -65,11 +65,20 @@ def progress_plot(weekly: pl.DataFrame) -> str:
             ax_form.scatter(
                 flagged["week"].to_list(),
                 [None if v is None else 100 * v for v in flagged["share_good"].to_list()],
-                s=160, facecolors="none", edgecolors="#c62828", linewidths=2, zorder=5,
+                s=160,
+                facecolors="none",
+                edgecolors="#c62828",
+                linewidths=2,
+                zorder=5,
             )
             ax_load.scatter(
-                flagged["week"].to_list(), flagged["top_load_kg"].to_list(),
-                s=160, facecolors="none", edgecolors="#c62828", linewidths=2, zorder=5,
+                flagged["week"].to_list(),
+                flagged["top_load_kg"].to_list(),
+                s=160,
+                facecolors="none",
+                edgecolors="#c62828",
+                linewidths=2,
+                zorder=5,
             )
     ax_form.set_ylabel("good reps (%)")
     ax_form.set_ylim(-5, 105)
@@ -107,7 +116,11 @@ def asymmetry_plot(sessions: pl.DataFrame, threshold_pct: float) -> str:
             if all(v is None for v in values):
                 continue
             ax.plot(
-                dates, values, color=colour, marker=MARKERS[i % len(MARKERS)], linewidth=1.2,
+                dates,
+                values,
+                color=colour,
+                marker=MARKERS[i % len(MARKERS)],
+                linewidth=1.2,
                 label=f"{metric} · {exercise}",
             )
     ax.set_ylabel("SI (%)  + = left larger")
