@@ -182,6 +182,24 @@ def real_video_cases(folder: Path) -> list[Case]:
     return cases
 
 
+def spliced_cases(folder: Path) -> list[Case]:
+    """Frames of many short clips concatenated, no times (30 fps assumed): the product should say it
+    cannot count reps in them, not invent some."""
+    return [
+        Case(
+            _row(
+                f"{csv.parent.name}-{csv.stem}",
+                str(csv.relative_to(folder)),
+                "ec",
+                csv.parent.name,
+                "mediapipe_csv",
+            ),
+            comment="spliced clips",
+        )
+        for csv in sorted(folder.glob("*/*.csv"))
+    ]
+
+
 DATA_SETS = {
     "squat": DataSet("squat IMU form sets", "squat_imu_form_dev", squat_cases),
     "metamotion": DataSet(
@@ -192,6 +210,9 @@ DATA_SETS = {
         "SmartLift deadlift landmarks", "smartlift_mediapipe_deadlift", smartlift_cases, 30.0
     ),
     "real_video": DataSet("real video landmarks", "real_video_dev", real_video_cases),
+    "spliced": DataSet(
+        "Exercise-Correction spliced clips", "exercise_correction_mediapipe_csv", spliced_cases, 30.0
+    ),
 }
 
 

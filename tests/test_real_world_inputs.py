@@ -116,3 +116,15 @@ def test_a_set_that_rests_on_the_floor_counts_each_pull():
     assert np.allclose(reps["t_start_s"].to_numpy(), [2.0, 9.0, 15.0], atol=0.15)
     assert np.allclose(reps["t_end_s"].to_numpy(), [5.0, 12.0, 18.0], atol=0.15)
     assert (reps["concentric_s"] > 1.0).all()
+
+
+def test_several_clips_joined_in_one_file_are_refused(tmp_path):
+    path, _ = _pose_csv(tmp_path, reps=2)
+    clip = pl.read_csv(path)
+    shifted = clip.with_columns([(pl.col(c) + 1.5).alias(c) for c in clip.columns if c.endswith("_x")])
+    joined = pl.concat([clip, shifted, clip]).with_columns(
+        timestamp_ms=pl.int_range(pl.len()) * (1000.0 / 30.0)
+    )
+    joined.write_csv(path)
+    with pytest.raises(BadRecording, match="several clips"):
+        _process(_manifest(tmp_path, "set.csv", "mediapipe_csv"))

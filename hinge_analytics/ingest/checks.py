@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.numeric import nanmean_stack, nanmedian
 from hinge_analytics.schema import landmark_columns
 
 MIN_DURATION_S = 2.0
@@ -21,6 +22,9 @@ MAX_GAP_S = 0.5  # a longer stretch without data is a gap: kept empty, it loses 
 # a missing athlete, so a frame needs a hip, a shoulder and a knee of either side.
 KEY_JOINTS = ("hip", "shoulder", "knee")
 MIN_CONFIDENCE = 0.3
+JUMP_TRUNK_LENGTHS = 0.4  # a body moving this far between two frames is a cut between clips
+MAX_JUMPS = 2
+PERSIST_FRAMES = 10
 
 
 def time_axis(timestamps_s: np.ndarray | None, n_frames: int, sample_rate_hz: float | None) -> np.ndarray:
@@ -85,4 +89,46 @@ def check_person_present(frames: pl.DataFrame, t_s: np.ndarray) -> None:
         raise BadRecording(
             f"The athlete is not detected in {missing:.0%} of the frames; film the whole body "
             "from the side, in good light."
+        )
+
+
+def check_one_clip(frames: pl.DataFrame) -> None:
+    """Refuse files that join several clips: between two frames the whole body jumps.
+
+    The median displacement of shoulders, hips, knees and ankles from one frame to the next stays
+    under a fifth of a trunk length in real recordings (0.19 at most over the real landmark files
+    at hand, 15-60 fps); a cut between clips moves it by more than ``JUMP_TRUNK_LENGTHS``.
+    A jump counts when the body stays away for ``PERSIST_FRAMES`` (a spike or a left/right swap
+    comes straight back); one can be a person re-detected, ``MAX_JUMPS`` or more is a spliced
+    file, whose reps would mix different sets.
+    """
+    points = {}
+    for joint in ("shoulder", "hip", "knee", "ankle"):
+        for side in ("left", "right"):
+            x, y, _, _ = landmark_columns(f"{joint}_{side}")
+            if x in frames.columns and y in frames.columns:
+                points[f"{joint}_{side}"] = frames.select(pl.col(x, y).cast(pl.Float64)).to_numpy()
+    shoulders = [v for k, v in points.items() if k.startswith("shoulder")]
+    hips = [v for k, v in points.items() if k.startswith("hip")]
+    if len(points) < 4 or not shoulders or not hips:
+        return
+    size = float(nanmedian(np.linalg.norm(nanmean_stack(shoulders) - nanmean_stack(hips), axis=1)))
+    if not np.isfinite(size) or size <= 0:
+        return
+    xy = np.stack(list(points.values()), axis=1)  # (frames, joints, 2)
+    steps = nanmedian(np.linalg.norm(np.diff(xy, axis=0), axis=2), axis=1) / size
+    candidates = np.flatnonzero(np.nan_to_num(steps) > JUMP_TRUNK_LENGTHS) + 1
+    # A cut leaves the body somewhere else; a glitch (a spike, a swap, a re-detection) comes back.
+    centre = nanmedian(np.moveaxis(xy, 1, 0))  # (frames, 2), over joints
+    jumps = [
+        i
+        for i in candidates
+        if np.linalg.norm(nanmedian(centre[i : i + PERSIST_FRAMES]) - centre[i - 1])
+        > JUMP_TRUNK_LENGTHS * size
+    ]
+    if len(jumps) >= MAX_JUMPS:
+        shown = ", ".join(str(int(i)) for i in jumps[:5]) + (", ..." if len(jumps) > 5 else "")
+        raise BadRecording(
+            f"The athlete jumps across the picture {len(jumps)} times (at frames {shown}): the file "
+            "looks like several clips joined together. Split it into one file per set."
         )

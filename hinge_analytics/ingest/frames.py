@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from hinge_analytics.ingest.checks import check_length, check_person_present, time_axis
+from hinge_analytics.ingest.checks import check_length, check_one_clip, check_person_present, time_axis
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.numeric import frame_with_nulls
 from hinge_analytics.schema import IMU_CHANNELS, LANDMARKS, landmark_columns
@@ -91,6 +91,7 @@ def pose_frames_from_arrays(
         data[c] = np.clip(np.nan_to_num(conf[lm], nan=0.0), 0.0, 1.0)
     frames = frame_with_nulls(data)
     check_person_present(frames, t_s)
+    check_one_clip(frames)
     return RecordingRead("pose", frames, _rate(t_s), coordinates)
 
 
