@@ -450,3 +450,19 @@ def demo(
 def main() -> None:  # pragma: no cover - console entry point
     os.environ.setdefault("MPLBACKEND", "Agg")
     app()
+
+
+@app.command()
+@_user_errors
+def check(lake: LakeOption = None) -> None:
+    """List the lake's data files that are missing or unreadable and the recordings whose rows are
+    incomplete (exit status 1 when there are any); `hinge ingest MANIFEST --force` re-creates them.
+    Writes nothing."""
+    from hinge_analytics.check import check_lake
+
+    result = check_lake(_existing_lake(lake))
+    for line in result.lines():
+        console.print(line, highlight=False)
+    if not result.ok:
+        print(f"hinge: {result.summary()}", file=sys.stderr)
+        raise typer.Exit(1)

@@ -25,7 +25,7 @@ from hinge_analytics.features.metrics import rep_metrics
 from hinge_analytics.ingest import read_recording
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead
-from hinge_analytics.ingest.manifest import ManifestRow, RejectedRow, read_manifest
+from hinge_analytics.ingest.manifest import ManifestRow, RejectedRow, quarantine_entries, read_manifest
 from hinge_analytics.kinematics import angles_for
 from hinge_analytics.kinematics.plausibility import check_angles
 from hinge_analytics.lake import Lake, LakeError
@@ -257,15 +257,19 @@ def quarantine_rows(items: Iterable[tuple]) -> pl.DataFrame:
 
 
 def record_rejected(lake: Lake, rejected: list[RejectedRow]) -> None:
-    """Quarantine invalid manifest rows; a row already quarantined for the same reason is left as is."""
+    """Quarantine invalid manifest rows; a row already quarantined for the same reason is left as is.
+
+    The quarantine table holds one row per recording_id: manifest rows that share an id become one
+    row whose reason names every row number (`quarantine_entries`). Written at most
+    ``MAX_PREDICATE_IDS`` ids per commit: one predicate of 25,000 ids crashed delta-rs."""
     if not rejected:
         return
-    first = list({r.recording_id: r for r in reversed(rejected)}.values())  # one row per id
-    known = lake_state(lake, [r.recording_id for r in first]).quarantined
-    new = [r for r in first if known.get(r.recording_id, (None, None))[1] != r.reason]
+    entries = quarantine_entries(rejected)
+    known = lake_state(lake, [r.recording_id for r in entries]).quarantined
+    new = [r for r in entries if known.get(r.recording_id, (None, None))[1] != r.reason]
     if new:
         rows = quarantine_rows((r.recording_id, r.path, r.reason) for r in new)
-        lake.replace_recordings("quarantine", rows, rows["recording_id"].to_list())
+        lake.replace_recordings_in_batches("quarantine", rows, rows["recording_id"].to_list())
 
 
 def ingest_chunk(
@@ -338,6 +342,8 @@ def plan_batch(manifest: Path, lake: Lake, force: bool = False) -> Batch:
     Raises BadRecording when the manifest itself is unusable."""
     rows, rejected = read_manifest(manifest)
     lake.create()
+    if force:  # a lost data file fails every read and write of its table until the log forgets it
+        lake.repair()
     record_rejected(lake, rejected)
     summary = ChunkSummary(quarantined=[(r.recording_id, r.reason) for r in rejected])
     return Batch(rows, batch_state(lake, rows, force), summary)
