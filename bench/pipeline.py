@@ -157,8 +157,8 @@ threading.Thread(target=sample_rss, daemon=True).start()
 sys.path.insert(0, {root!r})
 import hinge_analytics.pipeline, hinge_analytics.lake, hinge_analytics.ingest  # what the work needs
 t_imported = time.time()
-import pipelines
-from pipelines.ingest_flow import run_ingest
+import hinge_analytics.pipelines
+from hinge_analytics.pipelines.ingest_flow import run_ingest
 t_prefect = time.time()
 summary = run_ingest({manifest!r}, {lake!r})
 t_ingested = time.time()
@@ -182,7 +182,7 @@ print(json.dumps({{"t_started": t_started, "t_imported": t_imported, "t_prefect"
 """
 )
 
-WARM_UP = "import pipelines\nfrom prefect import flow\nflow(name='warm-up')(lambda: None)()\n"
+WARM_UP = "import hinge_analytics.pipelines\nfrom prefect import flow\nflow(name='warm-up')(lambda: None)()\n"
 
 
 def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:

@@ -139,7 +139,7 @@ def _print_table(frame: pl.DataFrame) -> None:
 
 def _with_prefect(run: Callable[[], T], scheduler: bool = False) -> T:
     """``run()`` (which runs flows), with the in-process Prefect API failing as a one-line error."""
-    from pipelines.api import APIUnavailable, ensure_api
+    from hinge_analytics.pipelines.api import APIUnavailable, ensure_api
 
     try:
         ensure_api(scheduler)
@@ -199,7 +199,7 @@ def ingest(
 
     read_manifest(manifest)  # fail fast, before Prefect starts, on an unusable manifest
     root = _writable_lake(resolve_lake(lake))
-    from pipelines.ingest_flow import run_ingest
+    from hinge_analytics.pipelines.ingest_flow import run_ingest
 
     summary = _with_prefect(lambda: run_ingest(str(manifest), root, force=force))
     console.print(
@@ -401,7 +401,7 @@ def schedule(
 ) -> None:
     """Serve a Prefect deployment that runs ingest + predict + report on a schedule (blocks; Ctrl-C
     stops it)."""
-    from pipelines.schedule import ScheduleError, WeeklyJob, build_deployment, serve_weekly
+    from hinge_analytics.pipelines.schedule import ScheduleError, WeeklyJob, build_deployment, serve_weekly
 
     job = WeeklyJob(manifest_dir, resolve_lake(lake), reports, model, weeks)
     try:
@@ -409,7 +409,7 @@ def schedule(
     except ScheduleError as exc:
         raise UserError(str(exc)) from None
     if run_now:
-        from pipelines.batch_flows import run_weekly
+        from hinge_analytics.pipelines.batch_flows import run_weekly
 
         result = _with_prefect(lambda: run_weekly(**job.parameters()))
         console.print(
@@ -433,7 +433,7 @@ def demo(
 
     if (out / "lake").exists():
         shutil.rmtree(out / "lake")  # the demo always starts from a fresh lake
-    from pipelines.batch_flows import run_demo
+    from hinge_analytics.pipelines.batch_flows import run_demo
 
     result = _with_prefect(lambda: run_demo(str(out), athletes=athletes, sessions=sessions))
     ev = result["evaluation"]

@@ -8,14 +8,14 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
-import pipelines  # noqa: F401
+import hinge_analytics.pipelines  # noqa: F401
 from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model, predict, train
 from hinge_analytics.lake import Lake
+from hinge_analytics.pipelines.api import ensure_api
+from hinge_analytics.pipelines.ingest_flow import run_ingest
 from hinge_analytics.report import build_reports
 from hinge_analytics.schema import EXERCISES
 from hinge_analytics.simulate.team import simulate_team
-from pipelines.api import ensure_api
-from pipelines.ingest_flow import run_ingest
 
 
 @task(cache_policy=NONE)

@@ -7,12 +7,12 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
-import pipelines  # noqa: F401  (Prefect defaults before Prefect is imported)
+import hinge_analytics.pipelines  # noqa: F401  (Prefect defaults before Prefect is imported)
 from hinge_analytics.ingest.manifest import ManifestRow
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import CHUNK_SIZE, ChunkSummary, LakeState, ingest_chunk, plan_batch
-from pipelines.api import ensure_api
-from pipelines.runners import parallelism, task_runner_from_env
+from hinge_analytics.pipelines.api import ensure_api
+from hinge_analytics.pipelines.runners import parallelism, task_runner_from_env
 
 
 @task(cache_policy=NONE, retries=1, retry_delay_seconds=1)

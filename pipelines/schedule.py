@@ -15,9 +15,9 @@ from pathlib import Path
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
-import pipelines  # noqa: F401  (Prefect defaults before Prefect is used)
-from pipelines.api import ensure_api
-from pipelines.batch_flows import weekly_flow
+import hinge_analytics.pipelines  # noqa: F401  (Prefect defaults before Prefect is used)
+from hinge_analytics.pipelines.api import ensure_api
+from hinge_analytics.pipelines.batch_flows import weekly_flow
 
 DEPLOYMENT_NAME = "hinge-weekly-report"
 DEFAULT_CRON = "0 6 * * MON"  # Mondays 06:00
@@ -29,7 +29,8 @@ class ScheduleError(ValueError):
 
 @dataclass(frozen=True)
 class WeeklyJob:
-    """What the scheduled run does: the parameters of :func:`pipelines.batch_flows.weekly_flow`."""
+    """What the scheduled run does: the parameters of
+    :func:`hinge_analytics.pipelines.batch_flows.weekly_flow`."""
 
     manifest_dir: Path
     lake_root: str

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 from hinge_analytics.analytics.synthetic import write_rep_rows
 from hinge_analytics.cli import app
 from hinge_analytics.lake import Lake
+from hinge_analytics.pipelines.batch_flows import weekly_flow
+from hinge_analytics.pipelines.schedule import DEPLOYMENT_NAME, WeeklyJob, build_deployment
 from hinge_analytics.report import build_reports, safe_filename
 from hinge_analytics.simulate.team import simulate_team
-from pipelines.batch_flows import weekly_flow
-from pipelines.schedule import DEPLOYMENT_NAME, WeeklyJob, build_deployment
 
 runner = CliRunner()
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -180,7 +180,7 @@ def test_schedule_deployment_and_cli(weekly, tmp_path):
     job = WeeklyJob(weekly["root"] / "inbox", str(weekly["lake"]), tmp_path / "r")
     deployment = build_deployment("0 6 * * MON", job, timezone="Europe/Berlin")
     assert deployment.name == DEPLOYMENT_NAME
-    assert deployment.entrypoint == "pipelines.batch_flows.weekly_flow"
+    assert deployment.entrypoint == "hinge_analytics.pipelines.batch_flows.weekly_flow"
     schedule = deployment.schedules[0].schedule
     assert (schedule.cron, schedule.timezone) == ("0 6 * * MON", "Europe/Berlin")
     assert deployment.parameters["manifest_dir"] == str((weekly["root"] / "inbox").resolve())

@@ -65,7 +65,7 @@ def s3_env(monkeypatch):
 
 
 def test_dask_cluster_into_s3_lake_gives_the_same_reps_as_a_local_run(batch, tmp_path, s3_env, monkeypatch):
-    from pipelines.ingest_flow import run_ingest
+    from hinge_analytics.pipelines.ingest_flow import run_ingest
 
     # A small batch: the first 4 recordings.
     rows = pl.read_csv(batch, infer_schema=False).head(4)

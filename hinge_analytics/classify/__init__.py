@@ -46,7 +46,18 @@ from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import now_utc
 from hinge_analytics.schema import CURVE_COLUMNS, EXERCISES, REP_LABELS_FILE, UNCERTAIN
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
+
+def _default_model_dir() -> Path:
+    """The shipped model's folder: package data in an installed wheel, ``models/default`` in the
+    repository (a source tree or an editable install). pyproject.toml maps ``models/default`` to
+    ``hinge_analytics/default_model`` in the wheel; the repository keeps the model at the top, next
+    to its training script, so retraining writes a plain folder (docs/install.md)."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "default_model"
+    return installed if installed.is_dir() else package.parent / "models" / "default"
+
+
+DEFAULT_MODEL_DIR = _default_model_dir()
 MIN_FAMILY_REPS = 20
 MIN_EXACT_REPS = 150  # a sensor set gets its own model from this many reps (and 3 athletes)
 
