@@ -241,18 +241,32 @@ def already_ingested(lake: Lake, rows: Iterable[ManifestRow]) -> dict[str, str]:
 
 
 def quarantine_rows(items: Iterable[tuple]) -> pl.DataFrame:
-    """(recording_id, path, reason[, content_hash]) -> quarantine table rows stamped now."""
+    """(recording_id, path, reason[, content_hash[, athlete_id[, session_date]]]) -> quarantine
+    table rows stamped now. Columns the lake's schema lacks are dropped when written."""
     items = list(items)
+
+    def at(k: int) -> list:
+        return [i[k] if len(i) > k else None for i in items]
+
     return pl.DataFrame(
         {
-            "recording_id": [i[0] for i in items],
-            "path": [i[1] for i in items],
-            "reason": [i[2] for i in items],
+            "recording_id": at(0),
+            "path": at(1),
+            "reason": at(2),
             "quarantined_at": [now_utc()] * len(items),
-            "content_hash": [i[3] if len(i) > 3 else None for i in items],
+            "content_hash": at(3),
             "pipeline_version": [PIPELINE_VERSION] * len(items),
+            "athlete_id": at(4),
+            "session_date": at(5),
         },
-        schema_overrides={"content_hash": pl.String},
+        schema_overrides={
+            "recording_id": pl.String,
+            "path": pl.String,
+            "reason": pl.String,
+            "content_hash": pl.String,
+            "athlete_id": pl.String,
+            "session_date": pl.Date,
+        },
     )
 
 
@@ -268,7 +282,9 @@ def record_rejected(lake: Lake, rejected: list[RejectedRow]) -> None:
     known = lake_state(lake, [r.recording_id for r in entries]).quarantined
     new = [r for r in entries if known.get(r.recording_id, (None, None))[1] != r.reason]
     if new:
-        rows = quarantine_rows((r.recording_id, r.path, r.reason) for r in new)
+        rows = quarantine_rows(
+            (r.recording_id, r.path, r.reason, None, r.athlete_id, r.session_date) for r in new
+        )
         lake.replace_recordings_in_batches("quarantine", rows, rows["recording_id"].to_list())
 
 
@@ -285,14 +301,15 @@ def ingest_chunk(
     if state is None or force:
         state = batch_state(lake, rows, force)
     processed: list[Processed] = []
-    bad: list[tuple[str, str, str, str | None]] = []
+    bad: list[tuple[str, str, str, str | None, str, dt.date]] = []
     stale_quarantine: list[str] = []
     for row in rows:
         rid = row.recording_id
         try:
             digest = content_hash(row)
         except OSError as exc:
-            bad.append((rid, row.path, f"The file could not be opened ({exc.strerror or exc}).", None))
+            reason = f"The file could not be opened ({exc.strerror or exc})."
+            bad.append((rid, row.path, reason, None, row.athlete_id, row.session_date))
             continue
         if state.ingested.get(rid) == digest:
             summary.skipped.append(rid)
@@ -305,7 +322,7 @@ def ingest_chunk(
         try:
             processed.append(process_recording(row, digest))
         except BadRecording as exc:
-            bad.append((rid, row.path, str(exc), digest))
+            bad.append((rid, row.path, str(exc), digest, row.athlete_id, row.session_date))
     if bad:
         q = quarantine_rows(bad)
         lake.replace_recordings("quarantine", q, q["recording_id"].to_list())

@@ -159,7 +159,8 @@ def test_report_export_query_cli(weekly, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.glob("athlete_*.html")) == ["athlete_A003.html"]
-    sessions = pl.read_csv(out / "sessions.csv")
+    assert not (out / "index.html").exists() and not (out / "sessions.csv").exists()  # X's pages only
+    sessions = pl.read_csv(out / "athlete_A003_sessions.csv")
     assert sessions["session_date"].min() == "2026-09-14" and set(sessions["athlete_id"]) == {"A003"}
     bad = runner.invoke(app, ["report", "--lake", lake, "--out", str(out), "--since", "last week"])
     assert bad.exit_code == 2 and "not a date" in bad.output

@@ -14,7 +14,7 @@ import re
 import stat
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -73,6 +73,9 @@ class RejectedRow:
     recording_id: str
     path: str
     reason: str
+    # whose file it was, as far as the row says (reports list files not analysed per athlete)
+    athlete_id: str | None = None
+    session_date: dt.date | None = None
 
 
 # `hinge ingest` validates the manifest before Prefect starts (a bad one fails in a second, not
@@ -168,7 +171,15 @@ def parse_manifest(
                 )
             valid.append(row)
         except BadRecording as exc:
-            rejected.append(RejectedRow(number, rid, cells["path"] or "", f"Manifest row {number}: {exc}"))
+            reason = f"Manifest row {number}: {exc}"
+            who = (
+                cells["athlete_id"]
+                if cells["athlete_id"] and len(cells["athlete_id"]) <= MAX_ID_LENGTH
+                else None
+            )
+            rejected.append(
+                RejectedRow(number, rid, cells["path"] or "", reason, who, _date(cells["session_date"]))
+            )
     return valid, rejected
 
 
@@ -244,7 +255,7 @@ def quarantine_entries(rejected: list[RejectedRow]) -> list[RejectedRow]:
     for row in rejected:
         groups.setdefault(row.recording_id, []).append(row)
     entries = []
-    for rid, rows in groups.items():
+    for rows in groups.values():
         if len(rows) == 1:
             entries.append(rows[0])
             continue
@@ -255,7 +266,7 @@ def quarantine_entries(rejected: list[RejectedRow]) -> list[RejectedRow]:
             reason = " ".join(r.reason for r in rows[:MAX_LISTED_ROWS])
             if len(rows) > MAX_LISTED_ROWS:
                 reason += f" (and {len(rows) - MAX_LISTED_ROWS} more rows)"
-        entries.append(RejectedRow(rows[0].row_number, rid, rows[0].path, reason))
+        entries.append(replace(rows[0], reason=reason))
     return entries
 
 
@@ -265,6 +276,13 @@ def _row_numbers(numbers: list[int]) -> str:
     if len(numbers) > MAX_LISTED_ROWS:
         return f"{', '.join(shown)} and {len(numbers) - MAX_LISTED_ROWS} more"
     return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _clean(value: object) -> str | None:

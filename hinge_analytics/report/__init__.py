@@ -11,6 +11,7 @@ stopped half-way leaves the previous pages whole, never an empty or truncated on
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import html
 import re
@@ -21,11 +22,22 @@ import polars as pl
 from hinge_analytics import analytics
 from hinge_analytics.analytics import athlete_flags, connect, freeze_sessions
 from hinge_analytics.atomic import write_atomic, write_text_atomic
-from hinge_analytics.lake import Lake
-from hinge_analytics.report.plots import asymmetry_plot, label_colour, mistake_plot, progress_plot
+from hinge_analytics.lake import Lake, LakeError
+from hinge_analytics.report.plots import asymmetry_plot, label_colour, mistake_plot, progress_plot, sparkline
 
 STRIP_SETS = 24  # the rep strip shows an athlete's latest sets in the period
 TOP_CUES = 5
+# Files not analysed and recording notes listed on a page, latest first; the CSVs hold them all
+# (a batch of 25,000 missing files must not make a 25,000-row page).
+TEAM_LIST_ROWS = 50
+ATHLETE_LIST_ROWS = 200
+KNOWN_SHOWN = 20  # athlete ids an "unknown athlete" message lists
+
+
+class UnknownAthlete(LakeError):
+    """``--athlete`` names no athlete of the lake. A LakeError, so that the command line and the
+    flows report it like any other lookup in the lake: one line, nothing written."""
+
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;color:#222}
@@ -40,7 +52,7 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}td.t{text-al
 .rep{display:inline-block;width:18px;height:18px;margin:1px;border-radius:2px;color:#fff;
 font-size:10px;line-height:18px;text-align:center}
 .legend span{margin-right:12px;font-size:.85rem}.note{color:#555;font-size:.85rem}
-svg{max-width:100%;height:auto}.wide{overflow-x:auto}
+svg{max-width:100%;height:auto}.wide{overflow-x:auto}svg.spark{vertical-align:middle}
 """
 
 
@@ -203,37 +215,172 @@ def _athlete_page(
     weekly: pl.DataFrame,
     labels: pl.DataFrame,
     reps: pl.DataFrame,
+    notes: pl.DataFrame,
+    not_analysed: pl.DataFrame | None,
     csv_names: dict[str, str],
 ) -> str:
     counts = labels.group_by("label").agg(pl.col("reps").sum()).sort("reps", descending=True)
     links = " · ".join(f"<a href='{_esc(n)}'>{_esc(k)}.csv</a>" for k, n in csv_names.items())
     share = flags.get("share_good")
-    summary = (
-        f"{flags['sessions']} session(s), {flags['reps']} reps, "
-        f"{'' if share is None else f'{100 * share:.0f}% good, '}"
-        f"{_esc(flags['first_session'])} to {_esc(flags['last_session'])}"
-    )
+    if flags.get("sessions"):
+        summary = (
+            f"{flags['sessions']} session(s), {flags['reps']} reps, "
+            f"{'' if share is None else f'{100 * share:.0f}% good, '}"
+            f"{_esc(flags['first_session'])} to {_esc(flags['last_session'])}"
+        )
+    else:
+        summary = "No reps analysed in this period: see the notes and files below."
     return (
         f"<p><a href='index.html'>&larr; team overview</a></p><h1>Athlete {_esc(athlete_id)}</h1>"
         f"<p>{summary}</p><p>{_badges(flags) or '<span class=ok>no flags</span>'}</p>"
         f"<h2>Top coaching cues</h2>{_top_cues(reps)}"
-        f"<h2>Progress over weeks: form and load</h2>{progress_plot(weekly)}"
-        f"<h2>Mistake breakdown</h2>{mistake_plot(counts)}"
-        f"<h2>Left/right asymmetry</h2>{asymmetry_plot(sessions, analytics.ASYMMETRY_SI_PCT)}"
-        f"<h2>Reps of each set</h2>{_rep_strip(reps)}"
+        f"<h2>Progress over weeks: form and load</h2>{_progress(weekly)}"
+        f"<h2>Mistake breakdown</h2>{_mistakes(counts)}"
+        f"<h2>Left/right asymmetry</h2>{_asymmetry(sessions)}"
+        f"<h2>Reps of each set</h2>{_rep_strip(reps) if reps.height else '<p>No reps in this period.</p>'}"
         f"<h2>Sessions</h2>{_table(sessions.select(SESSION_COLUMNS))}"
         f"<h2>Angles (deg) and tempo (s)</h2>{_table(sessions.select(ANGLE_COLUMNS))}"
+        f"<h2>Notes on analysed recordings</h2>{_notes(notes, ATHLETE_LIST_ROWS)}"
+        f"<h2>Files not analysed</h2>{_not_analysed_section(not_analysed, ATHLETE_LIST_ROWS)}"
         f"<p>Tables: {links}</p>{_rules()}"
     )
 
 
-def _index_page(flags: pl.DataFrame, pages: dict[str, str], since: dt.date | None) -> str:
+def _progress(weekly: pl.DataFrame) -> str:
+    """The weekly plot from two weeks on; one week's numbers as a table (a plot of one week was a
+    dot on an empty time axis spanning years)."""
+    if weekly.height == 0:
+        return "<p>No weeks in this period.</p>"
+    if weekly["week"].n_unique() >= 2:
+        return progress_plot(weekly)
+    numbers = weekly.select(
+        "week",
+        "exercise",
+        "sessions",
+        "reps",
+        "top_load_kg",
+        (pl.col("share_good") * 100).alias("good_%"),
+    )
+    return f"<p class='note'>One week so far: its numbers (a trend needs two weeks).</p>{_table(numbers)}"
+
+
+def _mistakes(counts: pl.DataFrame) -> str:
+    return mistake_plot(counts) if counts.height else "<p>No reps in this period.</p>"
+
+
+SI_COLUMNS = ["knee_si_pct", "hip_si_pct", "ankle_si_pct"]
+
+
+def _asymmetry(sessions: pl.DataFrame) -> str:
+    """SI over sessions from two sessions on; one session's left/right numbers as a table."""
+    measured = sessions.filter(pl.any_horizontal(pl.col(SI_COLUMNS).is_not_null()))
+    if measured.height == 0:
+        return (
+            "<p>No left/right comparison: these recordings give no per-side angles (e.g. one camera "
+            "from the side, or IMUs without left and right leg sensors).</p>"
+        )
+    if measured["session_date"].n_unique() >= 2:
+        return asymmetry_plot(sessions, analytics.ASYMMETRY_SI_PCT)
+    numbers = measured.select(
+        "session_date",
+        "exercise",
+        *[
+            pl.col(f"{m}_{side}_deg").alias(f"{m}_{side[0].upper()}_deg")
+            for m in ("knee", "hip", "ankle")
+            for side in ("left", "right")
+        ],
+        *[pl.col(c).alias(c.replace("_si_pct", "_SI_%")) for c in SI_COLUMNS],
+        pl.col("asymmetry_flag").alias("asymmetric"),
+    )
+    return (
+        "<p class='note'>One session so far: its left (L) and right (R) peak angles and symmetry "
+        f"indices (a trend needs two sessions).</p>{_table(numbers)}"
+    )
+
+
+NOTE_COLUMNS = ["session_date", "exercise", "set_number", "recording_id", "path", "note"]
+NOT_ANALYSED_COLUMNS = ["recording_id", "path", "reason", "quarantined_at"]
+
+
+def _notes(notes: pl.DataFrame, limit: int, csv_name: str | None = None) -> str:
+    """What a coach should know about recordings that were analysed (pipeline.recording_note):
+    no reps found, gaps in the data, a sensor on the bar or kettlebell that gives no body angles."""
+    if notes.height == 0:
+        return "<p>No notes: every analysed recording gave reps and body angles without gaps.</p>"
+    return _capped(notes.select(NOTE_COLUMNS), limit, "note(s)", csv_name)
+
+
+def _not_analysed_section(frame: pl.DataFrame | None, limit: int, csv_name: str | None = None) -> str:
+    """The quarantine table's files (id, file, reason): a missing session and a failed file look
+    alike in every other table of the report. ``None``: the lake does not say whose files they are."""
+    if frame is None:
+        return (
+            "<p class='note'>This lake does not record which athlete a file that was not analysed "
+            "belonged to: see the list on the team overview.</p>"
+        )
+    if frame.height == 0:
+        return "<p>Every file was analysed.</p>"
+    return _capped(frame.select(NOT_ANALYSED_COLUMNS), limit, "file(s)", csv_name)
+
+
+def _capped(frame: pl.DataFrame, limit: int, what: str, csv_name: str | None) -> str:
+    where = f" (all of them in <a href='{_esc(csv_name)}'>{_esc(csv_name)}</a>)" if csv_name else ""
+    head = f"<p>{frame.height} {what}{where}"
+    if frame.height > limit:
+        head += f"; the latest {limit} are listed"
+    return f"{head}.</p>{_table(frame.head(limit), floats=2)}"
+
+
+def _ranked(flags: pl.DataFrame) -> pl.DataFrame:
+    """Athletes in the order a coach should look at them: flagged first, then the lowest share of
+    good reps (unlabelled last), then by id."""
+    return flags.with_columns(
+        _attention=pl.col("asymmetry_flag").fill_null(False) | pl.col("too_heavy_too_soon").fill_null(False)
+    ).sort(
+        ["_attention", "share_good", "athlete_id"],
+        descending=[True, False, False],
+        nulls_last=True,
+    )
+
+
+def _weekly_good(weekly: pl.DataFrame) -> dict[str, list[float | None]]:
+    """athlete -> share of good reps per week (all exercises, weighted by reps), oldest first."""
+    if weekly.height == 0:
+        return {}
+    per_week = (
+        weekly.group_by("athlete_id", "week")
+        .agg(
+            good=(pl.col("share_good") * pl.col("reps")).sum(),
+            labelled=pl.col("reps").filter(pl.col("share_good").is_not_null()).sum(),
+        )
+        .with_columns(share=pl.when(pl.col("labelled") > 0).then(pl.col("good") / pl.col("labelled")))
+        .sort("athlete_id", "week")
+    )
+    return {
+        athlete: part["share"].to_list()
+        for (athlete,), part in per_week.group_by(["athlete_id"], maintain_order=True)
+    }
+
+
+def _index_page(
+    flags: pl.DataFrame,
+    pages: dict[str, str],
+    since: dt.date | None,
+    weekly: pl.DataFrame,
+    notes: pl.DataFrame,
+    not_analysed: pl.DataFrame,
+) -> str:
+    trends = _weekly_good(weekly)
     rows = []
-    for f in flags.iter_rows(named=True):
+    for rank, f in enumerate(_ranked(flags).iter_rows(named=True), start=1):
         share = "" if f["share_good"] is None else f"{100 * f['share_good']:.0f}%"
+        trend = trends.get(f["athlete_id"], [])
+        shown = [f"{100 * v:.0f}%" for v in trend if v is not None]
+        spark = sparkline(trend, _esc(f"good reps by week: {' → '.join(shown[-8:])}")) if shown else ""
+        link = f"<a href='{_esc(pages[f['athlete_id']])}'>{_esc(f['athlete_id'])}</a>"
         rows.append(
-            f"<tr><td><a href='{_esc(pages[f['athlete_id']])}'>{_esc(f['athlete_id'])}</a></td>"
-            f"<td>{f['sessions']}</td><td>{f['reps']}</td><td>{share}</td>"
+            f"<tr><td>{rank}</td><td class='t'>{link}</td><td>{f['sessions'] or 0}</td>"
+            f"<td>{f['reps'] or 0}</td><td>{share}</td><td class='t'>{spark}</td>"
             f"<td class='t'>{_esc(f['most_common_mistake'])}</td>"
             f"<td class='t{' flag' if f['asymmetry_flag'] else ''}'>"
             f"{_esc(f['asymmetry_detail']) if f['asymmetry_flag'] else ''}</td>"
@@ -250,12 +397,18 @@ def _index_page(flags: pl.DataFrame, pages: dict[str, str], since: dt.date | Non
         f"<h1>Team overview</h1><p class='note'>{period}; generated "
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC</p>"
         f"<h2>Needs attention</h2>{f'<ul>{items}</ul>' if items else '<p>Nobody is flagged.</p>'}"
-        "<h2>Athletes</h2><table><tr><th>athlete</th><th>sessions</th><th>reps</th><th>good reps</th>"
-        "<th>most common mistake</th><th>asymmetric</th><th>too heavy, too soon</th></tr>"
-        + "".join(rows)
-        + "</table><p>Tables: <a href='athletes.csv'>athletes.csv</a> · <a href='sessions.csv'>"
-        "sessions.csv</a> · <a href='sets.csv'>sets.csv</a> · <a href='weekly.csv'>weekly.csv</a></p>"
-        + _rules()
+        "<h2>Athletes</h2><p class='note'>Flagged athletes first, then the lowest share of good reps; "
+        "the line is each athlete's share of good reps week by week.</p>"
+        "<div class='wide'><table><tr><th>#</th><th>athlete</th><th>sessions</th><th>reps</th>"
+        "<th>good reps</th><th>by week</th><th>most common mistake</th><th>asymmetric</th>"
+        "<th>too heavy, too soon</th></tr>" + "".join(rows) + "</table></div>"
+        "<h2>Files not analysed</h2>"
+        f"{_not_analysed_section(not_analysed, TEAM_LIST_ROWS, 'not_analysed.csv')}"
+        f"<h2>Notes on analysed recordings</h2>{_notes(notes, TEAM_LIST_ROWS, 'recording_notes.csv')}"
+        "<p>Tables: <a href='athletes.csv'>athletes.csv</a> · <a href='sessions.csv'>"
+        "sessions.csv</a> · <a href='sets.csv'>sets.csv</a> · <a href='weekly.csv'>weekly.csv</a> · "
+        "<a href='not_analysed.csv'>not_analysed.csv</a> · "
+        "<a href='recording_notes.csv'>recording_notes.csv</a></p>" + _rules()
     )
 
 
@@ -283,15 +436,90 @@ def _csv(frame: pl.DataFrame, path: Path) -> None:
     write_atomic(path, spreadsheet_safe(frame).write_csv)
 
 
+def _records_athletes(con) -> bool:
+    """Whether the lake's quarantine table says whose file each row was (newer schemas do)."""
+    return "athlete_id" in con.sql("SELECT * FROM quarantine LIMIT 0").columns
+
+
+def _quarantine(con, since: dt.date | None, athlete: str | None) -> pl.DataFrame | None:
+    """Files not analysed in the period, latest first; None when ``athlete`` is asked for and the
+    quarantine table does not record athletes."""
+    columns = set(con.sql("SELECT * FROM quarantine LIMIT 0").columns)
+    if athlete is not None and "athlete_id" not in columns:
+        return None
+    where, params = [], []
+    if athlete is not None:
+        where.append("athlete_id = ?")
+        params.append(athlete)
+    if since is not None and "session_date" in columns:
+        where.append("(session_date IS NULL OR session_date >= ?::DATE)")
+        params.append(since)
+    who = "athlete_id" if "athlete_id" in columns else "NULL::VARCHAR AS athlete_id"
+    sql = (
+        "SELECT recording_id, path, reason, "
+        "strftime(timezone('UTC', quarantined_at), '%Y-%m-%d %H:%M UTC') AS quarantined_at, "
+        f"{who} FROM quarantine {'WHERE ' + ' AND '.join(where) if where else ''} "
+        "ORDER BY quarantine.quarantined_at DESC, recording_id"
+    )
+    return con.sql(sql, params=params or None).pl()
+
+
+def known_athletes(con) -> list[str]:
+    """Athletes of the lake: those with an analysed recording, or a file not analysed (when the
+    quarantine table records athletes)."""
+    sql = "SELECT DISTINCT athlete_id FROM recordings"
+    if _records_athletes(con):
+        sql += " UNION SELECT DISTINCT athlete_id FROM quarantine WHERE athlete_id IS NOT NULL"
+    return sorted(con.sql(sql).pl()["athlete_id"].to_list())
+
+
+def _unknown(athlete: str, known: list[str], root: str) -> UnknownAthlete:
+    if not known:
+        return UnknownAthlete(f"no athlete {athlete!r}: the lake at {root} has no athletes yet")
+    same = [a for a in known if a.casefold() == athlete.casefold()]  # ids are case-sensitive
+    close = same or difflib.get_close_matches(athlete, known, n=3)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    listed = ", ".join(known[:KNOWN_SHOWN]) + (
+        f" and {len(known) - KNOWN_SHOWN} more" if len(known) > KNOWN_SHOWN else ""
+    )
+    return UnknownAthlete(f"no athlete {athlete!r} in the lake at {root}; {hint}known athletes: {listed}")
+
+
+def _no_flags(athlete_id: str) -> dict:
+    """The athlete_flags row of an athlete with recordings or refused files but no reps in the period."""
+    return {
+        "athlete_id": athlete_id,
+        "sessions": 0,
+        "reps": 0,
+        "share_good": None,
+        "most_common_mistake": None,
+        "asymmetry_flag": False,
+        "asymmetry_detail": None,
+        "too_heavy_too_soon": False,
+        "too_heavy_exercises": None,
+        "too_heavy_since": None,
+        "first_session": None,
+        "last_session": None,
+    }
+
+
 def build_reports(
     lake: Lake, out_dir: Path, athlete: str | None = None, since: dt.date | None = None
 ) -> list[Path]:
-    """Write index.html, one page per athlete and the CSV tables; returns the athlete pages."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write index.html, one page per athlete and the CSV tables; returns the athlete pages.
+
+    With ``athlete`` only that athlete's page and CSVs are written: the team pages and team CSVs
+    stay as they were (they describe the whole team). An athlete the lake does not know raises
+    UnknownAthlete naming the known ones, before anything is written.
+    """
     where = "(?::DATE IS NULL OR session_date >= ?::DATE) AND (?::VARCHAR IS NULL OR athlete_id = ?)"
     params = [since, since, athlete, athlete]
     con = connect(lake)
     try:
+        if athlete is not None:
+            known = known_athletes(con)
+            if athlete not in known:
+                raise _unknown(athlete, known, lake.root)
 
         def rows(sql: str) -> pl.DataFrame:
             return con.sql(sql, params=params).pl()
@@ -311,12 +539,34 @@ def build_reports(
             "label, confidence, cue FROM rep_view "
             f"WHERE {where} ORDER BY athlete_id, session_date, recording_id, rep"
         )
+        notes = rows(
+            "SELECT athlete_id, session_date, exercise, set_number, recording_id, path, note FROM recordings "
+            f"WHERE note IS NOT NULL AND {where} "
+            "ORDER BY session_date DESC, athlete_id, exercise, set_number, recording_id"
+        )
+        recorded = rows(f"SELECT DISTINCT athlete_id FROM recordings WHERE {where}")["athlete_id"].to_list()
+        not_analysed = _quarantine(con, since, athlete)
+        by_athlete = _records_athletes(con)
     finally:
         con.close()
-    _csv(flags, out_dir / "athletes.csv")
-    _csv(sessions, out_dir / "sessions.csv")
-    _csv(sets, out_dir / "sets.csv")
-    _csv(weekly, out_dir / "weekly.csv")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if athlete is None:
+        assert not_analysed is not None
+        _csv(flags, out_dir / "athletes.csv")
+        _csv(sessions, out_dir / "sessions.csv")
+        _csv(sets, out_dir / "sets.csv")
+        _csv(weekly, out_dir / "weekly.csv")
+        _csv(not_analysed if by_athlete else not_analysed.drop("athlete_id"), out_dir / "not_analysed.csv")
+        _csv(notes, out_dir / "recording_notes.csv")
+    # Athletes without reps in the period still get a page (and a row): recordings that gave no
+    # reps, or files that were not analysed, are what a coach needs to see for them.
+    others = {*recorded, *(a for a in (not_analysed["athlete_id"] if not_analysed is not None else []) if a)}
+    if athlete is not None:
+        others = {athlete}
+    missing = sorted(others - set(flags["athlete_id"].to_list()))
+    if missing:
+        extra = pl.DataFrame([_no_flags(a) for a in missing], schema=flags.schema)
+        flags = pl.concat([flags, extra])
     names = {a: safe_filename(a) for a in flags["athlete_id"].to_list()}
     pages = []
     for row in flags.iter_rows(named=True):
@@ -328,15 +578,22 @@ def build_reports(
                 ("weekly", weekly),
                 ("labels", labels),
                 ("reps", reps),
+                ("notes", notes),
             )
         }
+        theirs = None
+        if not_analysed is not None and by_athlete:
+            theirs = not_analysed.filter(pl.col("athlete_id") == athlete_id)
         stem = names[athlete_id].removesuffix(".html")
         csv_names = {"sessions": f"{stem}_sessions.csv", "reps": f"{stem}_reps.csv"}
         _csv(mine["sessions"], out_dir / csv_names["sessions"])
         _csv(mine["reps"], out_dir / csv_names["reps"])
-        body = _athlete_page(athlete_id, row, csv_names=csv_names, **mine)
+        body = _athlete_page(athlete_id, row, not_analysed=theirs, csv_names=csv_names, **mine)
         path = out_dir / names[athlete_id]
         write_text_atomic(path, _page(f"Athlete {athlete_id}", body))
         pages.append(path)
-    write_text_atomic(out_dir / "index.html", _page("Team overview", _index_page(flags, names, since)))
+    if athlete is None:
+        assert not_analysed is not None
+        index = _index_page(flags, names, since, weekly, notes, not_analysed)
+        write_text_atomic(out_dir / "index.html", _page("Team overview", index))
     return pages

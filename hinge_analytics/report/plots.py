@@ -46,49 +46,95 @@ def _svg(fig) -> str:
     return text[text.index("<svg") :]  # drop the XML prolog so it can sit inline in HTML
 
 
+MAX_OVERLAID = 3  # exercises drawn on one pair of axes; more get a panel each (small multiples)
+PANEL_COLUMNS = 3
+
+
 def progress_plot(weekly: pl.DataFrame) -> str:
     """Per ISO week and exercise: share of good reps (top) and top load (bottom).
 
-    Weeks flagged "too heavy, too soon" are ringed in red on both panels.
+    Up to ``MAX_OVERLAID`` exercises share one pair of axes; more get a pair of panels each, on a
+    grid of ``PANEL_COLUMNS`` (six lines on one chart were a tangle). Weeks flagged "too heavy,
+    too soon" are ringed in red on both panels. Needs two or more weeks: one week is a table of
+    numbers (`hinge_analytics.report`), not a dot on an empty axis.
     """
-    fig, (ax_form, ax_load) = plt.subplots(2, 1, figsize=(7.5, 4.8), sharex=True)
-    for i, ((exercise,), part) in enumerate(
-        weekly.sort("exercise", "week").group_by(["exercise"], maintain_order=True)
-    ):
-        weeks = part["week"].to_list()
-        good = [None if v is None else 100 * v for v in part["share_good"].to_list()]
-        style = {"marker": MARKERS[i % len(MARKERS)], "color": SERIES_COLOURS[i % len(SERIES_COLOURS)]}
-        ax_form.plot(weeks, good, label=str(exercise), **style)
-        ax_load.plot(weeks, part["top_load_kg"].to_list(), label=str(exercise), **style)
-        flagged = part.filter(pl.col("too_heavy_too_soon"))
-        if flagged.height:
-            ax_form.scatter(
-                flagged["week"].to_list(),
-                [None if v is None else 100 * v for v in flagged["share_good"].to_list()],
-                s=160,
-                facecolors="none",
-                edgecolors="#c62828",
-                linewidths=2,
-                zorder=5,
+    groups = [
+        (str(key[0]), part)
+        for key, part in weekly.sort("exercise", "week").group_by(["exercise"], maintain_order=True)
+    ]
+    if len(groups) <= MAX_OVERLAID:
+        fig, (ax_form, ax_load) = plt.subplots(2, 1, figsize=(7.5, 4.8), sharex=True)
+        for i, (exercise, part) in enumerate(groups):
+            _progress_lines(ax_form, ax_load, part, exercise, i)
+        _progress_axes(ax_form, ax_load)
+        ax_form.legend(fontsize=8, loc="best")
+    else:
+        columns = PANEL_COLUMNS
+        rows = -(-len(groups) // columns)
+        fig, axes = plt.subplots(2 * rows, columns, figsize=(9, 3.4 * rows), sharex=True, squeeze=False)
+        for i in range(rows * columns):
+            ax_form, ax_load = (
+                axes[2 * (i // columns), i % columns],
+                axes[2 * (i // columns) + 1, i % columns],
             )
-            ax_load.scatter(
-                flagged["week"].to_list(),
-                flagged["top_load_kg"].to_list(),
-                s=160,
-                facecolors="none",
-                edgecolors="#c62828",
-                linewidths=2,
-                zorder=5,
-            )
-    ax_form.set_ylabel("good reps (%)")
-    ax_form.set_ylim(-5, 105)
-    ax_load.set_ylabel("top load (kg)")
-    ax_load.set_xlabel("week starting")
-    ax_form.legend(fontsize=8, loc="best")
-    for ax in (ax_form, ax_load):
-        ax.grid(alpha=0.3)
+            if i >= len(groups):
+                ax_form.set_visible(False)
+                ax_load.set_visible(False)
+                continue
+            exercise, part = groups[i]
+            _progress_lines(ax_form, ax_load, part, exercise, i)
+            _progress_axes(ax_form, ax_load, labels=i % columns == 0)
+            ax_form.set_title(exercise, fontsize=9)
     fig.autofmt_xdate()
     return _svg(fig)
+
+
+def _progress_lines(ax_form, ax_load, part: pl.DataFrame, exercise: str, i: int) -> None:
+    weeks = part["week"].to_list()
+    good = [None if v is None else 100 * v for v in part["share_good"].to_list()]
+    style = {"marker": MARKERS[i % len(MARKERS)], "color": SERIES_COLOURS[i % len(SERIES_COLOURS)]}
+    ax_form.plot(weeks, good, label=exercise, **style)
+    ax_load.plot(weeks, part["top_load_kg"].to_list(), label=exercise, **style)
+    flagged = part.filter(pl.col("too_heavy_too_soon"))
+    if flagged.height:
+        ring = {"s": 160, "facecolors": "none", "edgecolors": "#c62828", "linewidths": 2, "zorder": 5}
+        good_flagged = [None if v is None else 100 * v for v in flagged["share_good"].to_list()]
+        ax_form.scatter(flagged["week"].to_list(), good_flagged, **ring)
+        ax_load.scatter(flagged["week"].to_list(), flagged["top_load_kg"].to_list(), **ring)
+
+
+def _progress_axes(ax_form, ax_load, labels: bool = True) -> None:
+    ax_form.set_ylim(-5, 105)
+    if labels:
+        ax_form.set_ylabel("good reps (%)")
+        ax_load.set_ylabel("top load (kg)")
+    ax_load.set_xlabel("week starting")
+    for ax in (ax_form, ax_load):
+        ax.grid(alpha=0.3)
+
+
+def sparkline(values: list[float | None], title: str, width: int = 90, height: int = 20) -> str:
+    """A tiny inline SVG line of ``values`` (0..1, None = no value) for a table cell: one per
+    athlete makes small multiples of a whole team, where one chart of 30 lines was a tangle.
+    Written by hand (numbers only, title escaped by the caller): a matplotlib figure takes 30 ms."""
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if not points:
+        return ""
+    step = (width - 4) / max(len(values) - 1, 1)
+    xy = [(2 + i * step, height - 2 - v * (height - 4)) for i, v in points]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    last_x, last_y = xy[-1]
+    return (
+        f"<svg class='spark' width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img'>"
+        f"<title>{title}</title>"
+        f"<line x1='2' y1='{height / 2:.1f}' x2='{width - 2}' y2='{height / 2:.1f}' stroke='#ddd'/>"
+        + (
+            f"<polyline points='{line}' fill='none' stroke='#1565c0' stroke-width='1.5'/>"
+            if len(xy) > 1
+            else ""
+        )
+        + f"<circle cx='{last_x:.1f}' cy='{last_y:.1f}' r='2.2' fill='#1565c0'/></svg>"
+    )
 
 
 def mistake_plot(counts: pl.DataFrame) -> str:
