@@ -36,6 +36,7 @@ from hinge_analytics.ingest.checks import (
 )
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead, imu_frames_from_arrays
+from hinge_analytics.ingest.mediapipe import check_time_unit
 from hinge_analytics.schema import IMU_PLACEMENTS
 
 MAX_BYTES = 256 * 1024 * 1024
@@ -63,6 +64,11 @@ class SensorData:
     channels: dict[str, np.ndarray] = field(default_factory=dict)
     layout: str = "generic"  # generic | movella_dot | xsens_mt
     header_rate_hz: float | None = None
+    source: str = ""  # the file it came from, for messages
+
+    @property
+    def named(self) -> str:
+        return f"the {self.placement} sensor" + (f" ({self.source})" if self.source else "")
 
 
 def placement_of(path: Path) -> str:
@@ -283,16 +289,20 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
     if not any(k.startswith(("acc", "gyr")) for k in channels):
         raise BadRecording(f"{path.name} has neither accelerometer nor gyroscope columns (Acc_X, Gyr_X).")
     check_sensor(placement, t, channels, path.name)
-    return SensorData(placement, t, channels, layout, header_rate)
+    return SensorData(placement, t, channels, layout, header_rate, path.name)
 
 
 def _time(
     col: dict[str, np.ndarray], layout: str, header_rate: float | None, manifest_rate: float | None, name: str
 ) -> np.ndarray:
     """Absolute time in seconds for each sample (shared clock across a session's sensors)."""
+    broken = None  # the first time column with empty cells, for the message if nothing else works
     for column, scale in _TIME_COLUMNS:
         if column in col and np.all(np.isfinite(col[column])):
+            check_time_unit(col[column], column, scale, name)
             return col[column] * scale
+        if column in col and broken is None:
+            broken = column
     stf = col.get("sampletimefine")
     if stf is not None and np.all(np.isfinite(stf)):
         if np.any(stf < 0) or np.any(stf >= _US_WRAP):
@@ -309,6 +319,14 @@ def _time(
         if np.any(counter < 0) or np.any(counter >= _COUNTER_WRAP):
             raise BadRecording(f"PacketCounter in {name} is outside the 16-bit counter's range.")
         return _unwrap(counter, _COUNTER_WRAP, name, "PacketCounter") / rate
+    if broken is not None:
+        empty = ~np.isfinite(col[broken])
+        first = int(np.argmax(empty))
+        where = "from" if np.all(empty[first:]) else "first at"
+        raise BadRecording(
+            f"The {broken} column of {name} is empty in {int(empty.sum())} of its {len(empty)} rows "
+            f"({where} data row {first + 1}): the file was cut short or damaged; re-export it."
+        )
     raise BadRecording(
         f"{name} has no usable time column (time_s, SampleTimeFine or PacketCounter), or it has gaps."
     )
@@ -324,7 +342,15 @@ def check_sensor(placement: str, t: np.ndarray, channels: dict[str, np.ndarray],
         if key.startswith(("acc", "gyr")):
             bad |= ~np.isfinite(values)
     if bad.mean() > MAX_MISSING_FRACTION:
-        raise BadRecording(f"The {placement} sensor ({name}) has no data in {bad.mean():.0%} of its samples.")
+        last = int(np.flatnonzero(~bad)[-1]) if (~bad).any() else -1
+        cut = (
+            f" (none after {t[last] - t[0]:.1f} s of its {t[-1] - t[0]:.1f} s: a column cut short?)"
+            if last >= 0 and bad[last + 1 :].all()
+            else ""
+        )
+        raise BadRecording(
+            f"The {placement} sensor ({name}) has no data in {bad.mean():.0%} of its samples{cut}."
+        )
     for key, values in channels.items():
         limit = 2000.0 if key.startswith("acc") else 100.0 if key.startswith("gyr") else 1.5
         if np.nanmax(np.abs(values), initial=0.0) > limit:
@@ -353,18 +379,28 @@ def sensor_files(path: Path) -> list[Path]:
     return files
 
 
+MIN_SHARED_FRACTION = 0.5  # sensors must share at least this much of the longest one's span
+
+
 def align(sensors: list[SensorData]) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]]]:
     """Resample every sensor onto the fastest sensor's time axis over the span all of them cover.
 
     A logging gap (no sample for more than ``MAX_GAP_S``) is filled with evenly spaced empty
     samples at the fastest sensor's rate, so the time axis stays regular and the gap stays
-    visible: every sensor is NaN where it has no sample within ``MAX_GAP_S``."""
+    visible: every sensor is NaN where it has no sample within ``MAX_GAP_S``.
+
+    Refused with a reason: sensors that share less than ``MIN_SHARED_FRACTION`` of the longest
+    sensor's time (one file cut short: analysing the shared span alone lost most reps without a
+    word), and a sensor whose accelerometer or gyroscope columns are empty over most of the
+    shared span (a column cut short; the angles then failed on an empty sensor with an IndexError).
+    """
     start = max(s.t_s[0] for s in sensors)
     end = min(s.t_s[-1] for s in sensors)
     if end <= start:
         raise BadRecording(
             "The sensors' recordings do not overlap in time; were they started in the same session?"
         )
+    _check_shared_span(sensors, start, end)
     # The fastest sensor's own sample times inside the shared span: no resampling of that sensor.
     reference = min(sensors, key=lambda s: float(np.median(np.diff(s.t_s))))
     t = reference.t_s[(reference.t_s >= start - 1e-9) & (reference.t_s <= end + 1e-9)]
@@ -381,7 +417,59 @@ def align(sensors: list[SensorData]) -> tuple[np.ndarray, dict[str, dict[str, np
             q = _normalise(np.column_stack([out[s.placement][f"quat_{c}"] for c in "wxyz"]))
             for i, c in enumerate("wxyz"):
                 out[s.placement][f"quat_{c}"] = q[:, i]
+    _check_shared_channels(sensors, start, end, out)
     return t - t[0], out
+
+
+def _check_shared_span(sensors: list[SensorData], start: float, end: float) -> None:
+    first = min(s.t_s[0] for s in sensors)
+    longest = max(s.t_s[-1] - s.t_s[0] for s in sensors)
+    if len(sensors) < 2 or end - start >= MIN_SHARED_FRACTION * longest:
+        return
+    late = max(sensors, key=lambda s: s.t_s[0])
+    early = min(sensors, key=lambda s: s.t_s[-1])
+    limits = []
+    if late.t_s[0] - first > 1e-9:
+        limits.append(f"{late.named} starts at {late.t_s[0] - first:.1f} s")
+    if early.t_s[-1] < max(s.t_s[-1] for s in sensors) - 1e-9:
+        limits.append(f"{early.named} stops at {early.t_s[-1] - first:.1f} s")
+    raise BadRecording(
+        f"The sensors share only {end - start:.1f} s of the {longest:.1f} s the longest one recorded "
+        f"({' and '.join(limits)}): reps are found only where every sensor has data. Re-export the "
+        "short file, or move it out of the folder to analyse the other sensors."
+    )
+
+
+def _check_shared_channels(
+    sensors: list[SensorData], start: float, end: float, aligned: dict[str, dict[str, np.ndarray]]
+) -> None:
+    """Refuse a sensor whose accelerometer or gyroscope is empty in most of its samples within the
+    shared span (a column cut short; ``check_sensor`` judged the whole file, where the part before
+    the cut can be the larger), or has no value at all there. A logging gap (samples absent, not
+    empty) is not refused: only the reps over it are lost."""
+    for s in sensors:
+        inside = (s.t_s >= start - 1e-9) & (s.t_s <= end + 1e-9)
+        for group, what in (("acc", "accelerometer"), ("gyr", "gyroscope")):
+            keys = [k for k in s.channels if k.startswith(group)]
+            if not keys:
+                continue
+            empty = np.zeros(len(s.t_s), dtype=bool)
+            for key in keys:
+                empty |= ~np.isfinite(s.channels[key])
+            share = float(empty[inside].mean()) if inside.any() else 1.0
+            usable = any(np.isfinite(aligned[s.placement][k]).sum() >= 2 for k in keys)
+            if share <= MAX_MISSING_FRACTION and usable:
+                continue
+            stop = (
+                f"; its {what} values stop at {s.t_s[~empty][-1] - s.t_s[0]:.1f} s of the file"
+                if ((~empty).any() and s.t_s[~empty][-1] < end)
+                else ""
+            )
+            raise BadRecording(
+                f"{s.named[0].upper()}{s.named[1:]} has no {what} values in {share:.0%} of its samples "
+                f"in the time the sensors share{stop}: the file was cut short or damaged. Re-export it, "
+                "or move it out of the folder to analyse the other sensors."
+            )
 
 
 def _fill_gaps(t: np.ndarray, step: float) -> np.ndarray:

@@ -121,9 +121,12 @@ def load_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseA
             "The CSV has no MediaPipe landmark columns (expected e.g. left_hip_x, left_hip_y)."
         )
     if "timestamp_ms" in table:
-        timestamps = table.numeric(["timestamp_ms"])[:, 0] / 1000.0
+        raw = table.numeric(["timestamp_ms"])[:, 0]
+        check_time_unit(raw, "timestamp_ms", 1e-3, path.name)
+        timestamps = raw / 1000.0
     elif "timestamp_s" in table:
         timestamps = table.numeric(["timestamp_s"])[:, 0]
+        check_time_unit(timestamps, "timestamp_s", 1.0, path.name)
     else:
         timestamps = None
     world = _looks_like_world(xyz)
@@ -139,6 +142,39 @@ def load_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseA
         return PoseArrays(xyz, conf, coordinates, timestamps_s=timestamps)
     numbers = table.numeric(["frame"])[:, 0] if "frame" in table else np.arange(n, dtype=np.float64)
     return PoseArrays(xyz, conf, coordinates, frame_numbers=numbers)
+
+
+# Beyond these rates a time column is in the other unit: no pose estimator or IMU logger samples
+# over 5 kHz, and none under 1 Hz. Seconds in a timestamp_ms column read as 30,000 frames a second
+# and made a 20-minute set "too short (1.2 s)"; milliseconds in a seconds column, the reverse.
+MAX_PLAUSIBLE_HZ = 5000.0
+MIN_PLAUSIBLE_HZ = 1.0
+
+
+def check_time_unit(values: np.ndarray, column: str, scale: float, name: str) -> None:
+    """Raise BadRecording with a hint when ``column`` (values x ``scale`` = seconds) steps at a rate
+    no recording has, naming the unit the values look like."""
+    finite = values[np.isfinite(values)]
+    steps = np.diff(finite) * scale
+    steps = steps[steps > 0]
+    if len(steps) < 2:
+        return
+    step = float(np.median(steps))
+    rate = float(f"{1.0 / step:.2g}")  # two significant digits: 60,000, not 59,999
+    span = float(finite[-1] - finite[0]) * scale
+    if rate > MAX_PLAUSIBLE_HZ and scale < 1.0:
+        seconds = float(finite[-1] - finite[0])
+        raise BadRecording(
+            f"The {column} column of {name} advances by {step / scale:.3g} a sample: as milliseconds "
+            f"that is {rate:,.0f} samples a second and {span:.1f} s in all. The values look like seconds "
+            f"({seconds / 60:.1f} min): name the column with _s (e.g. timestamp_s), or export milliseconds."
+        )
+    if rate < MIN_PLAUSIBLE_HZ and scale >= 1.0:
+        raise BadRecording(
+            f"The {column} column of {name} advances by {step:.3g} a sample: as seconds that is one "
+            f"sample every {step:.3g} s and {span / 3600:.1f} h in all. The values look like milliseconds "
+            f"({span / 1000:.1f} s): name the column with _ms (e.g. timestamp_ms), or export seconds."
+        )
 
 
 def _numeric(table: pl.DataFrame, cols: list[str]) -> np.ndarray:
