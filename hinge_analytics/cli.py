@@ -6,9 +6,12 @@ User errors exit non-zero with one line on stderr, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -23,6 +26,8 @@ from hinge_analytics.lake import Lake, LakeError, resolve_lake
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from hinge_analytics.ingest.discover import Defaults, Row
 
 app = typer.Typer(
     help="Rep-level form feedback for hip-hinge exercises from pose estimators and IMUs.",
@@ -148,6 +153,211 @@ def _with_prefect(run: Callable[[], T], scheduler: bool = False) -> T:
     return run()
 
 
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar (there is none when output is not a terminal).")
+]
+
+
+class _Bar:
+    """A rich progress bar of recordings: done / total, elapsed, time left."""
+
+    def __init__(self, progress, task) -> None:  # noqa: ANN001  (rich objects, imported lazily)
+        self._progress, self._task = progress, task
+
+    def start(self, total: int) -> None:
+        self._progress.update(self._task, total=total, completed=0)
+
+    def advance(self, done: int) -> None:
+        self._progress.advance(self._task, done)
+
+
+@contextmanager
+def _progress_bar(what: str, quiet: bool) -> Iterator[_Bar | None]:
+    """A progress bar on the terminal while the block runs; None with --quiet or when stdout is not
+    a terminal (a script's log gets no bar lines). Until ``start(total)`` it shows elapsed time only."""
+    if quiet or not console.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("recordings,"),
+        TimeElapsedColumn(),
+        TextColumn("elapsed,"),
+        TimeRemainingColumn(),
+        TextColumn("left"),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        yield _Bar(progress, progress.add_task(what, total=None))
+
+
+# --------------------------------------------------------------------------- finding recordings
+PatternOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pattern",
+        help="How recordings are named, matched against the end of each path relative to the folder "
+        "(extension left out), e.g. '{athlete}/{date}/{exercise}_set{set}'. Placeholders: {athlete} "
+        "{date} {exercise} {set} {load} {side} {*}. See docs/manifest.md.",
+    ),
+]
+AthleteOption = Annotated[str | None, typer.Option("--athlete", help="athlete_id where the name gives none.")]
+ExerciseOption = Annotated[
+    str | None, typer.Option("--exercise", help="Exercise where the name gives none (e.g. deadlift, rdl).")
+]
+DateOption = Annotated[
+    str | None, typer.Option("--date", help="session_date (YYYY-MM-DD) where the name gives none.")
+]
+RateOption = Annotated[
+    float | None,
+    typer.Option(
+        "--sample-rate", help="Rate in Hz for recordings whose files carry no times (video: its frame rate)."
+    ),
+]
+PlacementOption = Annotated[
+    str | None,
+    typer.Option("--placement", help="Where a single-sensor device was worn, when its layout says nothing."),
+]
+
+
+def _defaults(
+    athlete: str | None, exercise: str | None, date: str | None, rate: float | None, placement: str | None
+) -> Defaults:
+    """The options' values for every recording whose name does not give them, checked."""
+    from hinge_analytics.ingest.discover import Defaults, exercise_name
+    from hinge_analytics.schema import IMU_PLACEMENTS
+
+    lift = None
+    if exercise is not None:
+        lift = exercise_name(exercise)
+        if lift is None:
+            raise UserError(f"--exercise {exercise!r} is not a lift's name (e.g. deadlift, rdl, split_squat)")
+    day = None
+    if date is not None:
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            raise UserError(f"--date {date!r} is not a date like 2026-03-14") from None
+    if rate is not None and not 1.0 <= rate <= 10000.0:
+        raise UserError("--sample-rate must be between 1 and 10000 Hz")
+    if placement is not None and placement.lower() not in IMU_PLACEMENTS:
+        raise UserError(f"--placement {placement!r} is not one of {', '.join(IMU_PLACEMENTS)}")
+    return Defaults(
+        athlete_id=athlete.strip() if athlete else None,
+        session_date=day,
+        exercise=lift,
+        sample_rate_hz=rate,
+        placement=placement.lower() if placement else None,
+    )
+
+
+def _discover(
+    folder: Path, base: Path, pattern: str | None, defaults: Defaults, exclude: Path | None, quiet: bool
+) -> list[Row]:
+    """The manifest rows of the recordings in ``folder`` (paths relative to ``base``), with what
+    was found and skipped printed."""
+    from hinge_analytics.ingest.discover import NotAFolder, Pattern, PatternError, describe, find_recordings
+
+    try:
+        parsed = Pattern.parse(pattern) if pattern else None
+        candidates, skipped = find_recordings(folder, exclude=[exclude] if exclude else [])
+    except (PatternError, NotAFolder) as exc:
+        raise UserError(str(exc)) from None
+    if not candidates:
+        raise UserError(f"no recordings found in {folder} (see docs/formats.md for the formats read)")
+    with _progress_bar("reading", quiet) as bar:
+        if bar is not None:
+            bar.start(len(candidates))
+        rows = describe(candidates, folder, base, parsed, defaults, bar.advance if bar else None)
+    line = f"found {len(candidates)} recording(s) in {folder}"
+    if skipped:
+        line += f"; skipped {len(skipped)} file(s) that are not recordings"
+    console.print(line, highlight=False)
+    for item in skipped[:5]:
+        console.print(f"  skipped {item.path.relative_to(folder.resolve())}: {item.reason}", highlight=False)
+    if len(skipped) > 5:
+        console.print(f"  ... and {len(skipped) - 5} more", highlight=False)
+    return rows
+
+
+def _write_manifest(rows: list[Row], out: Path) -> None:
+    from hinge_analytics.atomic import write_atomic
+    from hinge_analytics.ingest.discover import manifest_frame
+
+    write_atomic(out, manifest_frame(rows).write_csv)
+
+
+def _print_to_fill(rows: list[Row], manifest: Path) -> None:
+    """Which rows a coach must fill or look at, by column, with row numbers."""
+    from hinge_analytics.ingest.discover import needs_filling, ranges, unreadable
+
+    needs = needs_filling(rows)
+    if needs:
+        console.print(f"to fill in {manifest} before ingesting (column: rows):", highlight=False)
+        for column, numbers in needs.items():
+            console.print(f"  {column}: {ranges(numbers)}", highlight=False)
+    for number, reason in unreadable(rows)[:10]:
+        console.print(f"  row {number}: {reason}", highlight=False)
+    if not needs and not unreadable(rows):
+        console.print("every row is complete; check the values anyway", highlight=False)
+
+
+@app.command(name="manifest")
+@_user_errors
+def manifest_command(
+    folder: Annotated[Path, typer.Argument(help="Folder of recordings (nothing is written in it).")],
+    out: Annotated[Path, typer.Option("--out", help="Manifest CSV to write.")] = Path("manifest.csv"),
+    pattern: PatternOption = None,
+    athlete: AthleteOption = None,
+    exercise: ExerciseOption = None,
+    date: DateOption = None,
+    sample_rate: RateOption = None,
+    placement: PlacementOption = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Find the recordings in FOLDER and write a manifest to check and edit: format, rate and
+    duration from the data; athlete, date, exercise, set, load and side from the names by --pattern
+    (or the options); says which rows still need filling. Columns: docs/manifest.md."""
+    from hinge_analytics.ingest.discover import manifest_base
+
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder")
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name such as {out / 'manifest.csv'}")
+    if out.exists() and not overwrite:
+        raise UserError(f"{out} exists (perhaps edited by hand); add --overwrite to replace it")
+    defaults = _defaults(athlete, exercise, date, sample_rate, placement)
+    base = manifest_base(folder, out)
+    rows = _discover(folder, base, pattern, defaults, out, quiet)
+    _write_manifest(rows, out)
+    console.print(f"wrote {out} ({len(rows)} rows)", highlight=False)
+    _print_to_fill(rows, out)
+    batch = "" if base == out.resolve().parent else f" --batch-dir {folder}"
+    console.print(f"then: hinge ingest {out}{batch}", highlight=False)
+
+
+def _manifest_beside(lake_root: str, folder: Path) -> Path:
+    """Where `hinge ingest FOLDER` keeps the manifest it wrote: next to a local lake (named after
+    the folder, so the next run of the same folder replaces it), else in a temporary folder."""
+    name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in folder.resolve().name)[:60]
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:8]
+    local = _local_path(lake_root)
+    if local is not None:
+        return local.absolute().parent / f"manifest-{name}-{digest}.csv"
+    return Path(tempfile.mkdtemp(prefix="hinge-manifest-")) / f"manifest-{name}-{digest}.csv"
+
+
 @app.command()
 @_user_errors
 def simulate(
@@ -190,24 +400,69 @@ def simulate(
 @app.command()
 @_user_errors
 def ingest(
-    manifest: Annotated[Path, typer.Argument(help="Manifest CSV of the batch.")],
+    source: Annotated[
+        Path,
+        typer.Argument(metavar="MANIFEST|FOLDER", help="Manifest CSV of a batch, or a folder of recordings."),
+    ],
     lake: LakeOption = None,
     force: Annotated[bool, typer.Option(help="Re-process recordings already in the lake.")] = False,
+    batch_dir: Annotated[
+        Path | None,
+        typer.Option("--batch-dir", help="Folder the manifest's paths are relative to (default: its own)."),
+    ] = None,
+    pattern: PatternOption = None,
+    athlete: AthleteOption = None,
+    exercise: ExerciseOption = None,
+    date: DateOption = None,
+    sample_rate: RateOption = None,
+    placement: PlacementOption = None,
+    quiet: QuietOption = False,
 ) -> None:
-    """Ingest a batch: read, angles, reps, per-rep metrics (idempotent per recording_id)."""
+    """Ingest a batch: read, angles, reps, per-rep metrics (idempotent per recording_id).
+
+    MANIFEST is a CSV with one row per recording (docs/manifest.md). A FOLDER is searched as
+    `hinge manifest` does (--pattern and the options fill the names' fields); the manifest it makes is
+    written next to the lake and printed, to edit and ingest again. Rows that stay incomplete are
+    quarantined with the reason; the rest of the batch goes on."""
     from hinge_analytics.ingest.manifest import read_manifest
 
-    read_manifest(manifest)  # fail fast, before Prefect starts, on an unusable manifest
     root = _writable_lake(resolve_lake(lake))
+    if source.is_dir():
+        if batch_dir is not None:
+            raise UserError("--batch-dir goes with a manifest; a folder is its own batch folder")
+        defaults = _defaults(athlete, exercise, date, sample_rate, placement)
+        manifest = _manifest_beside(root, source)
+        rows = _discover(source, source, pattern, defaults, manifest, quiet)
+        _write_manifest(rows, manifest)
+        console.print(f"wrote {manifest} ({len(rows)} rows)", highlight=False)
+        _print_to_fill(rows, manifest)
+        batch_dir = source
+    else:
+        options = {"--pattern": pattern, "--athlete": athlete, "--exercise": exercise, "--date": date}
+        options |= {"--sample-rate": sample_rate, "--placement": placement}
+        given = [name for name, value in options.items() if value is not None]
+        if given:
+            raise UserError(f"{', '.join(given)} apply to a folder of recordings, not to a manifest")
+        manifest = source
+    read_manifest(manifest, batch_dir)  # fail fast, before Prefect starts, on an unusable manifest
     from hinge_analytics.pipelines.ingest_flow import run_ingest
 
-    summary = _with_prefect(lambda: run_ingest(str(manifest), root, force=force))
+    folder = None if batch_dir is None else str(batch_dir)
+    with _progress_bar("ingesting", quiet) as bar:
+        summary = _with_prefect(
+            lambda: run_ingest(str(manifest), root, force=force, batch_dir=folder, progress=bar)
+        )
     console.print(
         f"ingested {len(summary.ingested)} recording(s) ({summary.reps} reps), "
         f"skipped {len(summary.skipped)} already in the lake, quarantined {len(summary.quarantined)}"
     )
     for rid, reason in summary.quarantined:
         console.print(Text.assemble("  ", ("quarantined", "yellow"), f" {rid}: {reason}"), highlight=False)
+    if source.is_dir():
+        console.print(
+            f"manifest: {manifest} (edit it, then: hinge ingest {manifest} --batch-dir {source})",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -375,8 +630,10 @@ def query_command(
     else:
         _print_table(shown)
     if limit is not None and frame.height > limit:
-        print(f"hinge: printed the first {limit} rows; there are more (--max-rows N, or 0 for all)",
-              file=sys.stderr)
+        print(
+            f"hinge: printed the first {limit} rows; there are more (--max-rows N, or 0 for all)",
+            file=sys.stderr,
+        )
 
 
 @app.command()

@@ -353,11 +353,12 @@ class Batch:
             yield chunk, self.state.of(chunk)
 
 
-def plan_batch(manifest: Path, lake: Lake, force: bool = False) -> Batch:
+def plan_batch(manifest: Path, lake: Lake, force: bool = False, batch_dir: Path | None = None) -> Batch:
     """Read and validate the manifest, create the lake's tables, quarantine the rejected rows and
     look up once what the lake holds for the rest: what every ingest does before its chunks.
+    ``batch_dir``: the folder the manifest's paths are relative to (default: the manifest's own).
     Raises BadRecording when the manifest itself is unusable."""
-    rows, rejected = read_manifest(manifest)
+    rows, rejected = read_manifest(manifest, batch_dir)
     lake.create()
     if force:  # a lost data file fails every read and write of its table until the log forgets it
         lake.repair()
@@ -367,14 +368,18 @@ def plan_batch(manifest: Path, lake: Lake, force: bool = False) -> Batch:
 
 
 def ingest_manifest(
-    manifest: Path, lake: Lake, chunk_size: int = CHUNK_SIZE, force: bool = False
+    manifest: Path,
+    lake: Lake,
+    chunk_size: int = CHUNK_SIZE,
+    force: bool = False,
+    batch_dir: Path | None = None,
 ) -> ChunkSummary:
     """The whole ingest without Prefect: manifest -> chunks -> lake -> compaction.
 
     One chunk's recordings are in memory at a time, so memory does not grow with the batch.
-    Raises BadRecording when the manifest itself is unusable.
+    ``batch_dir`` as in `plan_batch`. Raises BadRecording when the manifest itself is unusable.
     """
-    batch = plan_batch(manifest, lake, force)
+    batch = plan_batch(manifest, lake, force, batch_dir)
     for chunk, state in batch.chunks(chunk_size):
         batch.summary.merge(ingest_chunk(lake, chunk, force=force, state=state))
     lake.compact()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Protocol
 
 from prefect import flow, task
 from prefect.cache_policies import NONE
+from prefect.futures import PrefectFuture
 
 import hinge_analytics.pipelines  # noqa: F401  (Prefect defaults before Prefect is imported)
 from hinge_analytics.ingest.manifest import ManifestRow
@@ -15,6 +20,28 @@ from hinge_analytics.pipelines.api import ensure_api
 from hinge_analytics.pipelines.runners import parallelism, task_runner_from_env
 
 
+class Progress(Protocol):
+    """Told how many recordings a batch has, then how many more are done (a progress bar)."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, done: int) -> None: ...
+
+
+# Set by `run_ingest` for the flow it runs: a callable cannot be a flow parameter (Prefect stores
+# parameters with the run), and the flow body runs in the caller's context.
+_progress: ContextVar[Progress | None] = ContextVar("hinge_ingest_progress", default=None)
+
+
+@contextmanager
+def _reporting(progress: Progress | None) -> Iterator[None]:
+    token = _progress.set(progress)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
+
+
 @task(cache_policy=NONE, retries=1, retry_delay_seconds=1)
 def ingest_chunk_task(lake_root: str, rows: list[ManifestRow], force: bool, state: LakeState) -> ChunkSummary:
     return ingest_chunk(Lake(lake_root), rows, force=force, state=state)
@@ -22,24 +49,51 @@ def ingest_chunk_task(lake_root: str, rows: list[ManifestRow], force: bool, stat
 
 @flow(name="hinge-ingest", log_prints=False)
 def ingest_flow(
-    manifest: str, lake_root: str, chunk_size: int = CHUNK_SIZE, force: bool = False
+    manifest: str,
+    lake_root: str,
+    chunk_size: int = CHUNK_SIZE,
+    force: bool = False,
+    batch_dir: str | None = None,
 ) -> ChunkSummary:
+    """Ingest ``manifest`` into the lake; its paths are relative to ``batch_dir`` (default: the
+    manifest's folder)."""
     lake = Lake(lake_root)
-    batch = plan_batch(Path(manifest), lake, force)  # one lake lookup for the batch, not per chunk
+    progress = _progress.get()
+    # one lake lookup for the batch, not per chunk
+    batch = plan_batch(Path(manifest), lake, force, None if batch_dir is None else Path(batch_dir))
+    if progress is not None:
+        progress.start(len(batch.rows))
     in_flight = []
     window = parallelism()
+
+    def collect(future: PrefectFuture[ChunkSummary]) -> None:
+        summary = future.result()
+        batch.summary.merge(summary)
+        if progress is not None:
+            progress.advance(len(summary.ingested) + len(summary.skipped) + len(summary.quarantined))
+
     for chunk, state in batch.chunks(chunk_size):  # a bounded window of futures keeps memory flat
         in_flight.append(ingest_chunk_task.submit(lake_root, chunk, force, state))
         if len(in_flight) >= window:
-            batch.summary.merge(in_flight.pop(0).result())
+            collect(in_flight.pop(0))
     for future in in_flight:
-        batch.summary.merge(future.result())
+        collect(future)
     lake.maintain()  # compact small files; vacuum unreferenced ones older than the retention
     return batch.summary
 
 
-def run_ingest(manifest: str, lake_root: str, force: bool = False) -> ChunkSummary:
-    """The ingest flow on the task runner the environment selects (pipelines/runners.py), against
-    the configured Prefect API or one served in this process (pipelines/api.py)."""
+def run_ingest(
+    manifest: str,
+    lake_root: str,
+    force: bool = False,
+    batch_dir: str | None = None,
+    progress: Progress | None = None,
+) -> ChunkSummary:
+    """The ingest flow on the task runner the environment selects (runners.py), against the
+    configured Prefect API or one served in this process (api.py). ``progress`` hears of each
+    chunk of recordings as it is done."""
     ensure_api()
-    return ingest_flow.with_options(task_runner=task_runner_from_env())(manifest, lake_root, force=force)
+    with _reporting(progress):
+        return ingest_flow.with_options(task_runner=task_runner_from_env())(
+            manifest, lake_root, force=force, batch_dir=batch_dir
+        )
