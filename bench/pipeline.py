@@ -155,6 +155,8 @@ def sample_rss():
         time.sleep(0.5)
 threading.Thread(target=sample_rss, daemon=True).start()
 sys.path.insert(0, {root!r})
+import hinge_analytics
+hinge_analytics.configure_process()  # as the hinge command does, before pyarrow is imported
 import hinge_analytics.pipeline, hinge_analytics.lake, hinge_analytics.ingest  # what the work needs
 t_imported = time.time()
 import hinge_analytics.pipelines
@@ -253,9 +255,9 @@ CLI = (
 import atexit, sys
 sys.path.insert(0, {root!r})
 atexit.register(lambda: print(f"peak_rss_mb={{peak_rss_mb():.1f}}", flush=True))
-from hinge_analytics.cli import app
+from hinge_analytics import main
 sys.argv = ["hinge", *sys.argv[1:]]
-app()
+main()
 """
 )
 

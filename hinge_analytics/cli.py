@@ -34,6 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # a docstring's lines form one paragraph, not one line each
 )
 # No markup or emoji codes: everything printed holds user text (ids, names, paths, reasons), and an
 # id like ``mk[/x]`` raised MarkupError, ``[bold]`` or ``:smile:`` altered what was printed.
@@ -201,6 +202,22 @@ def _progress_bar(what: str, quiet: bool) -> Iterator[_Bar | None]:
         yield _Bar(progress, progress.add_task(what, total=None))
 
 
+@contextmanager
+def _working(what: str, quiet: bool) -> Iterator[None]:
+    """A spinner with the elapsed time while the block runs, for steps that report no counts
+    (predict, report); off with --quiet or when stdout is not a terminal."""
+    if quiet or not console.is_terminal:
+        yield
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn(what), TimeElapsedColumn(), console=console, transient=True
+    ) as bar:
+        bar.add_task(what, total=None)
+        yield
+
+
 # --------------------------------------------------------------------------- finding recordings
 PatternOption = Annotated[
     str | None,
@@ -315,7 +332,9 @@ def _print_to_fill(rows: list[Row], manifest: Path) -> None:
 @app.command(name="manifest")
 @_user_errors
 def manifest_command(
-    folder: Annotated[Path, typer.Argument(help="Folder of recordings (nothing is written in it).")],
+    folder: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="Folder of recordings (nothing is written in it).")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Manifest CSV to write.")] = Path("manifest.csv"),
     pattern: PatternOption = None,
     athlete: AthleteOption = None,
@@ -420,7 +439,10 @@ def ingest(
 ) -> None:
     """Ingest a batch: read, angles, reps, per-rep metrics (idempotent per recording_id).
 
-    MANIFEST is a CSV with one row per recording (docs/manifest.md). A FOLDER is searched as
+    MANIFEST is a CSV with one row per recording, columns recording_id, path (relative to the
+    manifest's folder or --batch-dir), athlete_id, session_date (YYYY-MM-DD), exercise, and
+    optionally side, load_kg, set_number, format, sample_rate_hz, label, placement
+    (docs/manifest.md). A FOLDER is searched as
     `hinge manifest` does (--pattern and the options fill the names' fields); the manifest it makes is
     written next to the lake and printed, to edit and ingest again. Rows that stay incomplete are
     quarantined with the reason; the rest of the batch goes on."""
@@ -516,6 +538,7 @@ def predict(
         float | None,
         typer.Option("--uncertain-below", help="Override the model's 'uncertain' probability threshold."),
     ] = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Label every rep that has no label yet (or all, with --all)."""
     from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
@@ -526,7 +549,8 @@ def predict(
     opened = _existing_lake(lake)
     _writable_lake(opened.root)  # before the model is loaded (1 s)
     loaded = load_model(model or DEFAULT_MODEL_DIR)
-    count = predict_reps(opened, loaded, all_reps=all_reps, uncertain_below=uncertain_below)
+    with _working("labelling reps", quiet):
+        count = predict_reps(opened, loaded, all_reps=all_reps, uncertain_below=uncertain_below)
     console.print(f"labelled {count} rep(s) with model {loaded.version}")
 
 
@@ -539,8 +563,10 @@ def report(
     since: Annotated[
         str | None, typer.Option(help="Only sessions on or after this date (YYYY-MM-DD).")
     ] = None,
+    quiet: QuietOption = False,
 ) -> None:
-    """Write HTML reports (team overview + one page per athlete) and CSV tables."""
+    """Write HTML reports (team overview + one page per athlete) and CSV tables; what each number
+    means: docs/reports.md."""
     from hinge_analytics.report import build_reports
 
     since_date = None
@@ -550,7 +576,10 @@ def report(
         except ValueError:
             raise UserError(f"--since {since!r} is not a date like 2026-03-14") from None
     opened = _existing_lake(lake)
-    pages = build_reports(opened, _outside_lake(out, opened.root, "--out"), athlete=athlete, since=since_date)
+    with _working("writing reports", quiet):
+        pages = build_reports(
+            opened, _outside_lake(out, opened.root, "--out"), athlete=athlete, since=since_date
+        )
     console.print(f"wrote {len(pages)} athlete page(s); open {out / 'index.html'}")
 
 
@@ -560,23 +589,33 @@ def export(
     what: Annotated[str, typer.Argument(help="reps | sessions | quarantine")],
     out: Annotated[Path, typer.Option("--out", help="File to write: .csv or .parquet.")],
     lake: LakeOption = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            help="Comma-separated columns to write, in this order (default: all; docs/reports.md).",
+        ),
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
 ) -> None:
-    """Export a table as CSV or Parquet (by the file extension)."""
-    from hinge_analytics.analytics import query
+    """Export a table as CSV or Parquet (by the file extension). `reps`: every rep column (times,
+    tempo per phase, peaks, ranges, values at the bottom, symmetry indices, label, confidence, cue),
+    units in the names, the SPEC's columns first."""
+    from hinge_analytics.analytics import export_reps, query
     from hinge_analytics.atomic import write_atomic
     from hinge_analytics.report import spreadsheet_safe
-    from hinge_analytics.schema import EXPORT_REPS_COLUMNS
 
     sql = {
-        "reps": f"SELECT {', '.join(EXPORT_REPS_COLUMNS)} FROM rep_view "
-        "ORDER BY athlete_id, session_date, recording_id, rep",
+        "reps": None,
         "sessions": "SELECT * FROM sessions ORDER BY athlete_id, session_date, exercise",
         "quarantine": "SELECT recording_id, path, reason, quarantined_at FROM quarantine "
         "ORDER BY quarantined_at, recording_id",
-    }.get(what)
-    if sql is None:
+    }
+    if what not in sql:
         raise UserError(f"cannot export {what!r}: choose reps, sessions or quarantine")
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns is not None else None
+    if columns is not None and not chosen:
+        raise UserError("--columns names no column")
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise UserError(f"--out must end in .csv or .parquet, not {out.name!r}")
@@ -586,12 +625,22 @@ def export(
         raise UserError(f"--out {out} is a folder; give a file name ending in {suffix}")
     if out.exists() and not overwrite:
         raise UserError(f"{out} exists; add --overwrite to replace it")
-    frame = query(opened, sql)
+    if what == "reps":
+        frame = export_reps(opened, chosen)
+    else:
+        frame = query(opened, sql[what])  # type: ignore[arg-type]
+        if chosen:
+            unknown = [c for c in chosen if c not in frame.columns]
+            if unknown:
+                raise UserError(
+                    f"no {what} column {', '.join(map(repr, unknown))}; docs/reports.md lists them"
+                )
+            frame = frame.select(list(dict.fromkeys(chosen)))
     if suffix == ".csv":
         write_atomic(out, spreadsheet_safe(frame).write_csv)  # a killed export leaves no half file
     else:
         write_atomic(out, frame.write_parquet)
-    console.print(f"wrote {frame.height} row(s) to {out}")
+    console.print(f"wrote {frame.height} row(s) with {frame.width} column(s) to {out}")
 
 
 @app.command(name="query")
@@ -705,8 +754,10 @@ def demo(
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    app()
+    """The ``hinge`` command (`hinge_analytics.main`: process settings, then this app)."""
+    from hinge_analytics import main as hinge
+
+    hinge()
 
 
 @app.command()

@@ -29,7 +29,7 @@ def test_ingest_flow_train_predict_export(batch, tmp_path):
     assert result.exit_code == 0, result.output
     reps = pl.read_csv(out)
     truth = pl.read_csv(batch.parent / "truth_reps.csv")
-    assert tuple(reps.columns) == EXPORT_REPS_COLUMNS
+    assert tuple(reps.columns[: len(EXPORT_REPS_COLUMNS)]) == EXPORT_REPS_COLUMNS  # then every other
     assert abs(reps.height - truth.height) <= 0.05 * truth.height
     assert reps["label"].is_not_null().all()
     parquet = tmp_path / "sessions.parquet"

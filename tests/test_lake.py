@@ -127,6 +127,7 @@ def test_a_tables_dataset_holds_its_rows_and_skips_other_recordings_files(batch,
 ARENAS_AFTER_EIGHT_THREADS = """
 import ctypes, os, tempfile, threading
 import hinge_analytics
+hinge_analytics.configure_process()  # what the hinge command does first
 barrier, kept = threading.Barrier(8), []
 def work():
     kept.append(bytearray(64 * 1024))  # malloc'd in the thread's arena (under the mmap threshold)
@@ -151,7 +152,10 @@ def _fresh_interpreter(code: str, **env: str) -> str:
 
 
 def test_arrow_allocates_with_malloc_unless_the_user_chose_a_pool():
-    code = "import hinge_analytics, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    code = (
+        "import hinge_analytics; hinge_analytics.configure_process(); import pyarrow; "
+        "print(pyarrow.default_memory_pool().backend_name)"
+    )
     assert _fresh_interpreter(code) == "system"
     assert _fresh_interpreter(code, ARROW_DEFAULT_MEMORY_POOL="mimalloc") == "mimalloc"
 

@@ -49,6 +49,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
+from difflib import get_close_matches
 from importlib.resources import files
 
 import duckdb
@@ -57,7 +58,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from hinge_analytics.lake import Lake, LakeError, recordings_filter
-from hinge_analytics.schema import TABLES, empty
+from hinge_analytics.schema import EXPORT_REPS_COLUMNS, TABLES, empty
 
 # Tables a later version added: lakes written before lack them, and they read as empty. A lake
 # lacking any other table is incomplete (creation writes every table, `recordings` last).
@@ -184,6 +185,67 @@ class QueryStopped(QueryError):
 
 class QueryInterrupted(QueryStopped):
     """The user pressed Ctrl-C (SIGINT)."""
+
+
+# --------------------------------------------------------------------------- hinge export reps
+# Every rep column of ``rep_view`` is exported, the SPEC's columns (EXPORT_REPS_COLUMNS) first, so a
+# metric added to the reps table reaches the export without a change here. Units are in the names
+# (_deg, _s, _deg_s, _pct, _kg, _leg_lengths, _trunk_lengths; _fraction and _ratio are unitless).
+# Left out: the ingest's internal id. Added: ``cue_checkpoint``, the cue's instruction without the
+# measurements in brackets that follow it.
+EXPORT_REPS_HIDDEN = frozenset({"ingest_id"})
+_DERIVED = {"cue_checkpoint": r"regexp_replace(cue, ' \([^()]*\)$', '')"}
+_DERIVED_AFTER = {"cue": "cue_checkpoint"}
+
+
+class UnknownColumns(QueryError):
+    """Export columns the table does not have; the message lists them."""
+
+
+def export_reps_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The columns `export_reps` writes, in order: the SPEC's, then every other rep column."""
+    names = [row[0] for row in con.sql("DESCRIBE rep_view").fetchall()]
+    rest = []
+    for name in names:
+        if name in EXPORT_REPS_COLUMNS or name in EXPORT_REPS_HIDDEN:
+            continue
+        rest.append(name)
+        if name in _DERIVED_AFTER:
+            rest.append(_DERIVED_AFTER[name])
+    return [*EXPORT_REPS_COLUMNS, *rest]
+
+
+def _closest(name: str, available: list[str]) -> str | None:
+    """The columns a mistyped name most likely meant: those it begins (up to three), else the
+    nearest spelling."""
+    starts = [a for a in available if a.startswith(name)]
+    if starts:
+        return " or ".join(starts[:3])
+    close = get_close_matches(name, available, 1, cutoff=0.5)
+    return close[0] if close else None
+
+
+def export_reps(lake: Lake, columns: list[str] | None = None, athlete: str | None = None) -> pl.DataFrame:
+    """One row per rep with every rep column (`export_reps_columns`), or the ``columns`` asked for
+    in that order; ``athlete`` keeps one athlete's reps. Raises UnknownColumns for a name the
+    export does not have."""
+    con = connect(lake)
+    try:
+        available = export_reps_columns(con)
+        chosen = available if not columns else list(dict.fromkeys(columns))
+        unknown = [c for c in chosen if c not in available]
+        if unknown:
+            hints = [
+                f"{c!r} (did you mean {_closest(c, available)}?)" if _closest(c, available) else repr(c)
+                for c in unknown
+            ]
+            raise UnknownColumns(f"no rep column {', '.join(hints)}; docs/reports.md lists every column")
+        select = ", ".join(f"{_DERIVED[c]} AS {c}" if c in _DERIVED else f'"{c}"' for c in chosen)
+        where = "WHERE athlete_id = ? " if athlete is not None else ""
+        sql = f"SELECT {select} FROM rep_view {where}ORDER BY athlete_id, session_date, recording_id, rep"
+        return frame(con, sql, [athlete] if athlete is not None else None)
+    finally:
+        con.close()
 
 
 # `hinge query` limits: a cross join of two 10^6-row tables runs for hours and a few joins of the
