@@ -70,7 +70,10 @@ def test_shipped_layouts_match_the_vocabulary_and_the_package_data():
     for name in LAYOUT_IMU_FORMATS:
         assert load_layout(name).kind == "imu"
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert "ingest/layouts/*.toml" in pyproject["tool"]["setuptools"]["package-data"]["hinge_analytics"]
+    package_data = pyproject["tool"]["setuptools"]["package-data"]
+    assert "*.toml" in package_data.get("hinge_analytics.ingest.layouts", []) or "ingest/layouts/*.toml" in (
+        package_data.get("hinge_analytics", [])
+    )
     docs = (ROOT / "docs" / "formats.md").read_text()
     for name in LAYOUTS:
         assert f"## {name} " in docs, f"docs/formats.md has no section for {name}"
@@ -388,13 +391,15 @@ def test_manifest_accepts_other_lifts_and_layout_formats_with_placement(tmp_path
     acc, _ = _metamotion(tmp_path / "mm")
     (tmp_path / "pose.csv").write_text("x\n")
     relative = acc.relative_to(tmp_path)
+    # a file per recording: a second id for the same file is refused
+    split, mm = (_metamotion(tmp_path / n)[0].relative_to(tmp_path) for n in ("mm-split", "mm-mm"))
     header = "recording_id,path,athlete_id,session_date,exercise,format,placement"
     manifest = _manifest(
         tmp_path,
         [
             f"sq,{relative},A1,2026-01-05,Squat,metamotion_csv,Wrist_Right",
-            f"split,{relative},A1,2026-01-05,split_squat,,",
-            f"mm,{relative},A1,2026-01-05,deadlift,metamotion_csv,",
+            f"split,{split},A1,2026-01-05,split_squat,,",
+            f"mm,{mm},A1,2026-01-05,deadlift,metamotion_csv,",
             "bad-ex,pose.csv,A1,2026-01-05,bench press,,",
             "digit,pose.csv,A1,2026-01-05,1rm_test,,",
             f"long,pose.csv,A1,2026-01-05,{'a' * 41},,",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -44,8 +45,15 @@ def hostile_lake(batch, tmp_path_factory):
     manifest = _sub_manifest(batch, out / "batch", 1)
     table = pl.read_csv(manifest, infer_schema=False).with_columns(recording_id=pl.lit("victim"))
     rel = table["path"][0]
+    copies = []  # a file per recording: a second id for the same file is refused
+    for k in range(len(HOSTILE_IDS)):
+        copies.append(str(Path(rel).with_name(f"hostile-{k}{Path(rel).suffix}")))
+        shutil.copyfile(out / "batch" / rel, out / "batch" / copies[-1])
     hostile = pl.concat(
-        [table.with_columns(recording_id=pl.lit(rid), athlete_id=pl.lit(rid[:128])) for rid in HOSTILE_IDS]
+        [
+            table.with_columns(recording_id=pl.lit(rid), athlete_id=pl.lit(rid[:128]), path=pl.lit(copy))
+            for rid, copy in zip(HOSTILE_IDS, copies, strict=True)
+        ]
     )
     bad_rows = pl.DataFrame(
         {
