@@ -32,6 +32,7 @@ from hinge_analytics.ingest.discover import (
 from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import ingest_manifest
+from hinge_analytics.report import build_reports
 from hinge_analytics.simulate.team import SUPPORTED_FORMATS, simulate_team
 
 runner = CliRunner()
@@ -307,7 +308,7 @@ REAL = {
 
 
 @pytest.mark.parametrize("name", list(REAL))
-def test_real_folders_become_manifests_with_a_pattern(name, tmp_path):
+def test_real_folders_go_from_a_pattern_to_a_report(name, tmp_path):
     folder = REALDATA / name
     if not folder.is_dir():
         pytest.skip(f"{folder} is not here (real recordings are kept outside the repository)")
@@ -323,3 +324,12 @@ def test_real_folders_become_manifests_with_a_pattern(name, tmp_path):
         assert set(manifest[column]) == values, column
     valid, rejected = read_manifest(out, batch_dir=folder)
     assert len(valid) == count and not rejected
+    # and on to a report, the files read where they are
+    lake = Lake(tmp_path / "lake")
+    summary = ingest_manifest(out, lake, batch_dir=folder)
+    assert len(summary.ingested) + len(summary.quarantined) == count and summary.reps > 0
+    # every file was read; smartlift's rotated copy of a clip is refused for its content, not its format
+    assert len(summary.ingested) >= count - 1, summary.quarantined
+    assert not [r for _, r in summary.quarantined if "could not be read" in r or "Cannot tell" in r]
+    build_reports(lake, tmp_path / "reports")
+    assert (tmp_path / "reports" / "index.html").is_file()
