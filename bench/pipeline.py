@@ -184,7 +184,10 @@ print(json.dumps({{"t_started": t_started, "t_imported": t_imported, "t_prefect"
 """
 )
 
-WARM_UP = "import hinge_analytics.pipelines\nfrom prefect import flow\nflow(name='warm-up')(lambda: None)()\n"
+WARM_UP = (
+    "import hinge_analytics\nhinge_analytics.configure_process()\n"
+    "from prefect import flow\nflow(name='warm-up')(lambda: None)()\n"
+)
 
 
 def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:

@@ -26,6 +26,8 @@ import socket
 import threading
 import time
 
+from hinge_analytics import configure_process
+
 _lock = threading.Lock()
 _url: str | None = None
 
@@ -45,13 +47,17 @@ def ensure_api(scheduler: bool = False) -> str:
     with _lock:
         if _url is not None:
             return _url
-        # this package's __init__ has set Prefect's defaults before this first import of Prefect
+        # A flow's start: the process settings (which `hinge` applied already; a Python caller
+        # may not have), then Prefect's settings read again with them.
+        configure_process()
+        from prefect.context import refresh_global_settings_context
         from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
         configured = PREFECT_API_URL.value()
         if configured:
             _url = str(configured)
             return _url
+        refresh_global_settings_context()  # the server below reads the defaults just set
         _url = _serve_in_thread(float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()), scheduler)
         return _url
 

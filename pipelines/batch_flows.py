@@ -8,7 +8,6 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
-import hinge_analytics.pipelines  # noqa: F401
 from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model, predict, train
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipelines.api import ensure_api

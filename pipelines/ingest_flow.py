@@ -12,7 +12,6 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.futures import PrefectFuture
 
-import hinge_analytics.pipelines  # noqa: F401  (Prefect defaults before Prefect is imported)
 from hinge_analytics.ingest.manifest import ManifestRow
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import CHUNK_SIZE, ChunkSummary, LakeState, ingest_chunk, plan_batch

@@ -15,7 +15,6 @@ from pathlib import Path
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
-import hinge_analytics.pipelines  # noqa: F401  (Prefect defaults before Prefect is used)
 from hinge_analytics.pipelines.api import ensure_api
 from hinge_analytics.pipelines.batch_flows import weekly_flow
 

@@ -41,12 +41,12 @@ def test_the_readme_example_runs(tmp_path, monkeypatch, capsys):
 
 
 def test_import_is_light_and_changes_nothing():
-    """A fresh interpreter: importing hinge_analytics sets no variable, loads no heavy library and
-    leaves glibc's malloc and Arrow's pool to their defaults."""
+    """A fresh interpreter: importing hinge_analytics (and its flows' package) sets no variable,
+    loads no heavy library and leaves glibc's malloc and Arrow's pool to their defaults."""
     code = (
         "import json, os, sys\n"
         "before = dict(os.environ)\n"
-        "import hinge_analytics\n"
+        "import hinge_analytics, hinge_analytics.pipelines\n"
         "heavy = sorted(m for m in ('polars', 'pyarrow', 'duckdb', 'deltalake', 'prefect', 'sklearn',\n"
         "    'matplotlib', 'numpy') if m in sys.modules)\n"
         "print(json.dumps({'env_changed': dict(os.environ) != before, 'heavy': heavy,\n"
