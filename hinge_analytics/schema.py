@@ -268,6 +268,9 @@ QUARANTINE: dict[str, pl.DataType] = {
     "quarantined_at": pl.Datetime("us", "UTC"),
     "content_hash": pl.String,  # of the file + manifest row; null for an invalid manifest row
     "pipeline_version": pl.String,  # a newer pipeline retries quarantined files
+    # whose file it was, for the athlete's page (null where the manifest row did not say)
+    "athlete_id": pl.String,
+    "session_date": pl.Date,
 }
 
 # --------------------------------------------------------------------------- inputs

@@ -96,7 +96,7 @@ def test_files_not_analysed_and_notes_are_on_the_team_page(team):
     assert f"the latest {TEAM_LIST_ROWS} are listed" in section
     assert section.count("does not exist.") == TEAM_LIST_ROWS
     table = pl.read_csv(reports / "not_analysed.csv")
-    assert table.height == 60 and table.columns == ["recording_id", "path", "reason", "quarantined_at"]
+    assert table.height == 60 and table.columns[:4] == ["recording_id", "path", "reason", "quarantined_at"]
     notes = index[index.index("<h2>Notes on analysed") :]
     assert "T99-still" in notes and "a rest or a warm-up?" in notes
     assert pl.read_csv(reports / "recording_notes.csv")["recording_id"].to_list() == ["T99-still"]

@@ -448,8 +448,8 @@ def _quarantine(con, since: dt.date | None, athlete: str | None) -> pl.DataFrame
     if athlete is not None and "athlete_id" not in columns:
         return None
     where, params = [], []
-    if athlete is not None:
-        where.append("athlete_id = ?")
+    if athlete is not None:  # rows of older versions do not say whose file they were
+        where.append("(athlete_id = ? OR athlete_id IS NULL)")
         params.append(athlete)
     if since is not None and "session_date" in columns:
         where.append("(session_date IS NULL OR session_date >= ?::DATE)")
@@ -584,6 +584,8 @@ def build_reports(
         theirs = None
         if not_analysed is not None and by_athlete:
             theirs = not_analysed.filter(pl.col("athlete_id") == athlete_id)
+            if theirs.height == 0 and not_analysed["athlete_id"].null_count():
+                theirs = None  # files of unknown athletes (older rows): do not claim "none"
         stem = names[athlete_id].removesuffix(".html")
         csv_names = {"sessions": f"{stem}_sessions.csv", "reps": f"{stem}_reps.csv"}
         _csv(mine["sessions"], out_dir / csv_names["sessions"])
