@@ -162,3 +162,19 @@ def test_a_connection_scoped_to_recordings_sees_only_their_rows(lake):
         frames = con.sql("SELECT DISTINCT recording_id FROM angles ORDER BY 1").pl()
     assert scoped.equals(every.filter(pl.col("recording_id").is_in(some)))
     assert frames["recording_id"].to_list() == sorted(some)
+
+
+def test_flag_thresholds_have_one_definition_for_sql_and_reports():
+    """views.sql's rules are filled in from the constants the reports print."""
+    import re
+
+    from hinge_analytics.analytics import RULES, views_sql
+
+    sql = views_sql()
+    assert "{" not in sql and "}" not in sql
+    macro = re.search(r"MACRO is_asymmetric.*?;", sql, re.S).group(0)
+    assert f"> {RULES['ASYMMETRY_SI_PCT']!r}" in macro and f">= {RULES['ASYMMETRY_MIN_DIFF_DEG']!r}" in macro
+    rule = re.search(r"MACRO too_heavy_rule.*?;", sql, re.S).group(0)
+    for name in ("TOO_HEAVY_MIN_SESSIONS", "TOO_HEAVY_LOAD_PCT_PER_WEEK", "TOO_HEAVY_GOOD_PP_PER_WEEK"):
+        assert repr(RULES[name]) in rule
+    assert f"BETWEEN {RULES['TOO_HEAVY_WINDOW_DAYS_BEFORE']!r} PRECEDING" in sql

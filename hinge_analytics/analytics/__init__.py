@@ -130,11 +130,21 @@ def connect(
     scope = None if recording_ids is None else recordings_filter(recording_ids)
     for name, dataset in tables.items():
         con.register(f"{name}_raw", dataset if scope is None else dataset.filter(scope))
-    con.execute(files("hinge_analytics.analytics").joinpath("views.sql").read_text())
+    con.execute(views_sql())
     return con
 
 
-# The thresholds of views.sql, for reports and documentation (the SQL macros are the rule).
+def views_sql() -> str:
+    """views.sql with the flag thresholds below filled in (they are numbers, never user input)."""
+    return (
+        files("hinge_analytics.analytics")
+        .joinpath("views.sql")
+        .read_text()
+        .format(**{name: repr(value) for name, value in RULES.items()})
+    )
+
+
+# The flag thresholds: views.sql's macros are built from these, and reports print them.
 ASYMMETRY_SI_PCT = 10.0
 ASYMMETRY_MIN_DIFF_DEG = 5.0
 ASYMMETRY_MIN_REPS = 4
@@ -143,6 +153,16 @@ TOO_HEAVY_MIN_SESSIONS = 3
 TOO_HEAVY_LOAD_PCT_PER_WEEK = 5.0
 TOO_HEAVY_GOOD_PP_PER_WEEK = -3.0
 TOO_HEAVY_ROUNDING_DEG_PER_WEEK = 2.0
+RULES: dict[str, float | int] = {
+    "ASYMMETRY_SI_PCT": ASYMMETRY_SI_PCT,
+    "ASYMMETRY_MIN_DIFF_DEG": ASYMMETRY_MIN_DIFF_DEG,
+    "ASYMMETRY_MIN_REPS": ASYMMETRY_MIN_REPS,
+    "TOO_HEAVY_WINDOW_DAYS_BEFORE": TOO_HEAVY_WINDOW_DAYS - 1,  # the window ends on the session's day
+    "TOO_HEAVY_MIN_SESSIONS": TOO_HEAVY_MIN_SESSIONS,
+    "TOO_HEAVY_LOAD_PCT_PER_WEEK": TOO_HEAVY_LOAD_PCT_PER_WEEK,
+    "TOO_HEAVY_GOOD_PP_PER_WEEK": TOO_HEAVY_GOOD_PP_PER_WEEK,
+    "TOO_HEAVY_ROUNDING_DEG_PER_WEEK": TOO_HEAVY_ROUNDING_DEG_PER_WEEK,
+}
 
 
 def freeze_sessions(con: duckdb.DuckDBPyConnection) -> None:

@@ -42,20 +42,24 @@ JOIN recordings_raw c USING (recording_id, ingest_id);
 CREATE OR REPLACE TEMP VIEW quarantine AS
 SELECT * FROM quarantine_raw;
 
--- ------------------------------------------------------------------ rule constants (one place)
+-- ------------------------------------------------------------------ rule constants
+-- The fields in braces are the thresholds of hinge_analytics/analytics/__init__.py, filled in when the
+-- views are created: one definition for the SQL and for the report's text.
 -- Symmetry index (SPEC.md): SI = 100 (L - R) / (0.5 (L + R)); positive = left larger.
 CREATE OR REPLACE TEMP MACRO symmetry_index(l, r) AS
     100 * (l - r) / nullif(0.5 * (l + r), 0);
 -- Small angles make SI explode (RDL knee ~20 deg: 2 deg of noise is already 10 %), so a metric is
 -- asymmetric only when the relative AND the absolute difference are large, on enough reps.
 CREATE OR REPLACE TEMP MACRO is_asymmetric(l, r, n_left, n_right) AS
-    coalesce(abs(symmetry_index(l, r)) > 10 AND abs(l - r) >= 5 AND least(n_left, n_right) >= 4, false);
+    coalesce(abs(symmetry_index(l, r)) > {ASYMMETRY_SI_PCT} AND abs(l - r) >= {ASYMMETRY_MIN_DIFF_DEG}
+             AND least(n_left, n_right) >= {ASYMMETRY_MIN_REPS}, false);
 -- Share of good reps: labelled reps only ('uncertain' and unlabelled reps do not count).
 CREATE OR REPLACE TEMP MACRO good_or_null(label) AS
     CASE WHEN label IS NULL OR label = 'uncertain' THEN NULL ELSE (label = 'good')::INT END;
 CREATE OR REPLACE TEMP MACRO too_heavy_rule(n_sessions, load_pct_per_week, good_pp_per_week, rounding_deg_per_week) AS
-    coalesce(n_sessions >= 3 AND load_pct_per_week >= 5
-             AND (coalesce(good_pp_per_week <= -3, false) OR coalesce(rounding_deg_per_week >= 2, false)), false);
+    coalesce(n_sessions >= {TOO_HEAVY_MIN_SESSIONS} AND load_pct_per_week >= {TOO_HEAVY_LOAD_PCT_PER_WEEK}
+             AND (coalesce(good_pp_per_week <= {TOO_HEAVY_GOOD_PP_PER_WEEK}, false)
+                  OR coalesce(rounding_deg_per_week >= {TOO_HEAVY_ROUNDING_DEG_PER_WEEK}, false)), false);
 
 -- ------------------------------------------------------------------ one row per rep
 CREATE OR REPLACE TEMP MACRO set_third(rep, n) AS
@@ -248,7 +252,7 @@ FROM session_sym
 WINDOW
     w_prev AS (PARTITION BY athlete_id, exercise ORDER BY session_date),
     w_roll AS (PARTITION BY athlete_id, exercise ORDER BY day_number
-               RANGE BETWEEN 27 PRECEDING AND CURRENT ROW);
+               RANGE BETWEEN {TOO_HEAVY_WINDOW_DAYS_BEFORE} PRECEDING AND CURRENT ROW);
 
 CREATE OR REPLACE TEMP VIEW sessions AS
 SELECT
