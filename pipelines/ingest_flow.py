@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
-from typing import Protocol
 
 from prefect import flow, task
 from prefect.cache_policies import NONE
@@ -16,29 +12,8 @@ from hinge_analytics.ingest.manifest import ManifestRow
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import CHUNK_SIZE, ChunkSummary, LakeState, ingest_chunk, plan_batch
 from hinge_analytics.pipelines.api import ensure_api
+from hinge_analytics.pipelines.progress import Progress, current_progress, reporting
 from hinge_analytics.pipelines.runners import parallelism, task_runner_from_env
-
-
-class Progress(Protocol):
-    """Told how many recordings a batch has, then how many more are done (a progress bar)."""
-
-    def start(self, total: int) -> None: ...
-
-    def advance(self, done: int) -> None: ...
-
-
-# Set by `run_ingest` for the flow it runs: a callable cannot be a flow parameter (Prefect stores
-# parameters with the run), and the flow body runs in the caller's context.
-_progress: ContextVar[Progress | None] = ContextVar("hinge_ingest_progress", default=None)
-
-
-@contextmanager
-def _reporting(progress: Progress | None) -> Iterator[None]:
-    token = _progress.set(progress)
-    try:
-        yield
-    finally:
-        _progress.reset(token)
 
 
 @task(cache_policy=NONE, retries=1, retry_delay_seconds=1)
@@ -57,7 +32,7 @@ def ingest_flow(
     """Ingest ``manifest`` into the lake; its paths are relative to ``batch_dir`` (default: the
     manifest's folder)."""
     lake = Lake(lake_root)
-    progress = _progress.get()
+    progress = current_progress()
     # one lake lookup for the batch, not per chunk
     batch = plan_batch(Path(manifest), lake, force, None if batch_dir is None else Path(batch_dir))
     if progress is not None:
@@ -92,7 +67,7 @@ def run_ingest(
     configured Prefect API or one served in this process (api.py). ``progress`` hears of each
     chunk of recordings as it is done."""
     ensure_api()
-    with _reporting(progress):
+    with reporting(progress):
         return ingest_flow.with_options(task_runner=task_runner_from_env())(
             manifest, lake_root, force=force, batch_dir=batch_dir
         )

@@ -135,7 +135,8 @@ def test_tampered_model_is_refused(binary, tmp_path):
     skops_file.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="checksum"):
         load_model(copy)
-    result = CliRunner().invoke(app, ["predict", "--lake", str(tmp_path), "--model", str(copy)])
+    Lake(tmp_path / "lake").create()  # predict checks the lake before it loads the model
+    result = CliRunner().invoke(app, ["predict", "--lake", str(tmp_path / "lake"), "--model", str(copy)])
     assert result.exit_code != 0 and "checksum" in result.output and "Traceback" not in result.output
 
 

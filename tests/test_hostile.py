@@ -239,7 +239,7 @@ def test_ctrl_c_stops_a_query_within_two_seconds(lake):
         text=True,
     )
     try:
-        time.sleep(5)  # imports and opening the lake take ~1.5 s; then the query runs for minutes
+        time.sleep(8)  # imports and opening the lake take ~1.5 s (more on a loaded machine)
         assert proc.poll() is None, proc.communicate()
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
