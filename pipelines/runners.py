@@ -28,8 +28,12 @@ def task_runner_from_env() -> TaskRunner:
         workers = max(1, os.cpu_count() or 1)
         return DaskTaskRunner(
             cluster_class="distributed.LocalCluster",
-            cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
-                            "dashboard_address": None},
+            cluster_kwargs={
+                "n_workers": workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            },
         )
     return DaskTaskRunner(address=address)
 
