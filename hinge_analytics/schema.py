@@ -142,11 +142,50 @@ ANGLE_COLUMNS: tuple[str, ...] = (
     # shows as the pelvis lagging the trunk.
     "pelvis_tilt_deg",
 )
+# IMU descriptors per frame that do not depend on how a sensor was strapped on and that no sagittal
+# angle sees (kinematics/imu.py `segment_descriptors`), null for pose recordings. Per segment of
+# DESCRIPTOR_SEGMENTS (the first of its placements present; the trunk's is the spine sensor next to
+# the thighs): the frontal-plane tilt change from the reference posture (deg) and the angular
+# velocity about the segment's own antero-posterior and longitudinal axes and its norm (deg/s).
+# Left and right read alike: frontal tilts, knee valgus and hip adduction positive towards the
+# midline, axial rates positive for internal rotation; the trunk positive to the athlete's right.
+DESCRIPTOR_SEGMENTS: dict[str, tuple[str, ...]] = {
+    "trunk": ("sacrum", "lower_back", "upper_back"),
+    "thigh_left": ("thigh_left",),
+    "thigh_right": ("thigh_right",),
+    "shank_left": ("shank_left",),
+    "shank_right": ("shank_right",),
+}
+SEGMENT_RATE_KINDS: tuple[str, ...] = ("frontal_rate", "axial_rate", "angular_speed")
+
+
+def segment_rate_column(segment: str, kind: str) -> str:
+    """``thigh_axial_rate_left_deg_s`` for segment ``thigh_left`` and kind ``axial_rate``."""
+    name, _, side = segment.partition("_")
+    return f"{name}_{kind}{'_' + side if side else ''}_deg_s"
+
+
+IMU_FRONTAL_COLUMNS: tuple[str, ...] = (
+    "trunk_lateral_tilt_deg",
+    "thigh_frontal_left_deg",  # the knee end of the thigh towards the midline
+    "thigh_frontal_right_deg",
+    "shank_frontal_left_deg",  # the knee end of the shank towards the midline
+    "shank_frontal_right_deg",
+    "knee_valgus_left_deg",  # thigh + shank frontal: the knee caving in
+    "knee_valgus_right_deg",
+    "hip_adduction_left_deg",  # thigh frontal + trunk tilt towards that side
+    "hip_adduction_right_deg",
+)
+IMU_RATE_COLUMNS: tuple[str, ...] = tuple(
+    segment_rate_column(seg, kind) for seg in DESCRIPTOR_SEGMENTS for kind in SEGMENT_RATE_KINDS
+)
+IMU_DESCRIPTOR_COLUMNS: tuple[str, ...] = IMU_FRONTAL_COLUMNS + IMU_RATE_COLUMNS
 ANGLES: dict[str, pl.DataType] = {
     **_FRAME_KEY,
     **{c: pl.Float32 for c in ANGLE_COLUMNS},
     "hinge_deg": pl.Float32,  # the signal reps are segmented on (mean hip flexion)
     "confidence": pl.Float32,  # 0..1 per frame, min over the landmarks/sensors used
+    **{c: pl.Float32 for c in IMU_DESCRIPTOR_COLUMNS},
     "load_height_m": pl.Float32,  # bar, kettlebell or wrist sensor: the load's height above rest
 }
 
@@ -196,6 +235,32 @@ REP_ANGLES = (
     "shoulder_protraction_trunk_lengths",
     "pelvis_tilt_deg",
 )
+
+
+def turn_column(rate_column: str) -> str:
+    """The per-rep rotation a rate column integrates to: ``turn_thigh_axial_left_deg`` for
+    ``thigh_axial_rate_left_deg_s``."""
+    return "turn_" + rate_column.replace("_rate", "").removesuffix("_s")
+
+
+# Per-rep summaries of the IMU descriptors and relations between sagittal angles
+# (features/descriptors.py). Frontal columns relative to the standing posture around the rep (its
+# first and last frames): peak = largest change, range = max - min. Rates: turn = the range of their
+# integral from the rep's start (the rotation about that axis, deg). Angular speed: peak.
+FRONTAL_STATS: tuple[str, ...] = ("peak", "range")
+SPEED_STATS: tuple[str, ...] = ("peak",)
+TURNING_RATE_COLUMNS: tuple[str, ...] = tuple(c for c in IMU_RATE_COLUMNS if "_angular_speed" not in c)
+SPEED_COLUMNS: tuple[str, ...] = tuple(c for c in IMU_RATE_COLUMNS if "_angular_speed" in c)
+REP_DESCRIPTOR_COLUMNS: tuple[str, ...] = (
+    *(f"{stat}_{c}" for c in IMU_FRONTAL_COLUMNS for stat in FRONTAL_STATS),
+    *(turn_column(c) for c in TURNING_RATE_COLUMNS),
+    *(f"{stat}_{c}" for c in SPEED_COLUMNS for stat in SPEED_STATS),
+    # trunk inclination minus shank tilt at the bottom: a squat's torso parallel to the shins is 0
+    "bottom_trunk_minus_shank_deg",
+    # peak trunk inclination minus its value at the bottom: the trunk coming up (or, for a pelvis
+    # sensor, the pelvis tucking under) while the hips are still at their lowest
+    "trunk_drop_at_bottom_deg",
+)
 REP_METRIC_COLUMNS: tuple[str, ...] = (
     "peak_hip_flexion_deg",
     *(f"peak_{a}" for a in REP_ANGLES),
@@ -221,6 +286,7 @@ REP_METRIC_COLUMNS: tuple[str, ...] = (
     "si_knee_flexion_bottom_pct",
     "low_confidence_fraction",  # quality flag: frames under 0.5 confidence
     "missing_fraction",  # quality flag: frames without a hinge angle (gaps longer than filled)
+    *REP_DESCRIPTOR_COLUMNS,
 )
 # Data-quality columns of REP_METRIC_COLUMNS: flags for the coach, not form features.
 REP_QUALITY_COLUMNS: tuple[str, ...] = ("low_confidence_fraction", "missing_fraction")
@@ -242,6 +308,11 @@ CURVE_ANGLES: tuple[str, ...] = ("trunk", "upper_back", "hip", "knee", "lumbar",
 CURVE_COLUMNS: tuple[str, ...] = tuple(
     f"curve_{a}_{i:02d}" for a in CURVE_ANGLES for i in range(CURVE_POINTS)
 )
+# The same curves relative to the standing posture around the rep, the mean of its first and last
+# slices (features/curves.py `curves_from_standing`): computed by the classifier from the stored
+# curves, so a sensor's wrong or drifting still reference, or an athlete's habitual posture, does not
+# shift them. ``curve_<angle>_<i>_from_standing``.
+STANDING_CURVE_COLUMNS: tuple[str, ...] = tuple(f"{c}_from_standing" for c in CURVE_COLUMNS)
 REP_CURVES: dict[str, pl.DataType] = {
     **REP_KEY,
     "ingest_id": pl.String,

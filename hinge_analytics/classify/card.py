@@ -1,5 +1,15 @@
 """Model card (Mitchell et al., "Model Cards for Model Reporting", FAT* 2019): markdown and JSON
-beside the model, with the data the model saw and its leave-athlete-out quality per model family."""
+beside the model, with the data the model saw and its leave-athlete-out quality per model family.
+
+The card says when its figures rest on too little data to be trusted (`trust_notes`): fewer than
+``MIN_ATHLETES`` athletes, or a label with fewer than ``MIN_LABEL_REPS`` reps or seen on fewer than
+``MIN_ATHLETES`` athletes. Cross-validated scores from small samples carry error bars of +-10 % and
+more (Varoquaux, "Cross-validation failure: small sample sizes lead to large error bars",
+NeuroImage 2018, 180:68); grouped by athlete, each held-out athlete is one draw of how people move,
+so with three athletes every figure rests on three draws. A recall measured on n reps is uncertain
+by about 0.5/sqrt(n) even if the reps were independent (binomial standard error), and reps of one
+athlete are not.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +17,9 @@ import json
 from pathlib import Path
 
 from hinge_analytics.classify.model import CARD_FILE, CARD_JSON, ESTIMATOR_NAMES
+
+MIN_ATHLETES = 5  # also the number of leave-athlete-out folds (model.OUTER_FOLDS)
+MIN_LABEL_REPS = 30  # recall uncertain by about 0.5/sqrt(30) = 0.09 at best
 
 
 def _pct(x: float | None) -> str:
@@ -58,6 +71,31 @@ def _evaluation_section(ev: dict) -> list[str]:
     return lines
 
 
+def trust_notes(data: dict) -> list[str]:
+    """Why the card's figures cannot be trusted yet (empty when there are enough athletes and reps
+    of every label); ``data`` is the meta's ``training_data``."""
+    notes = []
+    if data["athletes"] < MIN_ATHLETES:
+        notes.append(
+            f"only {data['athletes']} athlete{'s' if data['athletes'] != 1 else ''} (at least {MIN_ATHLETES} "
+            "wanted): each figure rests on that many held-out athletes and can move by 0.1 or more when "
+            "one is added or removed"
+        )
+    athletes = data.get("label_athletes", {})
+    thin = [
+        f"`{label}` ({n} reps, {athletes[label]} athletes)" if label in athletes else f"`{label}` ({n} reps)"
+        for label, n in data["label_counts"].items()
+        # a label on every athlete is as well covered as the data allows: the note above says the rest
+        if n < MIN_LABEL_REPS or athletes.get(label, MIN_ATHLETES) < min(MIN_ATHLETES, data["athletes"])
+    ]
+    if thin:
+        notes.append(
+            f"labels with fewer than {MIN_LABEL_REPS} reps or seen on fewer than {MIN_ATHLETES} athletes: "
+            + ", ".join(thin)
+        )
+    return notes
+
+
 def write_card(out_dir: Path, meta: dict) -> Path:
     ev = meta["evaluation"]
     data = meta["training_data"]
@@ -69,8 +107,10 @@ def write_card(out_dir: Path, meta: dict) -> Path:
         f"# Model card: {meta['model_version']}",
         "",
         "Labels each hip-hinge rep `good` or one specific mistake (or the coach's own labels) from per-rep",
-        "kinematic metrics (`hinge_analytics.schema.REP_METRIC_COLUMNS`), the same metrics relative to the",
-        "athlete's median for the exercise that day, and the exercise. One scikit-learn Pipeline per model",
+        "kinematic metrics (`hinge_analytics.schema.REP_METRIC_COLUMNS`, with IMU descriptors that do not",
+        "depend on how a sensor was strapped on), the rep's angle curves as recorded and relative to the",
+        "standing posture around it, all of them also relative to the athlete's median for the exercise",
+        "that day, and the exercise. One scikit-learn Pipeline per model",
         "family (input modality and sensor set); the estimator is chosen by athlete-grouped cross-validation",
         f"among {', '.join(ESTIMATOR_NAMES[c] for c in meta['candidates'])}, and its probabilities are",
         "calibrated (CalibratedClassifierCV, folds grouped by athlete).",
@@ -93,6 +133,15 @@ def write_card(out_dir: Path, meta: dict) -> Path:
         "athlete-grouped folds, a small optimistic bias with three candidates. No figure is computed on",
         "training reps.",
         "",
+    ]
+    trust = trust_notes(data)
+    if trust:
+        lines += [
+            "**Too little data to trust these figures:** " + "; ".join(trust) + ". Treat them as a first "
+            "look and label reps of more athletes before relying on them.",
+            "",
+        ]
+    lines += [
         header,
         "|---|---|---|---|---|---|---|---|---|---|",
         _summary_row("**all reps (as predicted)**", ev),
@@ -152,6 +201,7 @@ def write_card(out_dir: Path, meta: dict) -> Path:
     card = {
         "model_version": meta["model_version"],
         "training_data": data,
+        "trust": {"enough_data": not trust, "notes": trust},
         "evaluation": ev,
         "families": {k: {x: v for x, v in f.items() if x != "explain"} for k, f in meta["families"].items()},
     }

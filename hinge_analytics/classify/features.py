@@ -9,6 +9,9 @@ Angle curves (``schema.CURVE_COLUMNS``, computed at ingest by ``features.curves`
 on simulated data (10 athletes, leave-athlete-out, random forest) they raised pose macro-F1 from
 0.80 to 0.86 (good-vs-mistake specificity 0.83 -> 0.95; most of the gain in good vs
 hyperextension and lumbar flexion vs rounded back) and all-seven-IMU macro-F1 from 0.79 to 0.80.
+The same curves relative to the standing posture around each rep (``schema.STANDING_CURVE_COLUMNS``,
+``features.curves.curves_from_standing``) are derived here from the stored ones, for models trained
+since (older models select their columns by name and never see them).
 
 Session-relative features (`SessionRelative`) subtract, from each metric, the median of that
 metric over the athlete's reps of the same exercise on the same day. They remove what is
@@ -22,7 +25,8 @@ import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from hinge_analytics.schema import CURVE_COLUMNS, REP_METRIC_COLUMNS
+from hinge_analytics.features.curves import curves_from_standing
+from hinge_analytics.schema import CURVE_COLUMNS, REP_METRIC_COLUMNS, STANDING_CURVE_COLUMNS
 
 # Columns that identify the context a rep was recorded in (used by SessionRelative, then dropped).
 CONTEXT: tuple[str, ...] = ("athlete_id", "session_date", "exercise")
@@ -31,16 +35,34 @@ STANCE = "side"  # the manifest's stance leg of unilateral work (used by StanceF
 # Data quality and timing describe the recording, not the form of the rep.
 NOT_FEATURES: frozenset[str] = frozenset({"low_confidence_fraction"})
 RELATIVE_PREFIX = "rel_"
+# Points on a curve: classifier inputs, but not what a coaching cue speaks of.
+CURVE_FEATURES: frozenset[str] = frozenset(CURVE_COLUMNS + STANDING_CURVE_COLUMNS)
+
 
 def candidate_features() -> list[str]:
     """Every per-rep metric of the schema the classifier may use (read at call time), then the
-    resampled angle curves."""
-    return [c for c in REP_METRIC_COLUMNS if c not in NOT_FEATURES] + list(CURVE_COLUMNS)
+    resampled angle curves, stored and relative to standing."""
+    return (
+        [c for c in REP_METRIC_COLUMNS if c not in NOT_FEATURES]
+        + list(CURVE_COLUMNS)
+        + list(STANDING_CURVE_COLUMNS)
+    )
+
+
+def with_derived(reps: pl.DataFrame) -> pl.DataFrame:
+    """``reps`` with the features derived from its stored columns (the curves relative to standing),
+    unless it has them already."""
+    if all(c in reps.columns for c in STANDING_CURVE_COLUMNS):
+        return reps
+    return reps.drop([c for c in STANDING_CURVE_COLUMNS if c in reps.columns]).hstack(
+        curves_from_standing(reps)
+    )
 
 
 def usable_features(reps: pl.DataFrame, min_fraction: float = 0.05) -> list[str]:
     """Metrics measured on at least ``min_fraction`` of ``reps`` (pose has no lumbar flexion,
     a thigh-only IMU set has no trunk angle)."""
+    reps = with_derived(reps)
     out = []
     for c in candidate_features():
         if c in reps.columns:
@@ -54,6 +76,7 @@ def model_input(reps: pl.DataFrame) -> pl.DataFrame:
     """The frame a trained Pipeline takes: context columns plus every candidate metric (NaN
     where missing; scikit-learn selects the columns by name)."""
     metrics = candidate_features()
+    reps = with_derived(reps)
     missing = [c for c in (*CONTEXT, STANCE, *metrics) if c not in reps.columns]
     reps = reps.with_columns([pl.lit(None).alias(c) for c in missing])
     frame = reps.select(

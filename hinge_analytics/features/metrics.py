@@ -8,7 +8,8 @@ thigh swings back with the trunk). Symmetry index
 SI = 100 (L - R) / (0.5 (L + R)), sign = left larger (SPEC.md; Robinson et al., J Manipulative
 Physiol Ther 1987), on peak values and on at-bottom values. Tempo (eccentric, bottom pause,
 concentric, top pause, s) comes from the segmentation. Quality flags: fraction of the rep's frames
-under ``LOW_CONFIDENCE`` and fraction without a hinge angle.
+under ``LOW_CONFIDENCE`` and fraction without a hinge angle. The IMU descriptors and the relations
+between sagittal angles of ``schema.REP_DESCRIPTOR_COLUMNS`` come from `descriptors.rep_descriptors`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from hinge_analytics.features.descriptors import DESCRIPTOR_INPUTS, rep_descriptors
 from hinge_analytics.numeric import frame_with_nulls, nanmax, nanmean, nanmean_stack, nanmin
 from hinge_analytics.schema import REP_ANGLES, REP_METRIC_COLUMNS, REPS
 
@@ -48,6 +50,11 @@ def rep_metrics(
         [pl.col(k).cast(pl.Float64) if k in angles.columns else pl.lit(np.nan).alias(k) for k in keys]
     ).to_numpy()  # one conversion; null -> NaN
     series = {k: every[:, j] for j, k in enumerate(keys)}
+    inputs = [k for k in DESCRIPTOR_INPUTS if k not in series]
+    described = angles.select(
+        [pl.col(k).cast(pl.Float64) if k in angles.columns else pl.lit(np.nan).alias(k) for k in inputs]
+    ).to_numpy()
+    series |= {k: described[:, j] for j, k in enumerate(inputs)}
     if stance_side in ("left", "right"):
         stance = ("left", "right").index(stance_side)
 
@@ -56,6 +63,7 @@ def rep_metrics(
     else:
         both_sides = nanmean_stack
     hip = both_sides([series["hip_flexion_left_deg"], series["hip_flexion_right_deg"]])
+    shank = both_sides([series["ankle_dorsiflexion_left_deg"], series["ankle_dorsiflexion_right_deg"]])
     every_angle = every[:, : len(REP_ANGLES)]  # keys start with the angles
     rows = []
     for rep in boundaries.iter_rows(named=True):
@@ -97,6 +105,7 @@ def rep_metrics(
             np.mean, np.nan_to_num(series["confidence"][inside], nan=0.0) < LOW_CONFIDENCE
         )
         row["missing_fraction"] = _stat(np.mean, ~np.isfinite(series["hinge_deg"][inside]))
+        row.update(rep_descriptors(t, series, inside, bottom, shank))
         rows.append(row)
     schema = {k: v for k, v in REPS.items() if k not in ("recording_id", "ingest_id", "pipeline_version")}
     if not rows:

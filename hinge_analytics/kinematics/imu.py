@@ -36,9 +36,35 @@ neighbour's change; thoracic flexion = upper_back - lower_back; lumbar flexion =
 pelvis tilt = sacrum; hip flexion = trunk - thigh; knee flexion = shank - thigh; ankle = shank.
 A metric whose sensor is missing is null. Angles are low-passed with the zero-lag Butterworth of
 ``filters`` (``cutoff_hz``).
+
+Beside the sagittal angles, descriptors that no sagittal angle can see and that do not depend on
+how a sensor was strapped on (`segment_descriptors`, schema ``IMU_DESCRIPTOR_COLUMNS``). Each body
+sensor gets an anatomical frame from its own data: the medio-lateral axis of step 3, signed by the
+anatomy of step 4 so that it points to the athlete's left; the segment's longitudinal axis, the
+still reference's "up" turned about that axis by the segment's known tilt in the reference posture;
+and the antero-posterior axis completing a right-handed frame (a functional calibration as in Favre
+et al., J Biomech 2009, 42:2330, with gravity giving the vertical). Then:
+
+- **frontal tilt** = elevation of the segment's medio-lateral axis, asin(up . e_ml): its roll about
+  its antero-posterior axis whatever its sagittal tilt (a Cardan sequence, sagittal first, as in
+  Wu et al., J Biomech 2002, 35:543), drift-free because gravity fixes it. Knee valgus moves
+  thigh and shank in the frontal plane, which no sagittal angle sees;
+- **angular velocity about the segment's own axes** (frontal: about the antero-posterior axis;
+  axial: about the longitudinal one) and its norm, from the bias-corrected gyroscope: independent
+  of posture and of accelerometer offsets;
+- **relative rotation of adjacent segments** in the frontal plane: knee valgus = the shank's
+  frontal tilt plus the thigh's (each positive when its knee end moves towards the midline), hip
+  adduction = the thigh's plus the trunk's tilt towards that side.
+
+Left and right mean the same: frontal tilts, valgus and adduction are positive towards the
+midline, axial rates positive for internal rotation; the trunk (its lowest sensor present: sacrum,
+else lower_back, else upper_back, the segment next to the thighs) tilts and turns positive to the
+athlete's right. Sensor axes are taken as right-handed, as accelerometers and gyroscopes give them.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -46,7 +72,14 @@ from scipy.optimize import least_squares
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, interpolate_gaps, lowpass
 from hinge_analytics.numeric import nanmean
-from hinge_analytics.schema import ANGLES, BODY_PLACEMENTS, LYING_EXERCISES, conform
+from hinge_analytics.schema import (
+    ANGLES,
+    BODY_PLACEMENTS,
+    DESCRIPTOR_SEGMENTS,
+    LYING_EXERCISES,
+    conform,
+    segment_rate_column,
+)
 
 GRAVITY = 9.81
 STILL_S = 0.5
@@ -239,16 +272,37 @@ def tilt_change_deg(up: np.ndarray, up_ref: np.ndarray, axis: np.ndarray) -> np.
     return -np.degrees(np.arctan2(sin, cos))
 
 
+@dataclass
+class SensorMotion:
+    """One body sensor's motion in its own frame (`sensor_motion`)."""
+
+    tilt: np.ndarray  # sagittal tilt change, deg, sign not yet anatomical
+    up: np.ndarray  # (n, 3) unit world "up" in the sensor frame
+    up_ref: np.ndarray  # (3,) unit "up" at the still reference
+    axis: np.ndarray  # (3,) unit medio-lateral axis, sign arbitrary
+    gyr: np.ndarray | None  # (n, 3) bias-corrected angular velocity, rad/s (None: no gyroscope)
+    valid: np.ndarray  # (n,) samples with an accelerometer reading
+
+
 def sensor_tilt_change(
     frames: pl.DataFrame, placement: str, rate: float, onset: int | None = None
 ) -> np.ndarray | None:
     """Sagittal tilt change (deg, sign not yet anatomical) of one sensor's segment, or None."""
+    motion = sensor_motion(frames, placement, rate, onset)
+    return None if motion is None else motion.tilt
+
+
+def sensor_motion(
+    frames: pl.DataFrame, placement: str, rate: float, onset: int | None = None
+) -> SensorMotion | None:
+    """One sensor's sagittal tilt change with the up vectors, still reference, medio-lateral axis
+    and bias-corrected gyroscope it comes from; None without an accelerometer."""
     acc = _channels(frames, placement, ("acc_x", "acc_y", "acc_z"), rate)
     gyr = _channels(frames, placement, ("gyr_x", "gyr_y", "gyr_z"), rate)
     if acc is None:
         return None
     if gyr is None:
-        return tilt_from_gravity(acc, rate, onset)
+        return gravity_motion(acc, rate, onset)
     t_s = frames["t_s"].to_numpy()
     acc = acc - accelerometer_offset(acc, gyr)
     still = still_window(gyr, rate, onset)
@@ -271,8 +325,9 @@ def sensor_tilt_change(
         up /= np.linalg.norm(up, axis=1, keepdims=True)
     axis = mediolateral_axis(gyr)
     tilt = lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
-    tilt[~np.isfinite(acc).all(axis=1)] = np.nan  # a logging gap: the filter only held its state
-    return tilt
+    valid = np.isfinite(acc).all(axis=1)
+    tilt[~valid] = np.nan  # a logging gap: the filter only held its state
+    return SensorMotion(tilt, up, up_ref, axis, gyr, valid)
 
 
 def accelerometer_offset(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
@@ -306,7 +361,13 @@ def accelerometer_offset(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
 
 
 def tilt_from_gravity(acc: np.ndarray, rate: float, onset: int | None = None) -> np.ndarray:
-    """Sagittal tilt change (deg, sign not yet anatomical) of an accelerometer-only sensor.
+    """Sagittal tilt change (deg, sign not yet anatomical) of an accelerometer-only sensor
+    (`gravity_motion`)."""
+    return gravity_motion(acc, rate, onset).tilt
+
+
+def gravity_motion(acc: np.ndarray, rate: float, onset: int | None = None) -> SensorMotion:
+    """`SensorMotion` of an accelerometer-only sensor (``gyr`` None).
 
     Without a gyroscope the low-passed specific force is taken as "up" (``GRAVITY_CUTOFF_HZ``;
     inclinometry, e.g. Fisher, "Using an accelerometer for inclination sensing", Analog Devices
@@ -326,7 +387,81 @@ def tilt_from_gravity(acc: np.ndarray, rate: float, onset: int | None = None) ->
     up_ref /= np.linalg.norm(up_ref)
     finite = np.all(np.isfinite(up), axis=1)
     _, _, vt = np.linalg.svd(up[finite], full_matrices=False)
-    return tilt_change_deg(up, up_ref, vt[-1])
+    return SensorMotion(tilt_change_deg(up, up_ref, vt[-1]), up, up_ref, vt[-1], None, finite)
+
+
+# --------------------------------------------------------------------------- strap-free descriptors
+def anatomical_frame(motion: SensorMotion, sign: float, reference_tilt_deg: float) -> np.ndarray:
+    """Rows: the segment's medio-lateral (to the athlete's left), antero-posterior (forward) and
+    longitudinal axes, unit vectors in the sensor frame.
+
+    ``sign``: the anatomical sign `imu_angles` gave the sensor's sagittal tilt (a forward tilt is a
+    turn about the left-pointing axis in a right-handed frame). ``reference_tilt_deg``: the
+    segment's sagittal tilt in the reference posture, so that the longitudinal axis is the
+    segment's own, not the reference's vertical (a hip thrust starts with the trunk level).
+    """
+    up_ref = motion.up_ref / np.linalg.norm(motion.up_ref)
+    ml = sign * motion.axis
+    ml = ml - (ml @ up_ref) * up_ref
+    ml /= np.linalg.norm(ml)
+    # A segment tilted forward by theta sees "up" turned back by theta about its medio-lateral axis.
+    angle = np.radians(reference_tilt_deg)
+    longitudinal = up_ref * np.cos(angle) + np.cross(ml, up_ref) * np.sin(angle)
+    return np.vstack([ml, np.cross(ml, longitudinal), longitudinal])
+
+
+def frontal_tilt_deg(motion: SensorMotion, frame: np.ndarray) -> np.ndarray:
+    """Roll of the segment about its antero-posterior axis, deg, positive = its top towards the
+    athlete's right: the elevation of its medio-lateral axis (``frame[0]``) above the horizontal."""
+    return np.degrees(np.arcsin(np.clip(motion.up @ frame[0], -1.0, 1.0)))
+
+
+def segment_descriptors(
+    motions: dict[str, SensorMotion],
+    signs: dict[str, float],
+    reference_tilts: dict[str, float],
+    rate: float,
+    n: int,
+) -> dict[str, np.ndarray]:
+    """Every column of schema ``IMU_DESCRIPTOR_COLUMNS`` (NaN where its sensor is missing) from
+    the body sensors' motions, the anatomical signs of their sagittal tilts and their sagittal
+    tilts in the reference posture (deg), all keyed by placement."""
+    nan = np.full(n, np.nan)
+    out: dict[str, np.ndarray] = {}
+    frontal: dict[str, np.ndarray] = {}
+    for segment, placements in DESCRIPTOR_SEGMENTS.items():
+        name, _, side = segment.partition("_")
+        # The midline is to the right of a left segment: mirror the right side so both read alike.
+        medial = -1.0 if side == "right" else 1.0
+        # Legs: positive when the knee end of the segment moves towards the midline.
+        towards = {"thigh": -medial, "shank": medial}.get(name, 1.0)
+        tilt, rates = nan, {"frontal_rate": nan, "axial_rate": nan, "angular_speed": nan}
+        placement = next((p for p in placements if p in motions), None)
+        if placement is not None:
+            motion = motions[placement]
+            frame = anatomical_frame(motion, signs[placement], reference_tilts[placement])
+            tilt = lowpass(frontal_tilt_deg(motion, frame), rate, DEFAULT_CUTOFF_HZ)
+            tilt[~motion.valid] = np.nan
+            if motion.gyr is not None:
+                gyr = np.degrees(motion.gyr)
+                rates = {
+                    "frontal_rate": towards * lowpass(gyr @ frame[1], rate, DEFAULT_CUTOFF_HZ),
+                    # +longitudinal turns the front to the left: internal rotation of the right leg,
+                    # a trunk turning left (negated: the trunk's signs point to the right)
+                    "axial_rate": -medial * lowpass(gyr @ frame[2], rate, DEFAULT_CUTOFF_HZ),
+                    "angular_speed": lowpass(np.linalg.norm(gyr, axis=1), rate, DEFAULT_CUTOFF_HZ),
+                }
+        frontal[segment] = towards * tilt
+        for kind, values in rates.items():
+            out[segment_rate_column(segment, kind)] = values
+    out["trunk_lateral_tilt_deg"] = frontal["trunk"]
+    for side, medial in (("left", 1.0), ("right", -1.0)):
+        thigh, shank = frontal[f"thigh_{side}"], frontal[f"shank_{side}"]
+        out[f"thigh_frontal_{side}_deg"] = thigh
+        out[f"shank_frontal_{side}_deg"] = shank
+        out[f"knee_valgus_{side}_deg"] = thigh + shank
+        out[f"hip_adduction_{side}_deg"] = thigh + medial * frontal["trunk"]
+    return out
 
 
 # --------------------------------------------------------------------------- angles
@@ -372,16 +507,17 @@ def imu_angles(
         if (g := _channels(frames, p, ("gyr_x", "gyr_y", "gyr_z"), sample_rate_hz)) is not None
     ]
     onset = movement_onset(gyros, sample_rate_hz)
-    change = {
-        p: c
-        for p in BODY_PLACEMENTS
-        if (c := sensor_tilt_change(frames, p, sample_rate_hz, onset)) is not None
+    motions = {
+        p: m for p in BODY_PLACEMENTS if (m := sensor_motion(frames, p, sample_rate_hz, onset)) is not None
     }
+    change = {p: m.tilt for p, m in motions.items()}
+    signs = dict.fromkeys(change, 1.0)  # the anatomical sign each sensor's tilt gets
     ref = REFERENCE_POSTURES[reference_posture(exercise)]
     spine = {p: change[p] for p in SPINE_SEGMENTS if p in change}
     for p in spine:  # the trunk inclines forward at the bottom of every hinge
         if _extreme(spine[p]) < 0:
             spine[p] = -spine[p]
+            signs[p] = -1.0
     out: dict[str, np.ndarray] = {}
     trunk = _chord_tilt(spine) + ref["trunk"] if spine else nan
     out["trunk_inclination_deg"] = trunk
@@ -406,6 +542,7 @@ def imu_angles(
             else:  # no trunk: thighs rotate backward (hips go back) in a standing hinge
                 sign = -1.0 if _extreme(thigh_c) > 0 else 1.0
             thigh = sign * thigh_c + ref["thigh"]
+            signs[f"thigh_{side}"] = sign
         shank = nan
         if shank_c is not None:
             base = thigh - ref["thigh"] if thigh_c is not None else np.zeros(n)
@@ -413,7 +550,8 @@ def imu_angles(
             # Standing, shank and thigh turn opposite ways (knee flexes more); in a bridge the hips
             # drop and both turn backwards (knee flexes less).
             pick = np.argmin if ref is REFERENCE_POSTURES["supine_bridge"] else np.argmax
-            shank = (1.0, -1.0)[int(pick(knee_opts))] * shank_c + ref["shank"]
+            signs[f"shank_{side}"] = (1.0, -1.0)[int(pick(knee_opts))]
+            shank = signs[f"shank_{side}"] * shank_c + ref["shank"]
         out[f"hip_flexion_{side}_deg"] = trunk - thigh
         thigh_back[side] = ref["thigh"] - thigh  # the thigh rotating back = hips going back
         shank_forward[side] = shank - ref["shank"]  # the shank tilting forward = knees bending
@@ -437,6 +575,11 @@ def imu_angles(
     else:
         hinge = nan
     out["hinge_deg"] = hinge
+    standing_tilts = {
+        **{p: ref["trunk"] + t for p, t in zip(SPINE_SEGMENTS, SPINE_STANDING_TILT_DEG, strict=True)},
+        **{f"{leg}_{side}": ref[leg] for leg in ("thigh", "shank") for side in ("left", "right")},
+    }
+    out.update(segment_descriptors(motions, signs, standing_tilts, sample_rate_hz, n))
     needed = [change[p] for p in change]
     confidence = np.isfinite(np.column_stack(needed)).all(axis=1).astype(float) if needed else np.zeros(n)
     table = pl.DataFrame({"frame": frames["frame"], "t_s": frames["t_s"], **out, "confidence": confidence})
