@@ -269,7 +269,7 @@ def export_reps(lake: Lake, columns: list[str] | None = None, athlete: str | Non
 
 
 # `hinge query` limits: a cross join of two 10^6-row tables runs for hours and a few joins of the
-# frame tables grew to 5 GB before these existed.
+# frame tables can grow to several GB.
 QUERY_TIMEOUT_S = 120.0
 QUERY_MEMORY_LIMIT = "2GB"
 _POLL_S = 0.05  # how often the waiting thread checks the clock, memory and Ctrl-C
@@ -372,8 +372,8 @@ def read_only_query(
         con.execute("SET lock_configuration = true")
 
         def run() -> pa.Table:
-            # con.sql() is inside the limits too: it folds constant expressions, and one
-            # repeat('x', 2e9) took 20 s and 3 GB there, before anything was executed
+            # con.sql() is inside the limits too: it folds constant expressions, so a query such as
+            # repeat('x', 2e9) can take seconds and gigabytes before anything is executed
             relation = con.sql(sql)
             if max_rows is not None:
                 relation = relation.limit(max_rows + 1)
