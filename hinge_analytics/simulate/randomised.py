@@ -556,23 +556,6 @@ def _spikes(
     return out
 
 
-def _swap_pairs(
-    values: dict[str, np.ndarray], scores: dict[str, np.ndarray], rng: np.random.Generator, windows: int
-) -> None:
-    """Exchange every left/right pair (in place) for ``windows`` windows of 2-6 frames."""
-    n = len(next(iter(values.values())))
-    for _ in range(windows):
-        start = int(rng.integers(0, max(n - 6, 1)))
-        sl = slice(start, start + int(rng.integers(2, 7)))
-        for name in list(values):
-            if name.endswith("_left") and name[:-5] + "_right" in values:
-                other = name[:-5] + "_right"
-                for table in (values, scores):
-                    a = table[name][sl].copy()
-                    table[name][sl] = table[other][sl]
-                    table[other][sl] = a
-
-
 def estimator_noise(
     points: dict[str, np.ndarray],
     rate_hz: float,
@@ -626,7 +609,7 @@ def estimator_noise(
             lo, hi = spec.hidden_visibility
             c = np.clip(rng.uniform(lo, hi) + 0.08 * band_limited(rng, n, rate_hz, 0.5, 1)[:, 0], 0.02, 0.6)
         noisy[name], conf[name] = q, c
-    _swap_pairs(noisy, conf, rng, spec.swap_windows)
+    writers.swap_sides(noisy, conf, rng, spec.swap_windows, max_frames=6)
     return noisy, conf
 
 

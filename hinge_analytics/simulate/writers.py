@@ -120,22 +120,23 @@ def add_pose_noise(
             vis[start:stop] = rng.uniform(0.05, 0.3)
             q[start:stop] += rng.normal(0.0, 2 * jitter_m, q[start:stop].shape)
         noisy[name], visibility[name] = q, vis
-    _swap_sides(noisy, visibility, rng, swap_windows)
+    swap_sides(noisy, visibility, rng, swap_windows)
     return noisy, visibility
 
 
-def _swap_sides(
+def swap_sides(
     values: dict[str, np.ndarray],
     scores: dict[str, np.ndarray],
     rng: np.random.Generator,
     windows: int | None = None,
+    max_frames: int = 5,
 ) -> None:
-    """Exchange left and right landmarks (in place) for a few short windows of frames."""
+    """Exchange left and right landmarks (in place) for a few windows of 2 to ``max_frames`` frames."""
     n = len(next(iter(values.values())))
     k = int(rng.choice([0, 0, 1, 1, 2])) if windows is None else windows
     for _ in range(k):
         start = int(rng.integers(0, max(n - 6, 1)))
-        sl = slice(start, start + int(rng.integers(2, 6)))
+        sl = slice(start, start + int(rng.integers(2, max_frames + 1)))
         for name in list(values):
             if name.endswith("_left") and name[:-5] + "_right" in values:
                 other = name[:-5] + "_right"
@@ -172,7 +173,7 @@ def noisy_image_points(
             start = int(rng.integers(0, max(n - 12, 1)))
             c[start : start + int(rng.integers(3, 12))] *= rng.uniform(0.1, 0.4)
         uv[name], conf[name] = q, c
-    _swap_sides(uv, conf, rng)
+    swap_sides(uv, conf, rng)
     return uv, depth, conf
 
 
