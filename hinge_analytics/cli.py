@@ -53,6 +53,16 @@ class UserError(Exception):
     """Something the user can fix; printed as one line."""
 
 
+def _option_date(option: str, value: str | None) -> dt.date | None:
+    """An ISO date given on the command line, or a one-line user error."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option} {value!r} is not a date like 2026-03-14") from None
+
+
 def _user_errors(func: F) -> F:
     @wraps(func)
     def wrapper(*args, **kwargs):
@@ -259,12 +269,7 @@ def _defaults(
         lift = exercise_name(exercise)
         if lift is None:
             raise UserError(f"--exercise {exercise!r} is not a lift's name (e.g. deadlift, rdl, split_squat)")
-    day = None
-    if date is not None:
-        try:
-            day = dt.date.fromisoformat(date)
-        except ValueError:
-            raise UserError(f"--date {date!r} is not a date like 2026-03-14") from None
+    day = _option_date("--date", date)
     if rate is not None and not 1.0 <= rate <= 10000.0:
         raise UserError("--sample-rate must be between 1 and 10000 Hz")
     if placement is not None and placement.lower() not in IMU_PLACEMENTS:
@@ -569,12 +574,7 @@ def report(
     means: docs/reports.md."""
     from hinge_analytics.report import build_reports
 
-    since_date = None
-    if since is not None:
-        try:
-            since_date = dt.date.fromisoformat(since)
-        except ValueError:
-            raise UserError(f"--since {since!r} is not a date like 2026-03-14") from None
+    since_date = _option_date("--since", since)
     opened = _existing_lake(lake)
     with _working("writing reports", quiet):
         pages = build_reports(
