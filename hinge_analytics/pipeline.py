@@ -27,10 +27,11 @@ from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.ingest.manifest import ManifestRow, RejectedRow, quarantine_entries, read_manifest
 from hinge_analytics.kinematics import angles_for
+from hinge_analytics.kinematics.implement import RepSignal
 from hinge_analytics.kinematics.plausibility import check_angles
 from hinge_analytics.lake import Lake, LakeError
 from hinge_analytics.reps.segmentation import long_gaps, segment_reps
-from hinge_analytics.reps.signal import RepSignal, rep_signal
+from hinge_analytics.reps.signal import rep_signal
 from hinge_analytics.schema import TABLES, conform
 
 
@@ -120,7 +121,7 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
     boundaries = segment_reps(
         angles["t_s"].to_numpy(), signal.values, signal.min_prominence, min_range=signal.min_range
     )
-    if not signal.from_body:  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
+    if signal.unit != "deg":  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
         boundaries = boundaries.with_columns(peak_hinge_velocity_deg_s=pl.lit(None, dtype=pl.Float64))
     reps = rep_metrics(angles, boundaries, stance_side=side)
     return Analysis(angles, reps, rep_curves(angles, reps), signal)
@@ -151,7 +152,7 @@ def recording_note(done: Analysis) -> str | None:
     notes = []
     t = done.angles["t_s"].to_numpy()
     signal = done.signal.values
-    if not done.signal.from_body:
+    if done.signal.unit != "deg":  # cut on the load, not the body
         notes.append(
             "Reps and their timing come from a sensor on the bar, kettlebell or wrist: it measures no "
             "body angles, so reps get no form label from it."
@@ -166,7 +167,7 @@ def recording_note(done: Analysis) -> str | None:
         moved = float(np.percentile(finite, 99) - np.percentile(finite, 2)) if len(finite) else 0.0
         what = (
             f"the hips move through {moved:.0f} deg"
-            if done.signal.from_body
+            if done.signal.unit == "deg"
             else f"the load moves {moved:.2f} m"
         )
         notes.append(
