@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_LEVEL ?= WARNING
 export MPLBACKEND := Agg
 
-.PHONY: demo test test-slow lint bench accuracy clean
+.PHONY: demo test test-fast test-slow lint bench accuracy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/hinge demo --out demo_out
 
+# CI runs this: every test, the slow ones (fuzzing, kill -9 loops, large batches) included.
 test: $(STAMP)
 	$(BIN)/ruff check hinge_analytics pipelines tests bench
+	$(BIN)/pytest -n 2 -m 'slow or not slow'
+
+# The quick subset for editing loops (pytest's default, see pyproject.toml).
+test-fast: $(STAMP)
 	$(BIN)/pytest -n 2
 
 test-slow: $(STAMP)
