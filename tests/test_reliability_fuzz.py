@@ -245,3 +245,10 @@ def test_c3d_cut_short_after_whole_frames_is_still_read_like_ezc3d_does(tmp_path
     frame = 41 * 4 * 4
     arrays = load_c3d(_c3d_variant(tmp_path, lambda d: d.__delitem__(slice(len(d) - 40 * frame, None))))
     assert len(arrays.frame_numbers) == 100
+
+
+@pytest.mark.parametrize("fmt", ["mediapipe_csv", "imu_csv"])
+def test_a_trailing_lone_quote_quarantines(fmt):
+    """polars 2.1 panics (a BaseException, not an Exception) on a typed CSV column whose file ends
+    in a lone quote; the fuzzer found it and the reader must turn it into a quarantine reason."""
+    _check_reader(fmt, SEEDS[fmt][0].read_bytes() + b'\n"', None)

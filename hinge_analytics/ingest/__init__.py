@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import polars as pl
+
 from hinge_analytics.ingest.c3d import read_c3d
 from hinge_analytics.ingest.coco17 import read_coco17_json
 from hinge_analytics.ingest.errors import BadRecording
@@ -127,7 +129,9 @@ def read_recording(
         raise
     except MemoryError as exc:
         raise BadRecording(f"The {fmt} file is too large to read in memory.") from exc
-    except Exception as exc:  # a damaged file must quarantine, never stop the batch
+    except (Exception, pl.exceptions.PanicException) as exc:
+        # a damaged file must quarantine, never stop the batch; polars' CSV parser reports some
+        # malformed bytes as a Rust panic, which pyo3 raises as a BaseException
         raise BadRecording(
             f"The {fmt or 'recording'} file could not be read ({type(exc).__name__}: {str(exc)[:160]})."
         ) from exc

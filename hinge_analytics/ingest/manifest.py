@@ -135,7 +135,7 @@ def parse_manifest(
     text = decode_manifest(data, manifest.name)
     try:
         table = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, truncate_ragged_lines=False)
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
         raise BadRecording(f"The manifest {manifest.name} is not a readable CSV file ({exc}).") from exc
     table = table.rename({c: c.strip().lower() for c in table.columns})
     missing = [c for c in MANIFEST_REQUIRED if c not in table.columns]

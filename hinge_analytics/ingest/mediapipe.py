@@ -74,13 +74,13 @@ class _Table:
                     schema_overrides=dict.fromkeys(wanted, pl.Float64),
                     encoding="utf8-lossy",
                 )
-            except (pl.exceptions.PolarsError, OSError, ValueError):
+            except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError):
                 table = None
         self.typed = table is not None
         if table is None:
             try:
                 table = pl.read_csv(path, infer_schema_length=10000, encoding="utf8-lossy")
-            except (pl.exceptions.PolarsError, OSError) as exc:
+            except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
                 raise BadRecording(f"The file is not a readable MediaPipe CSV ({first_line(exc)}).") from exc
         self.table = table
         self.columns = {c.strip().lower(): c for c in table.columns}
