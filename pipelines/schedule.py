@@ -8,6 +8,8 @@ worker is needed. Without ``PREFECT_API_URL`` the API is served from a thread of
 
 from __future__ import annotations
 
+import hashlib
+import json
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ from prefect.schedules import Cron
 from hinge_analytics.pipelines.api import ensure_api
 from hinge_analytics.pipelines.batch_flows import weekly_flow
 
-DEPLOYMENT_NAME = "hinge-weekly-report"
+DEPLOYMENT_PREFIX = "hinge-weekly-report"
 DEFAULT_CRON = "0 6 * * MON"  # Mondays 06:00
 
 
@@ -36,6 +38,13 @@ class WeeklyJob:
     reports_dir: Path
     model_dir: Path | None = None
     report_weeks: int | None = None
+
+    def deployment_name(self) -> str:
+        """One deployment per (inbox, lake, reports): two teams served from one machine (one Prefect
+        database) must not share a deployment, or one's Ctrl-C, which pauses the schedules of the
+        deployments it served, stops the other's cron."""
+        digest = hashlib.sha256(json.dumps(self.parameters(), sort_keys=True).encode()).hexdigest()[:10]
+        return f"{DEPLOYMENT_PREFIX}-{digest}"
 
     def parameters(self) -> dict:
         return {
@@ -68,7 +77,7 @@ def build_deployment(cron: str, job: WeeklyJob, timezone: str = "UTC") -> Runner
     """The deployment of the weekly flow with its schedule and fixed parameters (no API calls)."""
     schedule = validate(cron, timezone, job)
     return weekly_flow.to_deployment(
-        name=DEPLOYMENT_NAME,
+        name=job.deployment_name(),
         schedules=[schedule],
         parameters=job.parameters(),
         description="Ingest new recordings, label new reps, rebuild the coach reports.",

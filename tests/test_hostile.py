@@ -147,6 +147,8 @@ def _serve(tmp_path: Path, batch: Path, cron: str) -> tuple[subprocess.Popen, Pa
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # its own Prefect database: the other xdist worker's flows never share its sqlite file
+        env={**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")},
     )
     return proc, reports
 
@@ -196,7 +198,10 @@ def test_hinge_schedule_runs_the_flow_on_its_cron(tmp_path, batch):
     while not (reports / "index.html").exists() and time.monotonic() - started < 240:
         assert proc.poll() is None, proc.communicate()
         time.sleep(1)
-    assert (reports / "index.html").exists(), "no scheduled run in 4 minutes"
+    if not (reports / "index.html").exists():
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        pytest.fail(f"no scheduled run in 4 minutes; hinge schedule printed:\n{out[-4000:]}")
     _stop_served(proc)
 
 

@@ -16,7 +16,7 @@ from hinge_analytics.analytics.synthetic import write_rep_rows
 from hinge_analytics.cli import app
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipelines.batch_flows import weekly_flow
-from hinge_analytics.pipelines.schedule import DEPLOYMENT_NAME, WeeklyJob, build_deployment
+from hinge_analytics.pipelines.schedule import DEPLOYMENT_PREFIX, WeeklyJob, build_deployment
 from hinge_analytics.report import build_reports, safe_filename
 from hinge_analytics.simulate.team import simulate_team
 
@@ -180,7 +180,10 @@ def test_report_export_query_cli(weekly, tmp_path):
 def test_schedule_deployment_and_cli(weekly, tmp_path):
     job = WeeklyJob(weekly["root"] / "inbox", str(weekly["lake"]), tmp_path / "r")
     deployment = build_deployment("0 6 * * MON", job, timezone="Europe/Berlin")
-    assert deployment.name == DEPLOYMENT_NAME
+    assert deployment.name.startswith(DEPLOYMENT_PREFIX)
+    other_team = WeeklyJob(weekly["root"] / "inbox", str(weekly["lake"]), tmp_path / "other")
+    assert build_deployment("0 6 * * MON", other_team).name != deployment.name
+    assert build_deployment("0 7 * * MON", job).name == deployment.name  # a new cron replaces the old
     assert deployment.entrypoint == "hinge_analytics.pipelines.batch_flows.weekly_flow"
     schedule = deployment.schedules[0].schedule
     assert (schedule.cron, schedule.timezone) == ("0 6 * * MON", "Europe/Berlin")
