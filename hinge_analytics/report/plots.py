@@ -71,7 +71,11 @@ def progress_plot(weekly: pl.DataFrame) -> str:
     else:
         columns = PANEL_COLUMNS
         rows = -(-len(groups) // columns)
-        fig, axes = plt.subplots(2 * rows, columns, figsize=(9, 3.4 * rows), sharex=True, squeeze=False)
+        # room between rows: an exercise's title otherwise sits on the load ticks of the one above
+        fig, axes = plt.subplots(
+            2 * rows, columns, figsize=(9, 3.8 * rows), sharex=True, squeeze=False,
+            gridspec_kw={"hspace": 0.4},
+        )
         for i in range(rows * columns):
             ax_form, ax_load = (
                 axes[2 * (i // columns), i % columns],
