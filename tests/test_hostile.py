@@ -135,6 +135,17 @@ def test_killed_ingest_leaves_no_process_and_closes_stdout(tmp_path, moment):
                 os.kill(pid, signal.SIGKILL)
 
 
+def _own_prefect(tmp_path: Path) -> dict[str, str]:
+    """The environment for a `hinge` that serves its own Prefect API with its own database.
+
+    A flow run earlier in this pytest worker set PREFECT_API_URL to the worker's in-thread API
+    (pipelines/api.py; child processes are meant to inherit it), which runs no scheduler: a
+    served cron inheriting it never fired, and only when the test ran after such a flow."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    return env
+
+
 def _serve(tmp_path: Path, batch: Path, cron: str) -> tuple[subprocess.Popen, Path]:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -147,8 +158,7 @@ def _serve(tmp_path: Path, batch: Path, cron: str) -> tuple[subprocess.Popen, Pa
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        # its own Prefect database: the other xdist worker's flows never share its sqlite file
-        env={**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")},
+        env=_own_prefect(tmp_path),
     )
     return proc, reports
 
