@@ -202,3 +202,27 @@ def test_schedule_deployment_and_cli(weekly, tmp_path):
     assert result.exit_code == 0, result.output
     assert "ingested 0 recording(s)" in result.output and "labelled 0 rep(s)" in result.output
     assert (tmp_path / "r" / "index.html").is_file()
+
+
+def test_top_cues_give_each_mistake_once_with_its_rep_count():
+    from hinge_analytics.report import _top_cues
+
+    advice = "Soften the knees less and push the hips back: it's a hinge, not a squat."
+    reps = pl.DataFrame(
+        {
+            "label": ["squatting"] * 3 + ["lumbar_flexion", "good", "uncertain"],
+            "cue": [
+                f"{advice} (peak knee flexion (right) 10° more than a good rep)",
+                f"{advice} (peak knee flexion (left) 13° more than a good rep)",
+                advice,
+                "Brace before you go down. (peak lumbar flexion 12° more than a good rep)",
+                "Good rep: keep it up.",
+                "Not sure",
+            ],
+            "session_date": ["2026-09-07", "2026-09-28", "2026-09-14"] + ["2026-09-07"] * 3,
+        }
+    )
+    items = re.findall(r"<li>(.*?)</li>", _top_cues(reps))
+    assert len(items) == 2 and "squatting: 3 reps, last 2026-09-28" in items[0]
+    assert items[0].count("Soften the knees") == 1 and "(left) 13°" in items[0]  # the latest rep's evidence
+    assert "lumbar_flexion: 1 reps" in items[1]

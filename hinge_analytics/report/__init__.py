@@ -159,18 +159,33 @@ def _rep_strip(reps: pl.DataFrame) -> str:
 
 
 def _top_cues(reps: pl.DataFrame) -> str:
+    """One cue per mistake, most frequent first: the cue's advice once, with the evidence of the
+    latest rep (``classify.explain`` appends it in parentheses). Grouped by cue text, one mistake
+    filled the list with the same advice three times, differing only in the evidence."""
+    faulty = reps.filter(pl.col("cue").is_not_null() & ~pl.col("label").is_in(["good", "uncertain"]))
     cues = (
-        reps.filter(pl.col("cue").is_not_null() & ~pl.col("label").is_in(["good", "uncertain"]))
-        .group_by("cue", "label")
-        .agg(reps=pl.len(), last_seen=pl.col("session_date").max())
-        .sort(["reps", "last_seen"], descending=True)
+        faulty.sort("session_date")
+        .with_columns(
+            advice=pl.col("cue").str.replace(r" \(.*\)$", ""),
+            evidence=pl.col("cue").str.extract(r" \((.*)\)$"),
+        )
+        .group_by("label")
+        .agg(
+            pl.col("advice").mode().first(),
+            pl.col("evidence").drop_nulls().last(),
+            reps=pl.len(),
+            last_seen=pl.col("session_date").max(),
+        )
+        .sort(["reps", "last_seen", "label"], descending=[True, True, False])
         .head(TOP_CUES)
     )
     if cues.height == 0:
         return "<p>No faulty reps in this period: keep going.</p>"
     items = "".join(
-        f"<li><strong>{_esc(c['cue'])}</strong> <span class='note'>({_esc(c['label'])}: {c['reps']} reps, "
-        f"last {_esc(c['last_seen'])})</span></li>"
+        f"<li><strong>{_esc(c['advice'])}</strong> <span class='note'>({_esc(c['label'])}: {c['reps']} "
+        f"reps, last {_esc(c['last_seen'])}"
+        + (f"; latest: {_esc(c['evidence'])}" if c["evidence"] else "")
+        + ")</span></li>"
         for c in cues.iter_rows(named=True)
     )
     return f"<ol>{items}</ol>"
