@@ -226,3 +226,11 @@ def test_top_cues_give_each_mistake_once_with_its_rep_count():
     assert len(items) == 2 and "squatting: 3 reps, last 2026-09-28" in items[0]
     assert items[0].count("Soften the knees") == 1 and "(left) 13°" in items[0]  # the latest rep's evidence
     assert "lumbar_flexion: 1 reps" in items[1]
+
+
+def test_the_good_share_says_how_many_reps_it_leaves_out():
+    from hinge_analytics.report import _good_share
+
+    counts = pl.DataFrame({"label": ["good", "uncertain", "squatting", None], "reps": [3, 18, 1, 1]})
+    assert _good_share(counts) == "75% good of 4 judged (19 uncertain or unlabelled), "
+    assert _good_share(counts.filter(pl.col("label") == "uncertain")).startswith("none judged yet")

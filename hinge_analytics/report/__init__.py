@@ -223,6 +223,18 @@ ANGLE_COLUMNS = [
 ]
 
 
+def _good_share(counts: pl.DataFrame) -> str:
+    """"38% good of 153 judged (9 uncertain), ": the share leaves out uncertain and unlabelled
+    reps, and says so, or "3 good out of 22 reps" reads as 75 % when 18 were uncertain."""
+    by_label = dict(zip(counts["label"].to_list(), counts["reps"].to_list(), strict=True))
+    unsure = by_label.pop("uncertain", 0) + by_label.pop(None, 0)
+    judged = sum(by_label.values())
+    if judged == 0:
+        return f"none judged yet ({unsure} uncertain or unlabelled), " if unsure else ""
+    share = f"{100 * by_label.get('good', 0) / judged:.0f}% good of {judged} judged"
+    return f"{share} ({unsure} uncertain or unlabelled), " if unsure else f"{share}, "
+
+
 def _athlete_page(
     athlete_id: str,
     flags: dict,
@@ -236,11 +248,9 @@ def _athlete_page(
 ) -> str:
     counts = labels.group_by("label").agg(pl.col("reps").sum()).sort("reps", descending=True)
     links = " · ".join(f"<a href='{_esc(n)}'>{_esc(k)}.csv</a>" for k, n in csv_names.items())
-    share = flags.get("share_good")
     if flags.get("sessions"):
         summary = (
-            f"{flags['sessions']} session(s), {flags['reps']} reps, "
-            f"{'' if share is None else f'{100 * share:.0f}% good, '}"
+            f"{flags['sessions']} session(s), {flags['reps']} reps, {_good_share(counts)}"
             f"{_esc(flags['first_session'])} to {_esc(flags['last_session'])}"
         )
     else:
