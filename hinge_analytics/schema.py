@@ -44,7 +44,9 @@ FORMATS: tuple[str, ...] = POSE_FORMATS + IMU_FORMATS
 LAYOUT_POSE_FORMATS: tuple[str, ...] = ("smartlift_csv",)
 LAYOUT_IMU_FORMATS: tuple[str, ...] = ("esp32_mpu6050_csv", "ktbl_csv", "metamotion_csv", "sensor_logger_csv")
 LAYOUT_FORMATS: tuple[str, ...] = LAYOUT_POSE_FORMATS + LAYOUT_IMU_FORMATS
-MANIFEST_FORMATS: tuple[str, ...] = FORMATS + LAYOUT_FORMATS
+# Phone videos: pose estimated at ingest (ingest/video.py, the optional `video` extra).
+VIDEO_FORMATS: tuple[str, ...] = ("video",)
+MANIFEST_FORMATS: tuple[str, ...] = FORMATS + LAYOUT_FORMATS + VIDEO_FORMATS
 
 # Canonical landmark set: the joints every pose source can give for a sagittal hinge analysis.
 LANDMARKS: tuple[str, ...] = (

@@ -29,10 +29,10 @@ from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import ingest_chunk
 from hinge_analytics.schema import (
-    FORMATS,
     LAYOUT_FORMATS,
     LAYOUT_IMU_FORMATS,
     LAYOUT_POSE_FORMATS,
+    MANIFEST_FORMATS,
     landmark_columns,
 )
 from hinge_analytics.simulate.team import simulate_team
@@ -63,7 +63,7 @@ def _norm(values: np.ndarray) -> float:
 # --------------------------------------------------------------------------- the layouts themselves
 def test_shipped_layouts_match_the_vocabulary_and_the_package_data():
     assert set(LAYOUTS) == set(LAYOUT_FORMATS)
-    assert set(format_names()) == set(FORMATS) | set(LAYOUT_FORMATS)
+    assert set(format_names()) == set(MANIFEST_FORMATS)
     assert not set(READERS) & set(LAYOUTS)
     for name in LAYOUT_POSE_FORMATS:
         assert load_layout(name).kind == "pose"

@@ -24,6 +24,7 @@ from hinge_analytics.ingest.layouts import detect_layout, layout_names, read_lay
 from hinge_analytics.ingest.mediapipe import read_mediapipe_csv
 from hinge_analytics.ingest.openpose import read_openpose_json
 from hinge_analytics.ingest.trc import read_trc
+from hinge_analytics.ingest.video import VIDEO_SUFFIXES, read_video
 
 Reader = Callable[[Path, float | None], RecordingRead]
 
@@ -34,6 +35,7 @@ READERS: dict[str, Reader] = {
     "trc": read_trc,
     "c3d": read_c3d,
     "imu_csv": read_imu_csv,
+    "video": read_video,
 }
 
 # Declared device layouts (ingest/layouts/*.toml): each name is a format of its own.
@@ -52,10 +54,18 @@ def _head(path: Path, size: int = 4096) -> bytes:
         return handle.read(size)
 
 
+def _is_video(head: bytes) -> bool:
+    """ISO base media (MP4/MOV/M4V: an ``ftyp`` box first), Matroska/WebM (EBML magic) or AVI."""
+    avi = head[:4] == b"RIFF" and head[8:12] == b"AVI "
+    return head[4:8] == b"ftyp" or head[:4] == b"\x1a\x45\xdf\xa3" or avi
+
+
 def _detect_file(path: Path) -> str | None:
     head = _head(path)
     text = head.decode("utf-8", "replace").lower()
     suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES or _is_video(head):
+        return "video"
     if suffix == ".c3d" or (len(head) >= 512 and head[1] == 0x50 and suffix not in (".csv", ".json", ".txt")):
         return "c3d"
     if suffix == ".trc" or text.lstrip("\ufeff").startswith("pathfiletype"):

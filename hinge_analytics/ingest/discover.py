@@ -31,10 +31,13 @@ from hinge_analytics.ingest.errors import BadRecording, first_line
 from hinge_analytics.ingest.imu import placement_of
 from hinge_analytics.ingest.layouts import load_layout, recording_files, takes_placement
 from hinge_analytics.ingest.manifest import EXERCISE_NAME, MAX_ID_LENGTH, OPTIONAL_COLUMNS
+from hinge_analytics.ingest.video import VIDEO_SUFFIXES
 from hinge_analytics.schema import EXERCISES, MANIFEST_REQUIRED
 
 # Suffixes some reader takes (the IMU reader also reads Xsens MT Manager .txt exports).
-DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".json", ".trc", ".c3d"})
+# Videos are read (pose estimated) here as ingest will read them; the estimator's output is cached
+# by the video's hash (ingest/video.py), so the ingest that follows does not estimate again.
+DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".json", ".trc", ".c3d", *VIDEO_SUFFIXES})
 # A .txt or .csv with one of these names is documentation, whatever columns it mentions.
 DOCUMENT_STEMS = ("readme", "license", "licence", "changelog", "notes", "source", "sources")
 # Manifest columns hinge writes after the SPEC's: what was measured, and what a coach must do.

@@ -144,6 +144,14 @@ def load_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseA
     return PoseArrays(xyz, conf, coordinates, frame_numbers=numbers)
 
 
+def pose_arrays_from_landmarks(world: np.ndarray, visibility: np.ndarray, t_s: np.ndarray) -> PoseArrays:
+    """MediaPipe's 33 world landmarks (``world`` (n, 33, 3), metres, y down; ``visibility``
+    (n, 33)) as canonical y-up landmarks: the in-memory twin of a world-landmark CSV."""
+    xyz = {canonical: world[:, index] * np.array([1.0, -1.0, 1.0]) for canonical, index in _MAPPING.items()}
+    conf = {canonical: visibility[:, index] for canonical, index in _MAPPING.items()}
+    return PoseArrays(xyz, conf, "world_m", timestamps_s=t_s)
+
+
 # Beyond these rates a time column is in the other unit: no pose estimator or IMU logger samples
 # over 5 kHz, and none under 1 Hz. Seconds in a timestamp_ms column read as 30,000 frames a second
 # and made a 20-minute set "too short (1.2 s)"; milliseconds in a seconds column, the reverse.
