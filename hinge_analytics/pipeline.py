@@ -456,6 +456,8 @@ def commit(lake: Lake, processed: list[Processed]) -> None:
                     "duration_s": float(p.read.frames["t_s"][-1]),
                     "n_reps": p.reps.height,
                     "note": p.note,
+                    "source_file": str(p.row.file),
+                    "estimator": p.read.estimator,
                     "pipeline_version": PIPELINE_VERSION,
                     "ingested_at": now_utc(),
                 }

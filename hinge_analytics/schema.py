@@ -213,6 +213,11 @@ RECORDINGS: dict[str, pl.DataType] = {
     "n_reps": pl.Int32,
     # What a coach should know about an analysed recording: no reps found, a gap that lost reps.
     "note": pl.String,
+    # The file (or folder) read, resolved at ingest: where a report finds a video for its stills.
+    "source_file": pl.String,
+    # The pose estimator run at ingest on a video ("mediapipe-pose-full 0.10.21"); null when the
+    # file came with its landmarks or is an IMU recording.
+    "estimator": pl.String,
     "pipeline_version": pl.String,
     "ingested_at": pl.Datetime("us", "UTC"),
 }

@@ -9,6 +9,7 @@ same estimator and settings (its SOURCE.md).
 
 from __future__ import annotations
 
+import base64
 import sys
 from pathlib import Path
 
@@ -143,3 +144,32 @@ def test_each_video_is_a_chunk_of_its_own(tmp_path):
     batch = plan_batch(_manifest(tmp_path, rows), Lake(str(tmp_path / "lake")))
     chunks = [[row.file.name for row in chunk] for chunk, _ in batch.chunks(2)]
     assert chunks == [["v1.mp4"], ["a.csv", "b.csv"], ["v2.mov"], ["c.csv"]]
+
+
+def test_no_still_without_the_video_or_its_cached_landmarks(tmp_path):
+    from hinge_analytics.report import _stills
+    from hinge_analytics.report.stills import rep_stills
+
+    clip = _empty_video(tmp_path / "clip.mp4", frames=5)
+    assert rep_stills(tmp_path / "gone.mp4", [0.1]) is None
+    assert rep_stills(clip, [0.1]) is None  # never estimated here: no landmarks cached
+    reps = pl.DataFrame(
+        {"recording_id": ["r1"], "session_date": ["2026-01-05"], "exercise": ["deadlift"], "set_number": [1],
+         "rep": [1], "t_bottom_s": [0.1], "label": ["good"], "cue": [None]}
+    )  # fmt: skip
+    assert "No stills" in _stills(reps, {"r1": str(tmp_path / "gone.mp4")})
+
+
+@pytest.mark.slow
+@needs_real
+def test_stills_show_each_rep_bottom_with_the_skeleton():
+    from hinge_analytics.report.stills import STILL_HEIGHT_PX, rep_stills
+
+    clip = REAL / "videos" / "rv13_good_morning_pvc.mp4"
+    read = read_recording(clip, "video", None)[1]  # fills the landmark cache
+    assert read.estimator and read.estimator.startswith("mediapipe-pose-full")
+    stills = rep_stills(clip, [1.0, 3.0, 5.0])
+    assert stills is not None and len(stills) == 3
+    assert all(s.startswith("data:image/jpeg;base64,") for s in stills)
+    jpeg = np.frombuffer(base64.b64decode(stills[0].split(",", 1)[1]), np.uint8)
+    assert cv2.imdecode(jpeg, cv2.IMREAD_COLOR).shape[0] == STILL_HEIGHT_PX

@@ -21,6 +21,7 @@ class RecordingRead:
     frames: pl.DataFrame
     sample_rate_hz: float
     sensors: str  # pose: coordinate kind (world_m | image); imu: comma-separated placements
+    estimator: str | None = None  # the pose estimator run at ingest (videos), with its version
 
 
 # Kept as an alias so reader signatures say what they return.

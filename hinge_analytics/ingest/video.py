@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
@@ -164,11 +165,15 @@ def _frame_times(pts_ms: np.ndarray, fps: float) -> np.ndarray:
     return np.arange(len(pts_ms)) * 1000.0 / fps
 
 
-def cached_landmarks(path: Path, progress: Progress | None = None) -> pl.DataFrame:
+def cached_landmarks(
+    path: Path, progress: Progress | None = None, *, estimate: bool = True
+) -> pl.DataFrame | None:
     """``estimate_landmarks`` through the cache keyed by the video's SHA-256 and the estimator's
-    version (module docstring)."""
+    version (module docstring). ``estimate=False``: the cached table or None, never the estimator."""
     version = estimator_version()
     if version is None:
+        if not estimate:
+            return None
         _import_estimator()  # raises the install hint
     video_hash = video_sha256(path)
     key = hashlib.sha256(f"{video_hash} {version}".encode()).hexdigest()
@@ -178,6 +183,8 @@ def cached_landmarks(path: Path, progress: Progress | None = None) -> pl.DataFra
             return pl.read_parquet(cached)
         except (OSError, pl.exceptions.PolarsError):
             pass  # a damaged cache entry is estimated again and replaced
+    if not estimate:
+        return None
     table = estimate_landmarks(path, progress)
     about = {"estimator": str(version), "video": path.name, "video_sha256": video_hash}
     arrow = table.to_arrow().replace_schema_metadata({k: v.encode() for k, v in about.items()})
@@ -191,6 +198,7 @@ def read_video(path: Path, sample_rate_hz: float | None = None, progress: Progre
     if path.is_dir():
         raise BadRecording("A video recording is one file, not a folder.")
     table = cached_landmarks(path, progress)
+    assert table is not None  # estimate=True: the table, or BadRecording
     world = np.stack(
         [table.select([f"{name}_{a}" for name in MEDIAPIPE_33]).to_numpy() for a in _AXES], axis=-1
     ).astype(np.float64)
@@ -201,4 +209,5 @@ def read_video(path: Path, sample_rate_hz: float | None = None, progress: Progre
             "the picture, lit, and not too small (at least a third of the frame's height)?"
         )
     t_s = table["timestamp_ms"].to_numpy() / 1000.0
-    return pose_arrays_from_landmarks(world, visibility, t_s).to_read(sample_rate_hz)
+    read = pose_arrays_from_landmarks(world, visibility, t_s).to_read(sample_rate_hz)
+    return replace(read, estimator=estimator_version())

@@ -53,6 +53,8 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}td.t{text-al
 font-size:10px;line-height:18px;text-align:center}
 .legend span{margin-right:12px;font-size:.85rem}.note{color:#555;font-size:.85rem}
 svg{max-width:100%;height:auto}.wide{overflow-x:auto}svg.spark{vertical-align:middle}
+.stills{display:flex;flex-wrap:wrap;gap:8px}.still{margin:0;max-width:220px;font-size:.8rem}
+.still figcaption{border-left:6px solid #999;padding-left:4px}
 """
 
 
@@ -158,6 +160,44 @@ def _rep_strip(reps: pl.DataFrame) -> str:
     return f"<div class='legend'>{legend}</div><table class='strip'>{''.join(rows)}</table>{note}"
 
 
+STILL_SETS = 2  # an athlete's latest video sets with stills: each still is a seek in the video
+
+
+def _stills(video_reps: pl.DataFrame, sources: dict[str, str]) -> str:
+    """The latest ``STILL_SETS`` video sets: each rep's bottom position with its label and cue
+    (``report.stills``); a sentence instead where the video or its landmarks are not reachable."""
+    from hinge_analytics.report.stills import rep_stills
+
+    sets = video_reps.select("recording_id", "session_date", "exercise", "set_number").unique(
+        "recording_id", maintain_order=True
+    )
+    parts = []
+    for s in sets.head(STILL_SETS).iter_rows(named=True):
+        mine = video_reps.filter(pl.col("recording_id") == s["recording_id"]).sort("rep")
+        source = sources.get(s["recording_id"])
+        stills = rep_stills(Path(source), mine["t_bottom_s"].to_list()) if source else None
+        title = f"{s['session_date']} · {s['exercise']}" + (
+            "" if s["set_number"] is None else f" · set {s['set_number']}"
+        )
+        if stills is None:
+            parts.append(
+                f"<p class='lab'>{_esc(title)}</p><p class='note'>No stills: the video "
+                f"{_esc(source or '')} is not reachable from here, its landmarks are no longer cached, "
+                "or the video extra is not installed.</p>"
+            )
+            continue
+        cells = "".join(
+            f"<figure class='still'><img src='{uri}' alt='rep {r['rep']} at its bottom'>"
+            f"<figcaption style='border-color:{label_colour(r['label'])}'>rep {r['rep']}: "
+            f"{_esc(r['label'] or 'not labelled')}<br><span class='note'>{_esc(r['cue'] or '')}</span>"
+            "</figcaption></figure>"
+            for r, uri in zip(mine.iter_rows(named=True), stills, strict=True)
+            if uri
+        )
+        parts.append(f"<p class='lab'>{_esc(title)}</p><div class='stills'>{cells}</div>")
+    return "".join(parts)
+
+
 def _top_cues(reps: pl.DataFrame) -> str:
     """One cue per mistake, most frequent first: the cue's advice once, with the evidence of the
     latest rep (``classify.explain`` appends it in parentheses). Grouped by cue text, one mistake
@@ -245,6 +285,7 @@ def _athlete_page(
     notes: pl.DataFrame,
     not_analysed: pl.DataFrame | None,
     csv_names: dict[str, str],
+    stills: str = "",
 ) -> str:
     counts = labels.group_by("label").agg(pl.col("reps").sum()).sort("reps", descending=True)
     links = " · ".join(f"<a href='{_esc(n)}'>{_esc(k)}.csv</a>" for k, n in csv_names.items())
@@ -263,6 +304,7 @@ def _athlete_page(
         f"<h2>Mistake breakdown</h2>{_mistakes(counts)}"
         f"<h2>Left/right asymmetry</h2>{_asymmetry(sessions)}"
         f"<h2>Reps of each set</h2>{_rep_strip(reps) if reps.height else '<p>No reps in this period.</p>'}"
+        f"{'<h2>Bottom of each rep, from the video</h2>' + stills if stills else ''}"
         f"<h2>Sessions</h2>{_table(sessions.select(SESSION_COLUMNS))}"
         f"<h2>Angles (deg) and tempo (s)</h2>{_table(sessions.select(ANGLE_COLUMNS))}"
         f"<h2>Notes on analysed recordings</h2>{_notes(notes, ATHLETE_LIST_ROWS)}"
@@ -564,6 +606,18 @@ def build_reports(
             "label, confidence, cue FROM rep_view "
             f"WHERE {where} ORDER BY athlete_id, session_date, recording_id, rep"
         )
+        video_reps = rows(
+            "SELECT athlete_id, session_date, exercise, set_number, recording_id, rep, t_bottom_s, label, "
+            "cue FROM rep_view WHERE recording_id IN "
+            "(SELECT recording_id FROM recordings WHERE format = 'video') "
+            f"AND {where} ORDER BY session_date DESC, exercise, set_number, recording_id, rep"
+        )
+        sources = dict(
+            con.sql(
+                "SELECT recording_id, source_file FROM recordings WHERE format = 'video' "
+                "AND source_file IS NOT NULL"
+            ).fetchall()
+        )
         notes = rows(
             "SELECT athlete_id, session_date, exercise, set_number, recording_id, path, note FROM recordings "
             f"WHERE note IS NOT NULL AND {where} "
@@ -604,6 +658,7 @@ def build_reports(
                 ("labels", labels),
                 ("reps", reps),
                 ("notes", notes),
+                ("video_reps", video_reps),
             )
         }
         theirs = None
@@ -615,7 +670,9 @@ def build_reports(
         csv_names = {"sessions": f"{stem}_sessions.csv", "reps": f"{stem}_reps.csv"}
         _csv(mine["sessions"], out_dir / csv_names["sessions"])
         _csv(mine["reps"], out_dir / csv_names["reps"])
-        body = _athlete_page(athlete_id, row, not_analysed=theirs, csv_names=csv_names, **mine)
+        video = mine.pop("video_reps")
+        stills = _stills(video, sources) if video.height else ""
+        body = _athlete_page(athlete_id, row, not_analysed=theirs, csv_names=csv_names, stills=stills, **mine)
         path = out_dir / names[athlete_id]
         write_text_atomic(path, _page(f"Athlete {athlete_id}", body))
         pages.append(path)
