@@ -67,8 +67,26 @@ def reference_profile(reps: pl.DataFrame, labels: np.ndarray, features: list[str
     return {"reference_label": reference, "exercises": profiles}
 
 
+# Evidence a coach can check by eye, by the unit at the end of the feature's name: (suffix, unit
+# printed, decimals). Symmetry indices (``_pct``) are left out: a ratio to a mean near zero printed
+# "si hip flexion bottom % 3.1e+02 more than a good rep", and left/right balance is its own report
+# section, not the reason for a sagittal fault.
+UNITS: tuple[tuple[str, str, int], ...] = (
+    ("_deg", "°", 0),
+    ("_leg_lengths", " leg lengths", 2),
+    ("_trunk_lengths", " trunk lengths", 2),
+    ("_ratio", "", 2),
+    ("_s", " s", 1),
+)
+
+
+def _unit(feature: str) -> tuple[str, str, int] | None:
+    return next((u for u in UNITS if feature.endswith(u[0])), None)
+
+
 def _nice(feature: str) -> str:
-    words = feature.replace("_deg", "").replace("_pct", " %").replace("_leg_lengths", "")
+    unit = _unit(feature)
+    words = feature.removesuffix(unit[0]) if unit and unit[0] != "_ratio" else feature
     for prefix, word in (
         ("peak_", "peak "),
         ("bottom_", ""),
@@ -84,11 +102,8 @@ def _nice(feature: str) -> str:
 
 def _amount(feature: str, diff: float) -> str:
     more = "more" if diff > 0 else "less"
-    if feature.endswith("_deg"):
-        return f"{abs(diff):.0f}° {more}"
-    if feature.endswith("_leg_lengths"):
-        return f"{abs(diff):.2f} leg lengths {more}"
-    return f"{abs(diff):.2g} {more}"
+    _, unit, decimals = _unit(feature) or ("", "", 2)
+    return f"{abs(diff):.{decimals}f}{unit} {more}"
 
 
 def top_features(profile: dict, exercise: str, label: str, row: dict, k: int = 2) -> list[tuple[str, float]]:
@@ -99,7 +114,7 @@ def top_features(profile: dict, exercise: str, label: str, row: dict, k: int = 2
     scored = []
     for f, (med, scale) in prof["reference"].items():
         x, typical = row.get(f), prof["labels"][label].get(f)
-        if x is None or typical is None or not math.isfinite(x):
+        if x is None or typical is None or not math.isfinite(x) or _unit(f) is None:
             continue
         direction = (typical - med) / scale
         if abs(direction) < 0.5:  # the label does not move this feature

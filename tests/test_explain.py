@@ -1,0 +1,29 @@
+"""Cue evidence a coach can check: units they know, no symmetry ratios blown up near zero."""
+
+from hinge_analytics.classify.explain import _amount, _nice, top_features
+
+
+def test_evidence_is_worded_in_units_a_coach_knows():
+    assert f"{_nice('peak_knee_flexion_right_deg')} {_amount('peak_knee_flexion_right_deg', 13.2)}" == (
+        "peak knee flexion (right) 13° more"
+    )
+    assert _nice("range_shoulder_protraction_trunk_lengths") == "range of shoulder protraction"
+    assert _amount("range_shoulder_protraction_trunk_lengths", 0.038) == "0.04 trunk lengths more"
+    assert _amount("hip_travel_leg_lengths", -0.33) == "0.33 leg lengths less"
+    assert "e+" not in _amount("knee_to_hip_ratio", 412.0)
+
+
+def test_symmetry_indices_and_curve_slices_are_no_evidence():
+    features = ("si_hip_flexion_bottom_pct", "curve_hip_05", "peak_hip_flexion_deg")
+    profile = {
+        "reference_label": "good",
+        "exercises": {
+            "*": {
+                "reference": {f: [0.0, 1.0] for f in features},
+                "labels": {"rounded_back": {"si_hip_flexion_bottom_pct": 50.0, "curve_hip_05": 5.0,
+                                            "peak_hip_flexion_deg": 5.0}},
+            }
+        },
+    }  # fmt: skip
+    row = {"si_hip_flexion_bottom_pct": 310.0, "curve_hip_05": 9.0, "peak_hip_flexion_deg": 8.0}
+    assert [f for f, _ in top_features(profile, "deadlift", "rounded_back", row)] == ["peak_hip_flexion_deg"]
