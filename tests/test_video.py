@@ -10,6 +10,7 @@ same estimator and settings (its SOURCE.md).
 from __future__ import annotations
 
 import base64
+import struct
 import sys
 from pathlib import Path
 
@@ -173,3 +174,28 @@ def test_stills_show_each_rep_bottom_with_the_skeleton():
     assert all(s.startswith("data:image/jpeg;base64,") for s in stills)
     jpeg = np.frombuffer(base64.b64decode(stills[0].split(",", 1)[1]), np.uint8)
     assert cv2.imdecode(jpeg, cv2.IMREAD_COLOR).shape[0] == STILL_HEIGHT_PX
+
+
+def _rotate_90(path: Path) -> Path:
+    """Mark an MP4 as filmed in portrait, as phones do: the track header's display matrix
+    (ISO/IEC 14496-12, 'tkhd': 44 bytes after the box type in version 0) becomes a 90 deg turn."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b"tkhd") + 4
+    assert data[at] == 0, "version 1 track header"
+    # a, b, u, c, d, v, x, y, w: 16.16 fixed point, u/v/w 2.30
+    data[at + 40 : at + 76] = struct.pack(">9i", 0, 1 << 16, 0, -(1 << 16), 0, 0, 0, 0, 1 << 30)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_portrait_phone_video_is_turned_upright_from_its_rotation_flag(tmp_path):
+    clip = _rotate_90(_empty_video(tmp_path / "portrait.mp4", frames=6))
+    table = video_module.cached_landmarks(clip)
+    assert (table["image_width"][0], table["image_height"][0]) == (120, 160)  # decoded upright
+
+
+def test_a_truncated_video_is_quarantined_or_read_up_to_its_cut(tmp_path):
+    clip = _empty_video(tmp_path / "cut.mp4", frames=150)
+    clip.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    with pytest.raises(BadRecording, match="(?i)video"):  # no readable video, or no person in it
+        read_recording(clip, "video", None)
