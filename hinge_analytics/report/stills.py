@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from hinge_analytics.formats import MEDIAPIPE_33
-from hinge_analytics.ingest.video import cached_landmarks
+from hinge_analytics.ingest.video import cached_landmarks, open_upright
 
 STILL_HEIGHT_PX = 180
 JPEG_QUALITY = 70
@@ -61,8 +61,8 @@ def rep_stills(video: Path, times_s: Sequence[float]) -> list[str] | None:
     if landmarks is None:
         return None
     t_ms = landmarks["timestamp_ms"].to_numpy()
-    capture = cv2.VideoCapture(str(video))
-    if not capture.isOpened():
+    capture = open_upright(cv2, video)  # the orientation the landmarks were estimated in
+    if capture is None:
         return None
     stills = []
     try:
