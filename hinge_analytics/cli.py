@@ -164,6 +164,9 @@ def _with_prefect(run: Callable[[], T], scheduler: bool = False) -> T:
     return run()
 
 
+# A batch of 25,000 missing files printed 25,000 lines; the lake keeps every reason.
+QUARANTINE_PRINTED = 20
+
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar (there is none when output is not a terminal).")
 ]
@@ -483,8 +486,15 @@ def ingest(
         f"ingested {len(summary.ingested)} recording(s) ({summary.reps} reps), "
         f"skipped {len(summary.skipped)} already in the lake, quarantined {len(summary.quarantined)}"
     )
-    for rid, reason in summary.quarantined:
+    for rid, reason in summary.quarantined[:QUARANTINE_PRINTED]:
         console.print(Text.assemble("  ", ("quarantined", "yellow"), f" {rid}: {reason}"), highlight=False)
+    hidden = len(summary.quarantined) - QUARANTINE_PRINTED
+    if hidden > 0:
+        console.print(
+            f"  ... and {hidden} more quarantined: hinge export quarantine --out quarantine.csv "
+            f"--lake {root} lists every one",
+            highlight=False,
+        )
     if source.is_dir():
         console.print(
             f"manifest: {manifest} (edit it, then: hinge ingest {manifest} --batch-dir {source})",

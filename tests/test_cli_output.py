@@ -1,0 +1,21 @@
+"""What `hinge` prints stays readable at a team's scale."""
+
+from typer.testing import CliRunner
+
+from hinge_analytics.cli import QUARANTINE_PRINTED, app
+
+runner = CliRunner()
+
+
+def test_ingest_prints_the_first_quarantined_rows_and_says_where_the_rest_are(tmp_path):
+    rows = [f"r{i:03d},missing{i}.csv,A1,2026-01-05,deadlift" for i in range(QUARANTINE_PRINTED + 7)]
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("\n".join(["recording_id,path,athlete_id,session_date,exercise", *rows, ""]))
+    result = runner.invoke(app, ["ingest", str(manifest), "--lake", str(tmp_path / "lake"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    listed = [line for line in result.stdout.splitlines() if line.strip().startswith("quarantined r")]
+    assert len(listed) == QUARANTINE_PRINTED
+    assert "... and 7 more quarantined: hinge export quarantine" in result.stdout
+    exported = tmp_path / "q.csv"
+    runner.invoke(app, ["export", "quarantine", "--out", str(exported), "--lake", str(tmp_path / "lake")])
+    assert len(exported.read_text().splitlines()) == 1 + QUARANTINE_PRINTED + 7  # all kept in the lake
