@@ -19,3 +19,24 @@ def test_ingest_prints_the_first_quarantined_rows_and_says_where_the_rest_are(tm
     exported = tmp_path / "q.csv"
     runner.invoke(app, ["export", "quarantine", "--out", str(exported), "--lake", str(tmp_path / "lake")])
     assert len(exported.read_text().splitlines()) == 1 + QUARANTINE_PRINTED + 7  # all kept in the lake
+
+
+def test_a_failed_forced_reingest_keeps_the_committed_data(tmp_path):
+    """`--force` over a file that has since been damaged quarantines the new read and leaves the
+    data of the last good ingest visible: nothing analysed is lost."""
+    from hinge_analytics.simulate.team import simulate_team
+
+    manifest = simulate_team(tmp_path / "batch", athletes=1, sessions=1, exercises=("deadlift",),
+                             sets_per_exercise=1, seed=3, formats=("mediapipe_csv",))  # fmt: skip
+    lake = str(tmp_path / "lake")
+
+    def reps() -> str:
+        return runner.invoke(app, ["query", "SELECT count(*) AS n FROM reps", "--lake", lake, "--csv"]).stdout
+
+    assert runner.invoke(app, ["ingest", str(manifest), "--lake", lake, "--quiet"]).exit_code == 0
+    before = reps()
+    assert before.split()[1] != "0"
+    next((tmp_path / "batch" / "recordings").iterdir()).write_text("garbage\n")
+    again = runner.invoke(app, ["ingest", str(manifest), "--lake", lake, "--quiet", "--force"])
+    assert again.exit_code == 0 and "quarantined 1" in again.stdout
+    assert reps() == before
