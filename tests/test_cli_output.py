@@ -40,3 +40,16 @@ def test_a_failed_forced_reingest_keeps_the_committed_data(tmp_path):
     again = runner.invoke(app, ["ingest", str(manifest), "--lake", lake, "--quiet", "--force"])
     assert again.exit_code == 0 and "quarantined 1" in again.stdout
     assert reps() == before
+
+
+def test_query_refuses_the_raw_relations_under_the_views(tmp_path):
+    """`<table>_raw` holds rows of interrupted ingests too; users get the committed views."""
+    from hinge_analytics.simulate.team import simulate_team
+
+    manifest = simulate_team(tmp_path / "batch", athletes=1, sessions=1, exercises=("deadlift",),
+                             sets_per_exercise=1, seed=3, formats=("mediapipe_csv",))  # fmt: skip
+    lake = str(tmp_path / "lake")
+    assert runner.invoke(app, ["ingest", str(manifest), "--lake", lake, "--quiet"]).exit_code == 0
+    refused = runner.invoke(app, ["query", "SELECT count(*) FROM (SELECT * FROM Reps_Raw)", "--lake", lake])
+    assert refused.exit_code == 2 and "query the views instead (reps)" in refused.output
+    assert runner.invoke(app, ["query", "SELECT count(*) FROM reps", "--lake", lake]).exit_code == 0

@@ -328,6 +328,22 @@ def _rss_bytes() -> int | None:
     return _status_bytes("VmRSS")
 
 
+def _refuse_raw(sql: str) -> None:
+    """The ``<table>_raw`` relations are the lake's files as written, rows of interrupted ingests
+    included (views.sql keeps only committed ones): a query naming them is refused."""
+    try:
+        named = duckdb.connect(":memory:").get_table_names(sql)
+    except duckdb.Error:
+        return  # a query DuckDB cannot parse fails with DuckDB's own message when it runs
+    raw = sorted(n for n in named if n.lower().endswith("_raw"))
+    if raw:
+        views = ", ".join(sorted({n.lower().removesuffix("_raw") for n in raw}))
+        raise QueryError(
+            f"{', '.join(raw)} hold the lake's files as written, rows of interrupted ingests included; "
+            f"query the views instead ({views}), which show committed recordings only."
+        )
+
+
 def read_only_query(
     lake: Lake,
     sql: str,
@@ -363,6 +379,7 @@ def read_only_query(
         raise QueryError(str(exc).splitlines()[0]) from exc
     if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
         raise QueryError("hinge query runs exactly one read-only SELECT statement.")
+    _refuse_raw(sql)
     con = connect(lake)
     try:
         con.execute(f"SET memory_limit = '{max(1, memory_bytes // 1024)}KiB'")
