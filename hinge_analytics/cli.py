@@ -590,7 +590,10 @@ def report(
         pages = build_reports(
             opened, _outside_lake(out, opened.root, "--out"), athlete=athlete, since=since_date
         )
-    console.print(f"wrote {len(pages)} athlete page(s); open {out / 'index.html'}")
+    if athlete is None:
+        console.print(f"wrote {len(pages)} athlete page(s); open {out / 'index.html'}", highlight=False)
+    else:  # the team pages were left as they were: point at the page written
+        console.print(f"wrote {athlete}'s page; open {pages[0]}", highlight=False, markup=False)
 
 
 @app.command()

@@ -113,6 +113,7 @@ def test_athlete_option_writes_that_athlete_only(team, tmp_path):
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in reports.iterdir()}
     result = runner.invoke(app, ["report", "--lake", lake.root, "--out", str(reports), "--athlete", "T03"])
     assert result.exit_code == 0, result.output
+    assert "athlete_T03.html" in result.stdout and "index.html" not in result.stdout  # what was written
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in reports.iterdir()}
     assert set(after) == set(before)
     changed = {name for name in after if after[name][1] != before[name][1]}
