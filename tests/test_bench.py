@@ -78,3 +78,16 @@ def test_a_childs_peak_rss_is_its_own_not_the_benchs():
     own = float(subprocess.check_output([sys.executable, "-c", code], text=True))
     del ballast
     assert own < 100  # ru_maxrss said 300+ here
+
+
+@pytest.mark.slow
+def test_the_hostile_bench_runs_every_case_and_each_holds():
+    """bench/hostile.py on its smallest manifest: every case of issue #23 still holds, and the table
+    gives a time for each."""
+    import subprocess
+
+    command = [sys.executable, str(BENCH / "hostile.py"), "--missing", "50"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    cases = done.stdout.strip().splitlines()[1:]
+    assert len(cases) == 13 and not [c for c in cases if "FAILED" in c], done.stdout
