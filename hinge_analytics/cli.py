@@ -656,6 +656,20 @@ def export(
     console.print(f"wrote {frame.height} row(s) with {frame.width} column(s) to {out}")
 
 
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    """Lists and structs (``list(label)``, ``{...}``) as JSON text: CSV holds no nested values, and
+    polars refused the whole result with a traceback."""
+    import json
+
+    import polars as pl
+
+    nested = [c for c, dtype in frame.schema.items() if dtype.is_nested()]
+    def as_json(values: list) -> list[str | None]:
+        return [None if v is None else json.dumps(v, default=str) for v in values]
+
+    return frame.with_columns(pl.Series(c, as_json(frame[c].to_list()), pl.String) for c in nested)
+
+
 @app.command(name="query")
 @_user_errors
 def query_command(
@@ -688,7 +702,7 @@ def query_command(
     )
     shown = frame if limit is None else frame.head(limit)
     if csv:
-        sys.stdout.write(shown.write_csv())
+        sys.stdout.write(_flat(shown).write_csv())
     else:
         _print_table(shown)
     if limit is not None and frame.height > limit:

@@ -42,8 +42,9 @@ def test_a_failed_forced_reingest_keeps_the_committed_data(tmp_path):
     assert reps() == before
 
 
-def test_query_refuses_the_raw_relations_under_the_views(tmp_path):
-    """`<table>_raw` holds rows of interrupted ingests too; users get the committed views."""
+def test_query_refuses_the_raw_relations_and_prints_nested_values_as_csv(tmp_path):
+    """`<table>_raw` holds rows of interrupted ingests too; users get the committed views. Lists and
+    structs print as JSON text in CSV."""
     from hinge_analytics.simulate.team import simulate_team
 
     manifest = simulate_team(tmp_path / "batch", athletes=1, sessions=1, exercises=("deadlift",),
@@ -53,3 +54,7 @@ def test_query_refuses_the_raw_relations_under_the_views(tmp_path):
     refused = runner.invoke(app, ["query", "SELECT count(*) FROM (SELECT * FROM Reps_Raw)", "--lake", lake])
     assert refused.exit_code == 2 and "query the views instead (reps)" in refused.output
     assert runner.invoke(app, ["query", "SELECT count(*) FROM reps", "--lake", lake]).exit_code == 0
+    nested = "SELECT recording_id, list(rep ORDER BY rep) AS reps, {'n': 1} AS s FROM reps GROUP BY 1"
+    as_csv = runner.invoke(app, ["query", nested, "--lake", lake, "--csv"])
+    assert as_csv.exit_code == 0, as_csv.output  # lists and structs as JSON text, not a traceback
+    assert as_csv.stdout.splitlines()[1].endswith('"[1, 2, 3, 4, 5]","{""n"": 1}"')
