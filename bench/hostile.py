@@ -18,14 +18,13 @@ import argparse
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from pipeline import CLI, ROOT, prefect_env
+from pipeline import cli_command, prefect_env, split_peak
 
 from hinge_analytics.lake import Lake
 from hinge_analytics.simulate.team import simulate_team
@@ -43,13 +42,9 @@ class Run:
 
 def hinge(args: list[str], env: dict[str, str], timeout: float = 600) -> Run:
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", CLI.format(root=str(ROOT)), *args],
-        env=env, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+    done = subprocess.run(cli_command(*args), env=env, capture_output=True, text=True, timeout=timeout)
     wall = time.perf_counter() - started
-    lines = done.stdout.rstrip().splitlines()
-    peak = float(lines.pop().split("=")[1]) if lines and lines[-1].startswith("peak_rss_mb=") else None
+    lines, peak = split_peak(done.stdout)
     return Run(done.returncode, wall, peak, "\n".join(lines) + done.stderr)
 
 
@@ -69,9 +64,8 @@ def killed_after(args: list[str], env: dict[str, str], seconds: float) -> tuple[
     """SIGKILL ``hinge args`` after ``seconds``; (s until its process group was empty, survivors
     after 10 s)."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", CLI.format(root=str(ROOT)), *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        cli_command(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     time.sleep(seconds)
     os.kill(proc.pid, signal.SIGKILL)
     killed = time.perf_counter()
@@ -84,10 +78,7 @@ def killed_after(args: list[str], env: dict[str, str], seconds: float) -> tuple[
 
 def interrupted(args: list[str], env: dict[str, str], after_s: float) -> tuple[int, float]:
     """(exit code, s from SIGINT to exit) of ``hinge args`` interrupted after ``after_s``."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CLI.format(root=str(ROOT)), *args],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    proc = subprocess.Popen(cli_command(*args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(after_s)
     proc.send_signal(signal.SIGINT)
     sent = time.perf_counter()

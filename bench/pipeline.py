@@ -265,14 +265,25 @@ main()
 )
 
 
+def cli_command(*args: str) -> list[str]:
+    """The command line of ``hinge args`` in the ``CLI`` wrapper."""
+    return [sys.executable, "-c", CLI.format(root=str(ROOT)), *args]
+
+
+def split_peak(stdout: str) -> tuple[list[str], float | None]:
+    """(output lines, peak RSS MB) of a ``CLI`` run; no peak when the process was killed."""
+    lines = stdout.rstrip().splitlines()
+    if lines and lines[-1].startswith("peak_rss_mb="):
+        return lines[:-1], float(lines[-1].split("=")[1])
+    return lines, None
+
+
 def cli_one_off(manifest: Path, lake_root: Path, home: Path) -> dict:
     """``hinge ingest`` as a user runs it once: new process, Prefect's ephemeral API started in it."""
-    code = CLI.format(root=str(ROOT))
-    _, wall, stdout = run_process(
-        [sys.executable, "-c", code, "ingest", str(manifest), "--lake", str(lake_root)], prefect_env(home)
-    )
-    *output, peak = stdout.strip().splitlines()
-    return {"wall_s": wall, "peak_rss_mb": float(peak.split("=")[1]), "output": output[-1:]}
+    command = cli_command("ingest", str(manifest), "--lake", str(lake_root))
+    _, wall, stdout = run_process(command, prefect_env(home))
+    output, peak = split_peak(stdout)
+    return {"wall_s": wall, "peak_rss_mb": peak, "output": output[-1:]}
 
 
 def prefect_overheads(library_s: float, served: dict, cli: dict) -> dict[str, float]:

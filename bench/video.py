@@ -29,7 +29,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from pipeline import CLI, ROOT
+from pipeline import cli_command, split_peak
 
 from hinge_analytics.ingest.video import VIDEO_SUFFIXES
 
@@ -112,16 +112,14 @@ def _cli(clips: list[str], work: Path) -> tuple[float, float]:
     manifest.write_text(header + "\n".join(rows) + "\n")
     env = {**os.environ, "HINGE_LANDMARK_CACHE": str(work / "cache-cli")}
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", CLI.format(root=str(ROOT)), "ingest", str(manifest), "--batch-dir",
-         str(Path(clips[0]).parent), "--lake", str(work / "lake"), "--quiet"],
-        check=True, env=env, capture_output=True, text=True,
-    )  # fmt: skip
+    folder, lake = str(Path(clips[0]).parent), str(work / "lake")
+    command = cli_command("ingest", str(manifest), "--batch-dir", folder, "--lake", lake, "--quiet")
+    done = subprocess.run(command, check=True, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    *output, peak = done.stdout.strip().splitlines()
-    if not output or not output[0].startswith(f"ingested {len(clips)} recording(s)"):
+    output, peak = split_peak(done.stdout)
+    if peak is None or not output or not output[0].startswith(f"ingested {len(clips)} recording(s)"):
         sys.exit(f"hinge ingest did not ingest every clip: {done.stdout}")
-    return seconds, float(peak.split("=")[1])
+    return seconds, peak
 
 
 def main() -> None:

@@ -89,9 +89,9 @@ def test_the_estimator_runs_once_per_video(tmp_path, monkeypatch):
     calls = []
     real = video_module.estimate_landmarks
 
-    def counting(path, progress=None):
+    def counting(path):
         calls.append(path)
-        return real(path, progress)
+        return real(path)
 
     monkeypatch.setattr(video_module, "estimate_landmarks", counting)
     first = video_module.cached_landmarks(clip)

@@ -54,7 +54,7 @@ def _head(path: Path, size: int = 4096) -> bytes:
         return handle.read(size)
 
 
-def _is_video(head: bytes) -> bool:
+def _video_magic(head: bytes) -> bool:
     """ISO base media (MP4/MOV/M4V: an ``ftyp`` box first), Matroska/WebM (EBML magic) or AVI."""
     avi = head[:4] == b"RIFF" and head[8:12] == b"AVI "
     return head[4:8] == b"ftyp" or head[:4] == b"\x1a\x45\xdf\xa3" or avi
@@ -64,7 +64,7 @@ def _detect_file(path: Path) -> str | None:
     head = _head(path)
     text = head.decode("utf-8", "replace").lower()
     suffix = path.suffix.lower()
-    if suffix in VIDEO_SUFFIXES or _is_video(head):
+    if suffix in VIDEO_SUFFIXES or _video_magic(head):
         return "video"
     if suffix == ".c3d" or (len(head) >= 512 and head[1] == 0x50 and suffix not in (".csv", ".json", ".txt")):
         return "c3d"

