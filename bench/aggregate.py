@@ -21,9 +21,10 @@ from pathlib import Path
 
 import duckdb
 
-from hinge_analytics.analytics import athlete_flags, connect, freeze_sessions
-from hinge_analytics.analytics.synthetic import synthetic_reps, write_rep_rows
+from hinge_analytics.analytics import athlete_flags, freeze_sessions
+from hinge_analytics.jobs.query import connect
 from hinge_analytics.lake import Lake
+from hinge_analytics.simulate.lakes import synthetic_reps, write_rep_rows
 
 SCANNED = {
     "recordings": [

@@ -2,7 +2,7 @@
 
 1. **Simulator, leave-athlete-out** (as before): simulates a team (all six exercises, every format
    the simulator writes, noise on), adds copies of the all-sensor IMU recordings with fewer sensors
-   (``classify.simdata``), ingests into a temporary lake, trains with `hinge_analytics.classify.train`
+   (``simulate.lakes``), ingests into a temporary lake, trains with `hinge_analytics.jobs.train.train`
    and prints the model card's figures: macro-F1, good-vs-mistake sensitivity/specificity,
    calibration, per model family. Every figure is on athletes the scored model never saw.
 2. **Real squat dev set, leave-one-subject-out, through the product's path**
@@ -38,12 +38,14 @@ import polars as pl
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import f1_score
 
-from hinge_analytics.classify import load_model, predict, train
-from hinge_analytics.classify.simdata import IMU_SUBSETS, add_sensor_subsets
+from hinge_analytics.classify import load_model
 from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.jobs.ingest import CHUNK_SIZE, ingest_chunk, ingest_manifest
+from hinge_analytics.jobs.predict import predict
+from hinge_analytics.jobs.train import train
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import CHUNK_SIZE, ingest_chunk, ingest_manifest
 from hinge_analytics.schema import EXERCISES, IMU_CHANNELS, IMU_PLACEMENTS
+from hinge_analytics.simulate.lakes import IMU_SUBSETS, add_sensor_subsets
 from hinge_analytics.simulate.team import SUPPORTED_FORMATS, simulate_team
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -74,7 +76,7 @@ def _row(name: str, ev: dict, estimator: str = "") -> str:
 # ----------------------------------------------------------------------------- simulator
 def simulated_lake(root: Path, athletes: int, sessions: int, seed: int, formats: tuple[str, ...]) -> Lake:
     """A simulated team with fewer-sensor IMU copies, ingested chunk by chunk as ``hinge ingest``
-    does (``simdata.build_lake`` commits the whole batch at once)."""
+    does (``lakes.build_lake`` commits the whole batch at once)."""
     manifest = simulate_team(
         root / "data", athletes=athletes, sessions=sessions, formats=formats, exercises=EXERCISES, seed=seed
     )

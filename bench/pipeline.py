@@ -41,10 +41,11 @@ from hinge_analytics.features.curves import rep_curves  # noqa: E402
 from hinge_analytics.features.metrics import rep_metrics  # noqa: E402
 from hinge_analytics.ingest import read_recording  # noqa: E402
 from hinge_analytics.ingest.manifest import read_manifest  # noqa: E402
+from hinge_analytics.jobs.ingest import CHUNK_SIZE as CHUNK  # noqa: E402
+from hinge_analytics.jobs.ingest import batch_state, commit  # noqa: E402
 from hinge_analytics.kinematics import angles_for  # noqa: E402
 from hinge_analytics.lake import Lake  # noqa: E402
-from hinge_analytics.pipeline import CHUNK_SIZE as CHUNK  # noqa: E402
-from hinge_analytics.pipeline import Processed, batch_state, commit, content_hash  # noqa: E402
+from hinge_analytics.pipeline import Processed, content_hash  # noqa: E402
 from hinge_analytics.reps.segmentation import segment_reps  # noqa: E402
 from hinge_analytics.simulate.team import simulate_team  # noqa: E402
 
@@ -168,8 +169,9 @@ ingest_rss = peak_rss_mb()  # peak up to here
 during = [mb for t, mb in samples if t_prefect <= t <= t_ingested]
 half = len(during) // 2
 rss_halves = [statistics.median(during[:half]), statistics.median(during[half:])] if half else None
-from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model, predict
-from hinge_analytics.analytics import query
+from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
+from hinge_analytics.jobs.predict import predict
+from hinge_analytics.jobs.query import query
 from hinge_analytics.lake import Lake
 n_pred = predict(Lake({lake!r}), load_model(DEFAULT_MODEL_DIR))
 t_predicted = time.time()

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     import polars as pl
 
     from hinge_analytics.ingest.frames import RecordingRead
+    from hinge_analytics.jobs.ingest import ChunkSummary
     from hinge_analytics.lake import Lake
-    from hinge_analytics.pipeline import ChunkSummary
 
 try:
     __version__ = version("hinge_analytics")
@@ -166,20 +166,20 @@ class TeamLake:
         """Ingest a manifest (paths relative to ``batch_dir``, default the manifest's folder):
         read, angles, reps, metrics; returns the summary (``ingested``, ``skipped``,
         ``quarantined`` with reasons, ``reps``). Creates the lake's tables when they do not exist."""
-        from hinge_analytics.pipeline import ingest_manifest
+        from hinge_analytics.jobs.ingest import ingest_manifest
 
         folder = None if batch_dir is None else Path(batch_dir)
         return ingest_manifest(Path(manifest), self.lake, force=force, batch_dir=folder)
 
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
         """Read-only SQL over the lake's views (README, `hinge query`)."""
-        from hinge_analytics.analytics import query
+        from hinge_analytics.jobs.query import query
 
         return query(self.lake, sql, params)
 
     def reps(self, athlete: str | None = None) -> pl.DataFrame:
         """Every rep with its metrics, label and confidence (`hinge export reps` columns)."""
-        from hinge_analytics.analytics import export_reps
+        from hinge_analytics.jobs.query import export_reps
 
         return export_reps(self.lake, athlete=athlete)
 
@@ -191,7 +191,8 @@ class TeamLake:
     def flags(self, since: dt.date | None = None, athlete: str | None = None) -> pl.DataFrame:
         """One row per athlete over the period: reps, share good, asymmetry and "too heavy, too
         soon" flags (docs/reports.md)."""
-        from hinge_analytics.analytics import athlete_flags, connect, freeze_sessions
+        from hinge_analytics.analytics import athlete_flags, freeze_sessions
+        from hinge_analytics.jobs.query import connect
 
         con = connect(self.lake)
         try:
@@ -204,8 +205,8 @@ class TeamLake:
         """Train the rep classifier on the labelled reps (manifest ``label`` column or a labels
         file ``recording_id, rep, label``); writes the model folder with its card, returns its
         meta (``evaluation`` holds the leave-athlete-out scores). ``options`` as
-        ``hinge_analytics.classify.train`` (e.g. ``candidates=("rf",)`` for a quicker fit)."""
-        from hinge_analytics.classify import train
+        ``hinge_analytics.jobs.train.train`` (e.g. ``candidates=("rf",)`` for a quicker fit)."""
+        from hinge_analytics.jobs.train import train
 
         labels_file = None if labels is None else Path(labels)
         return train(self.lake, Path(out_dir), labels_file=labels_file, **options)
@@ -213,7 +214,8 @@ class TeamLake:
     def predict(self, model: str | Path | None = None, all_reps: bool = False) -> int:
         """Label the reps that have no label yet (every rep with ``all_reps``) with ``model``
         (a model folder; default the shipped model); returns how many were labelled."""
-        from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model, predict
+        from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
+        from hinge_analytics.jobs.predict import predict
 
         return predict(self.lake, load_model(Path(model) if model else DEFAULT_MODEL_DIR), all_reps=all_reps)
 
@@ -221,7 +223,7 @@ class TeamLake:
         self, out_dir: str | Path, athlete: str | None = None, since: dt.date | None = None
     ) -> list[Path]:
         """Write the HTML reports and CSV tables (`hinge report`); returns the athlete pages."""
-        from hinge_analytics.report import build_reports
+        from hinge_analytics.jobs.report import build_reports
 
         return build_reports(self.lake, Path(out_dir), athlete=athlete, since=since)
 

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from hinge_analytics.analytics import QUERY_MEMORY_LIMIT, QUERY_TIMEOUT_S
+from hinge_analytics.jobs.query import QUERY_MEMORY_LIMIT, QUERY_TIMEOUT_S
 from hinge_analytics.lake import Lake, LakeError, resolve_lake
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _user_errors(func: F) -> F:
         from deltalake.exceptions import DeltaError
 
         from hinge_analytics.analytics import QueryError, QueryInterrupted, QueryStopped
-        from hinge_analytics.classify.model import ModelError
+        from hinge_analytics.classify.estimator import ModelError
         from hinge_analytics.ingest.errors import BadRecording, first_line
 
         try:
@@ -103,7 +103,7 @@ def _user_errors(func: F) -> F:
 
 def _existing_lake(lake: Path | None) -> Lake:
     """The lake, checked without writing anything (read-only commands open it with
-    ``analytics.connect``, which never creates tables either)."""
+    ``jobs.query.connect``, which never creates tables either)."""
     opened = Lake(resolve_lake(lake))
     if not opened.is_lake():
         raise UserError(f"no lake at {opened.root} (run `hinge ingest MANIFEST` first)")
@@ -514,8 +514,8 @@ def train(
 ) -> None:
     """Train the rep classifier on labelled reps (one model per modality/sensor set); prints
     leave-athlete-out quality and writes a model card."""
-    from hinge_analytics.classify import train as train_model
-    from hinge_analytics.classify.model import check_model_dir
+    from hinge_analytics.classify.persistence import check_model_dir
+    from hinge_analytics.jobs.train import train as train_model
 
     if labels is not None and not labels.is_file():
         raise UserError(f"labels file {labels} does not exist")
@@ -557,7 +557,7 @@ def predict(
 ) -> None:
     """Label every rep that has no label yet (or all, with --all)."""
     from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
-    from hinge_analytics.classify import predict as predict_reps
+    from hinge_analytics.jobs.predict import predict as predict_reps
 
     if uncertain_below is not None and not 0.0 <= uncertain_below <= 1.0:
         raise UserError("--uncertain-below must be between 0 and 1")
@@ -566,7 +566,7 @@ def predict(
     loaded = load_model(model or DEFAULT_MODEL_DIR)
     with _working("labelling reps", quiet):
         count = predict_reps(opened, loaded, all_reps=all_reps, uncertain_below=uncertain_below)
-    console.print(f"labelled {count} rep(s) with model {loaded.version}")
+    console.print(f"labelled {count} rep(s) with model {loaded.version_}")
 
 
 @app.command()
@@ -582,7 +582,7 @@ def report(
 ) -> None:
     """Write HTML reports (team overview + one page per athlete) and CSV tables; what each number
     means: docs/reports.md."""
-    from hinge_analytics.report import build_reports
+    from hinge_analytics.jobs.report import build_reports
 
     since_date = _option_date("--since", since)
     opened = _existing_lake(lake)
@@ -614,8 +614,8 @@ def export(
     """Export a table as CSV or Parquet (by the file extension). `reps`: every rep column (times,
     tempo per phase, peaks, ranges, values at the bottom, symmetry indices, label, confidence, cue),
     units in the names, the SPEC's columns first."""
-    from hinge_analytics.analytics import export_reps, query
     from hinge_analytics.atomic import write_atomic
+    from hinge_analytics.jobs.query import export_reps, query
     from hinge_analytics.report import spreadsheet_safe
 
     sql = {
@@ -664,6 +664,7 @@ def _flat(frame: pl.DataFrame) -> pl.DataFrame:
     import polars as pl
 
     nested = [c for c, dtype in frame.schema.items() if dtype.is_nested()]
+
     def as_json(values: list) -> list[str | None]:
         return [None if v is None else json.dumps(v, default=str) for v in values]
 
@@ -689,7 +690,7 @@ def query_command(
     """Run read-only SQL over the views: recordings, reps, angles, predictions, quarantine, rep_view,
     set_view, session_labels, sessions, weekly, and athlete_flags(since, athlete) (NULL = all).
     Ctrl-C stops a running query."""
-    from hinge_analytics.analytics import read_only_query
+    from hinge_analytics.jobs.query import read_only_query
 
     limit = max_rows or None
     frame = read_only_query(
@@ -793,7 +794,7 @@ def check(lake: LakeOption = None) -> None:
     """List the lake's data files that are missing or unreadable and the recordings whose rows are
     incomplete (exit status 1 when there are any); `hinge ingest MANIFEST --force` re-creates them.
     Writes nothing."""
-    from hinge_analytics.check import check_lake
+    from hinge_analytics.jobs.check import check_lake
 
     result = check_lake(_existing_lake(lake))
     for line in result.lines():

@@ -27,6 +27,7 @@ import os
 import random
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,9 @@ def _recording_id_ranges(actions: pa.Table) -> list[pc.Expression]:
         (field >= low) & (field <= high) if low is not None and high is not None and nulls == 0 else known
         for low, high, nulls in zip(*(actions.column(name).to_pylist() for name in names), strict=True)
     ]
+
+
+COMMIT_ATTEMPTS = 8  # of a chunk's commit that concurrent writers keep refusing
 
 
 class LakeError(RuntimeError):
@@ -325,7 +329,7 @@ class Lake:
         ``_damaged/<table>/`` under the lake root (kept for inspection), then each table's log
         forgets the files that are gone (Delta's FSCK, ``DeltaTable.repair``). Returns what was
         dropped. The rows those files held are lost, so their recordings are incomplete
-        (`hinge_analytics.check`) until `hinge ingest --force` re-creates them."""
+        (`jobs.check`) until `hinge ingest --force` re-creates them."""
         damaged = self.damaged_files(read_footers=True)
         for item in damaged:
             if item.problem == "missing":
@@ -381,6 +385,35 @@ class Lake:
             self._write(snapshot, table, data, mode="overwrite", predicate=predicate)
             return
         self._retry(lambda: self._write(self.uri(table), table, data, mode="overwrite", predicate=predicate))
+
+    def commit_recordings(
+        self,
+        recording_ids: list[str],
+        build: Callable[[str], tuple[dict[str, pl.DataFrame], pl.DataFrame]],
+    ) -> None:
+        """Commit a chunk of recordings by the write protocol above: ``build(ingest_id)`` gives the
+        data tables' rows and the ``recordings`` rows (the marker), all tagged with that ingest id.
+
+        The data tables are written first, then the marker, against the snapshot of ``recordings``
+        taken before them: if a concurrent writer committed any of these recording_ids meanwhile,
+        the marker is refused and the whole chunk is written again under a new ingest id (so data
+        and marker come from one writer). A recording that commits is no longer quarantined."""
+        for attempt in range(COMMIT_ATTEMPTS):
+            marker_snapshot = self.table("recordings")
+            data, marker = build(uuid.uuid4().hex)
+            for table, rows in data.items():
+                self.replace_recordings(table, rows, recording_ids)
+            try:
+                self.replace_recordings("recordings", marker, recording_ids, snapshot=marker_snapshot)
+                break
+            except CommitFailedError:
+                time.sleep(0.05 * 2**attempt * (1 + random.random()))
+        else:
+            raise LakeError(
+                f"another ingest kept writing the same recordings; gave up after {COMMIT_ATTEMPTS} attempts"
+            )
+        if self.read("quarantine", ["recording_id"], recording_ids).height:
+            self.replace_recordings("quarantine", pl.DataFrame(), recording_ids)
 
     def append(self, table: str, rows: pl.DataFrame) -> None:
         if rows.height == 0:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hinge_analytics.classify import DEFAULT_MODEL_DIR, train
-from hinge_analytics.classify.simdata import IMU_SUBSETS, build_lake
+from hinge_analytics.classify import DEFAULT_MODEL_DIR
+from hinge_analytics.jobs.train import train
+from hinge_analytics.simulate.lakes import IMU_SUBSETS, build_lake
 from hinge_analytics.simulate.team import SUPPORTED_FORMATS
 
 SEED = 1000

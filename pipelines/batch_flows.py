@@ -8,11 +8,13 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
-from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model, predict, train
+from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
+from hinge_analytics.jobs.predict import predict
+from hinge_analytics.jobs.report import build_reports
+from hinge_analytics.jobs.train import train
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipelines.api import ensure_api
 from hinge_analytics.pipelines.ingest_flow import run_ingest
-from hinge_analytics.report import build_reports
 from hinge_analytics.schema import EXERCISES
 from hinge_analytics.simulate.team import simulate_team
 
@@ -98,7 +100,7 @@ def demo_flow(out_dir: str, athletes: int = 6, sessions: int = 4, seed: int = 7)
         "labelled": labelled,
         "evaluation": meta["evaluation"],
         "model_version": meta["model_version"],
-        "default_model": load_model(DEFAULT_MODEL_DIR).version,
+        "default_model": load_model(DEFAULT_MODEL_DIR).version_,
         "report": str(reports / "index.html"),
         "pages": len(pages),
     }

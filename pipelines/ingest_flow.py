@@ -9,8 +9,8 @@ from prefect.cache_policies import NONE
 from prefect.futures import PrefectFuture
 
 from hinge_analytics.ingest.manifest import ManifestRow
+from hinge_analytics.jobs.ingest import CHUNK_SIZE, ChunkSummary, LakeState, ingest_chunk, plan_batch
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import CHUNK_SIZE, ChunkSummary, LakeState, ingest_chunk, plan_batch
 from hinge_analytics.pipelines.api import ensure_api
 from hinge_analytics.pipelines.progress import Progress, current_progress, reporting
 from hinge_analytics.pipelines.runners import parallelism, task_runner_from_env

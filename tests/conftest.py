@@ -18,8 +18,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import pytest  # noqa: E402
 
 from hinge_analytics.ingest.manifest import read_manifest  # noqa: E402
+from hinge_analytics.jobs.ingest import ingest_chunk  # noqa: E402
 from hinge_analytics.lake import Lake  # noqa: E402
-from hinge_analytics.pipeline import ingest_chunk  # noqa: E402
 from hinge_analytics.simulate.team import simulate_team  # noqa: E402
 
 REAL_DATA = Path(__file__).parent / "data" / "real"

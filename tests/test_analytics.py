@@ -7,9 +7,10 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from hinge_analytics.analytics import QueryError, athlete_flags, connect, query, read_only_query
-from hinge_analytics.analytics.synthetic import write_rep_rows
+from hinge_analytics.analytics import QueryError, athlete_flags
+from hinge_analytics.jobs.query import connect, query, read_only_query
 from hinge_analytics.lake import Lake
+from hinge_analytics.simulate.lakes import write_rep_rows
 
 MONDAY = dt.date(2026, 1, 5)
 

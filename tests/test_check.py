@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from hinge_analytics.check import check_lake
 from hinge_analytics.cli import app
+from hinge_analytics.jobs.check import check_lake
+from hinge_analytics.jobs.ingest import ingest_manifest
 from hinge_analytics.lake import DAMAGED_FOLDER, Lake, MissingDataFile
-from hinge_analytics.pipeline import ingest_manifest
 from hinge_analytics.simulate.team import simulate_team
 
 runner = CliRunner()

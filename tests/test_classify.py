@@ -9,19 +9,14 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from hinge_analytics.analytics import connect, query
-from hinge_analytics.classify import (
-    labelled_reps,
-    load_model,
-    predict_labels,
-    reps_for_prediction,
-    train,
-    with_curves,
-)
+from hinge_analytics.classify import load_model, predict_labels
+from hinge_analytics.classify.estimator import ModelError, decide
 from hinge_analytics.classify.explain import explain
 from hinge_analytics.classify.features import SessionRelative, StanceFirst, choose_family, family_key
-from hinge_analytics.classify.model import ModelError, decide
 from hinge_analytics.cli import app
+from hinge_analytics.jobs.predict import reps_for_prediction
+from hinge_analytics.jobs.query import connect, query, with_curves
+from hinge_analytics.jobs.train import labelled_reps, train
 from hinge_analytics.lake import Lake
 from hinge_analytics.schema import CURVE_COLUMNS, UNCERTAIN
 
@@ -117,7 +112,7 @@ def test_cli_predict_uses_the_given_model(lake, binary, tmp_path):
     shutil.copytree(lake.root, copy)
     result = CliRunner().invoke(app, ["predict", "--lake", str(copy), "--model", str(binary[1])])
     assert result.exit_code == 0, result.output
-    version = load_model(binary[1]).version
+    version = load_model(binary[1]).version_
     assert version in result.output
     from hinge_analytics.lake import Lake
 
@@ -223,17 +218,16 @@ def test_cue_names_the_features_behind_a_custom_label():
 
 
 def test_sensor_set_model_kept_only_if_it_beats_the_pooled_model():
-    from hinge_analytics.classify import _drop_families_the_pooled_model_beats
+    from hinge_analytics.classify.evaluation import _drop_families_the_pooled_model_beats
 
     part = pl.DataFrame({"recording_id": ["r1", "r1"], "rep": [1, 2], "train_label": ["good", "bad"]})
     classes = np.array(["bad", "good"])
     pooled = {("r1", 1): (np.array([0.2, 0.8]), classes), ("r1", 2): (np.array([0.9, 0.1]), classes)}
     for own_f1, kept in ((0.5, False), (1.5, True)):
-        pipelines = {"imu:*": 0, "imu:sacrum": 1}
         families = {"imu:*": {}, "imu:sacrum": {"evaluation": {"macro_f1": own_f1}}}
         oof = {"imu:*": pooled, "imu:sacrum": {}}
-        _drop_families_the_pooled_model_beats(pipelines, families, oof, {"imu:*": part, "imu:sacrum": part})
-        assert ("imu:sacrum" in pipelines) == kept
+        _drop_families_the_pooled_model_beats(families, oof, {"imu:*": part, "imu:sacrum": part})
+        assert ("imu:sacrum" in families) == kept
 
 
 def test_angle_curves_follow_the_rep(lake, batch, tmp_path):

@@ -2,8 +2,10 @@ import shutil
 
 import pytest
 
-from hinge_analytics.analytics import connect, query
-from hinge_analytics.classify import load_model, predict, prediction_batches, train
+from hinge_analytics.classify import load_model
+from hinge_analytics.jobs.predict import predict, prediction_batches
+from hinge_analytics.jobs.query import connect, query
+from hinge_analytics.jobs.train import train
 from hinge_analytics.lake import Lake
 
 
@@ -19,7 +21,7 @@ def test_predictions_carry_model_version(lake, model_dir):
     n = predict(lake, model, all_reps=True)
     reps = query(lake, "SELECT * FROM rep_view")
     assert n == reps.height
-    assert (reps["model_version"] == model.version).all()
+    assert (reps["model_version"] == model.version_).all()
     assert reps["label"].is_not_null().all()
 
 

@@ -18,10 +18,12 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from hinge_analytics.analytics import QUERY_TIMEOUT_S, QueryStopped, read_only_query
-from hinge_analytics.classify import load_model, train
-from hinge_analytics.classify.model import ModelError
+from hinge_analytics.analytics import QueryStopped
+from hinge_analytics.classify import load_model
+from hinge_analytics.classify.estimator import ModelError
 from hinge_analytics.cli import app
+from hinge_analytics.jobs.query import QUERY_TIMEOUT_S, read_only_query
+from hinge_analytics.jobs.train import train
 from hinge_analytics.lake import Lake
 from hinge_analytics.simulate.team import simulate_team
 
@@ -152,8 +154,18 @@ def _serve(tmp_path: Path, batch: Path, cron: str) -> tuple[subprocess.Popen, Pa
     manifest = simulate_team(inbox / "week1", athletes=1, sessions=1, exercises=("deadlift",), seed=9)
     reports = tmp_path / "reports"
     proc = subprocess.Popen(
-        [str(HINGE), "schedule", "--cron", cron, "--manifest-dir", str(manifest.parent.parent),
-         "--reports", str(reports), "--lake", str(tmp_path / "lake")],
+        [
+            str(HINGE),
+            "schedule",
+            "--cron",
+            cron,
+            "--manifest-dir",
+            str(manifest.parent.parent),
+            "--reports",
+            str(reports),
+            "--lake",
+            str(tmp_path / "lake"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -231,15 +243,24 @@ def test_query_limits_from_the_command_line(lake):
     # process-wide cap makes the allocation itself fail
     started = time.monotonic()
     big = runner.invoke(
-        app, ["query", "SELECT length(repeat('x', 2000000000::BIGINT)) AS n", "--lake", lake.root,
-              "--memory-limit", "500MB"]
+        app,
+        [
+            "query",
+            "SELECT length(repeat('x', 2000000000::BIGINT)) AS n",
+            "--lake",
+            lake.root,
+            "--memory-limit",
+            "500MB",
+        ],
     )
     assert "--memory-limit" in _one_line_error(big)
     assert time.monotonic() - started < 10
     bad = runner.invoke(app, ["query", "SELECT 1", "--lake", lake.root, "--memory-limit", "lots"])
     assert "memory size" in _one_line_error(bad)
-    rows = runner.invoke(app, ["query", "SELECT range AS n FROM range(100000)", "--lake", lake.root,
-                               "--csv", "--max-rows", "3"])
+    rows = runner.invoke(
+        app,
+        ["query", "SELECT range AS n FROM range(100000)", "--lake", lake.root, "--csv", "--max-rows", "3"],
+    )
     assert rows.exit_code == 0, rows.output
     assert rows.stdout.splitlines() == ["n", "0", "1", "2"]
     assert "first 3 rows" in rows.stderr
@@ -304,8 +325,9 @@ def test_read_only_commands_never_write_a_partial_lake(lake_copy, tmp_path):
 def test_a_table_an_older_lake_lacks_reads_as_empty_without_being_created(lake_copy):
     shutil.rmtree(lake_copy / "rep_curves")  # lakes written before rep_curves existed
     before = _tree(lake_copy)
-    result = runner.invoke(app, ["query", "SELECT count(*) AS n FROM rep_curves", "--lake", str(lake_copy),
-                                 "--csv"])
+    result = runner.invoke(
+        app, ["query", "SELECT count(*) AS n FROM rep_curves", "--lake", str(lake_copy), "--csv"]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["n", "0"]
     assert _tree(lake_copy) == before
@@ -339,8 +361,9 @@ def _run_on_read_only(folder: Path, *args: str) -> subprocess.CompletedProcess:
 @needs_hinge
 def test_a_read_only_lake_is_read_and_refuses_writes_in_one_line(lake_copy, batch, tmp_path):
     before = _tree(lake_copy)
-    read = _run_on_read_only(lake_copy, "query", "SELECT count(*) AS n FROM reps", "--csv",
-                             "--lake", str(lake_copy))
+    read = _run_on_read_only(
+        lake_copy, "query", "SELECT count(*) AS n FROM reps", "--csv", "--lake", str(lake_copy)
+    )
     assert read.returncode == 0, read.stderr
     assert int(read.stdout.splitlines()[1]) > 0
     for args in (["ingest", str(batch), "--force"], ["predict"]):
@@ -356,8 +379,9 @@ def test_export_refuses_the_lake_and_existing_files(lake_copy, tmp_path):
     before = _tree(lake_copy)
     data_file = next((lake_copy / "reps").glob("*.parquet"))
     for out in (data_file, lake_copy / "reps.csv", lake_copy / "new" / "reps.parquet"):
-        result = runner.invoke(app, ["export", "reps", "--lake", str(lake_copy), "--out", str(out),
-                                     "--overwrite"])
+        result = runner.invoke(
+            app, ["export", "reps", "--lake", str(lake_copy), "--out", str(out), "--overwrite"]
+        )
         assert "inside the lake" in _one_line_error(result)
     assert _tree(lake_copy) == before
     assert not (lake_copy / "new").exists()
@@ -366,9 +390,12 @@ def test_export_refuses_the_lake_and_existing_files(lake_copy, tmp_path):
     again = runner.invoke(app, ["export", "reps", "--lake", str(lake_copy), "--out", str(out)])
     assert "--overwrite" in _one_line_error(again)
     out.write_text("old")
-    assert runner.invoke(
-        app, ["export", "reps", "--lake", str(lake_copy), "--out", str(out), "--overwrite"]
-    ).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["export", "reps", "--lake", str(lake_copy), "--out", str(out), "--overwrite"]
+        ).exit_code
+        == 0
+    )
     assert pl.read_csv(out).height > 0
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
 
@@ -377,16 +404,16 @@ def test_an_interrupted_train_leaves_the_previous_model_loadable(lake, batch, tm
     labels = batch.parent / "rep_labels.csv"
     out = tmp_path / "model"
     first = train(lake, out, labels_file=labels, candidates=("logreg",))
-    import hinge_analytics.classify as classify
+    import hinge_analytics.jobs.train as train_job
 
     def fail_half_way(folder: Path, meta: dict) -> Path:  # the model files are written by now
         (folder / "MODEL_CARD.md").write_text("half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(classify, "write_card", fail_half_way)
+    monkeypatch.setattr(train_job, "write_card", fail_half_way)
     with pytest.raises(OSError, match="disk full"):
         train(lake, out, labels_file=labels, candidates=("logreg",), seed=1)
-    assert load_model(out).version == first["model_version"]
+    assert load_model(out).version_ == first["model_version"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # the staging folder is gone
     monkeypatch.undo()
     (out / "notes.txt").write_text("mine")  # a folder with other files is not replaced (deleted)
@@ -394,14 +421,15 @@ def test_an_interrupted_train_leaves_the_previous_model_loadable(lake, batch, tm
         train(lake, out, labels_file=labels, candidates=("logreg",))
     (out / "notes.txt").unlink()
     second = train(lake, out, labels_file=labels, candidates=("logreg",), seed=1)
-    assert load_model(out).version == second["model_version"]
+    assert load_model(out).version_ == second["model_version"]
 
 
 def test_an_interrupted_report_keeps_the_previous_pages(lake, tmp_path, monkeypatch):
     from hinge_analytics import report
+    from hinge_analytics.jobs.report import build_reports
 
     out = tmp_path / "reports"
-    report.build_reports(lake, out)
+    build_reports(lake, out)
     before = _tree(out)
 
     def broken(athlete_id: str, *args, **kwargs) -> str:
@@ -409,7 +437,7 @@ def test_an_interrupted_report_keeps_the_previous_pages(lake, tmp_path, monkeypa
 
     monkeypatch.setattr(report, "_athlete_page", broken)
     with pytest.raises(KeyboardInterrupt):
-        report.build_reports(lake, out)
+        build_reports(lake, out)
     after = _tree(out)
     assert {k: v for k, v in after.items() if k.endswith(".html")} == {
         k: v for k, v in before.items() if k.endswith(".html")
@@ -419,8 +447,9 @@ def test_an_interrupted_report_keeps_the_previous_pages(lake, tmp_path, monkeypa
 
 # ----------------------------------------------------------------------------- 5. markup in ids
 def test_ids_that_look_like_markup_are_printed_as_written(tmp_path):
-    manifest = simulate_team(tmp_path / "batch", athletes=1, sessions=1, exercises=("deadlift",),
-                             sets_per_exercise=1, seed=5)
+    manifest = simulate_team(
+        tmp_path / "batch", athletes=1, sessions=1, exercises=("deadlift",), sets_per_exercise=1, seed=5
+    )
     rows = pl.read_csv(manifest)
     rid, athlete = "mk[/x]", "ath[bold]:smile:"
     bad = rows.head(1).with_columns(recording_id=pl.lit("bad[/red]"), path=pl.lit("missing[/x].csv"))
@@ -434,8 +463,9 @@ def test_ids_that_look_like_markup_are_printed_as_written(tmp_path):
     table = runner.invoke(app, ["query", "SELECT recording_id, athlete_id FROM recordings", "--lake", lake])
     assert table.exit_code == 0, table.output
     assert rid in table.stdout and athlete in table.stdout
-    csv = runner.invoke(app, ["query", "SELECT recording_id, athlete_id FROM recordings", "--lake", lake,
-                              "--csv"])
+    csv = runner.invoke(
+        app, ["query", "SELECT recording_id, athlete_id FROM recordings", "--lake", lake, "--csv"]
+    )
     assert csv.stdout.splitlines() == ["recording_id,athlete_id", f"{rid},{athlete}"]
     reports = tmp_path / "reports[/x]"
     result = runner.invoke(app, ["report", "--lake", lake, "--out", str(reports)])

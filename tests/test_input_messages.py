@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hinge_analytics.classify import read_labels_file
-from hinge_analytics.classify.model import ModelError
+from hinge_analytics.classify.estimator import ModelError
+from hinge_analytics.classify.labels import read_labels_file
 from hinge_analytics.ingest import read_recording
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.manifest import ManifestRow, read_manifest

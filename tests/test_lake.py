@@ -9,10 +9,11 @@ import sys
 import polars as pl
 import pytest
 
-from hinge_analytics.analytics import query
 from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.jobs.ingest import commit, ingest_chunk
+from hinge_analytics.jobs.query import query
 from hinge_analytics.lake import Lake, sql_string
-from hinge_analytics.pipeline import commit, ingest_chunk, process_recording
+from hinge_analytics.pipeline import process_recording
 
 
 def test_reingest_of_the_same_manifest_changes_nothing(batch, tmp_path):

@@ -26,8 +26,8 @@ from hinge_analytics.ingest.layouts import (
     smooth_arrival_times,
 )
 from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.jobs.ingest import ingest_chunk
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import ingest_chunk
 from hinge_analytics.schema import (
     LAYOUT_FORMATS,
     LAYOUT_IMU_FORMATS,

@@ -30,9 +30,9 @@ from hinge_analytics.ingest.discover import (
     needs_filling,
 )
 from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.jobs.ingest import ingest_manifest
+from hinge_analytics.jobs.report import build_reports
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import ingest_manifest
-from hinge_analytics.report import build_reports
 from hinge_analytics.simulate.team import SUPPORTED_FORMATS, simulate_team
 
 runner = CliRunner()

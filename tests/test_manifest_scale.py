@@ -14,8 +14,8 @@ import pytest
 from hinge_analytics.ingest import manifest as manifest_module
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.manifest import quarantine_entries, read_manifest
+from hinge_analytics.jobs.ingest import ingest_manifest
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import ingest_manifest
 from hinge_analytics.simulate.team import simulate_team
 
 HINGE = Path(sys.executable).parent / "hinge"

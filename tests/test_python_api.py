@@ -155,11 +155,11 @@ def test_export_reps_has_every_rep_column_with_the_specs_first(lake, tmp_path):
 def test_the_cue_checkpoint_is_the_cue_without_its_measurements():
     import duckdb
 
-    from hinge_analytics.analytics import _DERIVED
+    from hinge_analytics.analytics import DERIVED_COLUMNS
 
     checkpoint = "Keep the chest up and the lats tight: don't let the upper back round."
     cue = f"{checkpoint} (upper back rounding 9 deg more than a good rep)"
     uncertain = "Not sure about this rep (best guess: squatting, 41%): have a look at the video."
-    sql = f"SELECT {_DERIVED['cue_checkpoint']} FROM (SELECT unnest(?::VARCHAR[]) AS cue)"
+    sql = f"SELECT {DERIVED_COLUMNS['cue_checkpoint']} FROM (SELECT unnest(?::VARCHAR[]) AS cue)"
     got = [r[0] for r in duckdb.sql(sql, params=[[cue, uncertain]]).fetchall()]
     assert got == [checkpoint, uncertain]

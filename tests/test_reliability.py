@@ -19,9 +19,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hinge_analytics.analytics import query
+from hinge_analytics.jobs.ingest import ingest_manifest
+from hinge_analytics.jobs.query import query
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import ingest_manifest
 from hinge_analytics.simulate.team import simulate_team
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,7 +163,7 @@ def test_reingest_of_the_same_manifest_changes_nothing_not_even_quarantine(bad_b
 def _ingest_child(manifest: Path, lake_root: Path, chunk_size: int) -> subprocess.Popen:
     code = (
         "import sys; from pathlib import Path; from hinge_analytics.lake import Lake; "
-        "from hinge_analytics.pipeline import ingest_manifest; "
+        "from hinge_analytics.jobs.ingest import ingest_manifest; "
         "ingest_manifest(Path(sys.argv[1]), Lake(sys.argv[2]), chunk_size=int(sys.argv[3]))"
     )
     return subprocess.Popen(

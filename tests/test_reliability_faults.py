@@ -18,9 +18,9 @@ from deltalake.exceptions import DeltaError
 from test_reliability import _sub_manifest, assert_consistent, assert_same_lake, lake_snapshot
 
 import hinge_analytics.lake as lake_module
-from hinge_analytics.analytics import query
+from hinge_analytics.jobs.ingest import ingest_manifest
+from hinge_analytics.jobs.query import query
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import ingest_manifest
 
 REAL_WRITE = lake_module.write_deltalake
 

@@ -12,12 +12,13 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from hinge_analytics.analytics.synthetic import write_rep_rows
 from hinge_analytics.cli import app
+from hinge_analytics.jobs.report import build_reports
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipelines.batch_flows import weekly_flow
 from hinge_analytics.pipelines.schedule import DEPLOYMENT_PREFIX, WeeklyJob, build_deployment
-from hinge_analytics.report import build_reports, safe_filename
+from hinge_analytics.report import safe_filename
+from hinge_analytics.simulate.lakes import write_rep_rows
 from hinge_analytics.simulate.team import simulate_team
 
 runner = CliRunner()

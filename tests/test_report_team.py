@@ -14,11 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 from hinge_analytics import schema
-from hinge_analytics.analytics.synthetic import write_rep_rows
 from hinge_analytics.cli import app
+from hinge_analytics.jobs.ingest import ingest_manifest
+from hinge_analytics.jobs.report import UnknownAthlete, build_reports
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import ingest_manifest, quarantine_rows
-from hinge_analytics.report import TEAM_LIST_ROWS, UnknownAthlete, build_reports
+from hinge_analytics.pipeline import quarantine_rows
+from hinge_analytics.report import TEAM_LIST_ROWS
+from hinge_analytics.simulate.lakes import write_rep_rows
 from hinge_analytics.simulate.team import simulate_team
 
 runner = CliRunner()

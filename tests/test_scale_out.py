@@ -10,10 +10,10 @@ import time
 import polars as pl
 import pytest
 
-from hinge_analytics.analytics import query
 from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.jobs.ingest import ingest_chunk
+from hinge_analytics.jobs.query import query
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import ingest_chunk
 
 pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")

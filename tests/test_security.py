@@ -14,11 +14,11 @@ import pytest
 from test_reliability import _hashes, _sub_manifest, assert_consistent
 from typer.testing import CliRunner
 
-from hinge_analytics.analytics import query
 from hinge_analytics.cli import app
 from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.jobs.ingest import ingest_manifest
+from hinge_analytics.jobs.query import query
 from hinge_analytics.lake import Lake
-from hinge_analytics.pipeline import ingest_manifest
 from hinge_analytics.schema import TABLES
 
 HOSTILE_IDS = [
@@ -154,7 +154,7 @@ def test_hinge_query_answers_a_select_with_a_hostile_literal(lake):
 
 # --------------------------------------------------------------------------- reports
 def test_a_script_athlete_id_renders_as_text(batch, tmp_path):
-    from hinge_analytics.report import build_reports
+    from hinge_analytics.jobs.report import build_reports
 
     evil = "<script>alert(1)</script>"
     manifest = _sub_manifest(batch, tmp_path / "batch", 2)
@@ -193,7 +193,7 @@ def _model_dir(
     file: str = "pose__all.skops",
     types: list[str] | None = None,
 ) -> Path:
-    from hinge_analytics.classify.model import FORMAT_VERSION, META_FILE
+    from hinge_analytics.classify.persistence import FORMAT_VERSION, META_FILE
 
     model = tmp_path / "model"
     model.mkdir(parents=True)
@@ -210,7 +210,8 @@ def _model_dir(
 
 
 def test_a_pickle_posing_as_a_model_file_is_refused_unexecuted(tmp_path):
-    from hinge_analytics.classify.model import ModelError, load_model
+    from hinge_analytics.classify.estimator import ModelError
+    from hinge_analytics.classify.persistence import load_model
 
     marker = tmp_path / "payload-ran"
     model = _model_dir(tmp_path, pickle.dumps(Boom(str(marker))))  # correct checksum, wrong format
@@ -224,7 +225,8 @@ def test_a_skops_file_with_unexpected_types_is_refused(tmp_path):
 
     import skops.io as sio
 
-    from hinge_analytics.classify.model import ModelError, load_model
+    from hinge_analytics.classify.estimator import ModelError
+    from hinge_analytics.classify.persistence import load_model
 
     payload = sio.dumps({"steps": collections.Counter(a=1), "call": __import__("os").system})
     with pytest.raises(ModelError, match="unexpected types"):
@@ -236,11 +238,12 @@ def test_a_skops_file_with_unexpected_types_is_refused(tmp_path):
     # a type hidden from the list: skops refuses it when the family is parsed, on first use
     hidden = load_model(_model_dir(tmp_path / "hidden", payload, types=["sklearn.pipeline.Pipeline"]))
     with pytest.raises(ModelError, match="unexpected types"):
-        hidden.pipelines["pose:all"]
+        hidden.pipelines_["pose:all"]
 
 
 def test_a_changed_model_file_or_a_path_in_model_json_is_refused(tmp_path):
-    from hinge_analytics.classify.model import ModelError, load_model
+    from hinge_analytics.classify.estimator import ModelError
+    from hinge_analytics.classify.persistence import load_model
 
     with pytest.raises(ModelError, match="checksum"):
         load_model(_model_dir(tmp_path / "a", b"PK\x03\x04", sha="0" * 64))

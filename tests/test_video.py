@@ -133,8 +133,8 @@ def test_real_phone_videos_count_as_the_eye_and_match_the_reference_landmarks(tm
 
 def test_each_video_is_a_chunk_of_its_own(tmp_path):
     """Chunks are what the flow's workers share out: videos in one chunk ran one after another."""
+    from hinge_analytics.jobs.ingest import plan_batch
     from hinge_analytics.lake import Lake
-    from hinge_analytics.pipeline import plan_batch
 
     for name in ("a.csv", "b.csv", "c.csv"):
         (tmp_path / name).write_text("timestamp_ms,left_hip_x\n0,0\n")

@@ -43,93 +43,30 @@ athlete's previous session of the exercise; ``weekly`` does the same per ISO wee
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import re
-import threading
-import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Mapping
 from difflib import get_close_matches
 from importlib.resources import files
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 import pyarrow.dataset as pads
 
-from hinge_analytics.lake import Lake, LakeError, recordings_filter
-from hinge_analytics.schema import EXPORT_REPS_COLUMNS, TABLES, empty
-
-# Tables a later version added: lakes written before lack them, and they read as empty. A lake
-# lacking any other table is incomplete (creation writes every table, `recordings` last).
-ADDED_TABLES = frozenset({"rep_curves"})
+from hinge_analytics.schema import EXPORT_REPS_COLUMNS
 
 
-def missing_tables(lake: Lake) -> list[str]:
-    """The tables of the schema the lake has no Delta table for."""
-    return [name for name in TABLES if not lake.exists(name)]
+def connect_tables(tables: Mapping[str, pads.Dataset]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the views of views.sql over ``tables`` (table name ->
+    Arrow dataset, registered as ``<name>_raw``; `jobs.query.connect` opens them from a lake).
 
-
-def open_tables(lake: Lake, create: bool = True) -> dict[str, pads.Dataset]:
-    """Every lake table as an Arrow dataset of its current version (what `connect` registers).
-
-    ``create`` (for writers such as predict) first adds what a newer version defines (tables,
-    columns) to the lake. Without it nothing is written: a table a newer version added reads as
-    empty and a column as null, and a lake missing any other table is refused with LakeError
-    naming what is missing.
-    """
-    if not lake.is_lake():
-        raise LakeError(f"no lake at {lake.root} (run `hinge ingest MANIFEST` first)")
-    if create:
-        lake.create()
-        return {name: lake.dataset(name) for name in TABLES}
-    missing = missing_tables(lake)
-    broken = [name for name in missing if name not in ADDED_TABLES]
-    if broken:
-        raise LakeError(
-            f"the lake at {lake.root} is incomplete: no {', '.join(broken)} table; "
-            "re-create it with `hinge ingest MANIFEST --force`"
-        )
-    return {name: _read_only_dataset(lake, name, name in missing) for name in TABLES}
-
-
-def _read_only_dataset(lake: Lake, name: str, missing: bool) -> pads.Dataset:
-    schema = empty(TABLES[name]).to_arrow().schema
-    if missing:
-        return pads.dataset(schema.empty_table())
-    dataset = lake.dataset(name)
-    absent = [field for field in schema if field.name not in dataset.schema.names]
-    if not absent:
-        return dataset
-    # Arrow reads a column the dataset's schema has and a file lacks as nulls.
-    return dataset.replace_schema(pa.unify_schemas([dataset.schema, pa.schema(absent)]))
-
-
-def connect(
-    lake: Lake,
-    recording_ids: Collection[str] | None = None,
-    tables: Mapping[str, pads.Dataset] | None = None,
-) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the lake's views (analytics/views.sql).
-
-    Opening it never writes to the lake (``open_tables(create=False)``), nor anywhere else: DuckDB
-    would spill to ``./.tmp`` of the working directory when it runs short of memory (4 GB of files
-    for one cross join); here it raises an out-of-memory error instead.
-
-    ``tables`` (from `open_tables`) reuses datasets already opened, for many connections over one
-    version of the lake: opening the eight Delta tables took 0.4 s at 10,000 recordings.
-
-    With ``recording_ids`` every table is scoped to those recordings (`lake.recordings_filter`):
-    the filter sits on the Arrow datasets DuckDB scans, so rows of other recordings never reach
-    DuckDB's joins, and row groups holding none of them are not read.
-    """
-    tables = open_tables(lake, create=False) if tables is None else tables
+    It never writes anywhere: DuckDB would spill to ``./.tmp`` of the working directory when it
+    runs short of memory (4 GB of files for one cross join); here it raises an out-of-memory error
+    instead."""
     con = duckdb.connect(":memory:")
     con.execute("SET enable_progress_bar = false")
     con.execute("SET temp_directory = ''")
-    scope = None if recording_ids is None else recordings_filter(recording_ids)
     for name, dataset in tables.items():
-        con.register(f"{name}_raw", dataset if scope is None else dataset.filter(scope))
+        con.register(f"{name}_raw", dataset)
     con.execute(views_sql())
     return con
 
@@ -180,17 +117,8 @@ def athlete_flags(
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
-    """One query on an open connection (from `connect`) as a polars frame."""
+    """One query on an open connection (`connect_tables`, `jobs.query.connect`) as a polars frame."""
     return con.sql(sql, params=params or None).pl()
-
-
-def query(lake: Lake, sql: str, params: list | None = None) -> pl.DataFrame:
-    """One query on a connection opened for it (several queries: `connect` once and use `frame`)."""
-    con = connect(lake)
-    try:
-        return frame(con, sql, params)
-    finally:
-        con.close()
 
 
 class QueryError(ValueError):
@@ -214,8 +142,8 @@ class QueryInterrupted(QueryStopped):
 # Left out: the ingest's internal id. Added: ``cue_checkpoint``, the cue's instruction without the
 # measurements in brackets that follow it.
 EXPORT_REPS_HIDDEN = frozenset({"ingest_id"})
-_DERIVED = {"cue_checkpoint": r"regexp_replace(cue, ' \([^()]*\)$', '')"}
-_DERIVED_AFTER = {"cue": "cue_checkpoint"}
+DERIVED_COLUMNS = {"cue_checkpoint": r"regexp_replace(cue, ' \([^()]*\)$', '')"}
+DERIVED_COLUMNS_AFTER = {"cue": "cue_checkpoint"}
 
 
 class UnknownColumns(QueryError):
@@ -230,12 +158,12 @@ def export_reps_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
         if name in EXPORT_REPS_COLUMNS or name in EXPORT_REPS_HIDDEN:
             continue
         rest.append(name)
-        if name in _DERIVED_AFTER:
-            rest.append(_DERIVED_AFTER[name])
+        if name in DERIVED_COLUMNS_AFTER:
+            rest.append(DERIVED_COLUMNS_AFTER[name])
     return [*EXPORT_REPS_COLUMNS, *rest]
 
 
-def _closest(name: str, available: list[str]) -> str | None:
+def closest_columns(name: str, available: list[str]) -> str | None:
     """The columns a mistyped name most likely meant: those it begins (up to three), else the
     nearest spelling."""
     starts = [a for a in available if a.startswith(name)]
@@ -243,222 +171,3 @@ def _closest(name: str, available: list[str]) -> str | None:
         return " or ".join(starts[:3])
     close = get_close_matches(name, available, 1, cutoff=0.5)
     return close[0] if close else None
-
-
-def export_reps(lake: Lake, columns: list[str] | None = None, athlete: str | None = None) -> pl.DataFrame:
-    """One row per rep with every rep column (`export_reps_columns`), or the ``columns`` asked for
-    in that order; ``athlete`` keeps one athlete's reps. Raises UnknownColumns for a name the
-    export does not have."""
-    con = connect(lake)
-    try:
-        available = export_reps_columns(con)
-        chosen = available if not columns else list(dict.fromkeys(columns))
-        unknown = [c for c in chosen if c not in available]
-        if unknown:
-            hints = [
-                f"{c!r} (did you mean {_closest(c, available)}?)" if _closest(c, available) else repr(c)
-                for c in unknown
-            ]
-            raise UnknownColumns(f"no rep column {', '.join(hints)}; docs/reports.md lists every column")
-        select = ", ".join(f"{_DERIVED[c]} AS {c}" if c in _DERIVED else f'"{c}"' for c in chosen)
-        where = "WHERE athlete_id = ? " if athlete is not None else ""
-        sql = f"SELECT {select} FROM rep_view {where}ORDER BY athlete_id, session_date, recording_id, rep"
-        return frame(con, sql, [athlete] if athlete is not None else None)
-    finally:
-        con.close()
-
-
-# `hinge query` limits: a cross join of two 10^6-row tables runs for hours and a few joins of the
-# frame tables can grow to several GB.
-QUERY_TIMEOUT_S = 120.0
-QUERY_MEMORY_LIMIT = "2GB"
-_POLL_S = 0.05  # how often the waiting thread checks the clock, memory and Ctrl-C
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(|B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
-_UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
-
-
-def parse_size(text: str) -> int:
-    """Bytes in a size like ``2GB``, ``500MB``, ``1.5GiB`` (QueryError if it is not one)."""
-    match = _SIZE.match(text)
-    if match is None or float(match[1]) <= 0:
-        raise QueryError(f"{text!r} is not a memory size like 500MB or 2GB.")
-    return int(float(match[1]) * _UNITS[match[2].upper()])
-
-
-def _status_bytes(field: str) -> int | None:
-    """A ``/proc/self/status`` size (Linux), else None."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(f"{field}:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-@contextlib.contextmanager
-def _data_limit(extra_bytes: int) -> Iterator[None]:
-    """While the block runs, the process may allocate at most ``extra_bytes`` more (a soft
-    RLIMIT_DATA over its current data size, Linux): DuckDB then fails the allocation as its own
-    out-of-memory error. The previous limit is restored afterwards."""
-    try:
-        import resource
-    except ImportError:  # not a Unix
-        yield
-        return
-    current = _status_bytes("VmData")
-    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    cap = None if current is None else current + extra_bytes
-    if cap is not None and hard != resource.RLIM_INFINITY:
-        cap = min(cap, hard)
-    if cap is None or (soft != resource.RLIM_INFINITY and soft <= cap):
-        yield
-        return
-    resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
-
-
-def _rss_bytes() -> int | None:
-    """This process's resident memory (Linux), else None."""
-    return _status_bytes("VmRSS")
-
-
-def _refuse_raw(sql: str) -> None:
-    """The ``<table>_raw`` relations are the lake's files as written, rows of interrupted ingests
-    included (views.sql keeps only committed ones): a query naming them is refused."""
-    try:
-        named = duckdb.connect(":memory:").get_table_names(sql)
-    except duckdb.Error:
-        return  # a query DuckDB cannot parse fails with DuckDB's own message when it runs
-    raw = sorted(n for n in named if n.lower().endswith("_raw"))
-    if raw:
-        views = ", ".join(sorted({n.lower().removesuffix("_raw") for n in raw}))
-        raise QueryError(
-            f"{', '.join(raw)} hold the lake's files as written, rows of interrupted ingests included; "
-            f"query the views instead ({views}), which show committed recordings only."
-        )
-
-
-def read_only_query(
-    lake: Lake,
-    sql: str,
-    timeout_s: float = QUERY_TIMEOUT_S,
-    memory_limit: str = QUERY_MEMORY_LIMIT,
-    max_rows: int | None = None,
-    cap_process_memory: bool = False,
-) -> pl.DataFrame:
-    """Run one SELECT/WITH statement with file and network access switched off, within limits.
-
-    The views sit on in-memory Arrow datasets opened without writing (`connect`), so nothing a
-    query does can change the lake; with external access disabled, no spilling and the
-    configuration locked, it cannot read or write other files either.
-
-    Limits: ``memory_limit`` is DuckDB's own (its operators fail cleanly beyond it) and also a
-    watchdog on the process's resident memory, for what DuckDB does not count (one
-    ``repeat('x', 2e9)`` string took 6 GB under a 500 MB limit, 4.2 GB with the watchdog alone).
-    ``cap_process_memory`` (for a process that runs nothing else, like `hinge query`) makes it a
-    hard limit: the process may allocate at most ``memory_limit`` more while the query runs
-    (`_data_limit`; that ``repeat`` then fails in 0.1 s at 210 MB). Past ``timeout_s`` or the memory
-    watchdog, and on Ctrl-C, the query is interrupted (``connection.interrupt()``) and
-    `QueryStopped` raised: the query runs on a worker thread while this one waits in short steps,
-    so a signal is handled at once instead of after DuckDB returns. With ``max_rows`` at most
-    ``max_rows + 1`` rows are fetched (a LIMIT DuckDB stops at), so the caller can tell that more
-    exist without the whole result being built.
-    """
-    memory_bytes = parse_size(memory_limit)
-    if timeout_s <= 0:
-        raise QueryError("the time limit must be positive.")
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise QueryError(str(exc).splitlines()[0]) from exc
-    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
-        raise QueryError("hinge query runs exactly one read-only SELECT statement.")
-    _refuse_raw(sql)
-    con = connect(lake)
-    try:
-        con.execute(f"SET memory_limit = '{max(1, memory_bytes // 1024)}KiB'")
-        con.execute("SET autoinstall_known_extensions = false")  # no download, no load of a
-        con.execute("SET autoload_known_extensions = false")  # delta/httpfs/... mid-query
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
-
-        def run() -> pa.Table:
-            # con.sql() is inside the limits too: it folds constant expressions, so a query such as
-            # repeat('x', 2e9) can take seconds and gigabytes before anything is executed
-            relation = con.sql(sql)
-            if max_rows is not None:
-                relation = relation.limit(max_rows + 1)
-            return relation.to_arrow_table()
-
-        with _data_limit(memory_bytes) if cap_process_memory else contextlib.nullcontext():
-            table = _watched(con, run, timeout_s, memory_bytes, memory_limit)
-        return pl.from_arrow(table)  # type: ignore[return-value]  # zero-copy, past the limit
-    except (duckdb.OutOfMemoryException, MemoryError) as exc:
-        raise QueryStopped(
-            f"the query needs more than {memory_limit} of memory (raise --memory-limit): "
-            f"{str(exc).splitlines()[0]}"
-        ) from exc
-    except duckdb.Error as exc:
-        raise QueryError(str(exc).splitlines()[0]) from exc
-    finally:
-        # DuckDB refuses (rather than waits) to close a connection a stopped query still runs on;
-        # that query's thread is a daemon and ends with the process
-        with contextlib.suppress(duckdb.Error):
-            con.close()
-
-
-def _watched(
-    con: duckdb.DuckDBPyConnection,
-    run: Callable[[], pa.Table],
-    timeout_s: float,
-    memory_bytes: int,
-    memory_limit: str,
-) -> pa.Table:
-    """``run()`` on a worker thread, interrupted on timeout, memory use or Ctrl-C.
-
-    The raised `QueryStopped` says (``still_running``) whether the worker ignored the interrupt for
-    2 s (one long function call such as ``repeat`` notices it only when it returns)."""
-    box: dict[str, object] = {}
-    done = threading.Event()  # not Thread.join: a join that Ctrl-C interrupted may misreport
-
-    def work() -> None:
-        try:
-            box["result"] = run()
-        except BaseException as exc:  # handed to the waiting thread
-            box["error"] = exc
-        finally:
-            done.set()
-
-    baseline = _rss_bytes()
-    threading.Thread(target=work, name="hinge-query", daemon=True).start()
-    started = time.monotonic()
-    reason: QueryStopped | None = None
-    try:
-        while not done.wait(_POLL_S):
-            rss = _rss_bytes()
-            if time.monotonic() - started > timeout_s:
-                reason = QueryStopped(
-                    f"the query took longer than {timeout_s:g} s and was stopped (raise --timeout)"
-                )
-            elif baseline is not None and rss is not None and rss - baseline > memory_bytes:
-                reason = QueryStopped(
-                    f"the query used more than {memory_limit} of memory and was stopped "
-                    "(raise --memory-limit)"
-                )
-            if reason is not None:
-                break
-    except KeyboardInterrupt:
-        reason = QueryInterrupted("query interrupted")
-    if reason is not None:
-        con.interrupt()
-        reason.still_running = not done.wait(2.0)
-        raise reason from None
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box["result"]  # type: ignore[return-value]

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hinge_analytics.classify.model import CARD_FILE, CARD_JSON, ESTIMATOR_NAMES
+from hinge_analytics.classify.estimator import ESTIMATOR_NAMES
+from hinge_analytics.classify.persistence import CARD_FILE, CARD_JSON
 
-MIN_ATHLETES = 5  # also the number of leave-athlete-out folds (model.OUTER_FOLDS)
+MIN_ATHLETES = 5  # also the number of leave-athlete-out folds (evaluation.OUTER_FOLDS)
 MIN_LABEL_REPS = 30  # recall uncertain by about 0.5/sqrt(30) = 0.09 at best
 
 

@@ -32,6 +32,8 @@ from hinge_analytics.schema import CURVE_COLUMNS, REP_METRIC_COLUMNS, STANDING_C
 CONTEXT: tuple[str, ...] = ("athlete_id", "session_date", "exercise")
 CATEGORICAL: tuple[str, ...] = ("exercise",)
 STANCE = "side"  # the manifest's stance leg of unilateral work (used by StanceFirst, then dropped)
+# Columns that say which model family serves a rep (`RepClassifier` routes on them, then drops them).
+ROUTING: tuple[str, ...] = ("modality", "sensors")
 # Data quality and timing describe the recording, not the form of the rep.
 NOT_FEATURES: frozenset[str] = frozenset({"low_confidence_fraction"})
 RELATIVE_PREFIX = "rel_"
@@ -73,14 +75,14 @@ def usable_features(reps: pl.DataFrame, min_fraction: float = 0.05) -> list[str]
 
 
 def model_input(reps: pl.DataFrame) -> pl.DataFrame:
-    """The frame a trained Pipeline takes: context columns plus every candidate metric (NaN
-    where missing; scikit-learn selects the columns by name)."""
+    """The frame `RepClassifier` takes: context and routing columns plus every candidate metric
+    (NaN where missing; scikit-learn selects the columns by name)."""
     metrics = candidate_features()
     reps = with_derived(reps)
-    missing = [c for c in (*CONTEXT, STANCE, *metrics) if c not in reps.columns]
+    missing = [c for c in (*CONTEXT, STANCE, *ROUTING, *metrics) if c not in reps.columns]
     reps = reps.with_columns([pl.lit(None).alias(c) for c in missing])
     frame = reps.select(
-        [pl.col(c).cast(pl.String).fill_null("") for c in (*CONTEXT, STANCE)]
+        [pl.col(c).cast(pl.String).fill_null("") for c in (*CONTEXT, STANCE, *ROUTING)]
         + [pl.col(c).cast(pl.Float64).fill_nan(None) for c in metrics]
     )
     return frame.with_columns([pl.col(c).fill_null(np.nan) for c in metrics])

@@ -11,18 +11,18 @@ stopped half-way leaves the previous pages whole, never an empty or truncated on
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import html
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from hinge_analytics import analytics
-from hinge_analytics.analytics import athlete_flags, connect, freeze_sessions
+from hinge_analytics.analytics import athlete_flags, freeze_sessions
 from hinge_analytics.atomic import write_atomic, write_text_atomic
-from hinge_analytics.lake import Lake, LakeError
 from hinge_analytics.report.plots import asymmetry_plot, label_colour, mistake_plot, progress_plot, sparkline
 
 STRIP_SETS = 24  # the rep strip shows an athlete's latest sets in the period
@@ -31,12 +31,6 @@ TOP_CUES = 5
 # (a batch of 25,000 missing files must not make a 25,000-row page).
 TEAM_LIST_ROWS = 50
 ATHLETE_LIST_ROWS = 200
-KNOWN_SHOWN = 20  # athlete ids an "unknown athlete" message lists
-
-
-class UnknownAthlete(LakeError):
-    """``--athlete`` names no athlete of the lake. A LakeError, so that the command line and the
-    flows report it like any other lookup in the lake: one line, nothing written."""
 
 
 STYLE = """
@@ -264,7 +258,7 @@ ANGLE_COLUMNS = [
 
 
 def _good_share(counts: pl.DataFrame) -> str:
-    """"38% good of 153 judged (9 uncertain), ": the share leaves out uncertain and unlabelled
+    """ "38% good of 153 judged (9 uncertain), ": the share leaves out uncertain and unlabelled
     reps, and says so, or "3 good out of 22 reps" reads as 75 % when 18 were uncertain."""
     by_label = dict(zip(counts["label"].to_list(), counts["reps"].to_list(), strict=True))
     unsure = by_label.pop("uncertain", 0) + by_label.pop(None, 0)
@@ -540,18 +534,6 @@ def known_athletes(con) -> list[str]:
     return sorted(con.sql(sql).pl()["athlete_id"].to_list())
 
 
-def _unknown(athlete: str, known: list[str], root: str) -> UnknownAthlete:
-    if not known:
-        return UnknownAthlete(f"no athlete {athlete!r}: the lake at {root} has no athletes yet")
-    same = [a for a in known if a.casefold() == athlete.casefold()]  # ids are case-sensitive
-    close = same or difflib.get_close_matches(athlete, known, n=3)
-    hint = f"did you mean {', '.join(close)}? " if close else ""
-    listed = ", ".join(known[:KNOWN_SHOWN]) + (
-        f" and {len(known) - KNOWN_SHOWN} more" if len(known) > KNOWN_SHOWN else ""
-    )
-    return UnknownAthlete(f"no athlete {athlete!r} in the lake at {root}; {hint}known athletes: {listed}")
-
-
 def _no_flags(athlete_id: str) -> dict:
     """The athlete_flags row of an athlete with recordings or refused files but no reps in the period."""
     return {
@@ -570,64 +552,101 @@ def _no_flags(athlete_id: str) -> dict:
     }
 
 
-def build_reports(
-    lake: Lake, out_dir: Path, athlete: str | None = None, since: dt.date | None = None
+@dataclass
+class ReportTables:
+    """What the report pages and CSVs are made of, read from the lake's views in one go."""
+
+    flags: pl.DataFrame
+    sessions: pl.DataFrame
+    sets: pl.DataFrame
+    labels: pl.DataFrame
+    weekly: pl.DataFrame
+    reps: pl.DataFrame
+    video_reps: pl.DataFrame
+    sources: dict[str, str]
+    notes: pl.DataFrame
+    recorded: list[str]
+    not_analysed: pl.DataFrame | None
+    by_athlete: bool
+
+
+def report_tables(
+    con: duckdb.DuckDBPyConnection, athlete: str | None = None, since: dt.date | None = None
+) -> ReportTables:
+    """The report's tables from a connection with the analytics views (read only)."""
+    where = "(?::DATE IS NULL OR session_date >= ?::DATE) AND (?::VARCHAR IS NULL OR athlete_id = ?)"
+    params = [since, since, athlete, athlete]
+
+    def rows(sql: str) -> pl.DataFrame:
+        return con.sql(sql, params=params).pl()
+
+    freeze_sessions(con)  # aggregate the reps once for the sessions, weekly and flag queries
+    flags = athlete_flags(con, since, athlete)
+    sessions = rows(f"SELECT * FROM sessions WHERE {where} ORDER BY athlete_id, session_date, exercise")
+    sets = rows(f"SELECT * FROM set_view WHERE {where} ORDER BY athlete_id, session_date, recording_id")
+    labels = rows(f"SELECT * FROM session_labels WHERE {where}")
+    weekly = con.sql(
+        "SELECT * FROM weekly WHERE (?::DATE IS NULL OR week >= date_trunc('week', ?::DATE)) "
+        "AND (?::VARCHAR IS NULL OR athlete_id = ?) ORDER BY athlete_id, exercise, week",
+        params=params,
+    ).pl()
+    reps = rows(
+        "SELECT athlete_id, session_date, exercise, set_number, load_kg, recording_id, rep, "
+        "label, confidence, cue FROM rep_view "
+        f"WHERE {where} ORDER BY athlete_id, session_date, recording_id, rep"
+    )
+    video_reps = rows(
+        "SELECT athlete_id, session_date, exercise, set_number, recording_id, rep, t_bottom_s, label, "
+        "cue FROM rep_view WHERE recording_id IN "
+        "(SELECT recording_id FROM recordings WHERE format = 'video') "
+        f"AND {where} ORDER BY session_date DESC, exercise, set_number, recording_id, rep"
+    )
+    sources = dict(
+        con.sql(
+            "SELECT recording_id, source_file FROM recordings WHERE format = 'video' "
+            "AND source_file IS NOT NULL"
+        ).fetchall()
+    )
+    notes = rows(
+        "SELECT athlete_id, session_date, exercise, set_number, recording_id, path, note FROM recordings "
+        f"WHERE note IS NOT NULL AND {where} "
+        "ORDER BY session_date DESC, athlete_id, exercise, set_number, recording_id"
+    )
+    recorded = rows(f"SELECT DISTINCT athlete_id FROM recordings WHERE {where}")["athlete_id"].to_list()
+    not_analysed = _quarantine(con, since, athlete)
+    by_athlete = _records_athletes(con)
+    return ReportTables(
+        flags,
+        sessions,
+        sets,
+        labels,
+        weekly,
+        reps,
+        video_reps,
+        sources,
+        notes,
+        recorded,
+        not_analysed,
+        by_athlete,
+    )
+
+
+def write_reports(
+    tables: ReportTables, out_dir: Path, athlete: str | None = None, since: dt.date | None = None
 ) -> list[Path]:
     """Write index.html, one page per athlete and the CSV tables; returns the athlete pages.
 
     With ``athlete`` only that athlete's page and CSVs are written: the team pages and team CSVs
-    stay as they were (they describe the whole team). An athlete the lake does not know raises
-    UnknownAthlete naming the known ones, before anything is written.
-    """
-    where = "(?::DATE IS NULL OR session_date >= ?::DATE) AND (?::VARCHAR IS NULL OR athlete_id = ?)"
-    params = [since, since, athlete, athlete]
-    con = connect(lake)
-    try:
-        if athlete is not None:
-            known = known_athletes(con)
-            if athlete not in known:
-                raise _unknown(athlete, known, lake.root)
-
-        def rows(sql: str) -> pl.DataFrame:
-            return con.sql(sql, params=params).pl()
-
-        freeze_sessions(con)  # aggregate the reps once for the sessions, weekly and flag queries
-        flags = athlete_flags(con, since, athlete)
-        sessions = rows(f"SELECT * FROM sessions WHERE {where} ORDER BY athlete_id, session_date, exercise")
-        sets = rows(f"SELECT * FROM set_view WHERE {where} ORDER BY athlete_id, session_date, recording_id")
-        labels = rows(f"SELECT * FROM session_labels WHERE {where}")
-        weekly = con.sql(
-            "SELECT * FROM weekly WHERE (?::DATE IS NULL OR week >= date_trunc('week', ?::DATE)) "
-            "AND (?::VARCHAR IS NULL OR athlete_id = ?) ORDER BY athlete_id, exercise, week",
-            params=params,
-        ).pl()
-        reps = rows(
-            "SELECT athlete_id, session_date, exercise, set_number, load_kg, recording_id, rep, "
-            "label, confidence, cue FROM rep_view "
-            f"WHERE {where} ORDER BY athlete_id, session_date, recording_id, rep"
-        )
-        video_reps = rows(
-            "SELECT athlete_id, session_date, exercise, set_number, recording_id, rep, t_bottom_s, label, "
-            "cue FROM rep_view WHERE recording_id IN "
-            "(SELECT recording_id FROM recordings WHERE format = 'video') "
-            f"AND {where} ORDER BY session_date DESC, exercise, set_number, recording_id, rep"
-        )
-        sources = dict(
-            con.sql(
-                "SELECT recording_id, source_file FROM recordings WHERE format = 'video' "
-                "AND source_file IS NOT NULL"
-            ).fetchall()
-        )
-        notes = rows(
-            "SELECT athlete_id, session_date, exercise, set_number, recording_id, path, note FROM recordings "
-            f"WHERE note IS NOT NULL AND {where} "
-            "ORDER BY session_date DESC, athlete_id, exercise, set_number, recording_id"
-        )
-        recorded = rows(f"SELECT DISTINCT athlete_id FROM recordings WHERE {where}")["athlete_id"].to_list()
-        not_analysed = _quarantine(con, since, athlete)
-        by_athlete = _records_athletes(con)
-    finally:
-        con.close()
+    stay as they were (they describe the whole team)."""
+    flags, sessions, sets, labels, weekly = (
+        tables.flags,
+        tables.sessions,
+        tables.sets,
+        tables.labels,
+        tables.weekly,
+    )
+    reps, video_reps, sources, notes = tables.reps, tables.video_reps, tables.sources, tables.notes
+    recorded, not_analysed, by_athlete = tables.recorded, tables.not_analysed, tables.by_athlete
     out_dir.mkdir(parents=True, exist_ok=True)
     if athlete is None:
         assert not_analysed is not None

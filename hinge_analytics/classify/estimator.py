@@ -1,0 +1,378 @@
+"""The rep classifier as one scikit-learn estimator, `RepClassifier`.
+
+Reps differ in what can be measured on them: pose gives no lumbar flexion, a thigh-only IMU set no
+trunk angle. The classifier therefore holds one Pipeline per *model family* (input modality and
+sensor set, ``features.family_key``) and routes each rep to the family that serves it
+(``features.choose_family``). A family's Pipeline:
+
+    StanceFirst -> SessionRelative -> ColumnTransformer(exercise one-hot + metrics) -> [impute, scale]
+        -> CalibratedClassifierCV(best of HistGradientBoosting / RandomForest / LogisticRegression)
+
+The estimator is chosen on folds grouped by athlete (``GroupKFold``); probabilities are calibrated
+on out-of-fold predictions grouped the same way (Niculescu-Mizil & Caruana, ICML 2005: isotonic
+with enough data, Platt's sigmoid otherwise). Leave-athlete-out scoring is `evaluation`'s job,
+model files are `persistence`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import polars as pl
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
+
+from hinge_analytics.classify.features import (
+    CATEGORICAL,
+    RELATIVE_PREFIX,
+    ROUTING,
+    SessionRelative,
+    StanceFirst,
+    choose_family,
+    family_key,
+    modality_key,
+    usable_features,
+)
+
+UNCERTAIN_BELOW = 0.5  # calibrated probability of the best label under this -> "uncertain"
+GOOD = "good"
+# A rep is called good only when its calibrated P(good) reaches this; otherwise it gets its likeliest
+# mistake. Chosen on simulated athletes the shipped model never saw (seed 77, 12 athletes, pose,
+# leave-athlete-out): plain argmax gave sensitivity 0.963 / specificity 0.970, this 0.968 / 0.967.
+GOOD_AT_LEAST = 0.5
+CANDIDATES: tuple[str, ...] = ("hgb", "rf", "logreg")
+ESTIMATOR_NAMES = {
+    "hgb": "HistGradientBoostingClassifier",
+    "rf": "RandomForestClassifier",
+    "logreg": "LogisticRegression",
+}
+INNER_FOLDS = 3
+MIN_FAMILY_REPS = 20
+MIN_EXACT_REPS = 150  # a sensor set gets its own model from this many reps (and 3 athletes)
+GROUPS = "athlete_id"  # the column folds are grouped by: no athlete is in two folds
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be trained, found or trusted; the message is for the user."""
+
+
+# ----------------------------------------------------------------------------- pipelines
+def make_estimator(kind: str, seed: int = 0):
+    if kind == "hgb":
+        return HistGradientBoostingClassifier(
+            max_iter=120,  # no early stopping: its stratified split fails on rare coach labels
+            learning_rate=0.1,
+            early_stopping=False,
+            max_leaf_nodes=15,
+            min_samples_leaf=10,
+            l2_regularization=1.0,
+            class_weight="balanced",
+            random_state=seed,
+        )
+    if kind == "rf":
+        return RandomForestClassifier(
+            n_estimators=150,
+            min_samples_leaf=3,
+            max_leaf_nodes=400,  # keeps the shipped file small
+            class_weight="balanced",
+            n_jobs=1,
+            random_state=seed,
+        )
+    if kind == "logreg":
+        return LogisticRegression(C=0.5, max_iter=3000, class_weight="balanced")
+    raise ValueError(f"unknown estimator {kind!r}")
+
+
+def build_pipeline(
+    features: list[str],
+    kind: str = "hgb",
+    seed: int = 0,
+    relative: bool = True,
+    calibration: str | None = None,
+    calibration_folds: int = INNER_FOLDS,
+) -> Pipeline:
+    """The Pipeline a model family is: raw rep rows (``features.model_input``) in, labels out.
+
+    ``calibration`` = ``"isotonic"`` / ``"sigmoid"`` wraps the estimator in a CalibratedClassifierCV
+    whose folds are grouped by athlete (fit with ``groups=`` under metadata routing, see `fit`)."""
+    numeric = list(features) + ([f"{RELATIVE_PREFIX}{c}" for c in features] if relative else [])
+    columns = ColumnTransformer(
+        [
+            ("exercise", OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(CATEGORICAL)),
+            ("metrics", "passthrough", numeric),
+        ],
+        verbose_feature_names_out=False,
+    )
+    steps: list[tuple[str, object]] = [("stance", StanceFirst(list(features)))]
+    if relative:
+        steps.append(("relative", SessionRelative(list(features))))
+    steps.append(("columns", columns))
+    if kind != "hgb":  # trees of HGB take NaN natively; the others need values
+        steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
+    if kind == "logreg":
+        steps.append(("scale", StandardScaler()))
+    estimator = make_estimator(kind, seed)
+    if calibration:
+        estimator = CalibratedClassifierCV(
+            estimator, method=calibration, cv=GroupKFold(n_splits=calibration_folds), ensemble=False
+        )
+    steps.append(("model", estimator))
+    return Pipeline(steps)
+
+
+def fit(pipeline: Pipeline, X: pl.DataFrame, y: np.ndarray, groups: np.ndarray) -> Pipeline:
+    """Fit with the calibration's GroupKFold split by ``groups`` (athletes); one OpenMP thread
+    (small data, and oversubscribed threads are far slower than one on a busy machine)."""
+    model = pipeline[-1]
+    with threadpool_limits(1):
+        if not isinstance(model, CalibratedClassifierCV):
+            return pipeline.fit(X, y)
+        splitter = model.cv
+        # CalibratedClassifierCV(ensemble=False) does not route groups to its splitter: give it
+        # the grouped splits, then put the splitter back so the saved model describes itself.
+        model.cv = list(splitter.split(X, y, groups))
+        try:
+            return pipeline.fit(X, y)
+        finally:
+            model.cv = splitter
+
+
+def predict_proba(pipeline: Pipeline, X: pl.DataFrame) -> np.ndarray:
+    with threadpool_limits(1):
+        return pipeline.predict_proba(X)
+
+
+def calibration_method(n_reps: int) -> str:
+    return "isotonic" if n_reps >= 1000 else "sigmoid"
+
+
+def folds(groups: np.ndarray, wanted: int) -> int:
+    return max(2, min(wanted, len(np.unique(groups))))
+
+
+def oof_proba(make, X, y, groups, n_folds, classes) -> np.ndarray:
+    """Out-of-fold probabilities (columns = ``classes``) with folds grouped by athlete; ``make``
+    builds an unfitted Pipeline from the training fold's row indices."""
+    proba = np.zeros((len(y), len(classes)))
+    for train, test in GroupKFold(n_splits=folds(groups, n_folds)).split(X, y, groups):
+        model = fit(make(train), X[train], y[train], groups[train])
+        p = predict_proba(model, X[test])
+        cols = np.searchsorted(classes, model.classes_)
+        proba[np.ix_(test, cols)] = p
+    return proba
+
+
+def select_estimator(
+    X: pl.DataFrame, y: np.ndarray, groups: np.ndarray, features: list[str], candidates=CANDIDATES, seed=0
+) -> tuple[str, dict[str, float]]:
+    """The candidate with the best grouped-CV macro-F1 (uncalibrated; argmax is what matters)."""
+    if len(candidates) == 1 or len(np.unique(groups)) < 3:
+        return candidates[0], {}
+    classes = np.unique(y)
+    scores = {}
+    for kind in candidates:
+        proba = oof_proba(
+            lambda _t, k=kind: build_pipeline(features, k, seed), X, y, groups, INNER_FOLDS, classes
+        )
+        scores[kind] = float(f1_score(y, classes[proba.argmax(1)], average="macro"))
+    return max(scores, key=scores.get), scores
+
+
+def calibrated_pipeline(features: list[str], kind: str, seed: int, groups: np.ndarray) -> Pipeline:
+    """The unfitted Pipeline of estimator ``kind`` calibrated on folds of ``groups`` (uncalibrated
+    with a single athlete: nothing to hold out)."""
+    method = calibration_method(len(groups)) if len(np.unique(groups)) >= 2 else None
+    return build_pipeline(
+        features, kind, seed, calibration=method, calibration_folds=folds(groups, INNER_FOLDS)
+    )
+
+
+def fit_family(
+    X: pl.DataFrame, y: np.ndarray, groups: np.ndarray, features: list[str], kind: str, seed=0
+) -> Pipeline:
+    """Fit estimator ``kind`` calibrated (folds grouped by athlete) on all of ``X``."""
+    return fit(calibrated_pipeline(features, kind, seed, groups), X, y, groups)
+
+
+def decide(proba: np.ndarray, classes: np.ndarray, good_at_least: float = GOOD_AT_LEAST) -> np.ndarray:
+    """Column index of the label each row gets: the most probable one, except that ``good`` needs
+    P(good) >= ``good_at_least`` (else the likeliest other label). Missing a mistake costs a coach
+    more than a second look at a good rep. Vocabularies without ``good`` take the most probable."""
+    best = proba.argmax(1)
+    names = np.asarray(classes).astype(str)
+    if GOOD not in names or proba.shape[1] < 2:
+        return best
+    good = int(np.flatnonzero(names == GOOD)[0])
+    others = proba.copy()
+    others[:, good] = -np.inf
+    return np.where((best == good) & (proba[:, good] < good_at_least), others.argmax(1), best)
+
+
+# ----------------------------------------------------------------------------- one estimator
+def family_keys(X: pl.DataFrame) -> np.ndarray:
+    """Each row's model family (``features.family_key``) from its routing columns."""
+    return np.array(
+        [family_key(m, s) for m, s in zip(X["modality"], X["sensors"], strict=True)], dtype=object
+    )
+
+
+def family_plan(keys: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, np.ndarray]:
+    """Which families to train, each with its rows (boolean mask): one pooled model per modality
+    (``pose:*``, ``imu:*``; HGB and the imputers take the metrics a sensor set lacks as missing),
+    plus a dedicated model for each IMU sensor set with enough data of its own."""
+
+    def trainable(rows: np.ndarray) -> bool:
+        return (
+            rows.sum() >= MIN_FAMILY_REPS
+            and len(np.unique(groups[rows])) >= 2
+            and len(np.unique(y[rows])) >= 2
+        )
+
+    modality = np.array([k.partition(":")[0] for k in keys], dtype=object)
+    plan = {}
+    for m in np.unique(modality):
+        rows = modality == m
+        if trainable(rows):
+            plan[modality_key(m)] = rows
+        if len(np.unique(keys[rows])) > 1:
+            for key in np.unique(keys[rows]):
+                own = keys == key
+                if own.sum() >= MIN_EXACT_REPS and len(np.unique(groups[own])) >= 3 and trainable(own):
+                    plan[key] = own
+    return dict(sorted(plan.items()))
+
+
+def family_rows(key: str, keys: np.ndarray) -> np.ndarray:
+    """The rows a family is trained on: its modality's for a pooled key (``imu:*``), else its own."""
+    if key.endswith(":*"):
+        modality = key[:-2]
+        return np.array([k.partition(":")[0] == modality for k in keys], dtype=bool)
+    return keys == key
+
+
+class RepClassifier(ClassifierMixin, BaseEstimator):
+    """Labels reps: one calibrated Pipeline per model family, each rep routed to the family that
+    serves it (exact sensor set, else the richest trained subset, else its modality's pooled model).
+
+    ``X`` is a polars frame of rep rows as ``features.model_input`` gives them: the context columns
+    (``athlete_id``, ``session_date``, ``exercise``, ``side``), the routing columns (``modality``,
+    ``sensors``) and every candidate metric. Folds are grouped by the ``athlete_id`` column, so
+    ``cross_val_score(RepClassifier(), X, y, groups=X["athlete_id"], cv=GroupKFold())`` gives a
+    leave-athlete-out score without metadata routing.
+
+    Parameters
+    ----------
+    candidates : estimators tried per family ("hgb", "rf", "logreg"); the best grouped-CV macro-F1
+        is kept.
+    families : family keys to fit (e.g. ``("pose:*", "imu:lower_back+upper_back")``), each on its
+        rows whatever their number; None plans them from the data (`family_plan`).
+    estimators : family key -> estimator kind, for families whose estimator is already chosen.
+    seed : random state of every estimator.
+    good_at_least : P(good) a rep needs to be called good (`decide`).
+    """
+
+    def __init__(
+        self,
+        candidates: tuple[str, ...] = CANDIDATES,
+        families: tuple[str, ...] | None = None,
+        estimators: dict[str, str] | None = None,
+        seed: int = 0,
+        good_at_least: float = GOOD_AT_LEAST,
+    ):
+        self.candidates = candidates
+        self.families = families
+        self.estimators = estimators
+        self.seed = seed
+        self.good_at_least = good_at_least
+
+    def fit(self, X: pl.DataFrame, y) -> RepClassifier:
+        y = np.asarray(y).astype(str)
+        groups = X[GROUPS].to_numpy().astype(str)
+        keys = family_keys(X)
+        if self.families is None:
+            plan = family_plan(keys, y, groups)
+        else:
+            plan = {key: family_rows(key, keys) for key in self.families}
+        plan = {key: rows for key, rows in plan.items() if rows.any()}
+        if not plan:
+            raise ModelError(
+                f"Too few labelled reps to train (need {MIN_FAMILY_REPS} from at least 2 athletes)."
+            )
+        inputs = X.drop([c for c in ROUTING if c in X.columns])
+        self.pipelines_: Mapping[str, Pipeline] = {}
+        self.family_info_: dict[str, dict] = {}
+        for key, rows in plan.items():
+            part, part_y, part_groups = inputs.filter(pl.Series(rows)), y[rows], groups[rows]
+            features = usable_features(part)
+            chosen = (self.estimators or {}).get(key)
+            kind, selection = (
+                (chosen, {})
+                if chosen
+                else select_estimator(part, part_y, part_groups, features, self.candidates, self.seed)
+            )
+            pipeline = fit_family(part, part_y, part_groups, features, kind, self.seed)
+            self.pipelines_[key] = pipeline
+            self.family_info_[key] = {
+                "features": features,
+                "labels": [str(c) for c in pipeline.classes_],
+                "estimator": kind,
+                "selection_macro_f1": selection,
+                "calibration": getattr(pipeline[-1], "method", None),
+            }
+        self.classes_ = np.unique(y)
+        return self
+
+    def route(self, X: pl.DataFrame) -> np.ndarray:
+        """The trained family each row of ``X`` is served by."""
+        check_is_fitted(self, "pipelines_")
+        available = list(self.pipelines_)
+        served = {k: choose_family(k, available) for k in set(family_keys(X))}
+        return np.array([served[k] for k in family_keys(X)], dtype=object)
+
+    def predict_proba(self, X: pl.DataFrame) -> np.ndarray:
+        """Calibrated probabilities, columns = ``classes_`` (0 for a label a row's family never saw)."""
+        route = self.route(X)
+        inputs = X.drop([c for c in ROUTING if c in X.columns])
+        proba = np.zeros((X.height, len(self.classes_)))
+        for key in np.unique(route) if len(route) else []:
+            rows = route == key
+            pipeline = self.pipelines_[key]
+            cols = np.searchsorted(self.classes_, pipeline.classes_.astype(str))
+            proba[np.ix_(np.flatnonzero(rows), cols)] = predict_proba(
+                pipeline, inputs.filter(pl.Series(rows))
+            )
+        return proba
+
+    def predict(self, X: pl.DataFrame) -> np.ndarray:
+        """The label of each rep by `decide` (no `uncertain`: that is the caller's threshold)."""
+        proba = self.predict_proba(X)
+        return self.classes_[decide(proba, self.classes_, self.good_at_least)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # a frame of named rep columns, not a numeric array
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+__all__ = [
+    "GOOD_AT_LEAST",
+    "ModelError",
+    "RepClassifier",
+    "build_pipeline",
+    "decide",
+    "fit_family",
+    "select_estimator",
+]

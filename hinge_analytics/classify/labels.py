@@ -1,0 +1,65 @@
+"""A coach's labels file: ``recording_id, rep, label`` (rep empty = every rep of the recording)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import polars as pl
+
+from hinge_analytics.classify.estimator import ModelError
+from hinge_analytics.schema import REP_LABELS_FILE
+
+MAX_LISTED_LABEL_ROWS = 5
+
+
+def read_labels_file(path: Path) -> pl.DataFrame:
+    """``recording_id, rep, label`` (rep empty = every rep of the recording), one row per rep.
+
+    A row repeated word for word is kept once, with a warning on the ``hinge_analytics`` logger
+    (it used to be trained on twice, weighing that rep double). Rows that give one rep (or one
+    recording) different labels raise ModelError naming them: which label is meant is unknown.
+    """
+    try:
+        labels = pl.read_csv(path, schema_overrides=REP_LABELS_FILE)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise ModelError(f"The labels file {path} is not a readable CSV ({exc}).") from exc
+    missing = {"recording_id", "rep", "label"} - set(labels.columns)
+    if missing:
+        raise ModelError(f"The labels file {path} lacks column(s) {', '.join(sorted(missing))}.")
+    labels = (
+        labels.with_row_index("line", offset=2)  # line 1 is the header
+        .select("line", "recording_id", "rep", pl.col("label").str.strip_chars())
+        .filter(pl.col("label").is_not_null() & (pl.col("label") != ""))
+    )
+    groups = labels.group_by("recording_id", "rep", maintain_order=True).agg(
+        pl.col("line"), pl.col("label"), labels=pl.col("label").n_unique()
+    )
+    conflicts = groups.filter(pl.col("labels") > 1)
+    if conflicts.height:
+        raise ModelError(
+            f"The labels file {path} gives one rep different labels: {_label_rows(conflicts)}; keep one "
+            "row per rep (or per recording, with rep empty)."
+        )
+    repeated = groups.filter(pl.col("line").list.len() > 1)
+    if repeated.height:
+        logging.getLogger("hinge_analytics").warning(
+            "The labels file %s repeats %d row(s): %s; each is used once.",
+            path,
+            int((repeated["line"].list.len() - 1).sum()),
+            _label_rows(repeated),
+        )
+    return labels.unique(["recording_id", "rep"], keep="first", maintain_order=True).drop("line")
+
+
+def _label_rows(groups: pl.DataFrame) -> str:
+    """The first few groups as "recording 'r1' rep 3 (lines 5: good, 9: squatting)"."""
+    shown = []
+    for rid, rep, lines, labels in (
+        groups.select("recording_id", "rep", "line", "label").head(MAX_LISTED_LABEL_ROWS).iter_rows()
+    ):
+        which = "every rep" if rep is None else f"rep {rep}"
+        pairs = ", ".join(f"{line}: {label}" for line, label in zip(lines, labels, strict=True))
+        shown.append(f"recording {rid!r} {which} (lines {pairs})")
+    more = groups.height - MAX_LISTED_LABEL_ROWS
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
