@@ -41,8 +41,8 @@ def ensure_api(scheduler: bool = False) -> str:
 
     ``scheduler`` (for `hinge schedule`) serves the full application, whose background services
     turn deployments' schedules into flow runs; the temporary server runs Prefect's ephemeral
-    subset, which has no scheduler: a served deployment's cron never fired (100 s of
-    ``* * * * *`` made no run, before this change too)."""
+    subset, which has no scheduler: under it a served deployment's cron never fires (100 s of
+    ``* * * * *`` made no run)."""
     global _url
     with _lock:
         if _url is not None:

@@ -17,7 +17,7 @@ def read_labels_file(path: Path) -> pl.DataFrame:
     """``recording_id, rep, label`` (rep empty = every rep of the recording), one row per rep.
 
     A row repeated word for word is kept once, with a warning on the ``hinge_analytics`` logger
-    (it used to be trained on twice, weighing that rep double). Rows that give one rep (or one
+    (trained on twice, that rep would weigh double). Rows that give one rep (or one
     recording) different labels raise ModelError naming them: which label is meant is unknown.
     """
     try:
