@@ -165,3 +165,18 @@ def test_arrow_allocates_with_malloc_unless_the_user_chose_a_pool():
 def test_threads_share_two_malloc_arenas_unless_the_user_chose_a_limit():
     assert int(_fresh_interpreter(ARENAS_AFTER_EIGHT_THREADS)) == 2
     assert int(_fresh_interpreter(ARENAS_AFTER_EIGHT_THREADS, MALLOC_ARENA_MAX="4")) == 4
+
+
+def test_a_chunk_whose_first_hundred_recordings_have_no_note_commits(batch):
+    """Marker rows take their types from every row: a big chunk (the default model's training lake
+    is one) whose first note comes after row 100 used to fail to commit."""
+    import dataclasses
+
+    from hinge_analytics.jobs.ingest import recordings_rows
+
+    rows, _ = read_manifest(batch)
+    done = process_recording(rows[0])
+    chunk = [done] * 120 + [dataclasses.replace(done, note="no reps found")]
+    markers = recordings_rows(chunk, "ingest-1")
+    assert markers.height == 121 and markers["note"].dtype == pl.String
+    assert markers["note"].null_count() == 120

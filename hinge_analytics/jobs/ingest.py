@@ -234,9 +234,11 @@ def ingest_manifest(
 
 
 def recordings_rows(processed: list[Processed], ingest_id: str) -> pl.DataFrame:
-    """The ``recordings`` rows (commit markers) of a chunk's analysed recordings."""
+    """The ``recordings`` rows (commit markers) of a chunk's analysed recordings. Types come from
+    every row: a note or estimator first given on row 101 of a big chunk is a string, not an error."""
     return pl.DataFrame(
-        [
+        infer_schema_length=None,
+        data=[
             {
                 **p.row.metadata(),
                 "ingest_id": ingest_id,
