@@ -164,3 +164,25 @@ def test_rep_classifier_routes_each_rep_to_its_sensor_set(labelled):
     model = RepClassifier(candidates=("logreg",)).fit(X, y)
     imu = X.head(2).with_columns(modality=pl.lit("imu"), sensors=pl.lit("sacrum"))
     assert list(model.route(pl.concat([X.head(1), imu]))) == ["pose:*"] * 3  # nothing else trained
+
+
+def test_a_label_only_one_athlete_has_leaves_the_family_uncalibrated(labelled):
+    """scikit-learn cannot calibrate decision values from a fold holding two of three labels: the
+    family is fitted uncalibrated rather than failing, and the card can say so."""
+    X, _ = labelled
+    athletes = X["athlete_id"].to_numpy()
+    y = np.where(athletes == athletes[0], "rare", np.where(np.arange(len(athletes)) % 2, "good", "bad"))
+    model = RepClassifier(candidates=("hgb",)).fit(X, y)
+    assert model.family_info_["pose:*"]["calibration"] is None
+    assert np.allclose(model.predict_proba(X.head(10)).sum(1), 1.0)
+
+
+def test_a_metric_only_one_athlete_has_does_not_break_gradient_boosting(labelled):
+    """A metric measured on one athlete only is empty in the calibration folds without them, where
+    HistGradientBoosting's binning fails on a column without values; those folds drop it."""
+    X, y = labelled
+    first = X["athlete_id"] == X["athlete_id"][0]
+    X = X.with_columns(pl.when(first).then(pl.col("peak_hip_flexion_deg")).alias("peak_hip_flexion_deg"))
+    model = RepClassifier(candidates=("hgb",)).fit(X, y)
+    assert "peak_hip_flexion_deg" in model.family_info_["pose:*"]["features"]
+    assert np.allclose(model.predict_proba(X.head(10)).sum(1), 1.0)

@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.feature_selection import VarianceThreshold
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -123,6 +124,11 @@ def build_pipeline(
     if kind == "logreg":
         steps.append(("scale", StandardScaler()))
     estimator = make_estimator(kind, seed)
+    if kind == "hgb":
+        # HGB's binning (scikit-learn 1.9, with sample weights) fails on a column without any value,
+        # and a metric only a few reps have can be empty in one calibration fold. Such a column,
+        # like a constant one, can never be split on: dropping it in each fold changes no tree.
+        estimator = Pipeline([("informative", VarianceThreshold()), ("hgb", estimator)])
     if calibration:
         estimator = CalibratedClassifierCV(
             estimator, method=calibration, cv=GroupKFold(n_splits=calibration_folds), ensemble=False
@@ -133,7 +139,11 @@ def build_pipeline(
 
 def fit(pipeline: Pipeline, X: pl.DataFrame, y: np.ndarray, groups: np.ndarray) -> Pipeline:
     """Fit with the calibration's GroupKFold split by ``groups`` (athletes); one OpenMP thread
-    (small data, and oversubscribed threads are far slower than one on a busy machine)."""
+    (small data, and oversubscribed threads are far slower than one on a busy machine).
+
+    scikit-learn cannot calibrate decision values from a training fold that holds only two of
+    three or more labels (a rare label with one athlete); such a family is fitted uncalibrated
+    instead, and says so (``calibration`` null on the card)."""
     model = pipeline[-1]
     with threadpool_limits(1):
         if not isinstance(model, CalibratedClassifierCV):
@@ -141,7 +151,12 @@ def fit(pipeline: Pipeline, X: pl.DataFrame, y: np.ndarray, groups: np.ndarray) 
         splitter = model.cv
         # CalibratedClassifierCV(ensemble=False) does not route groups to its splitter: give it
         # the grouped splits, then put the splitter back so the saved model describes itself.
-        model.cv = list(splitter.split(X, y, groups))
+        splits = list(splitter.split(X, y, groups))
+        labels = len(np.unique(y))
+        if any(2 >= len(np.unique(y[train])) < labels for train, _ in splits):
+            pipeline.steps[-1] = (pipeline.steps[-1][0], model.estimator)
+            return pipeline.fit(X, y)
+        model.cv = splits
         try:
             return pipeline.fit(X, y)
         finally:
