@@ -186,7 +186,7 @@ class _Bar:
 
 
 @contextmanager
-def _progress_bar(what: str, quiet: bool) -> Iterator[_Bar | None]:
+def _progress_bar(what: str, quiet: bool, units: str = "recordings") -> Iterator[_Bar | None]:
     """A progress bar on the terminal while the block runs; None with --quiet or when stdout is not
     a terminal (a script's log gets no bar lines). Until ``start(total)`` it shows elapsed time only."""
     if quiet or not console.is_terminal:
@@ -205,7 +205,7 @@ def _progress_bar(what: str, quiet: bool) -> Iterator[_Bar | None]:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("recordings,"),
+        TextColumn(f"{units},"),
         TimeElapsedColumn(),
         TextColumn("elapsed,"),
         TimeRemainingColumn(),
@@ -213,22 +213,6 @@ def _progress_bar(what: str, quiet: bool) -> Iterator[_Bar | None]:
     )
     with Progress(*columns, console=console, transient=True) as progress:
         yield _Bar(progress, progress.add_task(what, total=None))
-
-
-@contextmanager
-def _working(what: str, quiet: bool) -> Iterator[None]:
-    """A spinner with the elapsed time while the block runs, for steps that report no counts
-    (predict, report); off with --quiet or when stdout is not a terminal."""
-    if quiet or not console.is_terminal:
-        yield
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        SpinnerColumn(), TextColumn(what), TimeElapsedColumn(), console=console, transient=True
-    ) as bar:
-        bar.add_task(what, total=None)
-        yield
 
 
 # --------------------------------------------------------------------------- finding recordings
@@ -564,8 +548,8 @@ def predict(
     opened = _existing_lake(lake)
     _writable_lake(opened.root)  # before the model is loaded (1 s)
     loaded = load_model(model or DEFAULT_MODEL_DIR)
-    with _working("labelling reps", quiet):
-        count = predict_reps(opened, loaded, all_reps=all_reps, uncertain_below=uncertain_below)
+    with _progress_bar("labelling", quiet, "reps") as bar:
+        count = predict_reps(opened, loaded, all_reps=all_reps, uncertain_below=uncertain_below, progress=bar)
     console.print(f"labelled {count} rep(s) with model {loaded.version_}")
 
 
@@ -586,9 +570,9 @@ def report(
 
     since_date = _option_date("--since", since)
     opened = _existing_lake(lake)
-    with _working("writing reports", quiet):
+    with _progress_bar("writing reports", quiet, "athlete pages") as bar:
         pages = build_reports(
-            opened, _outside_lake(out, opened.root, "--out"), athlete=athlete, since=since_date
+            opened, _outside_lake(out, opened.root, "--out"), athlete=athlete, since=since_date, progress=bar
         )
     if athlete is None:
         console.print(f"wrote {len(pages)} athlete page(s); open {out / 'index.html'}", highlight=False)

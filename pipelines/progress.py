@@ -10,16 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Protocol
 
-
-class Progress(Protocol):
-    """Told how many recordings a batch has, then how many more are done (a progress bar)."""
-
-    def start(self, total: int) -> None: ...
-
-    def advance(self, done: int) -> None: ...
-
+from hinge_analytics.progress import Progress
 
 # Set by `run_ingest` for the flow it runs: a callable cannot be a flow parameter (Prefect stores
 # parameters with the run), and the flow body runs in the caller's context.

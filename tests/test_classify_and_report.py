@@ -33,3 +33,32 @@ def test_prediction_streams_in_small_batches_with_the_same_labels(lake, model_di
     columns = "recording_id, rep, label, confidence, cue"
     sql = f"SELECT {columns} FROM rep_view ORDER BY recording_id, rep"
     assert query(whole, sql).equals(query(parts, sql))
+
+
+class Counted:
+    """A progress reporter that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.done = 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, done: int) -> None:
+        self.done += done
+
+
+def test_predict_and_report_count_their_progress(lake, model_dir, tmp_path):
+    from hinge_analytics.jobs.report import build_reports
+
+    copy = Lake(shutil.copytree(lake.root, tmp_path / "lake"))
+    labelling = Counted()
+    n = predict(copy, load_model(model_dir), all_reps=True, batch_reps=15, progress=labelling)
+    assert labelling.total == labelling.done == n > 0  # reps, batch by batch
+    nothing_left = Counted()
+    assert predict(copy, load_model(model_dir), progress=nothing_left) == 0
+    assert nothing_left.total == nothing_left.done == 0
+    writing = Counted()
+    pages = build_reports(copy, tmp_path / "reports", progress=writing)
+    assert writing.total == writing.done == len(pages) == 4  # athlete pages

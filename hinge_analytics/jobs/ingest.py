@@ -257,7 +257,7 @@ def recordings_rows(processed: list[Processed], ingest_id: str) -> pl.DataFrame:
                 "ingested_at": now_utc(),
             }
             for p in processed
-        ]
+        ],
     )
 
 

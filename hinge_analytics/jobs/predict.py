@@ -12,6 +12,7 @@ from hinge_analytics.classify.estimator import RepClassifier
 from hinge_analytics.jobs.query import connect, frame, open_tables, with_curves
 from hinge_analytics.jobs.train import REP_COLUMNS
 from hinge_analytics.lake import Lake
+from hinge_analytics.progress import Progress
 
 PREDICT_BATCH_REPS = 5_000  # reps (with their session context) per prediction batch: bounded memory
 _SESSION_KEY = "athlete_id || chr(31) || CAST(session_date AS VARCHAR)"
@@ -76,6 +77,7 @@ def predict(
     all_reps: bool = False,
     uncertain_below: float | None = None,
     batch_reps: int = PREDICT_BATCH_REPS,
+    progress: Progress | None = None,
 ) -> int:
     """Label reps that have no prediction for their current ingest (or every rep); returns count.
     Each row carries the model's version; reps whose calibrated probability is below the
@@ -91,10 +93,17 @@ def predict(
     tables = open_tables(lake)
     with connect(lake, tables=tables) as con:
         batches = prediction_batches(con, all_reps, batch_reps)
+        if progress is not None:
+            progress.start(
+                frame(con, f"SELECT count(*) AS n FROM rep_view WHERE {_label_filter(all_reps)}")["n"][0]
+            )
     for recording_ids in batches:
         with connect(lake, recording_ids, tables) as con:
             reps = reps_for_prediction(con, all_reps)
-        labelled += _predict_batch(lake, model, reps, uncertain_below)
+        done = _predict_batch(lake, model, reps, uncertain_below)
+        labelled += done
+        if progress is not None:
+            progress.advance(done)
     return labelled
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hinge_analytics.jobs.query import connect
 from hinge_analytics.lake import Lake, LakeError
+from hinge_analytics.progress import Progress
 from hinge_analytics.report import known_athletes, report_tables, write_reports
 
 KNOWN_SHOWN = 20  # athlete ids an "unknown athlete" message lists
@@ -31,7 +32,11 @@ def _unknown(athlete: str, known: list[str], root: str) -> UnknownAthlete:
 
 
 def build_reports(
-    lake: Lake, out_dir: Path, athlete: str | None = None, since: dt.date | None = None
+    lake: Lake,
+    out_dir: Path,
+    athlete: str | None = None,
+    since: dt.date | None = None,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Write index.html, one page per athlete and the CSV tables (`report.write_reports`); returns
     the athlete pages. An athlete the lake does not know raises UnknownAthlete naming the known
@@ -45,4 +50,4 @@ def build_reports(
         tables = report_tables(con, athlete, since)
     finally:
         con.close()
-    return write_reports(tables, out_dir, athlete, since)
+    return write_reports(tables, out_dir, athlete, since, progress)

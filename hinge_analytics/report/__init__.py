@@ -23,6 +23,7 @@ import polars as pl
 from hinge_analytics import analytics
 from hinge_analytics.analytics import athlete_flags, freeze_sessions
 from hinge_analytics.atomic import write_atomic, write_text_atomic
+from hinge_analytics.progress import Progress
 from hinge_analytics.report.plots import asymmetry_plot, label_colour, mistake_plot, progress_plot, sparkline
 
 STRIP_SETS = 24  # the rep strip shows an athlete's latest sets in the period
@@ -632,7 +633,11 @@ def report_tables(
 
 
 def write_reports(
-    tables: ReportTables, out_dir: Path, athlete: str | None = None, since: dt.date | None = None
+    tables: ReportTables,
+    out_dir: Path,
+    athlete: str | None = None,
+    since: dt.date | None = None,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Write index.html, one page per athlete and the CSV tables; returns the athlete pages.
 
@@ -666,6 +671,8 @@ def write_reports(
         extra = pl.DataFrame([_no_flags(a) for a in missing], schema=flags.schema)
         flags = pl.concat([flags, extra])
     names = {a: safe_filename(a) for a in flags["athlete_id"].to_list()}
+    if progress is not None:
+        progress.start(flags.height)
     pages = []
     for row in flags.iter_rows(named=True):
         athlete_id = row["athlete_id"]
@@ -695,6 +702,8 @@ def write_reports(
         path = out_dir / names[athlete_id]
         write_text_atomic(path, _page(f"Athlete {athlete_id}", body))
         pages.append(path)
+        if progress is not None:
+            progress.advance(1)
     if athlete is None:
         assert not_analysed is not None
         index = _index_page(flags, names, since, weekly, notes, not_analysed)
