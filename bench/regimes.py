@@ -1,0 +1,189 @@
+"""Does the rep classifier generalise beyond the conditions it was trained in? Regime-held-out scores.
+
+Leave-athlete-out on one simulator answers "a new athlete, same everything else". Real recordings
+also bring bodies, tempos, cameras, estimator noise and sensor mountings the training data did not
+have. This bench holds out whole regimes instead (issue #20; the domain-adaptation practice of
+evaluating on a held-out domain, e.g. Gulrajani & Lopez-Paz, ICLR 2021, "In search of lost domain
+generalization"):
+
+Data: a domain-randomised batch (``simulate.randomised``: every set its own athlete, body, tempo,
+depth, view, estimator noise and IMU set-up, coach-taxonomy mistakes in some reps with their
+severity), ingested as ``hinge ingest`` does, labelled with its known truth.
+
+Protocols, all on the same labelled reps, all through `RepClassifier` (``fit`` on one part,
+``predict_proba`` on the other):
+
+1. leave-athlete-out: ``GroupKFold`` by athlete (what the model card reports);
+2. regime held out: for each regime, the sets split in two by it (at the median for a number);
+   the model trained on one half labels the other, both ways. Regimes: body (stature), tempo
+   (eccentric + concentric time), set length (reps), camera (side vs oblique; pose), estimator noise
+   (white + drift; pose), sensor mounting (aligned vs any angle; IMU), and each input format left out;
+3. generator held out: the shipped model, trained on ``simulate.team`` only, labels these reps.
+
+Prints macro-F1, good-vs-mistake sensitivity and specificity per protocol and split, and the
+headline: the worst regime-held-out macro-F1 next to leave-athlete-out. Nothing may be tuned on it.
+
+    .venv/bin/python bench/regimes.py [--sets 240] [--seed 5] [--formats a,b] [--candidates hgb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold
+
+from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
+from hinge_analytics.classify.estimator import UNCERTAIN_BELOW, RepClassifier
+from hinge_analytics.classify.evaluation import evaluate
+from hinge_analytics.classify.features import model_input
+from hinge_analytics.jobs.ingest import ingest_manifest
+from hinge_analytics.jobs.train import labelled_reps
+from hinge_analytics.lake import Lake
+from hinge_analytics.simulate.randomised import DEFAULT_FORMATS, simulate_randomised
+
+Split = tuple[str, np.ndarray, np.ndarray]  # name, train rows, test rows
+
+
+def regime_frame(lake: Lake, data: Path) -> pl.DataFrame:
+    """Labelled reps with their set's regime: the columns the splits below use."""
+    reps = labelled_reps(lake, data / "rep_labels.csv")
+    regimes = pl.read_csv(data / "truth_recordings.csv", infer_schema_length=None).select(
+        "recording_id",
+        "stature_m",
+        "n_reps",
+        "view",
+        "mounting",
+        tempo_s=pl.col("eccentric_s") + pl.col("concentric_s"),
+        noise_m=pl.col("noise_white_m") + pl.col("noise_drift_m"),
+    )
+    return reps.join(regimes, on="recording_id", how="left")
+
+
+def _halves(name: str, values: pl.Series, labels: tuple[str, str]) -> Iterator[Split]:
+    """Sets below / at-or-above the median of ``values`` (rows where it is null take no part)."""
+    known = values.is_not_null().to_numpy()
+    median = values.median()
+    low = known & (values < median).fill_null(False).to_numpy()
+    high = known & ~low
+    yield f"{name}: train {labels[0]}, test {labels[1]}", low, high
+    yield f"{name}: train {labels[1]}, test {labels[0]}", high, low
+
+
+def _categories(name: str, values: pl.Series) -> Iterator[Split]:
+    known = values.is_not_null().to_numpy()
+    for value in sorted(values.drop_nulls().unique().to_list()):
+        inside = known & (values == value).fill_null(False).to_numpy()
+        yield f"{name}: test {value} only", known & ~inside, inside
+
+
+def regime_splits(reps: pl.DataFrame) -> Iterator[Split]:
+    """Every regime-held-out split of the module docstring."""
+    yield from _halves("body", reps["stature_m"], ("shorter", "taller"))
+    yield from _halves("tempo", reps["tempo_s"], ("faster", "slower"))
+    yield from _halves("set length", reps["n_reps"].cast(pl.Float64), ("shorter sets", "longer sets"))
+    yield from _categories("camera", reps["view"])
+    yield from _halves("estimator noise", reps["noise_m"], ("quieter", "noisier"))
+    yield from _categories("sensor mounting", reps["mounting"])
+    for fmt in sorted(reps["format"].unique().to_list()):
+        inside = (reps["format"] == fmt).to_numpy()
+        yield f"format: {fmt} left out", ~inside, inside
+
+
+def athlete_splits(reps: pl.DataFrame, folds: int = 5) -> Iterator[Split]:
+    athletes = reps["athlete_id"].to_numpy()
+    for k, (train, test) in enumerate(GroupKFold(n_splits=folds).split(athletes, groups=athletes)):
+        yield f"athletes fold {k + 1}", _mask(train, len(athletes)), _mask(test, len(athletes))
+
+
+def _mask(rows: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    out[rows] = True
+    return out
+
+
+def scores(truth: np.ndarray, proba: np.ndarray, classes: np.ndarray, groups: np.ndarray) -> dict:
+    return evaluate(truth, proba, classes, groups, UNCERTAIN_BELOW)
+
+
+def held_out(model: RepClassifier, X: pl.DataFrame, y: np.ndarray, split: Split) -> dict:
+    """Fit a clone on the split's training rows, score its probabilities on its test rows."""
+    _, train, test = split
+    fitted = clone(model).fit(X.filter(pl.Series(train)), y[train])
+    proba = fitted.predict_proba(X.filter(pl.Series(test)))
+    groups = X["athlete_id"].to_numpy()[test]
+    return {"train_reps": int(train.sum()), **scores(y[test], proba, fitted.classes_, groups)}
+
+
+def _line(name: str, ev: dict) -> str:
+    return (
+        f"{name:<44} {ev.get('train_reps', 0):>6} {ev['n_reps']:>6} {ev['macro_f1']:>6.3f} "
+        f"{ev['sensitivity']:>6.3f} {ev['specificity']:>6.3f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", type=int, default=240)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--formats", default=",".join(DEFAULT_FORMATS))
+    parser.add_argument("--candidates", default="hgb", help="estimators tried per family (hgb,rf,logreg)")
+    parser.add_argument("--keep", type=Path, help="keep the batch and lake here (reused when present)")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.keep or Path(tmp)
+        data, lake = root / "data", Lake(root / "lake")
+        if not lake.is_lake():
+            manifest = simulate_randomised(data, args.sets, args.seed, tuple(args.formats.split(",")))
+            ingest_manifest(manifest, lake)
+        reps = regime_frame(lake, data)
+    X, y = model_input(reps), reps["train_label"].to_numpy().astype(str)
+    counts = dict(reps["train_label"].value_counts().iter_rows())
+    print(
+        f"randomised batch, seed {args.seed}: {args.sets} sets -> {reps.height} labelled reps of "
+        f"{reps['athlete_id'].n_unique()} athletes, labels {counts} "
+        f"({time.perf_counter() - started:.0f} s to simulate and ingest)",
+        flush=True,
+    )
+    model = RepClassifier(candidates=tuple(args.candidates.split(",")))
+    print(f"\n{'protocol / split':<44} {'train':>6} {'test':>6} {'mF1':>6} {'sens':>6} {'spec':>6}")
+    lao = [held_out(model, X, y, split) for split in athlete_splits(reps)]
+    pooled = _pooled(lao)
+    print(_line("leave-athlete-out (5 folds, pooled)", pooled), flush=True)
+    regime = []
+    for split in regime_splits(reps):
+        if split[1].sum() < 20 or split[2].sum() < 20:
+            continue
+        ev = held_out(model, X, y, split)
+        regime.append((split[0], ev))
+        print(_line(split[0], ev), flush=True)
+    shipped = load_model(DEFAULT_MODEL_DIR)
+    ev = scores(y, shipped.predict_proba(X), shipped.classes_, X["athlete_id"].to_numpy())
+    print(_line("generator held out: shipped model", ev))
+    worst = min(regime, key=lambda item: item[1]["macro_f1"])
+    print(
+        f"\nheadline: leave-athlete-out macro-F1 {pooled['macro_f1']:.3f}; regime held out "
+        f"median {np.median([e['macro_f1'] for _, e in regime]):.3f}, worst {worst[1]['macro_f1']:.3f} "
+        f"({worst[0]}); shipped model on this generator {ev['macro_f1']:.3f}. "
+        f"{time.perf_counter() - started:.0f} s in all."
+    )
+
+
+def _pooled(folds: list[dict]) -> dict:
+    """Fold figures weighted by test reps (macro-F1 averaged per fold: the folds' label sets differ)."""
+    n = np.array([f["n_reps"] for f in folds], dtype=float)
+    out = {"train_reps": int(np.mean([f["train_reps"] for f in folds])), "n_reps": int(n.sum())}
+    for key in ("macro_f1", "sensitivity", "specificity"):
+        out[key] = float(np.average([f[key] for f in folds], weights=n))
+    return out
+
+
+if __name__ == "__main__":
+    main()
