@@ -30,6 +30,7 @@ from hinge_analytics import configure_process
 
 _lock = threading.Lock()
 _url: str | None = None
+_served_here = False
 
 
 class APIUnavailable(RuntimeError):
@@ -43,7 +44,7 @@ def ensure_api(scheduler: bool = False) -> str:
     turn deployments' schedules into flow runs; the temporary server runs Prefect's ephemeral
     subset, which has no scheduler: under it a served deployment's cron never fires (100 s of
     ``* * * * *`` made no run)."""
-    global _url
+    global _url, _served_here
     with _lock:
         if _url is not None:
             return _url
@@ -59,7 +60,14 @@ def ensure_api(scheduler: bool = False) -> str:
             return _url
         refresh_global_settings_context()  # the server below reads the defaults just set
         _url = _serve_in_thread(float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()), scheduler)
+        _served_here = True
         return _url
+
+
+def server_in_use() -> bool:
+    """Whether flows report to a Prefect server someone runs (``PREFECT_API_URL``), whose UI shows
+    runs after the command ends; the API served here dies with the command."""
+    return _url is not None and not _served_here
 
 
 def _serve_in_thread(timeout_s: float, scheduler: bool) -> str:

@@ -14,6 +14,7 @@ from hinge_analytics.jobs.report import build_reports
 from hinge_analytics.jobs.train import train
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipelines.api import ensure_api
+from hinge_analytics.pipelines.artifacts import publish_report
 from hinge_analytics.pipelines.ingest_flow import run_ingest
 from hinge_analytics.schema import EXERCISES
 from hinge_analytics.simulate.team import simulate_team
@@ -49,6 +50,7 @@ def weekly_flow(
     labelled = predict_task(lake_root, model_dir or str(DEFAULT_MODEL_DIR))
     since = None if report_weeks is None else dt.date.today() - dt.timedelta(weeks=report_weeks)
     pages = report_task(lake_root, reports_dir, since=since)
+    publish_report(Path(reports_dir) / "index.html", len(pages))
     return {
         "ingested": ingested,
         "quarantined": quarantined,

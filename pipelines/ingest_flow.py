@@ -12,13 +12,16 @@ from hinge_analytics.ingest.manifest import ManifestRow
 from hinge_analytics.jobs.ingest import CHUNK_SIZE, ChunkSummary, LakeState, ingest_chunk, plan_batch
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipelines.api import ensure_api
+from hinge_analytics.pipelines.artifacts import log_outcomes, publish_quarantine
 from hinge_analytics.pipelines.progress import Progress, current_progress, reporting
 from hinge_analytics.pipelines.runners import parallelism, task_runner_from_env
 
 
 @task(cache_policy=NONE, retries=1, retry_delay_seconds=1)
 def ingest_chunk_task(lake_root: str, rows: list[ManifestRow], force: bool, state: LakeState) -> ChunkSummary:
-    return ingest_chunk(Lake(lake_root), rows, force=force, state=state)
+    summary = ingest_chunk(Lake(lake_root), rows, force=force, state=state)
+    log_outcomes(summary)
+    return summary
 
 
 @flow(name="hinge-ingest", log_prints=False)
@@ -35,6 +38,7 @@ def ingest_flow(
     progress = current_progress()
     # one lake lookup for the batch, not per chunk
     batch = plan_batch(Path(manifest), lake, force, None if batch_dir is None else Path(batch_dir))
+    log_outcomes(batch.summary)  # the manifest's rejected rows; each chunk's task logs its own
     if progress is not None:
         progress.start(len(batch.rows))
     in_flight = []
@@ -53,6 +57,7 @@ def ingest_flow(
     for future in in_flight:
         collect(future)
     lake.maintain()  # compact small files; vacuum unreferenced ones older than the retention
+    publish_quarantine(batch.summary, manifest)
     return batch.summary
 
 
