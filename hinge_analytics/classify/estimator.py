@@ -62,6 +62,7 @@ INNER_FOLDS = 3
 MIN_FAMILY_REPS = 20
 MIN_EXACT_REPS = 150  # a sensor set gets its own model from this many reps (and 3 athletes)
 GROUPS = "athlete_id"  # the column folds are grouped by: no athlete is in two folds
+TOO_FEW_REPS = f"Too few labelled reps to train (need {MIN_FAMILY_REPS} from at least 2 athletes)."
 
 
 class ModelError(RuntimeError):
@@ -254,15 +255,15 @@ def family_plan(keys: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str
             and len(np.unique(y[rows])) >= 2
         )
 
-    modality = np.array([k.partition(":")[0] for k in keys], dtype=object)
     plan = {}
-    for m in np.unique(modality):
-        rows = modality == m
+    for modality in sorted({k.partition(":")[0] for k in keys}):
+        pooled = modality_key(modality)
+        rows = family_rows(pooled, keys)
         if trainable(rows):
-            plan[modality_key(m)] = rows
+            plan[pooled] = rows
         if len(np.unique(keys[rows])) > 1:
             for key in np.unique(keys[rows]):
-                own = keys == key
+                own = family_rows(key, keys)
                 if own.sum() >= MIN_EXACT_REPS and len(np.unique(groups[own])) >= 3 and trainable(own):
                     plan[key] = own
     return dict(sorted(plan.items()))
@@ -321,9 +322,7 @@ class RepClassifier(ClassifierMixin, BaseEstimator):
             plan = {key: family_rows(key, keys) for key in self.families}
         plan = {key: rows for key, rows in plan.items() if rows.any()}
         if not plan:
-            raise ModelError(
-                f"Too few labelled reps to train (need {MIN_FAMILY_REPS} from at least 2 athletes)."
-            )
+            raise ModelError(TOO_FEW_REPS)
         inputs = X.drop([c for c in ROUTING if c in X.columns])
         self.pipelines_: Mapping[str, Pipeline] = {}
         self.family_info_: dict[str, dict] = {}
@@ -352,8 +351,9 @@ class RepClassifier(ClassifierMixin, BaseEstimator):
         """The trained family each row of ``X`` is served by."""
         check_is_fitted(self, "pipelines_")
         available = list(self.pipelines_)
-        served = {k: choose_family(k, available) for k in set(family_keys(X))}
-        return np.array([served[k] for k in family_keys(X)], dtype=object)
+        keys = family_keys(X)
+        served = {k: choose_family(k, available) for k in set(keys)}
+        return np.array([served[k] for k in keys], dtype=object)
 
     def predict_proba(self, X: pl.DataFrame) -> np.ndarray:
         """Calibrated probabilities, columns = ``classes_`` (0 for a label a row's family never saw)."""

@@ -22,7 +22,7 @@ from hinge_analytics.classify.estimator import (
     GOOD,
     GOOD_AT_LEAST,
     GROUPS,
-    MIN_FAMILY_REPS,
+    TOO_FEW_REPS,
     UNCERTAIN_BELOW,
     ModelError,
     RepClassifier,
@@ -65,7 +65,6 @@ def train_model(
     seed: int = 0,
     candidates: tuple[str, ...] = CANDIDATES,
     uncertain_below: float = UNCERTAIN_BELOW,
-    trained_at: dt.datetime | None = None,
 ) -> tuple[RepClassifier, dict]:
     """Fit a `RepClassifier` on labelled reps (``train_label``, ``family``: `jobs.train` reads
     them) and score it leave-athlete-out; returns the fitted model and its meta (model.json).
@@ -82,18 +81,14 @@ def train_model(
     X_all = model_input(reps)
     y_all = reps["train_label"].to_numpy().astype(str)
     groups_all = reps[GROUPS].to_numpy().astype(str)
-    plan = {
-        key: reps.filter(pl.Series(rows))
-        for key, rows in family_plan(family_keys(X_all), y_all, groups_all).items()
-    }
-    if not plan:
-        raise ModelError(f"Too few labelled reps to train (need {MIN_FAMILY_REPS} from at least 2 athletes).")
+    rows = family_plan(family_keys(X_all), y_all, groups_all)
+    if not rows:
+        raise ModelError(TOO_FEW_REPS)
+    plan = {key: reps.filter(pl.Series(mask)) for key, mask in rows.items()}
     families, oof, kinds = {}, {}, {}
     for key, part in plan.items():
-        features = usable_features(part)
-        X = model_input(part)
-        y = part["train_label"].to_numpy().astype(str)
-        groups = part[GROUPS].to_numpy().astype(str)
+        X, y, groups = X_all.filter(pl.Series(rows[key])), y_all[rows[key]], groups_all[rows[key]]
+        features = usable_features(X)
         kind, selection = select_estimator(X, y, groups, features, candidates, seed)
         proba, classes = grouped_evaluation(X, y, groups, features, kind, seed)
         oof[key] = dict(zip(_rep_ids(part), zip(proba, [classes] * len(y), strict=True), strict=True))
@@ -116,7 +111,7 @@ def train_model(
         families[key] = {**info, **families[key]}  # the fit's facts, then the evaluation's
     available = list(model.pipelines_)
     meta = {
-        "trained_at": (trained_at or dt.datetime.now(dt.UTC)).isoformat(),
+        "trained_at": dt.datetime.now(dt.UTC).isoformat(),
         "pipeline_version": PIPELINE_VERSION,
         "labels": sorted(set(y_all)),
         "uncertain_below": uncertain_below,
