@@ -5,7 +5,9 @@ For each batch size N it simulates N recordings, then times, in one run on the s
 - each pipeline stage (read, kinematics, segmentation, metrics, lake commit) without Prefect;
 - the ``ingest`` Prefect flow in a child process against an already running Prefect API (the
   served/scheduled case), then ``predict`` and DuckDB aggregation there (peak RSS measured there);
-- a one-off ``hinge ingest`` CLI run with Prefect's ephemeral API, start-up counted;
+- a one-off ``hinge ingest`` CLI run (in process: Prefect runs it only when a server is
+  configured), start-up counted, and first of all the one-off figure of issue #21: a
+  10-recording ``hinge ingest`` wall time beside the library time for the same files;
 - what a user would otherwise write: a plain pandas row loop computing one hip angle, and the same
   filtered angles with kineticstoolkit (bench/peer.py), with their agreement with ours.
 Prefect overhead is reported three ways (see ``prefect_overheads``); the issue's targets are
@@ -281,7 +283,7 @@ def split_peak(stdout: str) -> tuple[list[str], float | None]:
 
 
 def cli_one_off(manifest: Path, lake_root: Path, home: Path) -> dict:
-    """``hinge ingest`` as a user runs it once: new process, Prefect's ephemeral API started in it."""
+    """``hinge ingest`` as a user runs it once, in a new process, with no Prefect server configured."""
     command = cli_command("ingest", str(manifest), "--lake", str(lake_root))
     _, wall, stdout = run_process(command, prefect_env(home))
     output, peak = split_peak(stdout)
@@ -295,8 +297,9 @@ def prefect_overheads(library_s: float, served: dict, cli: dict) -> dict[str, fl
        negative: the flow runs two chunks at once on the 2-core machine, the library run one.
     b: served: (Prefect import + flow call - library work) / the child's wall from launch to the
        end of the flow (interpreter start and the work's own imports count as work, not Prefect).
-    c: one-off CLI, ephemeral API start-up counted: (CLI wall - library work - the same interpreter
-       start and work imports) / CLI wall; depends on N because the start-up is fixed.
+    c: one-off CLI, start-up counted: (CLI wall - library work - the same interpreter start and
+       work imports) / CLI wall; depends on N because the start-up is fixed. Prefect is not
+       started there (no server configured), so this is the command's own overhead.
     """
     base = served["interpreter_start_s"] + served["work_imports_s"]
     return {
@@ -305,6 +308,23 @@ def prefect_overheads(library_s: float, served: dict, cli: dict) -> dict[str, fl
         / served["wall_to_ingest_end_s"],
         "c_one_off_cli": (cli["wall_s"] - library_s - base) / cli["wall_s"],
     }
+
+
+def one_off(cli_home: Path, n: int = 10, repeats: int = 3) -> dict:
+    """A one-off ``hinge ingest`` of ``n`` recordings into a new lake (median wall of
+    ``repeats`` runs) beside the library stages over the same files in this process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        full = simulate(2 * n, tmp_path / "data")  # 2n is exact for n = 10; n itself is not
+        manifest = full.with_name("manifest_one_off.csv")
+        pl.read_csv(full).head(n).write_csv(manifest)
+        rows, _ = read_manifest(manifest)
+        library = sum(stages(rows, tmp_path / "lake_stages").values())
+        runs = []
+        for k in range(repeats):
+            runs.append(cli_one_off(manifest, tmp_path / f"lake_cli_{k}", cli_home))
+        walls = sorted(r["wall_s"] for r in runs)
+        return {"n": len(rows), "library_s": library, "cli_wall_s": walls, "output": runs[-1]["output"]}
 
 
 def run(n: int, api: ServedAPI, cli_home: Path, peer_sample: int) -> dict:
@@ -367,7 +387,7 @@ def report(r: dict) -> None:
     print(
         f"          Prefect overhead: (a) per task {100 * o['a_per_task']:+.1f}% | (b) served API "
         f"{100 * o['b_served']:+.1f}% of the child's {f['wall_to_ingest_end_s']:.1f}s (Prefect import "
-        f"{f['prefect_import_s']:.1f}s) | (c) one-off CLI with ephemeral API "
+        f"{f['prefect_import_s']:.1f}s) | (c) one-off CLI, no Prefect server "
         f"{100 * o['c_one_off_cli']:+.1f}% of {c['wall_s']:.1f}s (peak RSS {c['peak_rss_mb']:.0f} MB)"
     )
     p = r["peer"]
@@ -468,6 +488,12 @@ def main() -> None:
             f"Prefect: served API started once in {api.startup_s:.1f}s (in no figure); ephemeral start on "
             f"a fresh PREFECT_HOME (warm-up, in no figure) {fresh:.1f}s; one-off CLI runs use that warm home"
         )
+        first = one_off(homes / "cli")
+        print(
+            f"one-off `hinge ingest` of {first['n']} recordings: {first['cli_wall_s'][1]:.1f}s wall "
+            f"(median of {len(first['cli_wall_s'])}: {', '.join(f'{w:.1f}' for w in first['cli_wall_s'])}) "
+            f"| library stages over the same files {first['library_s']:.1f}s | {first['output'][-1]}"
+        )
         try:
             for n in sizes:
                 r = run(n, api, homes / "cli", args.peer_sample)
@@ -479,6 +505,11 @@ def main() -> None:
     finally:
         shutil.rmtree(homes, ignore_errors=True)
     print("targets (issue #9; overhead target checked on (b) and (a), (c) printed above):")
+    one_off_met = first["cli_wall_s"][1] < 5.0
+    print(
+        f"  {'met    ' if one_off_met else 'NOT met'}  one-off {first['n']}-recording hinge ingest "
+        f"< 5 s (issue #21): {first['cli_wall_s'][1]:.1f}s"
+    )
     for name, value, met in targets(results):
         print(f"  {'met    ' if met else 'NOT met'}  {name}: {value}")
     args.out.parent.mkdir(exist_ok=True)

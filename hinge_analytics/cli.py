@@ -70,8 +70,12 @@ def _user_errors(func: F) -> F:
         from deltalake.exceptions import DeltaError
 
         from hinge_analytics.analytics import QueryError, QueryInterrupted, QueryStopped
-        from hinge_analytics.classify.estimator import ModelError
         from hinge_analytics.ingest.errors import BadRecording, first_line
+
+        # Only a command that imported the classifier can raise its error; importing it here
+        # (scikit-learn) cost every command a second, a one-off ingest a third of its time.
+        estimator = sys.modules.get("hinge_analytics.classify.estimator")
+        model_error = () if estimator is None else (estimator.ModelError,)
 
         try:
             return func(*args, **kwargs)
@@ -85,7 +89,7 @@ def _user_errors(func: F) -> F:
                 sys.stderr.flush()
                 os._exit(code)
             raise typer.Exit(code) from None
-        except (UserError, LakeError, ModelError, BadRecording, QueryError, FileNotFoundError) as exc:
+        except (UserError, LakeError, BadRecording, QueryError, FileNotFoundError, *model_error) as exc:
             print(f"hinge: {exc}", file=sys.stderr)
             raise typer.Exit(2) from None
         except (OSError, DeltaError, duckdb.Error) as exc:  # disk full, permissions, a lost data file
@@ -162,6 +166,17 @@ def _with_prefect(run: Callable[[], T], scheduler: bool = False) -> T:
     except APIUnavailable as exc:
         raise UserError(str(exc)) from None
     return run()
+
+
+def _prefect_server_configured() -> bool:
+    """Whether Prefect's settings (environment, profile or prefect.toml) name a server's API.
+
+    Then a one-off command runs as a flow, so the team's Prefect UI shows its run, logs and
+    artifacts. Otherwise it runs the same steps in this process: an API started only for the
+    command would die with it, and starting it cost 5-6 s of a 7-8 s ten-recording ingest."""
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
 
 
 # A batch of 25,000 missing files printed 25,000 lines; the lake keeps every reason.
@@ -459,13 +474,18 @@ def ingest(
             raise UserError(f"{', '.join(given)} apply to a folder of recordings, not to a manifest")
         manifest = source
     read_manifest(manifest, batch_dir)  # fail fast, before Prefect starts, on an unusable manifest
-    from hinge_analytics.pipelines.ingest_flow import run_ingest
-
-    folder = None if batch_dir is None else str(batch_dir)
     with _progress_bar("ingesting", quiet) as bar:
-        summary = _with_prefect(
-            lambda: run_ingest(str(manifest), root, force=force, batch_dir=folder, progress=bar)
-        )
+        if _prefect_server_configured():
+            from hinge_analytics.pipelines.ingest_flow import run_ingest
+
+            folder = None if batch_dir is None else str(batch_dir)
+            summary = _with_prefect(
+                lambda: run_ingest(str(manifest), root, force=force, batch_dir=folder, progress=bar)
+            )
+        else:
+            from hinge_analytics.jobs.ingest import ingest_manifest
+
+            summary = ingest_manifest(manifest, Lake(root), force=force, batch_dir=batch_dir, progress=bar)
     console.print(
         f"ingested {len(summary.ingested)} recording(s) ({summary.reps} reps), "
         f"skipped {len(summary.skipped)} already in the lake, quarantined {len(summary.quarantined)}"

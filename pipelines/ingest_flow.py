@@ -6,10 +6,16 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NONE
-from prefect.futures import PrefectFuture
 
 from hinge_analytics.ingest.manifest import ManifestRow
-from hinge_analytics.jobs.ingest import CHUNK_SIZE, ChunkSummary, LakeState, ingest_chunk, plan_batch
+from hinge_analytics.jobs.ingest import (
+    CHUNK_SIZE,
+    ChunkSummary,
+    LakeState,
+    ingest_chunk,
+    plan_batch,
+    run_chunks,
+)
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipelines.api import ensure_api
 from hinge_analytics.pipelines.artifacts import log_outcomes, publish_quarantine
@@ -35,27 +41,16 @@ def ingest_flow(
     """Ingest ``manifest`` into the lake; its paths are relative to ``batch_dir`` (default: the
     manifest's folder)."""
     lake = Lake(lake_root)
-    progress = current_progress()
     # one lake lookup for the batch, not per chunk
     batch = plan_batch(Path(manifest), lake, force, None if batch_dir is None else Path(batch_dir))
     log_outcomes(batch.summary)  # the manifest's rejected rows; each chunk's task logs its own
-    if progress is not None:
-        progress.start(len(batch.rows))
-    in_flight = []
-    window = parallelism()
-
-    def collect(future: PrefectFuture[ChunkSummary]) -> None:
-        summary = future.result()
-        batch.summary.merge(summary)
-        if progress is not None:
-            progress.advance(len(summary.ingested) + len(summary.skipped) + len(summary.quarantined))
-
-    for chunk, state in batch.chunks(chunk_size):  # a bounded window of futures keeps memory flat
-        in_flight.append(ingest_chunk_task.submit(lake_root, chunk, force, state))
-        if len(in_flight) >= window:
-            collect(in_flight.pop(0))
-    for future in in_flight:
-        collect(future)
+    run_chunks(
+        batch,
+        lambda chunk, state: ingest_chunk_task.submit(lake_root, chunk, force, state),
+        parallelism(),
+        chunk_size,
+        current_progress(),
+    )
     lake.maintain()  # compact small files; vacuum unreferenced ones older than the retention
     publish_quarantine(batch.summary, manifest)
     return batch.summary

@@ -45,3 +45,44 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
     assert result.exit_code != 0 and "no lake" in result.output
     result = runner.invoke(app, ["export", "bogus", "--lake", str(tmp_path), "--out", "x.csv"])
     assert result.exit_code != 0
+
+
+def test_one_off_ingest_starts_no_prefect_unless_a_server_is_named(batch, tmp_path):
+    """Without PREFECT_API_URL, `hinge ingest` runs the steps in its own process: Prefect's
+    database is never created. With a server named, the same command runs the ingest flow."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    hinge = Path(sys.executable).parent / "hinge"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    done = subprocess.run(
+        [str(hinge), "ingest", str(batch), "--lake", str(tmp_path / "lake")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "quarantined 0" in done.stdout
+    assert not list((tmp_path / "prefect").rglob("*.db"))  # no API was served, no flow run stored
+
+
+def test_ingest_runs_the_flow_when_a_prefect_server_is_named(batch, tmp_path, monkeypatch):
+    import hinge_analytics.cli as cli
+    import hinge_analytics.pipelines.api as api
+    import hinge_analytics.pipelines.ingest_flow as ingest_flow
+    from hinge_analytics.jobs.ingest import ChunkSummary
+
+    calls = []
+    monkeypatch.setattr(cli, "_prefect_server_configured", lambda: True)
+    monkeypatch.setattr(api, "ensure_api", lambda scheduler=False: "http://server.invalid/api")
+    monkeypatch.setattr(
+        ingest_flow, "run_ingest", lambda *args, **kwargs: calls.append(args) or ChunkSummary(ingested=["x"])
+    )
+    result = runner.invoke(app, ["ingest", str(batch), "--lake", str(tmp_path / "lake")])
+    assert result.exit_code == 0, result.output
+    assert calls and calls[0][0] == str(batch)
+    assert "ingested 1 recording(s)" in result.output

@@ -178,9 +178,7 @@ def _frame_times(pts_ms: np.ndarray, fps: float) -> np.ndarray:
     return np.arange(len(pts_ms)) * 1000.0 / fps
 
 
-def cached_landmarks(
-    path: Path, *, estimate: bool = True
-) -> pl.DataFrame | None:
+def cached_landmarks(path: Path, *, estimate: bool = True) -> pl.DataFrame | None:
     """``estimate_landmarks`` through the cache keyed by the video's SHA-256 and the estimator's
     version (module docstring). ``estimate=False``: the cached table or None, never the estimator."""
     version = estimator_version()

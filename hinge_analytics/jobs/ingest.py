@@ -8,9 +8,13 @@ being read. Flows (`hinge_analytics.pipelines`) run the same chunks as Prefect t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
@@ -20,6 +24,7 @@ from hinge_analytics.ingest.manifest import ManifestRow, RejectedRow, quarantine
 from hinge_analytics.ingest.video import is_video
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import Processed, content_hash, now_utc, process_recording, quarantine_rows
+from hinge_analytics.progress import Progress
 
 CHUNK_SIZE = 48  # recordings per task and Delta commit: bounded memory, few files and task runs
 
@@ -38,10 +43,6 @@ class ChunkSummary:
         self.quarantined += other.quarantined
         self.notes += other.notes
         self.reps += other.reps
-
-
-CHUNK_SIZE = 48  # recordings per task and Delta commit: bounded memory, few files and task runs
-COMMIT_ATTEMPTS = 8
 
 
 @dataclass
@@ -100,11 +101,6 @@ def lake_state(lake: Lake, recording_ids: Iterable[str]) -> LakeState:
         if rec.get("pipeline_version") in (None, PIPELINE_VERSION):
             state.quarantined[rec["recording_id"]] = (rec.get("content_hash"), rec["reason"])
     return state
-
-
-def already_ingested(lake: Lake, rows: Iterable[ManifestRow]) -> dict[str, str]:
-    """recording_id -> content hash committed by the current pipeline version."""
-    return lake_state(lake, [r.recording_id for r in rows]).ingested
 
 
 def record_rejected(lake: Lake, rejected: list[RejectedRow]) -> None:
@@ -214,23 +210,75 @@ def plan_batch(manifest: Path, lake: Lake, force: bool = False, batch_dir: Path 
     return Batch(rows, batch_state(lake, rows, force), summary)
 
 
+class Pending(Protocol):
+    """A chunk's summary to come: a `concurrent.futures.Future` or a Prefect task's future."""
+
+    def result(self) -> ChunkSummary: ...
+
+
+def run_chunks(
+    batch: Batch,
+    submit: Callable[[list[ManifestRow], LakeState], Pending],
+    window: int,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Progress | None = None,
+) -> ChunkSummary:
+    """Every chunk of ``batch`` through ``submit``, at most ``window`` in flight so that memory
+    stays flat however long the batch; each summary is merged (and counted on ``progress``) in
+    submission order. The loop the in-process ingest and the Prefect flow share."""
+    if progress is not None:
+        progress.start(len(batch.rows))
+    in_flight: deque[Pending] = deque()
+
+    def collect(pending: Pending) -> None:
+        summary = pending.result()
+        batch.summary.merge(summary)
+        if progress is not None:
+            progress.advance(len(summary.ingested) + len(summary.skipped) + len(summary.quarantined))
+
+    for chunk, state in batch.chunks(chunk_size):
+        in_flight.append(submit(chunk, state))
+        if len(in_flight) >= max(1, window):
+            collect(in_flight.popleft())
+    while in_flight:
+        collect(in_flight.popleft())
+    return batch.summary
+
+
+def default_workers() -> int:
+    """Chunks analysed at once in one process: one per core. The heavy parts (Arrow, polars,
+    NumPy, delta-rs, the pose estimator) release the GIL, so threads share the cores."""
+    return max(2, os.cpu_count() or 2)
+
+
 def ingest_manifest(
     manifest: Path,
     lake: Lake,
     chunk_size: int = CHUNK_SIZE,
     force: bool = False,
     batch_dir: Path | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
 ) -> ChunkSummary:
-    """The whole ingest without Prefect: manifest -> chunks -> lake -> compaction.
+    """The whole ingest in this process, without Prefect: manifest -> chunks on ``workers``
+    threads (default `default_workers`) -> lake -> compaction and vacuum (`Lake.maintain`).
 
-    One chunk's recordings are in memory at a time, so memory does not grow with the batch.
-    ``batch_dir`` as in `plan_batch`. Raises BadRecording when the manifest itself is unusable.
+    At most ``workers`` chunks are in memory at a time, so memory does not grow with the batch.
+    ``batch_dir`` as in `plan_batch`; ``progress`` hears of each chunk as it is done. Raises
+    BadRecording when the manifest itself is unusable.
     """
     batch = plan_batch(manifest, lake, force, batch_dir)
-    for chunk, state in batch.chunks(chunk_size):
-        batch.summary.merge(ingest_chunk(lake, chunk, force=force, state=state))
-    lake.compact()
-    return batch.summary
+    threads = workers or default_workers()
+    with ThreadPoolExecutor(threads, thread_name_prefix="hinge-ingest") as pool:
+        summary = run_chunks(
+            batch,
+            lambda chunk, state: pool.submit(ingest_chunk, lake, chunk, force, state),
+            threads,
+            chunk_size,
+            progress,
+        )
+    lake.maintain()
+    return summary
 
 
 def recordings_rows(processed: list[Processed], ingest_id: str) -> pl.DataFrame:

@@ -73,7 +73,11 @@ def progress_plot(weekly: pl.DataFrame) -> str:
         rows = -(-len(groups) // columns)
         # room between rows: an exercise's title otherwise sits on the load ticks of the one above
         fig, axes = plt.subplots(
-            2 * rows, columns, figsize=(9, 3.8 * rows), sharex=True, squeeze=False,
+            2 * rows,
+            columns,
+            figsize=(9, 3.8 * rows),
+            sharex=True,
+            squeeze=False,
             gridspec_kw={"hspace": 0.4},
         )
         for i in range(rows * columns):
