@@ -7,7 +7,8 @@ Three timings over the same clips, with the same number of worker processes:
 2. **reader**: ``hinge_analytics.ingest.video.read_video`` (the same loop, plus the landmark table,
    its cache file and the canonical pose frames) over the same pool;
 3. **hinge ingest**: the command a coach runs, on a manifest of the clips (angles, reps, metrics,
-   the lake's commit and Prefect included), with an empty landmark cache.
+   the lake's commit included; in the command's own process, as no Prefect server is named),
+   with an empty landmark cache.
 
 Ratios to the bare loop are printed from the same run (machines here are noisy). Needs the video
 extra and clips: by default the real phone videos of ``../shared/realdata/real_video_dev``.

@@ -188,16 +188,27 @@ QuietOption = Annotated[
 
 
 class _Bar:
-    """A rich progress bar of recordings: done / total, elapsed, time left."""
+    """A rich progress bar: done / total units, elapsed, time left. A bar made ``hidden`` appears
+    at its first ``start`` with a total (a batch without videos shows no frames bar)."""
 
-    def __init__(self, progress, task) -> None:  # noqa: ANN001  (rich objects, imported lazily)
-        self._progress, self._task = progress, task
+    def __init__(self, progress, what: str, units: str, hidden: bool = False) -> None:  # noqa: ANN001
+        self._progress, self._what, self._units = progress, what, units
+        self._task = None if hidden else progress.add_task(what, total=None, units=units)
 
     def start(self, total: int) -> None:
+        if self._task is None:
+            if total:
+                self._task = self._progress.add_task(self._what, total=total, units=self._units)
+            return
         self._progress.update(self._task, total=total, completed=0)
 
     def advance(self, done: int) -> None:
-        self._progress.advance(self._task, done)
+        if self._task is not None:
+            self._progress.advance(self._task, done)  # rich locks: worker threads may call this
+
+    def below(self, what: str, units: str) -> _Bar:
+        """A second bar under this one, shown once it has a total."""
+        return _Bar(self._progress, what, units, hidden=True)
 
 
 @contextmanager
@@ -220,14 +231,14 @@ def _progress_bar(what: str, quiet: bool, units: str = "recordings") -> Iterator
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn(f"{units},"),
+        TextColumn("{task.fields[units]},"),
         TimeElapsedColumn(),
         TextColumn("elapsed,"),
         TimeRemainingColumn(),
         TextColumn("left"),
     )
     with Progress(*columns, console=console, transient=True) as progress:
-        yield _Bar(progress, progress.add_task(what, total=None))
+        yield _Bar(progress, what, units)
 
 
 # --------------------------------------------------------------------------- finding recordings
@@ -485,7 +496,10 @@ def ingest(
         else:
             from hinge_analytics.jobs.ingest import ingest_manifest
 
-            summary = ingest_manifest(manifest, Lake(root), force=force, batch_dir=batch_dir, progress=bar)
+            frames = None if bar is None else bar.below("estimating poses", "video frames")
+            summary = ingest_manifest(
+                manifest, Lake(root), force=force, batch_dir=batch_dir, progress=bar, frames=frames
+            )
     console.print(
         f"ingested {len(summary.ingested)} recording(s) ({summary.reps} reps), "
         f"skipped {len(summary.skipped)} already in the lake, quarantined {len(summary.quarantined)}"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from hinge_analytics.formats import MEDIAPIPE_33
+
 # --------------------------------------------------------------------------- vocabulary
 EXERCISES: tuple[str, ...] = (
     "deadlift",
@@ -326,6 +328,26 @@ REP_CURVES: dict[str, pl.DataType] = {
     **{c: pl.Float32 for c in CURVE_COLUMNS},
 }
 
+# --------------------------------------------------------------------------- video landmarks
+# The pose estimator's whole output for a video recording (ingest/video.py), one row per decoded
+# frame: world landmarks (m, hip-centred, y down) with visibility, and image landmarks (0..1 of the
+# upright frame, y down). Kept so that a re-analysis, a report still or a new feature never needs
+# the estimator again, even where its cache is gone; ``video_sha256`` says which bytes it came from.
+VIDEO_LANDMARK_COLUMNS: tuple[str, ...] = (
+    *(f"{name}_{a}" for name in MEDIAPIPE_33 for a in ("x", "y", "z", "visibility")),
+    *(f"image_{name}_{a}" for name in MEDIAPIPE_33 for a in ("x", "y", "z")),
+)
+VIDEO_LANDMARKS: dict[str, pl.DataType] = {
+    "recording_id": pl.String,
+    "ingest_id": pl.String,
+    "frame": pl.Int32,  # decoded frame, from 0
+    "timestamp_ms": pl.Float64,  # presentation time from the first frame
+    "video_sha256": pl.String,
+    "image_width": pl.Int32,  # of the upright frame, pixels
+    "image_height": pl.Int32,
+    **{c: pl.Float32 for c in VIDEO_LANDMARK_COLUMNS},
+}
+
 # --------------------------------------------------------------------------- predictions
 PREDICTIONS: dict[str, pl.DataType] = {
     **REP_KEY,
@@ -393,6 +415,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "angles": ANGLES,
     "reps": REPS,
     "rep_curves": REP_CURVES,
+    "video_landmarks": VIDEO_LANDMARKS,
     "predictions": PREDICTIONS,
     "quarantine": QUARANTINE,
 }

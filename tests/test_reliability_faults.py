@@ -23,6 +23,9 @@ from hinge_analytics.jobs.query import query
 from hinge_analytics.lake import Lake
 
 REAL_WRITE = lake_module.write_deltalake
+# One chunk at a time, so that write number N is the same write in every run (with two threads,
+# the other chunk's writes go on after the failing one).
+SERIAL = 1
 
 
 class DiskFull:
@@ -58,7 +61,7 @@ def fault_batch(batch, tmp_path_factory):
     mp.setattr(lake_module, "write_deltalake", counter)
     try:
         reference = Lake(out / "reference")
-        ingest_manifest(manifest, reference, chunk_size=2)
+        ingest_manifest(manifest, reference, chunk_size=2, workers=SERIAL)
     finally:
         mp.undo()
     snap = lake_snapshot(reference)
@@ -80,7 +83,7 @@ def _fail_then_rerun(manifest, reference, calls_in_clean_run, lake_root, fail_at
     monkeypatch.setattr(lake_module, "write_deltalake", disk)
     lake = Lake(lake_root)
     with pytest.raises((OSError, DeltaError), match="No space left"):
-        ingest_manifest(manifest, lake, chunk_size=2)
+        ingest_manifest(manifest, lake, chunk_size=2, workers=SERIAL)
     assert disk.calls == fail_at <= calls_in_clean_run
     monkeypatch.setattr(lake_module, "write_deltalake", REAL_WRITE)  # space freed
     if lake.is_lake():

@@ -155,10 +155,72 @@ def test_no_still_without_the_video_or_its_cached_landmarks(tmp_path):
     assert rep_stills(tmp_path / "gone.mp4", [0.1]) is None
     assert rep_stills(clip, [0.1]) is None  # never estimated here: no landmarks cached
     reps = pl.DataFrame(
-        {"recording_id": ["r1"], "session_date": ["2026-01-05"], "exercise": ["deadlift"], "set_number": [1],
-         "rep": [1], "t_bottom_s": [0.1], "label": ["good"], "cue": [None]}
+        {"athlete_id": ["A1"], "recording_id": ["r1"], "session_date": ["2026-01-05"],
+         "exercise": ["deadlift"], "set_number": [1], "rep": [1], "t_bottom_s": [0.1], "label": ["good"],
+         "cue": [None]}
     )  # fmt: skip
-    assert "No stills" in _stills(reps, {"r1": str(tmp_path / "gone.mp4")})
+    no_landmarks = pl.DataFrame({"recording_id": []}, schema={"recording_id": pl.String})
+    assert "No stills" in _stills(reps, {"r1": str(tmp_path / "gone.mp4")}, no_landmarks)
+
+
+def _filmed_deadlifts(folder: Path, reps: int = 3) -> tuple[Path, pl.DataFrame]:
+    """A clip as long as a simulated deadlift set, and what the estimator would find in it: the
+    simulated world landmarks, and image landmarks drawn from them (the clip shows no person)."""
+    from hinge_analytics.simulate.body import Anthropometry, forward_kinematics
+    from hinge_analytics.simulate.motion import RepPlan, SetPlan, simulate_set
+    from hinge_analytics.simulate.writers import mediapipe_world_table
+
+    plan = SetPlan("deadlift", [RepPlan("good", 0.0)] * reps)
+    t, pose, _ = simulate_set(plan, 30.0, np.random.default_rng(4))
+    points = forward_kinematics(pose, Anthropometry(1.75))
+    world = mediapipe_world_table(t, points, {k: np.ones(len(t)) for k in points})
+    image = [
+        (0.5 + pl.col(f"{name}_{a}") / 3).cast(pl.Float32).alias(f"image_{name}_{a}")
+        for name in video_module.MEDIAPIPE_33
+        for a in ("x", "y", "z")
+    ]
+    table = world.select(
+        pl.col("timestamp_ms").cast(pl.Float64),
+        pl.lit(160, pl.Int32).alias("image_width"),
+        pl.lit(120, pl.Int32).alias("image_height"),
+        *[pl.col(c).cast(pl.Float32) for c in world.columns if c != "timestamp_ms"],
+        *image,
+    )
+    return _empty_video(folder / "set.mp4", frames=len(t), fps=30.0), table
+
+
+def test_video_landmarks_are_kept_in_the_lake_and_outlive_the_cache(tmp_path, monkeypatch):
+    """The estimator's output goes into the lake's video_landmarks; a re-analysis where the cache
+    is gone takes it from there instead of running the estimator, and report stills draw it."""
+    import shutil
+
+    from hinge_analytics.jobs.ingest import ingest_manifest
+    from hinge_analytics.jobs.query import query
+    from hinge_analytics.jobs.report import build_reports
+    from hinge_analytics.lake import Lake
+
+    clip, estimated = _filmed_deadlifts(tmp_path)
+    calls = []
+    monkeypatch.setattr(video_module, "estimate_landmarks", lambda path: calls.append(path) or estimated)
+    manifest = _manifest(tmp_path, ["r1,set.mp4,A1,2026-01-05,deadlift,video"])
+    lake = Lake(str(tmp_path / "lake"))
+    summary = ingest_manifest(manifest, lake)
+    assert summary.ingested == ["r1"] and summary.reps == 3 and len(calls) == 1
+    kept = query(lake, "SELECT * FROM video_landmarks ORDER BY frame")
+    assert kept.height == estimated.height and kept["frame"].to_list() == list(range(estimated.height))
+    assert kept["video_sha256"].unique().to_list() == [video_module.video_sha256(clip)]
+    assert kept.select(estimated.columns).equals(estimated)  # image landmarks and sizes included
+
+    shutil.rmtree(tmp_path / "landmark-cache")  # another machine, or a cleared cache
+    again = ingest_manifest(manifest, lake, force=True)
+    assert again.ingested == ["r1"] and again.reps == 3
+    assert len(calls) == 1  # from the lake, not the estimator
+    assert query(lake, "SELECT count(*) AS n FROM video_landmarks")["n"].item() == estimated.height
+
+    shutil.rmtree(tmp_path / "landmark-cache")
+    pages = build_reports(lake, tmp_path / "reports")
+    page = pages[0].read_text()
+    assert page.count("data:image/jpeg;base64,") == 3  # one still per rep, skeleton from the lake
 
 
 @pytest.mark.slow
@@ -199,3 +261,48 @@ def test_a_truncated_video_is_quarantined_or_read_up_to_its_cut(tmp_path):
     clip.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
     with pytest.raises(BadRecording, match="(?i)video"):  # no readable video, or no person in it
         read_recording(clip, "video", None)
+
+
+@pytest.mark.parametrize(
+    ("scale", "shift", "reason"),
+    [(1 / 20, 0.0, "too small in the picture"), (1.0, 0.45, "cut off at the edge")],
+    ids=["far away", "feet out of the picture"],
+)
+def test_an_athlete_too_small_or_cut_off_is_quarantined_with_the_reason(
+    tmp_path, monkeypatch, scale, shift, reason
+):
+    clip, estimated = _filmed_deadlifts(tmp_path, reps=2)
+    image = [c for c in estimated.columns if c.startswith("image_") and c[-2:] in ("_x", "_y")]
+    framed = estimated.with_columns(
+        [((pl.col(c) - 0.5) * scale + 0.5 + (shift if c.endswith("_y") else 0.0)).alias(c) for c in image]
+    )
+    monkeypatch.setattr(video_module, "estimate_landmarks", lambda path: framed)
+    with pytest.raises(BadRecording, match=reason):
+        read_recording(clip, "video", None)
+    monkeypatch.setattr(video_module, "estimate_landmarks", lambda path: estimated)
+    monkeypatch.setenv(video_module.CACHE_ENV, str(tmp_path / "other-cache"))
+    assert read_recording(clip, "video", None)[1].frames.height == estimated.height  # framed well
+
+
+def test_video_frames_are_counted_as_they_are_estimated(tmp_path):
+    """`hinge ingest` shows a bar of video frames: its total from the containers, advanced by the
+    estimator frame by frame (in the ingest's worker threads)."""
+    from hinge_analytics.jobs.ingest import ingest_manifest
+    from hinge_analytics.lake import Lake
+
+    class Frames:
+        total, done = None, 0
+
+        def start(self, total: int) -> None:
+            self.total = total
+
+        def advance(self, done: int) -> None:
+            self.done += done
+
+    _empty_video(tmp_path / "a.mp4", frames=40)
+    _empty_video(tmp_path / "b.mp4", frames=21)
+    manifest = _manifest(tmp_path, [f"{n},{n}.mp4,A1,2026-01-05,deadlift,video" for n in ("a", "b")])
+    frames = Frames()
+    summary = ingest_manifest(manifest, Lake(str(tmp_path / "lake")), frames=frames)
+    assert len(summary.quarantined) == 2  # no person in either
+    assert frames.total == 61 and frames.done == 61

@@ -2,7 +2,8 @@
 -- in place, nothing is copied). Only rows whose (recording_id, ingest_id) is the committed one in
 -- `recordings` are visible: rows of an interrupted ingest are never seen (see lake.py).
 --
--- Layers:  recordings / reps / rep_curves / angles / predictions / quarantine   (committed rows only)
+-- Layers:  recordings / reps / rep_curves / angles / video_landmarks / predictions / quarantine
+--                        (committed rows only)
 --          rep_view      one row per rep with its recording's metadata, label and place in the set
 --          set_view      one row per set (recording): share good, form decay within the set
 --          session_labels  athlete x session x exercise x label: rep counts (any label vocabulary)
@@ -30,6 +31,11 @@ JOIN recordings_raw c USING (recording_id, ingest_id);
 
 CREATE OR REPLACE TEMP VIEW rep_curves AS
 SELECT r.* FROM rep_curves_raw r
+JOIN recordings_raw c USING (recording_id, ingest_id);
+
+-- The pose estimator's output for video recordings: world and image landmarks per frame.
+CREATE OR REPLACE TEMP VIEW video_landmarks AS
+SELECT v.* FROM video_landmarks_raw v
 JOIN recordings_raw c USING (recording_id, ingest_id);
 
 -- Predictions made for the current ingest of a recording. `hinge predict` replaces all of a

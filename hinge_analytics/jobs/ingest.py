@@ -7,11 +7,12 @@ being read. Flows (`hinge_analytics.pipelines`) run the same chunks as Prefect t
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +22,15 @@ import polars as pl
 from hinge_analytics import PIPELINE_VERSION
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.manifest import ManifestRow, RejectedRow, quarantine_entries, read_manifest
-from hinge_analytics.ingest.video import is_video
+from hinge_analytics.ingest.video import (
+    cache_file,
+    counting_frames,
+    estimator_version,
+    frame_count,
+    is_video,
+    store_landmarks,
+    video_sha256,
+)
 from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import Processed, content_hash, now_utc, process_recording, quarantine_rows
 from hinge_analytics.progress import Progress
@@ -152,6 +161,8 @@ def ingest_chunk(
         if rid in state.quarantined and state.quarantined[rid][0] == digest:
             summary.quarantined.append((rid, state.quarantined[rid][1]))
             continue
+        if is_video(row.file, row.format):
+            restore_video_landmarks(lake, row)
         try:
             processed.append(process_recording(row, digest))
         except BadRecording as exc:
@@ -168,6 +179,36 @@ def ingest_chunk(
     if stale_quarantine:
         lake.replace_recordings("quarantine", pl.DataFrame(), stale_quarantine)
     return summary
+
+
+def restore_video_landmarks(lake: Lake, row: ManifestRow) -> bool:
+    """Put the landmarks the lake holds for this video (same bytes, same estimator) back in the
+    estimator's cache, so that re-analysing it never runs the estimator again, even on a machine
+    that never saw the video before. Returns whether it did."""
+    version = estimator_version()
+    if version is None or not lake.exists("video_landmarks"):
+        return False
+    try:
+        video_hash = video_sha256(row.file)
+    except OSError:
+        return False  # reading the recording says what is wrong with it
+    if cache_file(video_hash, version).is_file():
+        return False
+    marker = lake.read("recordings", ["recording_id", "ingest_id", "estimator"], [row.recording_id]).filter(
+        pl.col("estimator") == version
+    )
+    if not marker.height:
+        return False
+    table = (
+        lake.read("video_landmarks", None, [row.recording_id])
+        .join(marker.select("recording_id", "ingest_id"), on=["recording_id", "ingest_id"])
+        .filter(pl.col("video_sha256") == video_hash)
+        .sort("frame")
+    )
+    if not table.height:
+        return False
+    store_landmarks(table, video_hash, version, row.file.name)
+    return True
 
 
 @dataclass
@@ -259,26 +300,40 @@ def ingest_manifest(
     batch_dir: Path | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    frames: Progress | None = None,
 ) -> ChunkSummary:
     """The whole ingest in this process, without Prefect: manifest -> chunks on ``workers``
     threads (default `default_workers`) -> lake -> compaction and vacuum (`Lake.maintain`).
 
     At most ``workers`` chunks are in memory at a time, so memory does not grow with the batch.
-    ``batch_dir`` as in `plan_batch`; ``progress`` hears of each chunk as it is done. Raises
-    BadRecording when the manifest itself is unusable.
+    ``batch_dir`` as in `plan_batch`; ``progress`` hears of each chunk as it is done, ``frames`` of
+    each video frame whose pose is estimated (or found cached). Raises BadRecording when the
+    manifest itself is unusable.
     """
     batch = plan_batch(manifest, lake, force, batch_dir)
+    if frames is not None:
+        frames.start(video_frames(batch))
     threads = workers or default_workers()
-    with ThreadPoolExecutor(threads, thread_name_prefix="hinge-ingest") as pool:
+
+    def submit(pool: ThreadPoolExecutor, chunk: list[ManifestRow], state: LakeState) -> Future[ChunkSummary]:
+        # a worker thread runs in a copy of this context: it counts frames on ``frames`` too
+        return pool.submit(contextvars.copy_context().run, ingest_chunk, lake, chunk, force, state)
+
+    with counting_frames(frames), ThreadPoolExecutor(threads, thread_name_prefix="hinge-ingest") as pool:
         summary = run_chunks(
-            batch,
-            lambda chunk, state: pool.submit(ingest_chunk, lake, chunk, force, state),
-            threads,
-            chunk_size,
-            progress,
+            batch, lambda chunk, state: submit(pool, chunk, state), threads, chunk_size, progress
         )
     lake.maintain()
     return summary
+
+
+def video_frames(batch: Batch) -> int:
+    """Frames of the batch's videos that are not in the lake already: a frames progress bar's total."""
+    return sum(
+        frame_count(row.file)
+        for row in batch.rows
+        if is_video(row.file, row.format) and row.recording_id not in batch.state.ingested
+    )
 
 
 def recordings_rows(processed: list[Processed], ingest_id: str) -> pl.DataFrame:
@@ -337,6 +392,13 @@ def commit(lake: Lake, processed: list[Processed]) -> None:
             "reps": tagged([(p.reps, p) for p in processed], pipeline_version=PIPELINE_VERSION),
             "rep_curves": tagged([(p.curves, p) for p in processed]),
         }
+        estimated = [
+            (p.read.estimator_output.with_row_index("frame"), p)
+            for p in processed
+            if p.read.estimator_output is not None
+        ]
+        if estimated:  # a chunk without videos leaves the table alone: no commit for nothing
+            data["video_landmarks"] = tagged(estimated)
         return data, recordings_rows(processed, ingest_id)
 
     lake.commit_recordings(ids, tables)

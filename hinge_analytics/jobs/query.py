@@ -31,7 +31,7 @@ from hinge_analytics.schema import CURVE_COLUMNS, TABLES, empty
 
 # Tables a later version added: lakes written before lack them, and they read as empty. A lake
 # lacking any other table is incomplete (creation writes every table, `recordings` last).
-ADDED_TABLES = frozenset({"rep_curves"})
+ADDED_TABLES = frozenset({"rep_curves", "video_landmarks"})
 
 
 def missing_tables(lake: Lake) -> list[str]:

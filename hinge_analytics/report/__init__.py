@@ -156,28 +156,39 @@ def _rep_strip(reps: pl.DataFrame) -> str:
 
 
 STILL_SETS = 2  # an athlete's latest video sets with stills: each still is a seek in the video
+STILL_WINDOW_S = 0.25  # landmark frames read around each rep's bottom, for the frame a seek shows
 
 
-def _stills(video_reps: pl.DataFrame, sources: dict[str, str]) -> str:
+def _still_sets(video_reps: pl.DataFrame) -> pl.DataFrame:
+    """Each athlete's latest ``STILL_SETS`` video sets (``video_reps`` is newest first)."""
+    sets = video_reps.select("athlete_id", "recording_id", "session_date", "exercise", "set_number")
+    return (
+        sets.unique("recording_id", maintain_order=True)
+        .group_by("athlete_id", maintain_order=True)
+        .head(STILL_SETS)
+    )
+
+
+def _stills(video_reps: pl.DataFrame, sources: dict[str, str], landmarks: pl.DataFrame) -> str:
     """The latest ``STILL_SETS`` video sets: each rep's bottom position with its label and cue
-    (``report.stills``); a sentence instead where the video or its landmarks are not reachable."""
+    (``report.stills``, skeleton from the lake's ``landmarks`` near each bottom); a sentence instead
+    where the video or its landmarks are not reachable."""
     from hinge_analytics.report.stills import rep_stills
 
-    sets = video_reps.select("recording_id", "session_date", "exercise", "set_number").unique(
-        "recording_id", maintain_order=True
-    )
+    sets = _still_sets(video_reps)
     parts = []
-    for s in sets.head(STILL_SETS).iter_rows(named=True):
+    for s in sets.iter_rows(named=True):
         mine = video_reps.filter(pl.col("recording_id") == s["recording_id"]).sort("rep")
         source = sources.get(s["recording_id"])
-        stills = rep_stills(Path(source), mine["t_bottom_s"].to_list()) if source else None
+        frames = landmarks.filter(pl.col("recording_id") == s["recording_id"])
+        stills = rep_stills(Path(source), mine["t_bottom_s"].to_list(), frames) if source else None
         title = f"{s['session_date']} · {s['exercise']}" + (
             "" if s["set_number"] is None else f" · set {s['set_number']}"
         )
         if stills is None:
             parts.append(
                 f"<p class='lab'>{_esc(title)}</p><p class='note'>No stills: the video "
-                f"{_esc(source or '')} is not reachable from here, its landmarks are no longer cached, "
+                f"{_esc(source or '')} is not reachable from here, its landmarks are not in the lake, "
                 "or the video extra is not installed.</p>"
             )
             continue
@@ -565,6 +576,7 @@ class ReportTables:
     reps: pl.DataFrame
     video_reps: pl.DataFrame
     sources: dict[str, str]
+    still_landmarks: pl.DataFrame  # video_landmarks rows near the bottoms of the reps with stills
     notes: pl.DataFrame
     recorded: list[str]
     not_analysed: pl.DataFrame | None
@@ -608,6 +620,7 @@ def report_tables(
             "AND source_file IS NOT NULL"
         ).fetchall()
     )
+    still_landmarks = _still_landmarks(con, video_reps)
     notes = rows(
         "SELECT athlete_id, session_date, exercise, set_number, recording_id, path, note FROM recordings "
         f"WHERE note IS NOT NULL AND {where} "
@@ -625,11 +638,29 @@ def report_tables(
         reps,
         video_reps,
         sources,
+        still_landmarks,
         notes,
         recorded,
         not_analysed,
         by_athlete,
     )
+
+
+def _still_landmarks(con: duckdb.DuckDBPyConnection, video_reps: pl.DataFrame) -> pl.DataFrame:
+    """The lake's landmark frames within ``STILL_WINDOW_S`` of each bottom a still shows: a few
+    frames a rep, never a whole video."""
+    bottoms = video_reps.join(_still_sets(video_reps).select("recording_id"), on="recording_id").select(
+        "recording_id", "t_bottom_s"
+    )
+    con.register("still_bottoms", bottoms.to_arrow())
+    try:
+        return con.sql(
+            "SELECT DISTINCT v.* FROM video_landmarks v JOIN still_bottoms b USING (recording_id) "
+            f"WHERE abs(v.timestamp_ms / 1000.0 - b.t_bottom_s) <= {STILL_WINDOW_S} "
+            "ORDER BY v.recording_id, v.frame"
+        ).pl()
+    finally:
+        con.unregister("still_bottoms")
 
 
 def write_reports(
@@ -697,7 +728,7 @@ def write_reports(
         _csv(mine["sessions"], out_dir / csv_names["sessions"])
         _csv(mine["reps"], out_dir / csv_names["reps"])
         video = mine.pop("video_reps")
-        stills = _stills(video, sources) if video.height else ""
+        stills = _stills(video, sources, tables.still_landmarks) if video.height else ""
         body = _athlete_page(athlete_id, row, not_analysed=theirs, csv_names=csv_names, stills=stills, **mine)
         path = out_dir / names[athlete_id]
         write_text_atomic(path, _page(f"Athlete {athlete_id}", body))

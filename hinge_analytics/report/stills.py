@@ -3,9 +3,10 @@
 Coaches look before they read: next to a rep's label and cue, the frame at the rep's bottom
 (``t_bottom_s``, the deepest point of the hinge) shows what the label is about. The frame is sought
 in the video the recording was ingested from (``recordings.source_file``) and the skeleton is the
-estimator's own image landmarks for that frame, from the landmark cache (``ingest/video.py``); the
-estimator is never run here. Without the video extra, the video file or its cached landmarks there
-is no still, and the report says so instead.
+estimator's own image landmarks for that frame, from the lake's ``video_landmarks`` (for lakes
+written before that table, the landmark cache of ``ingest/video.py``); the estimator is never run
+here. Without the video extra, the video file or its landmarks there is no still, and the report
+says so instead.
 
 Stills are small JPEGs inlined as data URIs, so a report page stays one self-contained file.
 """
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from hinge_analytics.formats import MEDIAPIPE_33
 from hinge_analytics.ingest.video import cached_landmarks, open_upright
@@ -48,16 +50,20 @@ MIN_VISIBILITY = 0.5  # a bone is drawn when MediaPipe thinks both of its ends a
 _COLOURS = {"left": (60, 160, 255), "right": (255, 170, 40), "mid": (240, 240, 240)}  # BGR
 
 
-def rep_stills(video: Path, times_s: Sequence[float]) -> list[str] | None:
+def rep_stills(
+    video: Path, times_s: Sequence[float], landmarks: pl.DataFrame | None = None
+) -> list[str] | None:
     """One ``data:image/jpeg;base64,...`` URI per time (s from the recording's start), or None when
-    the video, the video extra or the video's cached landmarks are not there."""
+    the video, the video extra or the video's landmarks are not there. ``landmarks``: estimator
+    output rows (``schema.VIDEO_LANDMARKS``) around those times; the cache's when none given."""
     try:
         import cv2
     except ImportError:
         return None
     if not video.is_file():
         return None
-    landmarks = cached_landmarks(video, estimate=False)
+    if landmarks is None or not landmarks.height:
+        landmarks = cached_landmarks(video, estimate=False)
     if landmarks is None:
         return None
     t_ms = landmarks["timestamp_ms"].to_numpy()
