@@ -10,7 +10,7 @@ Frames are decoded in order with OpenCV (FFmpeg backend), turned upright from th
 flag (portrait phone videos; ``open_upright``). Each frame's time
 is the container's presentation time (``CAP_PROP_POS_MSEC``), so variable-frame-rate phone videos
 keep their real timeline; a container without usable times falls back to frame index / nominal fps.
-Frames are streamed: only the landmarks (33 x 8 numbers a frame) are kept, never the pictures.
+Frames are streamed: only the landmarks (33 x 7 numbers a frame) are kept, never the pictures.
 
 The estimator's whole output (world landmarks in metres with visibility, and normalised image
 landmarks) is cached by the video's SHA-256 and the estimator's version, as Parquet in
