@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -177,6 +177,15 @@ def _prefect_server_configured() -> bool:
     from prefect.settings import PREFECT_API_URL
 
     return bool(PREFECT_API_URL.value())
+
+
+def _stop_now(message: str, code: int = 130) -> NoReturn:
+    """Print and exit at once. The ingest's worker threads cannot be interrupted and would finish
+    their chunk first (a video: minutes); the lake is consistent at any moment of a kill (lake.py),
+    so leaving them is safe."""
+    console.file.flush()
+    print(f"hinge: {message}", file=sys.stderr, flush=True)
+    os._exit(code)
 
 
 # A batch of 25,000 missing files printed 25,000 lines; the lake keeps every reason.
@@ -485,21 +494,24 @@ def ingest(
             raise UserError(f"{', '.join(given)} apply to a folder of recordings, not to a manifest")
         manifest = source
     read_manifest(manifest, batch_dir)  # fail fast, before Prefect starts, on an unusable manifest
-    with _progress_bar("ingesting", quiet) as bar:
-        if _prefect_server_configured():
-            from hinge_analytics.pipelines.ingest_flow import run_ingest
+    try:
+        with _progress_bar("ingesting", quiet) as bar:
+            if _prefect_server_configured():
+                from hinge_analytics.pipelines.ingest_flow import run_ingest
 
-            folder = None if batch_dir is None else str(batch_dir)
-            summary = _with_prefect(
-                lambda: run_ingest(str(manifest), root, force=force, batch_dir=folder, progress=bar)
-            )
-        else:
-            from hinge_analytics.jobs.ingest import ingest_manifest
+                folder = None if batch_dir is None else str(batch_dir)
+                summary = _with_prefect(
+                    lambda: run_ingest(str(manifest), root, force=force, batch_dir=folder, progress=bar)
+                )
+            else:
+                from hinge_analytics.jobs.ingest import ingest_manifest
 
-            frames = None if bar is None else bar.below("estimating poses", "video frames")
-            summary = ingest_manifest(
-                manifest, Lake(root), force=force, batch_dir=batch_dir, progress=bar, frames=frames
-            )
+                frames = None if bar is None else bar.below("estimating poses", "video frames")
+                summary = ingest_manifest(
+                    manifest, Lake(root), force=force, batch_dir=batch_dir, progress=bar, frames=frames
+                )
+    except KeyboardInterrupt:
+        _stop_now("interrupted; what was committed stays in the lake: run the same command to finish")
     console.print(
         f"ingested {len(summary.ingested)} recording(s) ({summary.reps} reps), "
         f"skipped {len(summary.skipped)} already in the lake, quarantined {len(summary.quarantined)}"

@@ -306,3 +306,38 @@ def test_video_frames_are_counted_as_they_are_estimated(tmp_path):
     summary = ingest_manifest(manifest, Lake(str(tmp_path / "lake")), frames=frames)
     assert len(summary.quarantined) == 2  # no person in either
     assert frames.total == 61 and frames.done == 61
+
+
+def test_ctrl_c_stops_a_video_ingest_at_once(tmp_path):
+    """A running chunk (a video being estimated) cannot be interrupted in its thread; the command
+    leaves it and exits with 130 right away, and the lake is consistent (as at any kill)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from test_reliability import assert_consistent
+
+    from hinge_analytics.lake import Lake
+
+    hinge = Path(sys.executable).parent / "hinge"
+    _empty_video(tmp_path / "long.mp4", frames=6000)  # about a minute of estimation
+    manifest = _manifest(tmp_path, ["r1,long.mp4,A1,2026-01-05,deadlift,video"])
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    command = [str(hinge), "ingest", str(manifest), "--lake", str(tmp_path / "lake")]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "lake" / "recordings").is_dir() and time.monotonic() < deadline:
+            time.sleep(0.1)  # the batch is planned: estimation is under way
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert time.monotonic() - interrupted < 15  # not the minute the running chunk needs
+    assert "interrupted" in err and "Traceback" not in err
+    assert_consistent(Lake(str(tmp_path / "lake")))

@@ -286,6 +286,22 @@ def run_chunks(
     return batch.summary
 
 
+@dataclass
+class _Waiting:
+    """A worker thread's chunk, waited for in short slices: Ctrl-C's SIGINT may be delivered to a
+    worker thread, and a main thread blocked in a wait without timeout never runs Python's handler
+    (a video ingest went on for minutes after Ctrl-C)."""
+
+    future: Future[ChunkSummary]
+
+    def result(self) -> ChunkSummary:
+        while True:
+            try:
+                return self.future.result(timeout=0.25)
+            except TimeoutError:
+                continue
+
+
 def default_workers() -> int:
     """Chunks analysed at once in one process: one per core. The heavy parts (Arrow, polars,
     NumPy, delta-rs, the pose estimator) release the GIL, so threads share the cores."""
@@ -315,14 +331,22 @@ def ingest_manifest(
         frames.start(video_frames(batch))
     threads = workers or default_workers()
 
-    def submit(pool: ThreadPoolExecutor, chunk: list[ManifestRow], state: LakeState) -> Future[ChunkSummary]:
+    def submit(pool: ThreadPoolExecutor, chunk: list[ManifestRow], state: LakeState) -> Pending:
         # a worker thread runs in a copy of this context: it counts frames on ``frames`` too
-        return pool.submit(contextvars.copy_context().run, ingest_chunk, lake, chunk, force, state)
+        return _Waiting(pool.submit(contextvars.copy_context().run, ingest_chunk, lake, chunk, force, state))
 
-    with counting_frames(frames), ThreadPoolExecutor(threads, thread_name_prefix="hinge-ingest") as pool:
-        summary = run_chunks(
-            batch, lambda chunk, state: submit(pool, chunk, state), threads, chunk_size, progress
-        )
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="hinge-ingest")
+    try:
+        with counting_frames(frames):
+            summary = run_chunks(
+                batch, lambda chunk, state: submit(pool, chunk, state), threads, chunk_size, progress
+            )
+    except BaseException:
+        # An error or Ctrl-C returns now, not after the chunks already running (a video: minutes);
+        # they finish or die with the process, and the lake is consistent either way (lake.py).
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     lake.maintain()
     return summary
 
