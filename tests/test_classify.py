@@ -158,6 +158,32 @@ def test_session_relative_features_use_no_labels():
     assert np.isnan(out["rel_m"][4:].to_numpy()).all()  # a group of two is too small
 
 
+def test_a_relative_candidate_sees_only_session_relative_metrics():
+    """``rf-relative`` learns from each metric minus its session median, never the metric itself:
+    an offset constant for an athlete (a sensor strapped on at another angle) cannot move it."""
+    from hinge_analytics.classify.estimator import ESTIMATOR_NAMES, build_pipeline
+
+    rng = np.random.default_rng(3)
+    depth = rng.normal(0.0, 1.0, 48)
+    y = np.where(depth > 0, "deep", "shallow")
+    X = pl.DataFrame(
+        {
+            "athlete_id": np.repeat(["a", "b", "c", "d"], 12),
+            "session_date": ["d"] * 48,
+            "exercise": ["squat"] * 48,
+            "side": [""] * 48,
+            "m": depth,
+        }
+    )
+    relative = build_pipeline(["m"], "rf-relative").fit(X, y)
+    names = relative.named_steps["columns"].get_feature_names_out()
+    assert "rel_m" in names and "m" not in names
+    assert "m" in build_pipeline(["m"], "rf").fit(X, y).named_steps["columns"].get_feature_names_out()
+    mounted_otherwise = X.with_columns(pl.col("m") + 40.0)  # the same reps, another constant offset
+    assert (relative.predict(mounted_otherwise) == relative.predict(X)).all()
+    assert "relative" in ESTIMATOR_NAMES["rf-relative"]
+
+
 def test_single_leg_work_is_seen_stance_leg_first():
     columns = ["peak_knee_flexion_left_deg", "peak_knee_flexion_right_deg", "si_knee_flexion_pct", "m"]
     X = pl.DataFrame(

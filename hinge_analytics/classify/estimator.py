@@ -52,10 +52,16 @@ GOOD = "good"
 # mistake. Chosen on simulated athletes the shipped model never saw (seed 77, 12 athletes, pose,
 # leave-athlete-out): plain argmax gave sensitivity 0.963 / specificity 0.970, this 0.968 / 0.967.
 GOOD_AT_LEAST = 0.5
-CANDIDATES: tuple[str, ...] = ("hgb", "rf", "logreg")
+# A candidate named ``<kind>-relative`` sees only the session-relative metrics (`SessionRelative`),
+# not the metrics themselves: absolute values carry what is constant for an athlete (segment
+# lengths, sensor mounting, habitual depth), which a few training athletes cannot teach to
+# transfer. Which view generalises is decided per model family by athlete-grouped selection.
+RELATIVE_ONLY = "-relative"
+CANDIDATES: tuple[str, ...] = ("hgb", "rf", "rf-relative", "logreg")
 ESTIMATOR_NAMES = {
     "hgb": "HistGradientBoostingClassifier",
     "rf": "RandomForestClassifier",
+    "rf-relative": "RandomForestClassifier (session-relative metrics only)",
     "logreg": "LogisticRegression",
 }
 INNER_FOLDS = 3
@@ -106,9 +112,15 @@ def build_pipeline(
 ) -> Pipeline:
     """The Pipeline a model family is: raw rep rows (``features.model_input``) in, labels out.
 
-    ``calibration`` = ``"isotonic"`` / ``"sigmoid"`` wraps the estimator in a CalibratedClassifierCV
+    ``kind``: an estimator of `make_estimator`, or ``<kind>-relative`` for that estimator on the
+    session-relative metrics only (`RELATIVE_ONLY`). ``calibration`` = ``"isotonic"`` / ``"sigmoid"`` wraps the estimator in a CalibratedClassifierCV
     whose folds are grouped by athlete (fit with ``groups=`` under metadata routing, see `fit`)."""
-    numeric = list(features) + ([f"{RELATIVE_PREFIX}{c}" for c in features] if relative else [])
+    absolute = not kind.endswith(RELATIVE_ONLY)
+    kind = kind.removesuffix(RELATIVE_ONLY)
+    relative = relative or not absolute
+    numeric = (list(features) if absolute else []) + (
+        [f"{RELATIVE_PREFIX}{c}" for c in features] if relative else []
+    )
     columns = ColumnTransformer(
         [
             ("exercise", OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(CATEGORICAL)),
