@@ -227,7 +227,8 @@ RECORDINGS: dict[str, pl.DataType] = {
 # --------------------------------------------------------------------------- reps + metrics
 REP_KEY: dict[str, pl.DataType] = {"recording_id": pl.String, "rep": pl.Int32}
 
-# Angles summarised per rep (features/metrics.py). Peak = max over the rep; range = max - min;
+# Angles summarised per rep (features/metrics.py). Peak = max over the rep (hip and knee flexion:
+# read over the rep's bottom phase, where a maximum would select noise); range = max - min;
 # at-bottom = at the deepest hinge point. Quality flags are not form features (classify/ leaves
 # them out).
 REP_ANGLES = (
