@@ -131,8 +131,8 @@ def write_card(out_dir: Path, meta: dict) -> Path:
         "## Quality (leave-athlete-out)",
         "Every figure is on athletes the model being scored never saw (GroupKFold by athlete; calibration",
         "is fitted inside each training fold). The estimator was chosen among the candidates by the same",
-        "athlete-grouped folds, a small optimistic bias with three candidates. No figure is computed on",
-        "training reps.",
+        f"athlete-grouped folds, a small optimistic bias with {len(meta['candidates'])} candidates. No",
+        "figure is computed on training reps.",
         "",
     ]
     trust = trust_notes(data)
