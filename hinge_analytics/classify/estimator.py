@@ -113,8 +113,9 @@ def build_pipeline(
     """The Pipeline a model family is: raw rep rows (``features.model_input``) in, labels out.
 
     ``kind``: an estimator of `make_estimator`, or ``<kind>-relative`` for that estimator on the
-    session-relative metrics only (`RELATIVE_ONLY`). ``calibration`` = ``"isotonic"`` / ``"sigmoid"`` wraps the estimator in a CalibratedClassifierCV
-    whose folds are grouped by athlete (fit with ``groups=`` under metadata routing, see `fit`)."""
+    session-relative metrics only (`RELATIVE_ONLY`). ``calibration`` = ``"isotonic"`` /
+    ``"sigmoid"`` wraps the estimator in a CalibratedClassifierCV whose folds are grouped by
+    athlete (fit with ``groups=`` under metadata routing, see `fit`)."""
     absolute = not kind.endswith(RELATIVE_ONLY)
     kind = kind.removesuffix(RELATIVE_ONLY)
     relative = relative or not absolute
