@@ -73,7 +73,7 @@ def _user_errors(func: F) -> F:
         from hinge_analytics.ingest.errors import BadRecording, first_line
 
         # Only a command that imported the classifier can raise its error; importing it here
-        # (scikit-learn) cost every command a second, a one-off ingest a third of its time.
+        # (scikit-learn) would cost every command a second, a one-off ingest a third of its time.
         estimator = sys.modules.get("hinge_analytics.classify.estimator")
         model_error = () if estimator is None else (estimator.ModelError,)
 

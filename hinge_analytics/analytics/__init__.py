@@ -2,8 +2,9 @@
 
 All SQL lives in ``views.sql``; user values only ever reach it as bound parameters (``?``).
 
-Views (``hinge query`` sees them all): ``recordings``, ``reps``, ``angles``, ``predictions``,
-``quarantine``, ``rep_view`` (one row per rep with metadata, label, cue and ``set_third``),
+Views (``hinge query`` sees them all): ``recordings``, ``reps``, ``angles``, ``rep_curves``,
+``video_landmarks`` (the pose estimator's output for videos), ``predictions``, ``quarantine``,
+``rep_view`` (one row per rep with metadata, label, cue and ``set_third``),
 ``set_view`` (one row per set), ``session_labels`` (rep counts per label), ``sessions`` (athlete x
 session x exercise), ``weekly`` (athlete x exercise x ISO week) and the table macro
 ``athlete_flags(since, athlete)``.

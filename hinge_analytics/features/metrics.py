@@ -114,12 +114,14 @@ def rep_metrics(
             row[f"range_{k}"] = float(highest[j] - lowest[j])
             row[f"bottom_{k}"] = float(every_angle[bottom, j])
         deep = _bottom_phase(series["hinge_deg"][inside])
-        row["range_hip_flexion_deg"] = _stat(nanmax, hip[inside]) - _stat(nanmin, hip[inside])
-        row["peak_hip_flexion_deg"] = _vertex(t[inside][deep], hip[inside][deep], _stat(nanmax, hip[inside]))
+        t_deep = t[inside][deep]
+        hip_max = _stat(nanmax, hip[inside])
+        row["range_hip_flexion_deg"] = hip_max - _stat(nanmin, hip[inside])
+        row["peak_hip_flexion_deg"] = _vertex(t_deep, hip[inside][deep], hip_max)
         for side in ("left", "right"):
-            hip_side = series[f"hip_flexion_{side}_deg"][inside]
+            hip_side = series[f"hip_flexion_{side}_deg"][inside][deep]
             row[f"peak_hip_flexion_{side}_deg"] = _vertex(
-                t[inside][deep], hip_side[deep], row[f"peak_hip_flexion_{side}_deg"]
+                t_deep, hip_side, row[f"peak_hip_flexion_{side}_deg"]
             )
             knee = series[f"knee_flexion_{side}_deg"][inside][deep]
             if np.isfinite(knee).any():

@@ -181,34 +181,33 @@ def ingest_chunk(
     return summary
 
 
-def restore_video_landmarks(lake: Lake, row: ManifestRow) -> bool:
+def restore_video_landmarks(lake: Lake, row: ManifestRow) -> None:
     """Put the landmarks the lake holds for this video (same bytes, same estimator) back in the
     estimator's cache, so that re-analysing it never runs the estimator again, even on a machine
-    that never saw the video before. Returns whether it did."""
+    that never saw the video before. The video is hashed only when the lake has an ingest of it by
+    this estimator: a first ingest reads its bytes no more often than before."""
     version = estimator_version()
     if version is None or not lake.exists("video_landmarks"):
-        return False
-    try:
-        video_hash = video_sha256(row.file)
-    except OSError:
-        return False  # reading the recording says what is wrong with it
-    if cache_file(video_hash, version).is_file():
-        return False
+        return
     marker = lake.read("recordings", ["recording_id", "ingest_id", "estimator"], [row.recording_id]).filter(
         pl.col("estimator") == version
     )
     if not marker.height:
-        return False
+        return
+    try:
+        video_hash = video_sha256(row.file)
+    except OSError:
+        return  # reading the recording says what is wrong with it
+    if cache_file(video_hash, version).is_file():
+        return
     table = (
         lake.read("video_landmarks", None, [row.recording_id])
         .join(marker.select("recording_id", "ingest_id"), on=["recording_id", "ingest_id"])
         .filter(pl.col("video_sha256") == video_hash)
         .sort("frame")
     )
-    if not table.height:
-        return False
-    store_landmarks(table, video_hash, version, row.file.name)
-    return True
+    if table.height:
+        store_landmarks(table, video_hash, version, row.file.name)
 
 
 @dataclass
@@ -290,7 +289,7 @@ def run_chunks(
 class _Waiting:
     """A worker thread's chunk, waited for in short slices: Ctrl-C's SIGINT may be delivered to a
     worker thread, and a main thread blocked in a wait without timeout never runs Python's handler
-    (a video ingest went on for minutes after Ctrl-C)."""
+    (a video ingest would go on for minutes after Ctrl-C)."""
 
     future: Future[ChunkSummary]
 
