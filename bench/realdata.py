@@ -111,7 +111,10 @@ def metamotion_cases(folder: Path) -> list[Case]:
 
 def ktbl_cases(folder: Path) -> list[Case]:
     """Kettlebell accelerometer: labelled swing times (labels/*.lbl); snatch and jerk files hold no
-    swing. ktbl_1 also holds 10 jerks before its swings: they are not swings either."""
+    swing. ktbl_1 also holds 10 jerks before its swings, ktbl_3 and ktbl_4 unlabelled rack work
+    after theirs: they are not swings either. The labels count from each file's first sample, as
+    the frames' t_s does (ktbl_1 and ktbl_4 start at 2.3 and 2.5 s): every label then lies
+    0.18-0.27 s after a float of the bell (|f| < 0.3 g)."""
     cases = []
     for raw in sorted(folder.glob("raw/ktbl_*.csv")):
         labels = pl.read_csv(folder / "labels" / f"{raw.stem}.lbl")

@@ -67,3 +67,9 @@ def frame_with_nulls(
         else:
             series.append(pl.Series(name, values, dtype))
     return pl.DataFrame(series)
+
+
+def true_runs(mask: np.ndarray) -> list[slice]:
+    """Maximal stretches where ``mask`` is true."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask).astype(np.int8), [0]])))
+    return [slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]

@@ -22,11 +22,12 @@ from hinge_analytics.ingest import read_recording
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.ingest.manifest import ManifestRow
-from hinge_analytics.kinematics import angles_for
+from hinge_analytics.kinematics import angles_for, load_placement
 from hinge_analytics.kinematics.implement import RepSignal
 from hinge_analytics.kinematics.plausibility import check_angles
 from hinge_analytics.reps.segmentation import long_gaps, segment_reps
 from hinge_analytics.reps.signal import rep_signal
+from hinge_analytics.reps.swing import SWING_EXERCISES, SWING_PLACEMENTS, keep_swings
 from hinge_analytics.schema import TABLES, conform
 
 
@@ -83,6 +84,7 @@ class Analysis:
     reps: pl.DataFrame
     curves: pl.DataFrame
     signal: RepSignal  # what the reps were cut on
+    notes: tuple[str, ...] = ()  # what a step left out, for the coach
 
 
 def analyse(read: RecordingRead, exercise: str | None = None, side: str | None = None) -> Analysis:
@@ -96,10 +98,15 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
     boundaries = segment_reps(
         angles["t_s"].to_numpy(), signal.values, signal.min_prominence, min_range=signal.min_range
     )
+    notes = []
     if signal.unit != "deg":  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
         boundaries = boundaries.with_columns(peak_hinge_velocity_deg_s=pl.lit(None, dtype=pl.Float64))
+        placement = load_placement(read)
+        if exercise in SWING_EXERCISES and placement in SWING_PLACEMENTS:
+            boundaries, note = keep_swings(read.frames, read.sample_rate_hz, placement, boundaries)
+            notes += [note] if note else []
     reps = rep_metrics(angles, boundaries, stance_side=side)
-    return Analysis(angles, reps, rep_curves(angles, reps), signal)
+    return Analysis(angles, reps, rep_curves(angles, reps), signal, tuple(notes))
 
 
 def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
@@ -132,12 +139,13 @@ def recording_note(done: Analysis) -> str | None:
             "Reps and their timing come from a sensor on the bar, kettlebell or wrist: it measures no "
             "body angles, so reps get no form label from it."
         )
+    notes += done.notes
     gaps = long_gaps(t, np.isfinite(signal))
     if gaps is not None:
         edges = np.flatnonzero(np.diff(np.concatenate([[0], gaps.astype(np.int8), [0]])))
         spans = [f"{t[a]:.1f}-{t[b - 1]:.1f} s" for a, b in zip(edges[::2], edges[1::2], strict=True)]
         notes.append(f"No data at {', '.join(spans)}: reps over those stretches are left out.")
-    if done.reps.height == 0:
+    if done.reps.height == 0 and not done.notes:  # a step's note says why
         finite = signal[np.isfinite(signal)]
         moved = float(np.percentile(finite, 99) - np.percentile(finite, 2)) if len(finite) else 0.0
         what = (

@@ -36,3 +36,21 @@ def test_pauses_and_fidgets_are_not_reps():
     x += 3 * np.sin(2 * np.pi * 1.8 * t) * (t > 27)  # walking out: small antiphase hip swing
     reps = segment_reps(t, x)
     assert reps.height == 3
+
+
+def test_a_rep_ending_just_before_a_gap_is_kept_and_one_cut_by_it_is_not():
+    """The bridge drawn across a gap is no data: a rep owns the samples up to the gap's edge, so a
+    rep that returns before the gap stays, and one whose return falls in the gap goes."""
+    t = np.arange(0, 30, 1 / 50)
+    x = np.zeros_like(t)
+    for s in (2.0, 6.0, 10.0, 15.5, 21.0, 25.0):
+        inside = (t >= s) & (t < s + 2.5)
+        x[inside] = 60 * np.sin(np.pi * (t[inside] - s) / 2.5) ** 2
+    after_third = (t > 11.25) & (t < 13.9)
+    x[after_third] = np.maximum(x[after_third], 25.0)  # back 60 % of the way, then the logging stops
+    x[(t >= 13.9) & (t < 15.0)] = np.nan
+    x[(t >= 17.0) & (t < 19.5)] = np.nan  # lost in the middle of the fourth rep
+    reps = segment_reps(t, x)
+    assert reps.height == 5
+    assert np.allclose(reps["t_bottom_s"].to_numpy(), [3.25, 7.25, 11.25, 22.25, 26.25], atol=0.05)
+    assert (reps["t_end_s"].to_numpy()[2] < 13.9) and reps["t_start_s"].to_numpy()[3] > 19.5

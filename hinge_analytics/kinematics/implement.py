@@ -68,8 +68,9 @@ Thresholds are physical: a lift moves the load at least ``MIN_PROMINENCE_M`` (a 
 rises ~0.15-0.25 m, a deadlift's 0.4-0.6 m, a kettlebell ~0.8 m), a rep cycle lasts
 ``MIN_PERIOD_S`` to ``MAX_PERIOD_S``.
 
-What it cannot do: tell a swing from a snatch or a jerk, or a deadlift from a squat: each is a
-repeated excursion of the load, and which lift it was comes from the manifest (or a classifier).
+What it cannot do: tell a deadlift from a squat: each is a repeated excursion of the load, and
+which lift it was comes from the manifest (or a classifier). A swing is told from the cleans,
+jerks and snatches around it by how the bell hangs (``reps.swing``), not by its height.
 A set of one or two reps does not repeat, so it is not counted; nor is the first or last rep next
 to a logging gap when the stretch beside it holds fewer than three.
 """
@@ -87,6 +88,7 @@ from scipy.signal import butter, sosfiltfilt
 from hinge_analytics.ingest.checks import MAX_GAP_S
 from hinge_analytics.kinematics.filters import interpolate_gaps, lowpass
 from hinge_analytics.kinematics.imu import up_from_fusion, up_from_quaternion
+from hinge_analytics.numeric import true_runs
 
 GRAVITY = 9.80665  # m/s^2, the unit "g" of the thresholds (the sensor's own g is measured, step 2)
 MIN_RUN_S = 2.0  # a stretch of data shorter than this cannot hold a rep
@@ -132,7 +134,7 @@ class RepSignal:
 
 
 # --------------------------------------------------------------------------- helpers
-def _channels(frames: pl.DataFrame, placement: str, names: tuple[str, ...]) -> np.ndarray | None:
+def placement_channels(frames: pl.DataFrame, placement: str, names: tuple[str, ...]) -> np.ndarray | None:
     """Columns ``<placement>_<name>`` as an (n, k) float array with NaN for nulls, or None."""
     cols = [f"{placement}_{c}" for c in names]
     if any(c not in frames.columns for c in cols) or all(
@@ -140,12 +142,6 @@ def _channels(frames: pl.DataFrame, placement: str, names: tuple[str, ...]) -> n
     ):
         return None
     return np.column_stack([frames[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in cols])
-
-
-def _runs(mask: np.ndarray) -> list[slice]:
-    """Maximal stretches where ``mask`` is true."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return [slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def _moving_mean(x: np.ndarray, width: int) -> np.ndarray:
@@ -166,7 +162,7 @@ def _highpass(x: np.ndarray, rate: float, cutoff_hz: float) -> np.ndarray:
     return sosfiltfilt(sos, x, padlen=min(len(x) - 1, int(3 * rate / cutoff_hz)))
 
 
-def _rests(acc: np.ndarray, gyr: np.ndarray | None, rate: float) -> np.ndarray:
+def rest_samples(acc: np.ndarray, gyr: np.ndarray | None, rate: float) -> np.ndarray:
     """Samples of still stretches at least ``REST_S`` long (module docstring, 2)."""
     width = max(3, int(round(STILL_WINDOW_S * rate)))
     norm = np.linalg.norm(acc, axis=1) / GRAVITY
@@ -175,7 +171,7 @@ def _rests(acc: np.ndarray, gyr: np.ndarray | None, rate: float) -> np.ndarray:
     if gyr is not None:
         still &= _moving_mean(np.linalg.norm(gyr, axis=1), width) < STILL_GYR_RAD_S
     rest = np.zeros_like(still)
-    for run in _runs(still):
+    for run in true_runs(still):
         if run.stop - run.start >= REST_S * rate:
             rest[run] = True
     return rest
@@ -205,11 +201,11 @@ def _height(
     acc: np.ndarray, gyr: np.ndarray | None, quat: np.ndarray | None, t_s: np.ndarray, rate: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """(height in m, rest mask) of one stretch without gaps (module docstring, 1-4)."""
-    rest = _rests(acc, gyr, rate)
+    rest = rest_samples(acc, gyr, rate)
     f_v, vertical = _vertical_specific_force(acc, gyr, quat, t_s, rest)
     f_v = lowpass(f_v, rate, min(ACC_LOWPASS_HZ, 0.4 * rate))
     gravity = np.empty_like(f_v)
-    for part in _runs(rest) + _runs(~rest):
+    for part in true_runs(rest) + true_runs(~rest):
         gravity[part] = f_v[part].mean()
     a_v = f_v - gravity
     if not vertical:  # |f| of a swinging load: its slowly varying centripetal excess is not lift
@@ -219,7 +215,7 @@ def _height(
         # every movement lies between two rests: zero-velocity updates bound the drift
         raw = velocity
         velocity = np.where(rest, 0.0, raw)
-        for part in _runs(~rest):
+        for part in true_runs(~rest):
             a, b = part.start, part.stop
             velocity[a:b] = raw[a:b] - np.interp(t_s[a:b], t_s[[a - 1, b]], raw[[a - 1, b]])
         height = cumulative_trapezoid(velocity, t_s, initial=0.0)
@@ -260,7 +256,7 @@ def _repeating(t_s: np.ndarray, height: np.ndarray) -> np.ndarray:
     weight = np.zeros(len(t_s))
     hop = max(1, int(PERIODIC_HOP_S * PERIODIC_RATE_HZ))
     ramp = max(1, int(GATE_RAMP_S * PERIODIC_RATE_HZ))
-    for run in _runs(np.isfinite(height)):
+    for run in true_runs(np.isfinite(height)):
         t = t_s[run]
         grid = np.arange(t[0], t[-1] + 0.5 / PERIODIC_RATE_HZ, 1.0 / PERIODIC_RATE_HZ)
         # slower than the slowest rep cycle is drift or a change of place, not repetition
@@ -301,7 +297,7 @@ def _rest_referenced(height: np.ndarray, rest: np.ndarray, rate: float, load_res
     turned = -height if direction < 0 else height
     out = np.full(len(height), np.nan)
     size = max(3, int(MAX_PERIOD_S * rate))
-    for run in _runs(finite):
+    for run in true_runs(finite):
         seg = turned[run]
         out[run] = seg - maximum_filter1d(minimum_filter1d(seg, size, mode="nearest"), size, mode="nearest")
     return out
@@ -320,14 +316,14 @@ def implement_rep_signal(
     min_range=s.min_range)``. ``exercise`` (the manifest's) tells where the load rests
     (``LOAD_REST``); others are read from the recording. Method and sources: module docstring.
     """
-    acc = _channels(frames, placement, ("acc_x", "acc_y", "acc_z"))
+    acc = placement_channels(frames, placement, ("acc_x", "acc_y", "acc_z"))
     if acc is None:
         return None
     rate = float(sample_rate_hz)
     t_s = frames["t_s"].cast(pl.Float64).to_numpy()
     recorded = np.isfinite(acc).all(axis=1)
-    gyr = _channels(frames, placement, ("gyr_x", "gyr_y", "gyr_z"))
-    quat = _channels(frames, placement, ("quat_w", "quat_x", "quat_y", "quat_z"))
+    gyr = placement_channels(frames, placement, ("gyr_x", "gyr_y", "gyr_z"))
+    quat = placement_channels(frames, placement, ("quat_w", "quat_x", "quat_y", "quat_z"))
     acc = interpolate_gaps(acc, rate, MAX_GAP_S)
     finite = np.isfinite(acc).all(axis=1)
     if gyr is not None:
@@ -335,7 +331,7 @@ def implement_rep_signal(
         finite &= np.isfinite(gyr).all(axis=1)
     height = np.full(len(t_s), np.nan)
     rest = np.zeros(len(t_s), dtype=bool)
-    for run in _runs(finite):
+    for run in true_runs(finite):
         if run.stop - run.start >= max(15, MIN_RUN_S * rate):
             height[run], rest[run] = _height(
                 acc[run],
@@ -347,7 +343,7 @@ def implement_rep_signal(
     values = np.where(np.isfinite(height), 0.0, np.nan)
     if np.isfinite(height).any():
         weight = _repeating(t_s, height)
-        for region in _runs(weight > 0):  # each repeating stretch has its own rest position
+        for region in true_runs(weight > 0):  # each repeating stretch has its own rest position
             values[region] = (
                 _rest_referenced(height[region], rest[region], rate, LOAD_REST.get(exercise or ""))
                 * weight[region]

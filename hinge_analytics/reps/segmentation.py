@@ -117,13 +117,24 @@ def segment_reps(
     peaks, prominences = peaks[returns], props["prominences"][returns]
     if len(peaks):
         peaks = peaks[prominences >= TYPICAL_FRACTION * np.median(prominences)]
-    # Boundaries of the region each peak owns: the lowest point between neighbouring peaks.
+    # Boundaries of the region each peak owns: the lowest point between neighbouring peaks, or
+    # the edge of a gap between them (what the bridge drew there is no data).
     valleys = [0] + [int(a + np.argmin(x[a : b + 1])) for a, b in zip(peaks[:-1], peaks[1:], strict=True)]
     valleys.append(len(x) - 1)
+    gap_at = np.flatnonzero(gaps) if gaps is not None else np.empty(0, dtype=int)
     rows = []
     previous_end_t = t_s[0]
     for k, peak in enumerate(peaks):
         lo, hi = valleys[k], valleys[k + 1]
+        if len(gap_at):
+            if gaps[peak]:
+                continue
+            before, after = gap_at[(gap_at < peak) & (gap_at > lo)], gap_at[(gap_at > peak) & (gap_at < hi)]
+            lo = int(before[-1]) + 1 if len(before) else lo
+            hi = int(after[0]) - 1 if len(after) else hi
+            drop = RETURN_FRACTION * (x[peak] - rest)
+            if x[peak] - x[lo : peak + 1].min() < drop or x[peak] - x[peak : hi + 1].min() < drop:
+                continue  # the rep runs into the gap: the data holds its leaving or its return only
         ecc = _phase(t_s, x, lo, peak, rising=True)
         con = _phase(t_s, x, peak, hi, rising=False)
         start = float(np.clip(ecc[0], max(previous_end_t, t_s[lo]), ecc[2]))
