@@ -85,7 +85,8 @@ def test_asymmetry_needs_relative_and_absolute_difference(tmp_path):
     flags = athlete_flags(con)
     con.close()
     assert flags.filter(pl.col("asymmetry_flag"))["athlete_id"].to_list() == ["clear"]
-    assert "knee SI +50% (romanian_deadlift)" in flags.filter(pl.col("asymmetry_flag"))["asymmetry_detail"][0]
+    detail = flags.filter(pl.col("asymmetry_flag"))["asymmetry_detail"][0]
+    assert "knee 25° left, 15° right (romanian_deadlift)" in detail  # degrees, not an SI
 
 
 def test_too_heavy_too_soon_rule(tmp_path):
@@ -126,7 +127,8 @@ def test_form_decay_counts_and_uncertain_reps(tmp_path):
     lake = make_lake(tmp_path, rows)
     s = sessions_of(lake).row(0, named=True)
     assert (s["sets"], s["reps"], s["n_good"], s["n_squatting"], s["n_uncertain"]) == (2, 8, 4, 3, 1)
-    assert s["share_good"] == pytest.approx(4 / 7)  # uncertain reps do not count
+    # over all labelled reps, the uncertain one included, and shown as its own share
+    assert (s["share_good"], s["share_uncertain"]) == pytest.approx((4 / 8, 1 / 8))
     assert s["most_common_mistake"] == "squatting"
     # 6 reps: thirds are reps 1-2 and 5-6; the 2-rep set has no thirds
     assert (s["share_good_first_third"], s["share_good_last_third"], s["form_decay"]) == (1.0, 0.0, 1.0)

@@ -229,9 +229,9 @@ def test_top_cues_give_each_mistake_once_with_its_rep_count():
     assert "lumbar_flexion: 1 reps" in items[1]
 
 
-def test_the_good_share_says_how_many_reps_it_leaves_out():
+def test_the_good_share_counts_uncertain_reps_as_their_own_share():
     from hinge_analytics.report import _good_share
 
     counts = pl.DataFrame({"label": ["good", "uncertain", "squatting", None], "reps": [3, 18, 1, 1]})
-    assert _good_share(counts) == "75% good of 4 judged (19 uncertain or unlabelled), "
-    assert _good_share(counts.filter(pl.col("label") == "uncertain")).startswith("none judged yet")
+    assert _good_share(counts) == "14% good, 82% uncertain of 22 labelled reps (1 not labelled yet), "
+    assert _good_share(counts.filter(pl.col("label").is_null())) == "none of 1 labelled yet, "

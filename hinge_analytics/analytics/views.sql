@@ -59,9 +59,17 @@ CREATE OR REPLACE TEMP MACRO symmetry_index(l, r) AS
 CREATE OR REPLACE TEMP MACRO is_asymmetric(l, r, n_left, n_right) AS
     coalesce(abs(symmetry_index(l, r)) > {ASYMMETRY_SI_PCT} AND abs(l - r) >= {ASYMMETRY_MIN_DIFF_DEG}
              AND least(n_left, n_right) >= {ASYMMETRY_MIN_REPS}, false);
--- Share of good reps: labelled reps only ('uncertain' and unlabelled reps do not count).
+-- Shares of good and of uncertain reps: over every labelled rep, an 'uncertain' one included (a
+-- share over the confident reps alone reads 75 % good for 3 good reps in 22 when 18 are uncertain).
+-- Reps not labelled yet (no `hinge predict` since they were ingested) do not count.
 CREATE OR REPLACE TEMP MACRO good_or_null(label) AS
-    CASE WHEN label IS NULL OR label = 'uncertain' THEN NULL ELSE (label = 'good')::INT END;
+    CASE WHEN label IS NULL THEN NULL ELSE (label = 'good')::INT END;
+CREATE OR REPLACE TEMP MACRO uncertain_or_null(label) AS
+    CASE WHEN label IS NULL THEN NULL ELSE (label = 'uncertain')::INT END;
+-- An asymmetry in words a coach reads: both sides in degrees, not a symmetry index (SI of a knee
+-- that bends 3 deg against 10 deg is -108 %, of 93 against 100 deg -7 %).
+CREATE OR REPLACE TEMP MACRO side_by_side(joint, l, r, lift) AS
+    printf('%s %.0f° left, %.0f° right (%s)', joint, l, r, lift);
 CREATE OR REPLACE TEMP MACRO too_heavy_rule(n_sessions, load_pct_per_week, good_pp_per_week, rounding_deg_per_week) AS
     coalesce(n_sessions >= {TOO_HEAVY_MIN_SESSIONS} AND load_pct_per_week >= {TOO_HEAVY_LOAD_PCT_PER_WEEK}
              AND (coalesce(good_pp_per_week <= {TOO_HEAVY_GOOD_PP_PER_WEEK}, false)
@@ -94,6 +102,7 @@ SELECT
     athlete_id, session_date, exercise, side, set_number, load_kg, recording_id,
     count(*) AS reps,
     avg(good_or_null(label)) AS share_good,
+    avg(uncertain_or_null(label)) AS share_uncertain,
     avg(good_or_null(label)) FILTER (WHERE set_third = 'first') AS share_good_first_third,
     avg(good_or_null(label)) FILTER (WHERE set_third = 'last') AS share_good_last_third,
     -- form decay (fatigue): share good in the first third minus the last third; > 0 = form fades
@@ -179,8 +188,8 @@ CREATE OR REPLACE TEMP VIEW session_label_stats AS
 SELECT
     athlete_id, session_date, exercise,
     sum(reps) AS n_labelled,
-    coalesce(sum(reps) FILTER (WHERE label = 'good'), 0)
-        / nullif(sum(reps) FILTER (WHERE label <> 'uncertain'), 0) AS share_good,
+    coalesce(sum(reps) FILTER (WHERE label = 'good'), 0) / nullif(sum(reps), 0) AS share_good,
+    coalesce(sum(reps) FILTER (WHERE label = 'uncertain'), 0) / nullif(sum(reps), 0) AS share_uncertain,
     sum(reps) FILTER (WHERE label = 'good') AS n_good,
     sum(reps) FILTER (WHERE label = 'rounded_back') AS n_rounded_back,
     sum(reps) FILTER (WHERE label = 'lumbar_flexion') AS n_lumbar_flexion,
@@ -193,9 +202,9 @@ SELECT
     arg_max(label, reps) FILTER (WHERE label NOT IN ('good', 'uncertain')) AS most_common_mistake,
     -- fatigue: pooled over the session's sets
     coalesce(sum(reps_first_third) FILTER (WHERE label = 'good'), 0)
-        / nullif(sum(reps_first_third) FILTER (WHERE label <> 'uncertain'), 0) AS share_good_first_third,
+        / nullif(sum(reps_first_third), 0) AS share_good_first_third,
     coalesce(sum(reps_last_third) FILTER (WHERE label = 'good'), 0)
-        / nullif(sum(reps_last_third) FILTER (WHERE label <> 'uncertain'), 0) AS share_good_last_third
+        / nullif(sum(reps_last_third), 0) AS share_good_last_third
 FROM session_label_counts
 WHERE label IS NOT NULL
 GROUP BY athlete_id, session_date, exercise;
@@ -205,6 +214,7 @@ SELECT
     athlete_id, session_date, exercise,
     s.sets, a.reps, s.top_load_kg, s.mean_load_kg,
     l.share_good,
+    l.share_uncertain,
     coalesce(l.n_good, 0)::BIGINT AS n_good,
     coalesce(l.n_rounded_back, 0)::BIGINT AS n_rounded_back,
     coalesce(l.n_lumbar_flexion, 0)::BIGINT AS n_lumbar_flexion,
@@ -277,8 +287,8 @@ FROM (
     SELECT
         athlete_id, exercise, date_trunc('week', session_date)::DATE AS week,
         count(*) AS sessions, sum(reps)::BIGINT AS reps, max(top_load_kg) AS top_load_kg,
-        sum(share_good * (reps - n_uncertain - n_unlabelled))
-            / nullif(sum(reps - n_uncertain - n_unlabelled), 0) AS share_good,
+        sum(n_good) / nullif(sum(reps - n_unlabelled), 0) AS share_good,
+        sum(n_uncertain) / nullif(sum(reps - n_unlabelled), 0) AS share_uncertain,
         bool_or(asymmetry_flag) AS asymmetry_flag,
         bool_or(too_heavy_too_soon) AS too_heavy_too_soon
     FROM sessions
@@ -301,12 +311,15 @@ per_exercise AS (
         athlete_id,
         exercise,
         concat_ws(', ',
-            CASE WHEN avg(knee_asymmetry_flag::INT) >= 0.5 THEN printf('knee SI %+.0f%% (%s)',
-                median(knee_si_pct) FILTER (WHERE knee_asymmetry_flag), exercise) END,
-            CASE WHEN avg(hip_asymmetry_flag::INT) >= 0.5 THEN printf('hip SI %+.0f%% (%s)',
-                median(hip_si_pct) FILTER (WHERE hip_asymmetry_flag), exercise) END,
-            CASE WHEN avg(ankle_asymmetry_flag::INT) >= 0.5 THEN printf('ankle SI %+.0f%% (%s)',
-                median(ankle_si_pct) FILTER (WHERE ankle_asymmetry_flag), exercise) END
+            CASE WHEN avg(knee_asymmetry_flag::INT) >= 0.5 THEN side_by_side('knee',
+                median(knee_left_deg) FILTER (WHERE knee_asymmetry_flag),
+                median(knee_right_deg) FILTER (WHERE knee_asymmetry_flag), exercise) END,
+            CASE WHEN avg(hip_asymmetry_flag::INT) >= 0.5 THEN side_by_side('hip',
+                median(hip_left_deg) FILTER (WHERE hip_asymmetry_flag),
+                median(hip_right_deg) FILTER (WHERE hip_asymmetry_flag), exercise) END,
+            CASE WHEN avg(ankle_asymmetry_flag::INT) >= 0.5 THEN side_by_side('ankle',
+                median(ankle_left_deg) FILTER (WHERE ankle_asymmetry_flag),
+                median(ankle_right_deg) FILTER (WHERE ankle_asymmetry_flag), exercise) END
         ) AS detail
     FROM chosen
     GROUP BY athlete_id, exercise
@@ -322,8 +335,8 @@ SELECT
     sum(reps)::BIGINT AS reps,
     min(session_date) AS first_session,
     max(session_date) AS last_session,
-    sum(share_good * (reps - n_uncertain - n_unlabelled))
-        / nullif(sum(reps - n_uncertain - n_unlabelled), 0) AS share_good,
+    sum(n_good) / nullif(sum(reps - n_unlabelled), 0) AS share_good,
+    sum(n_uncertain) / nullif(sum(reps - n_unlabelled), 0) AS share_uncertain,
     mode(most_common_mistake) AS most_common_mistake,
     avg(asymmetry_flag::INT) AS share_sessions_asymmetric,
     any_value(a.asymmetry_detail) IS NOT NULL AS asymmetry_flag,

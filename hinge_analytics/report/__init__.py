@@ -244,6 +244,7 @@ SESSION_COLUMNS = [
     "reps",
     "top_load_kg",
     (pl.col("share_good") * 100).alias("good_%"),
+    (pl.col("share_uncertain") * 100).alias("uncertain_%"),
     (pl.col("share_good_change") * 100).alias("good_change_pts"),
     "most_common_mistake",
     (pl.col("form_decay") * 100).alias("form_decay_pts"),
@@ -270,15 +271,16 @@ ANGLE_COLUMNS = [
 
 
 def _good_share(counts: pl.DataFrame) -> str:
-    """ "38% good of 153 judged (9 uncertain), ": the share leaves out uncertain and unlabelled
-    reps, and says so, or "3 good out of 22 reps" reads as 75 % when 18 were uncertain."""
+    """ "38% good, 6% uncertain of 153 labelled reps, ": both shares over every labelled rep, so
+    3 good reps in 22 with 18 uncertain read 14 % good, 82 % uncertain, not 75 % good."""
     by_label = dict(zip(counts["label"].to_list(), counts["reps"].to_list(), strict=True))
-    unsure = by_label.pop("uncertain", 0) + by_label.pop(None, 0)
-    judged = sum(by_label.values())
-    if judged == 0:
-        return f"none judged yet ({unsure} uncertain or unlabelled), " if unsure else ""
-    share = f"{100 * by_label.get('good', 0) / judged:.0f}% good of {judged} judged"
-    return f"{share} ({unsure} uncertain or unlabelled), " if unsure else f"{share}, "
+    unlabelled = by_label.pop(None, 0)
+    labelled = sum(by_label.values())
+    later = f" ({unlabelled} not labelled yet)" if unlabelled else ""
+    if labelled == 0:
+        return f"none of {unlabelled} labelled yet, " if unlabelled else ""
+    good, unsure = (100 * by_label.get(k, 0) / labelled for k in ("good", "uncertain"))
+    return f"{good:.0f}% good, {unsure:.0f}% uncertain of {labelled} labelled reps{later}, "
 
 
 def _athlete_page(
@@ -333,6 +335,7 @@ def _progress(weekly: pl.DataFrame) -> str:
         "reps",
         "top_load_kg",
         (pl.col("share_good") * 100).alias("good_%"),
+        (pl.col("share_uncertain") * 100).alias("uncertain_%"),
     )
     return f"<p class='note'>One week so far: its numbers (a trend needs two weeks).</p>{_table(numbers)}"
 
@@ -447,13 +450,14 @@ def _index_page(
     rows = []
     for rank, f in enumerate(_ranked(flags).iter_rows(named=True), start=1):
         share = "" if f["share_good"] is None else f"{100 * f['share_good']:.0f}%"
+        unsure = "" if f["share_uncertain"] is None else f"{100 * f['share_uncertain']:.0f}%"
         trend = trends.get(f["athlete_id"], [])
         shown = [f"{100 * v:.0f}%" for v in trend if v is not None]
         spark = sparkline(trend, _esc(f"good reps by week: {' → '.join(shown[-8:])}")) if shown else ""
         link = f"<a href='{_esc(pages[f['athlete_id']])}'>{_esc(f['athlete_id'])}</a>"
         rows.append(
             f"<tr><td>{rank}</td><td class='t'>{link}</td><td>{f['sessions'] or 0}</td>"
-            f"<td>{f['reps'] or 0}</td><td>{share}</td><td class='t'>{spark}</td>"
+            f"<td>{f['reps'] or 0}</td><td>{share}</td><td>{unsure}</td><td class='t'>{spark}</td>"
             f"<td class='t'>{_esc(f['most_common_mistake'])}</td>"
             f"<td class='t{' flag' if f['asymmetry_flag'] else ''}'>"
             f"{_esc(f['asymmetry_detail']) if f['asymmetry_flag'] else ''}</td>"
@@ -471,9 +475,10 @@ def _index_page(
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC</p>"
         f"<h2>Needs attention</h2>{f'<ul>{items}</ul>' if items else '<p>Nobody is flagged.</p>'}"
         "<h2>Athletes</h2><p class='note'>Flagged athletes first, then the lowest share of good reps; "
-        "the line is each athlete's share of good reps week by week.</p>"
+        "the line is each athlete's share of good reps week by week. Shares are of all labelled reps: "
+        "a rep the model is not sure about counts as uncertain, not as good.</p>"
         "<div class='wide'><table><tr><th>#</th><th>athlete</th><th>sessions</th><th>reps</th>"
-        "<th>good reps</th><th>by week</th><th>most common mistake</th><th>asymmetric</th>"
+        "<th>good reps</th><th>uncertain</th><th>by week</th><th>most common mistake</th><th>asymmetric</th>"
         "<th>too heavy, too soon</th></tr>" + "".join(rows) + "</table></div>"
         "<h2>Files not analysed</h2>"
         f"{_not_analysed_section(not_analysed, TEAM_LIST_ROWS, 'not_analysed.csv')}"
@@ -553,6 +558,7 @@ def _no_flags(athlete_id: str) -> dict:
         "sessions": 0,
         "reps": 0,
         "share_good": None,
+        "share_uncertain": None,
         "most_common_mistake": None,
         "asymmetry_flag": False,
         "asymmetry_detail": None,
