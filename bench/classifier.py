@@ -20,6 +20,11 @@
    each feature minus its median over the subject's reps (what the product's session-relative
    features do), the stronger comparison.
 
+4. **Real deadlifts described as good form (SmartLift), shipped model**: every clip and its copies
+   (files of equal length: the source's rotated +-15 deg and mirrored augmentations), ingested and
+   labelled as ``hinge ingest`` and ``hinge predict`` do; per clip, each rep's label across the
+   copies, whether the copies agree, and the checkpoint and measurement behind each mistake call.
+
     .venv/bin/python bench/classifier.py [--athletes 12] [--sessions 2] [--seed 2024]
         [--formats mediapipe_csv,imu_csv] [--candidates hgb,rf,logreg] [--keep DIR]
         [--squat DIR] [--squat-seeds 5] [--skip-sim]
@@ -38,10 +43,11 @@ import polars as pl
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import f1_score
 
-from hinge_analytics.classify import load_model
+from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
 from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.jobs.ingest import CHUNK_SIZE, ingest_chunk, ingest_manifest
 from hinge_analytics.jobs.predict import predict
+from hinge_analytics.jobs.query import connect, frame
 from hinge_analytics.jobs.train import train
 from hinge_analytics.lake import Lake
 from hinge_analytics.schema import EXERCISES, IMU_CHANNELS, IMU_PLACEMENTS
@@ -49,11 +55,12 @@ from hinge_analytics.simulate.lakes import IMU_SUBSETS, add_sensor_subsets
 from hinge_analytics.simulate.team import SUPPORTED_FORMATS, simulate_team
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realdata import DEFAULT_DATA, MANIFEST_COLUMNS, squat_cases  # noqa: E402
+from realdata import DEFAULT_DATA, MANIFEST_COLUMNS, smartlift_cases, squat_cases  # noqa: E402
 
 TARGET_F1, TARGET_BINARY = 0.85, 0.95
 SQUAT_TARGET_F1 = 0.88  # issue 20: the real squat dev set, leave-one-subject-out
 SQUAT_DIR = DEFAULT_DATA / "squat_imu_form_dev"
+SMARTLIFT_DIR = DEFAULT_DATA / "smartlift_mediapipe_deadlift"
 # The data set's class folders and the coach's words for them (SOURCE.md).
 SQUAT_LABELS = {
     "class0": "good",
@@ -256,6 +263,42 @@ def squat(folder: Path, root: Path, seeds: int = 5) -> None:
     print()
 
 
+# ----------------------------------------------------------------------------- SmartLift copies
+def smartlift(folder: Path, root: Path) -> None:
+    print("## Real deadlifts described as good form (SmartLift), shipped model\n")
+    cases = smartlift_cases(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    manifest = root / "manifest.csv"
+    rows = [{**dict.fromkeys(MANIFEST_COLUMNS, ""), **c.row, "sample_rate_hz": 30.0} for c in cases]
+    pl.DataFrame(rows).select(*MANIFEST_COLUMNS, "sample_rate_hz").write_csv(manifest)
+    lake = Lake(root / "lake")
+    summary = ingest_manifest(manifest, lake, batch_dir=folder)
+    predict(lake, load_model(DEFAULT_MODEL_DIR))
+    with connect(lake) as con:
+        reps = frame(con, "SELECT recording_id, rep, label, confidence, cue FROM rep_view")
+    group = {c.row["recording_id"]: c.group for c in cases}
+    reps = reps.with_columns(
+        copies=pl.col("recording_id").replace_strict(group),
+        measurement=pl.col("cue").str.extract(r" \((.*)\)$").str.split("; ").list.first(),
+    ).sort("copies", "recording_id", "rep")
+    per_rep = reps.group_by("copies", "rep").agg(
+        pl.col("label").n_unique().alias("labels"), pl.col("label").sort_by("recording_id").str.join(" / ")
+    )
+    agree = per_rep.filter(pl.col("labels") == 1).height
+    mistakes = reps.filter(~pl.col("label").is_in(["good", "uncertain"]))
+    good, unsure = (int((reps["label"] == k).sum()) for k in ("good", "uncertain"))
+    print(
+        f"{reps.height} reps in {reps['recording_id'].n_unique()} files "
+        f"({len(summary.quarantined)} quarantined); labels agree across a clip's copies on "
+        f"{agree}/{per_rep.height} rep positions. Called a specific mistake: {mistakes.height}/"
+        f"{reps.height} ({mistakes.height / max(reps.height, 1):.0%}); good {good}, uncertain {unsure}.\n"
+    )
+    with pl.Config(tbl_rows=60, fmt_str_lengths=80, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
+        print(per_rep.sort("copies", "rep"))
+        print(mistakes.select("recording_id", "rep", "label", "confidence", "measurement"))
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--athletes", type=int, default=12)
@@ -276,6 +319,10 @@ def main() -> None:
             squat(args.squat, root / "squat", args.squat_seeds)
         else:
             print(f"## Real squat dev set: skipped ({args.squat} is absent)")
+        if SMARTLIFT_DIR.is_dir():
+            smartlift(SMARTLIFT_DIR, root / "smartlift")
+        else:
+            print(f"## Real deadlifts (SmartLift): skipped ({SMARTLIFT_DIR} is absent)")
 
 
 if __name__ == "__main__":
