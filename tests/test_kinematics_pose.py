@@ -140,3 +140,25 @@ def test_marker_sets_without_ears_still_see_the_upper_back_round():
     reps = [(t >= a) & (t <= b) for a, b in zip(truth.t_start_s, truth.t_end_s, strict=True)]
     good, rounded = (np.ptp(rounding[r]) for r in reps)
     assert rounded > good + 8.0
+
+
+@pytest.mark.parametrize("roll_deg", [-15.0, -6.0, 9.0, 15.0])
+def test_a_tilted_picture_of_a_deadlift_is_levelled_by_the_bar_path(roll_deg):
+    """A phone held tilted turns every segment by the same angle, and trunk inclination (the
+    lockout lean of a hyperextension) with it. A deadlift's bar travels plumb, so the wrists' path
+    gives the tilt back; other lifts, whose bar is no plumb line, are left as they are."""
+    t, pts = _points(4, "deadlift")
+    flat = {k: v * np.array([1.0, 1.0, 0.0]) for k, v in pts.items()}
+    c, s = np.cos(np.radians(roll_deg)), np.sin(np.radians(roll_deg))
+    tilted = {
+        k: np.column_stack([c * v[:, 0] + s * v[:, 1], -s * v[:, 0] + c * v[:, 1], v[:, 2]])
+        for k, v in flat.items()
+    }
+    level = pose_angles(_frames(t, flat), 30.0, "image_px", exercise="deadlift")
+    got = pose_angles(_frames(t, tilted), 30.0, "image_px", exercise="deadlift")
+    unlevelled = pose_angles(_frames(t, tilted), 30.0, "image_px", exercise="squat")
+    trunk = "trunk_inclination_deg"
+    assert float(np.median(got[trunk] - level[trunk])) == pytest.approx(0.0, abs=1.0)
+    assert float(np.median(unlevelled[trunk] - level[trunk])) == pytest.approx(roll_deg, abs=1.5)
+    for column, value in _peaks(level).items():
+        assert _peaks(got)[column] == pytest.approx(value, abs=1.5), column

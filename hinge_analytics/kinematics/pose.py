@@ -189,8 +189,9 @@ def _swap_flags(
 
 _RIGID = (("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow"), ("hip", "shoulder"))
 ASPECT_LANDMARKS = frozenset(f"{j}_{s}" for pair in _RIGID for j in pair for s in ("left", "right"))
-# The landmarks pose_angles reads after cleaning (elbows and wrists are not used; the nose stands in
-# for the ears in marker sets without them, e.g. Pose2Sim's BODY_25B TRC).
+# The landmarks pose_angles reads after cleaning (elbows are not used, wrists only to level a
+# deadlift's picture; the nose stands in for the ears in marker sets without them, e.g. Pose2Sim's
+# BODY_25B TRC).
 ANGLE_LANDMARKS = frozenset(
     {"nose"}
     | {
@@ -199,6 +200,13 @@ ANGLE_LANDMARKS = frozenset(
         for s in ("left", "right")
     }
 )
+BAR_LANDMARKS = frozenset({"wrist_left", "wrist_right"})
+# Lifts whose bar travels plumb: a deadlift's bar stays over the midfoot, the lifter's balance
+# point, drifting a few cm over ~0.5 m of travel (Rippetoe, Starting Strength, 3rd ed., 2011, ch. 4).
+# An RDL's or good morning's bar swings with the trunk and a swing's bell on an arc: no reference.
+PLUMB_BAR_EXERCISES = frozenset({"deadlift"})
+MIN_BAR_PATH_ELONGATION = 3.0  # the wrists' travel along their path over across it
+MAX_ROLL_DEG = 45.0  # a tripod or a hand-held phone; a sideways picture is a rotation flag ignored
 
 
 def estimate_aspect(p: dict[str, np.ndarray]) -> float:
@@ -348,6 +356,38 @@ def _largest_excursion(v: np.ndarray, share: float = 0.2) -> np.ndarray:
     return np.array([axis[0], 0.0, axis[1]])
 
 
+def camera_roll_deg(p: dict[str, np.ndarray]) -> float | None:
+    """How far (deg) the picture's vertical is turned from the plumb line of the bar path: the
+    principal direction of the wrists' 2D track, where it is a line (``MIN_BAR_PATH_ELONGATION``)
+    within ``MAX_ROLL_DEG`` of the picture's vertical; None otherwise. Positive: the path leans
+    towards +x going up."""
+    wrists = [p[w][:, :2] for w in sorted(BAR_LANDMARKS) if w in p]
+    if not wrists:
+        return None
+    track = nanmean_stack(wrists)
+    track = track[np.isfinite(track).all(axis=1)]
+    if len(track) < 10:
+        return None
+    _, spread, axes = np.linalg.svd(track - track.mean(axis=0), full_matrices=False)
+    if spread[1] <= 0 or spread[0] / spread[1] < MIN_BAR_PATH_ELONGATION:
+        return None
+    along = axes[0] if axes[0][1] >= 0 else -axes[0]
+    roll = float(np.degrees(np.arctan2(along[0], along[1])))
+    return roll if abs(roll) <= MAX_ROLL_DEG else None
+
+
+def levelled(p: dict[str, np.ndarray], roll_deg: float) -> dict[str, np.ndarray]:
+    """Every landmark turned in the picture's plane by ``roll_deg`` (as `camera_roll_deg` gives
+    it), so that the bar path is plumb."""
+    c, s = np.cos(np.radians(roll_deg)), np.sin(np.radians(roll_deg))
+    out = {}
+    for name, v in p.items():
+        v = v.copy()
+        v[:, 0], v[:, 1] = c * v[:, 0] - s * v[:, 1], s * v[:, 0] + c * v[:, 1]
+        out[name] = v
+    return out
+
+
 def tilt_deg(lower: np.ndarray, upper: np.ndarray, forward: np.ndarray) -> np.ndarray:
     """Forward tilt from vertical (deg) of lower->upper, in the sagittal plane."""
     d = upper - lower
@@ -370,14 +410,18 @@ def pose_angles(
     ``exercise``: a hip thrust lies on a bench, which tells where forward is without feet.
     """
     image = coordinates.startswith("image")
+    level = image and exercise in PLUMB_BAR_EXERCISES
     p = landmark_positions(
         frames,
         sample_rate_hz,
         cutoff_hz,
         image,
         estimate_image_aspect=coordinates == "image",
-        landmarks=ANGLE_LANDMARKS,
+        landmarks=ANGLE_LANDMARKS | BAR_LANDMARKS if level else ANGLE_LANDMARKS,
     )
+    roll = camera_roll_deg(p) if level else None
+    if roll is not None:  # a picture's vertical is only as plumb as the phone was held
+        p = levelled(p, roll)
     stance = (stance_side,) if stance_side in ("left", "right") else ()
     forward = forward_direction(p, stance or ("left", "right"), lying=exercise in LYING_EXERCISES)
     hip_c, sho_c, ear_c, ank_c = (_mid(p, k) for k in ("hip", "shoulder", "ear", "ankle"))

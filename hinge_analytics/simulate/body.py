@@ -79,6 +79,7 @@ class Pose:
     stance_side: str | None = None  # single-leg work: the other leg hangs from the hips
     arm_flexion_deg: np.ndarray | None = None  # straight arms swung forward from plumb (swing)
     hands_on_hips: bool = False  # hip thrust: the hands hold the bar across the hips
+    bar_over_midfoot: bool = False  # deadlift: straight arms hold the bar over the midfoot
     roll_deg: np.ndarray | None = None  # small side-to-side lean of the trunk (out-of-plane)
 
 
@@ -173,6 +174,15 @@ def forward_kinematics(pose: Pose, body: Anthropometry) -> dict[str, np.ndarray]
         upper, fore = UPPER_ARM * H * body.upper_arm, FOREARM * H * body.forearm
         elbow = circle_intersection(shoulder, upper, bar, fore, upper=True)
         wrist = elbow + fore * _direction(bar - elbow)
+    elif pose.bar_over_midfoot:
+        # Straight arms from the shoulders to a bar over the midfoot: a deadlift's bar travels
+        # plumb over the middle of the foot, the lifter's balance point (Rippetoe, Starting
+        # Strength, 3rd ed., 2011, ch. 4; bar-path studies find a few cm of drift over ~0.5 m).
+        arm = (UPPER_ARM * body.upper_arm + FOREARM * body.forearm) * H
+        midfoot = 0.25 * FOOT * H * body.feet  # the foot runs from -0.25 to +0.75 foot lengths
+        reach = np.clip(midfoot - shoulder[:, 0], -0.95 * arm, 0.95 * arm)
+        wrist = shoulder + np.column_stack([reach, -np.sqrt(arm**2 - reach**2)])
+        elbow = shoulder + (wrist - shoulder) * UPPER_ARM * body.upper_arm * H / arm
     elif pose.arm_flexion_deg is not None:
         # Straight arms swinging the bell: angle from hanging plumb, forward positive.
         down = _unit(pose.arm_flexion_deg + 180.0)

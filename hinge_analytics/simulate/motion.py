@@ -48,12 +48,21 @@ class ExerciseProfile:
     unilateral: bool = False
     shank: tuple[float, float] = (0.0, 6.0)  # bottom shank forward tilt (knees ahead of ankles), deg
     swing: bool = False  # arms swing a kettlebell
+    bar_over_midfoot: bool = False  # straight arms hold a barbell whose path stays over the midfoot
 
 
 EXERCISE_PROFILES: dict[str, ExerciseProfile] = {
     # Conventional deadlift from the floor: knees ~75-95 deg, shins inclined over the bar.
     "deadlift": ExerciseProfile(
-        (42, 55), (95, 135), (75, 95), (1.0, 2.0), (0.2, 0.6), (1.0, 1.6), (0.6, 1.5), shank=(12, 20)
+        (42, 55),
+        (95, 135),
+        (75, 95),
+        (1.0, 2.0),
+        (0.2, 0.6),
+        (1.0, 1.6),
+        (0.6, 1.5),
+        shank=(12, 20),
+        bar_over_midfoot=True,
     ),
     "romanian_deadlift": ExerciseProfile(
         (55, 75), (65, 100), (15, 25), (2.0, 3.0), (0.3, 1.0), (1.0, 1.6), (0.6, 1.5)
@@ -473,5 +482,6 @@ def _pose_from_progress(
         stance_side=plan.stance_side,
         arm_flexion_deg=arm,
         hands_on_hips=prof.supine,
+        bar_over_midfoot=prof.bar_over_midfoot,
         roll_deg=plan.roll_deg * np.sin(2 * np.pi * 0.2 * time + rng.uniform(0, 6.3)),
     )
