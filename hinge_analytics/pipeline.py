@@ -24,6 +24,7 @@ from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.ingest.manifest import ManifestRow
 from hinge_analytics.kinematics import angles_for, load_placement
 from hinge_analytics.kinematics.implement import RepSignal
+from hinge_analytics.kinematics.imu import shins_only_note
 from hinge_analytics.kinematics.plausibility import check_angles
 from hinge_analytics.reps.segmentation import long_gaps, segment_reps
 from hinge_analytics.reps.signal import rep_signal
@@ -98,7 +99,7 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
     boundaries = segment_reps(
         angles["t_s"].to_numpy(), signal.values, signal.min_prominence, min_range=signal.min_range
     )
-    notes = []
+    notes = [note] if read.modality == "imu" and (note := shins_only_note(read.sensors, exercise)) else []
     if signal.unit != "deg":  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
         boundaries = boundaries.with_columns(peak_hinge_velocity_deg_s=pl.lit(None, dtype=pl.Float64))
         placement = load_placement(read)
@@ -145,7 +146,7 @@ def recording_note(done: Analysis) -> str | None:
         edges = np.flatnonzero(np.diff(np.concatenate([[0], gaps.astype(np.int8), [0]])))
         spans = [f"{t[a]:.1f}-{t[b - 1]:.1f} s" for a, b in zip(edges[::2], edges[1::2], strict=True)]
         notes.append(f"No data at {', '.join(spans)}: reps over those stretches are left out.")
-    if done.reps.height == 0 and not done.notes:  # a step's note says why
+    if done.reps.height == 0 and not any(n.startswith("No ") for n in done.notes):  # a step said why
         finite = signal[np.isfinite(signal)]
         moved = float(np.percentile(finite, 99) - np.percentile(finite, 2)) if len(finite) else 0.0
         what = (

@@ -140,3 +140,13 @@ def test_fusion_pulls_a_biased_gyro_back_to_gravity():
     # First-order steady state: lag = bias x TAU (6 deg), not growing with time.
     assert tilt[-1] == pytest.approx(2.0 * K.TAU_S, rel=0.05)
     assert np.all(np.diff(tilt[len(t) // 2 :]) < 1e-3)  # settled
+
+
+def test_shin_only_sensors_in_a_stiff_legged_lift_come_with_a_note():
+    from hinge_analytics.kinematics.imu import shins_only_note
+
+    assert "shins barely move" in shins_only_note("shank_left,shank_right", "romanian_deadlift")
+    assert "good morning" in shins_only_note("shank_right,bar", "good_morning")
+    assert shins_only_note("shank_left,thigh_left", "romanian_deadlift") is None  # a thigh counts
+    assert shins_only_note("shank_left", "deadlift") is None  # the shins travel in a deadlift
+    assert shins_only_note("bar", "romanian_deadlift") is None  # no body sensor: the bar's own note

@@ -93,6 +93,14 @@ OFFSET_GAIN = 0.5  # a fitted offset must at least halve the still samples' dist
 GRAVITY_CUTOFF_HZ = 2.0  # accelerometer-only tilt: jolts and noise above this are not posture
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
+# Lifts whose shins stay near vertical (knees soft and still, ~0-10 deg of shank tilt): with
+# sensors on the shins alone, their reps move the hinge signal about as much as a weight shift.
+STILL_SHIN_EXERCISES = {
+    "romanian_deadlift": "a Romanian deadlift",
+    "single_leg_rdl": "a single-leg RDL",
+    "good_morning": "a good morning",
+    "kettlebell_swing": "a kettlebell swing",
+}
 SPINE_LENGTHS = np.array([0.22, 0.33, 0.45])  # fractions of the hip -> shoulder chord
 SPINE_STANDING_TILT_DEG = np.array([-25.0, -8.0, 12.0])
 
@@ -585,4 +593,16 @@ def imu_angles(
     table = pl.DataFrame({"frame": frames["frame"], "t_s": frames["t_s"], **out, "confidence": confidence})
     return conform(
         table.fill_nan(None), {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")}
+    )
+
+
+def shins_only_note(sensors: str, exercise: str | None) -> str | None:
+    """A sentence for the coach when a set's only body sensors are on the shins in a lift whose
+    shins barely move (``STILL_SHIN_EXERCISES``): its reps are cut on a few degrees of shin tilt."""
+    body = {p for p in sensors.split(",") if p in BODY_PLACEMENTS}
+    if exercise not in STILL_SHIN_EXERCISES or not body or not body <= {"shank_left", "shank_right"}:
+        return None
+    return (
+        f"Only the shins carry sensors, and in {STILL_SHIN_EXERCISES[exercise]} the shins barely move "
+        "(a few degrees): reps can be missed. A sensor on a thigh or the back counts them reliably."
     )
