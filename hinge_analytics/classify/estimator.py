@@ -9,9 +9,12 @@ sensor set, ``features.family_key``) and routes each rep to the family that serv
         -> CalibratedClassifierCV(best of HistGradientBoosting / RandomForest / LogisticRegression)
 
 The estimator is chosen on folds grouped by athlete (``GroupKFold``); probabilities are calibrated
-on out-of-fold predictions grouped the same way (Niculescu-Mizil & Caruana, ICML 2005: isotonic
-with enough data, Platt's sigmoid otherwise). Leave-athlete-out scoring is `evaluation`'s job,
-model files are `persistence`'s.
+on out-of-fold predictions grouped the same way: isotonic with enough data (Niculescu-Mizil &
+Caruana, ICML 2005), otherwise temperature scaling (Guo et al., ICML 2017), whose single parameter
+keeps the estimator's order of the labels. Platt's sigmoid, fitted per label on the out-of-fold
+predictions of one or two athletes, reordered them: on the real squat set it turned a
+leave-one-subject-out macro-F1 of 0.87-0.90 into 0.86. Leave-athlete-out scoring is
+`evaluation`'s job, model files are `persistence`'s.
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ def build_pipeline(
 
     ``kind``: an estimator of `make_estimator`, or ``<kind>-relative`` for that estimator on the
     session-relative metrics only (`RELATIVE_ONLY`). ``calibration`` = ``"isotonic"`` /
-    ``"sigmoid"`` wraps the estimator in a CalibratedClassifierCV whose folds are grouped by
+    ``"temperature"`` wraps the estimator in a CalibratedClassifierCV whose folds are grouped by
     athlete (fit with ``groups=`` under metadata routing, see `fit`)."""
     absolute = not kind.endswith(RELATIVE_ONLY)
     kind = kind.removesuffix(RELATIVE_ONLY)
@@ -183,7 +186,7 @@ def predict_proba(pipeline: Pipeline, X: pl.DataFrame) -> np.ndarray:
 
 
 def calibration_method(n_reps: int) -> str:
-    return "isotonic" if n_reps >= 1000 else "sigmoid"
+    return "isotonic" if n_reps >= 1000 else "temperature"
 
 
 def folds(groups: np.ndarray, wanted: int) -> int:
