@@ -26,6 +26,7 @@ from hinge_analytics.kinematics import angles_for, load_placement
 from hinge_analytics.kinematics.implement import RepSignal
 from hinge_analytics.kinematics.imu import shins_only_note
 from hinge_analytics.kinematics.plausibility import check_angles
+from hinge_analytics.numeric import true_runs
 from hinge_analytics.reps.segmentation import long_gaps, segment_reps
 from hinge_analytics.reps.signal import rep_signal
 from hinge_analytics.reps.swing import SWING_EXERCISES, SWING_PLACEMENTS, keep_swings
@@ -143,8 +144,7 @@ def recording_note(done: Analysis) -> str | None:
     notes += done.notes
     gaps = long_gaps(t, np.isfinite(signal))
     if gaps is not None:
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], gaps.astype(np.int8), [0]])))
-        spans = [f"{t[a]:.1f}-{t[b - 1]:.1f} s" for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        spans = [f"{t[run.start]:.1f}-{t[run.stop - 1]:.1f} s" for run in true_runs(gaps)]
         notes.append(f"No data at {', '.join(spans)}: reps over those stretches are left out.")
     if done.reps.height == 0 and not any(n.startswith("No ") for n in done.notes):  # a step said why
         finite = signal[np.isfinite(signal)]

@@ -43,6 +43,7 @@ import polars as pl
 from scipy.signal import find_peaks
 
 from hinge_analytics.ingest.checks import MAX_GAP_S
+from hinge_analytics.numeric import true_runs
 
 MIN_RANGE_DEG = 10.0  # a set whose hinge moves less than this has no reps
 MIN_PROMINENCE_DEG = 8.0  # a rep moves the hinge at least this far from the top and back
@@ -171,12 +172,11 @@ def long_gaps(t_s: np.ndarray, finite: np.ndarray) -> np.ndarray | None:
     """Samples inside runs without data longer than ``MAX_GAP_S`` (None when there are none)."""
     if finite.all():
         return None
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], (~finite).astype(np.int8), [0]])))
     gaps = np.zeros(len(t_s), dtype=bool)
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
-        before, after = t_s[max(a - 1, 0)], t_s[min(b, len(t_s) - 1)]
+    for run in true_runs(~finite):
+        before, after = t_s[max(run.start - 1, 0)], t_s[min(run.stop, len(t_s) - 1)]
         if after - before > MAX_GAP_S:
-            gaps[a:b] = True
+            gaps[run] = True
     return gaps if gaps.any() else None
 
 
