@@ -140,7 +140,9 @@ class RepPlan:
     concentric_s: float | None = None
     top_pause_s: float | None = None  # 0 = the next rep starts the moment this one ends
     range_of_motion: float = 1.0  # fraction of the bottom posture reached (partial reps < 1)
-    lean_back_deg: float = 0.0  # lockout lean-back: hips pushed forward, trunk back (hip extension)
+    # Lockout lean-back: hips pushed forward, trunk back (hip extension). A `hyperextension` rep
+    # that gives it is drawn with this lean instead of the severity's.
+    lean_back_deg: float = 0.0
     eccentric_shape: PhaseShape | None = None  # None = minimum jerk
     concentric_shape: PhaseShape | None = None
     hold_drift: float = 0.0  # bottom hold sags back up by this fraction of the range, ~every 5 s
@@ -322,7 +324,7 @@ def _bottom_targets(
         targets["hip"] = _uniform(rng, prof.hip) * depth
         _uniform(rng, prof.knee)  # the chain sets the knee; drawn so seeded teams stay the same
         targets["knee"] = 0.0  # extra knee bend at the bottom (a knee-dominant thrust)
-        if rep.label == "hyperextension":
+        if rep.label == "hyperextension" and not rep.lean_back_deg:
             targets.update(top_lean=-15 * s, top_lumbar=-22 * s)
         elif rep.label == "rounded_back":
             targets.update(thoracic=25 * s, neck=20 * s, protraction=0.03 * s)
@@ -347,7 +349,7 @@ def _bottom_targets(
     elif rep.label == "lumbar_flexion":
         targets.update(lumbar=28 * s, thoracic=6 * s, trunk=trunk - 5 * s)
         thigh += 10 * s
-    elif rep.label == "hyperextension":
+    elif rep.label == "hyperextension" and not rep.lean_back_deg:
         targets.update(top_lean=-14 * s, top_lumbar=-22 * s)
     elif rep.label == "squatting":
         targets.update(knee=knee + 50 * s, trunk=trunk - 25 * s)

@@ -14,8 +14,9 @@ independently, the things real recordings vary in (domain randomisation: Tobin e
   bottom 0-3 s, isometric holds of 10-20 s at the bottom in some sets, touch-and-go sets without
   pauses, and phase profiles that are not exactly minimum jerk (``motion.PhaseShape``). Kettlebell
   swings stay ballistic (0.35-1 s phases, no holds: Lake & Lauder, J Strength Cond Res 2012);
-- depth: partial reps at 40-70 % of the full posture, depth varying rep to rep, 1-12 reps, a
-  lean-back at lockout in some reps, coach-taxonomy mistakes in some reps;
+- depth: partial reps at 40-70 % of the full posture, depth varying rep to rep, 1-12 reps;
+- form: coach-taxonomy mistakes in some reps (severity 0.3-1), and a lean-back of 4-15 deg at
+  lockout in some others, labelled `hyperextension` as SPEC.md's taxonomy has it;
 - exercise: all six of ``schema.EXERCISES``; a single-leg RDL's manifest ``side`` is its stance leg;
 - pose: a camera on either side (athlete facing image-left or -right), yawed up to 35 deg
   (oblique), rolled up to 10 deg, pitched, portrait or landscape; 15-120 fps with dropped frames
@@ -71,6 +72,7 @@ PHASE_S = (0.5, 6.0)
 SWING_PHASE_S = (0.35, 1.0)
 ISOMETRIC_S = (10.0, 20.0)
 PARTIAL_ROM = (0.4, 0.7)
+LEAN_BACK_DEG = (4.0, 15.0)  # lean-back past standing at lockout, when a rep has one
 SEGMENT_SPREAD = (0.15, 0.20)
 HIDDEN_LEG = ("knee", "ankle", "heel", "toe", "small_toe")
 
@@ -314,9 +316,13 @@ def draw_plan(
             if partial
             else float(np.clip(rng.normal(1.0, depth_sd), 0.75, 1.15))
         )
-        lean = float(rng.uniform(4.0, 15.0)) if rng.random() < lean_share else 0.0
+        lean = float(rng.uniform(*LEAN_BACK_DEG)) if rng.random() < lean_share else 0.0
         if rng.random() < mistake_share:
-            label, severity = str(rng.choice(MISTAKES)), float(rng.uniform(0.3, 1.0))
+            # One label per rep: a rep with another mistake locks out upright.
+            label, severity, lean = str(rng.choice(MISTAKES)), float(rng.uniform(0.3, 1.0)), 0.0
+        elif lean:
+            # Leaning back past standing at lockout is SPEC.md's `hyperextension`, not a good rep.
+            label, severity = "hyperextension", min(1.0, lean / LEAN_BACK_DEG[1])
         else:
             label, severity = "good", 0.0
         shape_ecc = PhaseShape(order, float(np.clip(ecc_skew * rng.uniform(0.9, 1.1), 0.6, 1.7)))
