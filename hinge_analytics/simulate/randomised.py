@@ -470,10 +470,12 @@ def uniform_rotation(rng: np.random.Generator) -> np.ndarray:
     return imu.quaternion_to_rotation(q[None, :])[0]
 
 
-def draw_imu(rng: np.random.Generator) -> ImuSetup:
-    """Sensors, their mounting, channels, file layout and error terms."""
+def draw_imu(rng: np.random.Generator, placements: tuple[str, ...] | None = None) -> ImuSetup:
+    """Sensors (``placements``, or a random subset), their mounting, channels, file layout and
+    error terms."""
     n = int(rng.integers(1, len(BODY_PLACEMENTS) + 1))
     chosen = set(rng.choice(BODY_PLACEMENTS, n, replace=False).tolist())
+    chosen = set(placements) if placements else chosen
     placements = tuple(p for p in BODY_PLACEMENTS if p in chosen)
     mounting = "any" if rng.random() < 0.6 else "aligned"
     mountings = {
@@ -509,13 +511,19 @@ def draw_imu(rng: np.random.Generator) -> ImuSetup:
     )
 
 
-def draw_regime(rng: np.random.Generator, exercise: str, fmt: str, max_reps: int = 12) -> SetRegime:
+def draw_regime(
+    rng: np.random.Generator,
+    exercise: str,
+    fmt: str,
+    max_reps: int = 12,
+    imu_placements: tuple[str, ...] | None = None,
+) -> SetRegime:
     """One set's every random choice (the order of draws is part of the seed's meaning)."""
     body, body_record = draw_body(rng)
     plan, plan_record, rep_rows = draw_plan(rng, exercise, max_reps)
     if fmt == "imu_csv":
         rate = float(rng.choice(IMU_RATES))
-        setup = draw_imu(rng)
+        setup = draw_imu(rng, imu_placements)
         return SetRegime(
             exercise,
             fmt,
@@ -934,12 +942,14 @@ def simulate_randomised(
     formats: tuple[str, ...] = DEFAULT_FORMATS,
     exercises: tuple[str, ...] = EXERCISES,
     max_reps: int = 12,
+    imu_placements: tuple[str, ...] | None = None,
 ) -> Path:
     """Write a randomised validation batch into ``out_dir``; returns the manifest path.
 
     Exercises and formats are each dealt in shuffled rounds (every one once per round), so any
     ``n_sets`` covers them evenly; everything else is drawn per set (module docstring; ``max_reps``
-    below 12 only to make small batches quick, e.g. in tests). Writes
+    below 12 only to make small batches quick, e.g. in tests; ``imu_placements`` puts the same
+    sensors on every IMU set, e.g. all seven, instead of a random subset). Writes
     ``manifest.csv``, ``truth_reps.csv``, ``rep_labels.csv``, ``truth_recordings.csv`` and
     ``truth_rep_regimes.csv`` next to ``recordings/``.
     """
@@ -961,7 +971,7 @@ def simulate_randomised(
             format_deck = [formats[j] for j in rng.permutation(len(formats))]
         exercise, fmt = exercise_deck.pop(), format_deck.pop()
         recording_id = f"RZ{i + 1:04d}-{exercise}"
-        regime = draw_regime(rng, exercise, fmt, max_reps)
+        regime = draw_regime(rng, exercise, fmt, max_reps, imu_placements)
         rel_path, rate, rows = write_set(out_dir, recording_id, regime, rng)
         side = regime.plan.stance_side
         manifest.append(
