@@ -23,7 +23,12 @@ Protocols, all on the same labelled reps, all through `RepClassifier` (``fit`` o
 Prints macro-F1, good-vs-mistake sensitivity and specificity per protocol and split, and the
 headline: the worst regime-held-out macro-F1 next to leave-athlete-out. Nothing may be tuned on it.
 
-    .venv/bin/python bench/regimes.py [--sets 240] [--seed 5] [--formats a,b] [--candidates hgb]
+The issue's targets are per modality: run the pose formats and the IMUs apart, e.g.
+
+    .venv/bin/python bench/regimes.py --sets 600 --formats mediapipe_csv,openpose_json,coco17_json,trc
+    .venv/bin/python bench/regimes.py --sets 300 --formats imu_csv --imu-sensors all
+
+    options: [--sets 240] [--seed 5] [--candidates rf-relative] [--imu-sensors random|all] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from hinge_analytics.classify.features import model_input
 from hinge_analytics.jobs.ingest import ingest_manifest
 from hinge_analytics.jobs.train import labelled_reps
 from hinge_analytics.lake import Lake
+from hinge_analytics.schema import BODY_PLACEMENTS
 from hinge_analytics.simulate.randomised import DEFAULT_FORMATS, simulate_randomised
 
 Split = tuple[str, np.ndarray, np.ndarray]  # name, train rows, test rows
@@ -134,6 +140,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--formats", default=",".join(DEFAULT_FORMATS))
     parser.add_argument("--candidates", default="hgb", help="estimators tried per family (hgb,rf,logreg)")
+    parser.add_argument(
+        "--imu-sensors", choices=("random", "all"), default="random", help="a random subset, or all seven"
+    )
     parser.add_argument("--keep", type=Path, help="keep the batch and lake here (reused when present)")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -141,7 +150,13 @@ def main() -> None:
         root = args.keep or Path(tmp)
         data, lake = root / "data", Lake(root / "lake")
         if not lake.is_lake():
-            manifest = simulate_randomised(data, args.sets, args.seed, tuple(args.formats.split(",")))
+            manifest = simulate_randomised(
+                data,
+                args.sets,
+                args.seed,
+                tuple(args.formats.split(",")),
+                imu_placements=BODY_PLACEMENTS if args.imu_sensors == "all" else None,
+            )
             ingest_manifest(manifest, lake)
         reps = regime_frame(lake, data)
     X, y = model_input(reps), reps["train_label"].to_numpy().astype(str)

@@ -271,6 +271,10 @@ REP_DESCRIPTOR_COLUMNS: tuple[str, ...] = (
     # sensor, the pelvis tucking under) while the hips are still at their lowest
     "trunk_drop_at_bottom_deg",
 )
+STANDING_LOCKOUT_ANGLES: tuple[str, ...] = ("trunk_inclination", "hip_flexion", "lumbar_flexion")
+STANDING_LOCKOUT_COLUMNS: tuple[str, ...] = tuple(
+    f"min_{a}_from_standing_deg" for a in STANDING_LOCKOUT_ANGLES
+)
 REP_METRIC_COLUMNS: tuple[str, ...] = (
     "peak_hip_flexion_deg",
     *(f"peak_{a}" for a in REP_ANGLES),
@@ -279,6 +283,9 @@ REP_METRIC_COLUMNS: tuple[str, ...] = (
     "min_trunk_inclination_deg",  # leaning back at lockout (negative)
     "min_lumbar_flexion_deg",  # lumbar extension (negative)
     "top_trunk_inclination_deg",  # mean over the last 15% of the rep
+    # Lowest value over the rep minus quiet standing before the set (features/metrics.py): leaning
+    # back past standing at lockout, free of camera roll and sensor mounting (negative = past it)
+    *STANDING_LOCKOUT_COLUMNS,
     "bottom_hip_travel_leg_lengths",
     "peak_hip_travel_leg_lengths",
     "knee_to_hip_ratio",  # bottom knee flexion / bottom hip flexion: squat vs hinge

@@ -182,6 +182,11 @@ def test_a_relative_candidate_sees_only_session_relative_metrics():
     mounted_otherwise = X.with_columns(pl.col("m") + 40.0)  # the same reps, another constant offset
     assert (relative.predict(mounted_otherwise) == relative.predict(X)).all()
     assert "relative" in ESTIMATOR_NAMES["rf-relative"]
+    # A lockout measured from the athlete's own standing is kept as it is: when every rep of a set
+    # leans back, its session median would hide the fault.
+    lean = "min_trunk_inclination_from_standing_deg"
+    with_lean = build_pipeline(["m", lean], "rf-relative").fit(X.with_columns(pl.col("m").alias(lean)), y)
+    assert lean in with_lean.named_steps["columns"].get_feature_names_out()
 
 
 def test_single_leg_work_is_seen_stance_leg_first():

@@ -1,6 +1,6 @@
 """Cue evidence a coach can check: units they know, no symmetry ratios blown up near zero."""
 
-from hinge_analytics.classify.explain import _amount, _nice, top_features
+from hinge_analytics.classify.explain import _amount, _nice, checkpoint, top_features
 
 
 def test_evidence_is_worded_in_units_a_coach_knows():
@@ -27,3 +27,9 @@ def test_symmetry_indices_and_curve_slices_are_no_evidence():
     }  # fmt: skip
     row = {"si_hip_flexion_bottom_pct": 310.0, "curve_hip_05": 9.0, "peak_hip_flexion_deg": 8.0}
     assert [f for f, _ in top_features(profile, "deadlift", "rounded_back", row)] == ["peak_hip_flexion_deg"]
+
+
+def test_a_lockout_past_standing_is_a_lean_back_cue():
+    assert _nice("min_trunk_inclination_from_standing_deg") == "lowest trunk inclination from standing"
+    for feature in ("min_trunk_inclination_from_standing_deg", "min_hip_flexion_from_standing_deg"):
+        assert checkpoint(feature, -8.0) == "don't lean back at lockout"

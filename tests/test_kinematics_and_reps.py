@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hinge_analytics.features.metrics import symmetry_index
+from hinge_analytics.features.metrics import rep_metrics, symmetry_index
 from hinge_analytics.kinematics.filters import hampel, interpolate_gaps, lowpass
 from hinge_analytics.reps.segmentation import segment_reps
 
@@ -50,6 +50,30 @@ def test_segment_reps_on_a_synthetic_hinge_signal():
     assert reps.height == 3
     assert np.allclose(reps["t_start_s"].to_numpy(), starts, atol=0.15)
     assert np.allclose(reps["t_end_s"].to_numpy(), np.array(starts) + 3, atol=0.15)
+
+
+def test_lockout_lean_is_measured_from_quiet_standing_not_from_the_frame():
+    """Every rep leans back 10 deg past standing at lockout but one, seen by a camera rolled 7 deg:
+    the lockout against standing reads the lean; the absolute trunk angle reads it 7 deg off."""
+    rate, roll, leans = 50.0, 7.0, [10.0, 0.0, 10.0, 10.0]
+    t = np.arange(0.0, 2.0 + 4 * 4.0 + 2.0, 1 / rate)
+    trunk = np.full(t.size, roll)
+    bounds = []
+    for k, lean in enumerate(leans):
+        start = 2.0 + 4.0 * k
+        u = (t - start) / 4.0
+        inside = (u >= 0) & (u <= 1)
+        rows, phase = np.flatnonzero(inside), u[inside]
+        down_up, lockout = phase < 0.7, phase >= 0.7
+        trunk[rows[down_up]] = roll + 60.0 * np.sin(np.pi * phase[down_up] / 0.7) ** 2
+        trunk[rows[lockout]] = roll - lean * np.sin(np.pi * (phase[lockout] - 0.7) / 0.3)
+        bounds.append({"rep": k + 1, "t_start_s": start, "t_bottom_s": start + 1.4, "t_end_s": start + 4.0})
+    angles = pl.DataFrame({"t_s": t, "trunk_inclination_deg": trunk, "hinge_deg": trunk - roll})
+    reps = rep_metrics(angles, pl.DataFrame(bounds))
+    lockout = reps["min_trunk_inclination_from_standing_deg"].to_numpy()
+    np.testing.assert_allclose(lockout, [-lean for lean in leans], atol=0.5)
+    assert reps["min_trunk_inclination_deg"][1] == pytest.approx(roll, abs=0.5)
+    assert np.isnan(reps["min_lumbar_flexion_from_standing_deg"].to_numpy()).all()  # pose has no lumbar
 
 
 def test_reps_and_angles_match_simulator_truth(lake, batch):

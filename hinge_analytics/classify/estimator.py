@@ -41,6 +41,7 @@ from hinge_analytics.classify.features import (
     CATEGORICAL,
     RELATIVE_PREFIX,
     ROUTING,
+    SELF_REFERENCED,
     SessionRelative,
     StanceFirst,
     choose_family,
@@ -116,13 +117,14 @@ def build_pipeline(
     """The Pipeline a model family is: raw rep rows (``features.model_input``) in, labels out.
 
     ``kind``: an estimator of `make_estimator`, or ``<kind>-relative`` for that estimator on the
-    session-relative metrics only (`RELATIVE_ONLY`). ``calibration`` = ``"isotonic"`` /
+    session-relative metrics only (`RELATIVE_ONLY`) and those already measured against the athlete's
+    own standing (`features.SELF_REFERENCED`). ``calibration`` = ``"isotonic"`` /
     ``"temperature"`` wraps the estimator in a CalibratedClassifierCV whose folds are grouped by
     athlete (fit with ``groups=`` under metadata routing, see `fit`)."""
     absolute = not kind.endswith(RELATIVE_ONLY)
     kind = kind.removesuffix(RELATIVE_ONLY)
     relative = relative or not absolute
-    numeric = (list(features) if absolute else []) + (
+    numeric = [c for c in features if absolute or c in SELF_REFERENCED] + (
         [f"{RELATIVE_PREFIX}{c}" for c in features] if relative else []
     )
     columns = ColumnTransformer(

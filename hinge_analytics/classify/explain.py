@@ -30,6 +30,7 @@ CHECKPOINTS: tuple[tuple[str, int, str], ...] = (
     ("min_trunk_inclination", -1, "don't lean back at lockout"),
     ("top_trunk_inclination", -1, "don't lean back at lockout"),
     ("min_lumbar_flexion", -1, "don't lean back at lockout"),
+    ("min_hip_flexion_from_standing", -1, "don't lean back at lockout"),
     ("lumbar_flexion", 1, "brace"),
     ("thoracic_flexion", 1, "keep the chest up / lats tight"),
     ("upper_back_rounding", 1, "keep the chest up / lats tight"),

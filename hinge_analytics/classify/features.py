@@ -26,7 +26,12 @@ import polars as pl
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from hinge_analytics.features.curves import curves_from_standing
-from hinge_analytics.schema import CURVE_COLUMNS, REP_METRIC_COLUMNS, STANDING_CURVE_COLUMNS
+from hinge_analytics.schema import (
+    CURVE_COLUMNS,
+    REP_METRIC_COLUMNS,
+    STANDING_CURVE_COLUMNS,
+    STANDING_LOCKOUT_COLUMNS,
+)
 
 # Columns that identify the context a rep was recorded in (used by SessionRelative, then dropped).
 CONTEXT: tuple[str, ...] = ("athlete_id", "session_date", "exercise")
@@ -37,6 +42,9 @@ ROUTING: tuple[str, ...] = ("modality", "sensors")
 # Data quality and timing describe the recording, not the form of the rep.
 NOT_FEATURES: frozenset[str] = frozenset({"low_confidence_fraction"})
 RELATIVE_PREFIX = "rel_"
+# Metrics already measured against the athlete's own quiet standing: a session-relative-only model
+# keeps them as they are, since subtracting the set's median would hide a fault every rep has.
+SELF_REFERENCED: frozenset[str] = frozenset(STANDING_LOCKOUT_COLUMNS)
 # Points on a curve: classifier inputs, but not what a coaching cue speaks of.
 CURVE_FEATURES: frozenset[str] = frozenset(CURVE_COLUMNS + STANDING_CURVE_COLUMNS)
 

@@ -16,7 +16,14 @@ single-leg work it is the stance leg's, the hip that hinges (the free leg's hip 
 thigh swings back with the trunk). Symmetry index
 SI = 100 (L - R) / (0.5 (L + R)), sign = left larger (SPEC.md; Robinson et al., J Manipulative
 Physiol Ther 1987), on peak values and on at-bottom values. Tempo (eccentric, bottom pause,
-concentric, top pause, s) comes from the segmentation. Quality flags: fraction of the rep's frames
+concentric, top pause, s) comes from the segmentation. Lockout relative to standing
+(``min_<angle>_from_standing_deg``): the rep's lowest trunk inclination, hip flexion and lumbar
+flexion (their ``LOCKOUT_PERCENTILE``: a lean-back is held for a while, a frame of estimator noise
+is not) minus their median over quiet standing before the first rep (``STANDING_S`` up to its
+start; after the last rep when the set starts at once). SPEC.md's `hyperextension` is leaning back
+past standing at lockout; measured against the athlete's own standing it does not depend on camera
+roll or sensor mounting, and unlike a median over the set's reps it is not absorbed when every rep
+leans back. Quality flags: fraction of the rep's frames
 under ``LOW_CONFIDENCE`` and fraction without a hinge angle. The IMU descriptors and the relations
 between sagittal angles of ``schema.REP_DESCRIPTOR_COLUMNS`` come from `descriptors.rep_descriptors`.
 """
@@ -28,10 +35,35 @@ import polars as pl
 
 from hinge_analytics.features.descriptors import DESCRIPTOR_INPUTS, rep_descriptors
 from hinge_analytics.numeric import frame_with_nulls, nanmax, nanmean, nanmean_stack, nanmin
-from hinge_analytics.schema import REP_ANGLES, REP_METRIC_COLUMNS, REPS
+from hinge_analytics.schema import REP_ANGLES, REP_METRIC_COLUMNS, REPS, STANDING_LOCKOUT_ANGLES
 
 LOW_CONFIDENCE = 0.5
 BOTTOM_PHASE = 0.9  # of the rep's hinge excursion: the frames at least this deep make its bottom phase
+STANDING_S = (2.0, 0.2)  # quiet standing: from 2 s to 0.2 s before the first rep starts
+MIN_STANDING_FRAMES = 5
+LOCKOUT_PERCENTILE = 5.0
+
+
+def standing_values(
+    t: np.ndarray, series: dict[str, np.ndarray], boundaries: pl.DataFrame
+) -> dict[str, float]:
+    """Median of each series over quiet standing before the set's first rep, or after its last
+    when there is too little before (NaN when neither has ``MIN_STANDING_FRAMES`` frames)."""
+    if boundaries.is_empty():
+        return {}
+    first, last = float(boundaries["t_start_s"].min()), float(boundaries["t_end_s"].max())
+    before = (t >= first - STANDING_S[0]) & (t <= first - STANDING_S[1])
+    after = (t >= last + STANDING_S[1]) & (t <= last + STANDING_S[0])
+    out = {}
+    for name, values in series.items():
+        for window in (before, after):
+            seen = values[window][np.isfinite(values[window])]
+            if len(seen) >= MIN_STANDING_FRAMES:
+                out[name] = float(np.median(seen))
+                break
+        else:
+            out[name] = float("nan")
+    return out
 
 
 def symmetry_index(left: float, right: float) -> float:
@@ -81,14 +113,14 @@ def rep_metrics(
     mean of both sides, or the side that is seen."""
     t = angles["t_s"].to_numpy()
     keys = (*REP_ANGLES, "hip_travel_leg_lengths", "confidence", "hinge_deg")
-    every = angles.select(
-        [pl.col(k).cast(pl.Float64) if k in angles.columns else pl.lit(np.nan).alias(k) for k in keys]
-    ).to_numpy()  # one conversion; null -> NaN
+    inputs = [k for k in DESCRIPTOR_INPUTS if k not in keys]
+    # Absent columns broadcast to the frame's height (a select of literals alone is one row).
+    angles = angles.with_columns(
+        [pl.lit(np.nan, pl.Float64).alias(k) for k in (*keys, *inputs) if k not in angles.columns]
+    )
+    every = angles.select([pl.col(k).cast(pl.Float64) for k in keys]).to_numpy()  # null -> NaN
     series = {k: every[:, j] for j, k in enumerate(keys)}
-    inputs = [k for k in DESCRIPTOR_INPUTS if k not in series]
-    described = angles.select(
-        [pl.col(k).cast(pl.Float64) if k in angles.columns else pl.lit(np.nan).alias(k) for k in inputs]
-    ).to_numpy()
+    described = angles.select([pl.col(k).cast(pl.Float64) for k in inputs]).to_numpy()
     series |= {k: described[:, j] for j, k in enumerate(inputs)}
     if stance_side in ("left", "right"):
         stance = ("left", "right").index(stance_side)
@@ -100,6 +132,8 @@ def rep_metrics(
     hip = both_sides([series["hip_flexion_left_deg"], series["hip_flexion_right_deg"]])
     shank = both_sides([series["ankle_dorsiflexion_left_deg"], series["ankle_dorsiflexion_right_deg"]])
     every_angle = every[:, : len(REP_ANGLES)]  # keys start with the angles
+    lockout_series = {a: hip if a == "hip_flexion" else series[f"{a}_deg"] for a in STANDING_LOCKOUT_ANGLES}
+    standing = standing_values(t, lockout_series, boundaries)
     rows = []
     for rep in boundaries.iter_rows(named=True):
         inside = (t >= rep["t_start_s"]) & (t <= rep["t_end_s"])
@@ -130,6 +164,10 @@ def rep_metrics(
         trunk = series["trunk_inclination_deg"][inside]
         row["min_trunk_inclination_deg"] = _stat(nanmin, trunk)
         row["min_lumbar_flexion_deg"] = _stat(nanmin, series["lumbar_flexion_deg"][inside])
+        for a, values in lockout_series.items():
+            seen = values[inside][np.isfinite(values[inside])]
+            low = float(np.percentile(seen, LOCKOUT_PERCENTILE)) if len(seen) else float("nan")
+            row[f"min_{a}_from_standing_deg"] = low - standing[a]
         tail = trunk[int(0.85 * len(trunk)) :]
         row["top_trunk_inclination_deg"] = _stat(nanmean, tail)
         travel = series["hip_travel_leg_lengths"]
