@@ -67,7 +67,7 @@ def regime_frame(lake: Lake, data: Path) -> pl.DataFrame:
         "view",
         "mounting",
         tempo_s=pl.col("eccentric_s") + pl.col("concentric_s"),
-        noise_m=pl.col("noise_white_m") + pl.col("noise_drift_m"),
+        noise_m=(pl.col("noise_white_m") + pl.col("noise_drift_m")).cast(pl.Float64),
     )
     return reps.join(regimes, on="recording_id", how="left")
 
@@ -75,6 +75,8 @@ def regime_frame(lake: Lake, data: Path) -> pl.DataFrame:
 def _halves(name: str, values: pl.Series, labels: tuple[str, str]) -> Iterator[Split]:
     """Sets below / at-or-above the median of ``values`` (rows where it is null take no part)."""
     known = values.is_not_null().to_numpy()
+    if not known.any():  # a regime the batch does not vary (camera noise of an IMU-only batch)
+        return
     median = values.median()
     low = known & (values < median).fill_null(False).to_numpy()
     high = known & ~low
