@@ -333,3 +333,14 @@ def test_real_folders_go_from_a_pattern_to_a_report(name, tmp_path):
     assert not [r for _, r in summary.quarantined if "could not be read" in r or "Cannot tell" in r]
     build_reports(lake, tmp_path / "reports")
     assert (tmp_path / "reports" / "index.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("header", "named"), [(b"\t,\n", "an empty name"), (b"recording_id,Path, path\n", "'path'")]
+)
+def test_a_manifest_naming_a_column_twice_is_refused_with_the_name(header, named, tmp_path):
+    from hinge_analytics.ingest.errors import BadRecording
+
+    (tmp_path / "manifest.csv").write_bytes(header)
+    with pytest.raises(BadRecording, match=f"names a column twice \\({named}\\)"):
+        read_manifest(tmp_path / "manifest.csv")

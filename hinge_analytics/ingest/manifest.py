@@ -137,7 +137,14 @@ def parse_manifest(
         table = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, truncate_ragged_lines=False)
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
         raise BadRecording(f"The manifest {manifest.name} is not a readable CSV file ({exc}).") from exc
-    table = table.rename({c: c.strip().lower() for c in table.columns})
+    names = [c.strip().lower() for c in table.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        shown = ", ".join(repr(n) if n else "an empty name" for n in repeated)
+        raise BadRecording(
+            f"The manifest {manifest.name} names a column twice ({shown}): give every column its own name."
+        )
+    table = table.rename(dict(zip(table.columns, names, strict=True)))
     missing = [c for c in MANIFEST_REQUIRED if c not in table.columns]
     if missing:
         raise BadRecording(f"The manifest {manifest.name} lacks the required column(s) {', '.join(missing)}.")
