@@ -74,6 +74,15 @@ def test_lockout_lean_is_measured_from_quiet_standing_not_from_the_frame():
     np.testing.assert_allclose(lockout, [-lean for lean in leans], atol=0.5)
     assert reps["min_trunk_inclination_deg"][1] == pytest.approx(roll, abs=0.5)
     assert np.isnan(reps["min_lumbar_flexion_from_standing_deg"].to_numpy()).all()  # pose has no lumbar
+    # Bent over the bar before the set, not standing: there is no reference, not a 30 deg offset.
+    bent = angles.with_columns(
+        pl.when(pl.col("t_s") < 2.0)
+        .then(roll + 30.0)
+        .otherwise(pl.col("trunk_inclination_deg"))
+        .alias("trunk_inclination_deg")
+    )
+    unreferenced = rep_metrics(bent, pl.DataFrame(bounds))["min_trunk_inclination_from_standing_deg"]
+    assert unreferenced.fill_nan(None).null_count() == len(leans)
 
 
 def test_reps_and_angles_match_simulator_truth(lake, batch):

@@ -42,26 +42,34 @@ BOTTOM_PHASE = 0.9  # of the rep's hinge excursion: the frames at least this dee
 STANDING_S = (2.0, 0.2)  # quiet standing: from 2 s to 0.2 s before the first rep starts
 MIN_STANDING_FRAMES = 5
 LOCKOUT_PERCENTILE = 5.0
+START_FROM_STANDING_DEG = 10.0
 
 
 def standing_values(
     t: np.ndarray, series: dict[str, np.ndarray], boundaries: pl.DataFrame
 ) -> dict[str, float]:
     """Median of each series over quiet standing before the set's first rep, or after its last
-    when there is too little before (NaN when neither has ``MIN_STANDING_FRAMES`` frames)."""
+    when there is too little before (NaN when neither has ``MIN_STANDING_FRAMES`` frames).
+
+    A rep starts from the top position (SPEC.md), so the reps' starts must lie within
+    ``START_FROM_STANDING_DEG`` of the reference; otherwise the window held something else (the
+    athlete walking up, a sensor being strapped on) and the value is NaN rather than an offset."""
     if boundaries.is_empty():
         return {}
     first, last = float(boundaries["t_start_s"].min()), float(boundaries["t_end_s"].max())
     before = (t >= first - STANDING_S[0]) & (t <= first - STANDING_S[1])
     after = (t >= last + STANDING_S[1]) & (t <= last + STANDING_S[0])
+    starts = np.searchsorted(t, boundaries["t_start_s"].to_numpy()).clip(0, len(t) - 1)
     out = {}
     for name, values in series.items():
+        out[name] = float("nan")
         for window in (before, after):
             seen = values[window][np.isfinite(values[window])]
             if len(seen) >= MIN_STANDING_FRAMES:
                 out[name] = float(np.median(seen))
                 break
-        else:
+        at_start = values[starts][np.isfinite(values[starts])]
+        if len(at_start) and abs(float(np.median(at_start)) - out[name]) > START_FROM_STANDING_DEG:
             out[name] = float("nan")
     return out
 
