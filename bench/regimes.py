@@ -18,9 +18,9 @@ Protocols, all on the same labelled reps, all through `RepClassifier` (``fit`` o
    the model trained on one half labels the other, both ways. Regimes: body (stature), tempo
    (eccentric + concentric time), set length (reps), camera (side vs oblique; pose), estimator noise
    (white + drift; pose), sensor mounting (aligned vs any angle; IMU), and each input format left out;
-3. shipped model: the model in models/default labels these reps. It is trained on ``simulate.team``
-   and on a randomised batch of another seed (models/train_default.py): other athletes, bodies,
-   cameras and noise of this generator, so a held-out-seed figure, not a held-out generator.
+3. shipped model: the model in models/default, trained on ``simulate.team`` only
+   (models/train_default.py; see its card), labels these reps. Should it ever be trained on
+   randomised batches, this line is a held-out-seed figure, no longer a held-out generator.
 
 Prints macro-F1, good-vs-mistake sensitivity and specificity per protocol and split, and the
 headline: the worst regime-held-out macro-F1 next to leave-athlete-out. Nothing may be tuned on it.
@@ -185,7 +185,7 @@ def main() -> None:
         print(_line(split[0], ev), flush=True)
     shipped = load_model(DEFAULT_MODEL_DIR)
     ev = scores(y, shipped.predict_proba(X), shipped.classes_, X["athlete_id"].to_numpy())
-    print(_line("shipped model (other seeds)", ev))
+    print(_line("shipped model", ev))
     worst = min(regime, key=lambda item: item[1]["macro_f1"])
     print(
         f"\nheadline: leave-athlete-out macro-F1 {pooled['macro_f1']:.3f}; regime held out "
