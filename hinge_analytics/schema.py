@@ -283,8 +283,9 @@ REP_METRIC_COLUMNS: tuple[str, ...] = (
     "min_trunk_inclination_deg",  # leaning back at lockout (negative)
     "min_lumbar_flexion_deg",  # lumbar extension (negative)
     "top_trunk_inclination_deg",  # mean over the last 15% of the rep
-    # Lowest value over the rep minus quiet standing before the set (features/metrics.py): leaning
-    # back past standing at lockout, free of camera roll and sensor mounting (negative = past it)
+    # Low (5th-percentile) value over the rep minus quiet standing before the set
+    # (features/metrics.py): leaning back past standing at lockout, free of camera roll and sensor
+    # mounting (negative = past it)
     *STANDING_LOCKOUT_COLUMNS,
     "bottom_hip_travel_leg_lengths",
     "peak_hip_travel_leg_lengths",
