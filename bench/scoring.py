@@ -113,7 +113,8 @@ def per_recording(found: pl.DataFrame, truth: pl.DataFrame, by: Sequence[str]) -
 
 def score(counts: pl.DataFrame, matched: pl.DataFrame) -> dict[str, float | int]:
     """The bench's numbers for one group of recordings (``per_recording`` rows, their ``match``)."""
-    diff = (counts["n"] - counts["n_true"]).abs()
+    # Counts are unsigned (pl.len): subtracted as they are, one rep too few wraps to 2**32 - 1.
+    diff = (counts["n"].cast(pl.Int64) - counts["n_true"].cast(pl.Int64)).abs()
     errors = pl.concat([matched["err_start"], matched["err_end"]]).abs()
     nan = float("nan")
     row: dict[str, float | int] = {

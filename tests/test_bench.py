@@ -1,4 +1,5 @@
-"""bench/pipeline.py and bench/peer.py: the parts that decide what the benchmark prints (fast)."""
+"""bench/pipeline.py, bench/peer.py and bench/scoring.py: the parts that decide what the
+benchmarks print (fast)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ sys.path.insert(0, str(BENCH))
 
 import peer  # noqa: E402
 import pipeline as bench  # noqa: E402
+import polars as pl  # noqa: E402
+import scoring  # noqa: E402
 
 from hinge_analytics.ingest.manifest import read_manifest  # noqa: E402
 
@@ -19,6 +22,18 @@ from hinge_analytics.ingest.manifest import read_manifest  # noqa: E402
 def test_simulate_gives_exactly_the_asked_number_of_recordings(tmp_path):
     rows, _ = read_manifest(bench.simulate(20, tmp_path))
     assert len(rows) == 20
+
+
+def test_a_count_one_short_is_within_one_and_two_short_is_not():
+    counts = pl.DataFrame(
+        {"n": [3, 2, 5, 4], "n_true": [4, 4, 4, 4], "refused": [None] * 4},
+        schema={"n": pl.UInt32, "n_true": pl.UInt32, "refused": pl.String},  # as pl.len() gives them
+    )
+    nothing = pl.DataFrame(schema={"recording_id": pl.String, "rep": pl.Int64})
+    matched = scoring.match(nothing, nothing)
+    row = scoring.score(counts, matched)
+    assert row["exact_pct"] == 25.0
+    assert row["within1_pct"] == 75.0
 
 
 def test_prefect_overheads_are_shares_of_the_wall_they_name():
