@@ -86,6 +86,14 @@ def test_single_leg_hip_mean_is_not_taken_from_the_free_leg_alone():
     assert reps["peak_hip_flexion_deg"].null_count() == reps.height
 
 
+def test_single_leg_reps_are_cut_on_the_free_thigh_when_no_stance_thigh_or_trunk_is_worn():
+    # The stance shank tilts a few degrees; the free thigh swings back with the trunk.
+    placements = ("thigh_right", "shank_left")
+    reps, truth, angles = _imu_set("single_leg_rdl", 25.0, 7, False, side="left", placements=placements)
+    assert reps.height == len(truth)
+    assert np.nanmax(angles["hinge_deg"].to_numpy()) > 30.0
+
+
 def test_missing_sensor_gives_null_metrics_not_guesses():
     placements = ("upper_back", "lower_back", "sacrum", "thigh_left", "thigh_right")
     reps, truth, angles = _imu_set("romanian_deadlift", 50.0, seed=2, quats=False, placements=placements)

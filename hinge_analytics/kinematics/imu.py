@@ -568,16 +568,20 @@ def imu_angles(
     # The hinge signal reps are cut on: the working hips' flexion, else the trunk's inclination,
     # else the thighs' backward rotation (a thigh-only set), else the shanks' forward tilt (the
     # knees bend in every lift from the floor; a stiff-legged RDL moves them too little to count).
-    # A single-leg RDL's free leg barely flexes its hip, so only the stance side counts.
+    # A single-leg RDL's free leg barely flexes its hip, so only the stance side gives hip flexion;
+    # but its thigh swings back about as far as the trunk leans forward (the body stays a "T"),
+    # tens of degrees against the stance shank's few: the better signal where no stance thigh is.
     working = (stance_side,) if stance_side in ("left", "right") else ("left", "right")
+    free = tuple({"left", "right"} - set(working))
     finite_hips = [h for s in working if np.isfinite(h := out[f"hip_flexion_{s}_deg"]).any()]
     finite_thighs = [t for s in working if s in thigh_back and np.isfinite(t := thigh_back[s]).any()]
+    free_thighs = [t for s in free if s in thigh_back and np.isfinite(t := thigh_back[s]).any()]
     if finite_hips:
         hinge = np.mean(finite_hips, axis=0)
     elif spine:
         hinge = trunk - ref["trunk"]
-    elif finite_thighs:
-        hinge = np.mean(finite_thighs, axis=0)
+    elif finite_thighs or free_thighs:
+        hinge = np.mean(finite_thighs or free_thighs, axis=0)
     elif finite_shanks := [v for s in working if np.isfinite(v := shank_forward[s]).any()]:
         hinge = np.mean(finite_shanks, axis=0)
     else:
