@@ -38,6 +38,18 @@ def test_pauses_and_fidgets_are_not_reps():
     assert reps.height == 3
 
 
+def test_a_bump_between_two_noise_dips_below_rest_is_not_a_rep():
+    """Its prominence is measured from the dips (-25 deg) and passes; it rises 12 deg above rest."""
+    t = np.arange(0, 30, 1 / 50)
+    x = np.zeros_like(t)
+    for s in (2.0, 8.0, 14.0):
+        inside = (t >= s) & (t < s + 3)
+        x[inside] = 90 * np.sin(np.pi * (t[inside] - s) / 3) ** 2
+    for centre, size in ((22.0, -25.0), (22.6, 12.0), (23.2, -25.0)):
+        x += size * np.exp(-0.5 * ((t - centre) / 0.12) ** 2)
+    assert segment_reps(t, x).height == 3
+
+
 def test_a_rep_ending_just_before_a_gap_is_kept_and_one_cut_by_it_is_not():
     """The bridge drawn across a gap is no data: a rep owns the samples up to the gap's edge, so a
     rep that returns before the gap stays, and one whose return falls in the gap goes."""

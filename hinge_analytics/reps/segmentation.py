@@ -9,7 +9,8 @@ the floor); every other set rests at the top. When both ends of the recording si
 half of the set's range, the signal is segmented upside down.
 
 Detection: peaks of the hinge signal found with ``scipy.signal.find_peaks``; a peak is a rep when
-its prominence (how far the signal drops back towards the rest position on both sides) exceeds an
+its prominence (how far the signal drops back towards the rest position on both sides), and its
+height above the rest position (a dip of noise below rest can inflate prominence), exceed an
 absolute floor (``MIN_PROMINENCE_DEG``: fidgets and weight shifts stay below it), a fraction of the
 set's range (``PROMINENCE_FRACTION``: partial reps of 40 % depth count, estimator drift at rest
 does not) and a fraction of the set's own typical rep (``TYPICAL_FRACTION`` of the median
@@ -114,8 +115,13 @@ def segment_reps(
         distance=max(1, int(min_rep_s * rate)),
     )
     rest = np.percentile(x, 2)
-    returns = props["prominences"] >= RETURN_FRACTION * (x[peaks] - rest)
-    peaks, prominences = peaks[returns], props["prominences"][returns]
+    height = x[peaks] - rest
+    returns = props["prominences"] >= RETURN_FRACTION * height
+    # Prominence is measured from the higher neighbouring valley, which a noise dip can push below
+    # the rest position: the excursion from rest itself must be as large.
+    deep = height >= max(min_prominence, PROMINENCE_FRACTION * span)
+    keep = returns & deep
+    peaks, prominences = peaks[keep], props["prominences"][keep]
     if len(peaks):
         peaks = peaks[prominences >= TYPICAL_FRACTION * np.median(prominences)]
     # Boundaries of the region each peak owns: the lowest point between neighbouring peaks, or
