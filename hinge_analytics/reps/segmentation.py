@@ -109,9 +109,10 @@ def segment_reps(
         x = -x
     rate = (len(t_s) - 1) / (t_s[-1] - t_s[0])
     velocity = np.gradient(x, t_s)
+    floor = max(min_prominence, PROMINENCE_FRACTION * span)
     peaks, props = find_peaks(
         x,
-        prominence=max(min_prominence, PROMINENCE_FRACTION * span),
+        prominence=floor,
         distance=max(1, int(min_rep_s * rate)),
     )
     rest = np.percentile(x, 2)
@@ -119,7 +120,7 @@ def segment_reps(
     returns = props["prominences"] >= RETURN_FRACTION * height
     # Prominence is measured from the higher neighbouring valley, which a noise dip can push below
     # the rest position: the excursion from rest itself must be as large.
-    deep = height >= max(min_prominence, PROMINENCE_FRACTION * span)
+    deep = height >= floor
     keep = returns & deep
     peaks, prominences = peaks[keep], props["prominences"][keep]
     if len(peaks):
