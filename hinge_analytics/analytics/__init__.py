@@ -35,8 +35,8 @@ of good reps swings by +-14 points, so steady athletes' form slopes reach -9 poi
 behind the gate a -3 points/week slope (>= 9 points over the window) catches a steady decline.
 
 Shares of good and of uncertain reps are taken over every labelled rep, an uncertain one included:
-a share over the confident reps alone would read 75 % good for 3 good reps in 22 when 18 are
-uncertain.
+3 good reps in 22 with 18 uncertain are 14 % good, where a share over the confident reps alone
+says 75 %.
 
 Form decay (fatigue): share of good reps in the first third of each set's reps minus the last
 third (k = max(1, floor(n/3)) reps at each end; sets of fewer than 3 reps are left out), pooled
