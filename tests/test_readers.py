@@ -14,7 +14,7 @@ from hinge_analytics.ingest.c3d import load_c3d
 from hinge_analytics.ingest.coco17 import load_coco17_json
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.imu import parse_sensor_file, read_imu_csv
-from hinge_analytics.ingest.markers import landmarks_from_markers, split_label
+from hinge_analytics.ingest.markers import landmarks_from_markers, split_label, up_axis
 from hinge_analytics.ingest.mediapipe import load_mediapipe_csv, read_mediapipe_csv
 from hinge_analytics.ingest.openpose import _order_for, load_openpose_json
 from hinge_analytics.ingest.trc import load_trc
@@ -222,6 +222,54 @@ def test_real_openpose_order_is_found_by_anatomy():
     spin = json.loads((REAL / "openpose_json" / "body25_spin_im1010" / "im1010_openpose.json").read_text())
     body25 = [np.asarray(p["pose_keypoints_2d"]).reshape(-1, 3) for p in spin["people"]]
     assert _order_for(75, body25)[0] == "BODY_25"
+
+
+def test_up_axis_of_a_single_leg_rdl_held_at_the_bottom():
+    """A body in a horizontal T (trunk forward, free leg back at hip height) for most of the file:
+    measured from the feet's mean, the hands hang below "the feet" and forward looks like up."""
+    bottom = {  # metres, y up, x forward; right stance leg, left leg lifted back
+        "ankle_right": (0.0, 0.08, 0.1), "heel_right": (-0.05, 0.02, 0.1), "toe_right": (0.15, 0.02, 0.1),
+        "ankle_left": (-0.85, 0.85, -0.1), "heel_left": (-0.9, 0.9, -0.1), "toe_left": (-0.85, 0.7, -0.1),
+        "knee_right": (0.05, 0.48, 0.1), "knee_left": (-0.45, 0.85, -0.1),
+        "hip_right": (-0.05, 0.88, 0.1), "hip_left": (-0.05, 0.88, -0.1),
+        "shoulder_right": (0.5, 0.95, 0.18), "shoulder_left": (0.5, 0.95, -0.18),
+        "wrist_right": (0.5, 0.35, 0.2), "wrist_left": (0.5, 0.35, -0.2), "nose": (0.75, 0.95, 0.0),
+    }
+    standing = {k: (0.0, y, z) for k, (_, y, z) in bottom.items()}
+    standing |= {"ankle_left": (0.0, 0.08, -0.1), "heel_left": (-0.05, 0.02, -0.1),
+                 "toe_left": (0.15, 0.02, -0.1), "knee_left": (0.05, 0.48, -0.1),
+                 "shoulder_right": (0.0, 1.45, 0.18), "shoulder_left": (0.0, 1.45, -0.18),
+                 "wrist_right": (0.0, 0.8, 0.2), "wrist_left": (0.0, 0.8, -0.2), "nose": (0.05, 1.6, 0.0)}
+    frames = [standing] * 10 + [bottom] * 90
+    landmarks = {k: np.array([f[k] for f in frames], dtype=float) for k in bottom}
+    assert up_axis(landmarks, default=2) == (1, 1.0)
+
+
+def test_openpose_order_of_a_side_view_with_a_ghost(tmp_path):
+    """A side view puts both shoulders on one spot, so their width says nothing about which keypoint
+    is the neck; and a ghost's random keypoints must not vote on the athlete's keypoint order."""
+    import json
+
+    from hinge_analytics.formats import BODY_25
+
+    side = {  # pixels, y down: bottom of a deadlift seen from the side, facing +x
+        "Nose": (735, 450), "Neck": (632, 428), "RShoulder": (640, 420), "LShoulder": (643, 418),
+        "RElbow": (640, 550), "LElbow": (644, 548), "RWrist": (640, 680), "LWrist": (645, 678),
+        "MidHip": (480, 450), "RHip": (478, 452), "LHip": (482, 448), "RKnee": (520, 650),
+        "LKnee": (523, 648), "RAnkle": (480, 860), "LAnkle": (484, 858), "REye": (725, 435),
+        "LEye": (726, 433), "REar": (720, 430), "LEar": (722, 428), "RBigToe": (560, 880),
+        "LBigToe": (562, 878), "RSmallToe": (550, 880), "LSmallToe": (552, 878),
+        "RHeel": (460, 875), "LHeel": (462, 873),
+    }
+    rng = np.random.default_rng(4)
+    for i in range(30):
+        athlete = [v for name in BODY_25 for v in (*(side[name] + rng.normal(0, 6, 2)), 0.9)]
+        ghost = [v for _ in BODY_25 for v in (*rng.uniform(0, 300, 2), rng.uniform(0.05, 0.3))]
+        people = [{"pose_keypoints_2d": ghost}, {"pose_keypoints_2d": athlete}]
+        (tmp_path / f"clip_{i:012d}_keypoints.json").write_text(json.dumps({"people": people}))
+    arrays = load_openpose_json(tmp_path, 30.0)
+    assert np.nanmean(arrays.xyz["hip_left"][:, 1]) == pytest.approx(-448, abs=5)  # y up after reading
+    assert np.nanmean(arrays.xyz["knee_right"][:, 1]) == pytest.approx(-650, abs=5)
 
 
 def test_real_openpose_single_image_is_too_short_not_a_crash():

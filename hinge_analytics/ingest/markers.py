@@ -22,7 +22,7 @@ import re
 import numpy as np
 
 from hinge_analytics.ingest.errors import BadRecording
-from hinge_analytics.numeric import nanmean_stack, nanmedian
+from hinge_analytics.numeric import nanmean_stack, nanmedian, nanmin
 
 # canonical joint -> alternatives in order of preference; an alternative averages its markers
 # (lateral + medial markers average to the joint centre).
@@ -163,26 +163,30 @@ def up_axis(landmarks: dict[str, np.ndarray], default: int) -> tuple[int, float]
 
     The feet are the lowest points of every hinge exercise, standing or lying on a bench (hip
     thrust), so "up" is the axis direction that puts the most non-foot landmarks at least
-    ``_CLEARANCE_M`` above the feet; ties go to the largest median height of the shoulders and
-    head. (Head-minus-feet alone fails lying down: the body's long axis is then horizontal.)
-    Falls back to ``default`` (+) when the feet or the rest of the body are missing.
+    ``_CLEARANCE_M`` above the lowest foot; ties go to the largest median height of the shoulders
+    and head. (Head-minus-feet alone fails lying down: the body's long axis is then horizontal.)
+    The lowest foot, not the feet's mean: at the bottom of a single-leg RDL the free foot is at hip
+    height, and measured from the feet's mean the hanging hands and the stance knee sit below "the
+    feet" while every point sits ahead of them. Falls back to ``default`` (+) when the feet or the
+    rest of the body are missing.
     """
     feet = [landmarks[k] for k in _LOWER if k in landmarks]
     body = [v for k, v in landmarks.items() if k not in _LOWER]
     if not feet or not body:
         return default, 1.0
-    feet_level = nanmean_stack(feet)  # (n, 3)
-    heights = np.stack(body) - feet_level  # (k, n, 3)
-    upper = [landmarks[k] for k in _UPPER if k in landmarks] or body
-    head_height = nanmedian(nanmean_stack(upper) - feet_level)  # (3,)
+    feet_xyz, body_xyz = np.stack(feet), np.stack(body)  # (k, n, 3)
+    upper = nanmean_stack([landmarks[k] for k in _UPPER if k in landmarks] or body)  # (n, 3)
     best, best_score = (default, 1.0), (-1.0, -np.inf)
     for axis in range(3):
         for sign in (1.0, -1.0):
-            above = sign * heights[:, :, axis] > _CLEARANCE_M
-            valid = np.isfinite(heights[:, :, axis])
+            ground = nanmin(sign * feet_xyz[:, :, axis])  # (n,) the lowest foot in this direction
+            heights = sign * body_xyz[:, :, axis] - ground
+            valid = np.isfinite(heights)
             if not valid.any():
                 continue
-            score = (float(above[valid].mean()), float(sign * head_height[axis]))
+            above = heights[valid] > _CLEARANCE_M
+            head_height = float(nanmedian(sign * upper[:, axis] - ground))
+            score = (float(above.mean()), head_height)
             if score > best_score:
                 best, best_score = (axis, sign), score
     return best

@@ -8,8 +8,9 @@ confidence is a real coordinate).
 
 Models: BODY_25 (75 numbers per person), COCO-18 (54 numbers), and BODY_25B (75 numbers in a
 different, COCO-like order; Pose2Sim ``skeletons.py``). BODY_25 and BODY_25B cannot be told
-apart by their length, so the order is chosen by anatomy: in BODY_25, keypoint 1 (Neck) lies
-between the shoulders (2, 5); in BODY_25B keypoint 17 (Neck) lies between the shoulders (5, 6).
+apart by their length, so the order is chosen by anatomy on the tracked athlete: in BODY_25,
+keypoint 1 (Neck) lies between the shoulders (2, 5); in BODY_25B keypoint 17 (Neck) lies between
+the shoulders (5, 6).
 
 Frames are ordered by the trailing frame number of the file name (``*_000000000012_keypoints``,
 Pose2Sim's ``cam01.0012``); the time axis is frame number / ``sample_rate_hz`` from the manifest
@@ -74,6 +75,12 @@ def _people(path: Path) -> list[list[float]]:
 
 
 def _order_for(length: int, people: list[np.ndarray]) -> tuple[str, tuple[str, ...]]:
+    """The keypoint order of ``people`` ((K, 3) detections of the athlete): COCO-18 by length; BODY_25
+    or BODY_25B by which of the two neck keypoints lies between its order's shoulders.
+
+    The neck's distance from the shoulders' midpoint is measured in body sizes (the bounding box of
+    the detected keypoints), not in shoulder widths: in a side view the shoulders overlap, their
+    width is noise, and a width-normalised distance blows up for the right order too."""
     if length == 54:
         return "COCO-18", COCO_18
     if length != 75:
@@ -82,12 +89,15 @@ def _order_for(length: int, people: list[np.ndarray]) -> tuple[str, tuple[str, .
         )
     e25, e25b = [], []
     for p in people:
+        seen = p[:, 2] > 0
+        if seen.sum() < 3:
+            continue
+        size = float(np.linalg.norm(np.ptp(p[seen, :2], axis=0))) + 1e-9
 
-        def gap(neck: int, a: int, b: int, person: np.ndarray = p) -> float:
+        def gap(neck: int, a: int, b: int, person: np.ndarray = p, size: float = size) -> float:
             if min(person[neck, 2], person[a, 2], person[b, 2]) <= 0:
                 return np.nan
-            width = np.linalg.norm(person[a, :2] - person[b, :2]) + 1e-9
-            return float(np.linalg.norm(person[neck, :2] - (person[a, :2] + person[b, :2]) / 2) / width)
+            return float(np.linalg.norm(person[neck, :2] - (person[a, :2] + person[b, :2]) / 2) / size)
 
         e25.append(gap(1, 2, 5))
         e25b.append(gap(17, 5, 6))
@@ -120,11 +130,12 @@ def load_openpose_json(path: Path, sample_rate_hz: float | None = None) -> PoseA
         frames = [[np.asarray(k, dtype=np.float64).reshape(-1, 3) for k in people] for people in raw]
     except (TypeError, ValueError):
         raise BadRecording("pose_keypoints_2d holds values that are not numbers.") from None
-    flat = [p for people in frames for p in people]
-    if not all(np.all(np.isfinite(p)) for p in flat):
+    if not all(np.all(np.isfinite(p)) for people in frames for p in people):
         raise BadRecording("pose_keypoints_2d holds NaN or infinite values.")
-    _, names = _order_for(length, flat)
-    athlete = track_athlete(frames, len(names))
+    # The athlete is tracked before the keypoint order is known (tracking reads only confidences and
+    # positions), so the order is decided on the athlete, not on low-confidence ghosts.
+    athlete = track_athlete(frames, length // 3)
+    _, names = _order_for(length, list(np.nan_to_num(athlete)))
     xyz, conf = {}, {}
     for canonical, index in canonical_map(names).items():
         p = athlete[:, index, :]
