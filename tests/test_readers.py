@@ -245,6 +245,21 @@ def test_up_axis_of_a_single_leg_rdl_held_at_the_bottom():
     assert up_axis(landmarks, default=2) == (1, 1.0)
 
 
+def test_up_axis_of_a_hip_thrust():
+    """Lying on a bench, feet flat, shins vertical: the knees sit right above the ankles, so along the
+    feet-to-toes axis they are "ahead" of the toes' tip but not of the feet themselves."""
+    top = {  # metres, y up, toes towards +x, head towards -x
+        "ankle_left": (0.0, 0.08, -0.1), "heel_left": (-0.05, 0.02, -0.1), "toe_left": (0.15, 0.02, -0.1),
+        "ankle_right": (0.0, 0.08, 0.1), "heel_right": (-0.05, 0.02, 0.1), "toe_right": (0.15, 0.02, 0.1),
+        "knee_left": (0.0, 0.5, -0.1), "knee_right": (0.0, 0.5, 0.1),
+        "hip_left": (-0.45, 0.5, -0.1), "hip_right": (-0.45, 0.5, 0.1),
+        "shoulder_left": (-0.9, 0.45, -0.18), "shoulder_right": (-0.9, 0.45, 0.18),
+        "wrist_left": (-0.45, 0.6, -0.2), "wrist_right": (-0.45, 0.6, 0.2), "nose": (-1.1, 0.55, 0.0),
+    }
+    landmarks = {k: np.tile(np.array(v, dtype=float), (50, 1)) for k, v in top.items()}
+    assert up_axis(landmarks, default=2) == (1, 1.0)
+
+
 def test_openpose_order_of_a_side_view_with_a_ghost(tmp_path):
     """A side view puts both shoulders on one spot, so their width says nothing about which keypoint
     is the neck; and a ghost's random keypoints must not vote on the athlete's keypoint order."""

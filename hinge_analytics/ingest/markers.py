@@ -163,23 +163,29 @@ def up_axis(landmarks: dict[str, np.ndarray], default: int) -> tuple[int, float]
 
     The feet are the lowest points of every hinge exercise, standing or lying on a bench (hip
     thrust), so "up" is the axis direction that puts the most non-foot landmarks at least
-    ``_CLEARANCE_M`` above the lowest foot; ties go to the largest median height of the shoulders
+    ``_CLEARANCE_M`` above the lower foot; ties go to the largest median height of the shoulders
     and head. (Head-minus-feet alone fails lying down: the body's long axis is then horizontal.)
-    The lowest foot, not the feet's mean: at the bottom of a single-leg RDL the free foot is at hip
-    height, and measured from the feet's mean the hanging hands and the stance knee sit below "the
+    Each foot is the mean of its markers (ankle, heel, toe): along a horizontal axis a foot spans its
+    length, and measured from its tip the knees of a hip thrust, above the ankles, would sit "above"
+    it. The lower foot, not both feet's mean: at the bottom of a single-leg RDL the free foot is at
+    hip height, and measured from the mean the hanging hands and the stance knee sit below "the
     feet" while every point sits ahead of them. Falls back to ``default`` (+) when the feet or the
     rest of the body are missing.
     """
-    feet = [landmarks[k] for k in _LOWER if k in landmarks]
+    feet = [
+        nanmean_stack(markers)
+        for side in ("left", "right")
+        if (markers := [landmarks[k] for k in _LOWER if k.endswith(side) and k in landmarks])
+    ]
     body = [v for k, v in landmarks.items() if k not in _LOWER]
     if not feet or not body:
         return default, 1.0
-    feet_xyz, body_xyz = np.stack(feet), np.stack(body)  # (k, n, 3)
+    feet_xyz, body_xyz = np.stack(feet), np.stack(body)  # (sides, n, 3), (k, n, 3)
     upper = nanmean_stack([landmarks[k] for k in _UPPER if k in landmarks] or body)  # (n, 3)
     best, best_score = (default, 1.0), (-1.0, -np.inf)
     for axis in range(3):
         for sign in (1.0, -1.0):
-            ground = nanmin(sign * feet_xyz[:, :, axis])  # (n,) the lowest foot in this direction
+            ground = nanmin(sign * feet_xyz[:, :, axis])  # (n,) the lower foot in this direction
             heights = sign * body_xyz[:, :, axis] - ground
             valid = np.isfinite(heights)
             if not valid.any():
