@@ -14,19 +14,44 @@ def test_evidence_is_worded_in_units_a_coach_knows():
 
 
 def test_symmetry_indices_and_curve_slices_are_no_evidence():
-    features = ("si_hip_flexion_bottom_pct", "curve_hip_05", "peak_hip_flexion_deg")
+    features = ("si_upper_back_rounding_pct", "curve_upper_back_05", "peak_upper_back_rounding_deg")
     profile = {
         "reference_label": "good",
         "exercises": {
             "*": {
                 "reference": {f: [0.0, 1.0] for f in features},
-                "labels": {"rounded_back": {"si_hip_flexion_bottom_pct": 50.0, "curve_hip_05": 5.0,
-                                            "peak_hip_flexion_deg": 5.0}},
+                "labels": {"rounded_back": {"si_upper_back_rounding_pct": 50.0, "curve_upper_back_05": 5.0,
+                                            "peak_upper_back_rounding_deg": 5.0}},
             }
         },
     }  # fmt: skip
-    row = {"si_hip_flexion_bottom_pct": 310.0, "curve_hip_05": 9.0, "peak_hip_flexion_deg": 8.0}
-    assert [f for f, _ in top_features(profile, "deadlift", "rounded_back", row)] == ["peak_hip_flexion_deg"]
+    row = {"si_upper_back_rounding_pct": 310.0, "curve_upper_back_05": 9.0,
+           "peak_upper_back_rounding_deg": 8.0}  # fmt: skip
+    assert [f for f, _ in top_features(profile, "deadlift", "rounded_back", row)] == [
+        "peak_upper_back_rounding_deg"
+    ]
+
+
+def test_a_mistake_cites_only_measurements_of_its_checkpoint():
+    features = ("min_trunk_inclination_deg", "range_ankle_dorsiflexion_right_deg",
+                "peak_hip_travel_leg_lengths")  # fmt: skip
+    profile = {
+        "reference_label": "good",
+        "exercises": {"*": {"reference": {f: [0.0, 1.0] for f in features},
+                            "labels": {"hyperextension": {"min_trunk_inclination_deg": -8.0,
+                                                          "range_ankle_dorsiflexion_right_deg": 6.0,
+                                                          "peak_hip_travel_leg_lengths": 2.0},
+                                       "ankle_drift": {"range_ankle_dorsiflexion_right_deg": 6.0}}}},
+    }  # fmt: skip
+    row = {"min_trunk_inclination_deg": -3.0, "range_ankle_dorsiflexion_right_deg": 9.0,
+           "peak_hip_travel_leg_lengths": 4.0}  # fmt: skip
+    assert [f for f, _ in top_features(profile, "deadlift", "hyperextension", row)] == [
+        "min_trunk_inclination_deg"
+    ]
+    # A coach's own label has no checkpoint of ours: whatever moves it is its evidence.
+    assert [f for f, _ in top_features(profile, "deadlift", "ankle_drift", row)] == [
+        "range_ankle_dorsiflexion_right_deg"
+    ]
 
 
 def test_a_lockout_past_standing_is_a_lean_back_cue():

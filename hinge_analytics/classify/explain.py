@@ -34,12 +34,23 @@ CHECKPOINTS: tuple[tuple[str, int, str], ...] = (
     ("lumbar_flexion", 1, "brace"),
     ("thoracic_flexion", 1, "keep the chest up / lats tight"),
     ("upper_back_rounding", 1, "keep the chest up / lats tight"),
+    ("shoulder_protraction", 1, "keep the chest up / lats tight"),
     ("knee_to_hip_ratio", 1, "soften knees less"),
     ("knee_flexion", 1, "soften knees less"),
     ("hip_travel", -1, "push hips back"),
     ("hip_flexion", -1, "push hips back"),
     ("trunk_inclination", 1, "push hips back"),
 )
+# The checkpoint of SPEC.md each mistake of the taxonomy breaks: a cue for it cites only
+# measurements of that checkpoint. The model may lean on others (a lean-back rep's ankles move too),
+# but "range of ankle dorsiflexion" is no reason a coach can give for a lean-back.
+LABEL_CHECKPOINTS: dict[str, str] = {
+    "rounded_back": "keep the chest up / lats tight",
+    "lumbar_flexion": "brace",
+    "hyperextension": "don't lean back at lockout",
+    "squatting": "soften knees less",
+    "hips_not_back": "push hips back",
+}
 MIN_SCORE = 1.0  # robust z-scores below this are not worth a cue
 
 
@@ -108,7 +119,8 @@ def _amount(feature: str, diff: float) -> str:
 
 
 def top_features(profile: dict, exercise: str, label: str, row: dict, k: int = 2) -> list[tuple[str, float]]:
-    """The features pushing this rep towards ``label``: (feature, rep minus reference)."""
+    """The features pushing this rep towards ``label``: (feature, rep minus reference); for a mistake
+    of the taxonomy only those of its checkpoint (`LABEL_CHECKPOINTS`)."""
     prof = profile["exercises"].get(exercise) or profile["exercises"].get("*")
     if not prof or label not in prof["labels"]:
         return []
@@ -116,6 +128,8 @@ def top_features(profile: dict, exercise: str, label: str, row: dict, k: int = 2
     for f, (med, scale) in prof["reference"].items():
         x, typical = row.get(f), prof["labels"][label].get(f)
         if x is None or typical is None or not math.isfinite(x) or _unit(f) is None:
+            continue
+        if label in LABEL_CHECKPOINTS and checkpoint(f, x - med) != LABEL_CHECKPOINTS[label]:
             continue
         direction = (typical - med) / scale
         if abs(direction) < 0.5:  # the label does not move this feature
