@@ -134,12 +134,15 @@ def ktbl_cases(folder: Path) -> list[Case]:
 
 def smartlift_cases(folder: Path) -> list[Case]:
     """Side-view deadlift landmarks (pixels, y up, every 3rd frame, fps unknown: 30 assumed).
-    Counts are the source's rough estimates; files of equal length are rotated/mirrored copies."""
+    Counts are the source's rough estimates (shoulder-height crossings, unverified); files of equal
+    length are rotated/mirrored copies. deadlift_6_good_mkv opens on the lifter held at a hinge of
+    about 36 deg for 2.5 s, who then stands up: the source's crossings count that ascent as a third
+    rep, SPEC.md's rep (top to top) does not, so both counts are accepted."""
     rough = {
         "deadlift_1": (3, 4),
         "deadlift_2": (1, 1),
         "deadlift_3_good_MOV": (9, 11),
-        "deadlift_6_good_mkv": (3, 3),
+        "deadlift_6_good_mkv": (2, 3),
     }
     cases = []
     for csv in sorted(folder.glob("csv/*.csv")):

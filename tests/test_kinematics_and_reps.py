@@ -85,6 +85,25 @@ def test_lockout_lean_is_measured_from_quiet_standing_not_from_the_frame():
     assert unreferenced.fill_nan(None).null_count() == len(leans)
 
 
+def test_peak_hip_flexion_of_a_held_bottom_is_the_hold_not_its_noisiest_frame():
+    """A 10 s hold at 80 deg with estimator noise (low-passed at 6 Hz, as the angles are): the bottom
+    phase has no single peak (the fitted parabola opens upwards about as often as not), and its
+    maximum is the noisiest frame."""
+    rate = 30.0
+    t = np.arange(0.0, 16.0, 1 / rate)
+    clean = np.interp(t, [0.0, 1.0, 3.0, 13.0, 15.0, 16.0], [0.0, 0.0, 80.0, 80.0, 0.0, 0.0])
+    rng = np.random.default_rng(3)
+    peaks = []
+    for _ in range(20):
+        hip = clean + lowpass(rng.normal(0.0, 5.0, t.size), rate)
+        angles = pl.DataFrame(
+            {"t_s": t, "hip_flexion_left_deg": hip, "hip_flexion_right_deg": hip, "hinge_deg": hip}
+        )
+        bounds = pl.DataFrame({"rep": [1], "t_start_s": [1.0], "t_bottom_s": [8.0], "t_end_s": [15.0]})
+        peaks.append(rep_metrics(angles, bounds)["peak_hip_flexion_deg"][0])
+    assert abs(np.mean(peaks) - 80.0) < 2.0  # the maximum of the hold reads ~ +6 deg
+
+
 def test_reps_and_angles_match_simulator_truth(lake, batch):
     reps = lake.read("reps")
     truth = pl.read_csv(batch.parent / "truth_reps.csv")

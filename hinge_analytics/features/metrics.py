@@ -34,11 +34,14 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.features.descriptors import DESCRIPTOR_INPUTS, rep_descriptors
-from hinge_analytics.numeric import frame_with_nulls, nanmax, nanmean, nanmean_stack, nanmin
+from hinge_analytics.numeric import frame_with_nulls, nanmax, nanmean, nanmean_stack, nanmedian, nanmin
 from hinge_analytics.schema import REP_ANGLES, REP_METRIC_COLUMNS, REPS, STANDING_LOCKOUT_ANGLES
 
 LOW_CONFIDENCE = 0.5
 BOTTOM_PHASE = 0.9  # of the rep's hinge excursion: the frames at least this deep make its bottom phase
+# A held bottom (no single peak) is read over the frames at least this deep: selected at 0.9 of an
+# excursion whose top is the hold's noisiest frame, the hold keeps only its upper noise.
+HOLD_PHASE = 0.75
 STANDING_S = (2.0, 0.2)  # quiet standing: from 2 s to 0.2 s before the first rep starts
 MIN_STANDING_FRAMES = 5
 LOCKOUT_PERCENTILE = 5.0
@@ -82,27 +85,28 @@ def symmetry_index(left: float, right: float) -> float:
     return 100.0 * (left - right) / mean
 
 
-def _bottom_phase(hinge: np.ndarray) -> np.ndarray:
-    """The frames of a rep whose hinge is within ``1 - BOTTOM_PHASE`` of its excursion from the
-    deepest point (none when the rep has no hinge angle: reps cut on a load sensor)."""
+def _bottom_phase(hinge: np.ndarray, phase: float = BOTTOM_PHASE) -> np.ndarray:
+    """The frames of a rep whose hinge is within ``1 - phase`` of its excursion from the deepest
+    point (none when the rep has no hinge angle: reps cut on a load sensor)."""
     if not np.isfinite(hinge).any():
         return np.zeros(len(hinge), dtype=bool)
     low, high = np.nanmin(hinge), np.nanmax(hinge)
     with np.errstate(invalid="ignore"):
-        return hinge >= low + BOTTOM_PHASE * (high - low)
+        return hinge >= low + phase * (high - low)
 
 
-def _vertex(t: np.ndarray, values: np.ndarray, fallback: float) -> float:
+def _vertex(t: np.ndarray, values: np.ndarray, fallback: float, held: np.ndarray) -> float:
     """The peak of ``values`` over time ``t`` as the vertex of their least-squares parabola,
-    clipped to their range (a parabola opening upwards, or too few points: their maximum);
-    ``fallback`` without three finite values."""
+    clipped to their range; a parabola opening upwards (no single peak: a held bottom, whose
+    curvature is the noise's) gives the median of ``held`` (the hold's frames, `HOLD_PHASE`), since
+    the maximum is the noisiest frame of the hold; ``fallback`` without three finite values."""
     ok = np.isfinite(values)
     if ok.sum() < 3:
         return fallback
     x, y = t[ok] - t[ok].mean(), values[ok]
     a, b, c = np.polyfit(x, y, 2)
     if a >= 0:
-        return float(y.max())
+        return float(nanmedian(held)) if np.isfinite(held).any() else float(np.median(y))
     top = np.clip(-b / (2 * a), x.min(), x.max())
     return float(np.clip(a * top**2 + b * top + c, y.min(), y.max()))
 
@@ -156,14 +160,15 @@ def rep_metrics(
             row[f"range_{k}"] = float(highest[j] - lowest[j])
             row[f"bottom_{k}"] = float(every_angle[bottom, j])
         deep = _bottom_phase(series["hinge_deg"][inside])
+        hold = _bottom_phase(series["hinge_deg"][inside], HOLD_PHASE)
         t_deep = t[inside][deep]
         hip_max = _stat(nanmax, hip[inside])
         row["range_hip_flexion_deg"] = hip_max - _stat(nanmin, hip[inside])
-        row["peak_hip_flexion_deg"] = _vertex(t_deep, hip[inside][deep], hip_max)
+        row["peak_hip_flexion_deg"] = _vertex(t_deep, hip[inside][deep], hip_max, hip[inside][hold])
         for side in ("left", "right"):
-            hip_side = series[f"hip_flexion_{side}_deg"][inside][deep]
+            hip_side = series[f"hip_flexion_{side}_deg"][inside]
             row[f"peak_hip_flexion_{side}_deg"] = _vertex(
-                t_deep, hip_side, row[f"peak_hip_flexion_{side}_deg"]
+                t_deep, hip_side[deep], row[f"peak_hip_flexion_{side}_deg"], hip_side[hold]
             )
             knee = series[f"knee_flexion_{side}_deg"][inside][deep]
             if np.isfinite(knee).any():
