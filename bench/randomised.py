@@ -35,6 +35,7 @@ COLUMNS = (
     "start_err_s",
     "end_err_s",
     "mae_hip",
+    "hip_measured_pct",
     "mae_knee_left",
     "mae_knee_right",
     "mae_trunk",

@@ -130,6 +130,14 @@ def score(counts: pl.DataFrame, matched: pl.DataFrame) -> dict[str, float | int]
     for p in PEAKS:
         mae = (matched[p] - matched[f"{p}_true"]).abs().mean() if matched.height else None
         row[f"mae_{SHORT[p]}"] = nan if mae is None else float(mae)  # type: ignore[arg-type]
+    # An MAE is over the reps whose angle was measured: say how many that is for the hinge angle (a
+    # single-leg RDL's stance hip is not measured when the camera cannot see the stance leg).
+    hip = "peak_hip_flexion_deg"
+    if matched.height and hip in matched.columns:
+        truth_known = matched.filter(pl.col(f"{hip}_true").is_not_null())
+        row["hip_measured_pct"] = 100 * float(truth_known[hip].fill_nan(None).is_not_null().mean())
+    else:
+        row["hip_measured_pct"] = nan
     return row
 
 

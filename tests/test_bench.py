@@ -36,6 +36,21 @@ def test_a_count_one_short_is_within_one_and_two_short_is_not():
     assert row["within1_pct"] == 75.0
 
 
+def test_the_share_of_reps_whose_hip_was_measured_is_reported_beside_its_mae():
+    peaks = dict.fromkeys(scoring.PEAKS, 40.0)
+    truth = pl.DataFrame(
+        [{"recording_id": "r", "rep": k, "t_start_s": 4.0 * k, "t_bottom_s": 4.0 * k + 2,
+          "t_end_s": 4.0 * k + 4, **peaks} for k in range(4)]
+    )  # fmt: skip
+    found = truth.with_columns(
+        peak_hip_flexion_deg=pl.Series([42.0, 38.0, None, None], dtype=pl.Float64)  # stance leg unseen
+    )
+    counts = pl.DataFrame({"n": [4], "n_true": [4], "refused": pl.Series([None], dtype=pl.String)})
+    row = scoring.score(counts, scoring.match(found, truth))
+    assert row["mae_hip"] == 2.0
+    assert row["hip_measured_pct"] == 50.0
+
+
 def test_prefect_overheads_are_shares_of_the_wall_they_name():
     served = {
         "ingest_s": 50.0,
