@@ -100,7 +100,8 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
     boundaries = segment_reps(
         angles["t_s"].to_numpy(), signal.values, signal.min_prominence, min_range=signal.min_range
     )
-    notes = [note] if read.modality == "imu" and (note := shins_only_note(read.sensors, exercise)) else []
+    shins = shins_only_note(read.sensors, exercise, side) if read.modality == "imu" else None
+    notes = [shins] if shins else []
     if signal.unit != "deg":  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
         boundaries = boundaries.with_columns(peak_hinge_velocity_deg_s=pl.lit(None, dtype=pl.Float64))
         placement = load_placement(read)

@@ -94,6 +94,13 @@ def test_single_leg_reps_are_cut_on_the_free_thigh_when_no_stance_thigh_or_trunk
     assert np.nanmax(angles["hinge_deg"].to_numpy()) > 30.0
 
 
+def test_single_leg_reps_are_cut_on_the_free_shank_when_it_is_the_only_sensor():
+    # The free leg's shank swings back with its thigh: tens of degrees, either way up.
+    reps, truth, angles = _imu_set("single_leg_rdl", 60.0, 9, True, side="left", placements=("shank_right",))
+    assert reps.height == len(truth)
+    assert np.nanmax(angles["hinge_deg"].to_numpy()) > 30.0
+
+
 def test_missing_sensor_gives_null_metrics_not_guesses():
     placements = ("upper_back", "lower_back", "sacrum", "thigh_left", "thigh_right")
     reps, truth, angles = _imu_set("romanian_deadlift", 50.0, seed=2, quats=False, placements=placements)
@@ -158,3 +165,5 @@ def test_shin_only_sensors_in_a_stiff_legged_lift_come_with_a_note():
     assert shins_only_note("shank_left,thigh_left", "romanian_deadlift") is None  # a thigh counts
     assert shins_only_note("shank_left", "deadlift") is None  # the shins travel in a deadlift
     assert shins_only_note("bar", "romanian_deadlift") is None  # no body sensor: the bar's own note
+    assert "single-leg RDL" in shins_only_note("shank_left", "single_leg_rdl", stance_side="left")
+    assert shins_only_note("shank_right", "single_leg_rdl", stance_side="left") is None  # swings back

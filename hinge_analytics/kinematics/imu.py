@@ -571,6 +571,8 @@ def imu_angles(
     # A single-leg RDL's free leg barely flexes its hip, so only the stance side gives hip flexion;
     # but its thigh swings back about as far as the trunk leans forward (the body stays a "T"),
     # tens of degrees against the stance shank's few: the better signal where no stance thigh is.
+    # Its shank swings back with it, last of all: by its size, since which way a lone shank's
+    # mounting turns is chosen for a bending knee, which the free leg need not show.
     working = (stance_side,) if stance_side in ("left", "right") else ("left", "right")
     free = tuple({"left", "right"} - set(working))
     finite_hips = [h for s in working if np.isfinite(h := out[f"hip_flexion_{s}_deg"]).any()]
@@ -584,6 +586,8 @@ def imu_angles(
         hinge = np.mean(finite_thighs or free_thighs, axis=0)
     elif finite_shanks := [v for s in working if np.isfinite(v := shank_forward[s]).any()]:
         hinge = np.mean(finite_shanks, axis=0)
+    elif free_shanks := [np.abs(v) for s in free if np.isfinite(v := shank_forward[s]).any()]:
+        hinge = np.mean(free_shanks, axis=0)
     else:
         hinge = nan
     out["hinge_deg"] = hinge
@@ -600,11 +604,14 @@ def imu_angles(
     )
 
 
-def shins_only_note(sensors: str, exercise: str | None) -> str | None:
+def shins_only_note(sensors: str, exercise: str | None, stance_side: str | None = None) -> str | None:
     """A sentence for the coach when a set's only body sensors are on the shins in a lift whose
-    shins barely move (``STILL_SHIN_EXERCISES``): its reps are cut on a few degrees of shin tilt."""
+    shins barely move (``STILL_SHIN_EXERCISES``): its reps are cut on a few degrees of shin tilt.
+    Not when one is a single-leg RDL's free shin (``stance_side`` is the other), which swings back."""
     body = {p for p in sensors.split(",") if p in BODY_PLACEMENTS}
     if exercise not in STILL_SHIN_EXERCISES or not body or not body <= {"shank_left", "shank_right"}:
+        return None
+    if stance_side in ("left", "right") and body - {f"shank_{stance_side}"}:
         return None
     return (
         f"Only the shins carry sensors, and in {STILL_SHIN_EXERCISES[exercise]} the shins barely move "
