@@ -569,25 +569,24 @@ def imu_angles(
     # else the thighs' backward rotation (a thigh-only set), else the shanks' forward tilt (the
     # knees bend in every lift from the floor; a stiff-legged RDL moves them too little to count).
     # A single-leg RDL's free leg barely flexes its hip, so only the stance side gives hip flexion;
-    # but its thigh swings back about as far as the trunk leans forward (the body stays a "T"),
-    # tens of degrees against the stance shank's few: the better signal where no stance thigh is.
-    # Its shank swings back with it, last of all: by its size, since which way a lone shank's
-    # mounting turns is chosen for a bending knee, which the free leg need not show.
+    # but its thigh swings back about as far as the trunk leans forward (the body stays a "T"), and
+    # its shank with it: tens of degrees, where the stance thigh turns back only by the hip flexion
+    # the trunk does not make, and the stance shank a few degrees. Without hips or trunk, the free
+    # leg's segments come first; a free shank by its size, since which way a lone shank's mounting
+    # turns is chosen for a bending knee, which the free leg need not show.
     working = (stance_side,) if stance_side in ("left", "right") else ("left", "right")
     free = tuple({"left", "right"} - set(working))
     finite_hips = [h for s in working if np.isfinite(h := out[f"hip_flexion_{s}_deg"]).any()]
     finite_thighs = [t for s in working if s in thigh_back and np.isfinite(t := thigh_back[s]).any()]
     free_thighs = [t for s in free if s in thigh_back and np.isfinite(t := thigh_back[s]).any()]
+    free_shanks = [np.abs(v) for s in free if np.isfinite(v := shank_forward[s]).any()]
+    finite_shanks = [v for s in working if np.isfinite(v := shank_forward[s]).any()]
     if finite_hips:
         hinge = np.mean(finite_hips, axis=0)
     elif spine:
         hinge = trunk - ref["trunk"]
-    elif finite_thighs or free_thighs:
-        hinge = np.mean(finite_thighs or free_thighs, axis=0)
-    elif finite_shanks := [v for s in working if np.isfinite(v := shank_forward[s]).any()]:
-        hinge = np.mean(finite_shanks, axis=0)
-    elif free_shanks := [np.abs(v) for s in free if np.isfinite(v := shank_forward[s]).any()]:
-        hinge = np.mean(free_shanks, axis=0)
+    elif candidates := free_thighs or free_shanks or finite_thighs or finite_shanks:
+        hinge = np.mean(candidates, axis=0)
     else:
         hinge = nan
     out["hinge_deg"] = hinge
