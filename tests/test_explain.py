@@ -1,6 +1,6 @@
 """Cue evidence a coach can check: units they know, no symmetry ratios blown up near zero."""
 
-from hinge_analytics.classify.explain import _amount, _nice, checkpoint, top_features
+from hinge_analytics.classify.explain import _amount, _nice, checkpoint, explain, top_features
 
 
 def test_evidence_is_worded_in_units_a_coach_knows():
@@ -58,3 +58,14 @@ def test_a_lockout_past_standing_is_a_lean_back_cue():
     assert _nice("min_trunk_inclination_from_standing_deg") == "lowest trunk inclination from standing"
     for feature in ("min_trunk_inclination_from_standing_deg", "min_hip_flexion_from_standing_deg"):
         assert checkpoint(feature, -8.0) == "don't lean back at lockout"
+
+
+def test_a_mistake_without_a_measurement_of_its_checkpoint_says_so():
+    profile = {
+        "reference_label": "good",
+        "exercises": {"*": {"reference": {"range_ankle_dorsiflexion_right_deg": [0.0, 1.0]},
+                            "labels": {"lumbar_flexion": {"range_ankle_dorsiflexion_right_deg": 6.0}}}},
+    }  # fmt: skip
+    cue = explain(profile, "deadlift", "lumbar_flexion", {"range_ankle_dorsiflexion_right_deg": 9.0})
+    assert cue.startswith("Brace before you go down")
+    assert "judged from the whole rep" in cue and "ankle" not in cue

@@ -157,6 +157,10 @@ def explain(profile: dict, exercise: str, label: str, row: dict) -> str:
     because = "; ".join(f"{_nice(f)} {_amount(f, d)} than {reference}" for f, d in feats)
     if label in CUES:
         cue = CUES[label]
+        if not because and label in LABEL_CHECKPOINTS:
+            # Pose has no lumbar angle, and a mild fault can show only in the shape of the curves:
+            # say so rather than give a label without a reason.
+            because = "no single measurement of this checkpoint stands out; judged from the whole rep"
     else:
         checkpoints = list(dict.fromkeys(c for f, d in feats if (c := checkpoint(f, d))))
         cue = f"Looks like {label.replace('_', ' ')}" + (
