@@ -133,11 +133,9 @@ def score(counts: pl.DataFrame, matched: pl.DataFrame) -> dict[str, float | int]
     # An MAE is over the reps whose angle was measured: say how many that is for the hinge angle (a
     # single-leg RDL's stance hip is not measured when the camera cannot see the stance leg).
     hip = "peak_hip_flexion_deg"
-    if matched.height and hip in matched.columns:
-        truth_known = matched.filter(pl.col(f"{hip}_true").is_not_null())
-        row["hip_measured_pct"] = 100 * float(truth_known[hip].fill_nan(None).is_not_null().mean())
-    else:
-        row["hip_measured_pct"] = nan
+    known = matched.filter(pl.col(f"{hip}_true").is_not_null())
+    measured = known[hip].fill_nan(None).is_not_null().mean() if known.height else None
+    row["hip_measured_pct"] = nan if measured is None else 100 * float(measured)  # type: ignore[arg-type]
     return row
 
 
