@@ -193,3 +193,20 @@ def test_a_deadlift_from_the_floor_keeps_hip_flexion_as_its_hinge():
     """The thighs turn with the trunk in a deadlift: their part of hip flexion is movement."""
     _, angles, _ = _drifting_side_view("deadlift", 0)
     np.testing.assert_array_equal(angles["hinge_deg"].to_numpy(), angles["hip_flexion_left_deg"].to_numpy())
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_squatting_rep_inside_a_good_morning_set_is_still_a_rep(seed):
+    """The trunk's tilt carries a good morning's hinge, but a rep whose knees fold (the
+    `squatting` mistake, here a partial one beside reps that lean back at lockout) moves the thighs
+    on their own: that movement, well beyond the residual's noise, stays in the signal. On the
+    trunk's tilt alone the rep fell under the set's rep floor (4 reps for 5)."""
+    rng = np.random.default_rng(seed)
+    lean_back = RepPlan("good", 0.0, lean_back_deg=12.0)
+    squatting = RepPlan("squatting", 1.0, range_of_motion=0.6)
+    plan = SetPlan("good_morning", [lean_back, lean_back, squatting, lean_back, RepPlan("good", 0.0)])
+    t, pose, truth = simulate_set(plan, 30.0, rng)
+    pts = forward_kinematics(pose, Anthropometry(1.75))
+    pts = {k: v + rng.normal(0, 0.004, v.shape) for k, v in pts.items()}
+    angles = pose_angles(_frames(t, pts), 30.0, "world_m")
+    assert segment_reps(t, angles["hinge_deg"].to_numpy()).height == len(truth.t_start_s)

@@ -209,6 +209,7 @@ BAR_LANDMARKS = frozenset({"wrist_left", "wrist_right"})
 # An RDL's or good morning's bar swings with the trunk and a swing's bell on an arc: no reference.
 PLUMB_BAR_EXERCISES = frozenset({"deadlift"})
 THIGH_FOLLOWS = 0.7  # thigh-on-trunk slope under which the trunk carries the hinge
+NOISE_MULTIPLE = 3.0  # residual thigh movement beyond this many robust SDs is kept as movement
 MIN_BAR_PATH_ELONGATION = 3.0  # the wrists' travel along their path over across it
 MAX_ROLL_DEG = 45.0  # a tripod or a hand-held phone; a sideways picture is a rotation flag ignored
 
@@ -487,7 +488,11 @@ def hinge_from_trunk(hip_deg: np.ndarray, trunk_deg: np.ndarray) -> np.ndarray:
     slow drift then lifts extra peaks out of partial reps and holds. In a good morning, a Romanian
     or a single-leg deadlift the thighs stay near vertical, so the thigh term adds that noise and
     little movement. The thigh's tilt is regressed on the trunk's over the set; under
-    ``THIGH_FOLLOWS`` the fitted line (hip flexion = (1 - slope) trunk + offset) is the signal.
+    ``THIGH_FOLLOWS`` the fitted line (hip flexion = (1 - slope) trunk + offset) is the signal,
+    plus whatever part of hip flexion's residual from it lies beyond ``NOISE_MULTIPLE`` robust SDs
+    (MAD x 1.4826) of that residual: soft thresholding, as in wavelet shrinkage (Donoho & Johnstone,
+    Biometrika 1994). Noise stays out; a rep whose knees fold on their own (a `squatting` rep in a
+    good-morning set) keeps its depth instead of falling under the set's rep floor.
     Median slopes on randomised sets: good morning -0.14, Romanian deadlift -0.26, swing -0.37;
     where the thighs turn with the trunk (deadlift from the floor -1.36, hip thrust -1.22) hip
     flexion is kept. Joint angles are not changed, only the signal reps and bottoms are found on.
@@ -496,15 +501,20 @@ def hinge_from_trunk(hip_deg: np.ndarray, trunk_deg: np.ndarray) -> np.ndarray:
     both = np.isfinite(thigh) & np.isfinite(trunk_deg)
     if both.sum() < 3:
         return hip_deg
-    t = trunk_deg[both] - trunk_deg[both].mean()
-    spread = float(t @ t)
-    if spread <= 0:
+    trunk_centred = trunk_deg[both] - trunk_deg[both].mean()
+    trunk_spread = float(trunk_centred @ trunk_centred)
+    if trunk_spread <= 0:
         return hip_deg
-    slope = float(t @ (thigh[both] - thigh[both].mean())) / spread
+    slope = float(trunk_centred @ (thigh[both] - thigh[both].mean())) / trunk_spread
     if abs(slope) >= THIGH_FOLLOWS:
         return hip_deg
     offset = float(np.mean(hip_deg[both] - (1 - slope) * trunk_deg[both]))
-    return np.where(np.isfinite(trunk_deg), (1 - slope) * trunk_deg + offset, hip_deg)
+    fitted = (1 - slope) * trunk_deg + offset
+    residual = hip_deg - fitted
+    deviation = np.abs(residual[both] - np.median(residual[both]))
+    noise = NOISE_MULTIPLE * 1.4826 * float(np.median(deviation))
+    kept = np.sign(residual) * np.maximum(np.abs(residual) - noise, 0.0)
+    return np.where(np.isfinite(trunk_deg), fitted + np.nan_to_num(kept), hip_deg)
 
 
 def visible_sides(frames: pl.DataFrame) -> tuple[str, ...]:
