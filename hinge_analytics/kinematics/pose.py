@@ -24,8 +24,9 @@ confidence (MediaPipe's visibility 0.1-0.5 on the far knee and ankle). A side wh
 with confidence ``HIDDEN_SIDE_CONFIDENCE`` or less in half the frames gives no hip, knee or ankle
 angles (null, not guessed), and the hinge signal comes from the side that is seen.
 
-Hinge signal (what reps are cut on, ``hinge_from_trunk``): hip flexion, or the trunk's tilt scaled
-to it when the thighs barely move.
+Hinge signal (what reps and their bottoms are found on, ``hinge_from_trunk``): hip flexion, or,
+when the thighs barely move, hip flexion as the trunk's tilt predicts it plus the thighs' movement
+beyond the landmarks' noise.
 
 Hip travel = horizontal distance of the hip centre behind the ankle centre divided by leg length
 (thigh + shank, median over the recording).
@@ -47,6 +48,8 @@ HIDDEN_SIDE_CONFIDENCE = 0.5  # median knee confidence at or below which a side 
 SWAP_MARGIN = 0.6  # swap only when the swapped labels fit the track this much better
 ASPECT_RANGE = (0.3, 3.0)  # y-scale factors searched for normalised image coordinates
 ASPECT_TOLERANCE = 0.03  # an estimate this close to 1 is taken as square pixels
+THIGH_FOLLOWS = 0.7  # thigh-on-trunk slope under which the trunk carries the hinge
+NOISE_MULTIPLE = 3.0  # residual thigh movement beyond this many robust SDs is kept as movement
 _PAIRED = sorted({lm.rsplit("_", 1)[0] for lm in LANDMARKS if lm.endswith(("_left", "_right"))})
 
 
@@ -208,8 +211,6 @@ BAR_LANDMARKS = frozenset({"wrist_left", "wrist_right"})
 # point, drifting a few cm over ~0.5 m of travel (Rippetoe, Starting Strength, 3rd ed., 2011, ch. 4).
 # An RDL's or good morning's bar swings with the trunk and a swing's bell on an arc: no reference.
 PLUMB_BAR_EXERCISES = frozenset({"deadlift"})
-THIGH_FOLLOWS = 0.7  # thigh-on-trunk slope under which the trunk carries the hinge
-NOISE_MULTIPLE = 3.0  # residual thigh movement beyond this many robust SDs is kept as movement
 MIN_BAR_PATH_ELONGATION = 3.0  # the wrists' travel along their path over across it
 MAX_ROLL_DEG = 45.0  # a tripod or a hand-held phone; a sideways picture is a rotation flag ignored
 
