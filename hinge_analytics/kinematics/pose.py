@@ -497,6 +497,8 @@ def hinge_from_trunk(hip_deg: np.ndarray, trunk_deg: np.ndarray) -> np.ndarray:
     Median slopes on randomised sets: good morning -0.14, Romanian deadlift -0.26, swing -0.37;
     where the thighs turn with the trunk (deadlift from the floor -1.36, hip thrust -1.22) hip
     flexion is kept. Joint angles are not changed, only the signal reps and bottoms are found on.
+    Where the trunk carries the hinge, a frame whose hip angle is missing (knee not found) but whose
+    trunk is seen takes the fitted value: the signal is the trunk's there.
     """
     thigh = trunk_deg - hip_deg
     both = np.isfinite(thigh) & np.isfinite(trunk_deg)
