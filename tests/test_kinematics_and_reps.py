@@ -74,15 +74,54 @@ def test_lockout_lean_is_measured_from_quiet_standing_not_from_the_frame():
     np.testing.assert_allclose(lockout, [-lean for lean in leans], atol=0.5)
     assert reps["min_trunk_inclination_deg"][1] == pytest.approx(roll, abs=0.5)
     assert np.isnan(reps["min_lumbar_flexion_from_standing_deg"].to_numpy()).all()  # pose has no lumbar
-    # Bent over the bar before the set, not standing: there is no reference, not a 30 deg offset.
+    # Bent over the bar before the set, standing after it: standing is read after the set.
     bent = angles.with_columns(
         pl.when(pl.col("t_s") < 2.0)
         .then(roll + 30.0)
         .otherwise(pl.col("trunk_inclination_deg"))
         .alias("trunk_inclination_deg")
     )
-    unreferenced = rep_metrics(bent, pl.DataFrame(bounds))["min_trunk_inclination_from_standing_deg"]
-    assert unreferenced.fill_nan(None).null_count() == len(leans)
+    after = rep_metrics(bent, pl.DataFrame(bounds))["min_trunk_inclination_from_standing_deg"]
+    np.testing.assert_allclose(after.to_numpy(), [-lean for lean in leans], atol=0.5)
+
+
+def _leaning_set(lean: float, before: float, after: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Four hinges to 60 deg trunk inclination that end leaning back ``lean`` deg and hold it into
+    the next rep's start; ``before`` and ``after`` are the trunk angles held around the set."""
+    t = np.arange(0.0, 2.0 + 4 * 4.0 + 2.0, 1 / 50.0)
+    trunk = np.where(t < 2.0, before, after)
+    bounds = []
+    for k in range(4):
+        start = 2.0 + 4.0 * k
+        u = (t - start) / 4.0
+        down, up, held = (u >= 0) & (u < 0.4), (u >= 0.4) & (u < 0.8), (u >= 0.8) & (u <= 1.0)
+        from_lean = -lean if k else 0.0
+        trunk[down] = from_lean + (60.0 - from_lean) * np.sin(np.pi / 2 * u[down] / 0.4) ** 2
+        trunk[up] = -lean + (60.0 + lean) * np.cos(np.pi / 2 * (u[up] - 0.4) / 0.4) ** 2
+        trunk[held] = -lean
+        bounds.append({"rep": k + 1, "t_start_s": start, "t_bottom_s": start + 1.6, "t_end_s": start + 4.0})
+    angles = pl.DataFrame({"t_s": t, "trunk_inclination_deg": trunk, "hinge_deg": trunk})
+    return angles, pl.DataFrame(bounds)
+
+
+def test_a_set_leaning_back_at_every_lockout_keeps_its_standing_reference():
+    """Each rep starts from the previous lockout's lean: the starts lie 15 deg behind standing, which
+    is the lean, not a window that held something else."""
+    angles, bounds = _leaning_set(15.0, before=0.0, after=0.0)
+    lockout = rep_metrics(angles, bounds)["min_trunk_inclination_from_standing_deg"].to_numpy()
+    np.testing.assert_allclose(lockout, -15.0, atol=0.5)
+
+
+def test_no_standing_reference_when_the_reps_start_more_flexed_than_any_window():
+    """Reps starting 30 deg more flexed than anything held around the set did not start from
+    standing: no reference rather than a 30 deg offset. Bent over the bar before the set and
+    standing after it, standing is read after."""
+    angles, bounds = _leaning_set(0.0, before=-30.0, after=-30.0)
+    unreferenced = rep_metrics(angles, bounds)["min_trunk_inclination_from_standing_deg"]
+    assert unreferenced.is_nan().all()
+    angles, bounds = _leaning_set(0.0, before=40.0, after=0.0)
+    lockout = rep_metrics(angles, bounds)["min_trunk_inclination_from_standing_deg"].to_numpy()
+    np.testing.assert_allclose(lockout, 0.0, atol=0.5)
 
 
 def test_peak_hip_flexion_of_a_held_bottom_is_the_hold_not_its_noisiest_frame():

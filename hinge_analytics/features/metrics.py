@@ -19,8 +19,8 @@ Physiol Ther 1987), on peak values and on at-bottom values. Tempo (eccentric, bo
 concentric, top pause, s) comes from the segmentation. Lockout relative to standing
 (``min_<angle>_from_standing_deg``): the rep's lowest trunk inclination, hip flexion and lumbar
 flexion (their ``LOCKOUT_PERCENTILE``: a lean-back is held for a while, a frame of estimator noise
-is not) minus their median over quiet standing before the first rep (``STANDING_S`` up to its
-start; after the last rep when the set starts at once). SPEC.md's `hyperextension` is leaning back
+is not) minus their median over quiet standing (``STANDING_S`` before the first rep or after the
+last, whichever lies nearer the reps' starts). SPEC.md's `hyperextension` is leaning back
 past standing at lockout; measured against the athlete's own standing it does not depend on camera
 roll or sensor mounting, and unlike a median over the set's reps it is not absorbed when every rep
 leans back. Quality flags: fraction of the rep's frames
@@ -45,18 +45,26 @@ HOLD_PHASE = 0.75
 STANDING_S = (2.0, 0.2)  # quiet standing: from 2 s to 0.2 s before the first rep starts
 MIN_STANDING_FRAMES = 5
 LOCKOUT_PERCENTILE = 5.0
-START_FROM_STANDING_DEG = 10.0
+# The reps' starts against quiet standing: a start more flexed than standing by more than this
+# means the window held something else (the real squat dev set: 10-65 deg above it); a lockout
+# leaning back starts the next rep leaning back, so the other way only a lean no lockout reaches
+# (a window bent over the bar or the bell) refuses it.
+START_ABOVE_STANDING_DEG = 10.0
+START_BELOW_STANDING_DEG = 25.0
 
 
 def standing_values(
     t: np.ndarray, series: dict[str, np.ndarray], boundaries: pl.DataFrame
 ) -> dict[str, float]:
-    """Median of each series over quiet standing before the set's first rep, or after its last
-    when there is too little before (NaN when neither has ``MIN_STANDING_FRAMES`` frames).
+    """Median of each series over quiet standing before the set's first rep or after its last
+    (``STANDING_S``), whichever lies nearer the reps' starts (NaN when neither has
+    ``MIN_STANDING_FRAMES`` frames).
 
-    A rep starts from the top position (SPEC.md), so the reps' starts must lie within
-    ``START_FROM_STANDING_DEG`` of the reference; otherwise the window held something else (the
-    athlete walking up, a sensor being strapped on) and the value is NaN rather than an offset."""
+    A rep starts from the top position (SPEC.md), so the reps' median start must lie between
+    ``START_BELOW_STANDING_DEG`` below the reference and ``START_ABOVE_STANDING_DEG`` above it;
+    otherwise neither window held standing (the athlete walking up, bent over the bar, a sensor
+    being strapped on) and the value is NaN rather than an offset. The band is one-sided because
+    a set that leans back at every lockout starts every rep from the lean."""
     if boundaries.is_empty():
         return {}
     first, last = float(boundaries["t_start_s"].min()), float(boundaries["t_end_s"].max())
@@ -65,15 +73,16 @@ def standing_values(
     starts = np.searchsorted(t, boundaries["t_start_s"].to_numpy()).clip(0, len(t) - 1)
     out = {}
     for name, values in series.items():
-        out[name] = float("nan")
-        for window in (before, after):
-            seen = values[window][np.isfinite(values[window])]
-            if len(seen) >= MIN_STANDING_FRAMES:
-                out[name] = float(np.median(seen))
-                break
+        windows = [values[w][np.isfinite(values[w])] for w in (before, after)]
+        references = [float(np.median(w)) for w in windows if len(w) >= MIN_STANDING_FRAMES]
         at_start = values[starts][np.isfinite(values[starts])]
-        if len(at_start) and abs(float(np.median(at_start)) - out[name]) > START_FROM_STANDING_DEG:
-            out[name] = float("nan")
+        if not references or not len(at_start):
+            out[name] = references[0] if references else float("nan")
+            continue
+        start = float(np.median(at_start))
+        reference = min(references, key=lambda r: abs(start - r))
+        fits = -START_BELOW_STANDING_DEG <= start - reference <= START_ABOVE_STANDING_DEG
+        out[name] = reference if fits else float("nan")
     return out
 
 
