@@ -260,6 +260,27 @@ def test_up_axis_of_a_hip_thrust():
     assert up_axis(landmarks, default=2) == (1, 1.0)
 
 
+def test_up_axis_of_a_hip_thrust_whose_hips_come_down_to_the_floor():
+    """Shins leaning towards the head and hips near the floor at the bottom: along the body's long
+    axis every point sits more than the clearance "above" the feet, along up the hips do not. The
+    feet decide: heel and toe are level along up, a foot's length apart along the long axis."""
+    top = {  # metres, y up, toes towards -x, head towards +x
+        "ankle_left": (0.0, 0.08, -0.1), "heel_left": (0.05, 0.02, -0.1), "toe_left": (-0.18, 0.02, -0.1),
+        "ankle_right": (0.0, 0.08, 0.1), "heel_right": (0.05, 0.02, 0.1), "toe_right": (-0.18, 0.02, 0.1),
+        "knee_left": (0.1, 0.45, -0.1), "knee_right": (0.1, 0.45, 0.1),
+        "hip_left": (0.5, 0.45, -0.1), "hip_right": (0.5, 0.45, 0.1),
+        "shoulder_left": (1.0, 0.45, -0.18), "shoulder_right": (1.0, 0.45, 0.18),
+        "wrist_left": (0.5, 0.55, -0.2), "wrist_right": (0.5, 0.55, 0.2), "nose": (1.2, 0.55, 0.0),
+    }
+    bottom = top | {
+        "hip_left": (0.45, 0.01, -0.1), "hip_right": (0.45, 0.01, 0.1),
+        "wrist_left": (0.45, 0.1, -0.2), "wrist_right": (0.45, 0.1, 0.2),
+    }
+    frames = [top, bottom] * 25
+    landmarks = {k: np.array([f[k] for f in frames], dtype=float) for k in top}
+    assert up_axis(landmarks, default=2) == (1, 1.0)
+
+
 def test_openpose_order_of_a_side_view_with_a_ghost(tmp_path):
     """A side view puts both shoulders on one spot, so their width says nothing about which keypoint
     is the neck; and a ghost's random keypoints must not vote on the athlete's keypoint order."""

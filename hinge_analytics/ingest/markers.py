@@ -70,6 +70,7 @@ _SACRUM = ("sacr", "sacrum", "sacral", "vsacral", "sacrl")
 _UPPER = ("shoulder_left", "shoulder_right", "ear_left", "ear_right", "nose")
 _LOWER = ("ankle_left", "ankle_right", "heel_left", "heel_right", "toe_left", "toe_right")
 _CLEARANCE_M = 0.05
+FLAT_FOOT_M = 0.1  # heel to toe along up; a foot is 0.2-0.3 m long
 
 
 def split_label(label: str) -> tuple[str | None, str]:
@@ -171,6 +172,13 @@ def up_axis(landmarks: dict[str, np.ndarray], default: int) -> tuple[int, float]
     hip height, and measured from the mean the hanging hands and the stance knee sit below "the
     feet" while every point sits ahead of them. Falls back to ``default`` (+) when the feet or the
     rest of the body are missing.
+
+    A foot on the floor is flat: its heel and toe lie within ``FLAT_FOOT_M`` of each other along
+    up, a foot's length apart along the body's long axis. Lying on a bench (hip thrust), that long
+    axis can otherwise win: measured along it, from the toes, every other point sits "above" the
+    feet, while along up the hips come down near the floor at the bottom of each rep. So an axis
+    along which even the flatter foot spans more than ``FLAT_FOOT_M`` (median over frames) is not
+    up, when heel and toe are both marked.
     """
     feet = [
         nanmean_stack(markers)
@@ -183,7 +191,7 @@ def up_axis(landmarks: dict[str, np.ndarray], default: int) -> tuple[int, float]
     feet_xyz, body_xyz = np.stack(feet), np.stack(body)  # (sides, n, 3), (k, n, 3)
     upper = nanmean_stack([landmarks[k] for k in _UPPER if k in landmarks] or body)  # (n, 3)
     best, best_score = (default, 1.0), (-1.0, -np.inf)
-    for axis in range(3):
+    for axis in _flat_foot_axes(landmarks):
         for sign in (1.0, -1.0):
             ground = nanmin(sign * feet_xyz[:, :, axis])  # (n,) the lower foot in this direction
             heights = sign * body_xyz[:, :, axis] - ground
@@ -196,6 +204,21 @@ def up_axis(landmarks: dict[str, np.ndarray], default: int) -> tuple[int, float]
             if score > best_score:
                 best, best_score = (axis, sign), score
     return best
+
+
+def _flat_foot_axes(landmarks: dict[str, np.ndarray]) -> list[int]:
+    """The axes along which the flatter foot's heel and toe lie within ``FLAT_FOOT_M`` (all three
+    when no foot has both marked, or when none qualifies: then the feet say nothing)."""
+    spans = [
+        np.abs(landmarks[f"heel_{side}"] - landmarks[f"toe_{side}"])
+        for side in ("left", "right")
+        if f"heel_{side}" in landmarks and f"toe_{side}" in landmarks
+    ]
+    if not spans:
+        return [0, 1, 2]
+    flatter = nanmedian(nanmin(np.stack(spans), axis=0))  # (3,): per axis, over frames
+    axes = [axis for axis in range(3) if flatter[axis] <= FLAT_FOOT_M]
+    return axes or [0, 1, 2]
 
 
 # Proper rotations taking +axis (with sign) to +y.
