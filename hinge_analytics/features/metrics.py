@@ -42,7 +42,7 @@ BOTTOM_PHASE = 0.9  # of the rep's hinge excursion: the frames at least this dee
 # A held bottom (no single peak) is read over the frames at least this deep: selected at 0.9 of an
 # excursion whose top is the hold's noisiest frame, the hold keeps only its upper noise.
 HOLD_PHASE = 0.75
-STANDING_S = (2.0, 0.2)  # quiet standing: from 2 s to 0.2 s before the first rep starts
+STANDING_S = (2.0, 0.2)  # quiet standing: 2 s to 0.2 s before the first rep or after the last
 MIN_STANDING_FRAMES = 5
 LOCKOUT_PERCENTILE = 5.0
 # The reps' starts against quiet standing: a start more flexed than standing by more than this
@@ -63,8 +63,8 @@ def standing_values(
     A rep starts from the top position (SPEC.md), so the reps' median start must lie between
     ``START_BELOW_STANDING_DEG`` below the reference and ``START_ABOVE_STANDING_DEG`` above it;
     otherwise neither window held standing (the athlete walking up, bent over the bar, a sensor
-    being strapped on) and the value is NaN rather than an offset. The band is one-sided because
-    a set that leans back at every lockout starts every rep from the lean."""
+    being strapped on) and the value is NaN rather than an offset. The band is wider behind standing
+    because a set that leans back at every lockout starts every rep from the lean."""
     if boundaries.is_empty():
         return {}
     first, last = float(boundaries["t_start_s"].min()), float(boundaries["t_end_s"].max())
