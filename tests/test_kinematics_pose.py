@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hinge_analytics.kinematics.pose import correct_swaps, estimate_aspect, pose_angles
+from hinge_analytics.kinematics.pose import correct_swaps, estimate_aspect, front_view_note, pose_angles
 from hinge_analytics.reps.segmentation import segment_reps
 from hinge_analytics.schema import LANDMARKS, landmark_columns
 from hinge_analytics.simulate.body import Anthropometry, forward_kinematics, rotate_heading
@@ -210,3 +210,22 @@ def test_a_squatting_rep_inside_a_good_morning_set_is_still_a_rep(seed):
     pts = {k: v + rng.normal(0, 0.004, v.shape) for k, v in pts.items()}
     angles = pose_angles(_frames(t, pts), 30.0, "world_m")
     assert segment_reps(t, angles["hinge_deg"].to_numpy()).height == len(truth.t_start_s)
+
+
+def _picture(pts: dict[str, np.ndarray], across: np.ndarray) -> dict[str, np.ndarray]:
+    """Orthographic 2D picture (x = along ``across``, y = up, z = 0) of 3D points."""
+    return {k: np.stack([v @ across, v[:, 1], np.zeros(len(v))], axis=1) for k, v in pts.items()}
+
+
+@pytest.mark.parametrize("exercise", ["romanian_deadlift", "kettlebell_swing"])
+def test_a_2d_picture_taken_from_the_front_gets_a_note_and_one_from_the_side_none(exercise):
+    t, pts = _points(seed=3, exercise=exercise)
+    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
+    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    lateral = np.cross(forward, [0.0, 1.0, 0.0])
+    side = _frames(t, _picture(pts, forward))
+    front = _frames(t, _picture(pts, lateral))
+    for coordinates in ("image", "image_px"):
+        assert front_view_note(side, coordinates, 30.0) is None
+        assert "from the front or back" in front_view_note(front, coordinates, 30.0)
+    assert front_view_note(_frames(t, pts), "world_m", 30.0) is None  # 3D sees the hinge
