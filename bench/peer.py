@@ -134,7 +134,7 @@ def _rep_peaks(values: np.ndarray, t_s: np.ndarray, reps) -> list[float]:
 def _ours(row) -> tuple[object, object]:
     """hinge_analytics on one recording, as the pipeline runs it (read, angles, reps, metrics)."""
     _, read = read_recording(row.file, row.format, row.sample_rate_hz)
-    angles = angles_for(read, row.exercise, row.side)
+    angles, _ = angles_for(read, row.exercise, row.side)
     reps = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
     rep_metrics(angles, reps)
     return angles, reps

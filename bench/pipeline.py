@@ -92,7 +92,7 @@ def stages(rows, lake_root: Path) -> dict[str, float]:
             digest = content_hash(row)
             fmt, read = read_recording(row.file, row.format, row.sample_rate_hz)
             t1 = time.perf_counter()
-            angles = angles_for(read, row.exercise, row.side)
+            angles, _ = angles_for(read, row.exercise, row.side)
             t2 = time.perf_counter()
             bounds = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
             t3 = time.perf_counter()

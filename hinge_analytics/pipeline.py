@@ -24,9 +24,7 @@ from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.ingest.manifest import ManifestRow
 from hinge_analytics.kinematics import angles_for, load_placement
 from hinge_analytics.kinematics.implement import RepSignal
-from hinge_analytics.kinematics.imu import shins_only_note
 from hinge_analytics.kinematics.plausibility import check_angles
-from hinge_analytics.kinematics.pose import front_view_note
 from hinge_analytics.numeric import true_runs
 from hinge_analytics.reps.segmentation import long_gaps, segment_reps
 from hinge_analytics.reps.signal import rep_signal
@@ -95,17 +93,13 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
 
     ``exercise`` and ``side`` are the manifest's (posture references, stance leg). Raises
     BadRecording when the angles cannot be a person doing the exercise."""
-    angles = angles_for(read, exercise, side)
+    angles, found = angles_for(read, exercise, side)
+    notes = list(found)
     check_angles(angles, exercise, read.sensors)
     signal = rep_signal(angles)
     boundaries = segment_reps(
         angles["t_s"].to_numpy(), signal.values, signal.min_prominence, min_range=signal.min_range
     )
-    if read.modality == "imu":
-        note = shins_only_note(read.sensors, exercise, side)
-    else:
-        note = front_view_note(read.frames, read.sensors, read.sample_rate_hz)
-    notes = [note] if note else []
     if signal.unit != "deg":  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
         boundaries = boundaries.with_columns(peak_hinge_velocity_deg_s=pl.lit(None, dtype=pl.Float64))
         placement = load_placement(read)

@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hinge_analytics.kinematics.pose import correct_swaps, estimate_aspect, front_view_note, pose_angles
+from hinge_analytics.kinematics.pose import correct_swaps, estimate_aspect, pose_analysis, pose_angles
 from hinge_analytics.reps.segmentation import segment_reps
 from hinge_analytics.schema import LANDMARKS, landmark_columns
 from hinge_analytics.simulate.body import Anthropometry, forward_kinematics, rotate_heading
@@ -225,7 +225,7 @@ def test_a_2d_picture_taken_from_the_front_gets_a_note_and_one_from_the_side_non
     lateral = np.cross(forward, [0.0, 1.0, 0.0])
     side = _frames(t, _picture(pts, forward))
     front = _frames(t, _picture(pts, lateral))
-    for coordinates in ("image", "image_px"):
-        assert front_view_note(side, coordinates, 30.0) is None
-        assert "from the front or back" in front_view_note(front, coordinates, 30.0)
-    assert front_view_note(_frames(t, pts), "world_m", 30.0) is None  # 3D sees the hinge
+    assert pose_analysis(side, 30.0, "image", exercise=exercise)[1] == ()
+    (note,) = pose_analysis(front, 30.0, "image", exercise=exercise)[1]
+    assert "from the front or back" in note
+    assert pose_analysis(_frames(t, pts), 30.0, "world_m", exercise=exercise)[1] == ()  # 3D sees it

@@ -176,7 +176,7 @@ def test_noise_free_render_gives_the_truth_peaks_through_the_product(tmp_path, e
     regime = replace(regime, plan=plan, body=body, view=view, sample_rate_hz=60.0)
     path, rate, truth = rz.write_set(tmp_path, "set", regime, rng)
     _, read = read_recording(tmp_path / path, fmt, rate)
-    angles = angles_for(read, exercise, side)
+    angles, _ = angles_for(read, exercise, side)
     t = angles["t_s"].to_numpy()
     sides = (side,) if side else ("left", "right")
     hip = np.nanmean([angles[f"hip_flexion_{s}_deg"].to_numpy() for s in sides], axis=0)

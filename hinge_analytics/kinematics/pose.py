@@ -400,26 +400,19 @@ def levelled(p: dict[str, np.ndarray], roll_deg: float) -> dict[str, np.ndarray]
     return out
 
 
-def front_view_note(frames: pl.DataFrame, coordinates: str, sample_rate_hz: float) -> str | None:
+def front_view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
     """A sentence for the coach when a 2D picture shows the athlete from the front or back: standing
     (the frames where the trunk is longest in the picture), the shoulders lie more than
     ``FRONT_VIEW_SHOULDER_WIDTH`` trunk lengths apart; from the side they overlap. Seen face on, a
     hinge turns the trunk towards the camera, where it shortens without turning, so the picture
     hardly shows the angles the product measures (docs/validation-2026-12-04.md: 2D sets filmed
     60-90 deg off the side were counted exactly in 27 of 38, with hip angles 11-25 deg off).
-    3D (world) landmarks see it; they get no note."""
+    3D (world) landmarks see it; they get no note. Nor do square pixels (``image_px``), whose
+    aspect is not estimated: face on they read about 0.75, the ratio's limits were measured after
+    the aspect correction, and a missed note costs less than a wrong one. ``p``:
+    `landmark_positions` of the recording."""
     if not coordinates.startswith("image"):
         return None
-    p = landmark_positions(
-        frames,
-        sample_rate_hz,
-        planar=True,
-        # Also for square pixels: the ratio's limits were measured with it, and face on it
-        # squashes the picture's height (segments shortening read as a taller pixel), which
-        # only widens the margin.
-        estimate_image_aspect=True,
-        landmarks=("shoulder_left", "shoulder_right", "hip_left", "hip_right"),
-    )
     left, right, hip = p.get("shoulder_left"), p.get("shoulder_right"), _mid(p, "hip")
     if left is None or right is None or hip is None:
         return None
@@ -454,7 +447,20 @@ def pose_angles(
     stance_side: str | None = None,
     exercise: str | None = None,
 ) -> pl.DataFrame:
-    """Angles per frame (schema.ANGLES without ids) from canonical pose frames.
+    """Angles per frame (schema.ANGLES without ids) from canonical pose frames (`pose_analysis`)."""
+    return pose_analysis(frames, sample_rate_hz, coordinates, cutoff_hz, stance_side, exercise)[0]
+
+
+def pose_analysis(
+    frames: pl.DataFrame,
+    sample_rate_hz: float,
+    coordinates: str,
+    cutoff_hz: float = DEFAULT_CUTOFF_HZ,
+    stance_side: str | None = None,
+    exercise: str | None = None,
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """Angles per frame (schema.ANGLES without ids) from canonical pose frames, and what the coach
+    should know about them (`front_view_note`).
 
     ``coordinates`` is the reader's coordinate kind: ``world_m`` (3D metres), ``image`` (2D
     normalised, z ignored, aspect ratio estimated when it is not square) or ``image_px`` (2D
@@ -519,10 +525,12 @@ def pose_angles(
         else pl.Series(np.zeros(n))
     )
     table = pl.DataFrame({"frame": frames["frame"], "t_s": frames["t_s"], **out}).fill_nan(None)
-    return conform(
+    angles = conform(
         table.with_columns(confidence=confidence),
         {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")},
     )
+    note = front_view_note(p, coordinates)
+    return angles, (note,) if note else ()
 
 
 def hinge_from_trunk(hip_deg: np.ndarray, trunk_deg: np.ndarray) -> np.ndarray:
