@@ -4,12 +4,17 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hinge_analytics.kinematics.pose import correct_swaps, estimate_aspect, pose_analysis, pose_angles
+from hinge_analytics.kinematics.pose import correct_swaps, estimate_aspect, pose_analysis
 from hinge_analytics.reps.segmentation import segment_reps
 from hinge_analytics.schema import LANDMARKS, landmark_columns
 from hinge_analytics.simulate.body import Anthropometry, forward_kinematics, rotate_heading
 from hinge_analytics.simulate.motion import RepPlan, SetPlan, simulate_set
 from hinge_analytics.simulate.randomised import band_limited
+
+
+def pose_angles(*args, **kwargs) -> pl.DataFrame:
+    """The angles of `pose_analysis`, without its notes."""
+    return pose_analysis(*args, **kwargs)[0]
 
 
 def _points(seed=0, exercise="romanian_deadlift"):

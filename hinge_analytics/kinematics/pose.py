@@ -195,7 +195,7 @@ def _swap_flags(
 
 _RIGID = (("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow"), ("hip", "shoulder"))
 ASPECT_LANDMARKS = frozenset(f"{j}_{s}" for pair in _RIGID for j in pair for s in ("left", "right"))
-# The landmarks pose_angles reads after cleaning (elbows are not used, wrists only to level a
+# The landmarks pose_analysis reads after cleaning (elbows are not used, wrists only to level a
 # deadlift's picture; the nose stands in for the ears in marker sets without them, e.g. Pose2Sim's
 # BODY_25B TRC).
 ANGLE_LANDMARKS = frozenset(
@@ -437,18 +437,6 @@ def tilt_deg(lower: np.ndarray, upper: np.ndarray, forward: np.ndarray) -> np.nd
     """Forward tilt from vertical (deg) of lower->upper, in the sagittal plane."""
     d = upper - lower
     return np.degrees(np.arctan2(d @ forward, d[:, 1]))
-
-
-def pose_angles(
-    frames: pl.DataFrame,
-    sample_rate_hz: float,
-    coordinates: str,
-    cutoff_hz: float = DEFAULT_CUTOFF_HZ,
-    stance_side: str | None = None,
-    exercise: str | None = None,
-) -> pl.DataFrame:
-    """Angles per frame (schema.ANGLES without ids) from canonical pose frames (`pose_analysis`)."""
-    return pose_analysis(frames, sample_rate_hz, coordinates, cutoff_hz, stance_side, exercise)[0]
 
 
 def pose_analysis(
