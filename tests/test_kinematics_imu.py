@@ -167,3 +167,41 @@ def test_shin_only_sensors_in_a_stiff_legged_lift_come_with_a_note():
     assert shins_only_note("bar", "romanian_deadlift") is None  # no body sensor: the bar's own note
     assert "single-leg RDL" in shins_only_note("shank_left", "single_leg_rdl", stance_side="left")
     assert shins_only_note("shank_right", "single_leg_rdl", stance_side="left") is None  # swings back
+
+
+def _shank_readings(theta: np.ndarray, rate: float, bias: np.ndarray):
+    """Accelerometer and gyroscope of a sensor on a shank 0.4 m below its pivot turning by ``theta``
+    (rad) about the sensor's x axis: gravity plus tangential and centripetal accelerations, plus a
+    constant bias. Sensor frame: x medio-lateral, z along the shank (up when standing), y forward."""
+    t = np.arange(len(theta)) / rate
+    omega = np.gradient(theta, t)
+    alpha = np.gradient(omega, t)
+    radius = 0.4
+    zeros = np.zeros_like(t)
+    gravity = 9.81 * np.column_stack([zeros, np.sin(theta), np.cos(theta)])
+    dynamic = np.column_stack([zeros, -alpha * radius, omega**2 * radius])
+    return gravity + dynamic + bias, np.column_stack([omega, zeros, zeros])
+
+
+def test_offset_calibration_ignores_a_swinging_limbs_turnarounds():
+    # A free shank still for 3 s, then swinging 0-80 deg (3 s per cycle): at each turnaround the
+    # angular velocity is zero for an instant while the limb accelerates hardest. With the sensor
+    # otherwise resting in one orientation those samples alone would place the offset (1.1 m/s^2
+    # here, 0.9 g on a simulated free shank).
+    rate = 100.0
+    t = np.arange(int(12 * rate)) / rate
+    theta = np.radians(40.0) * (1 - np.cos(2 * np.pi * np.clip(t - 3.0, 0.0, None) / 3.0))
+    acc, gyr = _shank_readings(theta, rate, np.array([0.1, -0.15, 0.12]))
+    assert np.linalg.norm(K.accelerometer_offset(acc, gyr)) < 0.5  # m/s^2: at most the bias itself
+
+
+def test_offset_calibration_recovers_a_hobby_boards_offset():
+    # 4 m/s^2 on one axis (the real squat set's MPU6050s read 12-13 m/s^2 standing still), the shank
+    # held standing and tilted 70 deg: two still orientations pin the sphere's centre.
+    rate = 100.0
+    ramp = np.radians(70.0) * 0.5 * (1 - np.cos(np.linspace(0, np.pi, int(rate))))
+    hold = np.full(int(2 * rate), np.radians(70.0))
+    theta = np.concatenate([np.zeros(int(2 * rate)), ramp, hold, ramp[::-1], np.zeros(int(2 * rate))])
+    bias = np.array([0.0, 4.0, 0.0])
+    acc, gyr = _shank_readings(theta, rate, bias)
+    assert np.linalg.norm(K.accelerometer_offset(acc, gyr) - bias) < 0.5

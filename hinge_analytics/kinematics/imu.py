@@ -90,6 +90,7 @@ MOVING_RAD_S = 0.6  # ~35 deg/s: faster than sway or a fidget, slower than any r
 STILL_RAD_S = 0.2  # slower than this the accelerometer reads gravity alone (offset calibration)
 MAX_OFFSET_G = 1.0  # hobby boards ship 0.6 g off on one axis (the real squat set)
 OFFSET_GAIN = 0.5  # a fitted offset must at least halve the still samples' distance from g
+CALIBRATED_G = 0.03  # still samples this close to 1 g (median): the accelerometer needs no offset
 GRAVITY_CUTOFF_HZ = 2.0  # accelerometer-only tilt: jolts and noise above this are not posture
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
@@ -347,6 +348,12 @@ def accelerometer_offset(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
     autocalibration, Frosio et al., IEEE Trans Instrum Meas 2009), fitted by least squares with a
     weak pull towards zero (a set covers only some orientations). Kept only when it brings the still
     samples clearly closer to g (``OFFSET_GAIN``) and is smaller than ``MAX_OFFSET_G`` g.
+
+    Not fitted when the still samples already read g to within ``CALIBRATED_G`` (median): the
+    gyroscope's still gate also passes a swinging limb's turnarounds, where the angular velocity is
+    zero for an instant and the acceleration largest, and a sensor resting in one orientation pins
+    the sphere's centre only along that direction, so those few samples alone would place it (a
+    simulated free shank read 0.65-1.25 g there and got a 0.9 g offset that halved its tilt).
     """
     zero = np.zeros(3)
     still = np.all(np.isfinite(acc), axis=1) & (
@@ -360,8 +367,10 @@ def accelerometer_offset(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
     def residuals(offset: np.ndarray) -> np.ndarray:
         return np.concatenate([np.linalg.norm(samples - offset, axis=1) - GRAVITY, 0.1 * offset])
 
-    fit = least_squares(residuals, zero, loss="soft_l1", f_scale=0.5)
     before = np.median(np.abs(residuals(zero)[:-3]))
+    if before < CALIBRATED_G * GRAVITY:
+        return zero
+    fit = least_squares(residuals, zero, loss="soft_l1", f_scale=0.5)
     after = np.median(np.abs(residuals(fit.x)[:-3]))
     if np.linalg.norm(fit.x) > MAX_OFFSET_G * GRAVITY or after > OFFSET_GAIN * before:
         return zero
