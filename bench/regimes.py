@@ -47,7 +47,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
 
 from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
-from hinge_analytics.classify.estimator import UNCERTAIN_BELOW, RepClassifier
+from hinge_analytics.classify.estimator import UNCERTAIN_BELOW, RepClassifier, decide
 from hinge_analytics.classify.evaluation import evaluate
 from hinge_analytics.classify.features import model_input
 from hinge_analytics.jobs.ingest import ingest_manifest
@@ -71,7 +71,10 @@ def regime_frame(lake: Lake, data: Path) -> pl.DataFrame:
         tempo_s=pl.col("eccentric_s") + pl.col("concentric_s"),
         noise_m=(pl.col("noise_white_m") + pl.col("noise_drift_m")).cast(pl.Float64),
     )
-    return reps.join(regimes, on="recording_id", how="left")
+    severity = pl.read_csv(data / "truth_reps.csv").select("recording_id", "rep", "severity")
+    return reps.join(regimes, on="recording_id", how="left").join(
+        severity, on=["recording_id", "rep"], how="left"
+    )
 
 
 def _halves(name: str, values: pl.Series, labels: tuple[str, str]) -> Iterator[Split]:
@@ -131,6 +134,28 @@ def held_out(model: RepClassifier, X: pl.DataFrame, y: np.ndarray, split: Split)
     return {"train_reps": int(train.sum()), **scores(y[test], proba, fitted.classes_, groups)}
 
 
+SEVERITY_BINS = (0.3, 0.5, 0.75, 1.0001)  # the generator's mistakes are 0.3 (mild) to 1 (severe)
+
+
+def recall_by_severity(reps: pl.DataFrame, predicted: np.ndarray) -> pl.DataFrame:
+    """Mistake reps by severity bin: how many, the share given their own label (recall) and the
+    share called any mistake (sensitivity). Shows whether missed mistakes are mild ones."""
+    mistakes = reps.with_columns(predicted=pl.Series(predicted)).filter(pl.col("train_label") != "good")
+    rows = []
+    for low, high in zip(SEVERITY_BINS[:-1], SEVERITY_BINS[1:], strict=True):
+        inside = mistakes.filter((pl.col("severity") >= low) & (pl.col("severity") < high))
+        if inside.height:
+            rows.append(
+                {
+                    "severity": f"{low:.2f}-{min(high, 1.0):.2f}",
+                    "reps": inside.height,
+                    "recall": float((inside["predicted"] == inside["train_label"]).mean()),
+                    "called_a_mistake": float((inside["predicted"] != "good").mean()),
+                }
+            )
+    return pl.DataFrame(rows)
+
+
 def _line(name: str, ev: dict) -> str:
     return (
         f"{name:<44} {ev.get('train_reps', 0):>6} {ev['n_reps']:>6} {ev['macro_f1']:>6.3f} "
@@ -184,8 +209,11 @@ def main() -> None:
         regime.append((split[0], ev))
         print(_line(split[0], ev), flush=True)
     shipped = load_model(DEFAULT_MODEL_DIR)
-    ev = scores(y, shipped.predict_proba(X), shipped.classes_, X["athlete_id"].to_numpy())
+    proba = shipped.predict_proba(X)
+    ev = scores(y, proba, shipped.classes_, X["athlete_id"].to_numpy())
     print(_line("shipped model", ev))
+    print("\nshipped model, mistake reps by severity:")
+    print(recall_by_severity(reps, np.asarray(shipped.classes_)[decide(proba, shipped.classes_)]))
     worst = min(regime, key=lambda item: item[1]["macro_f1"])
     print(
         f"\nheadline: leave-athlete-out macro-F1 {pooled['macro_f1']:.3f}; regime held out "

@@ -1,4 +1,4 @@
-"""bench/pipeline.py, bench/peer.py and bench/scoring.py: the parts that decide what the
+"""bench/pipeline.py, bench/peer.py, bench/regimes.py and bench/scoring.py: the parts that decide what the
 benchmarks print (fast)."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -14,6 +15,7 @@ sys.path.insert(0, str(BENCH))
 import peer  # noqa: E402
 import pipeline as bench  # noqa: E402
 import polars as pl  # noqa: E402
+import regimes  # noqa: E402
 import scoring  # noqa: E402
 
 from hinge_analytics.ingest.manifest import read_manifest  # noqa: E402
@@ -121,3 +123,18 @@ def test_the_hostile_bench_runs_every_case_and_each_holds():
     assert done.returncode == 0, done.stderr[-3000:]
     cases = done.stdout.strip().splitlines()[1:]
     assert len(cases) == 13 and not [c for c in cases if "FAILED" in c], done.stdout
+
+
+def test_mistake_recall_is_split_by_severity_and_good_reps_take_no_part():
+    reps = pl.DataFrame(
+        {
+            "train_label": ["good", "rounded_back", "rounded_back", "squatting", "squatting"],
+            "severity": [0.0, 0.35, 0.9, 0.4, 1.0],
+        }
+    )
+    predicted = np.array(["rounded_back", "good", "rounded_back", "rounded_back", "squatting"])
+    table = regimes.recall_by_severity(reps, predicted)
+    assert table["severity"].to_list() == ["0.30-0.50", "0.75-1.00"]
+    assert table["reps"].to_list() == [2, 2]
+    assert table["recall"].to_list() == [0.0, 1.0]
+    assert table["called_a_mistake"].to_list() == [0.5, 1.0]
