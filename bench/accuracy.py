@@ -91,7 +91,7 @@ def run_imu_in_memory(sets_per_exercise: int, seed: int) -> tuple[pl.DataFrame, 
             body = Anthropometry(athlete.stature_m)
             rid = f"imu-{exercise}-{k}"
             rows = team.truth_from_points(
-                forward_kinematics(pose, body), t, st.t_start_s, st.t_bottom_s, st.t_end_s, side
+                forward_kinematics(pose, body), t, st.t_start_s, st.t_bottom_s, st.t_end_s, side, pose
             )
             truth += [{"recording_id": rid, "rep": i + 1, **r} for i, r in enumerate(rows)]
             sensors = {}

@@ -39,8 +39,12 @@ COLUMNS = (
     "mae_knee_left",
     "mae_knee_right",
     "mae_trunk",
+    "mae_lumbar",
+    "mae_thoracic",
 )
 MAES = ("mae_hip", "mae_knee_left", "mae_knee_right", "mae_trunk")
+# Measured only by IMUs on the spine (sacrum, lower and upper back): checked where a set had them.
+SPINE_MAES = ("mae_lumbar", "mae_thoracic")
 # Targets the product must reach on this bench (the brief of the randomised validation).
 TARGET_WITHIN1_PCT, TARGET_EXACT_PCT = 99.0, 95.0
 TARGET_BOUNDARY_S, TARGET_MAE_DEG = 0.15, 4.0
@@ -172,13 +176,14 @@ def targets(by_exercise: pl.DataFrame) -> list[tuple[str, str, bool]]:
         ),
     ]
     for row in by_exercise.filter(pl.col("exercise") != "ALL").iter_rows(named=True):
-        worst = max(MAES, key=lambda k: row[k] if row[k] == row[k] else float("inf"))
+        angles = MAES + tuple(k for k in SPINE_MAES if row[k] == row[k])
+        worst = max(angles, key=lambda k: row[k] if row[k] == row[k] else float("inf"))
         value = row[worst]
         checks.append(
             (
                 f"peak angle MAE <= {TARGET_MAE_DEG:g} deg, {row['exercise']} (worst angle)",
                 f"{worst.removeprefix('mae_')} {value:.2f} deg",
-                value == value and value <= TARGET_MAE_DEG and all(row[k] <= TARGET_MAE_DEG for k in MAES),
+                value == value and value <= TARGET_MAE_DEG and all(row[k] <= TARGET_MAE_DEG for k in angles),
             )
         )
     return checks

@@ -29,6 +29,9 @@ PEAKS = (
     "peak_knee_flexion_left_deg",
     "peak_knee_flexion_right_deg",
     "peak_trunk_inclination_deg",
+    # Measured by IMUs on the spine only; null in truths that do not give them.
+    "peak_lumbar_flexion_deg",
+    "peak_thoracic_flexion_deg",
 )
 SHORT = {p: p.removeprefix("peak_").removesuffix("_deg").replace("_flexion", "").replace("_inclination", "")
          for p in PEAKS}  # fmt: skip
@@ -90,8 +93,8 @@ def match(found: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
                     "rep": t["rep"],
                     "err_start": r["t_start_s"] - t["t_start_s"],
                     "err_end": r["t_end_s"] - t["t_end_s"],
-                    **{p: r[p] for p in PEAKS},
-                    **{f"{p}_true": t[p] for p in PEAKS},
+                    **{p: r.get(p) for p in PEAKS},
+                    **{f"{p}_true": t.get(p) for p in PEAKS},
                 }
             )
     schema = {"recording_id": pl.String, "rep": pl.Int64, "err_start": pl.Float64, "err_end": pl.Float64}

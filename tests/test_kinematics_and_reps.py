@@ -143,6 +143,30 @@ def test_peak_hip_flexion_of_a_held_bottom_is_the_hold_not_its_noisiest_frame():
     assert abs(np.mean(peaks) - 80.0) < 2.0  # the maximum of the hold reads ~ +6 deg
 
 
+def test_peak_spine_flexion_is_read_at_the_bottom_not_at_a_fast_turns_spike():
+    """An accelerometer-only back sensor in a fast rep: its tilt from gravity jumps by tens of
+    degrees where the trunk accelerates (on the way down and up), while the spine holds 12 deg of
+    lumbar and 20 deg of thoracic flexion through the bottom."""
+    rate = 50.0
+    t = np.arange(0.0, 4.0, 1 / rate)
+    hinge = np.interp(t, [0.0, 1.0, 1.6, 2.4, 3.0, 4.0], [0.0, 0.0, 80.0, 80.0, 0.0, 0.0])
+    depth = hinge / 80.0
+    spikes = 40.0 * np.exp(-(((t - 1.3) / 0.05) ** 2)) - 35.0 * np.exp(-(((t - 2.7) / 0.05) ** 2))
+    angles = pl.DataFrame(
+        {
+            "t_s": t,
+            "hinge_deg": hinge,
+            "lumbar_flexion_deg": 12.0 * depth + spikes,
+            "thoracic_flexion_deg": 20.0 * depth + spikes,
+        }
+    )
+    bounds = pl.DataFrame({"rep": [1], "t_start_s": [1.0], "t_bottom_s": [2.0], "t_end_s": [3.0]})
+    rep = rep_metrics(angles, bounds).row(0, named=True)
+    assert rep["peak_lumbar_flexion_deg"] == pytest.approx(12.0, abs=0.5)
+    assert rep["peak_thoracic_flexion_deg"] == pytest.approx(20.0, abs=0.5)
+    assert rep["range_thoracic_flexion_deg"] > 60.0  # range and the other statistics are unchanged
+
+
 def test_reps_and_angles_match_simulator_truth(lake, batch):
     reps = lake.read("reps")
     truth = pl.read_csv(batch.parent / "truth_reps.csv")

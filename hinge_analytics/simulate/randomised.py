@@ -703,6 +703,7 @@ def simulate_body(regime: SetRegime, rng: np.random.Generator) -> tuple[np.ndarr
         truth.t_bottom_s,
         truth.t_end_s,
         stance_side=regime.plan.stance_side,
+        pose=pose_fine,
     )
     for row, rep in zip(rows, regime.plan.reps, strict=True):
         row.update(label=rep.label, severity=rep.severity)

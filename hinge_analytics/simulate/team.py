@@ -92,11 +92,20 @@ def _plan_reps(athlete: Athlete, n_reps: int, week: int, rng: np.random.Generato
 
 
 def truth_from_points(
-    points: dict[str, np.ndarray], time_s: np.ndarray, starts, bottoms, ends, stance_side: str | None = None
+    points: dict[str, np.ndarray],
+    time_s: np.ndarray,
+    starts,
+    bottoms,
+    ends,
+    stance_side: str | None = None,
+    pose: Pose | None = None,
 ) -> list[dict]:
     """Per-rep truth measured on the noise-free body-frame landmarks (SPEC.md angle definitions).
 
     Hip flexion is the mean of both hips, or the stance hip's in single-leg work (``stance_side``).
+    With the ``pose`` the points come from, also the spine's peak lumbar and thoracic flexion (each
+    segment's tilt relative to the one below it, minus standing: what sensors on the sacrum, lower
+    and upper back measure); landmarks have no spine points.
     """
     hip_c = (points["hip_left"] + points["hip_right"]) / 2
     sho_c = (points["shoulder_left"] + points["shoulder_right"]) / 2
@@ -122,6 +131,9 @@ def truth_from_points(
                 "peak_trunk_inclination_deg": float(np.max(trunk[inside])),
             }
         )
+        if pose is not None:
+            rows[-1]["peak_lumbar_flexion_deg"] = float(np.max(pose.lumbar_flexion[inside]))
+            rows[-1]["peak_thoracic_flexion_deg"] = float(np.max(pose.thoracic_flexion[inside]))
     return rows
 
 
@@ -285,6 +297,7 @@ def write_recording(
             set_truth.t_bottom_s,
             set_truth.t_end_s,
             stance_side=plan.stance_side,
+            pose=pose,
         )
     ):
         truth.append(
