@@ -29,9 +29,10 @@ PEAKS = (
     "peak_knee_flexion_left_deg",
     "peak_knee_flexion_right_deg",
     "peak_trunk_inclination_deg",
-    # Measured by IMUs on the spine only; null in truths that do not give them.
+    # The spine's shape: IMUs on the spine, pose landmarks; null in truths that do not give them.
     "peak_lumbar_flexion_deg",
     "peak_thoracic_flexion_deg",
+    "peak_upper_back_rounding_deg",
 )
 SHORT = {p: p.removeprefix("peak_").removesuffix("_deg").replace("_flexion", "").replace("_inclination", "")
          for p in PEAKS}  # fmt: skip

@@ -414,10 +414,12 @@ TRUTH_REPS: dict[str, pl.DataType] = {
     "peak_knee_flexion_left_deg": pl.Float64,
     "peak_knee_flexion_right_deg": pl.Float64,
     "peak_trunk_inclination_deg": pl.Float64,
-    # Spine shape as the IMUs measure it (segment tilts relative to the one below, minus standing);
-    # null where a simulator does not give it.
+    # Spine shape as the IMUs measure it (segment tilts relative to the one below, minus standing),
+    # null where a simulator does not give it; and pose's proxy, upper-back rounding (the shoulder ->
+    # ear line against the hip -> shoulder line) on the noise-free landmarks.
     "peak_lumbar_flexion_deg": pl.Float64,
     "peak_thoracic_flexion_deg": pl.Float64,
+    "peak_upper_back_rounding_deg": pl.Float64,
 }
 
 # Lake table name -> schema. The lake module creates and validates against these.

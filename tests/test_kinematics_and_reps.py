@@ -146,7 +146,7 @@ def test_peak_hip_flexion_of_a_held_bottom_is_the_hold_not_its_noisiest_frame():
 def test_peak_spine_flexion_is_read_at_the_bottom_not_at_a_fast_turns_spike():
     """An accelerometer-only back sensor in a fast rep: its tilt from gravity jumps by tens of
     degrees where the trunk accelerates (on the way down and up), while the spine holds 12 deg of
-    lumbar and 20 deg of thoracic flexion through the bottom."""
+    lumbar and 20 deg of thoracic flexion through the bottom (and a pose 15 deg of rounding)."""
     rate = 50.0
     t = np.arange(0.0, 4.0, 1 / rate)
     hinge = np.interp(t, [0.0, 1.0, 1.6, 2.4, 3.0, 4.0], [0.0, 0.0, 80.0, 80.0, 0.0, 0.0])
@@ -158,12 +158,14 @@ def test_peak_spine_flexion_is_read_at_the_bottom_not_at_a_fast_turns_spike():
             "hinge_deg": hinge,
             "lumbar_flexion_deg": 12.0 * depth + spikes,
             "thoracic_flexion_deg": 20.0 * depth + spikes,
+            "upper_back_rounding_deg": 15.0 * depth + spikes,
         }
     )
     bounds = pl.DataFrame({"rep": [1], "t_start_s": [1.0], "t_bottom_s": [2.0], "t_end_s": [3.0]})
     rep = rep_metrics(angles, bounds).row(0, named=True)
     assert rep["peak_lumbar_flexion_deg"] == pytest.approx(12.0, abs=0.5)
     assert rep["peak_thoracic_flexion_deg"] == pytest.approx(20.0, abs=0.5)
+    assert rep["peak_upper_back_rounding_deg"] == pytest.approx(15.0, abs=0.5)  # pose's noisy proxy
     assert rep["range_thoracic_flexion_deg"] > 60.0  # range and the other statistics are unchanged
 
 

@@ -439,6 +439,21 @@ def test_marker_labels_split_into_side_and_joint(label, side, key):
     assert split_label(label) == (side, key)
 
 
+def test_a_head_marker_stands_in_for_ears_a_marker_set_lacks():
+    """Pose2Sim's BODY_25B/HALPE_26 markers: Nose and Head, no ears. The head (on the neck's line
+    through the ears) gives the upper-back rounding line, not the nose a face's depth ahead of it;
+    where ears exist, they are used."""
+    from hinge_analytics.ingest.markers import markers_to_landmarks
+
+    points = np.arange(2 * 4 * 3, dtype=float).reshape(2, 4, 3)
+    landmarks = markers_to_landmarks(["RShoulder", "LShoulder", "Nose", "Head"], points)
+    np.testing.assert_array_equal(landmarks["ear_left"], points[:, 3])
+    np.testing.assert_array_equal(landmarks["ear_right"], points[:, 3])
+    with_ears = markers_to_landmarks(["REar", "LEar", "Head"], points[:, :3])
+    np.testing.assert_array_equal(with_ears["ear_right"], points[:, 0])
+    np.testing.assert_array_equal(with_ears["ear_left"], points[:, 1])
+
+
 def test_vicon_plugin_gait_markers_z_up_in_mm():
     """A Z-up Plug-in Gait lab export: knee/ankle/heel/toe markers, hips from ASIS/PSIS."""
     n = 5

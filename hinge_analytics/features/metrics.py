@@ -10,12 +10,15 @@ their median (a hinge, squat, lunge or thrust bends the knees most in its deepes
 plateau). On randomised development sets (seed 7, bench/randomised.py's generator) the maximum read
 above the true peak by +1.3 (TRC) to +2.8 deg (OpenPose) for the hip and +2.5 to +5.1 deg for the
 knee; mean absolute errors hip 1.47 -> 0.91 deg (TRC) and 3.51 -> 2.48 deg (OpenPose), knee
-2.71 -> 1.17 and 5.53 -> 2.48 deg. Peak lumbar and thoracic flexion (IMUs on the spine: one
-segment's tilt against the one below) are also the bottom phase's median: a sensor without a
-gyroscope reads its tilt from gravity, and in a fast rep the segment's own acceleration tilts that
-by tens of degrees at the turns, which a maximum picks. Against the simulator's spine, IMU sets of
-randomised seeds 0 and 61: lumbar MAE 2.39 -> 1.51 and 11.58 -> 1.14 deg, thoracic 7.22 -> 1.65
-and 13.61 -> 1.17 deg.
+2.71 -> 1.17 and 5.53 -> 2.48 deg. The spine's shape is also the bottom phase's median: lumbar and
+thoracic flexion (IMUs: one segment's tilt against the one below) and pose's upper-back rounding
+(the shoulder -> ear line against the hip -> shoulder line). A back sensor without a gyroscope
+reads its tilt from gravity, and in a fast rep the segment's own acceleration tilts that by tens
+of degrees at the turns; a pose's shoulder -> ear line is a few centimetres long, so its
+landmarks' noise turns it by several degrees from frame to frame. A maximum picks either. Against
+the simulator's spine (randomised seeds 0 and 61, IMU sets): lumbar MAE 2.39 -> 1.51 and
+11.58 -> 1.14 deg, thoracic 7.22 -> 1.65 and 13.61 -> 1.17 deg; upper-back rounding (seed 0, 2D
+formats) 7.8-9.9 -> 2.3-3.6 deg, from a bias of +8 to +10 deg to within 1.3 deg.
 Hip flexion without a side is the mean of both sides (one side when the other is not seen); in
 single-leg work it is the stance leg's, the hip that hinges (the free leg's hip barely flexes: the
 thigh swings back with the trunk). Symmetry index
@@ -44,7 +47,9 @@ from hinge_analytics.schema import REP_ANGLES, REP_METRIC_COLUMNS, REPS, STANDIN
 
 LOW_CONFIDENCE = 0.5
 BOTTOM_PHASE = 0.9  # of the rep's hinge excursion: the frames at least this deep make its bottom phase
-SPINE_PEAKS = ("lumbar_flexion", "thoracic_flexion")  # peaks read over the bottom phase, as the knees'
+# Spine shape (IMU lumbar and thoracic flexion, pose upper-back rounding): peaks read over the
+# bottom phase, as the knees'
+SPINE_PEAKS = ("lumbar_flexion", "thoracic_flexion", "upper_back_rounding")
 # A held bottom (no single peak) is read over the frames at least this deep: selected at 0.9 of an
 # excursion whose top is the hold's noisiest frame, the hold keeps only its upper noise.
 HOLD_PHASE = 0.75

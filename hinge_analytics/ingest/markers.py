@@ -67,6 +67,7 @@ _ALTERNATIVES: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 _PELVIS = {"asis": "asis", "asi": "asis", "psis": "psis", "psi": "psis"}
 _SACRUM = ("sacr", "sacrum", "sacral", "vsacral", "sacrl")
+_HEAD = ("head", "tophead", "headtop", "vertex")  # unsided markers at the top of the head
 _UPPER = ("shoulder_left", "shoulder_right", "ear_left", "ear_right", "nose")
 _LOWER = ("ankle_left", "ankle_right", "heel_left", "heel_right", "toe_left", "toe_right")
 _CLEARANCE_M = 0.05
@@ -116,6 +117,13 @@ def markers_to_landmarks(labels: list[str], points: np.ndarray) -> dict[str, np.
                     break
     if (None, "nose") in by_key:
         out["nose"] = by_key[(None, "nose")]
+    head = next((by_key[(None, k)] for k in _HEAD if (None, k) in by_key), None)
+    if head is not None and "ear_left" not in out and "ear_right" not in out:
+        # Pose2Sim's triangulated keypoints (BODY_25B, HALPE_26) carry no ears but the top of the
+        # head, which lies on the neck's line through the ears as they do: the upper-back rounding
+        # proxy (shoulder -> ear against hip -> shoulder) reads it, and not the nose, which sits a
+        # face's depth ahead of that line (+25-31 deg on simulated Pose2Sim files).
+        out["ear_left"] = out["ear_right"] = head
     if "hip_left" not in out or "hip_right" not in out:
         pelvis = {(s, _PELVIS[k]): v for (s, k), v in by_key.items() if k in _PELVIS}
         sacrum = next((v for (s, k), v in by_key.items() if s is None and k in _SACRUM), None)

@@ -110,6 +110,8 @@ def truth_from_points(
     hip_c = (points["hip_left"] + points["hip_right"]) / 2
     sho_c = (points["shoulder_left"] + points["shoulder_right"]) / 2
     trunk = sagittal_tilt_deg(hip_c, sho_c)
+    ear_c = (points["ear_left"] + points["ear_right"]) / 2
+    rounding = sagittal_tilt_deg(sho_c, ear_c) - trunk
     knee, hip = {}, {}
     for side in ("left", "right"):
         thigh = sagittal_tilt_deg(points[f"knee_{side}"], points[f"hip_{side}"])
@@ -129,6 +131,7 @@ def truth_from_points(
                 "peak_knee_flexion_left_deg": float(np.max(knee["left"][inside])),
                 "peak_knee_flexion_right_deg": float(np.max(knee["right"][inside])),
                 "peak_trunk_inclination_deg": float(np.max(trunk[inside])),
+                "peak_upper_back_rounding_deg": float(np.max(rounding[inside])),
             }
         )
         if pose is not None:
