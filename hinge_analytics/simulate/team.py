@@ -102,10 +102,11 @@ def truth_from_points(
 ) -> list[dict]:
     """Per-rep truth measured on the noise-free body-frame landmarks (SPEC.md angle definitions).
 
-    Hip flexion is the mean of both hips, or the stance hip's in single-leg work (``stance_side``).
-    With the ``pose`` the points come from, also the spine's peak lumbar and thoracic flexion (each
-    segment's tilt relative to the one below it, minus standing: what sensors on the sacrum, lower
-    and upper back measure); landmarks have no spine points.
+    Hip flexion is the mean of both hips, or the stance hip's in single-leg work (``stance_side``);
+    upper-back rounding is pose's proxy (shoulder -> ear line against hip -> shoulder). With the
+    ``pose`` the points come from, also the spine's peak lumbar and thoracic flexion (each segment's
+    tilt relative to the one below it, minus standing: what sensors on the sacrum, lower and upper
+    back measure); landmarks have no spine points.
     """
     hip_c = (points["hip_left"] + points["hip_right"]) / 2
     sho_c = (points["shoulder_left"] + points["shoulder_right"]) / 2
