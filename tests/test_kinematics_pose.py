@@ -131,7 +131,7 @@ def test_vectorised_swap_correction_matches_the_frame_loop(seed):
 
 
 def test_marker_sets_without_ears_still_see_the_upper_back_round():
-    # Pose2Sim's BODY_25B TRC carries Nose/Head but no ears: the nose stands in for the head.
+    # A marker set with a nose but neither ears nor a head marker: the nose stands in for the ears.
     rng = np.random.default_rng(3)
     plan = SetPlan("romanian_deadlift", [RepPlan("good", 0.0), RepPlan("rounded_back", 0.8)])
     t, pose, truth = simulate_set(plan, 30.0, rng)

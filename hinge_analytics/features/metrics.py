@@ -47,9 +47,15 @@ from hinge_analytics.schema import REP_ANGLES, REP_METRIC_COLUMNS, REPS, STANDIN
 
 LOW_CONFIDENCE = 0.5
 BOTTOM_PHASE = 0.9  # of the rep's hinge excursion: the frames at least this deep make its bottom phase
-# Spine shape (IMU lumbar and thoracic flexion, pose upper-back rounding): peaks read over the
-# bottom phase, as the knees'
-SPINE_PEAKS = ("lumbar_flexion", "thoracic_flexion", "upper_back_rounding")
+# Angles whose peak is their median over the bottom phase: the knees, and the spine's shape (IMU
+# lumbar and thoracic flexion, pose upper-back rounding).
+BOTTOM_PHASE_PEAKS = (
+    "knee_flexion_left",
+    "knee_flexion_right",
+    "lumbar_flexion",
+    "thoracic_flexion",
+    "upper_back_rounding",
+)
 # A held bottom (no single peak) is read over the frames at least this deep: selected at 0.9 of an
 # excursion whose top is the hold's noisiest frame, the hold keeps only its upper noise.
 HOLD_PHASE = 0.75
@@ -190,13 +196,10 @@ def rep_metrics(
             row[f"peak_hip_flexion_{side}_deg"] = _vertex(
                 t_deep, hip_side[deep], row[f"peak_hip_flexion_{side}_deg"], hip_side[hold]
             )
-            knee = series[f"knee_flexion_{side}_deg"][inside][deep]
-            if np.isfinite(knee).any():
-                row[f"peak_knee_flexion_{side}_deg"] = float(np.nanmedian(knee))
-        for spine in SPINE_PEAKS:
-            flexion = series[f"{spine}_deg"][inside][deep]
-            if np.isfinite(flexion).any():
-                row[f"peak_{spine}_deg"] = float(np.nanmedian(flexion))
+        for angle in BOTTOM_PHASE_PEAKS:
+            deepest = series[f"{angle}_deg"][inside][deep]
+            if np.isfinite(deepest).any():
+                row[f"peak_{angle}_deg"] = float(np.nanmedian(deepest))
         row["bottom_hip_flexion_deg"] = float(hip[bottom])
         trunk = series["trunk_inclination_deg"][inside]
         row["min_trunk_inclination_deg"] = _stat(nanmin, trunk)

@@ -196,8 +196,8 @@ def _swap_flags(
 _RIGID = (("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow"), ("hip", "shoulder"))
 ASPECT_LANDMARKS = frozenset(f"{j}_{s}" for pair in _RIGID for j in pair for s in ("left", "right"))
 # The landmarks pose_analysis reads after cleaning (elbows are not used, wrists only to level a
-# deadlift's picture; the nose stands in for the ears in marker sets without them, e.g. Pose2Sim's
-# BODY_25B TRC).
+# deadlift's picture; the nose stands in for the ears in marker sets with neither ears nor a head
+# marker, which `ingest.markers` puts in the ears' place).
 ANGLE_LANDMARKS = frozenset(
     {"nose"}
     | {
