@@ -16,7 +16,10 @@ calibrated from its own data:
    from g (movement). Written in the first sample's frame the filter is linear, so it runs as a
    prefix scan over whole arrays, not a loop over samples; run forwards and backwards in time and
    averaged, so the accelerometer pull adds no lag. Gravity makes the tilt drift-free; heading,
-   which drifts, is never used.
+   which drifts, is never used. A logger that exports orientation and acceleration but no
+   gyroscope (the quaternion is the device's own fusion) gets its angular velocity from the
+   quaternion's rate of change; only a sensor with neither is left to the accelerometer alone
+   (`gravity_motion`).
 3. **Medio-lateral axis**: a hinge rotates every segment about the athlete's medio-lateral axis, so
    the first principal component of the bias-corrected gyro is that axis in the sensor frame.
 4. **Sagittal tilt change** = signed angle of the up vector about that axis, relative to the still
@@ -91,6 +94,7 @@ STILL_RAD_S = 0.2  # slower than this the accelerometer reads gravity alone (off
 MAX_OFFSET_G = 1.0  # hobby boards ship 0.6 g off on one axis (the real squat set)
 OFFSET_GAIN = 0.5  # a fitted offset must at least halve the still samples' distance from g
 CALIBRATED_G = 0.03  # still samples this close to 1 g (median): the accelerometer needs no offset
+QUATERNION_CHANNELS = ("quat_w", "quat_x", "quat_y", "quat_z")
 GRAVITY_CUTOFF_HZ = 2.0  # accelerometer-only tilt: jolts and noise above this are not posture
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
@@ -140,6 +144,18 @@ def _channels(frames: pl.DataFrame, placement: str, names: tuple[str, ...], rate
             outer = (idx < idx[ok][0]) | (idx > idx[ok][-1])
             v[outer] = np.interp(idx[outer], idx[ok], v[ok])
     return out
+
+
+def _angular_velocity(frames: pl.DataFrame, placement: str, rate: float) -> np.ndarray | None:
+    """A sensor's angular velocity (rad/s, sensor frame): its gyroscope, else the rate of its own
+    orientation output (a logger exporting quaternions and acceleration only), else None."""
+    gyr = _channels(frames, placement, ("gyr_x", "gyr_y", "gyr_z"), rate)
+    if gyr is not None or len(frames) < 2:
+        return gyr
+    quat = _channels(frames, placement, QUATERNION_CHANNELS, rate)
+    if quat is None or not np.all(np.isfinite(quat)):
+        return None
+    return angular_velocity_from_quaternion(quat, frames["t_s"].to_numpy(), rate)
 
 
 def movement_onset(gyros: list[np.ndarray], rate: float) -> int:
@@ -251,6 +267,32 @@ def up_from_fusion(acc: np.ndarray, gyr: np.ndarray, t_s: np.ndarray, up0: np.nd
     return up / np.linalg.norm(up, axis=1, keepdims=True)
 
 
+def angular_velocity_from_quaternion(quat: np.ndarray, t_s: np.ndarray, rate: float) -> np.ndarray:
+    """Angular velocity (rad/s, sensor frame, (n, 3)) of a sensor -> global orientation series.
+
+    The series is made sign-continuous (q and -q are one orientation) and low-passed component by
+    component like the angles (``DEFAULT_CUTOFF_HZ``): a fused orientation carries sample-to-sample
+    jitter that differentiation would amplify, the more so the higher the rate. Body-frame rates
+    compose on the right (q_k = q_(k-1) dq_k, as in `gyro_orientation`), so each step
+    dq = conj(q_(k-1)) q_k is an axis-angle turn over dt (Diebel, "Representing attitude", Stanford
+    2006, section 6); step rates are averaged onto the samples.
+    """
+    q = quat / np.linalg.norm(quat, axis=1, keepdims=True)
+    flips = np.concatenate([[1.0], np.where(np.sum(q[1:] * q[:-1], axis=1) < 0, -1.0, 1.0)])
+    q = lowpass(q * np.cumprod(flips)[:, None], rate, DEFAULT_CUTOFF_HZ)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    step = quat_multiply(q[:-1] * np.array([1.0, -1.0, -1.0, -1.0]), q[1:])
+    sin_half = np.linalg.norm(step[:, 1:], axis=1)
+    angle = 2.0 * np.arctan2(sin_half, step[:, 0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_step = step[:, 1:] * (angle / np.where(sin_half > 0, sin_half, 1.0) / np.diff(t_s))[:, None]
+    per_step = np.nan_to_num(per_step, nan=0.0, posinf=0.0, neginf=0.0)
+    omega = np.empty((len(q), 3))
+    omega[1:-1] = 0.5 * (per_step[:-1] + per_step[1:])
+    omega[0], omega[-1] = per_step[0], per_step[-1]
+    return omega
+
+
 def up_from_quaternion(quat: np.ndarray) -> np.ndarray:
     """Global z (up) in the sensor frame: the third row of R(q) for a sensor->global quaternion."""
     q = quat / np.linalg.norm(quat, axis=1, keepdims=True)
@@ -307,7 +349,7 @@ def sensor_motion(
     """One sensor's sagittal tilt change with the up vectors, still reference, medio-lateral axis
     and bias-corrected gyroscope it comes from; None without an accelerometer."""
     acc = _channels(frames, placement, ("acc_x", "acc_y", "acc_z"), rate)
-    gyr = _channels(frames, placement, ("gyr_x", "gyr_y", "gyr_z"), rate)
+    gyr = _angular_velocity(frames, placement, rate)
     if acc is None:
         return None
     if gyr is None:
@@ -322,7 +364,7 @@ def sensor_motion(
     # pull off and the tilt drifts with the gyro.
     acc = acc * (GRAVITY / max(float(np.linalg.norm(up_ref)), 1e-6))
     up_ref /= np.linalg.norm(up_ref)
-    quat = _channels(frames, placement, ("quat_w", "quat_x", "quat_y", "quat_z"), rate)
+    quat = _channels(frames, placement, QUATERNION_CHANNELS, rate)
     if quat is not None and np.all(np.isfinite(quat)):
         up = up_from_quaternion(quat)
         up_ref = np.mean(up[still], axis=0)
@@ -518,11 +560,7 @@ def imu_angles(
     """
     n = frames.height
     nan = np.full(n, np.nan)
-    gyros = [
-        g
-        for p in BODY_PLACEMENTS
-        if (g := _channels(frames, p, ("gyr_x", "gyr_y", "gyr_z"), sample_rate_hz)) is not None
-    ]
+    gyros = [g for p in BODY_PLACEMENTS if (g := _angular_velocity(frames, p, sample_rate_hz)) is not None]
     onset = movement_onset(gyros, sample_rate_hz)
     motions = {
         p: m for p in BODY_PLACEMENTS if (m := sensor_motion(frames, p, sample_rate_hz, onset)) is not None
