@@ -7,10 +7,12 @@ import numpy as np
 import polars as pl
 import pytest
 
+from hinge_analytics.ingest.checks import check_one_clip
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.pipeline import process_recording
 from hinge_analytics.reps.segmentation import segment_reps
+from hinge_analytics.schema import landmark_columns
 from hinge_analytics.simulate.body import Anthropometry, forward_kinematics
 from hinge_analytics.simulate.imu import imu_signals, write_imu_generic
 from hinge_analytics.simulate.motion import RepPlan, SetPlan, simulate_set
@@ -116,6 +118,31 @@ def test_a_set_that_rests_on_the_floor_counts_each_pull():
     assert np.allclose(reps["t_start_s"].to_numpy(), [2.0, 9.0, 15.0], atol=0.15)
     assert np.allclose(reps["t_end_s"].to_numpy(), [5.0, 12.0, 18.0], atol=0.15)
     assert (reps["concentric_s"] > 1.0).all()
+
+
+def _lying_world_frames(n: int, seed: int = 0) -> pl.DataFrame:
+    # A hip thrust in a capture whose Y is up and whose athlete lies along Z (as Pose2Sim may
+    # write it): in X-Y the trunk is a few centimetres long, 1 cm marker noise.
+    rng = np.random.default_rng(seed)
+    along = {"shoulder": -1.9, "hip": -1.4, "knee": -0.95, "ankle": -0.9}
+    height = {"shoulder": 0.40, "hip": 0.40, "knee": 0.40, "ankle": 0.06}
+    columns = {}
+    for joint in along:
+        for side, x in (("left", 0.45), ("right", 0.30)):
+            names = landmark_columns(f"{joint}_{side}")[:3]
+            for name, value in zip(names, (x, height[joint], along[joint]), strict=True):
+                columns[name] = value + rng.normal(0.0, 0.01, n)
+    return pl.DataFrame(columns)
+
+
+def test_an_athlete_lying_along_the_depth_axis_is_one_clip():
+    frames = _lying_world_frames(600)
+    check_one_clip(frames, "world_m")  # in X-Y alone the noise would pass for 100+ jumps
+    with pytest.raises(BadRecording, match="several clips"):
+        check_one_clip(frames, "image")
+    shifted = frames.with_columns([(pl.col(c) + 1.5).alias(c) for c in frames.columns if c.endswith("_z")])
+    with pytest.raises(BadRecording, match="several clips"):
+        check_one_clip(pl.concat([frames, shifted, frames, shifted]), "world_m")
 
 
 def test_several_clips_joined_in_one_file_are_refused(tmp_path):

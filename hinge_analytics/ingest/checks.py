@@ -92,8 +92,13 @@ def check_person_present(frames: pl.DataFrame, t_s: np.ndarray) -> None:
         )
 
 
-def check_one_clip(frames: pl.DataFrame) -> None:
+def check_one_clip(frames: pl.DataFrame, coordinates: str = "image") -> None:
     """Refuse files that join several clips: between two frames the whole body jumps.
+
+    Distances are taken in the picture's plane for image coordinates and in space for
+    ``world_m``: a 3D file's axes are the capture's (Pose2Sim's Y is up, and the athlete may face
+    along Z), so an athlete lying along the depth axis in a hip thrust would have no trunk length
+    left in X-Y and the markers' noise would pass for jumps.
 
     The median displacement of shoulders, hips, knees and ankles from one frame to the next stays
     under a fifth of a trunk length in real recordings (0.19 at most over the real landmark files
@@ -105,9 +110,10 @@ def check_one_clip(frames: pl.DataFrame) -> None:
     points = {}
     for joint in ("shoulder", "hip", "knee", "ankle"):
         for side in ("left", "right"):
-            x, y, _, _ = landmark_columns(f"{joint}_{side}")
-            if x in frames.columns and y in frames.columns:
-                points[f"{joint}_{side}"] = frames.select(pl.col(x, y).cast(pl.Float64)).to_numpy()
+            x, y, z, _ = landmark_columns(f"{joint}_{side}")
+            axes = [x, y, z] if coordinates == "world_m" else [x, y]
+            if all(c in frames.columns for c in axes):
+                points[f"{joint}_{side}"] = frames.select(pl.col(axes).cast(pl.Float64)).to_numpy()
     shoulders = [v for k, v in points.items() if k.startswith("shoulder")]
     hips = [v for k, v in points.items() if k.startswith("hip")]
     if len(points) < 4 or not shoulders or not hips:
@@ -115,11 +121,11 @@ def check_one_clip(frames: pl.DataFrame) -> None:
     size = float(nanmedian(np.linalg.norm(nanmean_stack(shoulders) - nanmean_stack(hips), axis=1)))
     if not np.isfinite(size) or size <= 0:
         return
-    xy = np.stack(list(points.values()), axis=1)  # (frames, joints, 2)
+    xy = np.stack(list(points.values()), axis=1)  # (frames, joints, 2 or 3)
     steps = nanmedian(np.linalg.norm(np.diff(xy, axis=0), axis=2), axis=1) / size
     candidates = np.flatnonzero(np.nan_to_num(steps) > JUMP_TRUNK_LENGTHS) + 1
     # A cut leaves the body somewhere else; a glitch (a spike, a swap, a re-detection) comes back.
-    centre = nanmedian(np.moveaxis(xy, 1, 0))  # (frames, 2), over joints
+    centre = nanmedian(np.moveaxis(xy, 1, 0))  # (frames, 2 or 3), over joints
     jumps = [
         i
         for i in candidates

@@ -94,7 +94,7 @@ def pose_frames_from_arrays(
         data[c] = np.clip(np.nan_to_num(conf[lm], nan=0.0), 0.0, 1.0)
     frames = frame_with_nulls(data)
     check_person_present(frames, t_s)
-    check_one_clip(frames)
+    check_one_clip(frames, coordinates)
     return RecordingRead("pose", frames, _rate(t_s), coordinates)
 
 
