@@ -89,6 +89,22 @@ def test_orientation_output_stands_in_for_a_missing_gyroscope():
         assert np.allclose(without[column].to_numpy(), with_gyro[column].to_numpy(), atol=1.5), column
 
 
+def test_spine_sensors_take_their_signs_together():
+    # Three swings with a lean-back at each lockout: the lower back, read from gravity alone, shows
+    # a backward excursion as large as its forward one (its own extreme says "backward"). Each
+    # sensor's axis sign is arbitrary; the spine turns together, forward at the bottom.
+    t = np.linspace(0, 6, 600)
+    forward = 40 * np.clip(np.sin(2 * np.pi * t / 2), 0, None) ** 2
+    back = 41 * np.clip(-np.sin(2 * np.pi * t / 2), 0, None) ** 4
+    spine = {
+        "sacrum": -(forward - 0.3 * back),
+        "lower_back": forward - back,
+        "upper_back": -(forward - 0.2 * back),
+    }
+    assert K._extreme(spine["lower_back"]) < 0  # alone it would be flipped
+    assert K._spine_signs(spine) == {"sacrum": -1.0, "lower_back": 1.0, "upper_back": -1.0}
+
+
 def test_angular_velocity_from_quaternion_recovers_a_known_turn():
     # A sensor turning about a fixed axis at 1.5 sin(2 pi 0.5 t) rad/s, quaternion signs flipped at
     # random as loggers may write them (q and -q are one orientation).

@@ -530,6 +530,34 @@ def _extreme(x: np.ndarray) -> float:
     return float(hi if abs(hi) >= abs(lo) else lo)
 
 
+def _spine_signs(spine: dict[str, np.ndarray]) -> dict[str, float]:
+    """Anatomical sign of each spine sensor's tilt change: the trunk inclines forward at the
+    bottom of every hinge.
+
+    The segments of one spine turn together (their flexion is small beside the trunk's
+    inclination), so each is aligned with the segments before it, the one whose forward and
+    backward excursions differ most going first; then all take the sign that makes their sum's
+    extreme forward. Judged one by one, a sensor read from gravity alone in a swing with a
+    lean-back at lockout can show a backward excursion as large as its forward one and flip alone
+    (a lumbar flexion of 54 deg where the truth was 5).
+    """
+
+    def decisiveness(x: np.ndarray) -> float:
+        lo, hi = np.abs(np.nanpercentile(x, [1, 99]))
+        return float(abs(hi - lo) / max(hi + lo, 1e-9))
+
+    order = sorted(spine, key=lambda p: -decisiveness(spine[p]))
+    signs: dict[str, float] = {}
+    aligned = np.zeros_like(spine[order[0]]) if order else None
+    for p in order:
+        both = np.isfinite(spine[p]) & np.isfinite(aligned)
+        signs[p] = -1.0 if signs and float(np.dot(spine[p][both], aligned[both])) < 0 else 1.0
+        aligned = aligned + signs[p] * np.nan_to_num(spine[p])
+    if order and _extreme(np.sum([signs[p] * spine[p] for p in order], axis=0)) < 0:
+        signs = {p: -v for p, v in signs.items()}
+    return signs
+
+
 def _chord_tilt(spine: dict[str, np.ndarray]) -> np.ndarray:
     """Tilt change of the hip -> shoulder chord from the spine segments' tilt changes."""
     changes = []
@@ -569,10 +597,9 @@ def imu_angles(
     signs = dict.fromkeys(change, 1.0)  # the anatomical sign each sensor's tilt gets
     ref = REFERENCE_POSTURES[reference_posture(exercise)]
     spine = {p: change[p] for p in SPINE_SEGMENTS if p in change}
-    for p in spine:  # the trunk inclines forward at the bottom of every hinge
-        if _extreme(spine[p]) < 0:
-            spine[p] = -spine[p]
-            signs[p] = -1.0
+    for p, sign in _spine_signs(spine).items():
+        spine[p] = sign * spine[p]
+        signs[p] = sign
     out: dict[str, np.ndarray] = {}
     trunk = _chord_tilt(spine) + ref["trunk"] if spine else nan
     out["trunk_inclination_deg"] = trunk
