@@ -546,14 +546,15 @@ def _spine_signs(spine: dict[str, np.ndarray]) -> dict[str, float]:
         lo, hi = np.abs(np.nanpercentile(x, [1, 99]))
         return float(abs(hi - lo) / max(hi + lo, 1e-9))
 
+    if not spine:
+        return {}
     order = sorted(spine, key=lambda p: -decisiveness(spine[p]))
     signs: dict[str, float] = {}
-    aligned = np.zeros_like(spine[order[0]]) if order else None
+    aligned = np.zeros_like(spine[order[0]])
     for p in order:
-        both = np.isfinite(spine[p]) & np.isfinite(aligned)
-        signs[p] = -1.0 if signs and float(np.dot(spine[p][both], aligned[both])) < 0 else 1.0
+        signs[p] = -1.0 if float(np.dot(np.nan_to_num(spine[p]), aligned)) < 0 else 1.0
         aligned = aligned + signs[p] * np.nan_to_num(spine[p])
-    if order and _extreme(np.sum([signs[p] * spine[p] for p in order], axis=0)) < 0:
+    if _extreme(np.sum([signs[p] * spine[p] for p in order], axis=0)) < 0:
         signs = {p: -v for p, v in signs.items()}
     return signs
 
