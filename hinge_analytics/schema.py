@@ -89,18 +89,10 @@ BODY_PLACEMENTS: tuple[str, ...] = (
 # or dumbbell. They move with the load, so they give reps, their timing and speed, but no body angles.
 OFF_BODY_PLACEMENTS: tuple[str, ...] = ("wrist_left", "wrist_right", "bar", "implement")
 IMU_PLACEMENTS: tuple[str, ...] = BODY_PLACEMENTS + OFF_BODY_PLACEMENTS
-IMU_CHANNELS: tuple[str, ...] = (
-    "acc_x",  # m/s^2, including gravity
-    "acc_y",
-    "acc_z",
-    "gyr_x",  # rad/s
-    "gyr_y",
-    "gyr_z",
-    "quat_w",  # unit quaternion, sensor-to-global, optional
-    "quat_x",
-    "quat_y",
-    "quat_z",
-)
+ACCELEROMETER_CHANNELS: tuple[str, ...] = ("acc_x", "acc_y", "acc_z")  # m/s^2, including gravity
+GYROSCOPE_CHANNELS: tuple[str, ...] = ("gyr_x", "gyr_y", "gyr_z")  # rad/s, optional
+QUATERNION_CHANNELS: tuple[str, ...] = ("quat_w", "quat_x", "quat_y", "quat_z")  # sensor-to-global, optional
+IMU_CHANNELS: tuple[str, ...] = ACCELEROMETER_CHANNELS + GYROSCOPE_CHANNELS + QUATERNION_CHANNELS
 
 
 def landmark_columns(landmark: str) -> list[str]:

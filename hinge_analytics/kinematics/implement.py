@@ -89,6 +89,7 @@ from hinge_analytics.ingest.checks import MAX_GAP_S
 from hinge_analytics.kinematics.filters import interpolate_gaps, lowpass
 from hinge_analytics.kinematics.imu import up_from_fusion, up_from_quaternion
 from hinge_analytics.numeric import true_runs
+from hinge_analytics.schema import ACCELEROMETER_CHANNELS, GYROSCOPE_CHANNELS, QUATERNION_CHANNELS
 
 GRAVITY = 9.80665  # m/s^2, the unit "g" of the thresholds (the sensor's own g is measured, step 2)
 MIN_RUN_S = 2.0  # a stretch of data shorter than this cannot hold a rep
@@ -316,14 +317,14 @@ def implement_rep_signal(
     min_range=s.min_range)``. ``exercise`` (the manifest's) tells where the load rests
     (``LOAD_REST``); others are read from the recording. Method and sources: module docstring.
     """
-    acc = placement_channels(frames, placement, ("acc_x", "acc_y", "acc_z"))
+    acc = placement_channels(frames, placement, ACCELEROMETER_CHANNELS)
     if acc is None:
         return None
     rate = float(sample_rate_hz)
     t_s = frames["t_s"].cast(pl.Float64).to_numpy()
     recorded = np.isfinite(acc).all(axis=1)
-    gyr = placement_channels(frames, placement, ("gyr_x", "gyr_y", "gyr_z"))
-    quat = placement_channels(frames, placement, ("quat_w", "quat_x", "quat_y", "quat_z"))
+    gyr = placement_channels(frames, placement, GYROSCOPE_CHANNELS)
+    quat = placement_channels(frames, placement, QUATERNION_CHANNELS)
     acc = interpolate_gaps(acc, rate, MAX_GAP_S)
     finite = np.isfinite(acc).all(axis=1)
     if gyr is not None:

@@ -76,10 +76,13 @@ from scipy.optimize import least_squares
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, interpolate_gaps, lowpass
 from hinge_analytics.numeric import nanmean
 from hinge_analytics.schema import (
+    ACCELEROMETER_CHANNELS,
     ANGLES,
     BODY_PLACEMENTS,
     DESCRIPTOR_SEGMENTS,
+    GYROSCOPE_CHANNELS,
     LYING_EXERCISES,
+    QUATERNION_CHANNELS,
     conform,
     segment_rate_column,
 )
@@ -94,7 +97,6 @@ STILL_RAD_S = 0.2  # slower than this the accelerometer reads gravity alone (off
 MAX_OFFSET_G = 1.0  # hobby boards ship 0.6 g off on one axis (the real squat set)
 OFFSET_GAIN = 0.5  # a fitted offset must at least halve the still samples' distance from g
 CALIBRATED_G = 0.03  # still samples this close to 1 g (median): the accelerometer needs no offset
-QUATERNION_CHANNELS = ("quat_w", "quat_x", "quat_y", "quat_z")
 GRAVITY_CUTOFF_HZ = 2.0  # accelerometer-only tilt: jolts and noise above this are not posture
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
@@ -149,7 +151,7 @@ def _channels(frames: pl.DataFrame, placement: str, names: tuple[str, ...], rate
 def _angular_velocity(frames: pl.DataFrame, placement: str, rate: float) -> np.ndarray | None:
     """A sensor's angular velocity (rad/s, sensor frame): its gyroscope, else the rate of its own
     orientation output (a logger exporting quaternions and acceleration only), else None."""
-    gyr = _channels(frames, placement, ("gyr_x", "gyr_y", "gyr_z"), rate)
+    gyr = _channels(frames, placement, GYROSCOPE_CHANNELS, rate)
     if gyr is not None or len(frames) < 2:
         return gyr
     quat = _channels(frames, placement, QUATERNION_CHANNELS, rate)
@@ -348,7 +350,7 @@ def sensor_motion(
 ) -> SensorMotion | None:
     """One sensor's sagittal tilt change with the up vectors, still reference, medio-lateral axis
     and bias-corrected gyroscope it comes from; None without an accelerometer."""
-    acc = _channels(frames, placement, ("acc_x", "acc_y", "acc_z"), rate)
+    acc = _channels(frames, placement, ACCELEROMETER_CHANNELS, rate)
     gyr = _angular_velocity(frames, placement, rate)
     if acc is None:
         return None

@@ -37,6 +37,7 @@ from hinge_analytics.ingest.checks import MAX_GAP_S
 from hinge_analytics.kinematics.filters import interpolate_gaps, lowpass
 from hinge_analytics.kinematics.implement import ACC_LOWPASS_HZ, GRAVITY, placement_channels, rest_samples
 from hinge_analytics.numeric import true_runs
+from hinge_analytics.schema import ACCELEROMETER_CHANNELS, GYROSCOPE_CHANNELS
 
 SWING_EXERCISES = frozenset({"kettlebell_swing"})
 SWING_PLACEMENTS = frozenset({"implement"})  # a sensor on the bell itself
@@ -88,12 +89,12 @@ def swing_mask(
     when present, only sharpens the rest detection.
     """
     keep = np.ones(boundaries.height, dtype=bool)
-    acc = placement_channels(frames, placement, ("acc_x", "acc_y", "acc_z"))
+    acc = placement_channels(frames, placement, ACCELEROMETER_CHANNELS)
     if acc is None or boundaries.height == 0:
         return keep
     rate = float(sample_rate_hz)
     t_s = frames["t_s"].cast(pl.Float64).to_numpy()
-    gyr = placement_channels(frames, placement, ("gyr_x", "gyr_y", "gyr_z"))
+    gyr = placement_channels(frames, placement, GYROSCOPE_CHANNELS)
     acc = interpolate_gaps(acc, rate, MAX_GAP_S)
     finite = np.isfinite(acc).all(axis=1)
     if gyr is not None:
