@@ -70,7 +70,10 @@ def test_mediapipe_image_round_trip(motion, tmp_path):
     path = tmp_path / "mp_image.csv"
     writers.write_mediapipe_image_csv(path, time_s, uv, depth, conf, camera)
     read = read_mediapipe_csv(path, None)
-    assert read.sensors == "image"
+    assert read.sensors == "image_px"  # square: the frame's size restores the aspect
+    unsized = tmp_path / "unsized.csv"
+    writers.write_mediapipe_image_csv(unsized, time_s, uv, depth, conf, camera, image_size=False)
+    assert read_mediapipe_csv(unsized, None).sensors == "image"
     for lm in CORE:  # x, y in units of the image height (aspect restored), y up
         got = _xyz(read, lm)[:, :2]
         want = np.column_stack([uv[lm][:, 0], -uv[lm][:, 1]]) / camera.height
@@ -85,7 +88,7 @@ def test_openpose_round_trip(motion, tmp_path, model):
     uv, _, conf = writers.noisy_image_points(points, camera, rng)
     writers.write_openpose_json(tmp_path / "op", "set", uv, conf, camera, model, rng)
     read = read_recording(tmp_path / "op", None, 60.0)[1]
-    assert read.sensors == "image" and read.frames.height == len(time_s)
+    assert read.sensors == "image_px" and read.frames.height == len(time_s)  # pixels are square
     for lm in CORE:
         got = _xyz(read, lm)[:, :2]
         want = np.column_stack([uv[lm][:, 0], -uv[lm][:, 1]])
@@ -108,6 +111,12 @@ def test_coco17_round_trip(motion, tmp_path):
         want = np.column_stack([uv[lm][:, 0], -uv[lm][:, 1]])
         assert np.max(np.abs(got - want)) < 0.006  # 2 decimals (pixels)
     assert "heel_left_x" not in read.frames.columns  # COCO-17 has no feet
+    assert read.sensors == "image_px"
+    # the same keypoints divided by the frame's size (an exporter's option): aspect unknown
+    frame_size = np.array([camera.width, camera.height])
+    normalised = {k: v / frame_size for k, v in uv.items()}
+    writers.write_coco17_json(tmp_path / "n.json", normalised, conf, camera)
+    assert read_recording(tmp_path / "n.json", None, 60.0)[1].sensors == "image"
 
 
 @pytest.mark.parametrize("units", ["m", "mm"])

@@ -20,7 +20,7 @@ class RecordingRead:
     modality: str  # "pose" | "imu"
     frames: pl.DataFrame
     sample_rate_hz: float
-    sensors: str  # pose: coordinate kind (world_m | image); imu: comma-separated placements
+    sensors: str  # pose: coordinate kind (world_m | image | image_px); imu: comma-separated placements
     estimator: str | None = None  # the pose estimator run at ingest (videos), with its version
     # its whole output (schema.VIDEO_LANDMARKS without the keys), kept in the lake
     estimator_output: pl.DataFrame | None = None
@@ -41,7 +41,7 @@ class PoseArrays:
 
     xyz: dict[str, np.ndarray]
     conf: dict[str, np.ndarray]
-    coordinates: str  # world_m | image
+    coordinates: str  # world_m | image (pixels are told apart when tabulated: `image_units`)
     timestamps_s: np.ndarray | None = None
     frame_numbers: np.ndarray | None = None
     file_rate_hz: float | None = None
@@ -73,6 +73,26 @@ def _rate(t_s: np.ndarray) -> float:
     return float(1.0 / np.median(np.diff(t_s))) if len(t_s) > 1 else float("nan")
 
 
+# Normalised image coordinates lie within about 0..1 (a guessed landmark a little outside the
+# picture); a body whose median coordinate is further out than this is in pixels.
+PIXEL_COORDINATE_ABOVE = 2.0
+
+
+def image_units(xyz: dict[str, np.ndarray], coordinates: str) -> str:
+    """``image_px`` for ``image`` coordinates that are pixels, else ``coordinates`` unchanged.
+
+    COCO-17 and OpenPose exports hold pixels (or, by an option of the tool, 0..1), and video pixels
+    are square: their aspect is known, and estimating it from segment lengths
+    (`kinematics.pose.estimate_aspect`) can only add error. It does where the segments hardly turn
+    in the picture's height: a hip thrust filmed from the side read an aspect of 0.37 and hip
+    flexion 35 deg short (docs/validation-2026-12-05.md)."""
+    if coordinates != "image":
+        return coordinates
+    values = [np.abs(v[:, :2][np.isfinite(v[:, :2])]) for v in xyz.values()]
+    values = np.concatenate(values) if values else np.empty(0)
+    return "image_px" if len(values) and np.median(values) > PIXEL_COORDINATE_ABOVE else coordinates
+
+
 def pose_frames_from_arrays(
     xyz: dict[str, np.ndarray],
     conf: dict[str, np.ndarray],
@@ -80,7 +100,10 @@ def pose_frames_from_arrays(
     sample_rate_hz: float | None,
     coordinates: str,
 ) -> RecordingRead:
-    """``xyz[landmark]`` is (n, 3) with y up; ``conf[landmark]`` (n,) in 0..1; NaN = not seen."""
+    """``xyz[landmark]`` is (n, 3) with y up; ``conf[landmark]`` (n,) in 0..1; NaN = not seen.
+    ``coordinates``: the reader's kind; image coordinates in pixels become ``image_px``
+    (`image_units`)."""
+    coordinates = image_units(xyz, coordinates)
     n = len(next(iter(xyz.values())))
     t_s = time_axis(timestamps_s, n, sample_rate_hz)
     check_length(t_s)

@@ -130,14 +130,16 @@ def load_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseA
     else:
         timestamps = None
     world = _looks_like_world(xyz)
-    if not world and "image_width" in table and "image_height" in table:
+    sized = not world and "image_width" in table and "image_height" in table
+    if sized:
         aspect = table.numeric(["image_width"])[:, 0] / table.numeric(["image_height"])[:, 0]
         for p in xyz.values():
             p[:, 0] *= aspect
             p[:, 2] *= aspect  # MediaPipe scales z like x
     for p in xyz.values():
         p[:, 1] *= -1.0  # y down -> y up
-    coordinates = "world_m" if world else "image"
+    # with the frame's size, x and y are in the same unit (frame heights): square, like pixels
+    coordinates = "world_m" if world else "image_px" if sized else "image"
     if timestamps is not None:
         return PoseArrays(xyz, conf, coordinates, timestamps_s=timestamps)
     numbers = table.numeric(["frame"])[:, 0] if "frame" in table else np.arange(n, dtype=np.float64)
