@@ -350,8 +350,15 @@ def sensor_motion(
 ) -> SensorMotion | None:
     """One sensor's sagittal tilt change with the up vectors, still reference, medio-lateral axis
     and bias-corrected gyroscope it comes from; None without an accelerometer."""
+    return _motion(frames, placement, rate, onset, _angular_velocity(frames, placement, rate))
+
+
+def _motion(
+    frames: pl.DataFrame, placement: str, rate: float, onset: int | None, gyr: np.ndarray | None
+) -> SensorMotion | None:
+    """`sensor_motion` given the sensor's angular velocity (`_angular_velocity`: read once per
+    sensor by `imu_angles`, which also needs it for the movement onset)."""
     acc = _channels(frames, placement, ACCELEROMETER_CHANNELS, rate)
-    gyr = _angular_velocity(frames, placement, rate)
     if acc is None:
         return None
     if gyr is None:
@@ -591,10 +598,12 @@ def imu_angles(
     """
     n = frames.height
     nan = np.full(n, np.nan)
-    gyros = [g for p in BODY_PLACEMENTS if (g := _angular_velocity(frames, p, sample_rate_hz)) is not None]
-    onset = movement_onset(gyros, sample_rate_hz)
+    rates = {p: _angular_velocity(frames, p, sample_rate_hz) for p in BODY_PLACEMENTS}
+    onset = movement_onset([g for g in rates.values() if g is not None], sample_rate_hz)
     motions = {
-        p: m for p in BODY_PLACEMENTS if (m := sensor_motion(frames, p, sample_rate_hz, onset)) is not None
+        p: m
+        for p in BODY_PLACEMENTS
+        if (m := _motion(frames, p, sample_rate_hz, onset, rates[p])) is not None
     }
     change = {p: m.tilt for p, m in motions.items()}
     signs = dict.fromkeys(change, 1.0)  # the anatomical sign each sensor's tilt gets
