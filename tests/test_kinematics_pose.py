@@ -4,8 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hinge_analytics.kinematics import pose
-from hinge_analytics.kinematics.pose import correct_swaps, estimate_aspect, landmark_positions, pose_analysis
+from hinge_analytics.kinematics.pose import correct_swaps, estimate_aspect, pose_analysis
 from hinge_analytics.reps.segmentation import segment_reps
 from hinge_analytics.schema import LANDMARKS, landmark_columns
 from hinge_analytics.simulate.body import Anthropometry, forward_kinematics, rotate_heading
@@ -235,26 +234,3 @@ def test_a_2d_picture_taken_from_the_front_gets_a_note_and_one_from_the_side_non
     (note,) = pose_analysis(front, 30.0, "image", exercise=exercise)[1]
     assert "from the front or back" in note
     assert pose_analysis(_frames(t, pts), 30.0, "world_m", exercise=exercise)[1] == ()  # 3D sees it
-
-
-
-def test_an_oblique_view_in_square_pixels_is_unforeshortened_and_nothing_else_is(monkeypatch):
-    t, pts = _points(seed=4, exercise="romanian_deadlift")
-    true = _peaks(pose_angles(_frames(t, pts), 30.0, "world_m"))["hip_flexion_left_deg"]
-    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
-    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
-    lateral = np.cross(forward, [0.0, 1.0, 0.0])
-    yaw = np.radians(30.0)  # the camera turned 30 deg off the athlete's side
-    oblique = _frames(t, _picture(pts, np.cos(yaw) * forward + np.sin(yaw) * lateral))
-    got = _peaks(pose_angles(oblique, 30.0, "image_px"))["hip_flexion_left_deg"]
-    with monkeypatch.context() as m:
-        m.setattr(pose, "PIXEL_ASPECT_LIMITS", None)  # read as drawn
-        as_drawn = _peaks(pose_angles(oblique, 30.0, "image_px"))["hip_flexion_left_deg"]
-    assert abs(got - true) < 3.0 < abs(as_drawn - true)
-    # Half the height is no camera angle: square pixels are then kept as they are.
-    squashed = _frames(t, {k: v * np.array([1.0, 0.5, 0.0]) for k, v in _picture(pts, forward).items()})
-    kept = landmark_positions(squashed, 30.0, planar=True, aspect_limits=pose.PIXEL_ASPECT_LIMITS)
-    as_is = landmark_positions(squashed, 30.0, planar=True)
-    assert np.array_equal(kept["hip_left"], as_is["hip_left"])
-    restored = landmark_positions(squashed, 30.0, planar=True, aspect_limits=pose.ASPECT_RANGE)
-    assert not np.allclose(restored["hip_left"][:, 1], as_is["hip_left"][:, 1])

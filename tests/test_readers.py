@@ -13,6 +13,7 @@ from hinge_analytics.ingest import READERS, detect_format, read_recording
 from hinge_analytics.ingest.c3d import load_c3d
 from hinge_analytics.ingest.coco17 import load_coco17_json
 from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.ingest.frames import image_units
 from hinge_analytics.ingest.imu import parse_sensor_file, read_imu_csv
 from hinge_analytics.ingest.markers import landmarks_from_markers, split_label, up_axis
 from hinge_analytics.ingest.mediapipe import load_mediapipe_csv, read_mediapipe_csv
@@ -507,3 +508,11 @@ def test_vicon_plugin_gait_markers_z_up_in_mm():
         2 * (0.33 * 0.24 + 0.0073), abs=0.01
     )
     assert conf["knee_left"].tolist() == [1.0] * n
+
+
+def test_pixel_coordinates_are_told_from_normalised_ones():
+    hip = np.array([[0.52, -0.61, 0.0], [0.5, -0.6, 0.0]])
+    body = {"hip_left": hip, "knee_left": hip + [0.1, -0.2, 0.0]}
+    assert image_units(body, "image") == "image"
+    assert image_units({k: v * [1920.0, 1080.0, 1.0] for k, v in body.items()}, "image") == "image_px"
+    assert image_units({k: v * 1000.0 for k, v in body.items()}, "world_m") == "world_m"  # images only

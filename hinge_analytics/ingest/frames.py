@@ -12,6 +12,10 @@ from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.numeric import frame_with_nulls
 from hinge_analytics.schema import IMU_CHANNELS, LANDMARKS, landmark_columns
 
+# Normalised image coordinates lie within about 0..1 (a guessed landmark a little outside the
+# picture); a body whose median coordinate is further out than this is in pixels.
+PIXEL_COORDINATE_ABOVE = 2.0
+
 
 @dataclass(frozen=True)
 class RecordingRead:
@@ -73,19 +77,14 @@ def _rate(t_s: np.ndarray) -> float:
     return float(1.0 / np.median(np.diff(t_s))) if len(t_s) > 1 else float("nan")
 
 
-# Normalised image coordinates lie within about 0..1 (a guessed landmark a little outside the
-# picture); a body whose median coordinate is further out than this is in pixels.
-PIXEL_COORDINATE_ABOVE = 2.0
-
-
 def image_units(xyz: dict[str, np.ndarray], coordinates: str) -> str:
     """``image_px`` for ``image`` coordinates that are pixels, else ``coordinates`` unchanged.
 
     COCO-17 and OpenPose exports hold pixels (or, by an option of the tool, 0..1), and video pixels
-    are square: their aspect is known, and estimating it from segment lengths
-    (`kinematics.pose.estimate_aspect`) can only add error. It does where the segments hardly turn
-    in the picture's height: a hip thrust filmed from the side read an aspect of 0.37 and hip
-    flexion 35 deg short (docs/validation-2026-12-05.md)."""
+    are square: their aspect is known. Estimating it from segment lengths
+    (`kinematics.pose.estimate_aspect`, for normalised coordinates) only adds error there: a hip
+    thrust filmed from the side read 0.37 and hip flexion 35 deg short, and real side-view
+    deadlifts read 0.72-0.79 (docs/validation-2026-12-05.md)."""
     if coordinates != "image":
         return coordinates
     values = [np.abs(v[:, :2][np.isfinite(v[:, :2])]) for v in xyz.values()]

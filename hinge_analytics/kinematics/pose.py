@@ -48,14 +48,6 @@ HIDDEN_SIDE_CONFIDENCE = 0.5  # median knee confidence at or below which a side 
 SWAP_MARGIN = 0.6  # swap only when the swapped labels fit the track this much better
 ASPECT_RANGE = (0.3, 3.0)  # y-scale factors searched for normalised image coordinates
 ASPECT_TOLERANCE = 0.03  # an estimate this close to 1 is taken as square pixels
-# Square pixels (image_px: pixel exports, y-up layouts) have no unknown aspect, but a camera turned
-# off the athlete's side shortens the sagittal plane's horizontal by cos(yaw), and the same estimate
-# finds that factor: on randomised seeds 0 and 76 (96 pixel sets) within 0.01 of cos(yaw) for views
-# 20-35 deg off the side, where it cut hip errors (e.g. 9.2 -> 2.7 deg at 29 deg). Only that
-# shrinking is physical, and only up to a view this far off the side; an estimate outside it is
-# noise (a hip thrust filmed from the side read 0.37, and hip flexion 35 deg short) and is not used.
-MAX_OBLIQUE_DEG = 40.0
-PIXEL_ASPECT_LIMITS = (float(np.cos(np.radians(MAX_OBLIQUE_DEG))), 1.0)
 THIGH_FOLLOWS = 0.7  # thigh-on-trunk slope under which the trunk carries the hinge
 NOISE_MULTIPLE = 3.0  # residual thigh movement beyond this many robust SDs is kept as movement
 _PAIRED = sorted({lm.rsplit("_", 1)[0] for lm in LANDMARKS if lm.endswith(("_left", "_right"))})
@@ -280,26 +272,21 @@ def landmark_positions(
     sample_rate_hz: float,
     cutoff_hz: float = DEFAULT_CUTOFF_HZ,
     planar: bool = False,
-    aspect_limits: tuple[float, float] | None = None,
+    estimate_image_aspect: bool = False,
     landmarks: Iterable[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Cleaned (n, 3) positions per landmark (module docstring chain). ``planar`` ignores z.
-
-    ``aspect_limits``: y is scaled by `estimate_aspect` where the estimate lies within them
-    (normalised image coordinates: ``ASPECT_RANGE``; square pixels: ``PIXEL_ASPECT_LIMITS``);
-    None leaves y as it is.
 
     ``landmarks`` limits the result to those (default: every canonical landmark in ``frames``);
     landmarks and pairs are processed independently, so a subset is the same as the full result.
     """
     keep = set(LANDMARKS if landmarks is None else landmarks)
-    needed = keep | (ASPECT_LANDMARKS if aspect_limits else set())
+    needed = keep | (ASPECT_LANDMARKS if estimate_image_aspect else set())
     p, _ = correct_swaps(raw_positions(frames, planar, needed))
-    if aspect_limits:
+    if estimate_image_aspect:
         aspect = estimate_aspect(p)
-        if aspect_limits[0] <= aspect <= aspect_limits[1]:
-            for v in p.values():
-                v[:, 1] *= aspect
+        for v in p.values():
+            v[:, 1] *= aspect
     p = {lm: v for lm, v in p.items() if lm in keep}
     if not p:
         return {}
@@ -465,8 +452,7 @@ def pose_analysis(
 
     ``coordinates`` is the reader's coordinate kind: ``world_m`` (3D metres), ``image`` (2D
     normalised, z ignored, aspect ratio estimated when it is not square) or ``image_px`` (2D
-    pixels, square; an oblique view's foreshortening estimated, ``PIXEL_ASPECT_LIMITS``).
-    ``stance_side`` (single-leg work): the hinge signal is the stance hip's.
+    pixels, square). ``stance_side`` (single-leg work): the hinge signal is the stance hip's.
     ``exercise``: a hip thrust lies on a bench, which tells where forward is without feet.
     """
     image = coordinates.startswith("image")
@@ -476,7 +462,7 @@ def pose_analysis(
         sample_rate_hz,
         cutoff_hz,
         image,
-        aspect_limits={"image": ASPECT_RANGE, "image_px": PIXEL_ASPECT_LIMITS}.get(coordinates),
+        estimate_image_aspect=coordinates == "image",
         landmarks=ANGLE_LANDMARKS | BAR_LANDMARKS if level else ANGLE_LANDMARKS,
     )
     roll = camera_roll_deg(p) if level else None
