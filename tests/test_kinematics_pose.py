@@ -234,3 +234,9 @@ def test_a_2d_picture_taken_from_the_front_gets_a_note_and_one_from_the_side_non
     (note,) = pose_analysis(front, 30.0, "image", exercise=exercise)[1]
     assert "from the front or back" in note
     assert pose_analysis(_frames(t, pts), 30.0, "world_m", exercise=exercise)[1] == ()  # 3D sees it
+    # the same pictures in square pixels (COCO-17, OpenPose): their angles are not rescaled, the note holds
+    pixels = {k: _frames(t, {n: v * 800.0 for n, v in _picture(pts, axis).items()}) for k, axis in
+              (("side", forward), ("front", lateral))}  # fmt: skip
+    assert pose_analysis(pixels["side"], 30.0, "image_px", exercise=exercise)[1] == ()
+    (note,) = pose_analysis(pixels["front"], 30.0, "image_px", exercise=exercise)[1]
+    assert "from the front or back" in note

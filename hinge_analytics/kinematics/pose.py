@@ -218,6 +218,7 @@ MAX_ROLL_DEG = 45.0  # a tripod or a hand-held phone; a sideways picture is a ro
 # batches (seeds 0, 7, 31, 41, 43, 47, 48, 61; 547 2D sets): side views 0.02-0.43, up to 35 deg off
 # the side 0.05-0.84; a front-view prototype (seed 101), 60-90 deg off: over 0.95 in 37 of 38.
 FRONT_VIEW_SHOULDER_WIDTH = 0.95
+VIEW_LANDMARKS = frozenset({"shoulder_left", "shoulder_right", "hip_left", "hip_right"})
 UPRIGHT_TRUNK_SHARE = 0.95  # of the trunk's longest picture length: the athlete standing
 
 
@@ -407,9 +408,10 @@ def front_view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
     hinge turns the trunk towards the camera, where it shortens without turning, so the picture
     hardly shows the angles the product measures (docs/validation-2026-12-04.md: 2D sets filmed
     60-90 deg off the side were counted exactly in 27 of 38, with hip angles 11-25 deg off).
-    3D (world) landmarks see it; they get no note. Nor do square pixels (``image_px``), whose
-    aspect is known: face on they read about 0.75, the ratio's limits were measured after
-    the aspect correction, and a missed note costs less than a wrong one. ``p``:
+    3D (world) landmarks see it; they get no note. The limit was measured after the aspect
+    correction of normalised pictures, which face on squashes the picture's height: square pixels
+    (``image_px``) read about 0.75 there, so `pose_analysis` hands this test their positions as
+    that correction leaves them, while the angles keep the pixels as they are. ``p``:
     `landmark_positions` of the recording."""
     if not coordinates.startswith("image"):
         return None
@@ -517,7 +519,12 @@ def pose_analysis(
         table.with_columns(confidence=confidence),
         {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")},
     )
-    note = front_view_note(p, coordinates)
+    view = p
+    if coordinates == "image_px":  # the note's limit was measured on aspect-corrected pictures
+        view = landmark_positions(
+            frames, sample_rate_hz, cutoff_hz, True, estimate_image_aspect=True, landmarks=VIEW_LANDMARKS
+        )
+    note = front_view_note(view, coordinates)
     return angles, (note,) if note else ()
 
 
