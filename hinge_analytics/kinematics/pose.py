@@ -218,7 +218,6 @@ MAX_ROLL_DEG = 45.0  # a tripod or a hand-held phone; a sideways picture is a ro
 # batches (seeds 0, 7, 31, 41, 43, 47, 48, 61; 547 2D sets): side views 0.02-0.43, up to 35 deg off
 # the side 0.05-0.84; a front-view prototype (seed 101), 60-90 deg off: over 0.95 in 37 of 38.
 FRONT_VIEW_SHOULDER_WIDTH = 0.95
-VIEW_LANDMARKS = frozenset({"shoulder_left", "shoulder_right", "hip_left", "hip_right"})
 UPRIGHT_TRUNK_SHARE = 0.95  # of the trunk's longest picture length: the athlete standing
 
 
@@ -410,11 +409,13 @@ def front_view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
     60-90 deg off the side were counted exactly in 27 of 38, with hip angles 11-25 deg off).
     3D (world) landmarks see it; they get no note. The limit was measured after the aspect
     correction of normalised pictures, which face on squashes the picture's height: square pixels
-    (``image_px``) read about 0.75 there, so `pose_analysis` hands this test their positions as
-    that correction leaves them, while the angles keep the pixels as they are. ``p``:
-    `landmark_positions` of the recording."""
+    (``image_px``) read about 0.75 there, so this test corrects their height the same way, while
+    the angles keep the pixels as they are. ``p``: `landmark_positions` of the recording."""
     if not coordinates.startswith("image"):
         return None
+    if coordinates == "image_px":
+        height = np.array([1.0, estimate_aspect(p), 1.0])
+        p = {name: v * height for name, v in p.items()}
     left, right, hip = p.get("shoulder_left"), p.get("shoulder_right"), _mid(p, "hip")
     if left is None or right is None or hip is None:
         return None
@@ -519,12 +520,7 @@ def pose_analysis(
         table.with_columns(confidence=confidence),
         {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")},
     )
-    view = p
-    if coordinates == "image_px":  # the note's limit was measured on aspect-corrected pictures
-        view = landmark_positions(
-            frames, sample_rate_hz, cutoff_hz, True, estimate_image_aspect=True, landmarks=VIEW_LANDMARKS
-        )
-    note = front_view_note(view, coordinates)
+    note = front_view_note(p, coordinates)
     return angles, (note,) if note else ()
 
 
