@@ -240,3 +240,20 @@ def test_a_2d_picture_taken_from_the_front_gets_a_note_and_one_from_the_side_non
     assert pose_analysis(pixels["side"], 30.0, "image_px", exercise=exercise)[1] == ()
     (note,) = pose_analysis(pixels["front"], 30.0, "image_px", exercise=exercise)[1]
     assert "from the front or back" in note
+
+
+@pytest.mark.parametrize("exercise", ["deadlift", "good_morning"])
+def test_a_2d_picture_taken_at_an_angle_to_the_side_gets_its_own_note(exercise):
+    """The shoulders' spread in the picture grows with the sine of the camera's angle off the
+    side: none at 10 deg, the oblique note at 40 deg (in normalised and in pixel pictures)."""
+    t, pts = _points(seed=3, exercise=exercise)
+    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
+    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    lateral = np.cross(forward, [0.0, 1.0, 0.0])
+    for yaw_deg, oblique in ((10.0, False), (40.0, True)):
+        across = np.cos(np.radians(yaw_deg)) * forward + np.sin(np.radians(yaw_deg)) * lateral
+        for coordinates, scale in (("image", 1.0), ("image_px", 800.0)):
+            picture = _frames(t, {n: v * scale for n, v in _picture(pts, across).items()})
+            notes = pose_analysis(picture, 30.0, coordinates, exercise=exercise)[1]
+            noted = len(notes) == 1 and "at an angle to the side" in notes[0]
+            assert noted == oblique, (yaw_deg, coordinates)

@@ -218,6 +218,12 @@ MAX_ROLL_DEG = 45.0  # a tripod or a hand-held phone; a sideways picture is a ro
 # batches (seeds 0, 7, 31, 41, 43, 47, 48, 61; 547 2D sets): side views 0.02-0.43, up to 35 deg off
 # the side 0.05-0.84; a front-view prototype (seed 101), 60-90 deg off: over 0.95 in 37 of 38.
 FRONT_VIEW_SHOULDER_WIDTH = 0.95
+# Above this the camera stands about 25 deg or more off the side. The shoulders' width in the
+# picture is about 0.75 trunk lengths x sin(angle off the side). Randomised dev seeds 61, 73, 75,
+# 76 (238 2D sets): none of 118 within 10 deg of the side is over it, 53 of 79 beyond 20 deg are;
+# on seeds 61, 73 and 75 those read peak hip flexion 5.6 deg off, the others 2.6. Real videos: 0.11
+# side on, 0.58-0.78 at 41-60 deg (docs/validation-2026-12-05.md, "Pictures filmed at an angle").
+OBLIQUE_VIEW_SHOULDER_WIDTH = 0.40
 UPRIGHT_TRUNK_SHARE = 0.95  # of the trunk's longest picture length: the athlete standing
 
 
@@ -400,17 +406,25 @@ def levelled(p: dict[str, np.ndarray], roll_deg: float) -> dict[str, np.ndarray]
     return out
 
 
-def front_view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
-    """A sentence for the coach when a 2D picture shows the athlete from the front or back: standing
-    (the frames where the trunk is longest in the picture), the shoulders lie more than
-    ``FRONT_VIEW_SHOULDER_WIDTH`` trunk lengths apart; from the side they overlap. Seen face on, a
-    hinge turns the trunk towards the camera, where it shortens without turning, so the picture
-    hardly shows the angles the product measures (docs/validation-2026-12-04.md: 2D sets filmed
-    60-90 deg off the side were counted exactly in 27 of 38, with hip angles 11-25 deg off).
-    3D (world) landmarks see it; they get no note. The limit was measured after the aspect
-    correction of normalised pictures, which face on squashes the picture's height: square pixels
-    (``image_px``) read about 0.75 there, so this test corrects their height the same way, while
-    the angles keep the pixels as they are. ``p``: `landmark_positions` of the recording."""
+def view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
+    """A sentence for the coach when a 2D picture is not a side view: standing (the frames where
+    the trunk is longest in the picture), the shoulders lie apart by about their width times the
+    sine of the camera's angle off the side; side on they overlap.
+
+    - More than ``FRONT_VIEW_SHOULDER_WIDTH`` trunk lengths apart: filmed from the front or back.
+      Seen face on, a hinge turns the trunk towards the camera, where it shortens without turning,
+      so the picture hardly shows the angles the product measures (docs/validation-2026-12-04.md:
+      2D sets filmed 60-90 deg off the side were counted exactly in 27 of 38, with hip angles
+      11-25 deg off).
+    - More than ``OBLIQUE_VIEW_SHOULDER_WIDTH``: filmed at an angle. Reps count as from the side,
+      but the sagittal angles are foreshortened and mixed with sideways movement (real videos
+      41-60 deg off: peak hip flexion 6-23 deg from MediaPipe's 3D landmarks of the same frames).
+
+    3D (world) landmarks see the hinge from anywhere; they get no note. The limits were measured
+    after the aspect correction of normalised pictures, which face on squashes the picture's
+    height: square pixels (``image_px``) read about 0.75 there, so this test corrects their height
+    the same way, while the angles keep the pixels as they are. ``p``: `landmark_positions` of the
+    recording."""
     if not coordinates.startswith("image"):
         return None
     if coordinates == "image_px":
@@ -427,13 +441,20 @@ def front_view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
         # Standing frames only: seen at an angle, the trunk shortens as it leans.
         upright = trunk >= UPRIGHT_TRUNK_SHARE * np.nanpercentile(trunk, 95)
         ratio = float(nanmedian(width[upright] / trunk[upright]))
-    if not ratio > FRONT_VIEW_SHOULDER_WIDTH:
-        return None
-    return (
-        f"Filmed from the front or back (the shoulders are {ratio:.2f} trunk lengths apart in the "
-        "picture): a 2D pose barely shows the hinge from there, so reps and angles may be wrong. "
-        "Film from the side, or use an estimator's 3D (world) landmarks."
-    )
+    apart = f"the shoulders are {ratio:.2f} trunk lengths apart in the picture"
+    if ratio > FRONT_VIEW_SHOULDER_WIDTH:
+        return (
+            f"Filmed from the front or back ({apart}): a 2D pose barely shows the hinge from there, "
+            "so reps and angles may be wrong. Film from the side, or use an estimator's 3D (world) "
+            "landmarks."
+        )
+    if ratio > OBLIQUE_VIEW_SHOULDER_WIDTH:
+        return (
+            f"Filmed at an angle to the side ({apart}; side on they nearly overlap): reps "
+            "are counted as usual, but hip, knee and trunk angles from a 2D pose can be 5-20 deg "
+            "off there. Film from the side, or use an estimator's 3D (world) landmarks."
+        )
+    return None
 
 
 def tilt_deg(lower: np.ndarray, upper: np.ndarray, forward: np.ndarray) -> np.ndarray:
@@ -451,7 +472,7 @@ def pose_analysis(
     exercise: str | None = None,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Angles per frame (schema.ANGLES without ids) from canonical pose frames, and what the coach
-    should know about them (`front_view_note`).
+    should know about them (`view_note`).
 
     ``coordinates`` is the reader's coordinate kind: ``world_m`` (3D metres), ``image`` (2D
     normalised, z ignored, aspect ratio estimated when it is not square) or ``image_px`` (2D
@@ -520,7 +541,7 @@ def pose_analysis(
         table.with_columns(confidence=confidence),
         {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")},
     )
-    note = front_view_note(p, coordinates)
+    note = view_note(p, coordinates)
     return angles, (note,) if note else ()
 
 
