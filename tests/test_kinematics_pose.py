@@ -257,3 +257,26 @@ def test_a_2d_picture_taken_at_an_angle_to_the_side_gets_its_own_note(exercise):
             notes = pose_analysis(picture, 30.0, coordinates, exercise=exercise)[1]
             noted = len(notes) == 1 and "at an angle to the side" in notes[0]
             assert noted == oblique, (yaw_deg, coordinates)
+
+
+@pytest.mark.parametrize("quarter_turns", [1, -1])
+def test_a_sideways_picture_of_a_standing_lift_is_turned_upright(quarter_turns):
+    """Landmarks written from a phone video whose rotation flag was ignored show the body lying on
+    its side. A standing lift's legs tell the way up; the angles are those of the upright picture.
+    A lift that may be done lying (a coach's own name) is not turned."""
+    t, pts = _points(seed=4, exercise="deadlift")
+    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
+    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    upright = {n: v * 800.0 for n, v in _picture(pts, forward).items()}
+    q = float(quarter_turns)
+    turn = np.array([[0.0, -q, 0.0], [q, 0.0, 0.0], [0.0, 0.0, 1.0]])  # a quarter turn in the picture
+    sideways = {n: v @ turn.T for n, v in upright.items()}
+    assert np.median(np.abs(sideways["hip_left"][:, 0] - sideways["ankle_left"][:, 0])) > 300  # lying
+    expected, upright_notes = pose_analysis(_frames(t, upright), 30.0, "image_px", exercise="deadlift")
+    angles, notes = pose_analysis(_frames(t, sideways), 30.0, "image_px", exercise="deadlift")
+    assert upright_notes == () and len(notes) == 1 and "lies on its side" in notes[0]
+    for column in ("hip_flexion_left_deg", "knee_flexion_left_deg", "trunk_inclination_deg"):
+        np.testing.assert_allclose(angles[column].to_numpy(), expected[column].to_numpy(), atol=1e-6)
+    generic, notes = pose_analysis(_frames(t, sideways), 30.0, "image_px", exercise="glute_bridge")
+    trunk_moved = np.abs(generic["trunk_inclination_deg"] - expected["trunk_inclination_deg"]).median()
+    assert notes == () and trunk_moved > 30

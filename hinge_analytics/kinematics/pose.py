@@ -41,7 +41,7 @@ import polars as pl
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, clean
 from hinge_analytics.numeric import nanmean_stack, nanmedian
-from hinge_analytics.schema import ANGLES, LANDMARKS, LYING_EXERCISES, conform, landmark_columns
+from hinge_analytics.schema import ANGLES, EXERCISES, LANDMARKS, LYING_EXERCISES, conform, landmark_columns
 
 MIN_CONFIDENCE = 0.3
 HIDDEN_SIDE_CONFIDENCE = 0.5  # median knee confidence at or below which a side counts as hidden
@@ -213,6 +213,10 @@ BAR_LANDMARKS = frozenset({"wrist_left", "wrist_right"})
 PLUMB_BAR_EXERCISES = frozenset({"deadlift"})
 MIN_BAR_PATH_ELONGATION = 3.0  # the wrists' travel along their path over across it
 MAX_ROLL_DEG = 45.0  # a tripod or a hand-held phone; a sideways picture is a rotation flag ignored
+# Lifts that stand tall on both feet at every lockout. Others are left to the plausibility check:
+# a hip thrust (or a coach's own glute bridge) lies, and a single-leg RDL's free leg and trunk make
+# one level line at the bottom, longer than the body standing.
+TWO_FOOTED_STANDING_EXERCISES = frozenset(EXERCISES) - LYING_EXERCISES - {"single_leg_rdl"}
 # Shoulder width over trunk length, standing, in a 2D picture above which the camera faces the
 # athlete (after the aspect correction, which squashes a face-on picture's height). Randomised dev
 # batches (seeds 0, 7, 31, 41, 43, 47, 48, 61; 547 2D sets): side views 0.02-0.43, up to 35 deg off
@@ -394,6 +398,30 @@ def camera_roll_deg(p: dict[str, np.ndarray]) -> float | None:
     return roll if abs(roll) <= MAX_ROLL_DEG else None
 
 
+def quarter_turn_deg(p: dict[str, np.ndarray], exercise: str | None) -> float:
+    """The rotation (deg, as `levelled` takes it: 90 or -90) that stands a sideways 2D picture of a
+    standing lift upright, or 0. A phone records upright video with a rotation flag; a tool that
+    ignores the flag writes landmarks of a body lying on its side (SmartLift's
+    deadlift_3_good_MOV: the body points 80-90 deg off the picture's vertical throughout). Standing
+    tall, the ankles -> shoulders line is plumb, and a standing lift stands tall at every lockout:
+    the median direction of that line over the frames where it is longest
+    (``UPRIGHT_TRUNK_SHARE`` of its longest) tells the quarter turn. Upside-down bodies are left
+    alone: a y axis read the wrong way looks the same, and the plausibility check names that
+    cause."""
+    ankle, shoulder = _mid(p, "ankle"), _mid(p, "shoulder")
+    if exercise not in TWO_FOOTED_STANDING_EXERCISES or ankle is None or shoulder is None:
+        return 0.0
+    body = (shoulder - ankle)[:, :2]
+    length = np.linalg.norm(body, axis=1)
+    if np.isfinite(length).sum() < 10:
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        tall = length >= UPRIGHT_TRUNK_SHARE * np.nanpercentile(length, 95)
+    direction = np.median(body[tall] / length[tall, None], axis=0)
+    off_vertical = float(np.degrees(np.arctan2(direction[0], direction[1])))
+    return float(np.sign(off_vertical) * 90.0) if 45.0 < abs(off_vertical) < 135.0 else 0.0
+
+
 def levelled(p: dict[str, np.ndarray], roll_deg: float) -> dict[str, np.ndarray]:
     """Every landmark turned in the picture's plane by ``roll_deg`` (as `camera_roll_deg` gives
     it), so that the bar path is plumb."""
@@ -472,7 +500,7 @@ def pose_analysis(
     exercise: str | None = None,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Angles per frame (schema.ANGLES without ids) from canonical pose frames, and what the coach
-    should know about them (`view_note`).
+    should know about them (a sideways picture turned upright, `quarter_turn_deg`; `view_note`).
 
     ``coordinates`` is the reader's coordinate kind: ``world_m`` (3D metres), ``image`` (2D
     normalised, z ignored, aspect ratio estimated when it is not square) or ``image_px`` (2D
@@ -489,6 +517,14 @@ def pose_analysis(
         estimate_image_aspect=coordinates == "image",
         landmarks=ANGLE_LANDMARKS | BAR_LANDMARKS if level else ANGLE_LANDMARKS,
     )
+    notes = []
+    turn = quarter_turn_deg(p, exercise) if image else 0.0
+    if turn:
+        p = levelled(p, turn)
+        notes.append(
+            "The picture lies on its side (the video's rotation flag was probably ignored when the "
+            "landmarks were made); it was turned upright for the analysis."
+        )
     roll = camera_roll_deg(p) if level else None
     if roll is not None:  # a picture's vertical is only as plumb as the phone was held
         p = levelled(p, roll)
@@ -542,7 +578,7 @@ def pose_analysis(
         {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")},
     )
     note = view_note(p, coordinates)
-    return angles, (note,) if note else ()
+    return angles, (*notes, note) if note else tuple(notes)
 
 
 def hinge_from_trunk(hip_deg: np.ndarray, trunk_deg: np.ndarray) -> np.ndarray:
