@@ -402,7 +402,8 @@ def quarter_turn_deg(p: dict[str, np.ndarray], exercise: str | None) -> float:
     """The rotation (deg, as `levelled` takes it: 90 or -90) that stands a sideways 2D picture of a
     standing lift upright, or 0. A phone records upright video with a rotation flag; a tool that
     ignores the flag writes landmarks of a body lying on its side (SmartLift's
-    deadlift_3_good_MOV: the body points 80-90 deg off the picture's vertical throughout). Standing
+    deadlift_3_good_MOV: standing tall, its ankles -> shoulders line lies 90-98 deg off the
+    picture's vertical). Standing
     tall, the ankles -> shoulders line is plumb, and a standing lift stands tall at every lockout:
     the median direction of that line over the frames where it is longest
     (``UPRIGHT_TRUNK_SHARE`` of its longest) tells the quarter turn. Upside-down bodies are left
@@ -423,8 +424,9 @@ def quarter_turn_deg(p: dict[str, np.ndarray], exercise: str | None) -> float:
 
 
 def levelled(p: dict[str, np.ndarray], roll_deg: float) -> dict[str, np.ndarray]:
-    """Every landmark turned in the picture's plane by ``roll_deg`` (as `camera_roll_deg` gives
-    it), so that the bar path is plumb."""
+    """Every landmark turned in the picture's plane by ``roll_deg``: a direction that far off the
+    picture's vertical towards +x becomes vertical (the bar path of `camera_roll_deg`, the body of
+    `quarter_turn_deg`)."""
     c, s = np.cos(np.radians(roll_deg)), np.sin(np.radians(roll_deg))
     out = {}
     for name, v in p.items():
