@@ -4,6 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.kinematics.pose import correct_swaps, estimate_aspect, pose_analysis
 from hinge_analytics.reps.segmentation import segment_reps
 from hinge_analytics.schema import LANDMARKS, landmark_columns
@@ -280,3 +281,16 @@ def test_a_sideways_picture_of_a_standing_lift_is_turned_upright(quarter_turns):
     generic, notes = pose_analysis(_frames(t, sideways), 30.0, "image_px", exercise="glute_bridge")
     trunk_moved = np.abs(generic["trunk_inclination_deg"] - expected["trunk_inclination_deg"]).median()
     assert notes == () and trunk_moved > 30
+
+
+def test_landmarks_whose_x_and_y_are_in_different_units_are_refused_with_the_cause():
+    """x in pixels, y as a fraction of the picture: every limb's length follows its tilt. A shin
+    near vertical then reads a few pixels long and a tilted one hundreds."""
+    t, pts = _points(seed=2, exercise="deadlift")
+    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
+    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    picture = _picture(pts, forward)
+    mixed = {n: v * [1920.0, 1.0, 1.0] for n, v in picture.items()}
+    with pytest.raises(BadRecording, match="different units"):
+        pose_analysis(_frames(t, mixed), 30.0, "image_px", exercise="deadlift")
+    pose_analysis(_frames(t, {n: v * 1920.0 for n, v in picture.items()}), 30.0, "image_px")

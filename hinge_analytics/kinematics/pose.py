@@ -40,6 +40,7 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, clean
+from hinge_analytics.kinematics.plausibility import check_shin_lengths
 from hinge_analytics.numeric import nanmean_stack, nanmedian
 from hinge_analytics.schema import ANGLES, EXERCISES, LANDMARKS, LYING_EXERCISES, conform, landmark_columns
 
@@ -508,6 +509,7 @@ def pose_analysis(
     normalised, z ignored, aspect ratio estimated when it is not square) or ``image_px`` (2D
     pixels, square). ``stance_side`` (single-leg work): the hinge signal is the stance hip's.
     ``exercise``: a hip thrust lies on a bench, which tells where forward is without feet.
+    Raises BadRecording when the shins change length as no body can (`check_shin_lengths`).
     """
     image = coordinates.startswith("image")
     level = image and exercise in PLUMB_BAR_EXERCISES
@@ -539,7 +541,7 @@ def pose_analysis(
     nan = np.full(n, np.nan)
     trunk = tilt_deg(hip_c, sho_c, forward) if hip_c is not None and sho_c is not None else nan
     out: dict[str, np.ndarray] = {"trunk_inclination_deg": trunk}
-    leg_lengths = []
+    leg_lengths, shins = [], []
     seen_sides = visible_sides(frames)
     for side in ("left", "right"):
         hip, knee, ankle = (
@@ -550,12 +552,15 @@ def pose_analysis(
         out[f"hip_flexion_{side}_deg"] = trunk - thigh
         out[f"knee_flexion_{side}_deg"] = shank - thigh
         out[f"ankle_dorsiflexion_{side}_deg"] = shank
+        if knee is not None and ankle is not None:
+            shins.append(np.linalg.norm(knee - ankle, axis=1))
         if hip is not None and knee is not None and ankle is not None:
-            leg_lengths.append(np.linalg.norm(hip - knee, axis=1) + np.linalg.norm(knee - ankle, axis=1))
+            leg_lengths.append(np.linalg.norm(hip - knee, axis=1) + shins[-1])
     if ear_c is not None and sho_c is not None:
         out["upper_back_rounding_deg"] = tilt_deg(sho_c, ear_c, forward) - trunk
     if ear_c is not None and sho_c is not None and hip_c is not None:
         out["shoulder_protraction_trunk_lengths"] = _ahead_of_line(hip_c, ear_c, sho_c, forward)
+    check_shin_lengths(shins)
     if leg_lengths and hip_c is not None and ank_c is not None:
         leg = float(nanmedian(np.concatenate(leg_lengths)))
         out["hip_travel_leg_lengths"] = ((ank_c - hip_c) @ forward) / leg
