@@ -156,6 +156,18 @@ def recall_by_severity(reps: pl.DataFrame, predicted: np.ndarray) -> pl.DataFram
     return pl.DataFrame(rows)
 
 
+def confusion(truth: np.ndarray, predicted: np.ndarray) -> pl.DataFrame:
+    """Reps per true label (rows) and given label (columns, `uncertain` included)."""
+    table = pl.DataFrame({"true": truth, "given": predicted}).group_by("true", "given").len()
+    return table.pivot("given", index="true", values="len", sort_columns=True).fill_null(0).sort("true")
+
+
+def _per_label(ev: dict) -> str:
+    per = ev["per_class"]
+    labels = sorted(k for k, v in per.items() if isinstance(v, dict) and "support" in v and "avg" not in k)
+    return ", ".join(f"{k} {per[k]['f1-score']:.2f}" for k in labels if k != "accuracy")
+
+
 def _line(name: str, ev: dict) -> str:
     return (
         f"{name:<44} {ev.get('train_reps', 0):>6} {ev['n_reps']:>6} {ev['macro_f1']:>6.3f} "
@@ -212,8 +224,13 @@ def main() -> None:
     proba = shipped.predict_proba(X)
     ev = scores(y, proba, shipped.classes_, X["athlete_id"].to_numpy())
     print(_line("shipped model", ev))
+    predicted = np.asarray(shipped.classes_)[decide(proba, shipped.classes_)]
+    print(f"\nshipped model, F1 per label: {_per_label(ev)}")
+    print("shipped model, true label (rows) against its label (columns):")
+    with pl.Config(tbl_cols=12, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
+        print(confusion(y, predicted))
     print("\nshipped model, mistake reps by severity:")
-    print(recall_by_severity(reps, np.asarray(shipped.classes_)[decide(proba, shipped.classes_)]))
+    print(recall_by_severity(reps, predicted))
     worst = min(regime, key=lambda item: item[1]["macro_f1"])
     print(
         f"\nheadline: leave-athlete-out macro-F1 {pooled['macro_f1']:.3f}; regime held out "

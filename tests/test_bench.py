@@ -138,3 +138,11 @@ def test_mistake_recall_is_split_by_severity_and_good_reps_take_no_part():
     assert table["reps"].to_list() == [2, 2]
     assert table["recall"].to_list() == [0.0, 1.0]
     assert table["called_a_mistake"].to_list() == [0.5, 1.0]
+
+
+def test_the_confusion_table_counts_each_true_label_against_each_given_one():
+    truth = np.array(["good", "good", "squatting", "squatting", "squatting"])
+    given = np.array(["good", "uncertain", "good", "squatting", "squatting"])
+    table = regimes.confusion(truth, given)
+    assert table.columns == ["true", "good", "squatting", "uncertain"]
+    assert table.rows() == [("good", 1, 0, 1), ("squatting", 1, 2, 0)]
