@@ -164,8 +164,8 @@ def confusion(truth: np.ndarray, predicted: np.ndarray) -> pl.DataFrame:
 
 def _per_label(ev: dict) -> str:
     per = ev["per_class"]
-    labels = sorted(k for k, v in per.items() if isinstance(v, dict) and "support" in v and "avg" not in k)
-    return ", ".join(f"{k} {per[k]['f1-score']:.2f}" for k in labels if k != "accuracy")
+    labels = sorted(k for k, v in per.items() if isinstance(v, dict) and "avg" not in k)
+    return ", ".join(f"{k} {per[k]['f1-score']:.2f}" for k in labels)
 
 
 def _line(name: str, ev: dict) -> str:

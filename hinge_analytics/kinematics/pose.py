@@ -399,17 +399,22 @@ def camera_roll_deg(p: dict[str, np.ndarray]) -> float | None:
     return roll if abs(roll) <= MAX_ROLL_DEG else None
 
 
+def _standing(length: np.ndarray) -> np.ndarray:
+    """Frames where a body line's picture ``length`` is at least ``UPRIGHT_TRUNK_SHARE`` of its
+    longest (95th percentile): the athlete standing tall, the line seen at its full length."""
+    with np.errstate(invalid="ignore"):
+        return length >= UPRIGHT_TRUNK_SHARE * np.nanpercentile(length, 95)
+
+
 def quarter_turn_deg(p: dict[str, np.ndarray], exercise: str | None) -> float:
     """The rotation (deg, as `levelled` takes it: 90 or -90) that stands a sideways 2D picture of a
     standing lift upright, or 0. A phone records upright video with a rotation flag; a tool that
     ignores the flag writes landmarks of a body lying on its side (SmartLift's
     deadlift_3_good_MOV: standing tall, its ankles -> shoulders line lies 90-98 deg off the
-    picture's vertical). Standing
-    tall, the ankles -> shoulders line is plumb, and a standing lift stands tall at every lockout:
-    the median direction of that line over the frames where it is longest
-    (``UPRIGHT_TRUNK_SHARE`` of its longest) tells the quarter turn. Upside-down bodies are left
-    alone: a y axis read the wrong way looks the same, and the plausibility check names that
-    cause."""
+    picture's vertical). Standing tall, that line is plumb, and a standing lift stands tall at
+    every lockout: its median direction over the frames where it is longest (`_standing`) tells
+    the quarter turn. Upside-down bodies are left alone: a y axis read the wrong way looks the
+    same, and the plausibility check names that cause."""
     ankle, shoulder = _mid(p, "ankle"), _mid(p, "shoulder")
     if exercise not in TWO_FOOTED_STANDING_EXERCISES or ankle is None or shoulder is None:
         return 0.0
@@ -417,8 +422,7 @@ def quarter_turn_deg(p: dict[str, np.ndarray], exercise: str | None) -> float:
     length = np.linalg.norm(body, axis=1)
     if np.isfinite(length).sum() < 10:
         return 0.0
-    with np.errstate(invalid="ignore"):
-        tall = length >= UPRIGHT_TRUNK_SHARE * np.nanpercentile(length, 95)
+    tall = _standing(length)
     direction = np.median(body[tall] / length[tall, None], axis=0)
     off_vertical = float(np.degrees(np.arctan2(direction[0], direction[1])))
     return float(np.sign(off_vertical) * 90.0) if 45.0 < abs(off_vertical) < 135.0 else 0.0
@@ -468,9 +472,8 @@ def view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
     trunk = np.linalg.norm(0.5 * (left + right) - hip, axis=1)
     if not np.isfinite(trunk).any():
         return None
+    upright = _standing(trunk)  # seen at an angle, the trunk shortens as it leans
     with np.errstate(invalid="ignore", divide="ignore"):
-        # Standing frames only: seen at an angle, the trunk shortens as it leans.
-        upright = trunk >= UPRIGHT_TRUNK_SHARE * np.nanpercentile(trunk, 95)
         ratio = float(nanmedian(width[upright] / trunk[upright]))
     apart = f"the shoulders are {ratio:.2f} trunk lengths apart in the picture"
     if ratio > FRONT_VIEW_SHOULDER_WIDTH:
