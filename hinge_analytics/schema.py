@@ -130,7 +130,8 @@ ANGLE_COLUMNS: tuple[str, ...] = (
     "thoracic_flexion_deg",
     "lumbar_flexion_deg",
     "upper_back_rounding_deg",
-    # Horizontal hip travel behind the ankles in leg lengths (pose) - "hips back".
+    # Horizontal hip travel behind the ankles in leg lengths (pose; IMU: from thigh and shank tilts)
+    # - "hips back".
     "hip_travel_leg_lengths",
     # Shoulder centre ahead of the hip->ear line, in trunk lengths (pose) - shoulders rolling forward.
     "shoulder_protraction_trunk_lengths",

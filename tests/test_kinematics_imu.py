@@ -21,6 +21,17 @@ PEAKS = (
 )
 
 
+def _hip_behind_ankle(points, sides):
+    """The hip's horizontal distance behind the ankle (x forward) in leg lengths, as pose measures it."""
+    behind = [points[f"ankle_{s}"][:, 0] - points[f"hip_{s}"][:, 0] for s in sides]
+    leg = [
+        np.linalg.norm(points[f"hip_{s}"] - points[f"knee_{s}"], axis=1)
+        + np.linalg.norm(points[f"knee_{s}"] - points[f"ankle_{s}"], axis=1)
+        for s in sides
+    ]
+    return np.mean(behind, axis=0) / np.median(leg)
+
+
 def _imu_set(exercise, rate, seed, quats, mountings=None, side=None, placements=None, no_gyro=()):
     rng = np.random.default_rng(seed)
     plan = SetPlan(
@@ -31,9 +42,11 @@ def _imu_set(exercise, rate, seed, quats, mountings=None, side=None, placements=
     )
     t, pose, truth = simulate_set(plan, rate, rng)
     body = Anthropometry(1.8)
-    tr = truth_from_points(
-        forward_kinematics(pose, body), t, truth.t_start_s, truth.t_bottom_s, truth.t_end_s, side
-    )
+    points = forward_kinematics(pose, body)
+    tr = truth_from_points(points, t, truth.t_start_s, truth.t_bottom_s, truth.t_end_s, side)
+    travel = _hip_behind_ankle(points, (side,) if side else ("left", "right"))
+    for row in tr:
+        row["peak_hip_travel_leg_lengths"] = travel[(t >= row["t_start_s"]) & (t <= row["t_end_s"])].max()
     kwargs = {"placements": placements} if placements else {}
     signals = sim_imu.imu_signals(t, pose, body, rng=rng, mountings=mountings, **kwargs)
     sensors = {}
@@ -66,6 +79,9 @@ def test_imu_peaks_and_counts_match_truth(exercise, rate, quats, side):
     for column in PEAKS:
         err = np.abs(reps[column].to_numpy() - np.array([r[column] for r in truth]))
         assert err.mean() < 5.0, f"{exercise} {column} MAE {err.mean():.1f}"
+    travel = "peak_hip_travel_leg_lengths"
+    err = np.abs(reps[travel].to_numpy() - np.array([r[travel] for r in truth]))
+    assert err.mean() < 0.03, f"{exercise} hip travel MAE {err.mean():.3f} leg lengths"
 
 
 def test_imu_angles_do_not_depend_on_how_sensors_are_strapped():

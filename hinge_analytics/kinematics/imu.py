@@ -36,7 +36,8 @@ ride on (sacrum -> pelvis, lower_back (L1) -> lumbar, upper_back (T2) -> thoraci
 fractions and standing tilts ``SPINE_LENGTHS``/``SPINE_STANDING_TILT_DEG``, a neutral S-shaped
 spine, cf. Winter 2009 and the body model in ``simulate.body``), missing segments borrow the
 neighbour's change; thoracic flexion = upper_back - lower_back; lumbar flexion = lower_back - sacrum;
-pelvis tilt = sacrum; hip flexion = trunk - thigh; knee flexion = shank - thigh; ankle = shank.
+pelvis tilt = sacrum; hip flexion = trunk - thigh; knee flexion = shank - thigh; ankle = shank;
+hip travel behind the ankles = the leg as two links on its foot (`hip_behind_ankle`).
 A metric whose sensor is missing is null. Angles are low-passed with the zero-lag Butterworth of
 ``filters`` (``cutoff_hz``).
 
@@ -74,7 +75,7 @@ import polars as pl
 from scipy.optimize import least_squares
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, interpolate_gaps, lowpass
-from hinge_analytics.numeric import nanmean
+from hinge_analytics.numeric import nanmean, nanmean_stack
 from hinge_analytics.schema import (
     ACCELEROMETER_CHANNELS,
     ANGLES,
@@ -110,6 +111,9 @@ STILL_SHIN_EXERCISES = {
 }
 SPINE_LENGTHS = np.array([0.22, 0.33, 0.45])  # fractions of the hip -> shoulder chord
 SPINE_STANDING_TILT_DEG = np.array([-25.0, -8.0, 12.0])
+# The thigh's share of hip -> ankle length: hip -> knee 0.245 and knee -> ankle 0.246 of stature
+# (Winter, Biomechanics and Motor Control of Human Movement, 4th ed., 2009, Table 4.1).
+THIGH_SHARE = 0.245 / (0.245 + 0.246)
 
 # Known segment tilts (deg, forward from vertical) at the start position of each exercise family.
 # Quiet standing: trunk chord and thighs vertical, knees ~3 deg soft. Hip thrust lockout: trunk and
@@ -624,6 +628,7 @@ def imu_angles(
     out["pelvis_tilt_deg"] = spine.get("sacrum", nan)
     thigh_back: dict[str, np.ndarray] = {}
     shank_forward: dict[str, np.ndarray] = {}
+    hip_travel: dict[str, np.ndarray] = {}
     for side in ("left", "right"):
         thigh_c, shank_c = change.get(f"thigh_{side}"), change.get(f"shank_{side}")
         free_leg = stance_side in ("left", "right") and stance_side != side
@@ -651,6 +656,7 @@ def imu_angles(
         shank_forward[side] = shank - ref["shank"]  # the shank tilting forward = knees bending
         out[f"knee_flexion_{side}_deg"] = shank - thigh
         out[f"ankle_dorsiflexion_{side}_deg"] = shank
+        hip_travel[side] = hip_behind_ankle(thigh, shank)
     # The hinge signal reps are cut on: the working hips' flexion, else the trunk's inclination,
     # else the thighs' backward rotation (a thigh-only set), else the shanks' forward tilt (the
     # knees bend in every lift from the floor; a stiff-legged RDL moves them too little to count).
@@ -676,6 +682,7 @@ def imu_angles(
     else:
         hinge = nan
     out["hinge_deg"] = hinge
+    out["hip_travel_leg_lengths"] = nanmean_stack([hip_travel[s] for s in working])
     standing_tilts = {
         **{p: ref["trunk"] + t for p, t in zip(SPINE_SEGMENTS, SPINE_STANDING_TILT_DEG, strict=True)},
         **{f"{leg}_{side}": ref[leg] for leg in ("thigh", "shank") for side in ("left", "right")},
@@ -687,6 +694,17 @@ def imu_angles(
     return conform(
         table.fill_nan(None), {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")}
     )
+
+
+def hip_behind_ankle(thigh_deg: np.ndarray, shank_deg: np.ndarray) -> np.ndarray:
+    """Horizontal distance of the hip behind the ankle in leg lengths, from the thigh's and the
+    shank's forward tilts (deg): the planar two-link leg standing on its foot, hip at
+    ``THIGH_SHARE sin(thigh) + (1 - THIGH_SHARE) sin(shank)`` leg lengths ahead of the ankle.
+    The coaching checkpoint "hips travel back" (SPEC.md; `hips_not_back`: "hips stay over the
+    ankles") as pose measures it from landmarks (``kinematics.pose``), here without any position:
+    only the two tilts and the segments' share of the leg."""
+    thigh, shank = np.radians(thigh_deg), np.radians(shank_deg)
+    return -(THIGH_SHARE * np.sin(thigh) + (1.0 - THIGH_SHARE) * np.sin(shank))
 
 
 def shins_only_note(sensors: str, exercise: str | None, stance_side: str | None = None) -> str | None:
