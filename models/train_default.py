@@ -7,7 +7,7 @@ each common sensor subset has a model family and a leave-athlete-out score on th
 of the randomised generator (`simulate.randomised`: other bodies, tempi, cameras, mountings and
 noise; each set its own athlete) joins the team so the model does not learn one simulator's regime;
 `bench/regimes.py` scores it on other seeds.
-Run: .venv/bin/python models/train_default.py   (about 80 minutes on one core; 77 with 1200 randomised sets)
+Run: .venv/bin/python models/train_default.py   (about 80 minutes on one core)
 """
 
 from __future__ import annotations
