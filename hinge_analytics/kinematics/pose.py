@@ -22,7 +22,10 @@ No pelvis-tilt proxy is given: two hip landmarks do not define a pelvis orientat
 Hidden side: in a side view the far leg is behind the near one and estimators guess it, with a low
 confidence (MediaPipe's visibility 0.1-0.5 on the far knee and ankle). A side whose knee is seen
 with confidence ``HIDDEN_SIDE_CONFIDENCE`` or less in half the frames gives no hip, knee or ankle
-angles (null, not guessed), and the hinge signal comes from the side that is seen.
+angles (null, not guessed), and the hinge signal comes from the side that is seen. A side whose knee
+is seen but whose ankle is not gives its hip angle (trunk and thigh) but no knee or ankle angle:
+filmed at an angle, an estimator can be half sure of a far knee it draws close to the near one while
+it guesses the far ankle, and the shank between them is a guess.
 
 Hinge signal (what reps and their bottoms are found on, ``hinge_from_trunk``): hip flexion, or,
 when the thighs barely move, hip flexion as the trunk's tilt predicts it plus the thighs' movement
@@ -45,7 +48,7 @@ from hinge_analytics.numeric import nanmean_stack, nanmedian
 from hinge_analytics.schema import ANGLES, EXERCISES, LANDMARKS, LYING_EXERCISES, conform, landmark_columns
 
 MIN_CONFIDENCE = 0.3
-HIDDEN_SIDE_CONFIDENCE = 0.5  # median knee confidence at or below which a side counts as hidden
+HIDDEN_SIDE_CONFIDENCE = 0.5  # median confidence at or below which a knee or an ankle is hidden
 SWAP_MARGIN = 0.6  # swap only when the swapped labels fit the track this much better
 ASPECT_RANGE = (0.3, 3.0)  # y-scale factors searched for normalised image coordinates
 ASPECT_TOLERANCE = 0.03  # an estimate this close to 1 is taken as square pixels
@@ -546,10 +549,10 @@ def pose_analysis(
     out: dict[str, np.ndarray] = {"trunk_inclination_deg": trunk}
     leg_lengths, shins = [], []
     seen_sides = visible_sides(frames)
+    shank_sides = tuple(s for s in visible_sides(frames, "ankle") if s in seen_sides) or seen_sides
     for side in ("left", "right"):
-        hip, knee, ankle = (
-            p.get(f"{j}_{side}") if side in seen_sides else None for j in ("hip", "knee", "ankle")
-        )
+        hip, knee = (p.get(f"{j}_{side}") if side in seen_sides else None for j in ("hip", "knee"))
+        ankle = p.get(f"ankle_{side}") if side in shank_sides else None
         thigh = tilt_deg(knee, hip, forward) if hip is not None and knee is not None else nan
         shank = tilt_deg(ankle, knee, forward) if knee is not None and ankle is not None else nan
         out[f"hip_flexion_{side}_deg"] = trunk - thigh
@@ -632,14 +635,14 @@ def hinge_from_trunk(hip_deg: np.ndarray, trunk_deg: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(trunk_deg), fitted + np.nan_to_num(kept), hip_deg)
 
 
-def visible_sides(frames: pl.DataFrame) -> tuple[str, ...]:
-    """The sides whose leg the camera sees (module docstring, "Hidden side"); both when neither is."""
-    median_knee = {}
+def visible_sides(frames: pl.DataFrame, joint: str = "knee") -> tuple[str, ...]:
+    """The sides whose ``joint`` the camera sees (module docstring, "Hidden side"); both when neither is."""
+    median = {}
     for side in ("left", "right"):
-        conf = landmark_columns(f"knee_{side}")[3]
+        conf = landmark_columns(f"{joint}_{side}")[3]
         if conf in frames.columns and frames[conf].null_count() < frames.height:
-            median_knee[side] = float(frames[conf].cast(pl.Float64).fill_null(0.0).median())
-    seen = tuple(s for s, c in median_knee.items() if c > HIDDEN_SIDE_CONFIDENCE)
+            median[side] = float(frames[conf].cast(pl.Float64).fill_null(0.0).median())
+    seen = tuple(s for s, c in median.items() if c > HIDDEN_SIDE_CONFIDENCE)
     return seen or ("left", "right")
 
 
