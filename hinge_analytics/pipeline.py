@@ -94,7 +94,7 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
     ``exercise`` and ``side`` are the manifest's (posture references, stance leg). Raises
     BadRecording when the angles cannot be a person doing the exercise."""
     angles, found = angles_for(read, exercise, side)
-    notes = list(found)
+    notes = [*read.notes, *found]
     check_angles(angles, exercise, read.sensors)
     signal = rep_signal(angles)
     boundaries = segment_reps(

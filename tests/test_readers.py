@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from hinge_analytics.formats import BODY_25B
@@ -516,3 +517,40 @@ def test_pixel_coordinates_are_told_from_normalised_ones():
     assert image_units(body, "image") == "image"
     assert image_units({k: v * [1920.0, 1080.0, 1.0] for k, v in body.items()}, "image") == "image_px"
     assert image_units({k: v * 1000.0 for k, v in body.items()}, "world_m") == "world_m"  # images only
+
+
+def test_a_gyroscope_in_deg_s_whose_file_does_not_say_so_is_read_from_the_data(motion, tmp_path):
+    """A generic file whose gyroscope is in deg/s under plain ``gyr_x`` names: read as rad/s it
+    would spin the sensor 57 times further than gravity shows it tilting."""
+    time_s, pose, body, _ = motion
+    placements = ("sacrum", "thigh_left")
+    signals = sim_imu.imu_signals(time_s, pose, body, placements, rng=np.random.default_rng(7))
+    sim_imu.write_imu_generic(tmp_path / "rad", time_s, signals)
+    shutil.copytree(tmp_path / "rad", tmp_path / "deg")
+    for placement in placements:
+        path = tmp_path / "deg" / f"{placement}.csv"
+        table = pl.read_csv(path)
+        table.with_columns(pl.col(f"gyr_{a}") * (180.0 / np.pi) for a in "xyz").write_csv(path)
+    as_rad, as_deg = (read_recording(tmp_path / unit, None, None)[1] for unit in ("rad", "deg"))
+    assert as_rad.notes == ()
+    assert len(as_deg.notes) == 2 and all("read in deg/s" in n for n in as_deg.notes)
+    for placement in placements:
+        for axis in "xyz":
+            column = f"{placement}_gyr_{axis}"
+            np.testing.assert_allclose(as_deg.frames[column], as_rad.frames[column], atol=1e-4)
+
+
+def test_a_still_sensor_keeps_the_unit_its_file_implies(tmp_path):
+    """Gravity's direction does not move in a sensor lying still: nothing to tell a unit by."""
+    t = np.arange(0, 20, 0.01)
+    rng = np.random.default_rng(0)
+    table = pl.DataFrame(
+        {"time_s": t}
+        | {f"acc_{a}": g + rng.normal(0, 0.05, len(t)) for a, g in zip("xyz", (0.0, 0.0, 9.81), strict=True)}
+        | {f"gyr_{a}": rng.normal(0, 0.5, len(t)) for a in "xyz"}
+    )
+    (tmp_path / "still").mkdir()
+    table.write_csv(tmp_path / "still" / "sacrum.csv")
+    read = read_imu_csv(tmp_path / "still")
+    assert read.notes == ()
+    np.testing.assert_allclose(read.frames["sacrum_gyr_x"], table["gyr_x"], atol=1e-9)

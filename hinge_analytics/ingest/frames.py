@@ -28,6 +28,7 @@ class RecordingRead:
     estimator: str | None = None  # the pose estimator run at ingest (videos), with its version
     # its whole output (schema.VIDEO_LANDMARKS without the keys), kept in the lake
     estimator_output: pl.DataFrame | None = None
+    notes: tuple[str, ...] = ()  # what the reader decided for the coach to know (units read from the data)
 
 
 # Kept as an alias so reader signatures say what they return.

@@ -23,7 +23,7 @@ files (all sensors in one wide CSV) are recognised and refused with a clear reas
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,12 @@ _KNOWN = {"packetcounter", "sampletimefine", "acc_x", "gyr_x", "quat_w", "quat_q
     c for c, _ in _TIME_COLUMNS
 }
 
+# A gyroscope whose file does not state its unit is read in deg/s when, read as rad/s, it turns
+# the sensor this many times further than gravity shows (`gyroscope_to_gravity_ratio`): between the
+# 2.5 seen in the right unit and the 20 that 0.36 x 57 gives in the wrong one.
+DEGREES_RATIO = 8.0
+MIN_TILT_PATH_RAD = 1.0  # gravity's direction must travel this far in the sensor to tell
+
 
 @dataclass
 class SensorData:
@@ -65,6 +71,7 @@ class SensorData:
     layout: str = "generic"  # generic | movella_dot | xsens_mt
     header_rate_hz: float | None = None
     source: str = ""  # the file it came from, for messages
+    notes: tuple[str, ...] = ()  # for the coach, e.g. a gyroscope unit read from the data
 
     @property
     def named(self) -> str:
@@ -229,6 +236,7 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
     )
     if layout == "xsens_mt" and not re.search(r"deg/s|dps|deg_s", header_text):
         gyro_deg = False
+    unit_stated = layout != "generic" or gyro_deg or bool(re.search(r"rad/s|rad_s", meta + header_text))
 
     wanted = [
         k
@@ -264,6 +272,16 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
 
     t = _time(col, layout, header_rate, sample_rate_hz, path.name)
     channels: dict[str, np.ndarray] = {}
+    notes: tuple[str, ...] = ()
+    if not unit_stated and all(f"{k}_{a}" in col for k in ("acc", "gyr") for a in "xyz"):
+        acc, gyr = (np.column_stack([col[f"{k}_{a}"] for a in "xyz"]) for k in ("acc", "gyr"))
+        ratio = gyroscope_to_gravity_ratio(t, acc, gyr)
+        if ratio is not None and ratio > DEGREES_RATIO:
+            gyro_deg = True
+            notes = (
+                f"The {placement} sensor's gyroscope was read in deg/s: its file does not say, and read "
+                f"as rad/s it turns the sensor {ratio:.0f} times further than gravity shows it tilting.",
+            )
     for axis in "xyz":
         if f"acc_{axis}" in col:
             channels[f"acc_{axis}"] = col[f"acc_{axis}"]
@@ -289,7 +307,42 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
     if not any(k.startswith(("acc", "gyr")) for k in channels):
         raise BadRecording(f"{path.name} has neither accelerometer nor gyroscope columns (Acc_X, Gyr_X).")
     check_sensor(placement, t, channels, path.name)
-    return SensorData(placement, t, channels, layout, header_rate, path.name)
+    return SensorData(placement, t, channels, layout, header_rate, path.name, notes)
+
+
+def gyroscope_to_gravity_ratio(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> float | None:
+    """How far the gyroscope, read as rad/s, turns the sensor against gravity, divided by how far
+    gravity's direction in the sensor actually moves (both over 0.2-s means); None when the sensor
+    tilts through less than ``MIN_TILT_PATH_RAD`` in all, too little to tell.
+
+    Gravity's direction u in the sensor's frame changes as du/dt = -w x u, whatever the sensor's
+    heading, so the path u travels (the accelerometer, averaged over 0.2 s to damp movement) and
+    the integral of |w x u| (the gyroscope) agree in the right unit. They did within 0.36-2.5 on
+    simulated sets of every exercise and placement and within 0.56-1.46 on the real squat
+    (rad/s) and MetaMotion (deg/s) sensors; a gyroscope in deg/s read as rad/s gives 57 times that."""
+    ok = np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)
+    t, acc, gyr = t[ok], acc[ok], gyr[ok]
+    if len(t) < 3:
+        return None
+    window = max(1, round(0.2 / float(np.median(np.diff(t)))))
+    if len(t) <= 2 * window:
+        return None
+
+    def mean_over_window(x: np.ndarray) -> np.ndarray:
+        summed = np.cumsum(np.vstack([np.zeros((1, 3)), x]), axis=0)
+        return (summed[window:] - summed[:-window]) / window
+
+    a, w, tw = mean_over_window(acc), mean_over_window(gyr), t[window - 1 :]
+    norm = np.linalg.norm(a, axis=1, keepdims=True)
+    if not (norm > 0).all():
+        return None
+    up = a / norm
+    steps = up[::window]
+    tilt_path = float(np.arccos(np.clip((steps[:-1] * steps[1:]).sum(axis=1), -1.0, 1.0)).sum())
+    if tilt_path < MIN_TILT_PATH_RAD:
+        return None
+    turned = float((np.linalg.norm(np.cross(w, up), axis=1)[:-1] * np.diff(tw)).sum())
+    return turned / tilt_path
 
 
 def _time(
@@ -518,4 +571,4 @@ def read_imu_csv(path: Path, sample_rate_hz: float | None = None) -> RecordingRe
                 f"{sample_rate_hz:g} Hz; check which one is right."
             )
     t, channels = align(sensors)
-    return imu_frames_from_arrays(channels, t)
+    return replace(imu_frames_from_arrays(channels, t), notes=tuple(n for s in sensors for n in s.notes))
