@@ -25,12 +25,17 @@ Protocols, all on the same labelled reps, all through `RepClassifier` (``fit`` o
 Prints macro-F1, good-vs-mistake sensitivity and specificity per protocol and split, and the
 headline: the worst regime-held-out macro-F1 next to leave-athlete-out. Nothing may be tuned on it.
 
-The issue's targets are per modality: run the pose formats and the IMUs apart, e.g.
+The issue's targets are per modality: run the pose formats and the IMUs apart. With the shipped
+model's recipe (gradient boosting on about 1200 randomised sets, models/train_default.py), each
+half of a split trains on about 600 sets (about 45 minutes for the IMUs, longer for pose):
 
-    .venv/bin/python bench/regimes.py --sets 600 --formats mediapipe_csv,openpose_json,coco17_json,trc
-    .venv/bin/python bench/regimes.py --sets 300 --formats imu_csv --imu-sensors all
+    .venv/bin/python bench/regimes.py --sets 1200 --formats mediapipe_csv,openpose_json,coco17_json,trc
+    .venv/bin/python bench/regimes.py --sets 1200 --formats imu_csv --imu-sensors all
 
-    options: [--sets 240] [--seed 5] [--candidates rf-relative] [--imu-sensors random|all] [--keep DIR]
+Quicker looks use fewer sets (``--sets 300``, a few minutes) and read lower: the figures still
+rise with the amount of training data (docs/validation-2026-12-05.md).
+
+    options: [--sets 240] [--seed 5] [--candidates hgb] [--imu-sensors random|all] [--keep DIR]
 """
 
 from __future__ import annotations
