@@ -70,6 +70,8 @@ def test_training_only_uses_named_reps_and_reports_leave_athlete_out(binary):
     assert ev["reliability"] and ev["confusion"]
     card = (binary[0] / "MODEL_CARD.md").read_text()
     assert "leave-athlete-out" in card and meta["model_version"] in card and "ECE" in card
+    # one candidate: nothing was selected, so the card claims neither a choice nor its bias
+    assert "the only candidate" in card and "chosen" not in card and "optimistic" not in card
     assert json.loads((binary[0] / "model_card.json").read_text())["model_version"] == meta["model_version"]
 
 
@@ -293,3 +295,11 @@ def test_curves_of_an_older_ingest_are_computed_from_its_angles(lake, tmp_path):
     a, b = (f.select(CURVE_COLUMNS).to_numpy().astype(float) for f in (computed, stored))
     assert a.shape == b.shape and np.isfinite(b).mean() > 0.5
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-5)
+
+
+def test_card_names_a_selection_only_when_there_was_one():
+    from hinge_analytics.classify.card import _estimator_choice, _selection_bias
+
+    assert "chosen by athlete-grouped cross-validation among" in _estimator_choice(["hgb", "rf"])
+    assert "2 candidates" in _selection_bias(["hgb", "rf"])
+    assert "nothing is selected" in _estimator_choice(["hgb"]) and _selection_bias(["hgb"]) == ""

@@ -97,6 +97,23 @@ def trust_notes(data: dict) -> list[str]:
     return notes
 
 
+def _estimator_choice(candidates: list[str]) -> str:
+    names = [ESTIMATOR_NAMES[c] for c in candidates]
+    if len(names) == 1:
+        return f"the estimator is {names[0]} (the only candidate: nothing is selected)"
+    return f"the estimator is chosen by athlete-grouped cross-validation among {', '.join(names)}"
+
+
+def _selection_bias(candidates: list[str]) -> str:
+    """The optimism of choosing the estimator on the folds that then score it (none with one)."""
+    if len(candidates) == 1:
+        return ""
+    return (
+        " The estimator was chosen among the candidates by the same athlete-grouped folds, a small"
+        f" optimistic bias with {len(candidates)} candidates."
+    )
+
+
 def write_card(out_dir: Path, meta: dict) -> Path:
     ev = meta["evaluation"]
     data = meta["training_data"]
@@ -112,9 +129,8 @@ def write_card(out_dir: Path, meta: dict) -> Path:
         "depend on how a sensor was strapped on), the rep's angle curves as recorded and relative to the",
         "standing posture around it, all of them also relative to the athlete's median for the exercise",
         "that day, and the exercise. One scikit-learn Pipeline per model",
-        "family (input modality and sensor set); the estimator is chosen by athlete-grouped cross-validation",
-        f"among {', '.join(ESTIMATOR_NAMES[c] for c in meta['candidates'])}, and its probabilities are",
-        "calibrated (CalibratedClassifierCV, folds grouped by athlete).",
+        f"family (input modality and sensor set); {_estimator_choice(meta['candidates'])}, and its",
+        "probabilities are calibrated (CalibratedClassifierCV, folds grouped by athlete).",
         "",
         "## Training data",
         f"- {data['reps']} reps from {data['recordings']} recordings of {data['athletes']} athletes",
@@ -130,9 +146,8 @@ def write_card(out_dir: Path, meta: dict) -> Path:
         "",
         "## Quality (leave-athlete-out)",
         "Every figure is on athletes the model being scored never saw (GroupKFold by athlete; calibration",
-        "is fitted inside each training fold). The estimator was chosen among the candidates by the same",
-        f"athlete-grouped folds, a small optimistic bias with {len(meta['candidates'])} candidates. No",
-        "figure is computed on training reps.",
+        f"is fitted inside each training fold).{_selection_bias(meta['candidates'])} No figure is computed",
+        "on training reps.",
         "",
     ]
     trust = trust_notes(data)
