@@ -17,7 +17,7 @@ from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.utils import estimator_checks
 
 from hinge_analytics.classify.estimator import RepClassifier
-from hinge_analytics.classify.features import model_input
+from hinge_analytics.classify.features import mirrored, model_input
 from hinge_analytics.jobs.train import labelled_reps
 
 PACKAGE = Path(__file__).resolve().parents[1] / "hinge_analytics"
@@ -142,6 +142,26 @@ def test_rep_classifier_fits_predicts_and_clones(labelled):
     assert predicted.shape == (25,) and set(predicted) <= set(model.classes_)
     assert model.get_params()["candidates"] == ("logreg",)
     assert model.set_params(seed=3).seed == 3
+
+
+def test_a_mirrored_pose_rep_gets_the_same_probabilities(labelled):
+    """A mirrored copy of a clip exchanges left and right: a pose family labels a bilateral rep
+    from it and its mirror image together, so both copies get the same label."""
+    X, y = labelled
+    X = X.with_columns(
+        side=pl.when(pl.arange(0, X.height) % 7 == 0).then(pl.lit("left")).otherwise(pl.col("side"))
+    )
+    model = RepClassifier(candidates=("logreg",)).fit(X, y)
+    flipped = mirrored(X)
+    assert not flipped.equals(X)  # the sides differ, so the inputs do
+    assert np.allclose(model.predict_proba(flipped), model.predict_proba(X))
+    unilateral = (X["side"] == "left").to_numpy()
+    kept = [c for c in X.columns if "_left" in c]
+    assert (
+        flipped.filter(pl.Series(unilateral))
+        .select(kept)
+        .equals(X.filter(pl.Series(unilateral)).select(kept))
+    )
 
 
 def test_grouped_cross_validation_runs_on_the_estimator(labelled):

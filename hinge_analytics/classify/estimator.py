@@ -46,6 +46,7 @@ from hinge_analytics.classify.features import (
     StanceFirst,
     choose_family,
     family_key,
+    mirrored,
     modality_key,
     usable_features,
 )
@@ -68,6 +69,12 @@ ESTIMATOR_NAMES = {
     "rf-relative": "RandomForestClassifier (session-relative metrics only)",
     "logreg": "LogisticRegression",
 }
+# Pose families label a bilateral rep from the mean of its probabilities and those of its mirror
+# image, so a clip and its mirrored copy get the same label. The shipped model changed 3.6 % of
+# one-sided pose reps' labels under the swap (held-out seed 5); averaging raised its macro-F1 there
+# 0.729 -> 0.738 (docs/validation-2026-12-05.md). IMU families are not mirrored: their lateral tilt
+# and turning descriptors carry signs that swapping columns cannot mirror.
+MIRRORED_MODALITIES = frozenset({"pose"})
 INNER_FOLDS = 3
 MIN_FAMILY_REPS = 20
 MIN_EXACT_REPS = 150  # a sensor set gets its own model from this many reps (and 3 athletes)
@@ -182,9 +189,19 @@ def fit(pipeline: Pipeline, X: pl.DataFrame, y: np.ndarray, groups: np.ndarray) 
             model.cv = splitter
 
 
-def predict_proba(pipeline: Pipeline, X: pl.DataFrame) -> np.ndarray:
+def mirrors(key: str) -> bool:
+    """Whether family ``key`` labels a rep from the average of it and its mirror image
+    (`MIRRORED_MODALITIES`)."""
+    return key.partition(":")[0] in MIRRORED_MODALITIES
+
+
+def predict_proba(pipeline: Pipeline, X: pl.DataFrame, mirror: bool = False) -> np.ndarray:
+    """Probabilities of a fitted family Pipeline; with ``mirror`` the mean of those of each rep
+    and of its mirror image (`features.mirrored`), which a mirrored copy of the clip shares."""
     with threadpool_limits(1):
-        return pipeline.predict_proba(X)
+        if not mirror:
+            return pipeline.predict_proba(X)
+        return (pipeline.predict_proba(X) + pipeline.predict_proba(mirrored(X))) / 2
 
 
 def calibration_method(n_reps: int) -> str:
@@ -195,20 +212,26 @@ def folds(groups: np.ndarray, wanted: int) -> int:
     return max(2, min(wanted, len(np.unique(groups))))
 
 
-def oof_proba(make, X, y, groups, n_folds, classes) -> np.ndarray:
+def oof_proba(make, X, y, groups, n_folds, classes, mirror: bool = False) -> np.ndarray:
     """Out-of-fold probabilities (columns = ``classes``) with folds grouped by athlete; ``make``
-    builds an unfitted Pipeline from the training fold's row indices."""
+    builds an unfitted Pipeline from the training fold's row indices (``mirror``: `predict_proba`)."""
     proba = np.zeros((len(y), len(classes)))
     for train, test in GroupKFold(n_splits=folds(groups, n_folds)).split(X, y, groups):
         model = fit(make(train), X[train], y[train], groups[train])
-        p = predict_proba(model, X[test])
+        p = predict_proba(model, X[test], mirror)
         cols = np.searchsorted(classes, model.classes_)
         proba[np.ix_(test, cols)] = p
     return proba
 
 
 def select_estimator(
-    X: pl.DataFrame, y: np.ndarray, groups: np.ndarray, features: list[str], candidates=CANDIDATES, seed=0
+    X: pl.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    features: list[str],
+    candidates=CANDIDATES,
+    seed=0,
+    mirror: bool = False,
 ) -> tuple[str, dict[str, float]]:
     """The candidate with the best grouped-CV macro-F1 (uncalibrated; argmax is what matters)."""
     if len(candidates) == 1 or len(np.unique(groups)) < 3:
@@ -217,7 +240,7 @@ def select_estimator(
     scores = {}
     for kind in candidates:
         proba = oof_proba(
-            lambda _t, k=kind: build_pipeline(features, k, seed), X, y, groups, INNER_FOLDS, classes
+            lambda _t, k=kind: build_pipeline(features, k, seed), X, y, groups, INNER_FOLDS, classes, mirror
         )
         scores[kind] = float(f1_score(y, classes[proba.argmax(1)], average="macro"))
     return max(scores, key=scores.get), scores
@@ -351,7 +374,9 @@ class RepClassifier(ClassifierMixin, BaseEstimator):
             kind, selection = (
                 (chosen, {})
                 if chosen
-                else select_estimator(part, part_y, part_groups, features, self.candidates, self.seed)
+                else select_estimator(
+                    part, part_y, part_groups, features, self.candidates, self.seed, mirrors(key)
+                )
             )
             pipeline = fit_family(part, part_y, part_groups, features, kind, self.seed)
             self.pipelines_[key] = pipeline
@@ -383,7 +408,7 @@ class RepClassifier(ClassifierMixin, BaseEstimator):
             pipeline = self.pipelines_[key]
             cols = np.searchsorted(self.classes_, pipeline.classes_.astype(str))
             proba[np.ix_(np.flatnonzero(rows), cols)] = predict_proba(
-                pipeline, inputs.filter(pl.Series(rows))
+                pipeline, inputs.filter(pl.Series(rows)), mirrors(key)
             )
         return proba
 
@@ -402,10 +427,12 @@ class RepClassifier(ClassifierMixin, BaseEstimator):
 
 __all__ = [
     "GOOD_AT_LEAST",
+    "MIRRORED_MODALITIES",
     "ModelError",
     "RepClassifier",
     "build_pipeline",
     "decide",
     "fit_family",
+    "mirrors",
     "select_estimator",
 ]

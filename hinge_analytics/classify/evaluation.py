@@ -30,6 +30,7 @@ from hinge_analytics.classify.estimator import (
     decide,
     family_keys,
     family_plan,
+    mirrors,
     oof_proba,
     select_estimator,
 )
@@ -44,10 +45,17 @@ PROTOCOL = (
 
 
 def grouped_evaluation(
-    X: pl.DataFrame, y: np.ndarray, groups: np.ndarray, features: list[str], kind: str, seed=0
+    X: pl.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    features: list[str],
+    kind: str,
+    seed=0,
+    mirror: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Leave-athlete-out out-of-fold calibrated probabilities of estimator ``kind``: calibration
-    happens inside each outer training fold. Returns (proba, classes)."""
+    happens inside each outer training fold; ``mirror`` as the family predicts (`mirrors`).
+    Returns (proba, classes)."""
     classes = np.unique(y)
     proba = oof_proba(
         lambda train: calibrated_pipeline(features, kind, seed, groups[train]),
@@ -56,6 +64,7 @@ def grouped_evaluation(
         groups,
         OUTER_FOLDS,
         classes,
+        mirror,
     )
     return proba, classes
 
@@ -89,8 +98,8 @@ def train_model(
     for key, part in plan.items():
         X, y, groups = X_all.filter(pl.Series(rows[key])), y_all[rows[key]], groups_all[rows[key]]
         features = usable_features(X)
-        kind, selection = select_estimator(X, y, groups, features, candidates, seed)
-        proba, classes = grouped_evaluation(X, y, groups, features, kind, seed)
+        kind, selection = select_estimator(X, y, groups, features, candidates, seed, mirrors(key))
+        proba, classes = grouped_evaluation(X, y, groups, features, kind, seed, mirrors(key))
         oof[key] = dict(zip(_rep_ids(part), zip(proba, [classes] * len(y), strict=True), strict=True))
         kinds[key] = kind
         families[key] = {

@@ -96,13 +96,39 @@ def model_input(reps: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns([pl.col(c).fill_null(np.nan) for c in metrics])
 
 
+def swap_sides(X: pl.DataFrame, rows: pl.Expr, columns: list[str] | None = None) -> pl.DataFrame:
+    """``X`` with, on the rows where ``rows`` holds, every ``*_left*``/``*_right*`` pair of
+    ``columns`` (default: all of X's) swapped and every symmetry index (``si_*``, (L - R) / mean)
+    negated: the same rep seen with its sides exchanged."""
+    present = set(X.columns if columns is None else columns) & set(X.columns)
+    swaps = []
+    for left in present:
+        right = left.replace("_left", "_right")
+        if "_left" in left and right in present:
+            swaps.append(pl.when(rows).then(pl.col(right)).otherwise(pl.col(left)).alias(left))
+            swaps.append(pl.when(rows).then(pl.col(left)).otherwise(pl.col(right)).alias(right))
+        elif left.startswith("si_"):
+            swaps.append(pl.when(rows).then(-pl.col(left)).otherwise(pl.col(left)).alias(left))
+    return X.with_columns(swaps) if swaps else X
+
+
+def mirrored(X: pl.DataFrame) -> pl.DataFrame:
+    """Model input rows (`model_input`) as their mirror image: left and right exchanged on
+    bilateral lifts (empty ``side``). A mirrored video of a lift shows the same form, and a side
+    view sees whichever leg faces the camera; unilateral rows keep their stance leg."""
+    if STANCE not in X.columns:
+        return swap_sides(X, pl.lit(True))
+    return swap_sides(X, pl.col(STANCE) == "")
+
+
 class StanceFirst(TransformerMixin, BaseEstimator):
     """Re-express left/right metrics of unilateral work as stance/free leg.
 
     On rows whose ``side`` (the stance leg, SPEC.md) is ``right``, every ``*_left*``/``*_right*``
-    metric pair is swapped and every symmetry index (``si_*``) negated, so for unilateral work the
-    ``left`` columns hold the stance leg and a single-leg RDL on either leg looks the same to the
-    model. Bilateral rows (empty side) and left-stance rows are untouched. Stateless.
+    metric pair is swapped and every symmetry index (``si_*``) negated (`swap_sides`), so for
+    unilateral work the ``left`` columns hold the stance leg and a single-leg RDL on either leg
+    looks the same to the model. Bilateral rows (empty side) and left-stance rows are untouched.
+    Stateless.
     """
 
     def __init__(self, columns: list[str] | None = None):
@@ -115,17 +141,7 @@ class StanceFirst(TransformerMixin, BaseEstimator):
     def transform(self, X: pl.DataFrame) -> pl.DataFrame:
         if STANCE not in X.columns:
             return X
-        present = set(self.columns or [])
-        right_stance = pl.col(STANCE) == "right"
-        swaps = []
-        for left in present:
-            right = left.replace("_left", "_right")
-            if "_left" in left and right in present:
-                swaps.append(pl.when(right_stance).then(pl.col(right)).otherwise(pl.col(left)).alias(left))
-                swaps.append(pl.when(right_stance).then(pl.col(left)).otherwise(pl.col(right)).alias(right))
-            elif left.startswith("si_"):
-                swaps.append(pl.when(right_stance).then(-pl.col(left)).otherwise(pl.col(left)).alias(left))
-        return X.with_columns(swaps) if swaps else X
+        return swap_sides(X, pl.col(STANCE) == "right", list(self.columns or []))
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(list(input_features) if input_features is not None else [], dtype=object)
