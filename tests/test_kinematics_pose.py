@@ -315,3 +315,20 @@ def test_a_far_knee_seen_beside_a_guessed_ankle_gives_a_hip_angle_but_no_knee_an
     assert angles["knee_flexion_left_deg"].null_count() < angles.height
     seen = pose_angles(_frames(t, far), 30.0, "world_m")  # the same points, every joint sure
     assert seen["knee_flexion_right_deg"].null_count() < seen.height
+
+
+def test_swap_correction_treats_a_mirrored_copy_alike():
+    """A mirrored clip carries the same two legs under exchanged labels; the correction must undo
+    the estimator's swaps in both alike (its noise threshold once came from the left leg alone)."""
+    rng = np.random.default_rng(3)
+    t = np.linspace(0, 10, 300)
+    near = np.stack([0.3 * np.sin(t), 0.5 + 0.1 * np.cos(t), np.zeros_like(t)], axis=1)
+    near = near + rng.normal(0, 0.002, near.shape)
+    far = near + [0.15, 0.0, 0.0] + rng.normal(0, 0.05, near.shape)  # a hidden leg: guessed, jittery
+    left, right = near.copy(), far.copy()
+    left[100:110], right[100:110] = far[100:110], near[100:110]  # the estimator swapped them
+    as_read, n_read = correct_swaps({"knee_left": left, "knee_right": right})
+    mirror, n_mirror = correct_swaps({"knee_left": right, "knee_right": left})
+    assert n_read == n_mirror > 0
+    assert np.array_equal(as_read["knee_left"], mirror["knee_right"])
+    assert np.array_equal(as_read["knee_right"], mirror["knee_left"])

@@ -127,7 +127,9 @@ _SWAP_WINDOW = 32  # frames decided per vectorised pass right after a change of 
 
 
 def _correct_pair(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    steps = np.linalg.norm(np.diff(left, axis=0), axis=1)
+    # The pair's own frame-to-frame noise, from both landmarks: taken from one label alone, a clip
+    # and its mirrored copy (labels exchanged) would be corrected differently.
+    steps = np.linalg.norm(np.diff(np.stack([left, right], axis=1), axis=0), axis=2)
     noise = 3.0 * float(np.nanmedian(steps)) if np.isfinite(steps).any() else 0.0
     n = len(left)
     L, R = left.copy(), right.copy()  # final for frames < start; as read from start on
