@@ -8,6 +8,8 @@ Sources:
 - OpenPose BODY_25 and COCO-18: openpose/doc/02_output.md ("Pose Output Format").
 - COCO-17: COCO keypoint annotation format, https://cocodataset.org/#format-data (person category
   ``keypoints`` list), as used by MMPose, RTMPose, YOLO-pose and MoveNet.
+- Halpe-26 and COCO-WholeBody (133): MMPose ``configs/_base_/datasets/halpe26.py`` and
+  ``coco_wholebody.py``; both begin with COCO-17's order.
 """
 
 from __future__ import annotations
@@ -147,6 +149,39 @@ COCO_17: tuple[str, ...] = (
     "right_ankle",
 )
 
+# Halpe-26: COCO-17, then head top, neck, mid-hip and the feet. RTMPose's body-with-feet model and
+# Pose2Sim's default 2D model ("Body_with_feet"), whose per-frame JSON is OpenPose's layout.
+HALPE_26: tuple[str, ...] = (
+    *COCO_17,
+    "head",
+    "neck",
+    "hip",
+    "left_big_toe",
+    "right_big_toe",
+    "left_small_toe",
+    "right_small_toe",
+    "left_heel",
+    "right_heel",
+)
+
+# COCO-WholeBody: COCO-17, six foot points, 68 face and 2 x 21 hand points (RTMW, MMPose's
+# "wholebody" inferencer, Pose2Sim's "Whole_body"). Face and hand points are named by index only.
+COCO_WHOLEBODY: tuple[str, ...] = (
+    *COCO_17,
+    "left_big_toe",
+    "left_small_toe",
+    "left_heel",
+    "right_big_toe",
+    "right_small_toe",
+    "right_heel",
+    *(f"face_{k}" for k in range(68)),
+    *(f"hand_{side}_{k}" for side in ("left", "right") for k in range(21)),
+)
+
+# Keypoint orders that begin with COCO-17's, by their number of keypoints: an MMPose or Pose2Sim
+# export says which one it is only by its length.
+COCO_ORDERS: dict[int, tuple[str, ...]] = {len(o): o for o in (COCO_17, HALPE_26, COCO_WHOLEBODY)}
+
 # Marker names of a Pose2Sim TRC (BODY_25B triangulation), in the order Pose2Sim writes them
 # (tests/data/real/trc/pose2sim_BalancingTrial_0-100.trc). The simulator writes TRC and C3D with them.
 POSE2SIM_MARKERS: tuple[str, ...] = (
@@ -180,7 +215,7 @@ def _from_side_prefixed(name: str) -> str | None:
         prefix = f"{side}_"
         if name.startswith(prefix):
             joint = name[len(prefix) :]
-            joint = {"foot_index": "toe"}.get(joint, joint)
+            joint = {"foot_index": "toe", "big_toe": "toe"}.get(joint, joint)
             return f"{joint}_{side}"
     return "nose" if name == "nose" else None
 

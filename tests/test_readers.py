@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hinge_analytics.formats import BODY_25B
+from hinge_analytics.formats import BODY_25B, COCO_WHOLEBODY, HALPE_26
 from hinge_analytics.ingest import READERS, detect_format, read_recording
 from hinge_analytics.ingest.c3d import load_c3d
 from hinge_analytics.ingest.coco17 import load_coco17_json
@@ -82,10 +83,11 @@ def test_mediapipe_image_round_trip(motion, tmp_path):
         assert np.nanmax(np.abs(got - want)) < 1e-5 * camera.width / camera.height + 1e-6
 
 
-@pytest.mark.parametrize("model", ["BODY_25", "COCO_18"])
+@pytest.mark.parametrize("model", ["BODY_25", "COCO_18", "HALPE_26", "COCO_WHOLEBODY"])
 def test_openpose_round_trip(motion, tmp_path, model):
+    """OpenPose's models, and RTMPose's as Pose2Sim and Sports2D write them in OpenPose's layout."""
     time_s, _, _, points = motion
-    rng = np.random.default_rng(2 if model == "BODY_25" else 3)
+    rng = np.random.default_rng({"BODY_25": 2, "COCO_18": 3}.get(model, 6))
     camera = random_side_camera(rng)
     uv, _, conf = writers.noisy_image_points(points, camera, rng)
     writers.write_openpose_json(tmp_path / "op", "set", uv, conf, camera, model, rng)
@@ -97,6 +99,7 @@ def test_openpose_round_trip(motion, tmp_path, model):
         seen = np.isfinite(got[:, 0])
         assert seen.mean() > 0.8  # ghosts are not picked; only keypoints OpenPose zeroed are missing
         assert np.max(np.abs(got[seen] - want[seen])) < 1e-5 * np.abs(want).max() + 1e-3  # '%.6g' pixels
+    assert ("heel_left_x" in read.frames.columns) == (model != "COCO_18")  # every other model has feet
 
 
 def test_coco17_round_trip(motion, tmp_path):
@@ -119,6 +122,27 @@ def test_coco17_round_trip(motion, tmp_path):
     normalised = {k: v / frame_size for k, v in uv.items()}
     writers.write_coco17_json(tmp_path / "n.json", normalised, conf, camera)
     assert read_recording(tmp_path / "n.json", None, 60.0)[1].sensors == "image"
+
+
+@pytest.mark.parametrize("keypoints", [HALPE_26, COCO_WHOLEBODY])
+def test_mmpose_orders_that_extend_coco17_are_read_with_their_feet(motion, tmp_path, keypoints):
+    """RTMPose's body-with-feet (Halpe-26) and whole-body (133) predictions: the same body as
+    COCO-17's, plus the heel and the big toe."""
+    time_s, _, _, points = motion
+    rng = np.random.default_rng(7)
+    camera = random_side_camera(rng)
+    uv, _, conf = writers.noisy_image_points(points, camera, rng)
+    writers.write_coco17_json(tmp_path / "c.json", uv, conf, camera, keypoints=keypoints)
+    read = read_recording(tmp_path / "c.json", None, 60.0)[1]
+    assert read.frames.height == len(time_s)
+    for lm in (*CORE, "heel_left", "toe_right"):
+        got = _xyz(read, lm)[:, :2]
+        want = np.column_stack([uv[lm][:, 0], -uv[lm][:, 1]])
+        assert np.max(np.abs(got - want)) < 0.006
+    flat = [{"frame_id": 0, "keypoints": [1.0, 2.0, 0.9] * 20}]
+    (tmp_path / "odd.json").write_text(json.dumps(flat))
+    with pytest.raises(BadRecording, match="60 keypoint values"):
+        load_coco17_json(tmp_path / "odd.json")
 
 
 @pytest.mark.parametrize("units", ["m", "mm"])

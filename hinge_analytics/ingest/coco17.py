@@ -2,6 +2,9 @@
 
 Keypoint order: the COCO person category (https://cocodataset.org/#format-data, "Keypoint
 Detection"): nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles (left before right).
+The orders that extend it are read too, told apart by their length (``formats.COCO_ORDERS``):
+Halpe-26 (RTMPose body with feet) and COCO-WholeBody's 133 points (RTMW, MMPose "wholebody"),
+whose heels and big toes give the foot.
 Layouts accepted (docs/formats.md), all one JSON file, pixels (or 0..1), y down:
 
 - MMPose >= 1.0 inferencer / demo predictions (MMPose docs ``user_guides/inference.md``): a list of
@@ -29,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hinge_analytics.formats import COCO_17, canonical_map
+from hinge_analytics.formats import COCO_ORDERS, canonical_map
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, PoseRead
 from hinge_analytics.ingest.people import track_athlete
@@ -39,22 +42,25 @@ _FRAME_KEYS = ("frame_id", "frame", "frame_index", "image_id", "idx")
 
 
 def _keypoints(instance: dict, visibility_flags: bool) -> np.ndarray:
-    """One detection -> (17, 3) x, y, confidence."""
+    """One detection -> (K, 3) x, y, confidence, K one of ``COCO_ORDERS`` (17, 26 or 133)."""
     kp = instance.get("keypoints")
     if not isinstance(kp, list):
         raise BadRecording("A detection has no keypoints list.")
     arr = np.asarray(kp, dtype=np.float64)
-    if arr.ndim == 1 and arr.size == 51:
-        arr = arr.reshape(17, 3)
-    elif arr.ndim == 1 and arr.size == 34:
-        arr = arr.reshape(17, 2)
-    if arr.ndim != 2 or arr.shape[0] != 17 or arr.shape[1] not in (2, 3):
-        raise BadRecording(f"A detection has {arr.size} keypoint values; COCO-17 needs 17 keypoints.")
+    if arr.ndim == 1:
+        width = next((w for w in (3, 2) if arr.size % w == 0 and arr.size // w in COCO_ORDERS), None)
+        arr = arr.reshape(-1, width) if width else arr
+    if arr.ndim != 2 or arr.shape[0] not in COCO_ORDERS or arr.shape[1] not in (2, 3):
+        raise BadRecording(
+            f"A detection has {arr.size} keypoint values; COCO-17 needs 17 keypoints "
+            "(Halpe-26 26, COCO-WholeBody 133)."
+        )
+    k = arr.shape[0]
     scores = instance.get("keypoint_scores")
     if arr.shape[1] == 2:
-        conf = np.asarray(scores, dtype=np.float64) if scores is not None else np.ones(17)
-        if conf.shape != (17,):
-            raise BadRecording("keypoint_scores must hold 17 numbers.")
+        conf = np.asarray(scores, dtype=np.float64) if scores is not None else np.ones(k)
+        if conf.shape != (k,):
+            raise BadRecording(f"keypoint_scores must hold {k} numbers, one per keypoint.")
         arr = np.column_stack([arr, conf])
     if visibility_flags:
         arr[:, 2] = np.select([arr[:, 2] >= 2, arr[:, 2] >= 1], [1.0, 0.5], 0.0)
@@ -123,9 +129,16 @@ def load_coco17_json(path: Path, sample_rate_hz: float | None = None) -> PoseArr
     if not frames:
         raise BadRecording("The JSON file holds no frames.")
     people = [[_keypoints(d, flags) for d in detections] for _, _, detections in frames]
-    athlete = track_athlete(people, 17)
+    counts = {len(p) for detections in people for p in detections}
+    if len(counts) > 1:
+        raise BadRecording(
+            f"The detections mix keypoint sets ({', '.join(map(str, sorted(counts)))} keypoints); "
+            "export the recording with one pose model."
+        )
+    k = counts.pop() if counts else 17
+    athlete = track_athlete(people, k)
     xyz, conf = {}, {}
-    for canonical, index in canonical_map(COCO_17).items():
+    for canonical, index in canonical_map(COCO_ORDERS[k]).items():
         p = athlete[:, index, :]
         xyz[canonical] = np.column_stack([p[:, 0], -p[:, 1], np.zeros(len(p))])
         conf[canonical] = p[:, 2]

@@ -35,10 +35,11 @@ TOML keys (``[section] key``; every key not marked required is optional):
   resampling onto this one's times (e.g. gravity onto user acceleration). ``negate_when = {file,
   match = {column = [values]}}``: negate the group when that one-row file's columns hold those values.
   ``required`` (default true).
-- ``[pose]`` (pose): ``names`` (``mediapipe_33``, ``coco_17``, ``body_25``, ``body_25b``, ``coco_18``:
-  the tool's landmark names, see formats.py), column templates ``x``, ``y``, ``z``, ``confidence`` with
-  ``{name}`` for the landmark's name, ``unit`` (``m`` -> ``world_m``, ``normalised`` 0..1 -> ``image``,
-  ``px`` -> ``image_px``: pixels, square) and ``y_axis`` (``up`` or ``down``; canonical frames are y up).
+- ``[pose]`` (pose): ``names`` (``mediapipe_33``, ``coco_17``, ``body_25``, ``body_25b``, ``coco_18``,
+  ``halpe_26``, ``coco_wholebody``: the tool's landmark names, see formats.py), column templates
+  ``x``, ``y``, ``z``, ``confidence`` with ``{name}`` for the landmark's name, ``unit`` (``m`` ->
+  ``world_m``, ``normalised`` 0..1 -> ``image``, ``px`` -> ``image_px``: pixels, square)
+  and ``y_axis`` (``up`` or ``down``; canonical frames are y up).
   Without a ``z`` template z is left empty (2-D); without ``confidence`` a landmark present is seen.
 
 Files of one recording (``file`` tokens are glob fragments, ``*`` = anything): when the manifest's
@@ -63,7 +64,16 @@ from typing import Any
 
 import numpy as np
 
-from hinge_analytics.formats import BODY_25, BODY_25B, COCO_17, COCO_18, MEDIAPIPE_33, canonical_map
+from hinge_analytics.formats import (
+    BODY_25,
+    BODY_25B,
+    COCO_17,
+    COCO_18,
+    COCO_WHOLEBODY,
+    HALPE_26,
+    MEDIAPIPE_33,
+    canonical_map,
+)
 from hinge_analytics.ingest.checks import MAX_GAP_S, RATE_TOLERANCE
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, RecordingRead, imu_frames_from_arrays
@@ -81,6 +91,8 @@ NAME_SETS: dict[str, tuple[str, ...]] = {
     "body_25": BODY_25,
     "body_25b": BODY_25B,
     "coco_18": COCO_18,
+    "halpe_26": HALPE_26,
+    "coco_wholebody": COCO_WHOLEBODY,
 }
 CHANNEL_GROUPS = ("acc", "gyr")
 _HEAD_ROWS = 5  # rows a headerless file must show as numbers before detection trusts it

@@ -10,7 +10,9 @@ Models: BODY_25 (75 numbers per person), COCO-18 (54 numbers), and BODY_25B (75 
 different, COCO-like order; Pose2Sim ``skeletons.py``). BODY_25 and BODY_25B cannot be told
 apart by their length, so the order is chosen by anatomy on the tracked athlete: in BODY_25,
 keypoint 1 (Neck) lies between the shoulders (2, 5); in BODY_25B keypoint 17 (Neck) lies between
-the shoulders (5, 6).
+the shoulders (5, 6). Pose2Sim and Sports2D run RTMPose and write its keypoints in this layout
+(``poseEstimation.save_to_openpose``): Halpe-26 by default (78 numbers), COCO-17 (51) or
+COCO-WholeBody (399), in the orders of ``formats.COCO_ORDERS``.
 
 Frames are ordered by the trailing frame number of the file name (``*_000000000012_keypoints``,
 Pose2Sim's ``cam01.0012``); the time axis is frame number / ``sample_rate_hz`` from the manifest
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hinge_analytics.formats import BODY_25, BODY_25B, COCO_18, canonical_map
+from hinge_analytics.formats import BODY_25, BODY_25B, COCO_18, COCO_ORDERS, canonical_map
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, PoseRead
 from hinge_analytics.ingest.people import track_athlete
@@ -75,17 +77,21 @@ def _people(path: Path) -> list[list[float]]:
 
 
 def _order_for(length: int, people: list[np.ndarray]) -> tuple[str, tuple[str, ...]]:
-    """The keypoint order of ``people`` ((K, 3) detections of the athlete): COCO-18 by length; BODY_25
-    or BODY_25B by which of the two neck keypoints lies between its order's shoulders.
+    """The keypoint order of ``people`` ((K, 3) detections of the athlete): COCO-18 and the COCO-17
+    family by length; BODY_25 or BODY_25B by which of the two neck keypoints lies between its
+    order's shoulders.
 
     The neck's distance from the shoulders' midpoint is measured in body sizes (the bounding box of
     the detected keypoints), not in shoulder widths: in a side view the shoulders overlap, their
     width is noise, and a width-normalised distance blows up for the right order too."""
     if length == 54:
         return "COCO-18", COCO_18
+    if length // 3 in COCO_ORDERS:
+        return f"RTMPose {length // 3}", COCO_ORDERS[length // 3]
     if length != 75:
         raise BadRecording(
-            f"Each person has {length // 3} keypoints; OpenPose BODY_25 has 25 and COCO has 18."
+            f"Each person has {length // 3} keypoints; OpenPose BODY_25 has 25 and COCO-18 18, and "
+            "Pose2Sim's RTMPose models write 26 (Halpe-26), 17 (COCO-17) or 133 (COCO-WholeBody)."
         )
     e25, e25b = [], []
     for p in people:

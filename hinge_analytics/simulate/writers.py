@@ -14,11 +14,20 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hinge_analytics.formats import BODY_25, COCO_17, COCO_18, MEDIAPIPE_33, POSE2SIM_MARKERS
+from hinge_analytics.formats import (
+    BODY_25,
+    COCO_17,
+    COCO_18,
+    COCO_WHOLEBODY,
+    HALPE_26,
+    MEDIAPIPE_33,
+    POSE2SIM_MARKERS,
+)
 from hinge_analytics.simulate.camera import SideCamera
 
-# Which simulated point stands in for each MediaPipe landmark the body model has no joint for.
-_MEDIAPIPE_SOURCE = {
+# Which simulated point stands in for each MediaPipe (or MMPose Halpe-26 / COCO-WholeBody) keypoint
+# the body model has no joint of that name for.
+_SIDE_PREFIXED_SOURCE = {
     "left_eye_inner": "eye_left",
     "left_eye": "eye_left",
     "left_eye_outer": "eye_left",
@@ -35,6 +44,13 @@ _MEDIAPIPE_SOURCE = {
     "right_thumb": "hand_right",
     "left_foot_index": "toe_left",
     "right_foot_index": "toe_right",
+    "left_big_toe": "toe_left",
+    "right_big_toe": "toe_right",
+    "left_small_toe": "small_toe_left",
+    "right_small_toe": "small_toe_right",
+    "head": "head",
+    "neck": "neck",
+    "hip": "mid_hip",
 }
 
 # OpenPose / Pose2Sim names -> simulated point.
@@ -60,12 +76,33 @@ for _side, _s in (("L", "left"), ("R", "right")):
 
 
 def _canonical_source(mediapipe_name: str) -> str:
-    if mediapipe_name in _MEDIAPIPE_SOURCE:
-        return _MEDIAPIPE_SOURCE[mediapipe_name]
+    if mediapipe_name in _SIDE_PREFIXED_SOURCE:
+        return _SIDE_PREFIXED_SOURCE[mediapipe_name]
     if mediapipe_name == "nose":
         return "nose"
     side, joint = mediapipe_name.split("_", 1)
     return f"{joint}_{side}"
+
+
+def _keypoint_source(name: str) -> str | None:
+    """The simulated point an OpenPose or MMPose keypoint name stands for; None for the face and
+    hand points of COCO-WholeBody, which the simulated estimator does not detect."""
+    if name in _OPENPOSE_SOURCE:
+        return _OPENPOSE_SOURCE[name]
+    if name.startswith(("face_", "hand_")):
+        return None
+    return _canonical_source(name)
+
+
+def _keypoint_arrays(
+    names: tuple[str, ...], uv: dict[str, np.ndarray], conf: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n, K, 2) positions and (n, K) confidences in the order ``names``; undetected points are 0."""
+    n = len(next(iter(uv.values())))
+    sources = [_keypoint_source(k) for k in names]
+    xy = np.stack([uv[s] if s else np.zeros((n, 2)) for s in sources], axis=1)
+    c = np.stack([conf[s] if s else np.zeros(n) for s in sources], axis=1)
+    return xy, c
 
 
 def extended_points(points: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -270,6 +307,15 @@ def write_mediapipe_image_csv(
 
 
 # --------------------------------------------------------------------------- openpose_json
+# OpenPose's own models, and the RTMPose models Pose2Sim writes in OpenPose's layout.
+OPENPOSE_MODELS = {
+    "BODY_25": BODY_25,
+    "COCO_18": COCO_18,
+    "HALPE_26": HALPE_26,
+    "COCO_WHOLEBODY": COCO_WHOLEBODY,
+}
+
+
 def write_openpose_json(
     folder: Path,
     stem: str,
@@ -284,13 +330,13 @@ def write_openpose_json(
     (``frame_numbers`` name the files; default 0, 1, ...: a dropped frame leaves a gap).
 
     ``{"version":1.3,"people":[{"person_id":[-1],"pose_keypoints_2d":[x,y,c,...], "face_keypoints_2d":[],
-    ...}]}`` in BODY_25 or COCO-18 order, pixels; a keypoint below the detection threshold is
+    ...}]}`` in BODY_25 or COCO-18 order, or as Pose2Sim writes RTMPose's Halpe-26 or
+    COCO-WholeBody keypoints (``model``), pixels; a keypoint below the detection threshold is
     ``0,0,0``. Some recordings get a low-confidence ghost person at the image edge in some frames.
     """
-    names = {"BODY_25": BODY_25, "COCO_18": COCO_18}[model]
+    names = OPENPOSE_MODELS[model]
     n = len(next(iter(uv.values())))
-    xy = np.stack([uv[_OPENPOSE_SOURCE[k]] for k in names], axis=1)  # (n, k, 2)
-    c = np.stack([conf[_OPENPOSE_SOURCE[k]] for k in names], axis=1)
+    xy, c = _keypoint_arrays(names, uv, conf)
     outside = (
         (xy[..., 0] < 0) | (xy[..., 0] >= camera.width) | (xy[..., 1] < 0) | (xy[..., 1] >= camera.height)
     )
@@ -335,19 +381,19 @@ def write_coco17_json(
     conf: dict[str, np.ndarray],
     camera: SideCamera,
     frame_numbers: np.ndarray | None = None,
+    keypoints: tuple[str, ...] = COCO_17,
 ) -> None:
     """MMPose ``MMPoseInferencer(pred_out_dir=...)`` predictions for a video: one JSON per
     recording, a list of ``{"frame_id": i, "instances": [{"keypoints": [[x, y] * 17],
     "keypoint_scores": [s * 17], "bbox": [[x1, y1, x2, y2]], "bbox_score": s}]}`` (pixels, COCO-17
-    order, frame_id from 0, or ``frame_numbers``: a dropped frame leaves a gap). The file has no
-    timestamps: the manifest carries ``sample_rate_hz``.
+    order or ``keypoints``' (Halpe-26, COCO-WholeBody), frame_id from 0, or ``frame_numbers``: a
+    dropped frame leaves a gap). The file has no timestamps: the manifest carries ``sample_rate_hz``.
     """
-    source = {name: _canonical_source(name) if name != "nose" else "nose" for name in COCO_17}
-    xy = np.stack([uv[source[k]] for k in COCO_17], axis=1)
-    s = np.stack([conf[source[k]] for k in COCO_17], axis=1)
+    xy, s = _keypoint_arrays(keypoints, uv, conf)
+    body = np.array([_keypoint_source(k) is not None for k in keypoints])
     frames = []
     for f in range(len(xy)):
-        lo, hi = xy[f].min(axis=0), xy[f].max(axis=0)
+        lo, hi = xy[f][body].min(axis=0), xy[f][body].max(axis=0)
         pad = 0.08 * (hi - lo)
         frames.append(
             {
