@@ -44,7 +44,13 @@ FORMATS: tuple[str, ...] = POSE_FORMATS + IMU_FORMATS
 # manifest `format` values too. The shipped ones, by modality; tests/test_layouts.py checks this
 # list against the TOML files, and the manifest accepts every layout file it finds.
 LAYOUT_POSE_FORMATS: tuple[str, ...] = ("smartlift_csv",)
-LAYOUT_IMU_FORMATS: tuple[str, ...] = ("esp32_mpu6050_csv", "ktbl_csv", "metamotion_csv", "sensor_logger_csv")
+LAYOUT_IMU_FORMATS: tuple[str, ...] = (
+    "esp32_mpu6050_csv",
+    "ktbl_csv",
+    "metamotion_csv",
+    "phyphox_csv",
+    "sensor_logger_csv",
+)
 LAYOUT_FORMATS: tuple[str, ...] = LAYOUT_POSE_FORMATS + LAYOUT_IMU_FORMATS
 # Phone videos: pose estimated at ingest (ingest/video.py, the optional `video` extra).
 VIDEO_FORMATS: tuple[str, ...] = ("video",)

@@ -528,3 +528,58 @@ def test_real_smartlift_landmarks():
         hip_y = np.nanmedian(read.frames[landmark_columns("hip_left")[1]].to_numpy())
         knee_y = np.nanmedian(read.frames[landmark_columns("knee_left")[1]].to_numpy())
         assert hip_y > knee_y  # y up: the hip is above the knee in every clip, even the rotated one
+
+
+# --------------------------------------------------------------------------- phyphox_csv
+def _phyphox_file(path: Path, t: np.ndarray, names: list[str], values: np.ndarray) -> None:
+    """A phyphox CSV export set: quoted names, numbers as phyphox writes them (``9.095835114E0``)."""
+    lines = [",".join(f'"{n}"' for n in names)]
+    lines += [",".join(f"{v:.9E}" for v in row) for row in np.column_stack([t, values])]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _phyphox_export(folder: Path, gyroscope: bool) -> Path:
+    """A thigh-worn phone through 5 Romanian deadlifts, exported from "Acceleration with g" (one
+    ``Raw Data.csv``), or from an experiment of the user's own with a gyroscope set too."""
+    from hinge_analytics.simulate import imu as sim_imu
+    from hinge_analytics.simulate.body import Anthropometry
+    from hinge_analytics.simulate.motion import RepPlan, SetPlan, simulate_set
+
+    rng = np.random.default_rng(11)
+    time_s, pose, _ = simulate_set(SetPlan("romanian_deadlift", [RepPlan("good", 0.0)] * 5), 100.0, rng)
+    signal = sim_imu.imu_signals(time_s, pose, Anthropometry(1.75), ("thigh_right",), rng=rng, noise=False)
+    acc, gyr = signal["thigh_right"].acc, signal["thigh_right"].gyr
+    time_names = ["Time (s)"]
+    folder.mkdir(parents=True)
+    (folder / "meta").mkdir()
+    (folder / "meta" / "device.csv").write_text('"property","value"\n"deviceModel","TestPhone"\n')
+    acc_names = [f"Acceleration {a} (m/s^2)" for a in "xyz"]
+    if not gyroscope:
+        values = np.column_stack([acc, np.linalg.norm(acc, axis=1)])
+        names = [*time_names, *acc_names, "Absolute acceleration (m/s^2)"]
+        _phyphox_file(folder / "Raw Data.csv", time_s, names, values)
+        return folder
+    _phyphox_file(folder / "Accelerometer.csv", time_s, [*time_names, *acc_names], acc)
+    gyr_names = [f"Gyroscope {a} (rad/s)" for a in "xyz"]
+    _phyphox_file(folder / "Gyroscope.csv", time_s, [*time_names, *gyr_names], gyr)
+    return folder
+
+
+@pytest.mark.parametrize("gyroscope", [False, True])
+def test_phyphox_export_of_a_thigh_worn_phone_counts_its_reps(tmp_path, gyroscope):
+    from hinge_analytics.ingest.discover import find_recordings
+    from hinge_analytics.pipeline import analyse
+
+    folder = _phyphox_export(tmp_path / "rdl", gyroscope)
+    assert detect_format(folder) == "phyphox_csv"
+    found, _ = find_recordings(tmp_path)  # `hinge manifest`: the export's folder is one recording
+    assert [(c.path, c.fmt) for c in found] == [(folder, "phyphox_csv")]
+    fmt, read = read_recording(folder, None, None, placement="thigh_right")
+    assert fmt == "phyphox_csv" and read.sensors == "thigh_right"
+    assert read.sample_rate_hz == pytest.approx(100.0, rel=1e-3)
+    gravity = np.nanmedian(np.linalg.norm(_acc(read.frames, "thigh_right"), axis=1))
+    assert gravity == pytest.approx(9.8, abs=0.3)
+    assert ("thigh_right_gyr_x" in read.frames.columns) == gyroscope
+    assert analyse(read, "romanian_deadlift").reps.height == 5
+    with pytest.raises(BadRecording, match="placement column"):
+        read_recording(folder, "phyphox_csv", None)
