@@ -389,7 +389,8 @@ def _manifest(folder: Path, rows: list[str], header: str) -> Path:
 
 def test_manifest_accepts_other_lifts_and_layout_formats_with_placement(tmp_path):
     acc, _ = _metamotion(tmp_path / "mm")
-    (tmp_path / "pose.csv").write_text("x\n")
+    for name in ("pose", "bench", "rdl", "kb"):
+        (tmp_path / f"{name}.csv").write_text("x\n")
     relative = acc.relative_to(tmp_path)
     # a file per recording: a second id for the same file is refused
     split, mm = (_metamotion(tmp_path / n)[0].relative_to(tmp_path) for n in ("mm-split", "mm-mm"))
@@ -400,7 +401,10 @@ def test_manifest_accepts_other_lifts_and_layout_formats_with_placement(tmp_path
             f"sq,{relative},A1,2026-01-05,Squat,metamotion_csv,Wrist_Right",
             f"split,{split},A1,2026-01-05,split_squat,,",
             f"mm,{mm},A1,2026-01-05,deadlift,metamotion_csv,",
-            "bad-ex,pose.csv,A1,2026-01-05,bench press,,",
+            "bad-ex,pose.csv,A1,2026-01-05,bench+press,,",
+            "bench,bench.csv,A1,2026-01-05,Bench Press,,",
+            "rdl,rdl.csv,A1,2026-01-05,RDL,,",
+            "kb,kb.csv,A1,2026-01-05,KB swing,,",
             "digit,pose.csv,A1,2026-01-05,1rm_test,,",
             f"long,pose.csv,A1,2026-01-05,{'a' * 41},,",
             f"bad-place,{relative},A1,2026-01-05,deadlift,metamotion_csv,elbow",
@@ -413,7 +417,13 @@ def test_manifest_accepts_other_lifts_and_layout_formats_with_placement(tmp_path
     valid, rejected = read_manifest(manifest)
     rows = {r.recording_id: r for r in valid}
     reasons = {r.recording_id: r.reason for r in rejected}
-    assert set(rows) == {"sq", "split", "mm"}
+    assert set(rows) == {"sq", "split", "mm", "bench", "rdl", "kb"}
+    # as coaches write them: words joined, a hinge exercise's abbreviation mapped to its name
+    assert (rows["bench"].exercise, rows["rdl"].exercise, rows["kb"].exercise) == (
+        "bench_press",
+        "romanian_deadlift",
+        "kettlebell_swing",
+    )
     assert rows["sq"].exercise == "squat" and rows["sq"].placement == "wrist_right"
     assert rows["sq"].metadata()["placement"] == "wrist_right"
     assert "placement" not in rows["mm"].metadata()  # rows without it keep their content hash

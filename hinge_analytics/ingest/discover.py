@@ -30,7 +30,13 @@ from hinge_analytics.ingest import LAYOUTS, _detect_file, read_recording
 from hinge_analytics.ingest.errors import BadRecording, first_line
 from hinge_analytics.ingest.imu import placement_of
 from hinge_analytics.ingest.layouts import load_layout, recording_files, takes_placement
-from hinge_analytics.ingest.manifest import EXERCISE_NAME, MAX_ID_LENGTH, OPTIONAL_COLUMNS
+from hinge_analytics.ingest.manifest import (
+    EXERCISE_ALIASES,
+    EXERCISE_NAME,
+    MAX_ID_LENGTH,
+    OPTIONAL_COLUMNS,
+    canonical_exercise,
+)
 from hinge_analytics.ingest.video import VIDEO_SUFFIXES
 from hinge_analytics.schema import EXERCISES, MANIFEST_REQUIRED
 
@@ -44,30 +50,13 @@ DOCUMENT_STEMS = ("readme", "license", "licence", "changelog", "notes", "source"
 INFO_COLUMNS: tuple[str, ...] = ("duration_s", "measured_rate_hz", "to_check")
 MANIFEST_COLUMNS: tuple[str, ...] = (*MANIFEST_REQUIRED, *OPTIONAL_COLUMNS, *INFO_COLUMNS)
 
-# Common names and abbreviations of the hinge exercises (lower case, words joined by "_").
-EXERCISE_ALIASES: dict[str, str] = {
-    **{name: "deadlift" for name in ("dl", "dead", "deads", "deadlifts", "conventional_deadlift")},
-    **{name: "romanian_deadlift" for name in ("rdl", "rdls", "romanian", "romanian_deadlifts")},
-    **{
-        name: "single_leg_rdl"
-        for name in ("slrdl", "sl_rdl", "single_leg_rdls", "single_leg_romanian_deadlift", "one_leg_rdl")
-    },
-    **{
-        name: "kettlebell_swing"
-        for name in ("kbs", "kb_swing", "kb_swings", "swing", "swings", "kettlebell_swings")
-    },
-    **{name: "good_morning" for name in ("gm", "goodmorning", "good_mornings")},
-    **{name: "hip_thrust" for name in ("ht", "hipthrust", "hip_thrusts", "barbell_hip_thrust")},
-}
 SIDE_WORDS = {"l": "left", "left": "left", "r": "right", "right": "right"}
 
 
 def exercise_name(text: str) -> str | None:
-    """The manifest's exercise for a name found in a path: the vocabulary's name for a common
-    abbreviation (``dl``, ``rdl``, ``KB-Swing``), any other lift's name in lower case, or None when
-    it cannot be a lift's name (then the row needs filling)."""
-    name = re.sub(r"[\s\-]+", "_", text.strip().lower())
-    name = EXERCISE_ALIASES.get(name, name)
+    """The manifest's exercise for a name found in a path (`manifest.canonical_exercise`), or None
+    when it cannot be a lift's name (then the row needs filling)."""
+    name = canonical_exercise(text)
     return name if name in EXERCISES or EXERCISE_NAME.match(name) else None
 
 

@@ -28,6 +28,32 @@ MAX_ID_LENGTH = 128
 # SPEC.md "Exercise vocabulary": besides the six hinge exercises, any other lowercase lift name is
 # accepted and processed generically (its reps are labelled only by a model trained on them).
 EXERCISE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+# Common names and abbreviations of the hinge exercises (lower case, words joined by "_").
+EXERCISE_ALIASES: dict[str, str] = {
+    **{name: "deadlift" for name in ("dl", "dead", "deads", "deadlifts", "conventional_deadlift")},
+    **{name: "romanian_deadlift" for name in ("rdl", "rdls", "romanian", "romanian_deadlifts")},
+    **{
+        name: "single_leg_rdl"
+        for name in ("slrdl", "sl_rdl", "single_leg_rdls", "single_leg_romanian_deadlift", "one_leg_rdl")
+    },
+    **{
+        name: "kettlebell_swing"
+        for name in ("kbs", "kb_swing", "kb_swings", "swing", "swings", "kettlebell_swings")
+    },
+    **{name: "good_morning" for name in ("gm", "goodmorning", "good_mornings")},
+    **{name: "hip_thrust" for name in ("ht", "hipthrust", "hip_thrusts", "barbell_hip_thrust")},
+}
+
+
+def canonical_exercise(text: str) -> str:
+    """An exercise as a coach writes it, in the vocabulary's spelling: lower case, words joined
+    by "_", and a common name or abbreviation of a hinge exercise (``RDL``, ``KB swing``,
+    ``Good-Morning``) turned into its name, so that its reps get the hinge analysis and model."""
+    name = re.sub(r"[\s\-]+", "_", text.strip().lower())
+    return EXERCISE_ALIASES.get(name, name)
+
+
 # `placement`: where the one sensor of a single-sensor device layout was worn (ingest/layouts).
 OPTIONAL_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((*MANIFEST_OPTIONAL, "placement")))
 
@@ -308,7 +334,7 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
         assert value is not None
         if len(value) > MAX_ID_LENGTH or any(ord(ch) < 32 for ch in value):
             raise BadRecording(f"{name} must be at most {MAX_ID_LENGTH} printable characters.")
-    exercise = cells["exercise"].lower()  # type: ignore[union-attr]
+    exercise = canonical_exercise(cells["exercise"])  # type: ignore[arg-type]
     if exercise not in EXERCISES and not EXERCISE_NAME.match(exercise):
         raise BadRecording(
             f"exercise {cells['exercise']!r} is not a lift name: use one of {', '.join(EXERCISES)}, or "
