@@ -40,6 +40,21 @@ def test_manifest_rejects_each_bad_row_with_a_reason(tmp_path):
     assert "does not exist" in reasons["missing"]
 
 
+def test_manifest_sides_as_coaches_write_them(tmp_path):
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.csv").write_text("x\n")
+    path = tmp_path / "manifest.csv"
+    path.write_text(
+        HEADER
+        + "a,a.csv,A1,2026-01-05,SL RDL,L,,,,,\n"
+        + "b,b.csv,A1,2026-01-05,single_leg_rdl,Right,,,,,\n"
+        + "c,c.csv,A1,2026-01-05,single_leg_rdl,middle,,,,,\n"
+    )
+    valid, rejected = read_manifest(path)
+    assert [(r.exercise, r.side) for r in valid] == [("single_leg_rdl", "left"), ("single_leg_rdl", "right")]
+    assert "left, right (or L, R)" in rejected[0].reason
+
+
 def test_manifest_without_required_columns_is_an_error(tmp_path):
     path = tmp_path / "m.csv"
     path.write_text("recording_id,path\nA,b\n")

@@ -398,7 +398,7 @@ def test_manifest_accepts_other_lifts_and_layout_formats_with_placement(tmp_path
     manifest = _manifest(
         tmp_path,
         [
-            f"sq,{relative},A1,2026-01-05,Squat,metamotion_csv,Wrist_Right",
+            f"sq,{relative},A1,2026-01-05,Squat,metamotion_csv,Wrist Right",
             f"split,{split},A1,2026-01-05,split_squat,,",
             f"mm,{mm},A1,2026-01-05,deadlift,metamotion_csv,",
             "bad-ex,pose.csv,A1,2026-01-05,bench+press,,",

@@ -35,6 +35,7 @@ from hinge_analytics.ingest.manifest import (
     EXERCISE_NAME,
     MAX_ID_LENGTH,
     OPTIONAL_COLUMNS,
+    SIDE_WORDS,
     canonical_exercise,
 )
 from hinge_analytics.ingest.video import VIDEO_SUFFIXES
@@ -50,7 +51,6 @@ DOCUMENT_STEMS = ("readme", "license", "licence", "changelog", "notes", "source"
 INFO_COLUMNS: tuple[str, ...] = ("duration_s", "measured_rate_hz", "to_check")
 MANIFEST_COLUMNS: tuple[str, ...] = (*MANIFEST_REQUIRED, *OPTIONAL_COLUMNS, *INFO_COLUMNS)
 
-SIDE_WORDS = {"l": "left", "left": "left", "r": "right", "right": "right"}
 
 
 def exercise_name(text: str) -> str | None:

@@ -46,11 +46,19 @@ EXERCISE_ALIASES: dict[str, str] = {
 }
 
 
+SIDE_WORDS = {"l": "left", "left": "left", "r": "right", "right": "right"}
+
+
+def _words_joined(text: str) -> str:
+    """Lower case, runs of spaces and hyphens as one "_" (``Wrist Right`` -> ``wrist_right``)."""
+    return re.sub(r"[\s\-]+", "_", text.strip().lower())
+
+
 def canonical_exercise(text: str) -> str:
     """An exercise as a coach writes it, in the vocabulary's spelling: lower case, words joined
     by "_", and a common name or abbreviation of a hinge exercise (``RDL``, ``KB swing``,
     ``Good-Morning``) turned into its name, so that its reps get the hinge analysis and model."""
-    name = re.sub(r"[\s\-]+", "_", text.strip().lower())
+    name = _words_joined(text)
     return EXERCISE_ALIASES.get(name, name)
 
 
@@ -344,13 +352,13 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
         session_date = dt.date.fromisoformat(cells["session_date"])  # type: ignore[arg-type]
     except ValueError:
         raise BadRecording(f"session_date {cells['session_date']!r} is not a date like 2026-03-14.") from None
-    side = cells["side"].lower() if cells["side"] else None
+    side = SIDE_WORDS.get(_words_joined(cells["side"]), cells["side"]) if cells["side"] else None
     if side is not None and side not in SIDES:
-        raise BadRecording(f"side {cells['side']!r} must be left, right or empty.")
+        raise BadRecording(f"side {cells['side']!r} must be left, right (or L, R) or empty.")
     fmt = cells["format"].lower() if cells["format"] else None
     if fmt is not None and fmt not in format_names():
         raise BadRecording(f"format {cells['format']!r} is not one of {', '.join(format_names())}.")
-    placement = cells["placement"].lower() if cells["placement"] else None
+    placement = _words_joined(cells["placement"]) if cells["placement"] else None
     if placement is not None:
         if placement not in IMU_PLACEMENTS:
             raise BadRecording(f"placement {cells['placement']!r} is not one of {', '.join(IMU_PLACEMENTS)}.")
