@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hinge_analytics.formats import BODY_25B, COCO_WHOLEBODY, HALPE_26
+from hinge_analytics.formats import BODY_25B, COCO_WHOLEBODY, HALPE_26, POSE2SIM_MARKERS
 from hinge_analytics.ingest import READERS, detect_format, read_recording
 from hinge_analytics.ingest.c3d import load_c3d
 from hinge_analytics.ingest.coco17 import load_coco17_json
@@ -21,6 +21,7 @@ from hinge_analytics.ingest.markers import landmarks_from_markers, split_label, 
 from hinge_analytics.ingest.mediapipe import load_mediapipe_csv, read_mediapipe_csv
 from hinge_analytics.ingest.openpose import _order_for, load_openpose_json
 from hinge_analytics.ingest.trc import load_trc
+from hinge_analytics.pipeline import analyse
 from hinge_analytics.schema import FORMATS, IMU_CHANNELS, VIDEO_FORMATS, landmark_columns
 from hinge_analytics.simulate import imu as sim_imu
 from hinge_analytics.simulate import writers
@@ -143,6 +144,44 @@ def test_mmpose_orders_that_extend_coco17_are_read_with_their_feet(motion, tmp_p
     (tmp_path / "odd.json").write_text(json.dumps(flat))
     with pytest.raises(BadRecording, match="60 keypoint values"):
         load_coco17_json(tmp_path / "odd.json")
+
+
+def _sports2d_trc(path: Path, time_s: np.ndarray, xy: dict[str, np.ndarray]) -> None:
+    """A TRC as Sports2D writes one camera's keypoints (``Sports2D/process.py``,
+    ``make_trc_with_trc_data``): header ``Units`` always ``m``, Frame# from 0, Z = 0."""
+    names = POSE2SIM_MARKERS
+    source = {m: writers._OPENPOSE_SOURCE[m] for m in names}
+    lines = [
+        f"PathFileType\t4\t(X/Y/Z)\t{path}",
+        "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
+        f"60\t60\t{len(time_s)}\t{len(names)}\tm\t60\t0\t{len(time_s)}",
+        "Frame#\tTime\t" + "\t\t\t".join(names) + "\t\t\t",
+        "\t\t" + "\t".join(f"X{i + 1}\tY{i + 1}\tZ{i + 1}" for i in range(len(names))),
+    ]
+    for f, t in enumerate(time_s):
+        cells = [f"{v:.6f}" for m in names for v in (*xy[source[m]][f], 0.0)]
+        lines.append("\t".join([str(f), f"{t:.6f}", *cells]))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_sports2d_trc_in_pixels_or_metres_reads_as_the_same_body(motion, tmp_path):
+    """Sports2D's ``_px.trc`` holds pixels with y down under a ``Units m`` header: read as a
+    picture, it gives the angles its ``_m.trc`` (metres, y up) gives."""
+    time_s, _, _, points = motion
+    rng = np.random.default_rng(8)
+    camera = random_side_camera(rng)
+    uv, _, _ = writers.noisy_image_points(points, camera, rng)
+    scale = 1.78 / camera.height
+    metres = {k: np.column_stack([scale * v[:, 0], -scale * v[:, 1]]) for k, v in uv.items()}
+    _sports2d_trc(tmp_path / "set_px.trc", time_s, uv)
+    _sports2d_trc(tmp_path / "set_m.trc", time_s, metres)
+    px, m = (read_recording(tmp_path / name, None, None)[1] for name in ("set_px.trc", "set_m.trc"))
+    assert (px.sensors, m.sensors) == ("image_px", "world_m")
+    for read in (px, m):
+        hip, shoulder = (_xyz(read, k)[:, 1] for k in ("hip_left", "shoulder_left"))
+        assert np.nanmedian(shoulder - hip) > 0  # y up
+    angles = [analyse(read, "romanian_deadlift").reps["peak_hip_flexion_deg"].to_numpy() for read in (px, m)]
+    assert len(angles[0]) == 3 and np.allclose(angles[0], angles[1], atol=0.01)
 
 
 @pytest.mark.parametrize("units", ["m", "mm"])

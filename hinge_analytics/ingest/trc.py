@@ -10,6 +10,14 @@ optional blank line and one row per frame. Missing markers are empty cells or Na
 Quirks handled (docs/formats.md): CRLF or LF, int/float/space-padded header values, Time starting
 at 0 or at 1/DataRate (time is made relative to the first sample), mm or m (``Units``), dotted
 mixed-case marker names, Y-up (OpenSim/Pose2Sim) or Z-up (many labs; found from the data).
+
+Planar files: Sports2D (Pagnon et al., JOSS 2024; ``Sports2D/process.py``,
+``make_trc_with_trc_data``) writes a single camera's keypoints as TRC with Z = 0 (or a fixed
+normative depth per marker): ``*_m.trc`` in metres with y up, read like any TRC, and ``*_px.trc``
+in pixels with y down, although its header says ``Units m``. A planar file whose body spans more
+than ``MAX_BODY_EXTENT_M`` is in pixels whatever its header says (no person is that tall): it is
+read as a picture (``image_px``, y turned up where the shoulders sit below the feet in the file's
+y), as an OpenPose file would be.
 """
 
 from __future__ import annotations
@@ -20,9 +28,11 @@ import numpy as np
 
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, PoseRead
-from hinge_analytics.ingest.markers import landmarks_from_markers, unit_scale
+from hinge_analytics.ingest.markers import landmarks_from_markers, markers_to_landmarks, unit_scale
+from hinge_analytics.numeric import nanmedian
 
 MAX_BYTES = 512 * 1024 * 1024
+MAX_BODY_EXTENT_M = 5.0  # a planar TRC whose markers span more than this is in pixels
 
 
 def _cells(line: str) -> list[str]:
@@ -93,13 +103,47 @@ def load_trc(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
     data[~np.isfinite(data)] = np.nan
     points = data[:, 2:].reshape(len(data), n_markers, 3) * scale
     time = data[:, 1]
-    xyz, conf = landmarks_from_markers(labels, points, default_up=1)
+    if _planar_pixels(points):
+        xyz, conf = _picture_landmarks(labels, points)
+        coordinates = "image_px"
+    else:
+        xyz, conf = landmarks_from_markers(labels, points, default_up=1)
+        coordinates = "world_m"
     if np.all(np.isfinite(time)):
-        return PoseArrays(xyz, conf, "world_m", timestamps_s=time, file_rate_hz=rate)
+        return PoseArrays(xyz, conf, coordinates, timestamps_s=time, file_rate_hz=rate)
     frames = data[:, 0]
     if not np.all(np.isfinite(frames)):
         raise BadRecording("The TRC file's Time and Frame# columns have gaps; re-export it.")
-    return PoseArrays(xyz, conf, "world_m", frame_numbers=frames, file_rate_hz=rate)
+    return PoseArrays(xyz, conf, coordinates, frame_numbers=frames, file_rate_hz=rate)
+
+
+def _planar_pixels(points: np.ndarray) -> bool:
+    """Each marker keeps one Z (0, or Sports2D's normative depth of that marker) wherever it was
+    seen, and the markers span more than a person can: a picture's pixel coordinates (module
+    docstring)."""
+    seen = np.isfinite(points).all(axis=2)
+    if not seen.any():
+        return False
+    z = np.where(seen, points[:, :, 2], np.nan)
+    with np.errstate(invalid="ignore"):
+        if np.any(np.nanmax(z, axis=0) != np.nanmin(z, axis=0)):
+            return False
+    extent = np.nanmax(points[seen][:, :2], axis=0) - np.nanmin(points[seen][:, :2], axis=0)
+    return bool(extent.max() > MAX_BODY_EXTENT_M)
+
+
+def _picture_landmarks(
+    labels: list[str], points: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Landmarks of a planar pixel TRC with y up: y is turned when the shoulders and head sit at
+    smaller y than the ankles, as in an image's rows (y down)."""
+    xyz = markers_to_landmarks(labels, points)
+    upper = [xyz[k][:, 1] for k in ("shoulder_left", "shoulder_right", "nose") if k in xyz]
+    lower = [xyz[k][:, 1] for k in ("ankle_left", "ankle_right") if k in xyz]
+    if upper and lower and nanmedian(np.nanmean(upper, axis=0) - np.nanmean(lower, axis=0)) < 0:
+        xyz = {k: v * np.array([1.0, -1.0, 1.0]) for k, v in xyz.items()}
+    conf = {k: np.isfinite(v).all(axis=1).astype(np.float64) for k, v in xyz.items()}
+    return xyz, conf
 
 
 def read_trc(path: Path, sample_rate_hz: float | None = None) -> PoseRead:
