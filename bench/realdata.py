@@ -8,6 +8,7 @@ read-only data folder as its batch folder, so nothing is copied. Each recording 
 errors against hand-cut windows or labelled times, refusals and notes with their reasons.
 
     .venv/bin/python bench/realdata.py [--data ../shared/realdata] [--only squat,metamotion,...]
+        [--metamotion-repo CLONE]   # + the public MetaMotion fork's bench press, overhead press, row
 
 The data sets and what is known about them: ``../shared/realdata/README.md`` and each SOURCE.md.
 Skips a data set whose folder is absent.
@@ -16,6 +17,7 @@ Skips a data set whose folder is absent.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import tempfile
@@ -88,19 +90,30 @@ def squat_cases(folder: Path) -> list[Case]:
     return cases
 
 
-_MM = re.compile(r"^(?P<who>[A-E])-(?P<what>dead|squat|rest)-(?P<kind>[a-z]+)")
+_MM = re.compile(r"^(?P<who>[A-E])-(?P<what>[a-z]+)-(?P<kind>[a-z]+)")
+# The data set's lift words and a coach's names for them (generic lifts beyond the hinge).
+MM_LIFTS = {
+    "dead": "deadlift",
+    "squat": "squat",
+    "rest": "rest",
+    "bench": "bench_press",
+    "ohp": "overhead_press",
+    "row": "bent_over_row",
+}
 
 
-def metamotion_cases(folder: Path) -> list[Case]:
-    """Wrist MetaMotion: heavy sets 5 reps, medium 10 (the project's protocol), rest files 0."""
+def metamotion_cases(folder: Path, lifts: tuple[str, ...] = ("dead", "squat", "rest")) -> list[Case]:
+    """Wrist MetaMotion: heavy sets 5 reps, medium 10 (the project's protocol), rest files 0.
+    ``folder`` holds the CSVs in ``raw/`` (../shared/realdata) or itself (the public fork's
+    ``data/raw/MetaMotion``, which also has the bench press, overhead press and row sets)."""
     cases = []
-    for acc in sorted(folder.glob("raw/*_Accelerometer_*.csv")):
+    for acc in sorted([*folder.glob("raw/*_Accelerometer_*.csv"), *folder.glob("*_Accelerometer_*.csv")]):
         m = _MM.match(acc.name)
-        if m is None:
+        if m is None or m["what"] not in lifts:
             continue
         what, kind = m["what"], m["kind"]
         expected = 0 if what == "rest" else 5 if kind.startswith("heavy") else 10
-        exercise = {"dead": "deadlift", "squat": "squat", "rest": "rest"}[what]
+        exercise = MM_LIFTS[what]
         stamp = acc.name.split("_MetaWear_")[1][11:19]  # the set's start time: one name, several sets
         rid = f"{acc.name.split('_MetaWear')[0]}-{stamp}" + ("-b" if acc.name.endswith("1.4.41.csv") else "")
         cases.append(
@@ -220,6 +233,13 @@ DATA_SETS = {
         "Exercise-Correction spliced clips", "exercise_correction_mediapipe_csv", spliced_cases, 30.0
     ),
 }
+# Not in ../shared/realdata: read in place from a clone of the public fork named in
+# metamotion_barbell_imu/SOURCE.md (``--metamotion-repo``).
+MORE_LIFTS = DataSet(
+    "MetaMotion wrist, lifts beyond the hinge (bench press, overhead press, row)",
+    "data/raw/MetaMotion",
+    functools.partial(metamotion_cases, lifts=("bench", "ohp", "row")),
+)
 
 
 def boundary_errors(found: pl.DataFrame, windows: list[tuple[float, float]]) -> list[float]:
@@ -247,8 +267,8 @@ def events_hit(found: pl.DataFrame, events: list[float], tolerance_s: float = 0.
     return len(used)
 
 
-def run_data_set(data: Path, key: str) -> pl.DataFrame | None:
-    spec = DATA_SETS[key]
+def run_data_set(data: Path, key: str, spec: DataSet | None = None) -> pl.DataFrame | None:
+    spec = spec or DATA_SETS[key]
     folder = data / spec.folder
     if not folder.is_dir():
         return None
@@ -285,10 +305,10 @@ def run_data_set(data: Path, key: str) -> pl.DataFrame | None:
     return pl.DataFrame(out, infer_schema_length=None)
 
 
-def summary(key: str, table: pl.DataFrame) -> str:
+def summary(name: str, table: pl.DataFrame) -> str:
     known = table.filter(pl.col("count_ok").is_not_null())
     exact = int(known["count_ok"].sum()) if known.height else 0
-    parts = [f"{DATA_SETS[key].name}: {exact}/{known.height} counts right"]
+    parts = [f"{name}: {exact}/{known.height} counts right"]
     if "median_boundary_err_s" in table.columns and table["median_boundary_err_s"].drop_nulls().len():
         parts.append(f"median boundary error {table['median_boundary_err_s'].drop_nulls().median():.2f} s")
     if table["group"].drop_nulls().len():
@@ -304,16 +324,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--only", default=",".join(DATA_SETS), help="comma-separated data sets")
+    parser.add_argument(
+        "--metamotion-repo",
+        type=Path,
+        help="a clone of github.com/SebastianGarrido2790/Tracking-Barbell-Exercises-ML-Project: adds "
+        "its bench press, overhead press and row sets",
+    )
     args = parser.parse_args()
+    runs = [(DATA_SETS[key], args.data, key) for key in args.only.split(",")]
+    if args.metamotion_repo is not None:
+        runs.append((MORE_LIFTS, args.metamotion_repo, "more_lifts"))
     with pl.Config(
         tbl_rows=200, tbl_cols=12, fmt_str_lengths=90, tbl_width_chars=230, tbl_hide_dataframe_shape=True
     ):
-        for key in args.only.split(","):
-            table = run_data_set(args.data, key)
+        for spec, data, key in runs:
+            table = run_data_set(data, key, spec)
             if table is None:
-                print(f"{DATA_SETS[key].name}: {args.data / DATA_SETS[key].folder} is absent, skipped\n")
+                print(f"{spec.name}: {data / spec.folder} is absent, skipped\n")
                 continue
-            print(summary(key, table))
+            print(summary(spec.name, table))
             print(table.drop("group") if table["group"].drop_nulls().len() == 0 else table)
             print()
 
