@@ -303,3 +303,18 @@ def test_card_names_a_selection_only_when_there_was_one():
     assert "chosen by athlete-grouped cross-validation among" in _estimator_choice(["hgb", "rf"])
     assert "2 candidates" in _selection_bias(["hgb", "rf"])
     assert "nothing is selected" in _estimator_choice(["hgb"]) and _selection_bias(["hgb"]) == ""
+
+
+def test_a_load_sensor_alone_gets_no_form_label(lake, binary):
+    """A bar, kettlebell or wrist sensor measures no body angles: its reps stay `uncertain`, with
+    the reason, even when a model would be sure (a pooled IMU model otherwise labels them from
+    tempo alone)."""
+    model = load_model(binary[0])
+    reps = reps_for_prediction(connect(lake), all_reps=True).head(20)
+    on_body, on_wrist = (
+        reps.with_columns(modality=pl.lit("imu"), sensors=pl.lit(s)) for s in ("sacrum", "wrist_left")
+    )
+    body, load = (predict_labels(model, r, uncertain_below=0.0) for r in (on_body, on_wrist))
+    assert (body["label"] != UNCERTAIN).all()
+    assert (load["label"] == UNCERTAIN).all()
+    assert load["cue"].str.contains("no body angles").all()

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hinge_analytics.classify.estimator import UNCERTAIN_BELOW, ModelError, RepClassifier, decide
+from hinge_analytics.classify.estimator import UNCERTAIN_BELOW, ModelError, RepClassifier, decide, family_keys
 from hinge_analytics.classify.explain import UNCERTAIN_CUE, explain
 from hinge_analytics.classify.features import model_input
 from hinge_analytics.classify.persistence import load_model
-from hinge_analytics.schema import EXERCISES, UNCERTAIN
+from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, UNCERTAIN
 
 
 def _default_model_dir() -> Path:
@@ -43,6 +43,18 @@ __all__ = [
 UNTRAINED_CUE = (
     "This model has not learned {exercise} reps; label some and run `hinge train` to get feedback on them."
 )
+NO_BODY_CUE = (
+    "Only a sensor on the bar, kettlebell or wrist recorded this rep: it measures no body angles, so "
+    "the rep gets no form label."
+)
+
+
+def measures_the_body(modality: str | None, sensors: str | None) -> bool:
+    """A pose, or an IMU set with at least one sensor on the body: a load sensor alone (bar,
+    implement, wrist) gives reps and their timing, never the body's shape (SPEC.md)."""
+    if modality != "imu":
+        return True
+    return bool({s.strip() for s in (sensors or "").split(",")} & set(BODY_PLACEMENTS))
 
 
 def trained_exercises(model: RepClassifier, family: str) -> set[str] | None:
@@ -81,12 +93,17 @@ def predict_labels(
     profiles = {key: meta["families"][key].get("explain", {"exercises": {}}) for key in set(served)}
     trained = {key: trained_exercises(model, key) for key in set(served)}
     label, cue = [], []
-    for row, key, p, c in zip(reps.iter_rows(named=True), served, predicted, confidence, strict=True):
+    rows = zip(reps.iter_rows(named=True), served, family_keys(X), predicted, confidence, strict=True)
+    for row, key, own, p, c in rows:
+        # A load sensor's reps are labelled only by a family trained on that very sensor set.
+        body = measures_the_body(row.get("modality"), row.get("sensors")) or key == own
         known = trained[key] is None or row["exercise"] in trained[key] or row["exercise"] in EXERCISES
-        sure = known and c >= threshold
+        sure = body and known and c >= threshold
         label.append(p if sure else UNCERTAIN)
         if sure:
             cue.append(explain(profiles[key], row["exercise"], p, row))
+        elif not body:
+            cue.append(NO_BODY_CUE)
         elif known:
             cue.append(UNCERTAIN_CUE.format(label=p.replace("_", " "), p=c))
         else:
