@@ -154,7 +154,7 @@ def recording_note(done: Analysis) -> str | None:
             else f"the load moves {moved:.2f} m"
         )
         notes.append(
-            f"No reps found: {what} at most and never go and return (a rest or a warm-up?)."
+            f"No reps found: {what} at most, never away and back (a rest or a warm-up?)."
             if moved < done.signal.min_range
             else "No reps found: the movement does not repeat away from a rest position and back."
         )

@@ -229,6 +229,22 @@ def test_top_cues_give_each_mistake_once_with_its_rep_count():
     assert "lumbar_flexion: 1 reps" in items[1]
 
 
+def test_top_cues_say_so_when_no_rep_could_be_judged():
+    from hinge_analytics.classify import NO_BODY_CUE
+    from hinge_analytics.report import _top_cues
+
+    wrist = pl.DataFrame(
+        {"label": ["uncertain"] * 3, "cue": [NO_BODY_CUE] * 3, "session_date": ["2026-09-07"] * 3}
+    )
+    text = _top_cues(wrist)
+    assert "No rep in this period could be judged (3 uncertain" in text and "no body angles" in text
+    assert "keep going" not in text
+    doubt = wrist.with_columns(cue=pl.Series(["Not sure (a)", "Not sure (b)", None]))
+    assert "not sure enough" in _top_cues(doubt)
+    one_good = wrist.with_columns(label=pl.Series(["good", "uncertain", "uncertain"]))
+    assert "keep going" in _top_cues(one_good)
+
+
 def test_the_good_share_counts_uncertain_reps_as_their_own_share():
     from hinge_analytics.report import _good_share
 

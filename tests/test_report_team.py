@@ -26,7 +26,7 @@ from hinge_analytics.simulate.team import simulate_team
 runner = CliRunner()
 TEAM = 30
 STILL_NOTE = (
-    "No reps found: the hips move through 3 deg at most and never go and return (a rest or a warm-up?)."
+    "No reps found: the hips move through 3 deg at most, never away and back (a rest or a warm-up?)."
 )
 TEAM_FILES = ("index.html", "athletes.csv", "sessions.csv", "sets.csv", "weekly.csv", "not_analysed.csv",
               "recording_notes.csv")  # fmt: skip

@@ -226,6 +226,8 @@ def _top_cues(reps: pl.DataFrame) -> str:
         .head(TOP_CUES)
     )
     if cues.height == 0:
+        if reps.height and not (reps["label"] == "good").any():
+            return f"<p>{_esc(_nothing_judged(reps))}</p>"
         return "<p>No faulty reps in this period: keep going.</p>"
     items = "".join(
         f"<li><strong>{_esc(c['advice'])}</strong> <span class='note'>({_esc(c['label'])}: {c['reps']} "
@@ -235,6 +237,16 @@ def _top_cues(reps: pl.DataFrame) -> str:
         for c in cues.iter_rows(named=True)
     )
     return f"<ol>{items}</ol>"
+
+
+def _nothing_judged(reps: pl.DataFrame) -> str:
+    """Why no rep of the period has a form label: the one reason all of them share (a load sensor
+    alone, a lift the model has not learned), else the model's doubt."""
+    reasons = reps["cue"].drop_nulls().unique()
+    head = f"No rep in this period could be judged ({reps.height} uncertain or not labelled)"
+    if reasons.len() == 1 and not reasons[0].startswith("Not sure"):
+        return f"{head}: {reasons[0]}"
+    return f"{head}: the model was not sure enough about any of them; have a look at the videos."
 
 
 SESSION_COLUMNS = [
