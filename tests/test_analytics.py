@@ -22,7 +22,7 @@ def set_rows(
     exercise: str = "romanian_deadlift",
     load: float = 60.0,
     set_number: int = 1,
-    knee: tuple[float, float] = (25.0, 25.0),
+    knee: tuple[float | None, float | None] = (25.0, 25.0),
     side: str | None = None,
     rounding: float = 20.0,
 ) -> list[dict]:
@@ -87,6 +87,16 @@ def test_asymmetry_needs_relative_and_absolute_difference(tmp_path):
     assert flags.filter(pl.col("asymmetry_flag"))["athlete_id"].to_list() == ["clear"]
     detail = flags.filter(pl.col("asymmetry_flag"))["asymmetry_detail"][0]
     assert "knee 25° left, 15° right (romanian_deadlift)" in detail  # degrees, not an SI
+
+
+def test_one_measured_knee_stands_for_both_in_the_session_means(tmp_path):
+    """A side view with the far leg hidden measures the near knee only: the session's mean peak
+    knee flexion is that knee's, not empty while its maximum is filled."""
+    rows = set_rows("side", 0, ["good"] * 3, "deadlift", knee=(80.0, None))
+    rows += set_rows("both", 0, ["good"] * 3, "deadlift", knee=(80.0, 70.0))
+    sessions = sessions_of(make_lake(tmp_path, rows))
+    means = dict(zip(sessions["athlete_id"], sessions["mean_peak_knee_flexion_deg"], strict=True))
+    assert means == {"both": pytest.approx(75.0), "side": pytest.approx(80.0)}
 
 
 def test_too_heavy_too_soon_rule(tmp_path):

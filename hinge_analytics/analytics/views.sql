@@ -150,7 +150,9 @@ SELECT
     -- angles: mean over reps of each rep's peak, and the session's highest peak
     avg(peak_hip_flexion_deg) AS mean_peak_hip_flexion_deg,
     max(peak_hip_flexion_deg) AS max_peak_hip_flexion_deg,
-    avg((peak_knee_flexion_left_deg + peak_knee_flexion_right_deg) / 2) AS mean_peak_knee_flexion_deg,
+    -- a side view (a hidden far leg) or one leg's IMUs measure one knee: it stands for both
+    avg((coalesce(peak_knee_flexion_left_deg, peak_knee_flexion_right_deg)
+        + coalesce(peak_knee_flexion_right_deg, peak_knee_flexion_left_deg)) / 2) AS mean_peak_knee_flexion_deg,
     max(greatest(peak_knee_flexion_left_deg, peak_knee_flexion_right_deg)) AS max_peak_knee_flexion_deg,
     avg(peak_trunk_inclination_deg) AS mean_peak_trunk_inclination_deg,
     max(peak_trunk_inclination_deg) AS max_peak_trunk_inclination_deg,
