@@ -29,7 +29,7 @@ import numpy as np
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, PoseRead
 from hinge_analytics.ingest.markers import landmarks_from_markers, markers_to_landmarks, unit_scale
-from hinge_analytics.numeric import nanmedian
+from hinge_analytics.numeric import nanmax, nanmean_stack, nanmedian, nanmin
 
 MAX_BYTES = 512 * 1024 * 1024
 MAX_BODY_EXTENT_M = 5.0  # a planar TRC whose markers span more than this is in pixels
@@ -124,10 +124,9 @@ def _planar_pixels(points: np.ndarray) -> bool:
     seen = np.isfinite(points).all(axis=2)
     if not seen.any():
         return False
-    z = np.where(seen, points[:, :, 2], np.nan)
-    with np.errstate(invalid="ignore"):
-        if np.any(np.nanmax(z, axis=0) != np.nanmin(z, axis=0)):
-            return False
+    z = np.where(seen, points[:, :, 2], np.nan)[:, seen.any(axis=0)]
+    if np.any(nanmax(z, axis=0) != nanmin(z, axis=0)):
+        return False
     extent = np.nanmax(points[seen][:, :2], axis=0) - np.nanmin(points[seen][:, :2], axis=0)
     return bool(extent.max() > MAX_BODY_EXTENT_M)
 
@@ -140,7 +139,7 @@ def _picture_landmarks(
     xyz = markers_to_landmarks(labels, points)
     upper = [xyz[k][:, 1] for k in ("shoulder_left", "shoulder_right", "nose") if k in xyz]
     lower = [xyz[k][:, 1] for k in ("ankle_left", "ankle_right") if k in xyz]
-    if upper and lower and nanmedian(np.nanmean(upper, axis=0) - np.nanmean(lower, axis=0)) < 0:
+    if upper and lower and nanmedian(nanmean_stack(upper) - nanmean_stack(lower)) < 0:
         xyz = {k: v * np.array([1.0, -1.0, 1.0]) for k, v in xyz.items()}
     conf = {k: np.isfinite(v).all(axis=1).astype(np.float64) for k, v in xyz.items()}
     return xyz, conf
