@@ -267,8 +267,7 @@ def events_hit(found: pl.DataFrame, events: list[float], tolerance_s: float = 0.
     return len(used)
 
 
-def run_data_set(data: Path, key: str, spec: DataSet | None = None) -> pl.DataFrame | None:
-    spec = spec or DATA_SETS[key]
+def run_data_set(data: Path, spec: DataSet) -> pl.DataFrame | None:
     folder = data / spec.folder
     if not folder.is_dir():
         return None
@@ -331,14 +330,14 @@ def main() -> None:
         "its bench press, overhead press and row sets",
     )
     args = parser.parse_args()
-    runs = [(DATA_SETS[key], args.data, key) for key in args.only.split(",")]
+    runs = [(DATA_SETS[key], args.data) for key in args.only.split(",")]
     if args.metamotion_repo is not None:
-        runs.append((MORE_LIFTS, args.metamotion_repo, "more_lifts"))
+        runs.append((MORE_LIFTS, args.metamotion_repo))
     with pl.Config(
         tbl_rows=200, tbl_cols=12, fmt_str_lengths=90, tbl_width_chars=230, tbl_hide_dataframe_shape=True
     ):
-        for spec, data, key in runs:
-            table = run_data_set(data, key, spec)
+        for spec, data in runs:
+            table = run_data_set(data, spec)
             if table is None:
                 print(f"{spec.name}: {data / spec.folder} is absent, skipped\n")
                 continue

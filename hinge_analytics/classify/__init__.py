@@ -13,7 +13,7 @@ import polars as pl
 
 from hinge_analytics.classify.estimator import UNCERTAIN_BELOW, ModelError, RepClassifier, decide, family_keys
 from hinge_analytics.classify.explain import UNCERTAIN_CUE, explain
-from hinge_analytics.classify.features import model_input
+from hinge_analytics.classify.features import model_input, split_key
 from hinge_analytics.classify.persistence import load_model
 from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, UNCERTAIN
 
@@ -49,12 +49,12 @@ NO_BODY_CUE = (
 )
 
 
-def measures_the_body(modality: str | None, sensors: str | None) -> bool:
-    """A pose, or an IMU set with at least one sensor on the body: a load sensor alone (bar,
-    implement, wrist) gives reps and their timing, never the body's shape (SPEC.md)."""
-    if modality != "imu":
-        return True
-    return bool({s.strip() for s in (sensors or "").split(",")} & set(BODY_PLACEMENTS))
+def measures_the_body(family: str) -> bool:
+    """Whether a rep's own family (`features.family_key`) is a pose, or an IMU set with at least
+    one sensor on the body: a load sensor alone (bar, implement, wrist) gives reps and their
+    timing, never the body's shape (SPEC.md)."""
+    modality, sensors = split_key(family)
+    return modality != "imu" or bool(sensors and sensors & set(BODY_PLACEMENTS))
 
 
 def trained_exercises(model: RepClassifier, family: str) -> set[str] | None:
@@ -96,7 +96,7 @@ def predict_labels(
     rows = zip(reps.iter_rows(named=True), served, family_keys(X), predicted, confidence, strict=True)
     for row, key, own, p, c in rows:
         # A load sensor's reps are labelled only by a family trained on that very sensor set.
-        body = measures_the_body(row.get("modality"), row.get("sensors")) or key == own
+        body = measures_the_body(own) or key == own
         known = trained[key] is None or row["exercise"] in trained[key] or row["exercise"] in EXERCISES
         sure = body and known and c >= threshold
         label.append(p if sure else UNCERTAIN)

@@ -52,7 +52,6 @@ INFO_COLUMNS: tuple[str, ...] = ("duration_s", "measured_rate_hz", "to_check")
 MANIFEST_COLUMNS: tuple[str, ...] = (*MANIFEST_REQUIRED, *OPTIONAL_COLUMNS, *INFO_COLUMNS)
 
 
-
 def exercise_name(text: str) -> str | None:
     """The manifest's exercise for a name found in a path (`manifest.canonical_exercise`), or None
     when it cannot be a lift's name (then the row needs filling)."""
