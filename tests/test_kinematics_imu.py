@@ -264,3 +264,28 @@ def test_offset_calibration_recovers_a_hobby_boards_offset():
     bias = np.array([0.0, 4.0, 0.0])
     acc, gyr = _shank_readings(theta, rate, bias)
     assert np.linalg.norm(K.accelerometer_offset(acc, gyr) - bias) < 0.5
+
+
+def test_gyro_bias_is_fitted_to_gravity_not_taken_from_a_fidget():
+    # 20 Hz, the athlete rocks 3 deg back and forth in the 2 s before a touch-and-go set (30 deg
+    # excursions every 2.4 s) and stands still after it. The quietest half second before the set
+    # holds part of the rock, and the set never pauses for the accelerometer to correct a gyro
+    # integrated with that "bias" (a simulated 20 Hz deadlift's back tilt drifted 119 deg so).
+    rate = 20.0
+    t = np.arange(int(30 * rate)) / rate
+    fidget = np.where(t < 2.0, np.radians(3.0) * np.sin(2 * np.pi * 0.5 * t), 0.0)
+    reps = np.where(
+        (t >= 2.0) & (t < 26.0), np.radians(30.0) * (1 - np.cos(2 * np.pi * (t - 2.0) / 2.4)), 0.0
+    )
+    acc, gyr = _shank_readings(fidget + reps, rate, np.zeros(3))
+    bias = np.array([0.02, -0.015, 0.01])
+    gyr = gyr + bias
+    still = K.still_window(gyr, rate)
+    up_ref = acc[still].mean(axis=0) / np.linalg.norm(acc[still].mean(axis=0))
+    window = gyr[still].mean(axis=0)
+    assert abs(window[0] - bias[0]) > 0.02  # rad/s about the hinge axis: the rock taken for bias
+    onset = K.movement_onset([gyr], rate)
+    assert abs(K.gyro_bias(acc, gyr, t, up_ref, still, onset)[0] - bias[0]) < 0.002
+    # Cut before the athlete is still again: nothing to fit on, the window's mean stands.
+    cut = int(20 * rate)
+    np.testing.assert_array_equal(K.gyro_bias(acc[:cut], gyr[:cut], t[:cut], up_ref, still, onset), window)

@@ -6,9 +6,10 @@ sensor -> global, z up). Nothing is assumed about how a sensor is strapped on; e
 calibrated from its own data:
 
 1. **Still reference**: the quietest ``STILL_S`` window of the first ``STILL_SEARCH_S`` (lowest gyro
-   norm) is the athlete at the start position. Its mean gyro is the gyro bias; its mean
-   accelerometer direction is "up" in the sensor frame at the reference posture, and its
-   magnitude, which must be g, calibrates the accelerometer's scale.
+   norm) is the athlete at the start position. Its mean gyro is the gyro bias (for the fusion
+   below, refined so that the integrated gyro agrees with gravity wherever the sensor pauses:
+   `gyro_bias`); its mean accelerometer direction is "up" in the sensor frame at the reference
+   posture, and its magnitude, which must be g, calibrates the accelerometer's scale.
 2. **Up direction over time**: from the quaternion (up = R^T z) when present; otherwise a
    complementary filter on the up vector (Mahony et al., IEEE TAC 2008, reduced to tilt): the
    bias-corrected gyro turns the estimate (exact axis-angle steps, so 12.5 Hz consumer bands work)
@@ -75,7 +76,7 @@ import polars as pl
 from scipy.optimize import least_squares
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, interpolate_gaps, lowpass
-from hinge_analytics.numeric import nanmean, nanmean_stack
+from hinge_analytics.numeric import nanmean, nanmean_stack, true_runs
 from hinge_analytics.schema import (
     ACCELEROMETER_CHANNELS,
     ANGLES,
@@ -98,6 +99,13 @@ STILL_RAD_S = 0.2  # slower than this the accelerometer reads gravity alone (off
 MAX_OFFSET_G = 1.0  # hobby boards ship 0.6 g off on one axis (the real squat set)
 OFFSET_GAIN = 0.5  # a fitted offset must at least halve the still samples' distance from g
 CALIBRATED_G = 0.03  # still samples this close to 1 g (median): the accelerometer needs no offset
+QUASI_STATIC_G = 0.03  # |acc| this close to 1 g and the gyro under STILL_RAD_S: gravity alone
+QUASI_STATIC_RUN_S = 0.25  # for this long at least: a pause, not a swing's turnaround
+MIN_QUASI_STATIC_S = 1.0  # of such samples before the gyro bias is fitted to them
+# A bias change of w rad/s must cut the gravity mismatch at every quasi-static sample by about
+# w x this many seconds to be taken: directions gravity cannot see stay at the first guess.
+BIAS_PRIOR_S = 1.0
+BIAS_UNIT = 0.01  # rad/s: the size of a consumer gyro's bias, the fit's step of one
 GRAVITY_CUTOFF_HZ = 2.0  # accelerometer-only tilt: jolts and noise above this are not posture
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
@@ -211,6 +219,18 @@ def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     w, xyz = q[:, :1], q[:, 1:]
     t = 2.0 * np.cross(xyz, v)
     return v + w * t + np.cross(xyz, t)
+
+
+def quat_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation matrices (n, 3, 3) of unit w-first quaternions (n, 4)."""
+    w, x, y, z = q.T
+    return np.stack(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    ).transpose(2, 0, 1)
 
 
 def _inclusive_scan(arrays: tuple[np.ndarray, ...], combine) -> tuple[np.ndarray, ...]:
@@ -370,21 +390,26 @@ def _motion(
     t_s = frames["t_s"].to_numpy()
     acc = acc - accelerometer_offset(acc, gyr)
     still = still_window(gyr, rate, onset)
-    gyr = gyr - nanmean(gyr[still])
     up_ref = nanmean(acc[still])
     # At rest an accelerometer reads exactly 1 g: a cheap sensor reading 12.8 m/s^2 there (the
     # MPU6050s of a real squat set) is rescaled, else the filter's |acc| ~ g gate shuts the gravity
     # pull off and the tilt drifts with the gyro.
     acc = acc * (GRAVITY / max(float(np.linalg.norm(up_ref)), 1e-6))
     up_ref /= np.linalg.norm(up_ref)
+    raw_gyr, gyr = gyr, gyr - nanmean(gyr[still])
     quat = _channels(frames, placement, QUATERNION_CHANNELS, rate)
     if quat is not None and np.all(np.isfinite(quat)):
         up = up_from_quaternion(quat)
         up_ref = np.mean(up[still], axis=0)
     else:
+        # The fused tilt integrates the gyro through every movement, where the window's bias
+        # error adds up; the medio-lateral axis and the rates keep the window's bias (a barely
+        # turning segment's axis is set by what is left of the bias either way).
+        moves = movement_onset([raw_gyr], rate) if onset is None else onset
+        fused = raw_gyr - gyro_bias(acc, raw_gyr, t_s, up_ref, still, moves)
         # Forward and time-reversed passes averaged: the accelerometer pull's lag cancels (offline).
-        forward = up_from_fusion(acc, gyr, t_s, up_ref)
-        backward = up_from_fusion(acc[::-1], -gyr[::-1], -t_s[::-1], forward[-1])[::-1]
+        forward = up_from_fusion(acc, fused, t_s, up_ref)
+        backward = up_from_fusion(acc[::-1], -fused[::-1], -t_s[::-1], forward[-1])[::-1]
         up = forward + backward
         up /= np.linalg.norm(up, axis=1, keepdims=True)
     axis = mediolateral_axis(gyr)
@@ -392,6 +417,91 @@ def _motion(
     valid = np.isfinite(acc).all(axis=1)
     tilt[~valid] = np.nan  # a logging gap: the filter only held its state
     return SensorMotion(tilt, up, up_ref, axis, gyr, valid)
+
+
+def gyro_bias(
+    acc: np.ndarray, gyr: np.ndarray, t_s: np.ndarray, up_ref: np.ndarray, still: slice, onset: int
+) -> np.ndarray:
+    """Constant gyroscope bias (rad/s, sensor frame): the one that makes the gyro-integrated
+    gravity direction agree with the accelerometer wherever the sensor reads gravity alone.
+
+    The mean over the ``still`` window is the first guess, but half a second of an athlete
+    "standing still" can hold a rock or a fidget: taken for bias, it turns the up vector by
+    degrees per second whenever the accelerometer cannot pull it back, which is all through a
+    touch-and-go set (|acc| rarely near g). A simulated 20 Hz deadlift's lower-back tilt drifted
+    119 deg in 27 s on the gyro alone that way. A rock averages out over the recording, a bias
+    does not, so the bias is refined by least squares over the quasi-static samples: |acc| within
+    ``QUASI_STATIC_G`` of g and the gyro under ``STILL_RAD_S``, for ``QUASI_STATIC_RUN_S`` at
+    least (a limb turning round passes both for an instant, while it accelerates hardest). This
+    is the integral term of Mahony's filter (Mahony et al., IEEE TAC 2008), solved offline for a
+    constant bias, with the Jacobian of the up vector in closed form. A robust loss limits
+    samples that still carry some acceleration. A tie to the first guess (``BIAS_PRIOR_S``) holds
+    what gravity cannot see: the bias about the vertical, and, in a lift that turns about one
+    axis, the part of the bias in the plane of that turn that only rotates the heading.
+    Besides the window, only samples after the movement's ``onset`` count (before it, a slow rock
+    passes for quasi-static while its own acceleration tilts the reading), and at least
+    ``MIN_QUASI_STATIC_S`` of them are needed, else the window's mean stands.
+    """
+    first_guess = nanmean(gyr[still])
+    norms = np.linalg.norm(acc, axis=1)
+    with np.errstate(invalid="ignore"):
+        candidates = (np.abs(norms - GRAVITY) < QUASI_STATIC_G * GRAVITY) & (
+            np.linalg.norm(gyr, axis=1) < STILL_RAD_S
+        )
+    dt = np.diff(t_s, prepend=t_s[0])
+    quiet = np.zeros_like(candidates)
+    for run in true_runs(candidates):
+        if t_s[run.stop - 1] - t_s[run.start] >= QUASI_STATIC_RUN_S:
+            quiet[run] = True
+    quiet[: max(still.stop, onset)] = False
+    if not np.all(np.isfinite(first_guess)) or np.nansum(dt[quiet]) < MIN_QUASI_STATIC_S:
+        return first_guess
+    quiet[still] = True
+    gravity = acc[quiet] / norms[quiet, None]
+    tie = BIAS_PRIOR_S * np.sqrt(3 * len(gravity))
+    # Parameters: the bias in units of BIAS_UNIT (so that the solver's step tolerance means the same
+    # for both), and "up" in the first sample's frame (the sensor may have moved before its still
+    # window). The solver asks for the Jacobian where it has just evaluated the mismatch.
+    last: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def model(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        key = x.tobytes()
+        if key not in last:
+            rotations = quat_matrix(gyro_orientation(gyr - BIAS_UNIT * x[:3], t_s))  # k -> first
+            up_first = x[3:] / np.linalg.norm(x[3:])
+            last.clear()
+            last[key] = np.einsum("nji,j->ni", rotations[quiet], up_first), rotations, up_first
+        return last[key]
+
+    def mismatch(x: np.ndarray) -> np.ndarray:
+        up, _, _ = model(x)
+        return np.concatenate([(up - gravity).ravel(), tie * (BIAS_UNIT * x[:3] - first_guess)])
+
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        # A bias change d turns sample k's frame by -Phi_k d, Phi_k = R_k^T sum_(j<=k) R_j dt_j,
+        # so up_k = R_k^T u moves by -[up_k]x Phi_k d; u = x[3:] / |x[3:]| moves it by R_k^T du.
+        up, rotations, up_first = model(x)
+        swept = np.cumsum(rotations * dt[:, None, None], axis=0)
+        turned = rotations[quiet]
+        phi = np.einsum("nji,njk->nik", turned, swept[quiet])
+        skew = np.zeros((len(up), 3, 3))
+        skew[:, 0, 1], skew[:, 0, 2], skew[:, 1, 2] = -up[:, 2], up[:, 1], -up[:, 0]
+        skew -= skew.transpose(0, 2, 1)
+        normalise = (np.eye(3) - np.outer(up_first, up_first)) / np.linalg.norm(x[3:])
+        data = np.concatenate(
+            [
+                -BIAS_UNIT * np.einsum("nij,njk->nik", skew, phi),
+                np.einsum("nji,jk->nik", turned, normalise),
+            ],
+            axis=2,
+        ).reshape(-1, 6)
+        return np.vstack([data, np.hstack([tie * BIAS_UNIT * np.eye(3), np.zeros((3, 3))])])
+
+    rotations = quat_matrix(gyro_orientation(gyr - first_guess, t_s))
+    up_first = np.einsum("nij,nj->i", rotations[quiet], gravity)
+    start = np.concatenate([first_guess / BIAS_UNIT, up_first / np.linalg.norm(up_first)])
+    fit = least_squares(mismatch, start, jac=jacobian, loss="soft_l1", f_scale=0.05, xtol=1e-3, ftol=1e-6)
+    return BIAS_UNIT * fit.x[:3]
 
 
 def accelerometer_offset(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
