@@ -35,6 +35,9 @@ SIDES: tuple[str, ...] = ("left", "right")
 # Exercises that start and rest lying on a bench, not standing (posture references, plausibility).
 LYING_EXERCISES: frozenset[str] = frozenset({"hip_thrust"})
 UNCERTAIN = "uncertain"
+# The cue of a rep the model is not sure about; the report tells that doubt from a shared reason
+# (a load sensor alone, a lift not learned) by the words before the parenthesis.
+UNCERTAIN_CUE = "Not sure about this rep (best guess: {label}, {p:.0%}): have a look at the video."
 
 # Formats with a reader module of their own (ingest/<tool>.py); the simulator writes each of them.
 POSE_FORMATS: tuple[str, ...] = ("mediapipe_csv", "openpose_json", "coco17_json", "trc", "c3d")

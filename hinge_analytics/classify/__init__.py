@@ -12,10 +12,10 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.classify.estimator import UNCERTAIN_BELOW, ModelError, RepClassifier, decide, family_keys
-from hinge_analytics.classify.explain import UNCERTAIN_CUE, explain
+from hinge_analytics.classify.explain import explain
 from hinge_analytics.classify.features import model_input, split_key
 from hinge_analytics.classify.persistence import load_model
-from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, UNCERTAIN
+from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, UNCERTAIN, UNCERTAIN_CUE
 
 
 def _default_model_dir() -> Path:

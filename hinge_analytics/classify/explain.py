@@ -23,7 +23,6 @@ CUES: dict[str, str] = {
     "squatting": "Soften the knees less and push the hips back: it's a hinge, not a squat.",
     "hips_not_back": "Push the hips back, not bend at the waist; keep the weight on the heels.",
 }
-UNCERTAIN_CUE = "Not sure about this rep (best guess: {label}, {p:.0%}): have a look at the video."
 
 # (substring of a feature name, sign of the deviation) -> checkpoint, first match wins.
 CHECKPOINTS: tuple[tuple[str, int, str], ...] = (

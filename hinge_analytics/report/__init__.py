@@ -25,6 +25,7 @@ from hinge_analytics.analytics import athlete_flags, freeze_sessions
 from hinge_analytics.atomic import write_atomic, write_text_atomic
 from hinge_analytics.progress import Progress
 from hinge_analytics.report.plots import asymmetry_plot, label_colour, mistake_plot, progress_plot, sparkline
+from hinge_analytics.schema import UNCERTAIN_CUE
 
 STRIP_SETS = 24  # the rep strip shows an athlete's latest sets in the period
 TOP_CUES = 5
@@ -244,7 +245,7 @@ def _nothing_judged(reps: pl.DataFrame) -> str:
     alone, a lift the model has not learned), else the model's doubt."""
     reasons = reps["cue"].drop_nulls().unique()
     head = f"No rep in this period could be judged ({reps.height} uncertain or not labelled)"
-    if reasons.len() == 1 and not reasons[0].startswith("Not sure"):
+    if reasons.len() == 1 and not reasons[0].startswith(UNCERTAIN_CUE.partition("(")[0]):
         return f"{head}: {reasons[0]}"
     return f"{head}: the model was not sure enough about any of them; have a look at the videos."
 
