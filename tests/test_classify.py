@@ -261,6 +261,14 @@ def test_sensor_set_model_kept_only_if_it_beats_the_pooled_model():
         oof = {"imu:*": pooled, "imu:sacrum": {}}
         _drop_families_the_pooled_model_beats(families, oof, {"imu:*": part, "imu:sacrum": part})
         assert ("imu:sacrum" in families) == kept
+    # Dropped, three back sensors would go to the two-sensor model inside them, not the pooled one
+    # that beat them: they keep their own.
+    trunk, back = "imu:lower_back+sacrum+upper_back", "imu:lower_back+upper_back"
+    scores = {back: {"evaluation": {"macro_f1": 1.5}}, trunk: {"evaluation": {"macro_f1": 0.5}}}
+    families = {"imu:*": {}, **scores}
+    oof = {"imu:*": pooled, back: {}, trunk: {}}
+    _drop_families_the_pooled_model_beats(families, oof, {"imu:*": part, back: part, trunk: part})
+    assert trunk in families
 
 
 def test_angle_curves_follow_the_rep(lake, batch, tmp_path):
@@ -318,3 +326,26 @@ def test_a_load_sensor_alone_gets_no_form_label(lake, binary):
     assert (body["label"] != UNCERTAIN).all()
     assert (load["label"] == UNCERTAIN).all()
     assert load["cue"].str.contains("no body angles").all()
+
+
+def test_card_counts_reps_no_fold_scored():
+    from hinge_analytics.classify.evaluation import _overall
+
+    back, trunk = "imu:lower_back+upper_back", "imu:lower_back+sacrum+upper_back"
+    reps = pl.DataFrame(
+        {
+            "recording_id": ["r1", "r2", "r3", "r4"],
+            "rep": [1, 1, 1, 1],
+            "family": [back, back, back, trunk],
+            "train_label": ["good", "bad", "good", "bad"],
+            "athlete_id": ["a", "b", "c", "d"],
+        }
+    )
+    classes = np.array(["bad", "good"])
+    oof = {
+        back: {
+            (r, 1): (np.array([0.2, 0.8] if r != "r2" else [0.9, 0.1]), classes) for r in ("r1", "r2", "r3")
+        }
+    }
+    ev = _overall(reps, oof, [back], 0.5)
+    assert ev["n_reps"] == 3 and ev["unscored_reps"] == 1  # the three-sensor rep goes to the two-sensor model

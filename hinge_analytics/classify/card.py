@@ -166,7 +166,13 @@ def write_card(out_dir: Path, meta: dict) -> Path:
     ]
     for key, fam in meta["families"].items():
         lines.append(_summary_row(f"`{key}`", fam["evaluation"], ESTIMATOR_NAMES.get(fam["estimator"], "")))
-    lines += ["", "Sensitivity = mistakes called a mistake; specificity = good reps called good.", ""]
+    lines += ["", "Sensitivity = mistakes called a mistake; specificity = good reps called good."]
+    if ev.get("unscored_reps"):
+        lines.append(
+            f"{ev['unscored_reps']} labelled reps are not in these figures: their sensor set is served by "
+            "the model of a smaller set inside it, which was never scored on them out of fold."
+        )
+    lines.append("")
     for key, title, what in (
         ("by_sensor_set", "By sensor set (what a recording with these sensors gets)", "sensors"),
         ("by_format", "By input format", "format"),
