@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from hinge_analytics.kinematics.imu import quat_matrix
 from hinge_analytics.simulate.body import FOREARM, UPPER_ARM, Anthropometry, forward_kinematics
-from hinge_analytics.simulate.imu import imu_signals, quaternion_to_rotation
+from hinge_analytics.simulate.imu import imu_signals
 from hinge_analytics.simulate.motion import EXERCISE_PROFILES, RepPlan, SetPlan, simulate_set
 from hinge_analytics.simulate.team import truth_from_points
 
@@ -125,7 +126,7 @@ def test_imu_reads_gravity_at_rest_and_is_consistent():
         assert np.all(np.abs(mag - 9.81) < 0.05), placement
         assert np.abs(np.linalg.norm(noisy[placement].acc[rest], axis=1).mean() - 9.81) < 0.15
         # quaternion is the sensor->global rotation; gravity seen through it points up
-        r = quaternion_to_rotation(s.quat)
+        r = quat_matrix(s.quat)
         np.testing.assert_allclose(r, s.rotation, atol=1e-9)
         up = np.einsum("nij,nj->ni", r[rest], s.acc[rest])
         np.testing.assert_allclose(up[:, 2], 9.81, atol=0.05)

@@ -137,18 +137,6 @@ def rotation_to_quaternion(r: np.ndarray) -> np.ndarray:
     return q * np.where(q[:, :1] < 0, -1.0, 1.0)
 
 
-def quaternion_to_rotation(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    return np.stack(
-        [
-            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-            np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-            np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-        ],
-        -2,
-    )
-
-
 def segment_tilts(pose: Pose) -> dict[str, np.ndarray]:
     spine = spine_segment_tilts(pose)
     return {

@@ -52,6 +52,7 @@ import numpy as np
 import polars as pl
 from scipy.ndimage import uniform_filter1d
 
+from hinge_analytics.kinematics.imu import quat_matrix
 from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, FORMATS, LABELS, TRUTH_REPS, conform
 from hinge_analytics.simulate import imu, writers
 from hinge_analytics.simulate.body import Anthropometry, Pose, forward_kinematics, rotate_heading
@@ -467,7 +468,7 @@ def uniform_rotation(rng: np.random.Generator) -> np.ndarray:
             np.sqrt(u1) * np.sin(2 * np.pi * u3),
         ]
     )
-    return imu.quaternion_to_rotation(q[None, :])[0]
+    return quat_matrix(q[None, :])[0]
 
 
 def draw_imu(rng: np.random.Generator, placements: tuple[str, ...] | None = None) -> ImuSetup:
