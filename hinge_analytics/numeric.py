@@ -1,4 +1,4 @@
-"""Small numeric helpers shared by ingest, kinematics and metrics."""
+"""Small numeric helpers shared by ingest, kinematics, metrics and the simulator."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
+
+STANDARD_GRAVITY = 9.80665  # m/s^2 per g (CGPM 1901; the value the device makers use)
 
 # NaN-ignoring reductions that return NaN for an all-NaN slice without a RuntimeWarning. numpy's
 # nanmax/nanmean/nanmedian warn there, and silencing them with warnings.catch_warnings is not
@@ -73,3 +75,15 @@ def true_runs(mask: np.ndarray) -> list[slice]:
     """Maximal stretches where ``mask`` is true."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask).astype(np.int8), [0]])))
     return [slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def quat_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation matrices (n, 3, 3) of unit w-first quaternions (n, 4)."""
+    w, x, y, z = q.T
+    return np.stack(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    ).transpose(2, 0, 1)

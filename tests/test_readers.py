@@ -21,6 +21,7 @@ from hinge_analytics.ingest.markers import landmarks_from_markers, split_label, 
 from hinge_analytics.ingest.mediapipe import load_mediapipe_csv, read_mediapipe_csv
 from hinge_analytics.ingest.openpose import _order_for, load_openpose_json
 from hinge_analytics.ingest.trc import load_trc
+from hinge_analytics.numeric import quat_matrix
 from hinge_analytics.pipeline import analyse
 from hinge_analytics.schema import FORMATS, IMU_CHANNELS, VIDEO_FORMATS, landmark_columns
 from hinge_analytics.simulate import imu as sim_imu
@@ -238,6 +239,49 @@ def test_imu_round_trip(motion, tmp_path, layout):
         q = read.frames.select([f"{placement}_quat_{c}" for c in "wxyz"]).to_numpy()
         dot = np.abs(np.sum(q * s.quat, axis=1))  # q and -q are the same rotation
         assert np.min(dot) > 1 - 1e-5
+
+
+def _euler_zyx_deg(q: np.ndarray) -> np.ndarray:
+    """w-first quaternions -> Xsens Euler angles (roll, pitch, yaw; R = Rz Ry Rx), deg."""
+    w, x, y, z = q.T
+    roll = np.arctan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
+    pitch = np.arcsin(np.clip(2 * (w * y - z * x), -1, 1))
+    yaw = np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+    return np.degrees(np.column_stack([roll, pitch, yaw]))
+
+
+def test_dot_sensor_fusion_export_without_accelerometer(motion, tmp_path):
+    """Movella DOT's "Extended (Euler)" mode writes orientation and free acceleration only: the
+    reader rebuilds the accelerometer from them, and the set is analysed like the full export."""
+    time_s, pose, body, _ = motion
+    placements = ("upper_back", "sacrum", "thigh_left", "shank_left")
+    signals = sim_imu.imu_signals(time_s, pose, body, placements, rng=np.random.default_rng(6), noise=False)
+    full, fusion = tmp_path / "full", tmp_path / "fusion"
+    sim_imu.write_imu_dot(full, time_s, signals, np.random.default_rng(1))
+    fusion.mkdir()
+    ticks = np.round(1e6 * (1.0 + time_s)).astype(np.int64)
+    for placement, s in signals.items():
+        rotation = quat_matrix(s.quat)  # sensor -> earth (ENU)
+        free = np.einsum("nij,nj->ni", rotation, s.acc) - [0.0, 0.0, 9.81]
+        euler = _euler_zyx_deg(s.quat)
+        mode = "Measurement Mode:,Sensor fusion Mode - Extended(Euler)"
+        lines = ["sep=,", "DeviceTag:,1", "OutputRate:,60Hz", mode, ""]
+        lines.append("PacketCounter,SampleTimeFine,Euler_X,Euler_Y,Euler_Z,FreeAcc_X,FreeAcc_Y,FreeAcc_Z,Status")
+        lines += [
+            f"{i},{t},{e[0]:.6f},{e[1]:.6f},{e[2]:.6f},{f[0]:.6f},{f[1]:.6f},{f[2]:.6f},0"
+            for i, (t, e, f) in enumerate(zip(ticks, euler, free, strict=True))
+        ]
+        (fusion / f"{placement}.csv").write_text("\n".join(lines) + "\n")
+        sensor = parse_sensor_file(fusion / f"{placement}.csv")
+        acc = np.column_stack([sensor.channels[f"acc_{a}"] for a in "xyz"])
+        assert np.max(np.abs(acc - s.acc)) < 0.02  # m/s^2: 9.81 written, 9.80665 taken off
+        assert "gyr_x" not in sensor.channels and any("free acceleration" in n for n in sensor.notes)
+    with_all = analyse(read_recording(full, None, None)[1], "romanian_deadlift")
+    from_fusion = analyse(read_recording(fusion, None, None)[1], "romanian_deadlift")
+    assert from_fusion.reps.height == with_all.reps.height == 3
+    for angle in ("peak_hip_flexion_deg", "peak_trunk_inclination_deg", "peak_knee_flexion_left_deg"):
+        difference = (from_fusion.reps[angle] - with_all.reps[angle]).abs().max()
+        assert difference < 0.1, angle  # both take the tilt from the orientation output
 
 
 def test_dot_sample_time_fine_wraps_around(tmp_path):

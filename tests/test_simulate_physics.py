@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hinge_analytics.kinematics.imu import quat_matrix
+from hinge_analytics.numeric import quat_matrix
 from hinge_analytics.simulate.body import FOREARM, UPPER_ARM, Anthropometry, forward_kinematics
 from hinge_analytics.simulate.imu import imu_signals
 from hinge_analytics.simulate.motion import EXERCISE_PROFILES, RepPlan, SetPlan, simulate_set

@@ -6,7 +6,9 @@ Layouts (docs/formats.md):
   a header line or the column name says deg/s (``gyr_x_deg_s``, ``Gyr_X (deg/s)``).
 - **Movella DOT** CSV export (Movella DOT User Manual; the ``XsensDotLogger`` writer of the DOT
   SDK): optional ``sep=,``/``DeviceTag:``/``OutputRate:`` lines, then ``PacketCounter,
-  SampleTimeFine, ...`` with ``Acc_X..Z`` (m/s^2), ``Gyr_X..Z`` (**deg/s**), ``Quat_W..Z``.
+  SampleTimeFine, ...`` with ``Acc_X..Z`` (m/s^2), ``Gyr_X..Z`` (**deg/s**), ``Quat_W..Z``; the
+  sensor-fusion modes write only ``Euler_X..Z`` or ``Quat_W..Z`` and ``FreeAcc_X..Z``, from which
+  the accelerometer's reading is rebuilt (`specific_force`).
   ``SampleTimeFine`` is in microseconds, an unsigned 32-bit counter wrapping at 2^32 us.
 - **Xsens MT Manager** export (MTi/MTw ``.txt``, Xsens MT Manager User Manual, "Exporting data"):
   ``// `` comment lines (``// Update Rate: 100.0Hz``), tab/comma/semicolon delimiter, Gyr in
@@ -37,6 +39,7 @@ from hinge_analytics.ingest.checks import (
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead, imu_frames_from_arrays
 from hinge_analytics.ingest.mediapipe import check_time_unit
+from hinge_analytics.numeric import STANDARD_GRAVITY, quat_matrix
 from hinge_analytics.schema import IMU_PLACEMENTS
 
 MAX_BYTES = 256 * 1024 * 1024
@@ -152,6 +155,19 @@ def _quat_from_euler_deg(roll: np.ndarray, pitch: np.ndarray, yaw: np.ndarray) -
     )
 
 
+def specific_force(quat: np.ndarray, free_acc: np.ndarray) -> np.ndarray:
+    """What the accelerometer read (m/s^2, sensor frame, gravity included) from a sensor-fusion
+    output: orientation ``quat`` (w-first, sensor to a z-up earth frame) and free acceleration
+    (earth frame, gravity removed).
+
+    Movella DOT's sensor-fusion measurement modes ("Complete/Extended (Euler)", "(Quaternion)")
+    export only these: free acceleration = R_LS a_S - g_L, with L the local ENU frame and g_L =
+    (0, 0, g) (Movella DOT User Manual, "Output specifications"; Xsens MTi User Manual, "Free
+    acceleration"), so a_S = R_LS^T (free acceleration + g_L)."""
+    up = np.asarray(free_acc, dtype=np.float64) + np.array([0.0, 0.0, STANDARD_GRAVITY])
+    return np.einsum("nji,nj->ni", quat_matrix(quat), up)
+
+
 def _normalise(q: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(q, axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -241,7 +257,7 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
     wanted = [
         k
         for k in index
-        if k in _KNOWN or re.match(r"^(acc|gyr)_[xyz]$|^quat_|^mat\[|^(roll|pitch|yaw)$|^euler_", k)
+        if k in _KNOWN or re.match(r"^(free)?(acc|gyr)_[xyz]$|^quat_|^mat\[|^(roll|pitch|yaw)$|^euler_", k)
     ]
     columns: dict[str, list[float]] = {k: [] for k in wanted}
     for number, line in enumerate(lines[header_at + 1 :], start=header_at + 2):
@@ -304,8 +320,18 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
         quat = _normalise(quat)
         for i, c in enumerate("wxyz"):
             channels[f"quat_{c}"] = quat[:, i]
+        if "acc_x" not in channels and all(f"freeacc_{a}" in col for a in "xyz"):
+            free = np.column_stack([col[f"freeacc_{a}"] for a in "xyz"])
+            channels.update(zip(("acc_x", "acc_y", "acc_z"), specific_force(quat, free).T, strict=True))
+            notes += (
+                f"The {placement} sensor's file holds orientation and free acceleration (gravity "
+                "removed): the accelerometer's reading was rebuilt from the two.",
+            )
     if not any(k.startswith(("acc", "gyr")) for k in channels):
-        raise BadRecording(f"{path.name} has neither accelerometer nor gyroscope columns (Acc_X, Gyr_X).")
+        raise BadRecording(
+            f"{path.name} has neither accelerometer nor gyroscope columns (Acc_X, Gyr_X) nor free "
+            "acceleration beside its orientation (FreeAcc_X); export a mode that includes one of them."
+        )
     check_sensor(placement, t, channels, path.name)
     return SensorData(placement, t, channels, layout, header_rate, path.name, notes)
 

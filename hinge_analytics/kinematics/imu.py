@@ -76,7 +76,7 @@ import polars as pl
 from scipy.optimize import least_squares
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, interpolate_gaps, lowpass
-from hinge_analytics.numeric import nanmean, nanmean_stack, true_runs
+from hinge_analytics.numeric import nanmean, nanmean_stack, quat_matrix, true_runs
 from hinge_analytics.schema import (
     ACCELEROMETER_CHANNELS,
     ANGLES,
@@ -219,18 +219,6 @@ def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     w, xyz = q[:, :1], q[:, 1:]
     t = 2.0 * np.cross(xyz, v)
     return v + w * t + np.cross(xyz, t)
-
-
-def quat_matrix(q: np.ndarray) -> np.ndarray:
-    """Rotation matrices (n, 3, 3) of unit w-first quaternions (n, 4)."""
-    w, x, y, z = q.T
-    return np.stack(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-        ]
-    ).transpose(2, 0, 1)
 
 
 def _inclusive_scan(arrays: tuple[np.ndarray, ...], combine) -> tuple[np.ndarray, ...]:

@@ -52,7 +52,7 @@ import numpy as np
 import polars as pl
 from scipy.ndimage import uniform_filter1d
 
-from hinge_analytics.kinematics.imu import quat_matrix
+from hinge_analytics.numeric import quat_matrix
 from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, FORMATS, LABELS, TRUTH_REPS, conform
 from hinge_analytics.simulate import imu, writers
 from hinge_analytics.simulate.body import Anthropometry, Pose, forward_kinematics, rotate_heading
