@@ -216,6 +216,30 @@ def test_fusion_pulls_a_biased_gyro_back_to_gravity():
     assert np.all(np.diff(tilt[len(t) // 2 :]) < 1e-3)  # settled
 
 
+def test_a_shank_twisting_more_than_it_tilts_reads_its_small_tilt():
+    # A shin in a good morning tilts ~4 deg per rep but twists about its own long axis by more (the
+    # foot rolls, the sensor strap slides): the gyroscope's dominant axis is then near vertical, and
+    # the tilt read about it swung between -120 and +129 deg on a simulated set. The medio-lateral
+    # axis of a standing segment is horizontal.
+    rate = 60.0
+    t = np.arange(int(20 * rate)) / rate
+    moving = t > 2.0
+    theta = np.radians(4.0) * (1 - np.cos(2 * np.pi * 0.2 * (t - 2.0))) / 2 * moving  # 0..4 deg reps
+    psi = np.radians(15.0) * np.sin(2 * np.pi * 0.33 * (t - 2.0)) * moving  # twist, +-15 deg
+    # Sensor -> world R = Rx(theta) Rz(psi): x medio-lateral, z along the shank.
+    c, s = np.cos(psi), np.sin(psi)
+    theta_rate, psi_rate = np.gradient(theta, t), np.gradient(psi, t)
+    gyr = np.column_stack([c * theta_rate, -s * theta_rate, psi_rate])  # Rz(psi)^T (theta', 0, 0) + psi'
+    up_in_sensor = np.column_stack([s * np.sin(theta), c * np.sin(theta), np.cos(theta)])  # R^T z
+    acc = 9.81 * up_in_sensor + 0.02 * np.random.default_rng(0).standard_normal((len(t), 3))
+    sensors = {"shank_left": {**{f"acc_{a}": acc[:, k] for k, a in enumerate("xyz")},
+                              **{f"gyr_{a}": gyr[:, k] for k, a in enumerate("xyz")}}}  # fmt: skip
+    frames = imu_frames_from_arrays(sensors, t).frames
+    tilt = K.sensor_tilt_change(frames, "shank_left", rate)
+    assert np.nanmax(np.abs(tilt)) < 6.0
+    assert np.nanmax(tilt) - np.nanmin(tilt) == pytest.approx(4.0, abs=1.0)
+
+
 def test_shin_only_sensors_in_a_stiff_legged_lift_come_with_a_note():
     from hinge_analytics.kinematics.imu import shins_only_note
 

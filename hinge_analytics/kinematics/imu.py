@@ -22,7 +22,11 @@ calibrated from its own data:
    quaternion's rate of change; only a sensor with neither is left to the accelerometer alone
    (`gravity_motion`).
 3. **Medio-lateral axis**: a hinge rotates every segment about the athlete's medio-lateral axis, so
-   the first principal component of the bias-corrected gyro is that axis in the sensor frame.
+   the first principal component of the bias-corrected gyro is that axis in the sensor frame. The
+   axis is horizontal in the standing (or supine) reference, so the gyro's component along the
+   reference's up is left out first: a shin that tilts 4 deg but twists 15 deg about its long axis
+   would otherwise be read about its near-vertical long axis, where the up vector's projection is
+   a few hundredths of g and its "tilt" swings by a hundred degrees.
 4. **Sagittal tilt change** = signed angle of the up vector about that axis, relative to the still
    reference. A single sensor cannot tell forward from backward (a sensor strapped the other way
    round sees the same signals), so signs come from anatomy: the trunk inclines forward in every
@@ -314,10 +318,12 @@ def up_from_quaternion(quat: np.ndarray) -> np.ndarray:
     return np.column_stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
 
 
-def mediolateral_axis(gyr: np.ndarray) -> np.ndarray:
-    """Dominant rotation axis (unit, sensor frame): first principal component of the gyro samples."""
+def mediolateral_axis(gyr: np.ndarray, up_ref: np.ndarray) -> np.ndarray:
+    """Dominant horizontal rotation axis (unit, sensor frame): first principal component of the
+    gyro samples' components normal to ``up_ref``, the up direction of the still reference."""
     g = gyr[np.all(np.isfinite(gyr), axis=1)]
-    _, _, vt = np.linalg.svd(g - 0.0, full_matrices=False)
+    g = g - np.outer(g @ up_ref, up_ref)
+    _, _, vt = np.linalg.svd(g, full_matrices=False)
     return vt[0]
 
 
@@ -400,7 +406,7 @@ def _motion(
         backward = up_from_fusion(acc[::-1], -fused[::-1], -t_s[::-1], forward[-1])[::-1]
         up = forward + backward
         up /= np.linalg.norm(up, axis=1, keepdims=True)
-    axis = mediolateral_axis(gyr)
+    axis = mediolateral_axis(gyr, up_ref)
     tilt = lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
     valid = np.isfinite(acc).all(axis=1)
     tilt[~valid] = np.nan  # a logging gap: the filter only held its state
