@@ -17,7 +17,6 @@ from hinge_analytics.formats import MEDIAPIPE_33
 from hinge_analytics.ingest import LAYOUTS, READERS, detect_format, format_names, read_recording
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.layouts import (
-    STANDARD_GRAVITY,
     LayoutError,
     Table,
     load_layout,
@@ -28,6 +27,7 @@ from hinge_analytics.ingest.layouts import (
 from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.jobs.ingest import ingest_chunk
 from hinge_analytics.lake import Lake
+from hinge_analytics.numeric import STANDARD_GRAVITY
 from hinge_analytics.schema import (
     LAYOUT_FORMATS,
     LAYOUT_IMU_FORMATS,

@@ -647,6 +647,44 @@ def test_a_gyroscope_in_deg_s_whose_file_does_not_say_so_is_read_from_the_data(m
             np.testing.assert_allclose(as_deg.frames[column], as_rad.frames[column], atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    ("acc_name", "gyr_name", "acc_factor", "gyr_factor", "note"),
+    [
+        ("acc_{a}", "gyr_{a}", 1 / 9.80665, 1.0, "accelerometer was read in g"),  # g, unstated
+        ("acc_{a}", "gyr_{a}", 1000 / 9.80665, 1.0, "accelerometer was read in mg"),  # mg, unstated
+        ("acc_{a}_g", "gyr_{a}_deg_s", 1 / 9.80665, 180 / np.pi, None),  # units in the names
+        ("Acc_{A} (mg)", "Gyr_{A} [deg/s]", 1000 / 9.80665, 180 / np.pi, None),  # units bracketed
+    ],
+)
+def test_generic_imu_units_from_column_names_or_from_gravity(
+    motion, tmp_path, acc_name, gyr_name, acc_factor, gyr_factor, note
+):
+    """A generic IMU file in g or mg, or with its units in the column names, reads the same as one
+    in SI units: the average specific force is gravity, whatever the unit."""
+    time_s, pose, body, _ = motion
+    placements = ("sacrum", "thigh_left")
+    signals = sim_imu.imu_signals(time_s, pose, body, placements, rng=np.random.default_rng(7))
+    sim_imu.write_imu_generic(tmp_path / "si", time_s, signals)
+    shutil.copytree(tmp_path / "si", tmp_path / "other")
+    for placement in placements:
+        path = tmp_path / "other" / f"{placement}.csv"
+        table = pl.read_csv(path)
+        factors = {"acc": acc_factor, "gyr": gyr_factor}
+        scaled = [pl.col(f"{c}_{a}") * factor for c, factor in factors.items() for a in "xyz"]
+        table.with_columns(scaled).rename(
+            {f"acc_{a}": acc_name.format(a=a, A=a.upper()) for a in "xyz"}
+            | {f"gyr_{a}": gyr_name.format(a=a, A=a.upper()) for a in "xyz"}
+        ).write_csv(path)
+    si, other = (read_recording(tmp_path / folder, None, None)[1] for folder in ("si", "other"))
+    assert si.notes == ()
+    assert all(note in n for n in other.notes) and len(other.notes) == (2 if note else 0)
+    for placement in placements:
+        for channel in ("acc", "gyr"):
+            for axis in "xyz":
+                column = f"{placement}_{channel}_{axis}"
+                np.testing.assert_allclose(other.frames[column], si.frames[column], rtol=1e-4, atol=1e-3)
+
+
 def test_a_still_sensor_keeps_the_unit_its_file_implies(tmp_path):
     """Gravity's direction does not move in a sensor lying still: nothing to tell a unit by."""
     t = np.arange(0, 20, 0.01)

@@ -2,8 +2,11 @@
 
 Layouts (docs/formats.md):
 
-- **generic**: ``time_s, acc_x..z, gyr_x..z[, quat_w..z]`` in SI units; gyroscope in rad/s unless
-  a header line or the column name says deg/s (``gyr_x_deg_s``, ``Gyr_X (deg/s)``).
+- **generic**: ``time_s, acc_x..z, gyr_x..z[, quat_w..z]`` in SI units unless a header line or
+  the column names say otherwise (``gyr_x_deg_s``, ``Gyr_X (deg/s)``, ``acc_x_g``, ``Acc_X
+  [mg]``); a file that says nothing is read in the unit its data imply (gyroscope: how far it
+  turns the sensor against gravity, `gyroscope_to_gravity_ratio`; accelerometer: the size of
+  gravity, `_accelerometer_scale`), with a note.
 - **Movella DOT** CSV export (Movella DOT User Manual; the ``XsensDotLogger`` writer of the DOT
   SDK): optional ``sep=,``/``DeviceTag:``/``OutputRate:`` lines, then ``PacketCounter,
   SampleTimeFine, ...`` with ``Acc_X..Z`` (m/s^2), ``Gyr_X..Z`` (**deg/s**), ``Quat_W..Z``; the
@@ -110,9 +113,38 @@ def _split(line: str, delimiter: str | None) -> list[str]:
     return line.split(delimiter) if delimiter else line.split()
 
 
+ACC_UNITS = {"m/s^2": 1.0, "m/s2": 1.0, "m/s²": 1.0, "g": STANDARD_GRAVITY, "mg": STANDARD_GRAVITY / 1000}
+GYR_UNITS = {"rad/s": 1.0, "deg/s": np.pi / 180, "dps": np.pi / 180}
+# A unit written into a channel's name (``gyr_x_deg_s``, ``acc_x_g``) or after it in brackets
+# (``Acc_X (g)``, ``gyr_x [rad/s]``), in the spellings loggers use, -> the unit's one name.
+_UNIT_SPELLINGS = {
+    "g": "g",
+    "mg": "mg",
+    **dict.fromkeys(("m/s^2", "m/s2", "m/s²", "ms2", "m_s2", "m_s_2", "ms^-2", "m*s^-2"), "m/s^2"),
+    **dict.fromkeys(("deg/s", "deg_s", "degs", "dps", "°/s", "degrees/s"), "deg/s"),
+    **dict.fromkeys(("rad/s", "rad_s", "rads"), "rad/s"),
+}
+_SPELLED = "|".join(map(re.escape, _UNIT_SPELLINGS))
+_NAMED_UNIT = re.compile(rf"^((?:free)?(?:acc|gyr)_[xyz])_({_SPELLED})$")
+# Median |acceleration| over a recording (it averages to gravity) in each unit a file may not name.
+ACC_UNIT_BY_MAGNITUDE = (("g", 0.5, 2.0), ("mg", 500.0, 2000.0))
+
+
 def _column_key(name: str) -> str:
-    """``'Gyr_X (deg/s)'`` -> ``'gyr_x'``; ``'Mat[1][2]'`` -> ``'mat[1][2]'``."""
-    return re.sub(r"\s+", "", name.split("(")[0]).strip().strip('"').lower()
+    """``'Gyr_X (deg/s)'`` -> ``'gyr_x'``; ``'gyr_x_deg_s'`` -> ``'gyr_x'``; ``'Mat[1][2]'`` ->
+    ``'mat[1][2]'``."""
+    key = re.sub(r"\s+", "", re.split(r"\(|\s\[", name)[0]).strip().strip('"').lower()
+    named = _NAMED_UNIT.match(key)
+    return named.group(1) if named else key
+
+
+def _column_unit(name: str) -> str | None:
+    """The unit a column's name states (`_UNIT_SPELLINGS`), None when it states none."""
+    bracketed = re.search(r"[(\[]\s*([^)\]]+?)\s*[)\]]\s*$", name.strip().strip('"'))
+    if bracketed:
+        return _UNIT_SPELLINGS.get(bracketed.group(1).lower().replace(" ", ""))
+    named = _NAMED_UNIT.match(re.sub(r"\s+", "", name).strip('"').lower())
+    return _UNIT_SPELLINGS[named.group(2)] if named else None
 
 
 def _quat_from_matrix(m: np.ndarray) -> np.ndarray:
@@ -234,6 +266,7 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
     if len(set(k for k in keys if k)) != len([k for k in keys if k]):
         raise BadRecording(f"{path.name} has duplicate column names; re-export it.")
     index = {k: i for i, k in enumerate(keys) if k}
+    stated_units = {k: u for k, c in zip(keys, header_cells, strict=True) if (u := _column_unit(c))}
     header_text = lines[header_at].lower()
     if "devicetag" in meta or "movella" in meta or "xsens dot" in meta or "sep=" in meta:
         layout = "movella_dot"
@@ -298,9 +331,11 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
                 f"The {placement} sensor's gyroscope was read in deg/s: its file does not say, and read "
                 f"as rad/s it turns the sensor {ratio:.0f} times further than gravity shows it tilting.",
             )
+    acc_scale, acc_note = _accelerometer_scale(col, stated_units, layout, placement)
+    notes += acc_note
     for axis in "xyz":
         if f"acc_{axis}" in col:
-            channels[f"acc_{axis}"] = col[f"acc_{axis}"]
+            channels[f"acc_{axis}"] = col[f"acc_{axis}"] * acc_scale
         if f"gyr_{axis}" in col:
             g = col[f"gyr_{axis}"]
             channels[f"gyr_{axis}"] = np.radians(g) if gyro_deg else g
@@ -334,6 +369,35 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
         )
     check_sensor(placement, t, channels, path.name)
     return SensorData(placement, t, channels, layout, header_rate, path.name, notes)
+
+
+def _accelerometer_scale(
+    col: dict[str, np.ndarray], stated_units: dict[str, str], layout: str, placement: str
+) -> tuple[float, tuple[str, ...]]:
+    """Factor to m/s^2 of a file's accelerometer columns, with a note for the coach when the
+    unit was read from the data.
+
+    Stated in the column names: that unit. Movella and Xsens exports: m/s^2 (their manuals).
+    A generic file that does not say: the median magnitude of the specific force over the
+    recording is gravity (a body or a load cannot accelerate away from it for long), so it tells
+    g (~1) and mg (~1000) from m/s^2 (~9.8) (`ACC_UNIT_BY_MAGNITUDE`)."""
+    units = {stated_units.get(f"acc_{a}") for a in "xyz"} - {None}
+    if len(units) > 1:
+        raise BadRecording(f"The {placement} sensor's accelerometer columns name different units ({units}).")
+    if units:
+        return ACC_UNITS[units.pop()], ()
+    if layout != "generic" or not all(f"acc_{a}" in col for a in "xyz"):
+        return 1.0, ()
+    magnitude = np.linalg.norm(np.column_stack([col[f"acc_{a}"] for a in "xyz"]), axis=1)
+    typical = float(np.nanmedian(magnitude)) if np.isfinite(magnitude).any() else float("nan")
+    for unit, low, high in ACC_UNIT_BY_MAGNITUDE:
+        if low <= typical <= high:
+            note = (
+                f"The {placement} sensor's accelerometer was read in {unit}: its file does not say, and "
+                f"it reads {typical:.4g} on average, where gravity is 1 g = 1000 mg = 9.81 m/s^2."
+            )
+            return ACC_UNITS[unit], (note,)
+    return 1.0, ()
 
 
 def gyroscope_to_gravity_ratio(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> float | None:

@@ -77,12 +77,9 @@ from hinge_analytics.formats import (
 from hinge_analytics.ingest.checks import MAX_GAP_S, RATE_TOLERANCE
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, RecordingRead, imu_frames_from_arrays
-from hinge_analytics.ingest.imu import MAX_BYTES, SensorData, align, check_sensor
-from hinge_analytics.numeric import STANDARD_GRAVITY
+from hinge_analytics.ingest.imu import ACC_UNITS, GYR_UNITS, MAX_BYTES, SensorData, align, check_sensor
 from hinge_analytics.schema import IMU_PLACEMENTS
 
-ACC_UNITS = {"m/s^2": 1.0, "m/s2": 1.0, "m/s²": 1.0, "g": STANDARD_GRAVITY, "mg": STANDARD_GRAVITY / 1000}
-GYR_UNITS = {"rad/s": 1.0, "deg/s": np.pi / 180, "dps": np.pi / 180}
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "frame": None, "none": None}
 POSE_UNITS = {"m": "world_m", "normalised": "image", "normalized": "image", "px": "image_px"}
 NAME_SETS: dict[str, tuple[str, ...]] = {
