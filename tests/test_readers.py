@@ -685,6 +685,31 @@ def test_generic_imu_units_from_column_names_or_from_gravity(
                 np.testing.assert_allclose(other.frames[column], si.frames[column], rtol=1e-4, atol=1e-3)
 
 
+def test_an_arduino_style_log_reads_like_the_si_file(motion, tmp_path):
+    """``millis``/``timestamp`` clocks in ms, ``ax..gz`` names, g and deg/s: an MPU6050 sketch's log.
+    Without any clock the manifest's rate times the samples (SPEC.md, sample_rate_hz)."""
+    time_s, pose, body, _ = motion
+    signals = sim_imu.imu_signals(time_s, pose, body, ("thigh_left",), rng=np.random.default_rng(3))
+    sim_imu.write_imu_generic(tmp_path / "si", time_s, signals)
+    si = pl.read_csv(tmp_path / "si" / "thigh_left.csv")
+    arduino = si.select(
+        (pl.col("time_s") * 1000 + 52_000).round(0).alias("timestamp"),
+        *(pl.col(f"acc_{a}").truediv(9.80665).alias(f"a{a}") for a in "xyz"),
+        *(pl.col(f"gyr_{a}").mul(180 / np.pi).alias(f"g{a}_dps") for a in "xyz"),
+    )
+    for name, table, rate in (("clock", arduino, None), ("no_clock", arduino.drop("timestamp"), 60.0)):
+        (tmp_path / name).mkdir()
+        table.write_csv(tmp_path / name / "thigh_left.csv")
+        read = read_recording(tmp_path / name, None, rate)[1]
+        assert read.sample_rate_hz == pytest.approx(60.0, rel=0.01)
+        for channel in ("acc", "gyr"):
+            for axis in "xyz":
+                column = f"thigh_left_{channel}_{axis}"
+                np.testing.assert_allclose(read.frames[column], si[f"{channel}_{axis}"], rtol=1e-3, atol=2e-3)
+    with pytest.raises(BadRecording, match="needs sample_rate_hz"):
+        read_recording(tmp_path / "no_clock", None, None)
+
+
 def test_a_still_sensor_keeps_the_unit_its_file_implies(tmp_path):
     """Gravity's direction does not move in a sensor lying still: nothing to tell a unit by."""
     t = np.arange(0, 20, 0.01)

@@ -19,7 +19,7 @@ from hinge_analytics.ingest.c3d import read_c3d
 from hinge_analytics.ingest.coco17 import read_coco17_json
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead
-from hinge_analytics.ingest.imu import read_imu_csv
+from hinge_analytics.ingest.imu import find_header, read_imu_csv
 from hinge_analytics.ingest.layouts import detect_layout, layout_names, read_layout, takes_placement
 from hinge_analytics.ingest.mediapipe import read_mediapipe_csv
 from hinge_analytics.ingest.openpose import read_openpose_json
@@ -83,7 +83,7 @@ def _detect_file(path: Path) -> str | None:
         return layout
     if "_visibility" in text or "left_hip_x" in text:
         return "mediapipe_csv"
-    if any(h in text for h in _IMU_HINTS):
+    if any(h in text for h in _IMU_HINTS) or find_header(text.splitlines()[:-1]) is not None:
         return "imu_csv"
     return None
 

@@ -41,7 +41,7 @@ from hinge_analytics.ingest.checks import (
 )
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead, imu_frames_from_arrays
-from hinge_analytics.ingest.mediapipe import check_time_unit
+from hinge_analytics.ingest.mediapipe import MAX_PLAUSIBLE_HZ, MIN_PLAUSIBLE_HZ, check_time_unit
 from hinge_analytics.numeric import STANDARD_GRAVITY, quat_matrix
 from hinge_analytics.schema import IMU_PLACEMENTS
 
@@ -49,13 +49,17 @@ MAX_BYTES = 256 * 1024 * 1024
 MAX_SENSOR_FILES = 32
 _US_WRAP = 2**32
 _COUNTER_WRAP = 2**16
-_TIME_COLUMNS = (
+_TIME_COLUMNS: tuple[tuple[str, float | None], ...] = (
     ("time_s", 1.0),
     ("timestamp_s", 1.0),
-    ("time", 1.0),
     ("timestamp_ms", 1e-3),
     ("time_ms", 1e-3),
+    ("millis", 1e-3),  # Arduino's millis()
+    ("micros", 1e-6),
+    ("time", None),  # unit not named: the one that gives a sampling rate a logger has
+    ("timestamp", None),
 )
+_TIME_SCALES = (1.0, 1e-3, 1e-6)  # s, ms, us
 _KNOWN = {"packetcounter", "sampletimefine", "acc_x", "gyr_x", "quat_w", "quat_q0"} | {
     c for c, _ in _TIME_COLUMNS
 }
@@ -125,7 +129,13 @@ _UNIT_SPELLINGS = {
     **dict.fromkeys(("rad/s", "rad_s", "rads"), "rad/s"),
 }
 _SPELLED = "|".join(map(re.escape, _UNIT_SPELLINGS))
-_NAMED_UNIT = re.compile(rf"^((?:free)?(?:acc|gyr)_[xyz])_({_SPELLED})$")
+# Channel names loggers write besides acc_x/gyr_x: Accel_X, AccX, accelerometer_x, ax (Arduino
+# MPU6050 sketches: ax, ay, az, gx, gy, gz), Gyro_X, GyroX, gyroscope_x, gx.
+_ACC_NAMES = ("acc", "accel", "accelerometer", "acceleration", "a")
+_GYR_NAMES = ("gyr", "gyro", "gyroscope", "g")
+_CHANNEL = re.compile(
+    rf"^(?P<channel>freeacc|{'|'.join(_ACC_NAMES + _GYR_NAMES)})_?(?P<axis>[xyz])(?:_(?P<unit>{_SPELLED}))?$"
+)
 # Median |acceleration| over a recording (it averages to gravity) in each unit a file may not name.
 ACC_UNIT_BY_MAGNITUDE = (("g", 0.5, 2.0), ("mg", 500.0, 2000.0))
 
@@ -134,8 +144,12 @@ def _column_key(name: str) -> str:
     """``'Gyr_X (deg/s)'`` -> ``'gyr_x'``; ``'gyr_x_deg_s'`` -> ``'gyr_x'``; ``'Mat[1][2]'`` ->
     ``'mat[1][2]'``."""
     key = re.sub(r"\s+", "", re.split(r"\(|\s\[", name)[0]).strip().strip('"').lower()
-    named = _NAMED_UNIT.match(key)
-    return named.group(1) if named else key
+    channel = _CHANNEL.match(key)
+    if channel is None:
+        return key
+    kind = channel["channel"]
+    kind = kind if kind == "freeacc" else "acc" if kind in _ACC_NAMES else "gyr"
+    return f"{kind}_{channel['axis']}"
 
 
 def _column_unit(name: str) -> str | None:
@@ -143,8 +157,8 @@ def _column_unit(name: str) -> str | None:
     bracketed = re.search(r"[(\[]\s*([^)\]]+?)\s*[)\]]\s*$", name.strip().strip('"'))
     if bracketed:
         return _UNIT_SPELLINGS.get(bracketed.group(1).lower().replace(" ", ""))
-    named = _NAMED_UNIT.match(re.sub(r"\s+", "", name).strip('"').lower())
-    return _UNIT_SPELLINGS[named.group(2)] if named else None
+    channel = _CHANNEL.match(re.sub(r"\s+", "", name).strip('"').lower())
+    return _UNIT_SPELLINGS[channel["unit"]] if channel and channel["unit"] else None
 
 
 def _quat_from_matrix(m: np.ndarray) -> np.ndarray:
@@ -228,18 +242,11 @@ def _unwrap(values: np.ndarray, wrap: int, name: str, what: str) -> np.ndarray:
     return np.concatenate([[v[0]], v[0] + np.cumsum(steps)])
 
 
-def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> SensorData:
-    """Parse one sensor's export (generic, Movella DOT or Xsens MT Manager) to SI channels."""
-    text = _decode(path)
-    lines = text.splitlines()
-    if lines and lines[0].startswith("Format="):
-        raise BadRecording(
-            f"{path.name} is an APDM Opal export with all sensors in one file; export one CSV per "
-            "sensor, named after its placement (e.g. lower_back.csv)."
-        )
-    placement = placement_of(path)
+def find_header(lines: list[str]) -> tuple[int, str] | None:
+    """(line index, delimiter) of the row naming a sensor file's columns: the first of the first
+    200 lines that names an IMU channel (acc, gyr, orientation) beside a known column; None when
+    there is none. ``sep=`` and ``//`` lines before it are the exporters' metadata."""
     delimiter: str | None = None
-    header_at = None
     for i, line in enumerate(lines[:200]):
         if line.lower().startswith("sep=") and len(line) > 4:
             delimiter = line[4]
@@ -253,13 +260,27 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
             or "mat[1][1]" in keys
             or {"roll", "euler_x"} & keys
         ):
-            header_at, delimiter = i, delim
-            break
-    if header_at is None:
+            return i, delim
+    return None
+
+
+def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> SensorData:
+    """Parse one sensor's export (generic, Movella DOT or Xsens MT Manager) to SI channels."""
+    text = _decode(path)
+    lines = text.splitlines()
+    if lines and lines[0].startswith("Format="):
+        raise BadRecording(
+            f"{path.name} is an APDM Opal export with all sensors in one file; export one CSV per "
+            "sensor, named after its placement (e.g. lower_back.csv)."
+        )
+    placement = placement_of(path)
+    header = find_header(lines)
+    if header is None:
         raise BadRecording(
             f"{path.name} has no column row with IMU channels (e.g. time_s, acc_x, gyr_x or "
             "PacketCounter, SampleTimeFine, Acc_X, Gyr_X)."
         )
+    header_at, delimiter = header
     meta = "\n".join(lines[:header_at]).lower()
     header_cells = _split(lines[header_at], delimiter)
     keys = [_column_key(c) for c in header_cells]
@@ -442,6 +463,7 @@ def _time(
     broken = None  # the first time column with empty cells, for the message if nothing else works
     for column, scale in _TIME_COLUMNS:
         if column in col and np.all(np.isfinite(col[column])):
+            scale = _time_scale(col[column]) if scale is None else scale
             check_time_unit(col[column], column, scale, name)
             return col[column] * scale
         if column in col and broken is None:
@@ -470,9 +492,28 @@ def _time(
             f"The {broken} column of {name} is empty in {int(empty.sum())} of its {len(empty)} rows "
             f"({where} data row {first + 1}): the file was cut short or damaged; re-export it."
         )
+    rate = manifest_rate or header_rate
+    if broken is None and rate:  # SPEC.md: the manifest's rate times a file without a clock
+        return np.arange(len(next(iter(col.values())))) / rate
     raise BadRecording(
-        f"{name} has no usable time column (time_s, SampleTimeFine or PacketCounter), or it has gaps."
+        f"{name} has no usable time column (time_s, SampleTimeFine or PacketCounter), or it has gaps; "
+        "a file without timestamps needs sample_rate_hz in the manifest."
     )
+
+
+def _time_scale(values: np.ndarray) -> float:
+    """Seconds per unit of a time column that does not name its unit: the first of s, ms and us
+    whose median step is a sampling rate a recording has (mediapipe.MIN/MAX_PLAUSIBLE_HZ); seconds
+    when none is (`check_time_unit` then says what the values look like)."""
+    steps = np.diff(values)
+    steps = steps[steps > 0]
+    if len(steps) < 2:
+        return 1.0
+    step = float(np.median(steps))
+    for scale in _TIME_SCALES:
+        if MIN_PLAUSIBLE_HZ <= 1.0 / (step * scale) <= MAX_PLAUSIBLE_HZ:
+            return scale
+    return 1.0
 
 
 def check_sensor(placement: str, t: np.ndarray, channels: dict[str, np.ndarray], name: str) -> None:
