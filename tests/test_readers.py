@@ -67,6 +67,43 @@ def test_mediapipe_world_round_trip(motion, tmp_path):
         assert np.nanmax(np.abs(_xyz(read, lm) - (points[lm] - centre))) < 2e-5  # 5 decimals + float32
 
 
+@pytest.mark.parametrize("spelling", ["indexed_from_1", "indexed_from_0", "short_visibility"])
+def test_mediapipe_csv_spellings_read_like_the_documented_names(motion, tmp_path, spelling):
+    """Landmark CSVs written by hand: ``class,x1,y1,z1,v1,...,v33`` (a common tutorial's layout),
+    ``x_0..v_32`` with a ``time`` column in seconds, ``<landmark>_v`` with ``frame_idx``."""
+    from hinge_analytics.formats import MEDIAPIPE_33
+
+    time_s, _, _, points = motion
+    vis = {k: np.linspace(0.3, 1.0, len(time_s)) for k in points}
+    writers.write_mediapipe_csv(tmp_path / "named.csv", time_s, points, vis)
+    named = pl.read_csv(tmp_path / "named.csv")
+    axes = {"x": "x", "y": "y", "z": "z", "visibility": "v"}
+    if spelling == "short_visibility":
+        renames = {f"{lm}_visibility": f"{lm}_v" for lm in MEDIAPIPE_33}
+        other = named.rename(renames).with_columns(frame_idx=pl.int_range(pl.len())).drop("timestamp_ms")
+        rate = 60.0
+    else:
+        first = 1 if spelling == "indexed_from_1" else 0
+        sep = "" if first else "_"
+        renames = {
+            f"{lm}_{a}": f"{short}{sep}{i + first}"
+            for i, lm in enumerate(MEDIAPIPE_33)
+            for a, short in axes.items()
+        }
+        other = named.rename(renames).with_columns(time=pl.col("timestamp_ms") / 1000, label=pl.lit("up"))
+        other = other.select(pl.col("label").alias("class"), "time", *renames.values())
+        rate = None
+    other.write_csv(tmp_path / "other.csv")
+    assert detect_format(tmp_path / "other.csv") == "mediapipe_csv"
+    want = read_mediapipe_csv(tmp_path / "named.csv", None)
+    got = read_mediapipe_csv(tmp_path / "other.csv", rate)
+    assert got.sample_rate_hz == pytest.approx(want.sample_rate_hz, rel=1e-3)
+    for lm in CORE:
+        np.testing.assert_allclose(_xyz(got, lm), _xyz(want, lm), atol=1e-6)
+        column = landmark_columns(lm)[3]
+        np.testing.assert_allclose(got.frames[column], want.frames[column], atol=1e-6)
+
+
 def test_mediapipe_image_round_trip(motion, tmp_path):
     time_s, _, _, points = motion
     rng = np.random.default_rng(1)

@@ -21,7 +21,7 @@ from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.ingest.imu import find_header, read_imu_csv
 from hinge_analytics.ingest.layouts import detect_layout, layout_names, read_layout, takes_placement
-from hinge_analytics.ingest.mediapipe import read_mediapipe_csv
+from hinge_analytics.ingest.mediapipe import canonical_columns, read_mediapipe_csv
 from hinge_analytics.ingest.openpose import read_openpose_json
 from hinge_analytics.ingest.trc import read_trc
 from hinge_analytics.ingest.video import VIDEO_SUFFIXES, read_video
@@ -81,7 +81,8 @@ def _detect_file(path: Path) -> str | None:
     layout = detect_layout(head.decode("utf-8-sig", "replace"))
     if layout is not None:
         return layout
-    if "_visibility" in text or "left_hip_x" in text:
+    first_row = text.lstrip("\ufeff").split("\n", 1)[0]
+    if "_visibility" in text or "left_hip_x" in canonical_columns(first_row.strip().split(",")):
         return "mediapipe_csv"
     if any(h in text for h in _IMU_HINTS) or find_header(text.splitlines()[:-1]) is not None:
         return "imu_csv"

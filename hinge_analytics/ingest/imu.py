@@ -41,7 +41,7 @@ from hinge_analytics.ingest.checks import (
 )
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead, imu_frames_from_arrays
-from hinge_analytics.ingest.mediapipe import MAX_PLAUSIBLE_HZ, MIN_PLAUSIBLE_HZ, check_time_unit
+from hinge_analytics.ingest.mediapipe import check_time_unit, time_scale
 from hinge_analytics.numeric import STANDARD_GRAVITY, quat_matrix
 from hinge_analytics.schema import IMU_PLACEMENTS
 
@@ -59,7 +59,6 @@ _TIME_COLUMNS: tuple[tuple[str, float | None], ...] = (
     ("time", None),  # unit not named: the one that gives a sampling rate a logger has
     ("timestamp", None),
 )
-_TIME_SCALES = (1.0, 1e-3, 1e-6)  # s, ms, us
 _KNOWN = {"packetcounter", "sampletimefine", "acc_x", "gyr_x", "quat_w", "quat_q0"} | {
     c for c, _ in _TIME_COLUMNS
 }
@@ -463,7 +462,7 @@ def _time(
     broken = None  # the first time column with empty cells, for the message if nothing else works
     for column, scale in _TIME_COLUMNS:
         if column in col and np.all(np.isfinite(col[column])):
-            scale = _time_scale(col[column]) if scale is None else scale
+            scale = time_scale(col[column]) if scale is None else scale
             check_time_unit(col[column], column, scale, name)
             return col[column] * scale
         if column in col and broken is None:
@@ -499,21 +498,6 @@ def _time(
         f"{name} has no usable time column (time_s, SampleTimeFine or PacketCounter), or it has gaps; "
         "a file without timestamps needs sample_rate_hz in the manifest."
     )
-
-
-def _time_scale(values: np.ndarray) -> float:
-    """Seconds per unit of a time column that does not name its unit: the first of s, ms and us
-    whose median step is a sampling rate a recording has (mediapipe.MIN/MAX_PLAUSIBLE_HZ); seconds
-    when none is (`check_time_unit` then says what the values look like)."""
-    steps = np.diff(values)
-    steps = steps[steps > 0]
-    if len(steps) < 2:
-        return 1.0
-    step = float(np.median(steps))
-    for scale in _TIME_SCALES:
-        if MIN_PLAUSIBLE_HZ <= 1.0 / (step * scale) <= MAX_PLAUSIBLE_HZ:
-            return scale
-    return 1.0
 
 
 def check_sensor(placement: str, t: np.ndarray, channels: dict[str, np.ndarray], name: str) -> None:

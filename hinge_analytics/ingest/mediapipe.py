@@ -2,7 +2,10 @@
 
 Layout: one row per frame, ``timestamp_ms`` (or ``frame``, with the manifest's rate), then
 ``<landmark>_x, _y, _z, _visibility`` for MediaPipe's 33 landmark names
-(https://ai.google.dev/edge/mediapipe/solutions/vision/pose_landmarker). Either *world* landmarks
+(https://ai.google.dev/edge/mediapipe/solutions/vision/pose_landmarker). Spellings seen in
+landmark CSVs written by hand are read too (`canonical_columns`): ``_v`` for ``_visibility``,
+landmarks by index (``x0..v32`` or ``x1..v33``, ``landmark_0_x``), ``time``/``timestamp`` in s
+or ms (whichever gives a plausible frame rate), ``frame_idx``. Either *world* landmarks
 (metres, origin at the hip centre, y down) or *normalised image* landmarks (x, y in 0..1 of the
 image width/height, y down). Optional ``image_width``/``image_height`` columns restore the aspect
 ratio of normalised coordinates; without them x and y are kept as fractions of the frame.
@@ -11,6 +14,7 @@ ratio of normalised coordinates; without them x and y are kept as fractions of t
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +32,19 @@ def read_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseR
 
 
 _MAPPING = canonical_map(MEDIAPIPE_33)
-_EXTRA = ("timestamp_ms", "timestamp_s", "frame", "image_width", "image_height")
+_EXTRA = ("timestamp_ms", "timestamp_s", "timestamp", "frame", "image_width", "image_height")
+# Other spellings of a landmark's visibility, and of a landmark by its index (0-32 in MediaPipe's
+# order, or 1-33 as many tutorials write it: x1, y1, z1, v1 ... x33): read as `<name>_<axis>`.
+_VISIBILITY = {"v": "visibility", "vis": "visibility", "visibility": "visibility"}
+_TIME_NAMES = {
+    "time_ms": "timestamp_ms",
+    "time_s": "timestamp_s",
+    "time": "timestamp",  # no unit named: read in the one that gives a plausible frame rate
+    "frame_idx": "frame",
+    "frame_index": "frame",
+    "frame_number": "frame",
+}
+_INDEXED = re.compile(r"^(?:landmark_?)?(?:(x|y|z|v|vis|visibility)_?(\d+)|(\d+)_(x|y|z|v|vis|visibility))$")
 
 
 def _wanted(lower: str) -> bool:
@@ -40,6 +56,27 @@ def _wanted(lower: str) -> bool:
 
 
 _WANTED_STEMS = frozenset(MEDIAPIPE_33[i] for i in _MAPPING.values())
+
+
+def canonical_columns(lower: list[str]) -> list[str]:
+    """Lower-cased column names -> the reader's ``<landmark>_<x|y|z|visibility>`` names (others
+    unchanged): ``left_hip_v`` -> ``left_hip_visibility``; ``x0``/``x_0``/``0_x``/``landmark_0_x``
+    -> ``nose_x``, counted from 1 when the indices run 1-33."""
+    indexed = [_INDEXED.match(c) for c in lower]
+    numbers = {int(m[2] or m[3]) for m in indexed if m}
+    first = 1 if numbers and min(numbers) == 1 and max(numbers) == len(MEDIAPIPE_33) else 0
+    out = []
+    for name, match in zip(lower, indexed, strict=True):
+        if match:
+            axis, index = (match[1], match[2]) if match[1] else (match[4], match[3])
+            position = int(index) - first
+            if 0 <= position < len(MEDIAPIPE_33):
+                out.append(f"{MEDIAPIPE_33[position]}_{_VISIBILITY.get(axis, axis)}")
+                continue
+        stem, _, axis = name.rpartition("_")
+        visibility = axis in _VISIBILITY and stem in _WANTED_STEMS
+        out.append(f"{stem}_visibility" if visibility else _TIME_NAMES.get(name, name))
+    return out
 
 
 def _header(path: Path) -> list[str]:
@@ -63,7 +100,7 @@ class _Table:
             header = _header(path)
         except (csv.Error, OSError) as exc:
             raise BadRecording(f"The file is not a readable MediaPipe CSV ({first_line(exc)}).") from exc
-        lower = [c.strip().lower() for c in header]
+        lower = canonical_columns([c.strip().lower() for c in header])
         wanted = [c for c, low in zip(header, lower, strict=True) if _wanted(low)]
         table = None
         if wanted and len(set(lower)) == len(lower):
@@ -83,7 +120,8 @@ class _Table:
             except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
                 raise BadRecording(f"The file is not a readable MediaPipe CSV ({first_line(exc)}).") from exc
         self.table = table
-        self.columns = {c.strip().lower(): c for c in table.columns}
+        names = canonical_columns([c.strip().lower() for c in table.columns])
+        self.columns = dict(zip(names, table.columns, strict=True))
         self.height = table.height
 
     def __contains__(self, lower: str) -> bool:
@@ -127,6 +165,9 @@ def load_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseA
     elif "timestamp_s" in table:
         timestamps = table.numeric(["timestamp_s"])[:, 0]
         check_time_unit(timestamps, "timestamp_s", 1.0, path.name)
+    elif "timestamp" in table:
+        raw = table.numeric(["timestamp"])[:, 0]
+        timestamps = raw * time_scale(raw)
     else:
         timestamps = None
     world = _looks_like_world(xyz)
@@ -185,6 +226,21 @@ def check_time_unit(values: np.ndarray, column: str, scale: float, name: str) ->
             f"sample every {step:.3g} s and {span / 3600:.1f} h in all. The values look like milliseconds "
             f"({span / 1000:.1f} s): name the column with _ms (e.g. timestamp_ms), or export seconds."
         )
+
+
+def time_scale(values: np.ndarray) -> float:
+    """Seconds per unit of a time column that does not name its unit: the first of s, ms and us
+    whose median step is a sampling rate a recording has (``MIN/MAX_PLAUSIBLE_HZ``); seconds
+    when none is (`check_time_unit` then says what the values look like)."""
+    steps = np.diff(values)
+    steps = steps[steps > 0]
+    if len(steps) < 2:
+        return 1.0
+    step = float(np.median(steps))
+    for scale in (1.0, 1e-3, 1e-6):  # s, ms, us
+        if MIN_PLAUSIBLE_HZ <= 1.0 / (step * scale) <= MAX_PLAUSIBLE_HZ:
+            return scale
+    return 1.0
 
 
 def _numeric(table: pl.DataFrame, cols: list[str]) -> np.ndarray:
