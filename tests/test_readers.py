@@ -321,6 +321,32 @@ def test_dot_sensor_fusion_export_without_accelerometer(motion, tmp_path):
         assert difference < 0.1, angle  # both take the tilt from the orientation output
 
 
+@pytest.mark.parametrize(
+    ("stem", "tag", "placement"),
+    [
+        ("Left Thigh", None, "thigh_left"),
+        ("P03_R-shin", None, "shank_right"),
+        ("lumbar", None, "lower_back"),
+        ("D422CD000001_20260907_101502", "thigh_right", "thigh_right"),  # named in the DOT app
+        ("D422CD000001_20260907_101502", "Upper back", "upper_back"),
+    ],
+)
+def test_sensor_placement_from_everyday_names_or_the_app_tag(tmp_path, stem, tag, placement):
+    header = "PacketCounter,SampleTimeFine,Acc_X,Acc_Y,Acc_Z"
+    lines = ["sep=,", f"DeviceTag:,{tag or 'D4:22:CD:00:00:01'}", header]
+    lines += [f"{i},{1_000_000 + i * 16_667},0.1,0.2,9.81" for i in range(200)]
+    (tmp_path / f"{stem}.csv").write_text("\n".join(lines) + "\n")
+    assert parse_sensor_file(tmp_path / f"{stem}.csv").placement == placement
+
+
+def test_a_sensor_named_for_no_placement_is_refused_with_the_names_to_use(tmp_path):
+    lines = ["sep=,", "DeviceTag:,D4:22:CD:00:00:01", "PacketCounter,SampleTimeFine,Acc_X,Acc_Y,Acc_Z"]
+    lines += [f"{i},{1_000_000 + i * 16_667},0.1,0.2,9.81" for i in range(200)]
+    (tmp_path / "sensor3.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(BadRecording, match="not named after a placement.*thigh_left"):
+        parse_sensor_file(tmp_path / "sensor3.csv")
+
+
 def test_dot_sample_time_fine_wraps_around(tmp_path):
     n = 400
     t_us = (2**32 - 2_000_000 + np.arange(n) * 16_667) % 2**32  # wraps after 2 s at 60 Hz

@@ -87,16 +87,46 @@ class SensorData:
         return f"the {self.placement} sensor" + (f" ({self.source})" if self.source else "")
 
 
-def placement_of(path: Path) -> str:
-    """File stem -> placement (``thigh_left.csv``, ``S1_thigh-left.csv``, ``Thigh_Left_DOT.csv``)."""
-    stem = re.sub(r"[\s\-.]+", "_", path.stem.strip().lower())
+# Words for a placement in sensor names that do not spell it as SPEC.md does ("Left Thigh",
+# "R_shin", "lumbar"): a side and a leg segment, or a region of the back.
+_SIDES = {"left": "left", "l": "left", "right": "right", "r": "right"}
+_LEG_SEGMENTS = {"thigh": "thigh", "shank": "shank", "shin": "shank"}
+_BACK = {
+    ("lower", "back"): "lower_back",
+    ("lumbar",): "lower_back",
+    ("upper", "back"): "upper_back",
+    ("thoracic",): "upper_back",
+    ("pelvis",): "sacrum",
+    ("sacrum",): "sacrum",
+}
+
+
+def placement_in(name: str) -> str | None:
+    """The placement a sensor's name gives (``thigh_left``, ``S1_thigh-left``, ``Thigh_Left_DOT``,
+    ``Left Thigh``, ``R_shin``, ``lumbar``), None when it gives none or more than one."""
+    stem = re.sub(r"[\s\-.]+", "_", name.strip().lower())
     for placement in sorted(IMU_PLACEMENTS, key=len, reverse=True):
         if stem == placement or stem.startswith(placement + "_") or stem.endswith("_" + placement):
             return placement
-    raise BadRecording(
-        f"The sensor file {path.name!r} is not named after a placement; rename it to one of "
-        f"{', '.join(IMU_PLACEMENTS)} (e.g. thigh_left.csv)."
-    )
+    words = set(stem.split("_"))
+    sides = {_SIDES[w] for w in words & _SIDES.keys()}
+    legs = {_LEG_SEGMENTS[w] for w in words & _LEG_SEGMENTS.keys()}
+    backs = {placement for key, placement in _BACK.items() if words.issuperset(key)}
+    if len(legs) == 1 and len(sides) == 1 and not backs:
+        return f"{legs.pop()}_{sides.pop()}"
+    return backs.pop() if len(backs) == 1 and not legs else None
+
+
+def placement_of(path: Path, tag: str | None = None) -> str:
+    """The placement of a sensor file: from its name (`placement_in`), else from the name the
+    sensor was given in its app (``tag``: Movella DOT's ``DeviceTag``)."""
+    placement = placement_in(path.stem) or (placement_in(tag) if tag else None)
+    if placement is None:
+        raise BadRecording(
+            f"The sensor file {path.name!r} is not named after a placement; rename it to one of "
+            f"{', '.join(IMU_PLACEMENTS)} (e.g. thigh_left.csv), or give the sensor that name in its app."
+        )
+    return placement
 
 
 def _decode(path: Path) -> str:
@@ -241,6 +271,14 @@ def _unwrap(values: np.ndarray, wrap: int, name: str, what: str) -> np.ndarray:
     return np.concatenate([[v[0]], v[0] + np.cumsum(steps)])
 
 
+def _device_tag(lines: list[str]) -> str | None:
+    """The name a Movella DOT sensor was given in its app (header line ``DeviceTag:,<tag>``)."""
+    for line in lines[:30]:
+        if line.lower().startswith("devicetag:"):
+            return line.split(":", 1)[1].strip(" ,\t") or None
+    return None
+
+
 def find_header(lines: list[str]) -> tuple[int, str] | None:
     """(line index, delimiter) of the row naming a sensor file's columns: the first of the first
     200 lines that names an IMU channel (acc, gyr, orientation) beside a known column; None when
@@ -272,8 +310,8 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
             f"{path.name} is an APDM Opal export with all sensors in one file; export one CSV per "
             "sensor, named after its placement (e.g. lower_back.csv)."
         )
-    placement = placement_of(path)
     header = find_header(lines)
+    placement = placement_of(path, _device_tag(lines))
     if header is None:
         raise BadRecording(
             f"{path.name} has no column row with IMU channels (e.g. time_s, acc_x, gyr_x or "
