@@ -287,9 +287,11 @@ def _euler_zyx_deg(q: np.ndarray) -> np.ndarray:
     return np.degrees(np.column_stack([roll, pitch, yaw]))
 
 
-def test_dot_sensor_fusion_export_without_accelerometer(motion, tmp_path):
-    """Movella DOT's "Extended (Euler)" mode writes orientation and free acceleration only: the
-    reader rebuilds the accelerometer from them, and the set is analysed like the full export."""
+@pytest.mark.parametrize("mode", ["Extended(Euler)", "Orientation(Euler)"])
+def test_dot_sensor_fusion_export_without_accelerometer(motion, tmp_path, mode):
+    """Movella DOT's "Extended (Euler)" mode writes orientation and free acceleration only (the
+    reader rebuilds the accelerometer from them), its "Orientation (Euler)" mode the orientation
+    alone: each set is analysed like the full export."""
     time_s, pose, body, _ = motion
     placements = ("upper_back", "sacrum", "thigh_left", "shank_left")
     signals = sim_imu.imu_signals(time_s, pose, body, placements, rng=np.random.default_rng(6), noise=False)
@@ -297,22 +299,27 @@ def test_dot_sensor_fusion_export_without_accelerometer(motion, tmp_path):
     sim_imu.write_imu_dot(full, time_s, signals, np.random.default_rng(1))
     fusion.mkdir()
     ticks = np.round(1e6 * (1.0 + time_s)).astype(np.int64)
+    free_acc = mode.startswith("Extended")
     for placement, s in signals.items():
         rotation = quat_matrix(s.quat)  # sensor -> earth (ENU)
         free = np.einsum("nij,nj->ni", rotation, s.acc) - [0.0, 0.0, 9.81]
         euler = _euler_zyx_deg(s.quat)
-        mode = "Measurement Mode:,Sensor fusion Mode - Extended(Euler)"
-        lines = ["sep=,", "DeviceTag:,1", "OutputRate:,60Hz", mode, ""]
-        lines.append("PacketCounter,SampleTimeFine,Euler_X,Euler_Y,Euler_Z,FreeAcc_X,FreeAcc_Y,FreeAcc_Z,Status")
+        columns = "PacketCounter,SampleTimeFine,Euler_X,Euler_Y,Euler_Z"
+        columns += ",FreeAcc_X,FreeAcc_Y,FreeAcc_Z" * free_acc
+        lines = ["sep=,", "DeviceTag:,1", f"Measurement Mode:,Sensor fusion Mode - {mode}", "", columns]
         lines += [
-            f"{i},{t},{e[0]:.6f},{e[1]:.6f},{e[2]:.6f},{f[0]:.6f},{f[1]:.6f},{f[2]:.6f},0"
+            f"{i},{t},{e[0]:.6f},{e[1]:.6f},{e[2]:.6f}" + (f",{f[0]:.6f},{f[1]:.6f},{f[2]:.6f}" * free_acc)
             for i, (t, e, f) in enumerate(zip(ticks, euler, free, strict=True))
         ]
         (fusion / f"{placement}.csv").write_text("\n".join(lines) + "\n")
         sensor = parse_sensor_file(fusion / f"{placement}.csv")
-        acc = np.column_stack([sensor.channels[f"acc_{a}"] for a in "xyz"])
-        assert np.max(np.abs(acc - s.acc)) < 0.02  # m/s^2: 9.81 written, 9.80665 taken off
-        assert "gyr_x" not in sensor.channels and any("free acceleration" in n for n in sensor.notes)
+        assert "gyr_x" not in sensor.channels
+        if free_acc:
+            acc = np.column_stack([sensor.channels[f"acc_{a}"] for a in "xyz"])
+            assert np.max(np.abs(acc - s.acc)) < 0.02  # m/s^2: 9.81 written, 9.80665 taken off
+            assert any("free acceleration" in n for n in sensor.notes)
+        else:
+            assert "acc_x" not in sensor.channels
     with_all = analyse(read_recording(full, None, None)[1], "romanian_deadlift")
     from_fusion = analyse(read_recording(fusion, None, None)[1], "romanian_deadlift")
     assert from_fusion.reps.height == with_all.reps.height == 3

@@ -11,7 +11,8 @@ Layouts (docs/formats.md):
   SDK): optional ``sep=,``/``DeviceTag:``/``OutputRate:`` lines, then ``PacketCounter,
   SampleTimeFine, ...`` with ``Acc_X..Z`` (m/s^2), ``Gyr_X..Z`` (**deg/s**), ``Quat_W..Z``; the
   sensor-fusion modes write only ``Euler_X..Z`` or ``Quat_W..Z`` and ``FreeAcc_X..Z``, from which
-  the accelerometer's reading is rebuilt (`specific_force`).
+  the accelerometer's reading is rebuilt (`specific_force`); the "Orientation" modes write the
+  orientation alone, from which the tilt is read directly.
   ``SampleTimeFine`` is in microseconds, an unsigned 32-bit counter wrapping at 2^32 us.
 - **Xsens MT Manager** export (MTi/MTw ``.txt``, Xsens MT Manager User Manual, "Exporting data"):
   ``// `` comment lines (``// Update Rate: 100.0Hz``), tab/comma/semicolon delimiter, Gyr in
@@ -420,10 +421,10 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
                 f"The {placement} sensor's file holds orientation and free acceleration (gravity "
                 "removed): the accelerometer's reading was rebuilt from the two.",
             )
-    if not any(k.startswith(("acc", "gyr")) for k in channels):
+    if not any(k.startswith(("acc", "gyr", "quat")) for k in channels):
         raise BadRecording(
-            f"{path.name} has neither accelerometer nor gyroscope columns (Acc_X, Gyr_X) nor free "
-            "acceleration beside its orientation (FreeAcc_X); export a mode that includes one of them."
+            f"{path.name} has no accelerometer, gyroscope or orientation columns (Acc_X, Gyr_X, Quat_W, "
+            "Euler_X); export a measurement mode that includes one of them."
         )
     check_sensor(placement, t, channels, path.name)
     return SensorData(placement, t, channels, layout, header_rate, path.name, notes)

@@ -378,7 +378,7 @@ def _motion(
     sensor by `imu_angles`, which also needs it for the movement onset)."""
     acc = _channels(frames, placement, ACCELEROMETER_CHANNELS, rate)
     if acc is None:
-        return None
+        return orientation_motion(frames, placement, rate, onset, gyr)
     if gyr is None:
         return gravity_motion(acc, rate, onset)
     t_s = frames["t_s"].to_numpy()
@@ -540,6 +540,26 @@ def tilt_from_gravity(acc: np.ndarray, rate: float, onset: int | None = None) ->
     """Sagittal tilt change (deg, sign not yet anatomical) of an accelerometer-only sensor
     (`gravity_motion`)."""
     return gravity_motion(acc, rate, onset).tilt
+
+
+def orientation_motion(
+    frames: pl.DataFrame, placement: str, rate: float, onset: int | None, gyr: np.ndarray | None
+) -> SensorMotion | None:
+    """`SensorMotion` of a sensor that exports its orientation alone (Movella DOT's "Orientation"
+    modes: Euler angles or a quaternion, no acceleration): up = R^T z, exact to the device's own
+    fusion; ``gyr`` is the orientation's rate of change (`_angular_velocity`). None without a
+    complete orientation."""
+    quat = _channels(frames, placement, QUATERNION_CHANNELS, rate)
+    if quat is None or gyr is None or not np.all(np.isfinite(quat)):
+        return None
+    up = up_from_quaternion(quat)
+    still = still_window(gyr, rate, onset)
+    up_ref = np.mean(up[still], axis=0)
+    up_ref /= np.linalg.norm(up_ref)
+    gyr = gyr - nanmean(gyr[still])
+    axis = mediolateral_axis(gyr, up_ref)
+    tilt = lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
+    return SensorMotion(tilt, up, up_ref, axis, gyr, np.ones(len(up), dtype=bool))
 
 
 def gravity_motion(acc: np.ndarray, rate: float, onset: int | None = None) -> SensorMotion:
