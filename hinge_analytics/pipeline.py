@@ -61,7 +61,8 @@ def now_utc() -> dt.datetime:
 def content_hash(row: ManifestRow) -> str:
     """SHA-256 over the recording's bytes (every file, for folder formats) and its manifest row.
 
-    A changed file or changed metadata (athlete, date, load...) makes the recording re-ingest.
+    A changed file, changed metadata (athlete, date, load...) or a changed layout file of the
+    coach's own makes the recording re-ingest.
     """
     digest = hashlib.sha256()
     files = sorted(p for p in row.file.rglob("*") if p.is_file()) if row.file.is_dir() else [row.file]
@@ -74,6 +75,8 @@ def content_hash(row: ManifestRow) -> str:
     meta["format"] = str(row.format)
     meta["sample_rate_hz"] = str(row.sample_rate_hz)
     digest.update(json.dumps(meta, sort_keys=True).encode())
+    if row.layout_file is not None:  # a corrected column mapping reads the recording anew
+        digest.update(row.layout_file.read_bytes())
     return digest.hexdigest()
 
 
@@ -113,7 +116,7 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
 def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
     """Read and analyse one manifest row. Raises BadRecording, nothing else."""
     digest = digest or content_hash(row)
-    fmt, read = read_recording(row.file, row.format, row.sample_rate_hz, row.placement)
+    fmt, read = read_recording(row.file, row.format, row.sample_rate_hz, row.placement, row.layout_file)
     try:
         done = analyse(read, row.exercise, row.side)
     except NotImplementedError as exc:

@@ -593,3 +593,57 @@ def test_phyphox_export_of_a_thigh_worn_phone_counts_its_reps(tmp_path, gyroscop
     assert analyse(read, "romanian_deadlift").reps.height == 5
     with pytest.raises(BadRecording, match="placement column"):
         read_recording(folder, "phyphox_csv", None)
+
+
+def test_a_layout_file_of_the_coachs_own_reads_a_device_no_layout_ships_for(tmp_path):
+    """A logger whose CSV no shipped layout knows (German headers, ms clock, g and deg/s): the coach
+    writes its mapping as a TOML file beside the batch and names it in the manifest's format
+    column. Editing the mapping re-ingests the recording; a broken mapping rejects the row."""
+    from hinge_analytics.pipeline import analyse, content_hash
+
+    export = _phyphox_export(tmp_path / "phone", gyroscope=True)
+    acc = pl.read_csv(export / "Accelerometer.csv")
+    gyr = pl.read_csv(export / "Gyroscope.csv")
+    logger = pl.DataFrame(
+        {
+            "Zeit [ms]": (acc["Time (s)"] * 1000).round(3),
+            **{f"Beschl. {a}": acc[f"Acceleration {a} (m/s^2)"] / 9.80665 for a in "xyz"},
+            **{f"Drehrate {a}": gyr[f"Gyroscope {a} (rad/s)"] * 180 / np.pi for a in "xyz"},
+        }
+    )
+    (tmp_path / "sets").mkdir()
+    logger.write_csv(tmp_path / "sets" / "rdl_1.csv", separator=";")
+    (tmp_path / "layouts").mkdir()
+    layout = tmp_path / "layouts" / "vereins_logger.toml"
+    layout.write_text(
+        'kind = "imu"\ntitle = "our club\'s logger"\n[csv]\nheader = true\ndelimiter = ";"\n'
+        '[time]\ncolumn = "Zeit [ms]"\nunit = "ms"\n[[sensor]]\n'
+        'acc = { columns = ["Beschl. x", "Beschl. y", "Beschl. z"], unit = "g" }\n'
+        'gyr = { columns = ["Drehrate x", "Drehrate y", "Drehrate z"], unit = "deg/s" }\n'
+    )
+    broken = layout.read_text().replace("acc = ", "colour = 1\nacc = ")  # a key no layout has
+    (tmp_path / "layouts" / "broken.toml").write_text(broken)
+    manifest = _manifest(
+        tmp_path,
+        [
+            "rdl-1,sets/rdl_1.csv,A1,2026-01-05,romanian_deadlift,layouts/vereins_logger.toml,thigh_right",
+            "broken,sets/rdl_1.csv,A1,2026-01-05,romanian_deadlift,layouts/broken.toml,thigh_right",
+            "absent,sets/rdl_1.csv,A1,2026-01-05,romanian_deadlift,layouts/none.toml,thigh_right",
+        ],
+        "recording_id,path,athlete_id,session_date,exercise,format,placement",
+    )
+    valid, rejected = read_manifest(manifest)
+    reasons = {r.recording_id: r.reason for r in rejected}
+    assert [r.recording_id for r in valid] == ["rdl-1"], reasons
+    assert "broken.toml" in reasons["broken"] and "colour" in reasons["broken"]
+    assert "does not exist" in reasons["absent"]
+    row = valid[0]
+    fmt, read = read_recording(row.file, row.format, row.sample_rate_hz, row.placement, row.layout_file)
+    assert fmt == "layouts/vereins_logger.toml" and read.sensors == "thigh_right"
+    assert read.sample_rate_hz == pytest.approx(100.0, rel=1e-3)
+    gravity = np.nanmedian(np.linalg.norm(_acc(read.frames, "thigh_right"), axis=1))
+    assert gravity == pytest.approx(9.8, abs=0.3)
+    assert analyse(read, "romanian_deadlift").reps.height == 5
+    before = content_hash(row)
+    layout.write_text(layout.read_text().replace('title = "our club\'s logger"', 'title = "club logger v2"'))
+    assert content_hash(row) != before

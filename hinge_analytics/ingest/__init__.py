@@ -20,7 +20,15 @@ from hinge_analytics.ingest.coco17 import read_coco17_json
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.ingest.imu import find_header, read_imu_csv
-from hinge_analytics.ingest.layouts import detect_layout, layout_names, read_layout, takes_placement
+from hinge_analytics.ingest.layouts import (
+    LayoutError,
+    detect_layout,
+    layout_names,
+    load_layout,
+    load_layout_file,
+    read_layout,
+    takes_placement,
+)
 from hinge_analytics.ingest.mediapipe import canonical_columns, read_mediapipe_csv
 from hinge_analytics.ingest.openpose import read_openpose_json
 from hinge_analytics.ingest.trc import read_trc
@@ -112,21 +120,28 @@ def detect_format(path: Path) -> str:
 
 
 def read_recording(
-    path: Path, fmt: str | None, sample_rate_hz: float | None, placement: str | None = None
+    path: Path,
+    fmt: str | None,
+    sample_rate_hz: float | None,
+    placement: str | None = None,
+    layout_file: Path | None = None,
 ) -> tuple[str, RecordingRead]:
     """Read one recording; returns (format, canonical read). Raises BadRecording, nothing else.
 
     ``placement`` is the manifest's placement column: where the one sensor of a single-sensor
     device layout was worn (it overrides the layout's default); other formats refuse it.
+    ``layout_file``: a coach's own layout file, which the manifest's format column named (``fmt``
+    is then its path as written there).
     """
     try:
         fmt = fmt or detect_format(path)
-        if fmt in LAYOUTS:
-            if placement is not None and not takes_placement(fmt):
+        if fmt in LAYOUTS or layout_file is not None:
+            layout = load_layout_file(layout_file) if layout_file is not None else load_layout(fmt)
+            if placement is not None and not takes_placement(layout):
                 raise BadRecording(
                     f"The placement column applies to single-sensor IMU recordings; leave it empty for {fmt}."
                 )
-            return fmt, read_layout(fmt, path, sample_rate_hz, placement)
+            return fmt, read_layout(layout, path, sample_rate_hz, placement)
         reader = READERS.get(fmt)
         if reader is None:
             raise BadRecording(f"Reading {fmt} files is not supported.")
@@ -138,6 +153,8 @@ def read_recording(
         return fmt, reader(path, sample_rate_hz)
     except BadRecording:
         raise
+    except LayoutError as exc:
+        raise BadRecording(f"The layout file does not describe a recording: {exc}") from exc
     except MemoryError as exc:
         raise BadRecording(f"The {fmt} file is too large to read in memory.") from exc
     except (Exception, pl.exceptions.PanicException) as exc:

@@ -16,7 +16,8 @@ TOML keys (``[section] key``; every key not marked required is optional):
   ``names``; ``min_columns`` (rows may stop after this many of ``names``); ``delimiter`` (","
   by default); ``drop_trailing_zero_rows`` (rows at the end in which every value is 0 are an
   unfilled logger buffer, not samples). Blank lines are always skipped.
-- ``[detect]``, how ``detect_format`` recognises the layout when the manifest's format is empty:
+- ``[detect]``, how ``detect_format`` recognises the layout when the manifest's format is empty
+  (required of the shipped layouts; a coach's own layout file is named in the manifest):
   ``columns`` (the header has all of them), ``any_columns`` (and at least one of these),
   ``headerless`` (a file whose first rows are only numbers, ``min_columns`` to ``len(names)`` of them).
   Column names are compared without case and surrounding spaces.
@@ -194,16 +195,31 @@ def load_layout(name: str) -> Layout:
     """The layout ``name`` (raises LayoutError when its file is missing or malformed)."""
     if name not in layout_names():
         raise LayoutError(f"There is no device layout named {name!r}.")
-    source = _layout_dir() / f"{name}.toml"
+    return _parse_toml(name, (_layout_dir() / f"{name}.toml").read_text(encoding="utf-8"), detectable=True)
+
+
+def load_layout_file(path: Path) -> Layout:
+    """A coach's own layout: a TOML file of the keys above kept with the batch, which the manifest's
+    ``format`` column names by its path (raises LayoutError when it is malformed or unreadable)."""
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LayoutError(f"Layout {path.name}: cannot be read ({exc}).") from exc
+    return _parse_toml(path.stem, text, detectable=False)
+
+
+def _parse_toml(name: str, text: str, detectable: bool) -> Layout:
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LayoutError(f"Layout {name}: not valid TOML ({exc}).") from exc
-    return parse_layout(name, data)
+    return parse_layout(name, data, detectable)
 
 
-def parse_layout(name: str, data: dict[str, Any]) -> Layout:
-    """Check and convert one layout's TOML tables (see the module docstring)."""
+def parse_layout(name: str, data: dict[str, Any], detectable: bool = True) -> Layout:
+    """Check and convert one layout's TOML tables (see the module docstring). A shipped layout
+    (``detectable``) must say how ``detect_format`` knows its files; a coach's own is named in the
+    manifest and needs no ``[detect]``."""
 
     def fail(message: str) -> LayoutError:
         return LayoutError(f"Layout {name}: {message}")
@@ -254,7 +270,7 @@ def parse_layout(name: str, data: dict[str, Any]) -> Layout:
     )
     if kind == "imu" and not layout.sensors:
         raise fail("an imu layout needs at least one [[sensor]].")
-    if not (layout.detect_columns or layout.detect_headerless):
+    if detectable and not (layout.detect_columns or layout.detect_headerless):
         raise fail("[detect] needs columns or headerless = true.")
     placed = [s.placement for s in layout.sensors if s.placement]
     if len(placed) != len(set(placed)):
@@ -370,9 +386,9 @@ def layout_kind(name: str) -> str:
     return load_layout(name).kind
 
 
-def takes_placement(name: str) -> bool:
+def takes_placement(layout: str | Layout) -> bool:
     """Whether the manifest's placement column applies: an IMU layout with a single sensor."""
-    layout = load_layout(name)
+    layout = load_layout(layout) if isinstance(layout, str) else layout
     return layout.kind == "imu" and len(layout.sensors) == 1
 
 
@@ -826,14 +842,15 @@ def read_pose_layout(layout: Layout, path: Path, sample_rate_hz: float | None) -
 
 # --------------------------------------------------------------------------- entry point
 def read_layout(
-    name: str, path: Path, sample_rate_hz: float | None = None, placement: str | None = None
+    layout: str | Layout, path: Path, sample_rate_hz: float | None = None, placement: str | None = None
 ) -> RecordingRead:
-    """Read ``path`` with the layout ``name`` (SPEC.md: a declared column mapping the manifest names).
+    """Read ``path`` with a layout (SPEC.md: a declared column mapping the manifest names): a shipped
+    one by name, or a coach's own (`load_layout_file`).
 
     ``placement`` is the manifest's placement column (single-sensor IMU layouts only). Raises
     BadRecording with a reason a coach understands.
     """
-    layout = load_layout(name)
+    layout = load_layout(layout) if isinstance(layout, str) else layout
     if layout.kind == "pose":
         if placement is not None:
             raise BadRecording("The placement column applies to IMU recordings only; leave it empty here.")

@@ -21,7 +21,7 @@ import polars as pl
 
 from hinge_analytics.ingest import LAYOUTS, format_names
 from hinge_analytics.ingest.errors import BadRecording
-from hinge_analytics.ingest.layouts import takes_placement
+from hinge_analytics.ingest.layouts import Layout, LayoutError, load_layout, load_layout_file, takes_placement
 from hinge_analytics.schema import EXERCISES, IMU_PLACEMENTS, MANIFEST_OPTIONAL, MANIFEST_REQUIRED, SIDES
 
 MAX_ID_LENGTH = 128
@@ -84,6 +84,7 @@ class ManifestRow:
     sample_rate_hz: float | None
     label: str | None
     placement: str | None = None
+    layout_file: Path | None = None  # a coach's own layout file that ``format`` names by its path
 
     def metadata(self) -> dict:
         # `placement` only when given, so that rows without it keep their content hash (pipeline).
@@ -355,18 +356,16 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
     side = SIDE_WORDS.get(_words_joined(cells["side"]), cells["side"]) if cells["side"] else None
     if side is not None and side not in SIDES:
         raise BadRecording(f"side {cells['side']!r} must be left, right (or L, R) or empty.")
-    fmt = cells["format"].lower() if cells["format"] else None
-    if fmt is not None and fmt not in format_names():
-        raise BadRecording(f"format {cells['format']!r} is not one of {', '.join(format_names())}.")
+    fmt, layout_file, layout = _format(cells["format"], batch_dir)
     placement = _words_joined(cells["placement"]) if cells["placement"] else None
     if placement is not None:
         if placement not in IMU_PLACEMENTS:
             raise BadRecording(f"placement {cells['placement']!r} is not one of {', '.join(IMU_PLACEMENTS)}.")
-        if fmt is not None and not (fmt in LAYOUTS and takes_placement(fmt)):
+        if fmt is not None and not (layout is not None and takes_placement(layout)):
             single = [name for name in LAYOUTS if takes_placement(name)]
             raise BadRecording(
-                f"placement applies only to single-sensor device layouts ({', '.join(single)}); "
-                f"leave it empty for {fmt}."
+                f"placement applies only to single-sensor device layouts ({', '.join(single)}, or a layout "
+                f"file of your own with one sensor); leave it empty for {fmt}."
             )
     load = _number(cells["load_kg"], "load_kg", minimum=0.0, maximum=1000.0)
     rate = _number(cells["sample_rate_hz"], "sample_rate_hz", minimum=1.0, maximum=10000.0)
@@ -389,7 +388,28 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
         sample_rate_hz=rate,
         label=cells["label"],
         placement=placement,
+        layout_file=layout_file,
     )
+
+
+def _format(text: str | None, batch_dir: Path) -> tuple[str | None, Path | None, Layout | None]:
+    """(format, layout file, layout) of a manifest's format cell: a format's name (a shipped
+    layout's name gives its layout), or the path of a layout file of the coach's own inside the
+    batch folder (``layouts/my_logger.toml``; ingest/layouts.py says what it holds)."""
+    if text is None:
+        return None, None, None
+    if text.lower().endswith(".toml"):
+        layout_file = _inside_batch(text, batch_dir)
+        try:
+            return text, layout_file, load_layout_file(layout_file)
+        except LayoutError as exc:
+            raise BadRecording(f"the layout file {_shown(text)} cannot be used: {exc}") from None
+    fmt = text.lower()
+    if fmt not in format_names():
+        raise BadRecording(
+            f"format {text!r} is not one of {', '.join(format_names())}, nor a layout file's path (.toml)."
+        )
+    return fmt, None, load_layout(fmt) if fmt in LAYOUTS else None
 
 
 def _number(text: str | None, name: str, minimum: float, maximum: float) -> float | None:
