@@ -644,6 +644,9 @@ def test_a_layout_file_of_the_coachs_own_reads_a_device_no_layout_ships_for(tmp_
     gravity = np.nanmedian(np.linalg.norm(_acc(read.frames, "thigh_right"), axis=1))
     assert gravity == pytest.approx(9.8, abs=0.3)
     assert analyse(read, "romanian_deadlift").reps.height == 5
+    CliRunner().invoke(app, ["ingest", str(manifest), "--lake", str(tmp_path / "lake")])  # `hinge ingest`
+    recordings = Lake(tmp_path / "lake").read("recordings", ["recording_id", "format"])
+    assert recordings.rows() == [("rdl-1", "layouts/vereins_logger.toml")]
     before = content_hash(row)
     layout.write_text(layout.read_text().replace('title = "our club\'s logger"', 'title = "club logger v2"'))
     assert content_hash(row) != before
