@@ -344,7 +344,11 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
     )
     if layout == "xsens_mt" and not re.search(r"deg/s|dps|deg_s", header_text):
         gyro_deg = False
-    unit_stated = layout != "generic" or gyro_deg or bool(re.search(r"rad/s|rad_s", meta + header_text))
+    gyro_units = {stated_units.get(f"gyr_{a}") for a in "xyz"} - {None}
+    if gyro_units:  # the columns' own names outrank a header line
+        gyro_deg = gyro_units == {"deg/s"}
+    rad_stated = bool(gyro_units) or bool(re.search(r"rad/s|rad_s", meta + header_text))
+    unit_stated = layout != "generic" or gyro_deg or rad_stated
 
     wanted = [
         k
