@@ -167,7 +167,9 @@ def load_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseA
         check_time_unit(timestamps, "timestamp_s", 1.0, path.name)
     elif "timestamp" in table:
         raw = table.numeric(["timestamp"])[:, 0]
-        timestamps = raw * time_scale(raw)
+        scale = time_scale(raw)
+        check_time_unit(raw, "timestamp", scale, path.name)
+        timestamps = raw * scale
     else:
         timestamps = None
     world = _looks_like_world(xyz)
