@@ -242,18 +242,19 @@ MORE_LIFTS = DataSet(
 )
 
 
-def boundary_errors(found: pl.DataFrame, windows: list[tuple[float, float]]) -> list[float]:
-    """|start| and |end| errors (s) of each true window against the found rep overlapping it most."""
-    errors = []
+def boundary_offsets(found: pl.DataFrame, windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(start, end) offsets (s, found minus true) of each true window against the found rep
+    overlapping it most."""
+    offsets: list[tuple[float, float]] = []
     if found.height == 0:
-        return errors
+        return offsets
     starts, ends = found["t_start_s"].to_numpy(), found["t_end_s"].to_numpy()
     for s, e in windows:
         overlap = np.minimum(ends, e) - np.maximum(starts, s)
         k = int(np.argmax(overlap))
         if overlap[k] > 0:
-            errors += [abs(starts[k] - s), abs(ends[k] - e)]
-    return errors
+            offsets.append((float(starts[k] - s), float(ends[k] - e)))
+    return offsets
 
 
 def events_hit(found: pl.DataFrame, events: list[float], tolerance_s: float = 0.5) -> int:
@@ -291,8 +292,11 @@ def run_data_set(data: Path, spec: DataSet) -> pl.DataFrame | None:
             done = process_recording(by_id[rid])
             reps = done.reps
             result |= {"found": reps.height, "status": "ok", "reason": done.note or case.comment}
-            errors = boundary_errors(reps, case.windows)
-            result["median_boundary_err_s"] = float(np.median(errors)) if errors else None
+            offsets = np.array(boundary_offsets(reps, case.windows)).reshape(-1, 2)
+            if len(offsets):
+                result["median_boundary_err_s"] = float(np.median(np.abs(offsets)))
+                # Signed: a negative start is found before the hand window opens.
+                result["start_offset_s"], result["end_offset_s"] = np.median(offsets, axis=0).tolist()
             if case.events:
                 result["events_hit"] = f"{events_hit(reps, case.events)}/{len(case.events)}"
         except BadRecording as exc:
@@ -309,7 +313,11 @@ def summary(name: str, table: pl.DataFrame) -> str:
     exact = int(known["count_ok"].sum()) if known.height else 0
     parts = [f"{name}: {exact}/{known.height} counts right"]
     if "median_boundary_err_s" in table.columns and table["median_boundary_err_s"].drop_nulls().len():
-        parts.append(f"median boundary error {table['median_boundary_err_s'].drop_nulls().median():.2f} s")
+        parts.append(
+            f"median boundary error {table['median_boundary_err_s'].drop_nulls().median():.2f} s (starts "
+            f"{table['start_offset_s'].drop_nulls().median():+.2f} s, ends "
+            f"{table['end_offset_s'].drop_nulls().median():+.2f} s from the hand windows)"
+        )
     if table["group"].drop_nulls().len():
         groups = table.filter(pl.col("found").is_not_null()).group_by("group").agg(pl.col("found").n_unique())
         parts.append(f"copies agree in {int((groups['found'] == 1).sum())}/{groups.height} groups")
