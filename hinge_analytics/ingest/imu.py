@@ -326,7 +326,6 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
         raise BadRecording(f"{path.name} has duplicate column names; re-export it.")
     index = {k: i for i, k in enumerate(keys) if k}
     stated_units = {k: u for k, c in zip(keys, header_cells, strict=True) if (u := _column_unit(c))}
-    header_text = lines[header_at].lower()
     if "devicetag" in meta or "movella" in meta or "xsens dot" in meta or "sep=" in meta:
         layout = "movella_dot"
     elif any(line.startswith("//") for line in lines[:header_at]):
@@ -339,83 +338,21 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
         r"(?:update rate|outputrate|output rate|sampl\w* rate)\W*([0-9]+(?:\.[0-9]+)?)\s*hz", meta
     )
     header_rate = float(rate_match.group(1)) if rate_match else None
-    gyro_deg = layout == "movella_dot" or bool(
-        re.search(r"deg/s|dps|deg_s|degrees per second", meta + header_text)
-    )
-    if layout == "xsens_mt" and not re.search(r"deg/s|dps|deg_s", header_text):
-        gyro_deg = False
-    gyro_units = {stated_units.get(f"gyr_{a}") for a in "xyz"} - {None}
-    if gyro_units:  # the columns' own names outrank a header line
-        gyro_deg = gyro_units == {"deg/s"}
-    rad_stated = bool(gyro_units) or bool(re.search(r"rad/s|rad_s", meta + header_text))
-    unit_stated = layout != "generic" or gyro_deg or rad_stated
-
-    wanted = [
-        k
-        for k in index
-        if k in _KNOWN or re.match(r"^(free)?(acc|gyr)_[xyz]$|^quat_|^mat\[|^(roll|pitch|yaw)$|^euler_", k)
-    ]
-    columns: dict[str, list[float]] = {k: [] for k in wanted}
-    for number, line in enumerate(lines[header_at + 1 :], start=header_at + 2):
-        if not line.strip():
-            continue
-        cells = _split(line, delimiter)
-        if len(cells) > len(keys) and any(c.strip() for c in cells[len(keys) :]):
-            raise BadRecording(
-                f"Line {number} of {path.name} has {len(cells)} values but the header names "
-                f"{len(keys)} columns; the file is damaged or mis-exported."
-            )
-        for k in wanted:
-            i = index[k]
-            cell = cells[i].strip() if i < len(cells) else ""
-            try:
-                columns[k].append(float(cell) if cell else np.nan)
-            except ValueError:
-                raise BadRecording(
-                    f"Line {number} of {path.name} holds {cell[:20]!r} in column "
-                    f"{header_cells[i].strip()!r}, which is not a number."
-                ) from None
-    n = len(next(iter(columns.values()))) if columns else 0
-    if n < 2:
-        raise BadRecording(f"{path.name} holds fewer than two samples.")
-    col = {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
-    for v in col.values():
-        v[~np.isfinite(v)] = np.nan
-
+    col = _read_columns(lines, header_at, delimiter, header_cells, path.name)
     t = _time(col, layout, header_rate, sample_rate_hz, path.name)
-    channels: dict[str, np.ndarray] = {}
-    notes: tuple[str, ...] = ()
-    if not unit_stated and all(f"{k}_{a}" in col for k in ("acc", "gyr") for a in "xyz"):
-        acc, gyr = (np.column_stack([col[f"{k}_{a}"] for a in "xyz"]) for k in ("acc", "gyr"))
-        ratio = gyroscope_to_gravity_ratio(t, acc, gyr)
-        if ratio is not None and ratio > DEGREES_RATIO:
-            gyro_deg = True
-            notes = (
-                f"The {placement} sensor's gyroscope was read in deg/s: its file does not say, and read "
-                f"as rad/s it turns the sensor {ratio:.0f} times further than gravity shows it tilting.",
-            )
+    header_line = lines[header_at].lower()
+    gyro_deg, notes = _gyroscope_in_degrees(col, t, layout, meta, header_line, stated_units, placement)
     acc_scale, acc_note = _accelerometer_scale(col, stated_units, layout, placement)
     notes += acc_note
+    channels: dict[str, np.ndarray] = {}
     for axis in "xyz":
         if f"acc_{axis}" in col:
             channels[f"acc_{axis}"] = col[f"acc_{axis}"] * acc_scale
         if f"gyr_{axis}" in col:
             g = col[f"gyr_{axis}"]
             channels[f"gyr_{axis}"] = np.radians(g) if gyro_deg else g
-    quat = None
-    if all(f"quat_{c}" in col for c in "wxyz"):
-        quat = np.column_stack([col[f"quat_{c}"] for c in "wxyz"])
-    elif all(f"quat_q{i}" in col for i in range(4)):
-        quat = np.column_stack([col[f"quat_q{i}"] for i in range(4)])
-    elif all(f"mat[{r}][{c}]" in col for r in (1, 2, 3) for c in (1, 2, 3)):
-        m = np.stack([[col[f"mat[{r}][{c}]"] for c in (1, 2, 3)] for r in (1, 2, 3)])  # (3, 3, n)
-        quat = _quat_from_matrix(np.transpose(m, (2, 0, 1)))
-    elif all(k in col for k in ("roll", "pitch", "yaw")):
-        quat = _quat_from_euler_deg(col["roll"], col["pitch"], col["yaw"])
-    elif all(f"euler_{a}" in col for a in "xyz"):
-        quat = _quat_from_euler_deg(col["euler_x"], col["euler_y"], col["euler_z"])
+    quat = _orientation(col)
     if quat is not None:
-        quat = _normalise(quat)
         for i, c in enumerate("wxyz"):
             channels[f"quat_{c}"] = quat[:, i]
         if "acc_x" not in channels and all(f"freeacc_{a}" in col for a in "xyz"):
@@ -432,6 +369,100 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
         )
     check_sensor(placement, t, channels, path.name)
     return SensorData(placement, t, channels, layout, header_rate, path.name, notes)
+
+
+def _read_columns(
+    lines: list[str], header_at: int, delimiter: str, header_cells: list[str], name: str
+) -> dict[str, np.ndarray]:
+    """The columns a sensor file's reader uses (time, channels, orientation), by `_column_key`,
+    as float64 with NaN for empty cells. Raises BadRecording on a damaged row."""
+    keys = [_column_key(c) for c in header_cells]
+    index = {k: i for i, k in enumerate(keys) if k}
+    wanted = [
+        k
+        for k in index
+        if k in _KNOWN or re.match(r"^(free)?(acc|gyr)_[xyz]$|^quat_|^mat\[|^(roll|pitch|yaw)$|^euler_", k)
+    ]
+    columns: dict[str, list[float]] = {k: [] for k in wanted}
+    for number, line in enumerate(lines[header_at + 1 :], start=header_at + 2):
+        if not line.strip():
+            continue
+        cells = _split(line, delimiter)
+        if len(cells) > len(keys) and any(c.strip() for c in cells[len(keys) :]):
+            raise BadRecording(
+                f"Line {number} of {name} has {len(cells)} values but the header names "
+                f"{len(keys)} columns; the file is damaged or mis-exported."
+            )
+        for k in wanted:
+            i = index[k]
+            cell = cells[i].strip() if i < len(cells) else ""
+            try:
+                columns[k].append(float(cell) if cell else np.nan)
+            except ValueError:
+                raise BadRecording(
+                    f"Line {number} of {name} holds {cell[:20]!r} in column "
+                    f"{header_cells[i].strip()!r}, which is not a number."
+                ) from None
+    n = len(next(iter(columns.values()))) if columns else 0
+    if n < 2:
+        raise BadRecording(f"{name} holds fewer than two samples.")
+    col = {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
+    for v in col.values():
+        v[~np.isfinite(v)] = np.nan
+    return col
+
+
+def _gyroscope_in_degrees(
+    col: dict[str, np.ndarray],
+    t: np.ndarray,
+    layout: str,
+    meta: str,
+    header_line: str,
+    stated_units: dict[str, str],
+    placement: str,
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether the gyroscope columns hold deg/s, with a note when the data had to say.
+
+    The column names' own unit first, then the header's words (Movella DOT: deg/s, Xsens MT:
+    rad/s unless stated); a generic file that states nothing is read in deg/s when, read as
+    rad/s, it turns the sensor ``DEGREES_RATIO`` times further than gravity shows."""
+    gyro_units = {stated_units.get(f"gyr_{a}") for a in "xyz"} - {None}
+    if gyro_units:  # the columns' own names outrank a header line
+        return gyro_units == {"deg/s"}, ()
+    text = meta + "\n" + header_line
+    degrees = layout == "movella_dot" or bool(re.search(r"deg/s|dps|deg_s|degrees per second", text))
+    if layout == "xsens_mt" and not re.search(r"deg/s|dps|deg_s", header_line):
+        degrees = False
+    stated = layout != "generic" or degrees or bool(re.search(r"rad/s|rad_s", text))
+    if stated or not all(f"{k}_{a}" in col for k in ("acc", "gyr") for a in "xyz"):
+        return degrees, ()
+    acc, gyr = (np.column_stack([col[f"{k}_{a}"] for a in "xyz"]) for k in ("acc", "gyr"))
+    ratio = gyroscope_to_gravity_ratio(t, acc, gyr)
+    if ratio is None or ratio <= DEGREES_RATIO:
+        return False, ()
+    note = (
+        f"The {placement} sensor's gyroscope was read in deg/s: its file does not say, and read "
+        f"as rad/s it turns the sensor {ratio:.0f} times further than gravity shows it tilting."
+    )
+    return True, (note,)
+
+
+def _orientation(col: dict[str, np.ndarray]) -> np.ndarray | None:
+    """Unit w-first quaternions (n, 4) from whichever orientation columns a file has (quaternion,
+    rotation matrix or Z-Y-X Euler angles in deg), None without any."""
+    quat = None
+    if all(f"quat_{c}" in col for c in "wxyz"):
+        quat = np.column_stack([col[f"quat_{c}"] for c in "wxyz"])
+    elif all(f"quat_q{i}" in col for i in range(4)):
+        quat = np.column_stack([col[f"quat_q{i}"] for i in range(4)])
+    elif all(f"mat[{r}][{c}]" in col for r in (1, 2, 3) for c in (1, 2, 3)):
+        m = np.stack([[col[f"mat[{r}][{c}]"] for c in (1, 2, 3)] for r in (1, 2, 3)])  # (3, 3, n)
+        quat = _quat_from_matrix(np.transpose(m, (2, 0, 1)))
+    elif all(k in col for k in ("roll", "pitch", "yaw")):
+        quat = _quat_from_euler_deg(col["roll"], col["pitch"], col["yaw"])
+    elif all(f"euler_{a}" in col for a in "xyz"):
+        quat = _quat_from_euler_deg(col["euler_x"], col["euler_y"], col["euler_z"])
+    return None if quat is None else _normalise(quat)
 
 
 def _accelerometer_scale(
