@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import polars as pl
@@ -69,7 +70,13 @@ def train(
     in one step, returns the meta."""
     reps = labelled_reps(lake, labels_file)
     model, meta = train_model(reps, seed, candidates, uncertain_below)
-    meta["training_data"]["labels_file"] = str(labels_file) if labels_file else None
+    # The file's name and digest, not its path: a path is the trainer's machine's (or a temporary
+    # folder's), the digest says which labels these were.
+    meta["training_data"]["labels_file"] = (
+        f"{labels_file.name} (sha256 {hashlib.sha256(labels_file.read_bytes()).hexdigest()[:12]})"
+        if labels_file
+        else None
+    )
     if notes:
         meta["notes"] = notes
     with writing_model(out_dir) as staging:  # the previous model stays until this one is complete
