@@ -367,7 +367,8 @@ def sensor_motion(
     frames: pl.DataFrame, placement: str, rate: float, onset: int | None = None
 ) -> SensorMotion | None:
     """One sensor's sagittal tilt change with the up vectors, still reference, medio-lateral axis
-    and bias-corrected gyroscope it comes from; None without an accelerometer."""
+    and bias-corrected gyroscope it comes from; None without an accelerometer or an orientation
+    output."""
     return _motion(frames, placement, rate, onset, _angular_velocity(frames, placement, rate))
 
 
