@@ -378,10 +378,16 @@ def _motion(
     """`sensor_motion` given the sensor's angular velocity (`_angular_velocity`: read once per
     sensor by `imu_angles`, which also needs it for the movement onset)."""
     acc = _channels(frames, placement, ACCELEROMETER_CHANNELS, rate)
-    if acc is None:
-        return orientation_motion(frames, placement, rate, onset, gyr)
-    if gyr is None:
+    if acc is not None and gyr is None:
         return gravity_motion(acc, rate, onset)
+    oriented = orientation_motion(frames, placement, rate, onset, gyr)
+    if oriented is not None:
+        if acc is not None:
+            oriented.valid = np.isfinite(acc).all(axis=1)
+            oriented.tilt[~oriented.valid] = np.nan  # a logging gap: the device's filter only held
+        return oriented
+    if acc is None or gyr is None:
+        return None
     t_s = frames["t_s"].to_numpy()
     acc = acc - accelerometer_offset(acc, gyr)
     still = still_window(gyr, rate, onset)
@@ -392,21 +398,16 @@ def _motion(
     acc = acc * (GRAVITY / max(float(np.linalg.norm(up_ref)), 1e-6))
     up_ref /= np.linalg.norm(up_ref)
     raw_gyr, gyr = gyr, gyr - nanmean(gyr[still])
-    quat = _channels(frames, placement, QUATERNION_CHANNELS, rate)
-    if quat is not None and np.all(np.isfinite(quat)):
-        up = up_from_quaternion(quat)
-        up_ref = np.mean(up[still], axis=0)
-    else:
-        # The fused tilt integrates the gyro through every movement, where the window's bias
-        # error adds up; the medio-lateral axis and the rates keep the window's bias (a barely
-        # turning segment's axis is set by what is left of the bias either way).
-        moves = movement_onset([raw_gyr], rate) if onset is None else onset
-        fused = raw_gyr - gyro_bias(acc, raw_gyr, t_s, up_ref, still, moves)
-        # Forward and time-reversed passes averaged: the accelerometer pull's lag cancels (offline).
-        forward = up_from_fusion(acc, fused, t_s, up_ref)
-        backward = up_from_fusion(acc[::-1], -fused[::-1], -t_s[::-1], forward[-1])[::-1]
-        up = forward + backward
-        up /= np.linalg.norm(up, axis=1, keepdims=True)
+    # The fused tilt integrates the gyro through every movement, where the window's bias
+    # error adds up; the medio-lateral axis and the rates keep the window's bias (a barely
+    # turning segment's axis is set by what is left of the bias either way).
+    moves = movement_onset([raw_gyr], rate) if onset is None else onset
+    fused = raw_gyr - gyro_bias(acc, raw_gyr, t_s, up_ref, still, moves)
+    # Forward and time-reversed passes averaged: the accelerometer pull's lag cancels (offline).
+    forward = up_from_fusion(acc, fused, t_s, up_ref)
+    backward = up_from_fusion(acc[::-1], -fused[::-1], -t_s[::-1], forward[-1])[::-1]
+    up = forward + backward
+    up /= np.linalg.norm(up, axis=1, keepdims=True)
     axis = mediolateral_axis(gyr, up_ref)
     tilt = lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
     valid = np.isfinite(acc).all(axis=1)
@@ -546,10 +547,10 @@ def tilt_from_gravity(acc: np.ndarray, rate: float, onset: int | None = None) ->
 def orientation_motion(
     frames: pl.DataFrame, placement: str, rate: float, onset: int | None, gyr: np.ndarray | None
 ) -> SensorMotion | None:
-    """`SensorMotion` of a sensor that exports its orientation alone (Movella DOT's "Orientation"
-    modes: Euler angles or a quaternion, no acceleration): up = R^T z, exact to the device's own
-    fusion; ``gyr`` is the orientation's rate of change (`_angular_velocity`). None without a
-    complete orientation."""
+    """`SensorMotion` of a sensor that exports its own orientation (a quaternion, a rotation matrix
+    or Euler angles; with or without acceleration, as Movella DOT's "Orientation" modes write it):
+    up = R^T z, exact to the device's own fusion; ``gyr`` is its gyroscope or the orientation's
+    rate of change (`_angular_velocity`). None without a complete orientation."""
     quat = _channels(frames, placement, QUATERNION_CHANNELS, rate)
     if quat is None or gyr is None or not np.all(np.isfinite(quat)):
         return None
