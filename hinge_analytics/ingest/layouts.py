@@ -200,7 +200,17 @@ def load_layout(name: str) -> Layout:
 
 def load_layout_file(path: Path) -> Layout:
     """A coach's own layout: a TOML file of the keys above kept with the batch, which the manifest's
-    ``format`` column names by its path (raises LayoutError when it is malformed or unreadable)."""
+    ``format`` column names by its path (raises LayoutError when it is malformed or unreadable).
+    Parsed once per version of the file, however many manifest rows name it."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise LayoutError(f"Layout {path.name}: cannot be read ({exc}).") from exc
+    return _layout_file(path, info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _layout_file(path: Path, mtime_ns: int, size: int) -> Layout:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
