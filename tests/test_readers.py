@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -736,6 +737,36 @@ def test_generic_imu_units_from_column_names_or_from_gravity(
             for axis in "xyz":
                 column = f"{placement}_{channel}_{axis}"
                 np.testing.assert_allclose(other.frames[column], si.frames[column], rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("acc_name", "gravity_removed", "acc_factor", "reason"),
+    [
+        ("acc_{a}", True, 1.0, "gravity removed"),  # a phone's linear acceleration, m/s^2
+        ("acc_{a}_g", True, 1 / 9.80665, "gravity removed"),  # the same in g, unit named
+        ("acc_{a}_g", False, 1.0, "check the export's units"),  # m/s^2 labelled g: 9.8 g
+    ],
+)
+def test_an_accelerometer_that_does_not_read_gravity_is_refused(
+    motion, tmp_path, acc_name, gravity_removed, acc_factor, reason
+):
+    """Tilt is read from gravity, so an accelerometer whose median magnitude is not 1 g (its
+    gravity removed, or a wrong unit in its name) is refused with the likely cause instead of
+    giving angles and reps of noise."""
+    time_s, pose, body, _ = motion
+    signals = sim_imu.imu_signals(time_s, pose, body, ("thigh_left",), rng=np.random.default_rng(5))
+    s = signals["thigh_left"]
+    if gravity_removed:  # sensor frame: specific force minus gravity seen by the sensor
+        gravity = np.einsum("nji,j->ni", s.rotation, [0.0, 0.0, 9.80665])
+        signals["thigh_left"] = replace(s, acc=s.acc - gravity)
+    sim_imu.write_imu_generic(tmp_path / "rec", time_s, signals, quaternions=False)
+    path = tmp_path / "rec" / "thigh_left.csv"
+    table = pl.read_csv(path)
+    table.with_columns(pl.col(f"acc_{a}") * acc_factor for a in "xyz").rename(
+        {f"acc_{a}": acc_name.format(a=a) for a in "xyz"}
+    ).write_csv(path)
+    with pytest.raises(BadRecording, match=reason.replace("'", ".")):
+        read_recording(tmp_path / "rec", None, None)
 
 
 def test_an_arduino_style_log_reads_like_the_si_file(motion, tmp_path):
