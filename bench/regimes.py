@@ -126,17 +126,21 @@ def _mask(rows: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def scores(truth: np.ndarray, proba: np.ndarray, classes: np.ndarray, groups: np.ndarray) -> dict:
-    return evaluate(truth, proba, classes, groups, UNCERTAIN_BELOW)
+def scores(
+    truth: np.ndarray, proba: np.ndarray, classes: np.ndarray, groups: np.ndarray, good_at_least: np.ndarray
+) -> dict:
+    return evaluate(truth, proba, classes, groups, UNCERTAIN_BELOW, good_at_least)
 
 
 def held_out(model: RepClassifier, X: pl.DataFrame, y: np.ndarray, split: Split) -> dict:
     """Fit a clone on the split's training rows, score its probabilities on its test rows."""
     _, train, test = split
     fitted = clone(model).fit(X.filter(pl.Series(train)), y[train])
-    proba = fitted.predict_proba(X.filter(pl.Series(test)))
+    tested = X.filter(pl.Series(test))
+    proba = fitted.predict_proba(tested)
     groups = X["athlete_id"].to_numpy()[test]
-    return {"train_reps": int(train.sum()), **scores(y[test], proba, fitted.classes_, groups)}
+    good = fitted.good_thresholds(fitted.route(tested))
+    return {"train_reps": int(train.sum()), **scores(y[test], proba, fitted.classes_, groups, good)}
 
 
 SEVERITY_BINS = (0.3, 0.5, 0.75, 1.0001)  # the generator's mistakes are 0.3 (mild) to 1 (severe)
@@ -213,7 +217,9 @@ def main() -> None:
         f"({time.perf_counter() - started:.0f} s to simulate and ingest)",
         flush=True,
     )
-    model = RepClassifier(candidates=tuple(args.candidates.split(",")))
+    shipped = load_model(DEFAULT_MODEL_DIR)
+    # the shipped model's recipe, its good-rep thresholds (`operating_point`) included
+    model = RepClassifier(candidates=tuple(args.candidates.split(",")), good_at_least=shipped.good_at_least)
     print(f"\n{'protocol / split':<44} {'train':>6} {'test':>6} {'mF1':>6} {'sens':>6} {'spec':>6}")
     lao = [held_out(model, X, y, split) for split in athlete_splits(reps)]
     pooled = _pooled(lao)
@@ -225,11 +231,11 @@ def main() -> None:
         ev = held_out(model, X, y, split)
         regime.append((split[0], ev))
         print(_line(split[0], ev), flush=True)
-    shipped = load_model(DEFAULT_MODEL_DIR)
     proba = shipped.predict_proba(X)
-    ev = scores(y, proba, shipped.classes_, X["athlete_id"].to_numpy())
+    good = shipped.good_thresholds(shipped.route(X))
+    ev = scores(y, proba, shipped.classes_, X["athlete_id"].to_numpy(), good)
     print(_line("shipped model", ev))
-    predicted = np.asarray(shipped.classes_)[decide(proba, shipped.classes_)]
+    predicted = np.asarray(shipped.classes_)[decide(proba, shipped.classes_, good)]
     print(f"\nshipped model, F1 per label: {_per_label(ev)}")
     print("shipped model, true label (rows) against its label (columns):")
     with pl.Config(tbl_cols=12, tbl_width_chars=200, tbl_hide_dataframe_shape=True):

@@ -259,7 +259,8 @@ def test_sensor_set_model_kept_only_if_it_beats_the_pooled_model():
     for own_f1, kept in ((0.5, False), (1.5, True)):
         families = {"imu:*": {}, "imu:sacrum": {"evaluation": {"macro_f1": own_f1}}}
         oof = {"imu:*": pooled, "imu:sacrum": {}}
-        _drop_families_the_pooled_model_beats(families, oof, {"imu:*": part, "imu:sacrum": part})
+        plan = {"imu:*": part, "imu:sacrum": part}
+        _drop_families_the_pooled_model_beats(families, oof, plan, {"imu:*": 0.5})
         assert ("imu:sacrum" in families) == kept
     # Dropped, three back sensors would go to the two-sensor model inside them, not the pooled one
     # that beat them: they keep their own.
@@ -267,7 +268,8 @@ def test_sensor_set_model_kept_only_if_it_beats_the_pooled_model():
     scores = {back: {"evaluation": {"macro_f1": 1.5}}, trunk: {"evaluation": {"macro_f1": 0.5}}}
     families = {"imu:*": {}, **scores}
     oof = {"imu:*": pooled, back: {}, trunk: {}}
-    _drop_families_the_pooled_model_beats(families, oof, {"imu:*": part, back: part, trunk: part})
+    plan = {"imu:*": part, back: part, trunk: part}
+    _drop_families_the_pooled_model_beats(families, oof, plan, {"imu:*": 0.5})
     assert trunk in families
 
 
@@ -347,5 +349,28 @@ def test_card_counts_reps_no_fold_scored():
             (r, 1): (np.array([0.2, 0.8] if r != "r2" else [0.9, 0.1]), classes) for r in ("r1", "r2", "r3")
         }
     }
-    ev = _overall(reps, oof, [back], 0.5)
+    ev = _overall(reps, oof, [back], 0.5, {back: 0.5})
     assert ev["n_reps"] == 3 and ev["unscored_reps"] == 1  # the three-sensor rep goes to the two-sensor model
+
+
+def test_the_good_threshold_evens_out_missed_mistakes_and_flagged_good_reps():
+    """Out of fold, mild mistakes sit at P(good) 0.55-0.65 and good reps at 0.6-0.95: argmax calls
+    every mild mistake good. `operating_point` raises the bar until the smaller of sensitivity and
+    specificity is largest; a vocabulary without `good` keeps the default."""
+    from hinge_analytics.classify.estimator import GOOD_AT_LEAST, decide, operating_point
+
+    rng = np.random.default_rng(0)
+    classes = np.array(["good", "rounded_back"])
+    good, mild, severe = rng.uniform(0.6, 0.95, 200), rng.uniform(0.55, 0.65, 50), rng.uniform(0, 0.3, 50)
+    p_good = np.concatenate([good, mild, severe])
+    truth = np.array(["good"] * 200 + ["rounded_back"] * 100)
+    proba = np.column_stack([p_good, 1 - p_good])
+
+    def worse_error(t: float) -> float:
+        bad_called, bad = classes[decide(proba, classes, t)] != "good", truth != "good"
+        return min((bad_called & bad).mean() / bad.mean(), (~bad_called & ~bad).mean() / (~bad).mean())
+
+    t = operating_point(truth, proba, classes)
+    assert t > GOOD_AT_LEAST and worse_error(t) > worse_error(GOOD_AT_LEAST) + 0.2
+    other = np.array(["a", "b"])
+    assert operating_point(other, np.array([[0.9, 0.1], [0.2, 0.8]]), other) == GOOD_AT_LEAST

@@ -87,9 +87,9 @@ def predict_labels(
         )
     X = model_input(reps)
     proba = model.predict_proba(X)
-    best = decide(proba, model.classes_, model.good_at_least)
-    predicted, confidence = model.classes_[best].astype(str), proba[np.arange(len(best)), best]
     served = model.route(X)
+    best = decide(proba, model.classes_, model.good_thresholds(served))
+    predicted, confidence = model.classes_[best].astype(str), proba[np.arange(len(best)), best]
     profiles = {key: meta["families"][key].get("explain", {"exercises": {}}) for key in set(served)}
     trained = {key: trained_exercises(model, key) for key in set(served)}
     label, cue = [], []

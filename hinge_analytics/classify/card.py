@@ -23,6 +23,13 @@ MIN_ATHLETES = 5  # also the number of leave-athlete-out folds (evaluation.OUTER
 MIN_LABEL_REPS = 30  # recall uncertain by about 0.5/sqrt(30) = 0.09 at best
 
 
+def _good_at_least(value: float | dict[str, float]) -> str:
+    """The P(good) a good rep needs: one value (older models) or one per family."""
+    if not isinstance(value, dict):
+        return f"{value:.2f}"
+    return ", ".join(f"{v:.2f} (`{k}`)" for k, v in sorted(value.items()))
+
+
 def _pct(x: float | None) -> str:
     return "n/a" if x is None or x != x else f"{100 * x:.1f}%"
 
@@ -214,9 +221,17 @@ def write_card(out_dir: Path, meta: dict) -> Path:
         "  contains, else its modality's pooled model.",
         "- Reps whose most probable label has a calibrated probability below the `uncertain` threshold",
         "  are reported as `uncertain` instead of guessed.",
-        f"- A rep is called `good` only when its calibrated probability of `good` is at least "
-        f"{meta.get('good_at_least', 0.0):.2f};",
-        "  otherwise it gets its likeliest mistake (a missed mistake costs more than a second look).",
+        *(
+            [
+                "- A rep is called `good` only when its calibrated probability of `good` is at least "
+                f"{_good_at_least(meta.get('good_at_least', 0.0))};",
+                "  otherwise it gets its likeliest mistake. Each family's value is the one that makes",
+                "  the smaller of its out-of-fold sensitivity and specificity largest, so the figures",
+                "  above were read at a threshold set on the same folds (a small optimistic bias).",
+            ]
+            if "good" in meta.get("labels", [])
+            else []
+        ),
         "- Quality on real athletes can be lower than on the data above; retrain on your own",
         "  labelled reps with `hinge train --labels FILE`.",
     ]

@@ -32,6 +32,7 @@ from hinge_analytics.classify.estimator import (
     family_plan,
     mirrors,
     oof_proba,
+    operating_point,
     select_estimator,
 )
 from hinge_analytics.classify.explain import reference_profile
@@ -40,7 +41,8 @@ from hinge_analytics.classify.features import CURVE_FEATURES, choose_family, mod
 OUTER_FOLDS = 5
 PROTOCOL = (
     "leave-athlete-out: GroupKFold by athlete_id, calibration inside each training fold; estimator "
-    "chosen beforehand by GroupKFold macro-F1 on the same athletes"
+    "chosen beforehand by GroupKFold macro-F1 on the same athletes; the P(good) a good rep needs "
+    "chosen on these out-of-fold probabilities"
 )
 
 
@@ -94,7 +96,7 @@ def train_model(
     if not rows:
         raise ModelError(TOO_FEW_REPS)
     plan = {key: reps.filter(pl.Series(mask)) for key, mask in rows.items()}
-    families, oof, kinds = {}, {}, {}
+    families, oof, kinds, good_at_least = {}, {}, {}, {}
     for key, part in plan.items():
         X, y, groups = X_all.filter(pl.Series(rows[key])), y_all[rows[key]], groups_all[rows[key]]
         features = usable_features(X)
@@ -102,19 +104,24 @@ def train_model(
         proba, classes = grouped_evaluation(X, y, groups, features, kind, seed, mirrors(key))
         oof[key] = dict(zip(_rep_ids(part), zip(proba, [classes] * len(y), strict=True), strict=True))
         kinds[key] = kind
+        good_at_least[key] = operating_point(y, proba, classes)
+        ev = evaluate(y, proba, classes, groups, uncertain_below, good_at_least[key])
         families[key] = {
             "selection_macro_f1": selection,
+            "good_at_least": good_at_least[key],
             "training_data": _data_summary(part, y),
-            "evaluation": {"protocol": PROTOCOL, **evaluate(y, proba, classes, groups, uncertain_below)},
+            "evaluation": {"protocol": PROTOCOL, **ev},
             # cues speak of the per-rep metrics, not of points on a curve
             "explain": reference_profile(part, y, [f for f in features if f not in CURVE_FEATURES]),
         }
-    _drop_families_the_pooled_model_beats(families, oof, plan)
+    _drop_families_the_pooled_model_beats(families, oof, plan, good_at_least)
+    good_at_least = {key: good_at_least[key] for key in families}
     model = RepClassifier(
         candidates=tuple(candidates),
         families=tuple(families),
         estimators={key: kinds[key] for key in families},
         seed=seed,
+        good_at_least=good_at_least,
     ).fit(X_all, y_all)
     for key, info in model.family_info_.items():
         families[key] = {**info, **families[key]}  # the fit's facts, then the evaluation's
@@ -124,19 +131,22 @@ def train_model(
         "pipeline_version": PIPELINE_VERSION,
         "labels": sorted(set(y_all)),
         "uncertain_below": uncertain_below,
-        "good_at_least": GOOD_AT_LEAST,
+        "good_at_least": good_at_least,
         "candidates": list(candidates),
         "training_data": _data_summary(reps, y_all),
-        "evaluation": _overall(reps, oof, available, uncertain_below),
-        "by_sensor_set": _breakdown(reps, "family", oof, available, uncertain_below),
-        "by_format": _breakdown(reps, "format", oof, available, uncertain_below),
-        "by_exercise": _breakdown(reps, "exercise", oof, available, uncertain_below),
+        "evaluation": _overall(reps, oof, available, uncertain_below, good_at_least),
+        **{
+            f"by_{name}": _breakdown(reps, column, oof, available, uncertain_below, good_at_least)
+            for name, column in (("sensor_set", "family"), ("format", "format"), ("exercise", "exercise"))
+        },
         "families": families,
     }
     return model, meta
 
 
-def _drop_families_the_pooled_model_beats(families: dict, oof: dict, plan: dict) -> None:
+def _drop_families_the_pooled_model_beats(
+    families: dict, oof: dict, plan: dict, good_at_least: dict[str, float]
+) -> None:
     """Keep a sensor set's own model only if, out of fold on that set's reps, it beats the pooled
     model of its modality (a small set can do worse than the pooled model on the same reps).
 
@@ -155,7 +165,9 @@ def _drop_families_the_pooled_model_beats(families: dict, oof: dict, plan: dict)
         if any(h is None for h in hits):
             continue
         truth = plan[key]["train_label"].to_numpy().astype(str)
-        predicted = np.array([h[1][decide(h[0][None, :], h[1])[0]] for h in hits]).astype(str)
+        predicted = np.array(
+            [h[1][decide(h[0][None, :], h[1], good_at_least[pooled])[0]] for h in hits]
+        ).astype(str)
         pooled_f1 = float(f1_score(truth, predicted, average="macro"))
         families[key]["pooled_model_macro_f1_on_these_reps"] = pooled_f1
         if pooled_f1 >= families[key]["evaluation"]["macro_f1"]:
@@ -183,17 +195,24 @@ def _data_summary(reps: pl.DataFrame, y: np.ndarray) -> dict:
 
 
 def _overall(
-    reps: pl.DataFrame, oof: dict, available: list[str], threshold: float, vocab: np.ndarray | None = None
+    reps: pl.DataFrame,
+    oof: dict,
+    available: list[str],
+    threshold: float,
+    good_at_least: dict[str, float],
+    vocab: np.ndarray | None = None,
 ) -> dict:
-    """Every labelled rep scored by the family `predict` would use for it, out of fold. ``vocab``:
-    every label any family predicts (defaults to the labels of ``reps``)."""
+    """Every labelled rep scored by the family `predict` would use for it, out of fold, at that
+    family's ``good_at_least``. ``vocab``: every label any family predicts (defaults to the labels
+    of ``reps``)."""
     if vocab is None:
         vocab = np.array(sorted(set(reps["train_label"].to_list())))
-    truth, proba, groups, unscored = [], [], [], 0
+    truth, proba, groups, good, unscored = [], [], [], [], 0
     for rid, fam, label, athlete in zip(
         _rep_ids(reps), reps["family"], reps["train_label"], reps["athlete_id"], strict=True
     ):
-        hit = oof.get(choose_family(fam, available), {}).get(rid)
+        served = choose_family(fam, available)
+        hit = oof.get(served, {}).get(rid)
         if hit is None:  # served by a smaller sensor set's model, which has no fold without it
             unscored += 1
             continue
@@ -202,7 +221,8 @@ def _overall(
         truth.append(label)
         proba.append(p)
         groups.append(athlete)
-    ev = evaluate(np.array(truth), np.array(proba), vocab, np.array(groups), threshold)
+        good.append(good_at_least.get(served, GOOD_AT_LEAST))
+    ev = evaluate(np.array(truth), np.array(proba), vocab, np.array(groups), threshold, np.array(good))
     return {
         "protocol": "GroupKFold by athlete_id (leave-athlete-out); each rep scored by the family "
         "predict uses for it",
@@ -211,7 +231,14 @@ def _overall(
     }
 
 
-def _breakdown(reps: pl.DataFrame, column: str, oof: dict, available: list[str], threshold: float) -> dict:
+def _breakdown(
+    reps: pl.DataFrame,
+    column: str,
+    oof: dict,
+    available: list[str],
+    threshold: float,
+    good_at_least: dict[str, float],
+) -> dict:
     """Out-of-fold figures per value of ``column``: per sensor set (``family``: what a recording
     with these sensors gets, whichever model serves it, so fewer-sensor quality is on the card),
     per input ``format`` or per ``exercise``."""
@@ -222,7 +249,7 @@ def _breakdown(reps: pl.DataFrame, column: str, oof: dict, available: list[str],
         served_by = sorted({choose_family(f, available) for f in part["family"].unique().to_list()})
         if not any(rid in oof.get(f, {}) for f in served_by for rid in _rep_ids(part)):
             continue  # e.g. a sensor set too rare for any family that could serve it
-        ev = _overall(part, oof, available, threshold, vocab)
+        ev = _overall(part, oof, available, threshold, good_at_least, vocab)
         out[value] = {
             "model": ", ".join(served_by),
             **{k: ev[k] for k in ("n_reps", "n_athletes", "macro_f1", "sensitivity", "specificity")},
@@ -231,12 +258,18 @@ def _breakdown(reps: pl.DataFrame, column: str, oof: dict, available: list[str],
 
 
 def evaluate(
-    truth: np.ndarray, proba: np.ndarray, classes: np.ndarray, groups: np.ndarray, threshold: float
+    truth: np.ndarray,
+    proba: np.ndarray,
+    classes: np.ndarray,
+    groups: np.ndarray,
+    threshold: float,
+    good_at_least: float | np.ndarray = GOOD_AT_LEAST,
 ) -> dict:
-    """Scores of out-of-fold probabilities: per-class precision/recall, macro-F1, binary
-    good-vs-mistake sensitivity/specificity, confusion matrix, calibration, effect of `uncertain`."""
+    """Scores of out-of-fold probabilities labelled by `decide` at ``good_at_least``: per-class
+    precision/recall, macro-F1, binary good-vs-mistake sensitivity/specificity, confusion matrix,
+    calibration, effect of `uncertain` (below ``threshold``)."""
     truth = np.asarray(truth).astype(str)
-    chosen = decide(proba, classes)
+    chosen = decide(proba, classes, good_at_least)
     predicted = classes[chosen].astype(str)
     confidence = proba[np.arange(len(chosen)), chosen]
     vocab = sorted(set(truth) | set(predicted))

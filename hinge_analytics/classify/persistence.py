@@ -177,14 +177,20 @@ def load_model(model_dir: Path) -> RepClassifier:
 
 
 def fitted_from_meta(pipelines: Mapping[str, Pipeline], meta: dict) -> RepClassifier:
-    """The fitted `RepClassifier` a model folder describes. Models saved before ``good_at_least``
-    was recorded were argmax models: good needed no minimum."""
+    """The fitted `RepClassifier` a model folder describes. ``good_at_least`` is one value per
+    family, or one for all in older models; models saved before it was recorded were argmax
+    models: good needed no minimum."""
     families = meta["families"]
+    good_at_least = meta.get("good_at_least", 0.0)
     model = RepClassifier(
         candidates=tuple(meta.get("candidates") or ()),
         families=tuple(families),
         estimators={key: fam.get("estimator") for key, fam in families.items()},
-        good_at_least=float(meta.get("good_at_least", 0.0)),
+        good_at_least=(
+            {k: float(v) for k, v in good_at_least.items()}
+            if isinstance(good_at_least, dict)
+            else float(good_at_least)
+        ),
     )
     model.pipelines_ = pipelines
     model.family_info_ = families
