@@ -740,19 +740,21 @@ def test_generic_imu_units_from_column_names_or_from_gravity(
 
 
 @pytest.mark.parametrize(
-    ("acc_name", "gravity_removed", "acc_factor", "reason"),
+    ("acc_name", "gravity_removed", "acc_factor", "gyr_name", "gyr_factor", "reason"),
     [
-        ("acc_{a}", True, 1.0, "gravity removed"),  # a phone's linear acceleration, m/s^2
-        ("acc_{a}_g", True, 1 / 9.80665, "gravity removed"),  # the same in g, unit named
-        ("acc_{a}_g", False, 1.0, "check the export's units"),  # m/s^2 labelled g: 9.8 g
+        ("acc_{a}", True, 1.0, "gyr_{a}", 1.0, "gravity removed"),  # a phone's linear acceleration
+        ("acc_{a}_g", True, 1 / 9.80665, "gyr_{a}", 1.0, "gravity removed"),  # the same in g
+        ("acc_{a}_g", False, 1.0, "gyr_{a}", 1.0, "check the export's units"),  # m/s^2 labelled g
+        ("acc_{a}", False, 1.0, "gyr_{a}_rad_s", 180 / np.pi, "deg/s read as rad/s"),
     ],
 )
-def test_an_accelerometer_that_does_not_read_gravity_is_refused(
-    motion, tmp_path, acc_name, gravity_removed, acc_factor, reason
+def test_a_sensor_whose_units_contradict_gravity_is_refused(
+    motion, tmp_path, acc_name, gravity_removed, acc_factor, gyr_name, gyr_factor, reason
 ):
     """Tilt is read from gravity, so an accelerometer whose median magnitude is not 1 g (its
     gravity removed, or a wrong unit in its name) is refused with the likely cause instead of
-    giving angles and reps of noise."""
+    giving angles and reps of noise; so is a gyroscope that turns the sensor 57 times further than
+    gravity's direction moves in it (deg/s under a rad/s label)."""
     time_s, pose, body, _ = motion
     signals = sim_imu.imu_signals(time_s, pose, body, ("thigh_left",), rng=np.random.default_rng(5))
     s = signals["thigh_left"]
@@ -762,8 +764,10 @@ def test_an_accelerometer_that_does_not_read_gravity_is_refused(
     sim_imu.write_imu_generic(tmp_path / "rec", time_s, signals, quaternions=False)
     path = tmp_path / "rec" / "thigh_left.csv"
     table = pl.read_csv(path)
-    table.with_columns(pl.col(f"acc_{a}") * acc_factor for a in "xyz").rename(
+    factors = {"acc": acc_factor, "gyr": gyr_factor}
+    table.with_columns(pl.col(f"{c}_{a}") * f for c, f in factors.items() for a in "xyz").rename(
         {f"acc_{a}": acc_name.format(a=a) for a in "xyz"}
+        | {f"gyr_{a}": gyr_name.format(a=a, A=a.upper()) for a in "xyz"}
     ).write_csv(path)
     with pytest.raises(BadRecording, match=reason.replace("'", ".")):
         read_recording(tmp_path / "rec", None, None)

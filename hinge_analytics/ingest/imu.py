@@ -44,7 +44,7 @@ from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead, imu_frames_from_arrays
 from hinge_analytics.ingest.mediapipe import check_time_unit, time_scale
 from hinge_analytics.numeric import STANDARD_GRAVITY, quat_matrix
-from hinge_analytics.schema import IMU_PLACEMENTS
+from hinge_analytics.schema import IMU_PLACEMENTS, OFF_BODY_PLACEMENTS
 
 MAX_BYTES = 256 * 1024 * 1024
 MAX_SENSOR_FILES = 32
@@ -376,6 +376,7 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
             "Euler_X); export a measurement mode that includes one of them."
         )
     check_sensor(placement, t, channels, path.name)
+    check_gyroscope_unit(placement, t, channels, path.name)
     return SensorData(placement, t, channels, layout, header_rate, path.name, notes)
 
 
@@ -616,6 +617,28 @@ def check_sensor(placement: str, t: np.ndarray, channels: dict[str, np.ndarray],
             )
     if all(f"acc_{a}" in channels for a in "xyz"):
         _check_gravity(placement, name, np.column_stack([channels[f"acc_{a}"] for a in "xyz"]))
+
+
+def check_gyroscope_unit(placement: str, t: np.ndarray, channels: dict[str, np.ndarray], name: str) -> None:
+    """Refuse a gyroscope (rad/s as read) that turns the sensor more than ``DEGREES_RATIO`` times
+    further than gravity shows it tilting (`gyroscope_to_gravity_ratio`): deg/s under a rad/s
+    label, which gave a 1-rep hip thrust 8 reps of noise. The reverse is not refused: a sensor
+    shaken without turning (a bar's vibration) moves gravity's direction in it with no rotation.
+    Nor is a sensor off the body refused: on a bell, a bar or a wrist in a swing the arm's pull
+    points along the handle all the way round, so the sensor can turn through half a circle while
+    its accelerometer hardly moves."""
+    if placement in OFF_BODY_PLACEMENTS or not all(
+        f"{k}_{a}" in channels for k in ("acc", "gyr") for a in "xyz"
+    ):
+        return
+    acc, gyr = (np.column_stack([channels[f"{k}_{a}"] for a in "xyz"]) for k in ("acc", "gyr"))
+    ratio = gyroscope_to_gravity_ratio(t, acc, gyr)
+    if ratio is not None and ratio > DEGREES_RATIO:
+        raise BadRecording(
+            f"The {placement} sensor's gyroscope ({name}) turns the sensor {ratio:.0f} times as far "
+            "as gravity shows it tilting (about 1 in the right unit): it looks like deg/s read as "
+            "rad/s. State the gyroscope's real unit in its column names (gyr_x_deg_s) or a layout file."
+        )
 
 
 def _check_gravity(placement: str, name: str, acc: np.ndarray) -> None:
