@@ -497,6 +497,38 @@ def test_openpose_order_of_a_side_view_with_a_ghost(tmp_path):
     assert np.nanmean(arrays.xyz["knee_right"][:, 1]) == pytest.approx(-650, abs=5)
 
 
+def test_the_athlete_is_the_person_who_moves_not_the_most_confident():
+    """A coach standing still beside the lifter, seen more confidently than the lifter, and a ghost
+    of random low-confidence points at the edge: the lifter's track is the one returned, and it
+    never switches to the coach standing 0.6 body heights away."""
+    from hinge_analytics.ingest.people import track_athlete
+
+    rng = np.random.default_rng(8)
+    n, k = 120, 17
+    standing = np.column_stack([np.zeros(k), np.linspace(0.0, 400.0, k)])  # feet to head, pixels
+    frames = []
+    for i in range(n):
+        lean = np.radians(45.0 * (1 - np.cos(2 * np.pi * i / 40)))  # three hinges
+        upper = standing[:, 1] > 200  # the trunk tips forward about the hips
+        lifter = standing.copy()
+        lifter[upper, 0] = 500 + (standing[upper, 1] - 200) * np.sin(lean)
+        lifter[upper, 1] = 200 + (standing[upper, 1] - 200) * np.cos(lean)
+        lifter[~upper, 0] = 500
+        lifter += rng.normal(0, 3, lifter.shape)
+        coach = standing + [740.0, 0.0] + rng.normal(0, 3, standing.shape)
+        ghost = np.column_stack([rng.uniform(0, 40, k), rng.uniform(0, 600, k)])
+        frames.append(
+            [
+                np.column_stack([coach, np.full(k, 0.95)]),
+                np.column_stack([ghost, rng.uniform(0.05, 0.3, k)]),
+                np.column_stack([lifter, np.full(k, 0.7)]),
+            ]
+        )
+    athlete = track_athlete(frames, k)
+    np.testing.assert_allclose(athlete[:, 0, 0], 500.0, atol=15)  # the lifter's feet, every frame
+    assert np.all(athlete[:, :, 2] == 0.7)
+
+
 def test_real_openpose_single_image_is_too_short_not_a_crash():
     folder = REAL / "openpose_json" / "body25_spin_im1010"
     arrays = load_openpose_json(folder, 30.0)

@@ -2,18 +2,31 @@
 
 Real outputs hold more than one person per frame (the Pose2Sim demo has a low-confidence ghost at
 the image edge in every frame; COCO files hold several people per image), and ``people[0]`` is not
-the athlete. The athlete is seeded as the most confident detection of the recording, then followed
-frame to frame by position (track continuity), preferring confident detections.
+the athlete. Each person is followed frame to frame by position (track continuity), preferring
+confident detections, from the most confident detection of the recording and from each person in
+the most crowded frame; the athlete is the well-seen track whose posture changes most (a coach or
+a spotter stands by).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
 from hinge_analytics.ingest.errors import BadRecording
 
 MIN_KEYPOINTS = 3  # a detection with fewer confident keypoints is ignored
-JUMP_PENALTY = 0.5  # confidence traded per body size of jump between frames
+# Confidence traded per body size of jump between frames: a lifter's keypoints move a few
+# hundredths of a body size per frame, so a nearer detection wins over a more confident one
+# unless they nearly coincide (a partial and a full detection of the same body).
+JUMP_PENALTY = 2.0
+# A detection further than this (body sizes) from where the person was is someone else: people
+# stand at least a shoulder apart.
+MAX_JUMP = 0.5
+MAX_PEOPLE = 6  # people followed from the most crowded frame to find the athlete among them
+SURE_SHARE = 0.3  # of the best track's confidence x coverage: a track this well seen is a person
+POSTURE_SMOOTHING = 5  # detections: a rolling median of the posture before its range is read
 
 
 def _summaries(people: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -36,6 +49,8 @@ def track_athlete(frames: list[list[np.ndarray]], n_keypoints: int) -> np.ndarra
 
     Confidence 0 marks a keypoint that was not detected; its x, y become NaN. Detections are
     summarised in one array pass; only the choice among several people follows the track in time.
+    Where several people are in the picture, each is followed from the frame that shows the most
+    of them, and the athlete is the one who moves (`_pick_track`).
     """
     n = len(frames)
     out = np.full((n, n_keypoints, 3), np.nan)
@@ -47,26 +62,34 @@ def track_athlete(frames: list[list[np.ndarray]], n_keypoints: int) -> np.ndarra
     usable, confidence, centre, size = _summaries(detections)
     if not usable.any():
         raise BadRecording("No person was detected in any frame of the recording.")
-    candidates = np.flatnonzero(usable)
-    seed = int(candidates[np.argmax(confidence[candidates])])
     first = np.concatenate([[0], np.cumsum(counts)])  # detections of frame i: first[i]:first[i + 1]
-    chosen = np.full(n, -1)
-    chosen[frame_of[seed]] = seed
 
-    def follow(order: range, start: int) -> None:
-        track = start
-        for i in order:
-            mine = np.arange(first[i], first[i + 1])
-            mine = mine[usable[mine]]
-            if len(mine) == 0:
-                continue
-            if len(mine) > 1:
-                jump = np.linalg.norm(centre[mine] - centre[track], axis=1) / size[track]
-                mine = mine[[np.argmax(confidence[mine] - JUMP_PENALTY * np.minimum(jump, 4.0))]]
-            track = chosen[i] = int(mine[0])
+    def follow(seed: int) -> np.ndarray:
+        """The detection chosen in each frame (-1: none) on the track through ``seed``."""
+        chosen = np.full(n, -1)
+        chosen[frame_of[seed]] = seed
+        for order in (range(frame_of[seed] + 1, n), range(frame_of[seed] - 1, -1, -1)):
+            track = seed
+            for i in order:
+                mine = np.arange(first[i], first[i + 1])
+                jump = (
+                    _distance(detections[mine], centre[mine], detections[track], centre[track]) / size[track]
+                )
+                near = usable[mine] & (jump <= MAX_JUMP)
+                if not near.any():
+                    continue  # nobody where the person was: missing here, not someone else
+                mine, jump = mine[near], jump[near]
+                track = chosen[i] = int(mine[np.argmax(confidence[mine] - JUMP_PENALTY * jump)])
+        return chosen
 
-    follow(range(frame_of[seed] + 1, n), seed)
-    follow(range(frame_of[seed] - 1, -1, -1), seed)
+    candidates = np.flatnonzero(usable)
+    seeds = [int(candidates[np.argmax(confidence[candidates])])]
+    per_frame = np.bincount(frame_of[candidates], minlength=n)
+    if per_frame.max() > 1:
+        crowded = int(np.argmax(per_frame))
+        seeds += [int(d) for d in candidates[frame_of[candidates] == crowded][:MAX_PEOPLE]]
+    tracks = {tuple(t) for t in (follow(seed) for seed in dict.fromkeys(seeds))}
+    chosen = _pick_track([np.array(t) for t in sorted(tracks)], detections, centre, size)
     picked = chosen >= 0
     out[picked] = detections[chosen[picked]]
     missing = ~(out[:, :, 2] > 0)
@@ -74,3 +97,62 @@ def track_athlete(frames: list[list[np.ndarray]], n_keypoints: int) -> np.ndarra
     out[missing, 1] = np.nan
     out[:, :, 2] = np.nan_to_num(out[:, :, 2], nan=0.0)
     return out
+
+
+def _distance(
+    people: np.ndarray, centres: np.ndarray, last: np.ndarray, last_centre: np.ndarray
+) -> np.ndarray:
+    """How far each of ``people`` (D, K, 3) lies from the ``last`` detection of a track: the median
+    distance of the keypoints both show (a partial detection of the same body lies on it), else
+    of the centres."""
+    both = (people[:, :, 2] > 0) & (last[None, :, 2] > 0)
+    apart = np.linalg.norm(people[:, :, :2] - last[None, :, :2], axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no keypoint in common
+        keypoints = np.nanmedian(np.where(both, apart, np.nan), axis=1)
+    return np.where(np.isfinite(keypoints), keypoints, np.linalg.norm(centres - last_centre, axis=1))
+
+
+def _pick_track(
+    tracks: list[np.ndarray], detections: np.ndarray, centre: np.ndarray, size: np.ndarray
+) -> np.ndarray:
+    """The athlete's track among the people's: of the tracks seen at least ``SURE_SHARE`` as well
+    as the best (`_keypoint_confidence` x share of frames covered; a ghost of random
+    low-confidence points is not a person), the one whose posture changes most over the
+    recording (its posture's range x share of frames covered: a track that lost the athlete
+    halfway moves less over the whole). A coach or spotter standing by can be the most confident
+    detection in the picture; followed from there, the athlete's reps were lost (a static
+    bystander beside a simulated RDL: 0 reps for 4)."""
+    if len(tracks) == 1:
+        return tracks[0]
+    seen = [t[t >= 0] for t in tracks]
+    coverage = np.array([len(s) / len(t) for s, t in zip(seen, tracks, strict=True)])
+    quality = np.array([_keypoint_confidence(detections[s]) for s in seen]) * coverage
+    sure = quality >= SURE_SHARE * quality.max()
+    movement = np.array([_posture_range(detections[s], centre[s], size[s]) if len(s) else 0.0 for s in seen])
+    return tracks[int(np.argmax(np.where(sure, movement * coverage, -1.0)))]
+
+
+def _keypoint_confidence(people: np.ndarray) -> float:
+    """The median confidence of the keypoints a track's detections show (a whole-body model's
+    unseen face and hand points do not count against a person)."""
+    shown = people[:, :, 2][people[:, :, 2] > 0]
+    return float(np.median(shown)) if len(shown) else 0.0
+
+
+def _posture_range(people: np.ndarray, centre: np.ndarray, size: np.ndarray) -> float:
+    """How far a track's posture changes: keypoints relative to the body's centre, in body sizes,
+    smoothed over ``POSTURE_SMOOTHING`` detections (jitter is not movement), the 5-95 % range of
+    each, median over the keypoints."""
+    shape = (people[:, :, :2] - centre[:, None, :]) / size[:, None, None]
+    shape[people[:, :, 2] <= 0] = np.nan
+    if len(shape) >= POSTURE_SMOOTHING:
+        windows = np.lib.stride_tricks.sliding_window_view(shape, POSTURE_SMOOTHING, axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # keypoints never seen in a window
+            shape = np.nanmedian(windows, axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        spread = np.nanpercentile(shape, 95, axis=0) - np.nanpercentile(shape, 5, axis=0)
+        value = np.nanmedian(np.linalg.norm(spread, axis=-1))
+    return float(value) if np.isfinite(value) else 0.0
