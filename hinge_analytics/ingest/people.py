@@ -72,9 +72,7 @@ def track_athlete(frames: list[list[np.ndarray]], n_keypoints: int) -> np.ndarra
             track = seed
             for i in order:
                 mine = np.arange(first[i], first[i + 1])
-                jump = (
-                    _distance(detections[mine], centre[mine], detections[track], centre[track]) / size[track]
-                )
+                jump = np.linalg.norm(centre[mine] - centre[track], axis=1) / size[track]
                 near = usable[mine] & (jump <= MAX_JUMP)
                 if not near.any():
                     continue  # nobody where the person was: missing here, not someone else
@@ -97,20 +95,6 @@ def track_athlete(frames: list[list[np.ndarray]], n_keypoints: int) -> np.ndarra
     out[missing, 1] = np.nan
     out[:, :, 2] = np.nan_to_num(out[:, :, 2], nan=0.0)
     return out
-
-
-def _distance(
-    people: np.ndarray, centres: np.ndarray, last: np.ndarray, last_centre: np.ndarray
-) -> np.ndarray:
-    """How far each of ``people`` (D, K, 3) lies from the ``last`` detection of a track: the median
-    distance of the keypoints both show (a partial detection of the same body lies on it), else
-    of the centres."""
-    both = (people[:, :, 2] > 0) & (last[None, :, 2] > 0)
-    apart = np.linalg.norm(people[:, :, :2] - last[None, :, :2], axis=-1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # no keypoint in common
-        keypoints = np.nanmedian(np.where(both, apart, np.nan), axis=1)
-    return np.where(np.isfinite(keypoints), keypoints, np.linalg.norm(centres - last_centre, axis=1))
 
 
 def _pick_track(
