@@ -286,8 +286,9 @@ def operating_point(truth: np.ndarray, proba: np.ndarray, classes: np.ndarray) -
     `GOOD_AT_LEAST` among equals (the equal error rate of a ROC analysis, read on the grid).
 
     Argmax leaves the two errors wherever the class balance puts them: with good reps the majority,
-    out of fold the shipped model's pose family missed 16 % of mistakes while flagging 3 % of good
-    reps. A coach needs both figures high, and a missed mistake costs more than a second look."""
+    a pose family trained on the shipped model's data missed 16 % of mistakes out of fold while
+    flagging 3 % of good reps. A coach needs both figures high, and a missed mistake costs more
+    than a second look."""
     names = np.asarray(classes).astype(str)
     truth = np.asarray(truth).astype(str)
     bad = truth != GOOD
