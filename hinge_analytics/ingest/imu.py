@@ -376,7 +376,6 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
             "Euler_X); export a measurement mode that includes one of them."
         )
     check_sensor(placement, t, channels, path.name)
-    check_gyroscope_unit(placement, t, channels, path.name)
     return SensorData(placement, t, channels, layout, header_rate, path.name, notes)
 
 
@@ -619,23 +618,25 @@ def check_sensor(placement: str, t: np.ndarray, channels: dict[str, np.ndarray],
         _check_gravity(placement, name, np.column_stack([channels[f"acc_{a}"] for a in "xyz"]))
 
 
-def check_gyroscope_unit(placement: str, t: np.ndarray, channels: dict[str, np.ndarray], name: str) -> None:
-    """Refuse a gyroscope (rad/s as read) that turns the sensor more than ``DEGREES_RATIO`` times
+def check_gyroscope_unit(sensor: SensorData) -> None:
+    """Refuse a sensor's gyroscope (rad/s as read) that turns the sensor more than ``DEGREES_RATIO`` times
     further than gravity shows it tilting (`gyroscope_to_gravity_ratio`): deg/s under a rad/s
     label, which gave a 1-rep hip thrust 8 reps of noise. The reverse is not refused: a sensor
     shaken without turning (a bar's vibration) moves gravity's direction in it with no rotation.
     Nor is a sensor off the body refused: on a bell, a bar or a wrist in a swing the arm's pull
     points along the handle all the way round, so the sensor can turn through half a circle while
     its accelerometer hardly moves."""
-    if placement in OFF_BODY_PLACEMENTS or not all(
+    channels = sensor.channels
+    if sensor.placement in OFF_BODY_PLACEMENTS or not all(
         f"{k}_{a}" in channels for k in ("acc", "gyr") for a in "xyz"
     ):
         return
     acc, gyr = (np.column_stack([channels[f"{k}_{a}"] for a in "xyz"]) for k in ("acc", "gyr"))
-    ratio = gyroscope_to_gravity_ratio(t, acc, gyr)
+    ratio = gyroscope_to_gravity_ratio(sensor.t_s, acc, gyr)
     if ratio is not None and ratio > DEGREES_RATIO:
+        source = f" ({sensor.source})" if sensor.source else ""
         raise BadRecording(
-            f"The {placement} sensor's gyroscope ({name}) turns the sensor {ratio:.0f} times as far "
+            f"The {sensor.placement} sensor's gyroscope{source} turns the sensor {ratio:.0f} times as far "
             "as gravity shows it tilting (about 1 in the right unit): it looks like deg/s read as "
             "rad/s. State the gyroscope's real unit in its column names (gyr_x_deg_s) or a layout file."
         )
@@ -695,8 +696,11 @@ def align(sensors: list[SensorData]) -> tuple[np.ndarray, dict[str, dict[str, np
     Refused with a reason: sensors that share less than ``MIN_SHARED_FRACTION`` of the longest
     sensor's time (one file cut short: analysing the shared span alone lost most reps without a
     word), and a sensor whose accelerometer or gyroscope columns are empty over most of the
-    shared span (a column cut short; the angles then failed on an empty sensor with an IndexError).
+    shared span (a column cut short; the angles then failed on an empty sensor with an IndexError),
+    and a body sensor's gyroscope in deg/s read as rad/s (`check_gyroscope_unit`).
     """
+    for sensor in sensors:
+        check_gyroscope_unit(sensor)
     start = max(s.t_s[0] for s in sensors)
     end = min(s.t_s[-1] for s in sensors)
     if end <= start:

@@ -78,15 +78,7 @@ from hinge_analytics.formats import (
 from hinge_analytics.ingest.checks import MAX_GAP_S, RATE_TOLERANCE
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, RecordingRead, imu_frames_from_arrays
-from hinge_analytics.ingest.imu import (
-    ACC_UNITS,
-    GYR_UNITS,
-    MAX_BYTES,
-    SensorData,
-    align,
-    check_gyroscope_unit,
-    check_sensor,
-)
+from hinge_analytics.ingest.imu import ACC_UNITS, GYR_UNITS, MAX_BYTES, SensorData, align, check_sensor
 from hinge_analytics.schema import IMU_PLACEMENTS
 
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "frame": None, "none": None}
@@ -797,8 +789,6 @@ def read_imu_layout(
             parts[channel] = part
         sensors.append(_merge(place, parts))
     t, channels = align(sensors)
-    for place, sensor in channels.items():
-        check_gyroscope_unit(place, t, sensor, layout.title)
     read = imu_frames_from_arrays(channels, t)
     clock = layout.time_unit not in ("frame", "none")
     if (
