@@ -945,13 +945,15 @@ def simulate_randomised(
     exercises: tuple[str, ...] = EXERCISES,
     max_reps: int = 12,
     imu_placements: tuple[str, ...] | None = None,
+    id_prefix: str = "RZ",
 ) -> Path:
     """Write a randomised validation batch into ``out_dir``; returns the manifest path.
 
     Exercises and formats are each dealt in shuffled rounds (every one once per round), so any
     ``n_sets`` covers them evenly; everything else is drawn per set (module docstring; ``max_reps``
     below 12 only to make small batches quick, e.g. in tests; ``imu_placements`` puts the same
-    sensors on every IMU set, e.g. all seven, instead of a random subset). Writes
+    sensors on every IMU set, e.g. all seven, instead of a random subset; ``id_prefix`` starts every
+    athlete and recording id, so two batches can share a lake). Writes
     ``manifest.csv``, ``truth_reps.csv``, ``rep_labels.csv``, ``truth_recordings.csv`` and
     ``truth_rep_regimes.csv`` next to ``recordings/``.
     """
@@ -972,7 +974,8 @@ def simulate_randomised(
         if not format_deck:
             format_deck = [formats[j] for j in rng.permutation(len(formats))]
         exercise, fmt = exercise_deck.pop(), format_deck.pop()
-        recording_id = f"RZ{i + 1:04d}-{exercise}"
+        athlete_id = f"{id_prefix}{i + 1:04d}"
+        recording_id = f"{athlete_id}-{exercise}"
         regime = draw_regime(rng, exercise, fmt, max_reps, imu_placements)
         rel_path, rate, rows = write_set(out_dir, recording_id, regime, rng)
         side = regime.plan.stance_side
@@ -980,7 +983,7 @@ def simulate_randomised(
             {
                 "recording_id": recording_id,
                 "path": rel_path,
-                "athlete_id": f"RZ{i + 1:04d}",
+                "athlete_id": athlete_id,
                 "session_date": (START_DATE + dt.timedelta(days=i)).isoformat(),
                 "exercise": exercise,
                 "side": side,
