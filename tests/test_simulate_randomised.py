@@ -140,6 +140,18 @@ def test_seed_reproduces_and_another_seed_differs(tmp_path):
     assert _digest(a.parent) != _digest(c.parent)
 
 
+def test_id_prefix_renames_the_same_draws(tmp_path):
+    """Two batches in one lake need ids of their own; the prefix changes the ids, not the sets."""
+    kwargs = {"n_sets": 2, "seed": 11, "formats": ("imu_csv",), "max_reps": 2}
+    plain = pl.read_csv(rz.simulate_randomised(tmp_path / "a", **kwargs))
+    other = pl.read_csv(rz.simulate_randomised(tmp_path / "b", id_prefix="RS", **kwargs))
+    assert set(plain["recording_id"]).isdisjoint(other["recording_id"])
+    assert set(plain["athlete_id"]).isdisjoint(other["athlete_id"])
+    assert other["athlete_id"].str.starts_with("RS").all()
+    same = ["exercise", "side", "load_kg", "format", "sample_rate_hz"]
+    assert plain.select(same).equals(other.select(same))
+
+
 def _plan(exercise: str, side: str | None = None) -> SetPlan:
     """Three reps of a moderate tempo, a partial one and a lean-back, each with a bottom pause
     (so that the product's 6 Hz low-pass keeps the peak) and non-minimum-jerk shapes."""
