@@ -176,8 +176,8 @@ def write_card(out_dir: Path, meta: dict) -> Path:
     lines += ["", "Sensitivity = mistakes called a mistake; specificity = good reps called good."]
     if ev.get("unscored_reps"):
         lines.append(
-            f"{ev['unscored_reps']} labelled reps are not in these figures: their sensor set is served by "
-            "the model of a smaller set inside it, which was never scored on them out of fold."
+            f"{ev['unscored_reps']} labelled reps are not in these figures: the model that serves them "
+            "was never scored on them out of fold."
         )
     lines.append("")
     for key, title, what in (

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
@@ -214,15 +215,20 @@ def folds(groups: np.ndarray, wanted: int) -> int:
     return max(2, min(wanted, len(np.unique(groups))))
 
 
-def oof_proba(make, X, y, groups, n_folds, classes, mirror: bool = False) -> np.ndarray:
+def oof_proba(make, X, y, groups, n_folds, classes, mirror: bool = False, n_jobs: int = 1) -> np.ndarray:
     """Out-of-fold probabilities (columns = ``classes``) with folds grouped by athlete; ``make``
-    builds an unfitted Pipeline from the training fold's row indices (``mirror``: `predict_proba`)."""
-    proba = np.zeros((len(y), len(classes)))
-    for train, test in GroupKFold(n_splits=folds(groups, n_folds)).split(X, y, groups):
+    builds an unfitted Pipeline from the training fold's row indices (``mirror``: `predict_proba`).
+    ``n_jobs`` folds are fitted at once, each in its own process (joblib)."""
+
+    def fold(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         model = fit(make(train), X[train], y[train], groups[train])
-        p = predict_proba(model, X[test], mirror)
-        cols = np.searchsorted(classes, model.classes_)
-        proba[np.ix_(test, cols)] = p
+        return model.classes_, predict_proba(model, X[test], mirror)
+
+    splits = list(GroupKFold(n_splits=folds(groups, n_folds)).split(X, y, groups))
+    fitted = Parallel(n_jobs=n_jobs)(delayed(fold)(train, test) for train, test in splits)
+    proba = np.zeros((len(y), len(classes)))
+    for (_, test), (fold_classes, p) in zip(splits, fitted, strict=True):
+        proba[np.ix_(test, np.searchsorted(classes, fold_classes))] = p
     return proba
 
 
@@ -347,7 +353,7 @@ def family_rows(key: str, keys: np.ndarray) -> np.ndarray:
 
 class RepClassifier(ClassifierMixin, BaseEstimator):
     """Labels reps: one calibrated Pipeline per model family, each rep routed to the family that
-    serves it (exact sensor set, else the richest trained subset, else its modality's pooled model).
+    serves it (its own sensor set's, else its modality's pooled model: `features.choose_family`).
 
     ``X`` is a polars frame of rep rows as ``features.model_input`` gives them: the context columns
     (``athlete_id``, ``session_date``, ``exercise``, ``side``), the routing columns (``modality``,

@@ -54,10 +54,11 @@ def grouped_evaluation(
     kind: str,
     seed=0,
     mirror: bool = False,
+    n_jobs: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Leave-athlete-out out-of-fold calibrated probabilities of estimator ``kind``: calibration
-    happens inside each outer training fold; ``mirror`` as the family predicts (`mirrors`).
-    Returns (proba, classes)."""
+    happens inside each outer training fold; ``mirror`` as the family predicts (`mirrors`);
+    ``n_jobs`` folds at once. Returns (proba, classes)."""
     classes = np.unique(y)
     proba = oof_proba(
         lambda train: calibrated_pipeline(features, kind, seed, groups[train]),
@@ -67,6 +68,7 @@ def grouped_evaluation(
         OUTER_FOLDS,
         classes,
         mirror,
+        n_jobs,
     )
     return proba, classes
 
@@ -76,13 +78,15 @@ def train_model(
     seed: int = 0,
     candidates: tuple[str, ...] = CANDIDATES,
     uncertain_below: float = UNCERTAIN_BELOW,
+    n_jobs: int = 1,
 ) -> tuple[RepClassifier, dict]:
     """Fit a `RepClassifier` on labelled reps (``train_label``, ``family``: `jobs.train` reads
     them) and score it leave-athlete-out; returns the fitted model and its meta (model.json).
 
     Per family: estimator selection by athlete-grouped CV, leave-athlete-out evaluation, then a
     calibrated fit on every labelled rep of the family. A sensor set keeps its own model only
-    where it beats its modality's pooled model on its reps."""
+    where it beats its modality's pooled model on its reps. ``n_jobs``: outer folds fitted at once
+    (the evaluation is most of the time; the result does not depend on it)."""
     if reps.height == 0:
         raise ModelError("No labelled reps: give a labels file (--labels) or a label column in the manifest.")
     if reps["train_label"].n_unique() < 2:
@@ -101,7 +105,7 @@ def train_model(
         X, y, groups = X_all.filter(pl.Series(rows[key])), y_all[rows[key]], groups_all[rows[key]]
         features = usable_features(X)
         kind, selection = select_estimator(X, y, groups, features, candidates, seed, mirrors(key))
-        proba, classes = grouped_evaluation(X, y, groups, features, kind, seed, mirrors(key))
+        proba, classes = grouped_evaluation(X, y, groups, features, kind, seed, mirrors(key), n_jobs)
         oof[key] = dict(zip(_rep_ids(part), zip(proba, [classes] * len(y), strict=True), strict=True))
         kinds[key] = kind
         good_at_least[key] = operating_point(y, proba, classes)
@@ -148,17 +152,11 @@ def _drop_families_the_pooled_model_beats(
     families: dict, oof: dict, plan: dict, good_at_least: dict[str, float]
 ) -> None:
     """Keep a sensor set's own model only if, out of fold on that set's reps, it beats the pooled
-    model of its modality (a small set can do worse than the pooled model on the same reps).
-
-    Only a set whose reps would then go to the pooled model is dropped: where a smaller trained
-    set fits inside it, `choose_family` would hand its reps to that one, a model the comparison
-    never saw on them (three back sensors served by the two-sensor model, which ignores the
-    sacrum, and left out of the card's figures)."""
+    model of its modality (a small set can do worse than the pooled model on the same reps), which
+    then serves them (`choose_family`)."""
     for key in [k for k in families if not k.endswith(":*")]:
         pooled = f"{key.partition(':')[0]}:*"
         if pooled not in oof:
-            continue
-        if choose_family(key, [k for k in families if k != key]) != pooled:
             continue
         ids = _rep_ids(plan[key])
         hits = [oof[pooled].get(i) for i in ids]
@@ -213,7 +211,7 @@ def _overall(
     ):
         served = choose_family(fam, available)
         hit = oof.get(served, {}).get(rid)
-        if hit is None:  # served by a smaller sensor set's model, which has no fold without it
+        if hit is None:  # served by a model that never held it out (another modality's)
             unscored += 1
             continue
         p = np.zeros(len(vocab))

@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from hinge_analytics.features.curves import curves_from_standing
 from hinge_analytics.schema import (
     CURVE_COLUMNS,
+    OFF_BODY_PLACEMENTS,
     REP_METRIC_COLUMNS,
     STANDING_CURVE_COLUMNS,
     STANDING_LOCKOUT_COLUMNS,
@@ -195,12 +196,14 @@ class SessionRelative(TransformerMixin, BaseEstimator):
 
 # ----------------------------------------------------------------------------- model families
 def family_key(modality: str | None, sensors: str | None) -> str:
-    """``pose:*`` (every pose source gives the same angles: one family), or an IMU sensor set
-    ``imu:lower_back+sacrum+upper_back`` (placements sorted)."""
+    """``pose:*`` (every pose source gives the same angles: one family), or an IMU recording's body
+    sensors ``imu:lower_back+sacrum+upper_back`` (placements sorted). A sensor off the body (bar,
+    bell, wrist) gives reps and their timing but no body angle, so it does not make a family."""
     modality = (modality or "unknown").strip() or "unknown"
     if modality != "imu":
         return modality_key(modality)
-    parts = sorted(s.strip() for s in (sensors or "").split(",") if s.strip())
+    named = (p.strip() for p in (sensors or "").split(","))
+    parts = sorted(p for p in named if p and p not in OFF_BODY_PLACEMENTS)
     return f"{modality}:{'+'.join(parts) if parts else 'any'}"
 
 
@@ -217,20 +220,17 @@ def split_key(key: str) -> tuple[str, set[str] | None]:
 
 
 def choose_family(key: str, available: list[str]) -> str:
-    """The trained family to use for a rep of family ``key``.
+    """The trained family to use for a rep of family ``key``: its own sensor set's, else its
+    modality's pooled model (else any model).
 
-    Exact sensor set first; then, for IMUs, the richest trained set contained in the recording's
-    (extra sensors are ignored); then the modality's pooled model; then any model."""
+    Not the model of a smaller set inside the recording's: that model ignores the extra sensors and
+    never saw a recording with them, while the pooled model saw every sensor set. On development
+    seeds 13 and 21 (773 IMU reps whose set held a trained smaller set), the shipped model's
+    macro-F1 there was 0.25 and 0.30 by the smaller set's model, 0.62 and 0.67 by the pooled one
+    (docs/validation-2026-12-06.md)."""
     if key in available:
         return key
-    modality, sensors = split_key(key)
-    subsets = []
-    for other in available:
-        m, s = split_key(other)
-        if m == modality and s is not None and sensors is not None and s <= sensors:
-            subsets.append((len(s), other))
-    if subsets:
-        return max(subsets)[1]
-    if modality_key(modality) in available:
-        return modality_key(modality)
+    pooled = modality_key(key.partition(":")[0])
+    if pooled in available:
+        return pooled
     return available[0]

@@ -64,12 +64,13 @@ def train(
     candidates: tuple[str, ...] = CANDIDATES,
     uncertain_below: float = UNCERTAIN_BELOW,
     notes: dict | None = None,
+    n_jobs: int = 1,
 ) -> dict:
     """Train on the lake's labelled reps (`classify.evaluation.train_model`: leave-athlete-out
     evaluation, then a calibrated fit on every labelled rep); saves the model folder and its card
-    in one step, returns the meta."""
+    in one step, returns the meta. ``n_jobs``: evaluation folds fitted at once."""
     reps = labelled_reps(lake, labels_file)
-    model, meta = train_model(reps, seed, candidates, uncertain_below)
+    model, meta = train_model(reps, seed, candidates, uncertain_below, n_jobs)
     # The file's name and digest, not its path: a path is the trainer's machine's (or a temporary
     # folder's), the digest says which labels these were.
     meta["training_data"]["labels_file"] = (
