@@ -75,6 +75,21 @@ def test_training_only_uses_named_reps_and_reports_leave_athlete_out(binary):
     assert json.loads((binary[0] / "model_card.json").read_text())["model_version"] == meta["model_version"]
 
 
+def test_card_sums_rare_sensor_sets_in_one_line(binary, tmp_path):
+    """A batch with sensors drawn at random has a hundred sets of a few reps each: the card lists
+    the common ones and sums the rest in one line (their figures stay in model.json)."""
+    from hinge_analytics.classify.card import MIN_ROW_REPS, write_card
+
+    meta = json.loads((binary[0] / "model.json").read_text())
+    figures = {"n_athletes": 1, "macro_f1": 0.5, "sensitivity": 1.0, "specificity": 0.0}
+    rare = {"model": "imu:*", "n_reps": 7, **figures}
+    meta["by_sensor_set"] = {"imu:shank_left": rare, "imu:thigh_left": {**rare, "n_reps": 5}}
+    meta["by_sensor_set"]["imu:sacrum+thigh_left"] = {**rare, "n_reps": MIN_ROW_REPS}
+    card = write_card(tmp_path, meta).read_text()
+    assert "`imu:sacrum+thigh_left`" in card and "`imu:shank_left`" not in card
+    assert f"| 2 others, under {MIN_ROW_REPS} reps each (figures in model.json) | `imu:*` | 12 |" in card
+
+
 def test_relabelled_training_data_changes_predictions(lake, batch, binary):
     straight = _held_out_predictions(lake, load_model(binary[0]), batch)
     swapped = _held_out_predictions(lake, load_model(binary[1]), batch)

@@ -21,6 +21,10 @@ from hinge_analytics.classify.persistence import CARD_FILE, CARD_JSON
 
 MIN_ATHLETES = 5  # also the number of leave-athlete-out folds (evaluation.OUTER_FOLDS)
 MIN_LABEL_REPS = 30  # recall uncertain by about 0.5/sqrt(30) = 0.09 at best
+# A breakdown row (sensor set, format, exercise) is listed from this many reps; rarer values (a
+# training batch with sensors drawn at random has a hundred sets) are summed in one line, their
+# figures stay in model.json.
+MIN_ROW_REPS = MIN_LABEL_REPS
 
 
 def _good_at_least(value: float | dict[str, float]) -> str:
@@ -193,12 +197,22 @@ def write_card(out_dir: Path, meta: dict) -> Path:
             f"| {what} | served by | reps | athletes | macro-F1 | sensitivity | specificity |",
             "|---|---|---|---|---|---|---|",
         ]
+        rare = []
         for value, row in meta[key].items():
+            if row["n_reps"] < MIN_ROW_REPS:
+                rare.append(row)
+                continue
             served = row["model"].split(", ")
             by = ", ".join(f"`{m}`" for m in served) if len(served) <= 2 else f"{len(served)} families"
             lines.append(
                 f"| `{value}` | {by} | {row['n_reps']} | {row['n_athletes']} | "
                 f"{row['macro_f1']:.3f} | {_pct(row['sensitivity'])} | {_pct(row['specificity'])} |"
+            )
+        if rare:
+            served = sorted({m for row in rare for m in row["model"].split(", ")})
+            lines.append(
+                f"| {len(rare)} others, under {MIN_ROW_REPS} reps each (figures in model.json) | "
+                f"{', '.join(f'`{m}`' for m in served)} | {sum(row['n_reps'] for row in rare)} | | | | |"
             )
         lines.append("")
     lines += ["### All reps", "", *_evaluation_section(ev)]
@@ -217,8 +231,8 @@ def write_card(out_dir: Path, meta: dict) -> Path:
         "",
         "## Intended use and limits",
         "- Feedback for coaches on recorded sets; not a medical device and not a diagnosis.",
-        "- A recording uses the family trained on its exact sensor set, else the richest trained set it",
-        "  contains, else its modality's pooled model.",
+        "- A recording uses the family trained on its exact set of body sensors, else its modality's",
+        "  pooled model, which was trained on every set.",
         "- Reps whose most probable label has a calibrated probability below the `uncertain` threshold",
         "  are reported as `uncertain` instead of guessed.",
         *(
