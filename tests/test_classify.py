@@ -236,12 +236,12 @@ def test_model_family_choice():
     assert family_key("pose", "world_m") == "pose:*"
     assert family_key("imu", "sacrum,lower_back") == "imu:lower_back+sacrum"
     assert family_key("imu", "sacrum, bar,lower_back") == "imu:lower_back+sacrum"  # no body angle off it
-    assert family_key("imu", "wrist_left") == "imu:any"
+    assert family_key("imu", "wrist_left") == "imu:wrist_left"
     available = ["imu:*", "imu:lower_back", "imu:lower_back+sacrum+upper_back", "pose:*"]
     assert choose_family("imu:lower_back+sacrum+upper_back", available) == "imu:lower_back+sacrum+upper_back"
     # a smaller set's model never saw the extra sensors: the pooled one saw every set
     assert choose_family("imu:lower_back+sacrum+thigh_left", available) == "imu:*"
-    assert choose_family("imu:any", available) == "imu:*"
+    assert choose_family("imu:wrist_left", available) == "imu:*"
     assert choose_family("imu:thigh_left", available) == "imu:*"
     assert choose_family("pose:*", available) == "pose:*"
 

@@ -198,12 +198,13 @@ class SessionRelative(TransformerMixin, BaseEstimator):
 def family_key(modality: str | None, sensors: str | None) -> str:
     """``pose:*`` (every pose source gives the same angles: one family), or an IMU recording's body
     sensors ``imu:lower_back+sacrum+upper_back`` (placements sorted). A sensor off the body (bar,
-    bell, wrist) gives reps and their timing but no body angle, so it does not make a family."""
+    bell, wrist) gives reps and their timing but no body angle, so beside body sensors it does not
+    make a family of its own; without any, the load sensors are the family (``imu:bar``)."""
     modality = (modality or "unknown").strip() or "unknown"
     if modality != "imu":
         return modality_key(modality)
-    named = (p.strip() for p in (sensors or "").split(","))
-    parts = sorted(p for p in named if p and p not in OFF_BODY_PLACEMENTS)
+    named = [p for p in (p.strip() for p in (sensors or "").split(",")) if p]
+    parts = sorted([p for p in named if p not in OFF_BODY_PLACEMENTS] or named)
     return f"{modality}:{'+'.join(parts) if parts else 'any'}"
 
 
