@@ -25,6 +25,7 @@ MIN_LABEL_REPS = 30  # recall uncertain by about 0.5/sqrt(30) = 0.09 at best
 # training batch with sensors drawn at random has a hundred sets) are summed in one line, their
 # figures stay in model.json.
 MIN_ROW_REPS = MIN_LABEL_REPS
+MAX_LISTED_SETS = 12  # the training data's sensor sets named in the card; more are counted
 
 
 def _good_at_least(value: float | dict[str, float]) -> str:
@@ -148,7 +149,12 @@ def write_card(out_dir: Path, meta: dict) -> Path:
         "## Training data",
         f"- {data['reps']} reps from {data['recordings']} recordings of {data['athletes']} athletes",
         f"- exercises: {', '.join(data['exercises'])}",
-        f"- model families (modality:sensors): {', '.join(data['families'])}",
+        "- sensor sets (modality:sensors): "
+        + (
+            ", ".join(data["families"])
+            if len(data["families"]) <= MAX_LISTED_SETS
+            else f"{len(data['families'])} (listed in model.json)"
+        ),
         f"- labels file: {data['labels_file'] or '(manifest labels)'}",
         "- label counts: " + ", ".join(f"`{k}` {v}" for k, v in data["label_counts"].items()),
         f"- pipeline version: {meta['pipeline_version']}; trained {meta['trained_at']}",
