@@ -541,6 +541,9 @@ def train(
     uncertain_below: Annotated[
         float, typer.Option("--uncertain-below", help="Probability under which a rep is 'uncertain'.")
     ] = 0.5,
+    jobs: Annotated[
+        int, typer.Option("--jobs", min=1, help="Evaluation folds fitted at once (cores); same model.")
+    ] = 1,
 ) -> None:
     """Train the rep classifier on labelled reps (one model per modality/sensor set); prints
     leave-athlete-out quality and writes a model card."""
@@ -553,7 +556,7 @@ def train(
         raise UserError("--uncertain-below must be between 0 and 1")
     opened = _existing_lake(lake)
     check_model_dir(_outside_lake(out, opened.root, "--out"))  # before training, not after
-    meta = train_model(opened, out, labels_file=labels, uncertain_below=uncertain_below)
+    meta = train_model(opened, out, labels_file=labels, uncertain_below=uncertain_below, n_jobs=jobs)
     ev = meta["evaluation"]
     console.print(
         f"model {meta['model_version']} -> {out}\n"

@@ -17,9 +17,9 @@ def test_ingest_flow_train_predict_export(batch, tmp_path):
     again = runner.invoke(app, ["ingest", str(batch), "--lake", lake])
     assert "ingested 0" in again.output
     model = tmp_path / "model"
-    result = runner.invoke(
-        app, ["train", "--lake", lake, "--labels", str(batch.parent / "rep_labels.csv"), "--out", str(model)]
-    )
+    labels = str(batch.parent / "rep_labels.csv")
+    train = ["train", "--lake", lake, "--labels", labels, "--out", str(model), "--jobs", "2"]
+    result = runner.invoke(app, train)
     assert result.exit_code == 0, result.output
     assert "leave-athlete-out" in result.output
     result = runner.invoke(app, ["predict", "--lake", lake, "--model", str(model)])
