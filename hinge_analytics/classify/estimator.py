@@ -240,6 +240,7 @@ def select_estimator(
     candidates=CANDIDATES,
     seed=0,
     mirror: bool = False,
+    n_jobs: int = 1,
 ) -> tuple[str, dict[str, float]]:
     """The candidate with the best grouped-CV macro-F1 (uncalibrated; argmax is what matters)."""
     if len(candidates) == 1 or len(np.unique(groups)) < 3:
@@ -248,7 +249,14 @@ def select_estimator(
     scores = {}
     for kind in candidates:
         proba = oof_proba(
-            lambda _t, k=kind: build_pipeline(features, k, seed), X, y, groups, INNER_FOLDS, classes, mirror
+            lambda _t, k=kind: build_pipeline(features, k, seed),
+            X,
+            y,
+            groups,
+            INNER_FOLDS,
+            classes,
+            mirror,
+            n_jobs,
         )
         scores[kind] = float(f1_score(y, classes[proba.argmax(1)], average="macro"))
     return max(scores, key=scores.get), scores

@@ -85,8 +85,8 @@ def train_model(
 
     Per family: estimator selection by athlete-grouped CV, leave-athlete-out evaluation, then a
     calibrated fit on every labelled rep of the family. A sensor set keeps its own model only
-    where it beats its modality's pooled model on its reps. ``n_jobs``: outer folds fitted at once
-    (the evaluation is most of the time; the result does not depend on it)."""
+    where it beats its modality's pooled model on its reps. ``n_jobs``: selection and evaluation
+    folds fitted at once (the result does not depend on it)."""
     if reps.height == 0:
         raise ModelError("No labelled reps: give a labels file (--labels) or a label column in the manifest.")
     if reps["train_label"].n_unique() < 2:
@@ -104,7 +104,7 @@ def train_model(
     for key, part in plan.items():
         X, y, groups = X_all.filter(pl.Series(rows[key])), y_all[rows[key]], groups_all[rows[key]]
         features = usable_features(X)
-        kind, selection = select_estimator(X, y, groups, features, candidates, seed, mirrors(key))
+        kind, selection = select_estimator(X, y, groups, features, candidates, seed, mirrors(key), n_jobs)
         proba, classes = grouped_evaluation(X, y, groups, features, kind, seed, mirrors(key), n_jobs)
         oof[key] = dict(zip(_rep_ids(part), zip(proba, [classes] * len(y), strict=True), strict=True))
         kinds[key] = kind
