@@ -764,8 +764,10 @@ def imu_angles(
                 # Hip flexion = trunk - thigh: the sign that flexes the hip more, the free leg less.
                 flex = [_extreme(trunk - ref["trunk"] - s * thigh_c) for s in (1.0, -1.0)]
                 sign = (1.0, -1.0)[int(np.argmin(flex) if free_leg else np.argmax(flex))]
-            else:  # no trunk: thighs rotate backward (hips go back) in a standing hinge
-                sign = -1.0 if _extreme(thigh_c) > 0 else 1.0
+            else:
+                # No trunk: a standing hinge's thighs rotate backward (hips go back, knees ahead);
+                # a single-leg RDL's free thigh swings the other way, its knee behind the hip.
+                sign = -1.0 if (_extreme(thigh_c) > 0) != free_leg else 1.0
             thigh = sign * thigh_c + ref["thigh"]
             signs[f"thigh_{side}"] = sign
         shank = nan
@@ -778,7 +780,8 @@ def imu_angles(
             signs[f"shank_{side}"] = (1.0, -1.0)[int(pick(knee_opts))]
             shank = signs[f"shank_{side}"] * shank_c + ref["shank"]
         out[f"hip_flexion_{side}_deg"] = trunk - thigh
-        thigh_back[side] = ref["thigh"] - thigh  # the thigh rotating back = hips going back
+        # The thigh rotating back = hips going back; a free thigh swinging back tilts forward.
+        thigh_back[side] = thigh - ref["thigh"] if free_leg else ref["thigh"] - thigh
         shank_forward[side] = shank - ref["shank"]  # the shank tilting forward = knees bending
         out[f"knee_flexion_{side}_deg"] = shank - thigh
         out[f"ankle_dorsiflexion_{side}_deg"] = shank
