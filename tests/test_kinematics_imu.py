@@ -32,11 +32,21 @@ def _hip_behind_ankle(points, sides):
     return np.mean(behind, axis=0) / np.median(leg)
 
 
-def _imu_set(exercise, rate, seed, quats, mountings=None, side=None, placements=None, no_gyro=()):
+MIXED_REPS = (
+    RepPlan("good", 0.0),
+    RepPlan("rounded_back", 0.7),
+    RepPlan("squatting", 0.6),
+    RepPlan("good", 0.0),
+)
+
+
+def _imu_set(
+    exercise, rate, seed, quats, mountings=None, side=None, placements=None, no_gyro=(), reps=MIXED_REPS
+):
     rng = np.random.default_rng(seed)
     plan = SetPlan(
         exercise,
-        [RepPlan("good", 0.0), RepPlan("rounded_back", 0.7), RepPlan("squatting", 0.6), RepPlan("good", 0.0)],
+        list(reps),
         stance_side=side,
         knee_asymmetry_deg=8.0,
     )
@@ -162,6 +172,18 @@ def test_a_free_leg_worn_without_the_trunk_keeps_its_knee_nearly_straight(quats)
     assert reps.height == len(truth)
     err = reps["peak_knee_flexion_right_deg"].to_numpy() - [r["peak_knee_flexion_right_deg"] for r in truth]
     assert np.abs(err).max() < 6.0
+
+
+def test_a_thigh_that_turns_forward_in_one_rep_keeps_the_sign_the_other_reps_give():
+    # Good-morning reps turn the thigh slightly back; a hips_not_back rep turns it forward, further.
+    # Judged on that rep alone, the thigh took the wrong sign: hip flexion 20-25 deg off in every
+    # other rep (randomised seed 202 RZ0006).
+    reps = (RepPlan("good", 0.0), RepPlan("good", 0.0), RepPlan("hips_not_back", 0.9), RepPlan("good", 0.0))
+    placements = ("upper_back", "lower_back", "sacrum", "thigh_left")
+    found, truth, _ = _imu_set("good_morning", 50.0, 1, True, placements=placements, reps=reps)
+    assert found.height == len(truth)
+    err = found["peak_hip_flexion_deg"].to_numpy() - [r["peak_hip_flexion_deg"] for r in truth]
+    assert np.abs(err).max() < 5.0
 
 
 def test_single_leg_reps_are_cut_on_the_free_shank_when_it_is_the_only_sensor():

@@ -110,6 +110,7 @@ MIN_QUASI_STATIC_S = 1.0  # of such samples before the gyro bias is fitted to th
 # w x this many seconds to be taken: directions gravity cannot see stay at the first guess.
 BIAS_PRIOR_S = 1.0
 BIAS_UNIT = 0.01  # rad/s: the size of a consumer gyro's bias, the fit's step of one
+DEEP_SHARE = 0.2  # of a set's samples: the bottoms of its reps, where a thigh's sign is judged
 GRAVITY_CUTOFF_HZ = 2.0  # accelerometer-only tilt: jolts and noise above this are not posture
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
@@ -669,6 +670,15 @@ def _extreme(x: np.ndarray) -> float:
     return float(hi if abs(hi) >= abs(lo) else lo)
 
 
+def _deepest(x: np.ndarray, share: float = DEEP_SHARE) -> np.ndarray:
+    """Frames where ``x`` lies furthest out the way of its largest excursion (`_extreme`): its top
+    ``share`` of samples that way, the bottoms of a set's reps."""
+    way = np.sign(_extreme(x)) or 1.0
+    signed = way * x
+    with np.errstate(invalid="ignore"):
+        return signed >= np.nanpercentile(signed, 100 * (1 - share))
+
+
 def _spine_signs(spine: dict[str, np.ndarray]) -> dict[str, float]:
     """Anatomical sign of each spine sensor's tilt change: the trunk inclines forward at the
     bottom of every hinge.
@@ -761,8 +771,12 @@ def imu_angles(
         thigh = nan
         if thigh_c is not None:
             if spine:
-                # Hip flexion = trunk - thigh: the sign that flexes the hip more, the free leg less.
-                flex = [_extreme(trunk - ref["trunk"] - s * thigh_c) for s in (1.0, -1.0)]
+                # Hip flexion = trunk - thigh: the sign that flexes the hip more, the free leg less,
+                # over the reps' bottoms taken together (`_deepest`): judged on the single largest
+                # excursion, one rep whose thigh turns the other way (knees pushed forward) picks
+                # the wrong sign for the whole set.
+                deep = _deepest(trunk - ref["trunk"])
+                flex = [float(np.nanmean((trunk - ref["trunk"] - s * thigh_c)[deep])) for s in (1.0, -1.0)]
                 sign = (1.0, -1.0)[int(np.argmin(flex) if free_leg else np.argmax(flex))]
             else:
                 # No trunk: a standing hinge's thighs rotate backward (hips go back, knees ahead);
