@@ -111,6 +111,7 @@ MIN_QUASI_STATIC_S = 1.0  # of such samples before the gyro bias is fitted to th
 BIAS_PRIOR_S = 1.0
 BIAS_UNIT = 0.01  # rad/s: the size of a consumer gyro's bias, the fit's step of one
 DEEP_SHARE = 0.2  # of a set's samples: the bottoms of its reps, where a thigh's sign is judged
+ONSET_TILT_DEG = 5.0  # a segment turned this far from its start has begun a rep (sway: 1-2 deg)
 GRAVITY_CUTOFF_HZ = 2.0  # accelerometer-only tilt: jolts and noise above this are not posture
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
@@ -182,6 +183,28 @@ def movement_onset(gyros: list[np.ndarray], rate: float) -> int:
     onsets = []
     for gyr in gyros:
         moving = np.flatnonzero(np.nan_to_num(np.linalg.norm(gyr, axis=1)) > MOVING_RAD_S)
+        if len(moving):
+            onsets.append(int(moving[0]))
+    return min(onsets) if onsets else int(round(STILL_SEARCH_S * rate))
+
+
+def tilt_onset(accs: list[np.ndarray], rate: float) -> int:
+    """First sample where any accelerometer's gravity direction (low-passed as in `gravity_motion`)
+    has turned ``ONSET_TILT_DEG`` from where it pointed over the first ``STILL_S``: the first rep
+    begins. For recordings without any gyroscope, where `movement_onset` has nothing to go on
+    and the quietest window of the first ``STILL_SEARCH_S`` can be a slow stretch of the first
+    rep (randomised seed 31 RZ0118, an upper-back sensor 30 deg into the rep: trunk 13 deg low)."""
+    onsets = []
+    for acc in accs:
+        smooth = lowpass(acc, rate, min(GRAVITY_CUTOFF_HZ, 0.4 * rate))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            up = smooth / np.linalg.norm(smooth, axis=1, keepdims=True)
+        start = nanmean(up[: max(2, int(round(STILL_S * rate)))])
+        if not np.all(np.isfinite(start)):
+            continue
+        start /= np.linalg.norm(start)
+        turned = np.degrees(np.arccos(np.clip(np.nan_to_num(up @ start, nan=1.0), -1.0, 1.0)))
+        moving = np.flatnonzero(turned > ONSET_TILT_DEG)
         if len(moving):
             onsets.append(int(moving[0]))
     return min(onsets) if onsets else int(round(STILL_SEARCH_S * rate))
@@ -739,7 +762,12 @@ def imu_angles(
     n = frames.height
     nan = np.full(n, np.nan)
     rates = {p: _angular_velocity(frames, p, sample_rate_hz) for p in BODY_PLACEMENTS}
-    onset = movement_onset([g for g in rates.values() if g is not None], sample_rate_hz)
+    gyros = [g for g in rates.values() if g is not None]
+    if gyros:
+        onset = movement_onset(gyros, sample_rate_hz)
+    else:
+        accs = [_channels(frames, p, ACCELEROMETER_CHANNELS, sample_rate_hz) for p in BODY_PLACEMENTS]
+        onset = tilt_onset([a for a in accs if a is not None], sample_rate_hz)
     motions = {
         p: m
         for p in BODY_PLACEMENTS
