@@ -109,20 +109,21 @@ def segment_reps(
         x = -x
     rate = (len(t_s) - 1) / (t_s[-1] - t_s[0])
     velocity = np.gradient(x, t_s)
-    floor = max(min_prominence, PROMINENCE_FRACTION * span)
-    peaks, props = find_peaks(
-        x,
-        prominence=floor,
-        distance=max(1, int(min_rep_s * rate)),
-    )
     rest = np.percentile(x, 2)
-    height = x[peaks] - rest
-    returns = props["prominences"] >= RETURN_FRACTION * height
-    # Prominence is measured from the higher neighbouring valley, which a noise dip can push below
-    # the rest position: the excursion from rest itself must be as large.
-    deep = height >= floor
-    keep = returns & deep
-    peaks, prominences = peaks[keep], props["prominences"][keep]
+    distance = max(1, int(min_rep_s * rate))
+    floor = max(min_prominence, PROMINENCE_FRACTION * span)
+    peaks, prominences = _excursions(x, rest, floor, distance)
+    if len(peaks):
+        # One rep far deeper than the others (a squatting rep in a set of Romanian deadlifts cut
+        # on the thigh) sets the range, and the floor then drops ordinary reps. Against the set's
+        # typical rep, a lower floor counts them, but only on a signal that holds no bump between
+        # half that floor and it: under an estimator's drift such bumps are many, and the range's
+        # floor keeps them out.
+        lower = max(min_prominence, PROMINENCE_FRACTION * float(np.median(x[peaks] - rest)))
+        if lower < floor:
+            bumps = find_peaks(x, prominence=(lower / 2, lower), distance=distance)[0]
+            if len(bumps) == 0:
+                peaks, prominences = _excursions(x, rest, lower, distance)
     if len(peaks):
         peaks = peaks[prominences >= TYPICAL_FRACTION * np.median(prominences)]
     # Boundaries of the region each peak owns: the lowest point between neighbouring peaks, or
@@ -173,6 +174,19 @@ def segment_reps(
         rest = max(rows[k + 1]["t_start_s"] - row["t_end_s"], 0.0) if k + 1 < len(rows) else None
         row["bottom_pause_s" if from_bottom else "top_pause_s"] = rest
     return pl.DataFrame(rows, schema=REP_BOUNDARIES)
+
+
+def _excursions(x: np.ndarray, rest: float, floor: float, distance: int) -> tuple[np.ndarray, np.ndarray]:
+    """Peaks of ``x`` (and their prominences) that rise ``floor`` above their surroundings and
+    above ``rest``, and from which the signal comes back at least ``RETURN_FRACTION`` of the way
+    to rest on both sides."""
+    peaks, props = find_peaks(x, prominence=floor, distance=distance)
+    height = x[peaks] - rest
+    returns = props["prominences"] >= RETURN_FRACTION * height
+    # Prominence is measured from the higher neighbouring valley, which a noise dip can push below
+    # the rest position: the excursion from rest itself must be as large.
+    keep = returns & (height >= floor)
+    return peaks[keep], props["prominences"][keep]
 
 
 def long_gaps(t_s: np.ndarray, finite: np.ndarray) -> np.ndarray | None:
