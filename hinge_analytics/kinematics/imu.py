@@ -6,7 +6,8 @@ sensor -> global, z up). Nothing is assumed about how a sensor is strapped on; e
 calibrated from its own data:
 
 1. **Still reference**: the quietest ``STILL_S`` window of the first ``STILL_SEARCH_S`` (lowest gyro
-   norm) is the athlete at the start position. Its mean gyro is the gyro bias (for the fusion
+   norm) before the first rep (`movement_onset`; without any gyroscope, `tilt_onset`) is the
+   athlete at the start position. Its mean gyro is the gyro bias (for the fusion
    below, refined so that the integrated gyro agrees with gravity wherever the sensor pauses:
    `gyro_bias`); its mean accelerometer direction is "up" in the sensor frame at the reference
    posture, and its magnitude, which must be g, calibrates the accelerometer's scale.
@@ -30,10 +31,10 @@ calibrated from its own data:
 4. **Sagittal tilt change** = signed angle of the up vector about that axis, relative to the still
    reference. A single sensor cannot tell forward from backward (a sensor strapped the other way
    round sees the same signals), so signs come from anatomy: the trunk inclines forward in every
-   hinge; of the two signs of a thigh the one that makes the hip flex more (hips travel back) is
-   taken, except the free leg of a single-leg RDL, which swings back with the trunk; a shank takes
-   the sign that makes the knee flex more (less in a hip-thrust bridge, where shank and thigh
-   both turn backwards as the hips drop).
+   hinge; of the two signs of a thigh the one that makes the hip flex more over the reps' bottoms
+   (hips travel back) is taken, except the free leg of a single-leg RDL, which swings back with the
+   trunk; a shank takes the sign that makes the knee flex more (less in a hip-thrust bridge, where
+   shank and thigh both turn backwards as the hips drop).
 
 Angles (change from the reference posture plus the posture's known value, ``REFERENCE_POSTURES``):
 trunk inclination = tilt of the hip->shoulder chord rebuilt from the spine segments the sensors

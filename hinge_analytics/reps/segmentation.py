@@ -12,12 +12,13 @@ Detection: peaks of the hinge signal found with ``scipy.signal.find_peaks``; a p
 its prominence (how far the signal drops back towards the rest position on both sides), and its
 height above the rest position (a dip of noise below rest can inflate prominence), exceed an
 absolute floor (``MIN_PROMINENCE_DEG``: fidgets and weight shifts stay below it), a fraction of the
-set's range (``PROMINENCE_FRACTION``: partial reps of 40 % depth count, estimator drift at rest
-does not) and a fraction of the set's own typical rep (``TYPICAL_FRACTION`` of the median
-prominence), and when the signal comes back at least halfway from the peak to the rest position
-on both sides (``RETURN_FRACTION``): a wobble during a 20 s hold at the bottom, however large,
-never does, while reps that stop short of full lockout still do. Pauses at the top or bottom do not
-matter: prominence ignores time.
+set's range (``PROMINENCE_FRACTION``: partial reps of 40 % depth count, estimator drift at rest does
+not; the same fraction of the set's median rep instead when one rep far deeper than the others sets
+the range and the signal holds no bump that such a floor would let through) and a fraction of the
+set's own typical rep (``TYPICAL_FRACTION`` of the median prominence), and when the signal comes
+back at least halfway from the peak to the rest position on both sides (``RETURN_FRACTION``): a
+wobble during a 20 s hold at the bottom, however large, never does, while reps that stop short of
+full lockout still do. Pauses at the top or bottom do not matter: prominence ignores time.
 
 Boundaries: hinge movements are smooth point-to-point movements close to minimum jerk (Flash &
 Hogan, J Neurosci 1985). A threshold on such a profile is late (the first 10 % of the time moves
