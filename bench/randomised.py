@@ -7,8 +7,8 @@ into a temporary folder, runs every recording through ``pipeline.process_recordi
 refused recordings, rep count exact % and within +-1 %, median |boundary error| (starts and ends,
 s), and the MAE (deg) of peak hip flexion, knee flexion left/right and trunk inclination of the
 reps paired with true ones; then the same by regime (``truth_recordings.csv`` parameters, binned),
-the refusal reasons, and the product's targets on this bench with PASS/FAIL. This bench checks the
-methods; nothing may be tuned on it.
+the sets to read one by one (`scoring.outlying_sets`), the refusal reasons, and the product's
+targets on this bench with PASS/FAIL. This bench checks the methods; nothing may be tuned on it.
 
     .venv/bin/python bench/randomised.py [--sets 120] [--seed 0] [--formats a,b] [--keep DIR]
 """
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import polars as pl
-from scoring import analyse, found_frame, refusals, summarise
+from scoring import analyse, found_frame, outlying_sets, refusals, summarise
 
 from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.simulate.randomised import DEFAULT_FORMATS, SUPPORTED_FORMATS, simulate_randomised
@@ -230,6 +230,13 @@ def main() -> None:
         print(by_format.select("format", *COLUMNS))
         print("\nby regime (truth_recordings.csv parameters, binned)")
         print(by_regime(found, truth))
+        outliers = outlying_sets(found, truth, ["exercise", "format", "variant"])
+        print(
+            f"\nsets to read one by one ({outliers.height}: a count off by 2 or more, or a set's mean "
+            "peak error over 12 deg; --keep writes their parameters to truth_recordings.csv)"
+        )
+        if outliers.height:
+            print(outliers)
         refused = refusals(found, ["format"])
         print(f"\nrefused recordings: {int(refused['recordings'].sum()) if refused.height else 0}")
         if refused.height:

@@ -174,6 +174,33 @@ def summarise(
     return pl.DataFrame(rows)
 
 
+def outlying_sets(
+    found: pl.DataFrame, truth: pl.DataFrame, by: Sequence[str], over_deg: float = 12.0
+) -> pl.DataFrame:
+    """Recordings to look at one by one: a count off by two or more, or a peak angle whose mean
+    error over the set's reps exceeds ``over_deg`` (its worst angle named). Most are the noise a
+    randomised batch holds on purpose; read set by set, a few are faults the averages hide."""
+    by = list(by)
+    counts = per_recording(found, truth, by).with_columns(
+        count_error=pl.col("n").cast(pl.Int64) - pl.col("n_true").cast(pl.Int64)
+    )
+    per_set = (
+        match(found, truth)
+        .group_by("recording_id")
+        .agg([(pl.col(p) - pl.col(f"{p}_true")).abs().mean().alias(SHORT[p]) for p in PEAKS])
+        .unpivot(index="recording_id", variable_name="worst_angle", value_name="worst_mae_deg")
+        .drop_nulls("worst_mae_deg")
+        .sort("worst_mae_deg", descending=True)
+        .unique("recording_id", keep="first")
+    )
+    return (
+        counts.join(per_set, on="recording_id", how="left")
+        .filter((pl.col("count_error").abs() >= 2) | (pl.col("worst_mae_deg") > over_deg))
+        .select("recording_id", *by, "n", "n_true", "count_error", "worst_angle", "worst_mae_deg", "refused")
+        .sort("recording_id")
+    )
+
+
 def refusals(found: pl.DataFrame, by: Sequence[str] = ("format",)) -> pl.DataFrame:
     """Refused recordings counted by ``by`` and reason (digits masked so that similar reasons group)."""
     if "refused" not in found.columns:
@@ -195,6 +222,7 @@ __all__ = [
     "analyse",
     "found_frame",
     "match",
+    "outlying_sets",
     "per_recording",
     "process",
     "refusals",

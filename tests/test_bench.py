@@ -53,6 +53,24 @@ def test_the_share_of_reps_whose_hip_was_measured_is_reported_beside_its_mae():
     assert row["hip_measured_pct"] == 50.0
 
 
+def test_sets_off_by_two_reps_or_far_off_in_one_angle_are_listed_to_read():
+    peaks = dict.fromkeys(scoring.PEAKS, 40.0)
+    truth = pl.DataFrame(
+        [{"recording_id": r, "rep": k, "t_start_s": 4.0 * k, "t_bottom_s": 4.0 * k + 2,
+          "t_end_s": 4.0 * k + 4, **peaks} for r in ("ok", "short", "knee") for k in range(4)]
+    )  # fmt: skip
+    found = truth.filter(~((pl.col("recording_id") == "short") & (pl.col("rep") >= 2))).with_columns(
+        peak_knee_flexion_left_deg=pl.when(pl.col("recording_id") == "knee").then(60.0).otherwise(40.0),
+        peak_hip_flexion_deg=pl.when(pl.col("recording_id") == "ok").then(51.0).otherwise(40.0),
+        format=pl.lit("trc"),
+    )
+    out = scoring.outlying_sets(found, truth, ["format"])
+    assert out["recording_id"].to_list() == ["knee", "short"]
+    knee = out.row(0, named=True)
+    assert (knee["worst_angle"], knee["worst_mae_deg"]) == ("knee_left", 20.0)
+    assert out.filter(pl.col("recording_id") == "short")["count_error"].item() == -2
+
+
 def test_prefect_overheads_are_shares_of_the_wall_they_name():
     served = {
         "ingest_s": 50.0,
