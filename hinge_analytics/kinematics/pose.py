@@ -357,10 +357,13 @@ def forward_direction(
     thighs (hip -> knee), which point forward throughout. A median would not do: standing, both
     vectors are nearly vertical and their horizontal part is noise.
     """
-    vectors = [p[f"toe_{s}"] - p[f"heel_{s}"] for s in sides if f"toe_{s}" in p and f"heel_{s}" in p]
-    knees = [p[f"knee_{s}"] - p[f"hip_{s}"] for s in sides if f"knee_{s}" in p and f"hip_{s}" in p]
+    # A foot or knee the estimator never saw with confidence has no samples left: a hidden stance
+    # foot is no evidence, and the next cue decides (randomised seed 808 RZ0088: a single-leg RDL
+    # whose far, stance foot was dropped read the default +x, and its trunk leaning back).
+    vectors = _seen([p[f"toe_{s}"] - p[f"heel_{s}"] for s in sides if f"toe_{s}" in p and f"heel_{s}" in p])
+    knees = _seen([p[f"knee_{s}"] - p[f"hip_{s}"] for s in sides if f"knee_{s}" in p and f"hip_{s}" in p])
     hip, sho = _mid(p, "hip"), _mid(p, "shoulder")
-    trunk = [sho - hip] if hip is not None and sho is not None else []
+    trunk = _seen([sho - hip] if hip is not None and sho is not None else [])
     if vectors:
         v = nanmedian(np.concatenate(vectors))
         v = np.array([v[0], 0.0, v[2]])
@@ -369,6 +372,11 @@ def forward_direction(
         v = next((_largest_excursion(np.concatenate(c)) for c in order if c), np.ones(3))
     norm = np.linalg.norm(v)
     return v / norm if norm > 0 else np.array([1.0, 0.0, 0.0])
+
+
+def _seen(tracks: list[np.ndarray], at_least: int = 3) -> list[np.ndarray]:
+    """The (n, 3) tracks with at least ``at_least`` complete samples."""
+    return [v for v in tracks if np.isfinite(v).all(axis=1).sum() >= at_least]
 
 
 def _largest_excursion(v: np.ndarray, share: float = 0.2) -> np.ndarray:
