@@ -189,17 +189,23 @@ def movement_onset(gyros: list[np.ndarray], rate: float) -> int:
     return min(onsets) if onsets else int(round(STILL_SEARCH_S * rate))
 
 
+def gravity_up(acc: np.ndarray, rate: float) -> np.ndarray:
+    """Unit "up" per sample of an accelerometer without a gyroscope: its specific force low-passed
+    at ``GRAVITY_CUTOFF_HZ`` (inclinometry; see `gravity_motion`)."""
+    smooth = lowpass(acc, rate, min(GRAVITY_CUTOFF_HZ, 0.4 * rate))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return smooth / np.linalg.norm(smooth, axis=1, keepdims=True)
+
+
 def tilt_onset(accs: list[np.ndarray], rate: float) -> int:
-    """First sample where any accelerometer's gravity direction (low-passed as in `gravity_motion`)
-    has turned ``ONSET_TILT_DEG`` from where it pointed over the first ``STILL_S``: the first rep
-    begins. For recordings without any gyroscope, where `movement_onset` has nothing to go on
-    and the quietest window of the first ``STILL_SEARCH_S`` can be a slow stretch of the first
-    rep (randomised seed 31 RZ0118, an upper-back sensor 30 deg into the rep: trunk 13 deg low)."""
+    """First sample where any accelerometer's gravity direction (`gravity_up`) has turned
+    ``ONSET_TILT_DEG`` from where it pointed over the first ``STILL_S``: the first rep begins. For
+    recordings without any gyroscope, where `movement_onset` has nothing to go on and the quietest
+    window of the first ``STILL_SEARCH_S`` can be a slow stretch of the first rep (randomised seed
+    31 RZ0118, an upper-back sensor 30 deg into the rep: trunk 13 deg low)."""
     onsets = []
     for acc in accs:
-        smooth = lowpass(acc, rate, min(GRAVITY_CUTOFF_HZ, 0.4 * rate))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            up = smooth / np.linalg.norm(smooth, axis=1, keepdims=True)
+        up = gravity_up(acc, rate)
         start = nanmean(up[: max(2, int(round(STILL_S * rate)))])
         if not np.all(np.isfinite(start)):
             continue
@@ -600,10 +606,7 @@ def gravity_motion(acc: np.ndarray, rate: float, onset: int | None = None) -> Se
     least variance of the up vectors (smallest singular vector); the still reference is the
     quietest window before the first movement, movement being the accelerometer's jerk.
     """
-    smooth = lowpass(acc, rate, min(GRAVITY_CUTOFF_HZ, 0.4 * rate))
-    norm = np.linalg.norm(smooth, axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        up = smooth / norm
+    up = gravity_up(acc, rate)
     jerk = np.vstack([np.zeros((1, 3)), np.diff(acc, axis=0) * rate]) / GRAVITY
     still = still_window(jerk, rate, onset)
     up_ref = nanmean(up[still])
