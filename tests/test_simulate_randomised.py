@@ -17,7 +17,7 @@ from hinge_analytics.kinematics import angles_for
 from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, TRUTH_REPS
 from hinge_analytics.simulate import randomised as rz
 from hinge_analytics.simulate.body import Anthropometry, forward_kinematics
-from hinge_analytics.simulate.motion import PhaseShape, RepPlan, SetPlan
+from hinge_analytics.simulate.motion import MISTAKE_COMPONENTS, PhaseShape, RepPlan, SetPlan, simulate_set
 
 FORMATS = ("mediapipe_csv", "openpose_json", "coco17_json", "trc", "imu_csv")
 
@@ -266,3 +266,57 @@ def test_imu_files_follow_the_set_up(tmp_path):
         assert np.abs(np.linalg.norm(rest, axis=1) - 9.81).max() < 0.02
     _, read = read_recording(tmp_path / path, "imu_csv", None)
     assert read.sensors == "upper_back,sacrum,thigh_left"
+
+
+def _thoracic(rep: RepPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Time, progress proxy (the hip's flexion over its peak) and thoracic flexion of one rep."""
+    plan = SetPlan("romanian_deadlift", [rep], fidget=False, fatigue=0.0, sway_deg=0.0)
+    time, pose, _ = simulate_set(plan, 200.0, np.random.default_rng(3))
+    hinge = pose.trunk_chord - pose.thigh_left
+    return time, hinge / hinge.max(), pose.thoracic_flexion
+
+
+def test_mistake_shapes_scale_each_component_and_move_the_spine_onset():
+    """A randomised mistake keeps what defines its label within +-25 % and varies what comes with
+    it 0-2x; the spine can give way late (onset exponent 2: a quarter of its bottom flexion at half
+    depth) where the team shape bends it in step with the hinge."""
+    rng = np.random.default_rng(0)
+    for label, defining in rz.DEFINING_COMPONENTS.items():
+        shape = rz.draw_mistake_shape(rng, label)
+        scales = shape["mistake_scales"]
+        assert set(scales) == set(MISTAKE_COMPONENTS)
+        for part, factor in scales.items():
+            low, high = rz.DEFINING_SCALE if part in defining else rz.OTHER_SCALE
+            assert low <= factor <= high
+        assert rz.SPINE_ONSET[0] <= shape["spine_onset"] <= rz.SPINE_ONSET[1]
+
+    _, team_p, team = _thoracic(RepPlan("rounded_back", 1.0))
+    halved = {part: 0.5 for part in MISTAKE_COMPONENTS}
+    _, _, scaled = _thoracic(RepPlan("rounded_back", 1.0, mistake_scales=halved))
+    assert scaled.max() == pytest.approx(0.5 * team.max(), rel=0.02)
+    _, late_p, late = _thoracic(RepPlan("rounded_back", 1.0, spine_onset=2.0))
+    assert late.max() == pytest.approx(team.max(), rel=0.02)
+    half, half_late = np.argmin(np.abs(team_p - 0.5)), np.argmin(np.abs(late_p - 0.5))
+    assert team[half] / team.max() == pytest.approx(0.5, abs=0.05)
+    assert late[half_late] / late.max() == pytest.approx(0.25, abs=0.05)
+
+
+def test_mistake_shapes_leave_the_rest_of_a_seed_alone(tmp_path):
+    """Shapes come from their own stream: with or without them a seed has the same sets, reps,
+    labels and boundaries; only the mistake reps' angles differ."""
+    kwargs = {"n_sets": 12, "seed": 21, "formats": ("trc",), "max_reps": 6}
+    fixed = pl.read_csv(
+        rz.simulate_randomised(tmp_path / "a", mistake_shapes=False, **kwargs).parent / "truth_reps.csv"
+    )
+    shaped = pl.read_csv(rz.simulate_randomised(tmp_path / "b", **kwargs).parent / "truth_reps.csv")
+    same = ["recording_id", "rep", "t_start_s", "t_bottom_s", "t_end_s", "label", "severity"]
+    assert fixed.select(same).equals(shaped.select(same))
+    mistakes = fixed["label"] != "good"
+    assert mistakes.any()
+    peaks = [c for c in fixed.columns if c.startswith("peak_")]
+    moved = (
+        (fixed.select(peaks) - shaped.select(peaks))
+        .select(pl.any_horizontal(pl.all().abs() > 0.1))
+        .to_series()
+    )
+    assert moved.filter(mistakes).any() and not moved.filter(~mistakes).any()

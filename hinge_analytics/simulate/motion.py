@@ -146,6 +146,12 @@ class RepPlan:
     eccentric_shape: PhaseShape | None = None  # None = minimum jerk
     concentric_shape: PhaseShape | None = None
     hold_drift: float = 0.0  # bottom hold sags back up by this fraction of the range, ~every 5 s
+    # A mistake's shape (domain randomisation, ``simulate.randomised``): each component of its
+    # change from the good rep (``MISTAKE_COMPONENTS``) times its own factor; None = as drawn.
+    mistake_scales: dict[str, float] | None = None
+    # Exponent on the spine's flexion time course (upper back, neck and shoulders as progress^k,
+    # lumbar as progress^2k): above 1 the spine gives way late in the descent, below 1 early.
+    spine_onset: float = 1.0
 
 
 @dataclass
@@ -319,11 +325,13 @@ def _bottom_targets(
         "top_lean": 0.0,
         "top_lumbar": 0.0,
         "ankle_lean": 0.0,
+        "spine_onset": rep.spine_onset,
     }
     if prof.supine:
         targets["hip"] = _uniform(rng, prof.hip) * depth
         _uniform(rng, prof.knee)  # the chain sets the knee; drawn so seeded teams stay the same
         targets["knee"] = 0.0  # extra knee bend at the bottom (a knee-dominant thrust)
+        good = dict(targets)
         if rep.label == "hyperextension" and not rep.lean_back_deg:
             targets.update(top_lean=-15 * s, top_lumbar=-22 * s)
         elif rep.label == "rounded_back":
@@ -336,30 +344,57 @@ def _bottom_targets(
         elif rep.label == "hips_not_back":
             # The hips never finish: short of full extension at the top, a shallower drop.
             targets.update(top_lean=12 * s, hip=targets["hip"] * (1 - 0.2 * s))
-        return _lean_back(targets, rep, supine=True)
+        return _lean_back(_reshaped(good, targets, rep.mistake_scales), rep, supine=True)
     trunk = _uniform(rng, prof.trunk) * depth
     knee = _uniform(rng, prof.knee)
     shank = _uniform(rng, prof.shank)
     thigh = shank - knee
     # Fatigue lets the upper back relax a little even on reps a coach would still call good.
-    targets.update(trunk=trunk, knee=knee, thoracic=3.0 * fatigue)
+    targets.update(trunk=trunk, knee=knee, thoracic=3.0 * fatigue, thigh=thigh)
+    good = dict(targets)
     if rep.label == "rounded_back":
         targets.update(thoracic=35 * s, neck=15 * s, protraction=0.035 * s, trunk=trunk - 4 * s)
-        thigh += 4 * s
+        targets["thigh"] += 4 * s
     elif rep.label == "lumbar_flexion":
         targets.update(lumbar=28 * s, thoracic=6 * s, trunk=trunk - 5 * s)
-        thigh += 10 * s
+        targets["thigh"] += 10 * s
     elif rep.label == "hyperextension" and not rep.lean_back_deg:
         targets.update(top_lean=-14 * s, top_lumbar=-22 * s)
     elif rep.label == "squatting":
         targets.update(knee=knee + 50 * s, trunk=trunk - 25 * s)
-        thigh = thigh - 50 * s + 15 * s  # shank tilts 15*s further forward
+        targets["thigh"] = thigh - 50 * s + 15 * s  # shank tilts 15*s further forward
     elif rep.label == "hips_not_back":
         # Thigh stays near vertical (hips over ankles), weight drifts to the toes.
-        thigh = (1 - s) * thigh + 2 * s
-        targets.update(knee=knee * (1 - 0.5 * s), ankle_lean=8 * s)
-    targets["hip"] = targets["trunk"] - thigh
+        targets.update(thigh=(1 - s) * thigh + 2 * s, knee=knee * (1 - 0.5 * s), ankle_lean=8 * s)
+    targets = _reshaped(good, targets, rep.mistake_scales)
+    targets["hip"] = targets["trunk"] - targets.pop("thigh")
     return _lean_back(targets, rep, supine=False)
+
+
+# What a mistake changes at the bottom (or at lockout), as `_bottom_targets` names it: the
+# components a randomised mistake shape scales one by one.
+MISTAKE_COMPONENTS: tuple[str, ...] = (
+    "trunk",
+    "thigh",
+    "hip",
+    "knee",
+    "lumbar",
+    "thoracic",
+    "neck",
+    "protraction",
+    "top_lean",
+    "top_lumbar",
+    "ankle_lean",
+)
+
+
+def _reshaped(
+    good: dict[str, float], mistake: dict[str, float], scales: dict[str, float] | None
+) -> dict[str, float]:
+    """The mistake's targets with each component's change from the good rep scaled by its factor."""
+    if not scales:
+        return mistake
+    return {k: good[k] + scales.get(k, 1.0) * (v - good[k]) if k in good else v for k, v in mistake.items()}
 
 
 def _lean_back(targets: dict[str, float], rep: RepPlan, supine: bool) -> dict[str, float]:
@@ -438,9 +473,11 @@ def _pose_from_progress(
         value = {k: np.zeros(n) for k in ("trunk", "hip", "knee", "lumbar", "thoracic", "neck")}
         value.update(protraction=np.zeros(n), top_lean=np.zeros(n), top_lumbar=np.zeros(n))
         value["ankle_lean"] = np.zeros(n)
+    onset = np.where(rep_index >= 0, value["spine_onset"], 1.0) if "spine_onset" in value else np.ones(n)
     top_lean, top_lumbar = lockout["top_lean"], lockout["top_lumbar"]
 
     p = progress
+    spine = p if np.all(onset == 1.0) else np.clip(p, 0.0, None) ** onset  # rounding can leave it a hair under 0
     ankle_lean = value["ankle_lean"] * p
     # Quiet-standing sway (~0.5 deg) and a slow heading drift: the simulator is not a statue.
     sway = plan.sway_deg * np.sin(2 * np.pi * 0.3 * time + rng.uniform(0, 6.3))
@@ -476,10 +513,10 @@ def _pose_from_progress(
         thigh_left=thighs["left"],
         thigh_right=thighs["right"],
         trunk_chord=trunk,
-        lumbar_flexion=value["lumbar"] * p**2 + top_lumbar,
-        thoracic_flexion=value["thoracic"] * p,
-        neck_flexion=value["neck"] * p,
-        shoulder_protraction=value["protraction"] * p,
+        lumbar_flexion=value["lumbar"] * spine**2 + top_lumbar,
+        thoracic_flexion=value["thoracic"] * spine,
+        neck_flexion=value["neck"] * spine,
+        shoulder_protraction=value["protraction"] * spine,
         heading_deg=plan.heading_deg * np.sin(2 * np.pi * time / max(time[-1], 1.0) + rng.uniform(0, 6.3)),
         stance_side=plan.stance_side,
         arm_flexion_deg=arm,

@@ -57,7 +57,14 @@ from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, FORMATS, LABELS, 
 from hinge_analytics.simulate import imu, writers
 from hinge_analytics.simulate.body import Anthropometry, Pose, forward_kinematics, rotate_heading
 from hinge_analytics.simulate.camera import SideCamera, framed_camera
-from hinge_analytics.simulate.motion import EXERCISE_PROFILES, PhaseShape, RepPlan, SetPlan, simulate_set
+from hinge_analytics.simulate.motion import (
+    EXERCISE_PROFILES,
+    MISTAKE_COMPONENTS,
+    PhaseShape,
+    RepPlan,
+    SetPlan,
+    simulate_set,
+)
 from hinge_analytics.simulate.team import BASE_LOAD_KG, MANIFEST_SCHEMA, START_DATE, truth_from_points
 
 DEFAULT_FORMATS: tuple[str, ...] = ("mediapipe_csv", "openpose_json", "coco17_json", "trc", "imu_csv")
@@ -74,6 +81,18 @@ SWING_PHASE_S = (0.35, 1.0)
 ISOMETRIC_S = (10.0, 20.0)
 PARTIAL_ROM = (0.4, 0.7)
 LEAN_BACK_DEG = (4.0, 15.0)  # lean-back past standing at lockout, when a rep has one
+# A mistake's shape (`draw_mistake_shape`): the components that make it what its label says, as
+# `motion._bottom_targets` names them, vary less than the ones that come with it.
+DEFINING_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "rounded_back": ("thoracic",),
+    "lumbar_flexion": ("lumbar",),
+    "hyperextension": ("top_lean", "top_lumbar"),
+    "squatting": ("knee",),
+    "hips_not_back": ("thigh", "top_lean"),
+}
+DEFINING_SCALE = (0.75, 1.25)
+OTHER_SCALE = (0.0, 2.0)
+SPINE_ONSET = (0.5, 2.0)  # exponent on the spine's flexion time course (log-uniform)
 SEGMENT_SPREAD = (0.15, 0.20)
 HIDDEN_LEG = ("knee", "ankle", "heel", "toe", "small_toe")
 
@@ -279,10 +298,30 @@ def draw_body(rng: np.random.Generator) -> tuple[Anthropometry, dict[str, object
     return body, record
 
 
+def draw_mistake_shape(rng: np.random.Generator, label: str) -> dict[str, object]:
+    """A mistake rep's own shape (`motion.RepPlan` fields): the components that define its label
+    (`DEFINING_COMPONENTS`) scaled by 0.75-1.25, every other component of the change by 0-2 (on
+    average as the team simulator draws it, but one athlete's rounded back comes with a trunk that
+    drops, another's without), and the spine giving way early or late in the descent (exponent
+    0.5-2, log-uniform). A model that learnt one simulator's coupling of a mistake's signs fails on
+    another's (issue: macro-F1 0.90 -> 0.44 on an independently built generator)."""
+    defining = DEFINING_COMPONENTS.get(label, ())
+    scales = {
+        part: float(rng.uniform(*(DEFINING_SCALE if part in defining else OTHER_SCALE)))
+        for part in MISTAKE_COMPONENTS
+    }
+    return {"mistake_scales": scales, "spine_onset": _log_uniform(rng, *SPINE_ONSET)}
+
+
 def draw_plan(
-    rng: np.random.Generator, exercise: str, max_reps: int = 12
+    rng: np.random.Generator,
+    exercise: str,
+    max_reps: int = 12,
+    shapes: np.random.Generator | None = None,
 ) -> tuple[SetPlan, dict[str, object], list[dict]]:
-    """The set's motion: 1-``max_reps`` reps with their own tempo, depth, lean-back and label."""
+    """The set's motion: 1-``max_reps`` reps with their own tempo, depth, lean-back and label.
+    ``shapes``: the stream mistake shapes are drawn from (`draw_mistake_shape`); None keeps every
+    mistake at the team simulator's shape."""
     swing = EXERCISE_PROFILES[exercise].swing
     n_reps = int(rng.integers(1, max_reps + 1))
     phase = SWING_PHASE_S if swing else PHASE_S
@@ -326,6 +365,9 @@ def draw_plan(
             label, severity = "hyperextension", min(1.0, lean / LEAN_BACK_DEG[1])
         else:
             label, severity = "good", 0.0
+        shape = (
+            draw_mistake_shape(shapes, label) if shapes is not None and label != "good" and not lean else {}
+        )
         shape_ecc = PhaseShape(order, float(np.clip(ecc_skew * rng.uniform(0.9, 1.1), 0.6, 1.7)))
         shape_con = PhaseShape(order, float(np.clip(con_skew * rng.uniform(0.9, 1.1), 0.6, 1.7)))
         reps.append(
@@ -341,6 +383,7 @@ def draw_plan(
                 eccentric_shape=shape_ecc,
                 concentric_shape=shape_con,
                 hold_drift=drift,
+                **shape,
             )
         )
         rep_rows.append(
@@ -518,10 +561,12 @@ def draw_regime(
     fmt: str,
     max_reps: int = 12,
     imu_placements: tuple[str, ...] | None = None,
+    shapes: np.random.Generator | None = None,
 ) -> SetRegime:
-    """One set's every random choice (the order of draws is part of the seed's meaning)."""
+    """One set's every random choice (the order of draws is part of the seed's meaning); mistake
+    shapes come from their own stream ``shapes`` (`draw_plan`)."""
     body, body_record = draw_body(rng)
-    plan, plan_record, rep_rows = draw_plan(rng, exercise, max_reps)
+    plan, plan_record, rep_rows = draw_plan(rng, exercise, max_reps, shapes)
     if fmt == "imu_csv":
         rate = float(rng.choice(IMU_RATES))
         setup = draw_imu(rng, imu_placements)
@@ -946,6 +991,7 @@ def simulate_randomised(
     max_reps: int = 12,
     imu_placements: tuple[str, ...] | None = None,
     id_prefix: str = "RZ",
+    mistake_shapes: bool = True,
 ) -> Path:
     """Write a randomised validation batch into ``out_dir``; returns the manifest path.
 
@@ -953,7 +999,8 @@ def simulate_randomised(
     ``n_sets`` covers them evenly; everything else is drawn per set (module docstring; ``max_reps``
     below 12 only to make small batches quick, e.g. in tests; ``imu_placements`` puts the same
     sensors on every IMU set, e.g. all seven, instead of a random subset; ``id_prefix`` starts every
-    athlete and recording id, so two batches can share a lake). Writes
+    athlete and recording id, so two batches can share a lake; ``mistake_shapes`` False draws every
+    mistake at the team simulator's shape, the rest of the batch unchanged). Writes
     ``manifest.csv``, ``truth_reps.csv``, ``rep_labels.csv``, ``truth_recordings.csv`` and
     ``truth_rep_regimes.csv`` next to ``recordings/``.
     """
@@ -964,6 +1011,8 @@ def simulate_randomised(
     if bad or not exercises:
         raise ValueError(f"choose exercises from {', '.join(EXERCISES)} (got {sorted(exercises)})")
     rng = np.random.default_rng(seed)
+    # Their own stream: a seed's bodies, tempi, views and labels are the same with or without them.
+    shapes = np.random.default_rng([seed, 1]) if mistake_shapes else None
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest, truth, labels, regimes, rep_regimes = [], [], [], [], []
     exercise_deck: list[str] = []
@@ -976,7 +1025,7 @@ def simulate_randomised(
         exercise, fmt = exercise_deck.pop(), format_deck.pop()
         athlete_id = f"{id_prefix}{i + 1:04d}"
         recording_id = f"{athlete_id}-{exercise}"
-        regime = draw_regime(rng, exercise, fmt, max_reps, imu_placements)
+        regime = draw_regime(rng, exercise, fmt, max_reps, imu_placements, shapes)
         rel_path, rate, rows = write_set(out_dir, recording_id, regime, rng)
         side = regime.plan.stance_side
         manifest.append(
