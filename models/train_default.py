@@ -87,7 +87,8 @@ def main() -> None:
                 f"{ALL_SENSORS_SHARE:.0%} of them with all seven sensors), noise on; IMU subsets "
                 f"{subsets} copied from all-sensor recordings",
                 "randomised": f"{RANDOMISED_SETS} sets of the randomised generator, seed {RANDOMISED_SEED}, "
-                f"formats {', '.join(RANDOMISED_FORMATS)}, IMU sets with all seven sensors; "
+                f"formats {', '.join(RANDOMISED_FORMATS)}, IMU sets with all seven sensors, each mistake "
+                "rep with a shape of its own (`simulate.randomised.draw_mistake_shape`); "
                 f"{RANDOM_SENSOR_SETS} IMU sets of it, seed {RANDOM_SENSOR_SEED}, each with one to seven "
                 "sensors drawn at random",
                 "rebuild": "`.venv/bin/python models/train_default.py`",
