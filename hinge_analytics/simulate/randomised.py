@@ -15,7 +15,9 @@ independently, the things real recordings vary in (domain randomisation: Tobin e
   pauses, and phase profiles that are not exactly minimum jerk (``motion.PhaseShape``). Kettlebell
   swings stay ballistic (0.35-1 s phases, no holds: Lake & Lauder, J Strength Cond Res 2012);
 - depth: partial reps at 40-70 % of the full posture, depth varying rep to rep, 1-12 reps;
-- form: coach-taxonomy mistakes in some reps (severity 0.3-1), and a lean-back of 4-15 deg at
+- form: coach-taxonomy mistakes in some reps (severity 0.3-1), each with a shape of its own (what
+  defines the label within +-25 % of the team simulator's, what comes with it 0-2x, the spine
+  giving way early or late in the descent: `draw_mistake_shape`), and a lean-back of 4-15 deg at
   lockout in some others, labelled `hyperextension` as SPEC.md's taxonomy has it;
 - exercise: all six of ``schema.EXERCISES``; a single-leg RDL's manifest ``side`` is its stance leg;
 - pose: a camera on either side (athlete facing image-left or -right), yawed up to 35 deg
