@@ -20,7 +20,9 @@ Protocols, all on the same labelled reps, all through `RepClassifier` (``fit`` o
    (white + drift; pose), sensor mounting (aligned vs any angle; IMU), and each input format left out;
 3. shipped model: the model in models/default labels these reps. It is trained on
    ``simulate.team`` plus a randomised batch of seed 3000 (models/train_default.py; see its
-   card), so on any other seed this line is a held-out-seed figure, not a held-out generator.
+   card), so on any other seed this line is a held-out-seed figure, not a held-out generator;
+   but the batch's mistakes take shapes of their own (`simulate.randomised.draw_mistake_shape`),
+   which the shipped model's training data did not have.
 
 Prints macro-F1, good-vs-mistake sensitivity and specificity per protocol and split, and the
 headline: the worst regime-held-out macro-F1 next to leave-athlete-out. Nothing may be tuned on it.
