@@ -477,7 +477,8 @@ def _pose_from_progress(
     top_lean, top_lumbar = lockout["top_lean"], lockout["top_lumbar"]
 
     p = progress
-    spine = p if np.all(onset == 1.0) else np.clip(p, 0.0, None) ** onset  # rounding can leave it a hair under 0
+    # (clipped: rounding can leave progress a hair under 0, which a fractional power cannot take)
+    spine = p if np.all(onset == 1.0) else np.clip(p, 0.0, None) ** onset
     ankle_lean = value["ankle_lean"] * p
     # Quiet-standing sway (~0.5 deg) and a slow heading drift: the simulator is not a statue.
     sway = plan.sway_deg * np.sin(2 * np.pi * 0.3 * time + rng.uniform(0, 6.3))
