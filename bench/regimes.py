@@ -22,7 +22,8 @@ Protocols, all on the same labelled reps, all through `RepClassifier` (``fit`` o
    ``simulate.team`` plus a randomised batch of seed 3000 (models/train_default.py; see its
    card), so on any other seed this line is a held-out-seed figure, not a held-out generator;
    but the batch's mistakes take shapes of their own (`simulate.randomised.draw_mistake_shape`),
-   which the shipped model's training data did not have.
+   which the shipped model's training data did not have (``--team-shapes``: the same sets with
+   the team simulator's shapes, to see what that costs it).
 
 Prints macro-F1, good-vs-mistake sensitivity and specificity per protocol and split, and the
 headline: the worst regime-held-out macro-F1 next to leave-athlete-out. Nothing may be tuned on it.
@@ -37,7 +38,8 @@ half of a split trains on about 600 sets (about 45 minutes for the IMUs, longer 
 Quicker looks use fewer sets (``--sets 300``, a few minutes) and read lower: the figures still
 rise with the amount of training data (docs/validation-2026-12-05.md).
 
-    options: [--sets 240] [--seed 5] [--candidates hgb] [--imu-sensors random|all] [--keep DIR]
+    options: [--sets 240] [--seed 5] [--candidates hgb] [--imu-sensors random|all] [--team-shapes]
+             [--keep DIR]
 """
 
 from __future__ import annotations
@@ -195,6 +197,11 @@ def main() -> None:
     parser.add_argument(
         "--imu-sensors", choices=("random", "all"), default="random", help="a random subset, or all seven"
     )
+    parser.add_argument(
+        "--team-shapes",
+        action="store_true",
+        help="every mistake at the team simulator's shape (default: each its own, draw_mistake_shape)",
+    )
     parser.add_argument("--keep", type=Path, help="keep the batch and lake here (reused when present)")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -208,6 +215,7 @@ def main() -> None:
                 args.seed,
                 tuple(args.formats.split(",")),
                 imu_placements=BODY_PLACEMENTS if args.imu_sensors == "all" else None,
+                mistake_shapes=not args.team_shapes,
             )
             ingest_manifest(manifest, lake)
         reps = regime_frame(lake, data)
