@@ -325,7 +325,6 @@ def _bottom_targets(
         "top_lean": 0.0,
         "top_lumbar": 0.0,
         "ankle_lean": 0.0,
-        "spine_onset": rep.spine_onset,
     }
     if prof.supine:
         targets["hip"] = _uniform(rng, prof.hip) * depth
@@ -394,7 +393,7 @@ def _reshaped(
     """The mistake's targets with each component's change from the good rep scaled by its factor."""
     if not scales:
         return mistake
-    return {k: good[k] + scales.get(k, 1.0) * (v - good[k]) if k in good else v for k, v in mistake.items()}
+    return {k: good[k] + scales.get(k, 1.0) * (v - good[k]) for k, v in mistake.items()}
 
 
 def _lean_back(targets: dict[str, float], rep: RepPlan, supine: bool) -> dict[str, float]:
@@ -473,7 +472,8 @@ def _pose_from_progress(
         value = {k: np.zeros(n) for k in ("trunk", "hip", "knee", "lumbar", "thoracic", "neck")}
         value.update(protraction=np.zeros(n), top_lean=np.zeros(n), top_lumbar=np.zeros(n))
         value["ankle_lean"] = np.zeros(n)
-    onset = np.where(rep_index >= 0, value["spine_onset"], 1.0) if "spine_onset" in value else np.ones(n)
+    # Each rep's spine onset; frames outside any rep (index -1) take the trailing 1.
+    onset = np.array([rep.spine_onset for rep in plan.reps] + [1.0])[rep_index]
     top_lean, top_lumbar = lockout["top_lean"], lockout["top_lumbar"]
 
     p = progress
