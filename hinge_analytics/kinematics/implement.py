@@ -228,17 +228,31 @@ def _height(
 
 
 # --------------------------------------------------------------------------- repetition
-def _autocorrelation_peaks(x: np.ndarray, rate: float) -> tuple[float, float]:
+def _autocorrelation_peaks(x: np.ndarray, rate: float, valid: np.ndarray) -> tuple[float, float]:
     """(r(tau), r(~2 tau)) at the highest autocorrelation peak tau in the rep-cycle range that
-    fits three times into ``x``."""
-    x = x - x.mean()
+    fits three times into ``x``.
+
+    The biased autocorrelation (N equal cycles give (N - 1)/N), with samples outside ``valid`` (a
+    logging gap) missing rather than zero: each lag's sum runs over the pairs both of whose samples
+    exist and is scaled to the pairs the window would have without the gap (the masked
+    autocorrelation of gappy series, e.g. Edelson & Krolik, ApJ 1988, 333:646, for irregular
+    sampling), so a gap lowers neither peak. A lag that keeps fewer than a third of its pairs reads 0:
+    one movement beside a long gap is not scaled up into a cycle."""
+    x = np.where(valid, x - x[valid].mean(), 0.0) if valid.any() else np.zeros_like(x)
     n = len(x)
     energy = float(np.dot(x, x))
     lo, hi = max(1, int(MIN_PERIOD_S * rate)), min(int(MAX_PERIOD_S * rate), n // 3)
     if energy <= 0.0 or hi <= lo:
         return 0.0, 0.0
-    spectrum = np.fft.rfft(x, 2 * n)
-    ac = np.fft.irfft(spectrum * np.conj(spectrum))[:n] / energy
+
+    def lagged(v: np.ndarray) -> np.ndarray:
+        spectrum = np.fft.rfft(v, 2 * n)
+        return np.fft.irfft(spectrum * np.conj(spectrum))[:n]
+
+    pairs = np.rint(lagged(valid.astype(np.float64)))
+    expected = pairs[0] * (n - np.arange(n)) / n  # pairs at each lag had every sample been there
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ac = np.where(3 * pairs >= expected, lagged(x) * expected / pairs, 0.0) / energy
     lags = np.arange(lo, hi + 1)
     is_peak = (ac[lags] >= ac[lags - 1]) & (ac[lags] >= ac[lags + 1])
     if not is_peak.any():
@@ -251,30 +265,41 @@ def _autocorrelation_peaks(x: np.ndarray, rate: float) -> tuple[float, float]:
 def _repeating(t_s: np.ndarray, height: np.ndarray) -> np.ndarray:
     """Weight in [0, 1] per sample: 1 inside windows whose movement repeats (docstring, 5).
 
-    Each stretch of data is judged on its own: stretches are integrated separately, so their
-    levels do not join up.
+    Each stretch of data is high-passed on its own (stretches are integrated separately, so their
+    levels do not join up), and windows span logging gaps, whose samples are missing to the
+    autocorrelation (`_autocorrelation_peaks`): the reps on both sides of a gap belong to one set,
+    and a stretch beside it holding one or two of them repeats with the others (a 5-rep set with
+    one rep lost in a 1-s gap counted none).
     """
-    weight = np.zeros(len(t_s))
+    finite = np.isfinite(height)
+    if not finite.any():
+        return np.zeros(len(t_s))
+    grid = np.arange(t_s[finite][0], t_s[finite][-1] + 0.5 / PERIODIC_RATE_HZ, 1.0 / PERIODIC_RATE_HZ)
+    x = np.zeros(len(grid))
+    recorded = np.zeros(len(grid), dtype=bool)
+    for run in true_runs(finite):
+        t = t_s[run]
+        inside = (grid >= t[0]) & (grid <= t[-1])
+        recorded |= inside
+        if inside.any():
+            # slower than the slowest rep cycle is drift or a change of place, not repetition
+            x[inside] = _highpass(
+                np.interp(grid[inside], t, height[run]), PERIODIC_RATE_HZ, 1.0 / MAX_PERIOD_S
+            )
     hop = max(1, int(PERIODIC_HOP_S * PERIODIC_RATE_HZ))
     ramp = max(1, int(GATE_RAMP_S * PERIODIC_RATE_HZ))
-    for run in true_runs(np.isfinite(height)):
-        t = t_s[run]
-        grid = np.arange(t[0], t[-1] + 0.5 / PERIODIC_RATE_HZ, 1.0 / PERIODIC_RATE_HZ)
-        # slower than the slowest rep cycle is drift or a change of place, not repetition
-        x = _highpass(np.interp(grid, t, height[run]), PERIODIC_RATE_HZ, 1.0 / MAX_PERIOD_S)
-        n = len(x)
-        keep = np.zeros(n)
-        for window_s in PERIODIC_WINDOWS_S:
-            width = int(window_s * PERIODIC_RATE_HZ)
-            for centre in range(0, n, hop):
-                a = max(0, min(centre - width // 2, n - width))
-                b = min(n, a + width)
-                r1, r2 = _autocorrelation_peaks(x[a:b], PERIODIC_RATE_HZ)
-                if r1 >= MIN_AUTOCORRELATION and r2 >= MIN_AUTOCORRELATION_2:
-                    keep[a:b] = 1.0
-        keep = np.clip(_moving_mean(keep, 2 * ramp + 1), 0.0, 1.0)
-        weight[run] = np.interp(t, grid, keep)
-    return weight
+    n = len(x)
+    keep = np.zeros(n)
+    for window_s in PERIODIC_WINDOWS_S:
+        width = int(window_s * PERIODIC_RATE_HZ)
+        for centre in range(0, n, hop):
+            a = max(0, min(centre - width // 2, n - width))
+            b = min(n, a + width)
+            r1, r2 = _autocorrelation_peaks(x[a:b], PERIODIC_RATE_HZ, recorded[a:b])
+            if r1 >= MIN_AUTOCORRELATION and r2 >= MIN_AUTOCORRELATION_2:
+                keep[a:b] = 1.0
+    keep = np.clip(_moving_mean(keep, 2 * ramp + 1), 0.0, 1.0)
+    return np.where(finite, np.interp(t_s, grid, keep), 0.0)
 
 
 # --------------------------------------------------------------------------- rest position
