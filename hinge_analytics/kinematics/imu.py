@@ -217,20 +217,40 @@ def tilt_onset(accs: list[np.ndarray], rate: float) -> int:
     return min(onsets) if onsets else int(round(STILL_SEARCH_S * rate))
 
 
-def still_window(gyr: np.ndarray, rate: float, onset: int | None = None) -> slice:
+def still_window(gyr: np.ndarray, rate: float, onset: int | None = None, settled: int | None = None) -> slice:
     """The quietest ``STILL_S`` window (lowest mean gyro norm) before the first movement (``onset``)
-    and within the first ``STILL_SEARCH_S``: the start position, never a pause at a rep's bottom."""
+    and within the first ``STILL_SEARCH_S``: the start position, never a pause at a rep's bottom.
+
+    A recording that moves within its first ``STILL_S`` started late, in the middle of a rep, and
+    has no start position; when the sensor is still (mean under ``STILL_RAD_S``) somewhere after
+    the last movement (``settled``, when given) within the last ``STILL_SEARCH_S``, the quietest
+    window there is taken instead: the athlete standing after the set. Taken from the first half
+    second, a squat set cut 2 s into its first rep read hip flexion over 200 deg. A recording that
+    starts in a pause at a rep's bottom is not told from one that starts standing.
+    """
     n = len(gyr)
     w = max(2, int(round(STILL_S * rate)))
+    if onset is not None and onset < w and settled is not None and n - settled > w:
+        first = max(settled, n - int(round(STILL_SEARCH_S * rate)))
+        end = _quietest(gyr[first:], w, first)
+        if _mean_norm(gyr[end]) < STILL_RAD_S:
+            return end
     limit = (
         int(round(STILL_SEARCH_S * rate)) if onset is None else min(onset, int(round(STILL_SEARCH_S * rate)))
     )
     search = min(n, max(w + 1, limit))
-    norm = np.nan_to_num(np.linalg.norm(gyr[:search], axis=1), nan=np.inf)
-    if search <= w:
-        return slice(0, min(n, w))
-    mean = np.convolve(norm, np.ones(w) / w, mode="valid")
-    start = int(np.argmin(mean))
+    return slice(0, min(n, w)) if search <= w else _quietest(gyr[:search], w, 0)
+
+
+def _mean_norm(gyr: np.ndarray) -> float:
+    norm = np.linalg.norm(gyr, axis=1)
+    return float(np.mean(norm)) if np.isfinite(norm).all() else np.inf
+
+
+def _quietest(gyr: np.ndarray, w: int, offset: int) -> slice:
+    """The ``w`` samples of ``gyr`` with the lowest mean norm, as a slice ``offset`` samples on."""
+    norm = np.nan_to_num(np.linalg.norm(gyr, axis=1), nan=np.inf)
+    start = int(np.argmin(np.convolve(norm, np.ones(w) / w, mode="valid"))) + offset
     return slice(start, start + w)
 
 
@@ -400,18 +420,24 @@ def sensor_motion(
     """One sensor's sagittal tilt change with the up vectors, still reference, medio-lateral axis
     and bias-corrected gyroscope it comes from; None without an accelerometer or an orientation
     output."""
-    return _motion(frames, placement, rate, onset, _angular_velocity(frames, placement, rate))
+    return _motion(frames, placement, rate, onset, None, _angular_velocity(frames, placement, rate))
 
 
 def _motion(
-    frames: pl.DataFrame, placement: str, rate: float, onset: int | None, gyr: np.ndarray | None
+    frames: pl.DataFrame,
+    placement: str,
+    rate: float,
+    onset: int | None,
+    settled: int | None,
+    gyr: np.ndarray | None,
 ) -> SensorMotion | None:
     """`sensor_motion` given the sensor's angular velocity (`_angular_velocity`: read once per
-    sensor by `imu_angles`, which also needs it for the movement onset)."""
+    sensor by `imu_angles`, which also needs it for the movement onset) and the sample after the
+    last movement (``settled``, for `still_window`)."""
     acc = _channels(frames, placement, ACCELEROMETER_CHANNELS, rate)
     if acc is not None and gyr is None:
-        return gravity_motion(acc, rate, onset)
-    oriented = orientation_motion(frames, placement, rate, onset, gyr)
+        return gravity_motion(acc, rate, onset, settled)
+    oriented = orientation_motion(frames, placement, rate, onset, gyr, settled)
     if oriented is not None:
         if acc is not None:
             oriented.valid = np.isfinite(acc).all(axis=1)
@@ -421,7 +447,7 @@ def _motion(
         return None
     t_s = frames["t_s"].to_numpy()
     acc = acc - accelerometer_offset(acc, gyr)
-    still = still_window(gyr, rate, onset)
+    still = still_window(gyr, rate, onset, settled)
     up_ref = nanmean(acc[still])
     # At rest an accelerometer reads exactly 1 g: a cheap sensor reading 12.8 m/s^2 there (the
     # MPU6050s of a real squat set) is rescaled, else the filter's |acc| ~ g gate shuts the gravity
@@ -435,8 +461,13 @@ def _motion(
     moves = movement_onset([raw_gyr], rate) if onset is None else onset
     fused = raw_gyr - gyro_bias(acc, raw_gyr, t_s, up_ref, still, moves)
     # Forward and time-reversed passes averaged: the accelerometer pull's lag cancels (offline).
-    forward = up_from_fusion(acc, fused, t_s, up_ref)
-    backward = up_from_fusion(acc[::-1], -fused[::-1], -t_s[::-1], forward[-1])[::-1]
+    # The first pass starts from the still window, at whichever end of the recording it lies.
+    if still.start < moves:
+        forward = up_from_fusion(acc, fused, t_s, up_ref)
+        backward = up_from_fusion(acc[::-1], -fused[::-1], -t_s[::-1], forward[-1])[::-1]
+    else:
+        backward = up_from_fusion(acc[::-1], -fused[::-1], -t_s[::-1], up_ref)[::-1]
+        forward = up_from_fusion(acc, fused, t_s, backward[0])
     up = forward + backward
     up /= np.linalg.norm(up, axis=1, keepdims=True)
     axis = mediolateral_axis(gyr, up_ref)
@@ -480,7 +511,7 @@ def gyro_bias(
     for run in true_runs(candidates):
         if t_s[run.stop - 1] - t_s[run.start] >= QUASI_STATIC_RUN_S:
             quiet[run] = True
-    quiet[: max(still.stop, onset)] = False
+    quiet[: max(still.stop, onset) if still.start < onset else onset] = False
     if not np.all(np.isfinite(first_guess)) or np.nansum(dt[quiet]) < MIN_QUASI_STATIC_S:
         return first_guess
     quiet[still] = True
@@ -576,7 +607,12 @@ def tilt_from_gravity(acc: np.ndarray, rate: float, onset: int | None = None) ->
 
 
 def orientation_motion(
-    frames: pl.DataFrame, placement: str, rate: float, onset: int | None, gyr: np.ndarray | None
+    frames: pl.DataFrame,
+    placement: str,
+    rate: float,
+    onset: int | None,
+    gyr: np.ndarray | None,
+    settled: int | None = None,
 ) -> SensorMotion | None:
     """`SensorMotion` of a sensor that exports its own orientation (a quaternion, a rotation matrix
     or Euler angles; with or without acceleration, as Movella DOT's "Orientation" modes write it):
@@ -586,7 +622,7 @@ def orientation_motion(
     if quat is None or gyr is None or not np.all(np.isfinite(quat)):
         return None
     up = up_from_quaternion(quat)
-    still = still_window(gyr, rate, onset)
+    still = still_window(gyr, rate, onset, settled)
     up_ref = np.mean(up[still], axis=0)
     up_ref /= np.linalg.norm(up_ref)
     gyr = gyr - nanmean(gyr[still])
@@ -595,7 +631,9 @@ def orientation_motion(
     return SensorMotion(tilt, up, up_ref, axis, gyr, np.ones(len(up), dtype=bool))
 
 
-def gravity_motion(acc: np.ndarray, rate: float, onset: int | None = None) -> SensorMotion:
+def gravity_motion(
+    acc: np.ndarray, rate: float, onset: int | None = None, settled: int | None = None
+) -> SensorMotion:
     """`SensorMotion` of an accelerometer-only sensor (``gyr`` None).
 
     Without a gyroscope the low-passed specific force is taken as "up" (``GRAVITY_CUTOFF_HZ``;
@@ -608,7 +646,7 @@ def gravity_motion(acc: np.ndarray, rate: float, onset: int | None = None) -> Se
     """
     up = gravity_up(acc, rate)
     jerk = np.vstack([np.zeros((1, 3)), np.diff(acc, axis=0) * rate]) / GRAVITY
-    still = still_window(jerk, rate, onset)
+    still = still_window(jerk, rate, onset, settled)
     up_ref = nanmean(up[still])
     up_ref /= np.linalg.norm(up_ref)
     finite = np.all(np.isfinite(up), axis=1)
@@ -767,15 +805,23 @@ def imu_angles(
     nan = np.full(n, np.nan)
     rates = {p: _angular_velocity(frames, p, sample_rate_hz) for p in BODY_PLACEMENTS}
     gyros = [g for g in rates.values() if g is not None]
+    # The first and the last movement (read backwards from the end): the still reference lies
+    # before the one or, in a recording started mid-rep, after the other (`still_window`).
     if gyros:
         onset = movement_onset(gyros, sample_rate_hz)
+        settled = n - movement_onset([g[::-1] for g in gyros], sample_rate_hz)
     else:
-        accs = [_channels(frames, p, ACCELEROMETER_CHANNELS, sample_rate_hz) for p in BODY_PLACEMENTS]
-        onset = tilt_onset([a for a in accs if a is not None], sample_rate_hz)
+        accs = [
+            a
+            for p in BODY_PLACEMENTS
+            if (a := _channels(frames, p, ACCELEROMETER_CHANNELS, sample_rate_hz)) is not None
+        ]
+        onset = tilt_onset(accs, sample_rate_hz)
+        settled = n - tilt_onset([a[::-1] for a in accs], sample_rate_hz)
     motions = {
         p: m
         for p in BODY_PLACEMENTS
-        if (m := _motion(frames, p, sample_rate_hz, onset, rates[p])) is not None
+        if (m := _motion(frames, p, sample_rate_hz, onset, settled, rates[p])) is not None
     }
     change = {p: m.tilt for p, m in motions.items()}
     signs = dict.fromkeys(change, 1.0)  # the anatomical sign each sensor's tilt gets
