@@ -17,6 +17,7 @@ MIN_FRAMES = 20
 RATE_TOLERANCE = 0.10  # a file whose rate differs from the manifest's by more is suspect
 MAX_MISSING_FRACTION = 0.5  # person (hips/shoulders/knees) missing in more frames than this
 MAX_GAP_S = 0.5  # a longer stretch without data is a gap: kept empty, it loses the reps over it
+MAX_REORDERED_FRACTION = 0.1  # of a sensor's steps: more going back is not late packets
 # The body is found when one of each of these pairs is seen. In a side view the far leg is hidden
 # and estimators give its knee and ankle a low confidence (MediaPipe: 0.1-0.5): that is normal, not
 # a missing athlete, so a frame needs a hip, a shoulder and a knee of either side.
@@ -60,6 +61,44 @@ def check_increasing(t: np.ndarray, where: str = "", unit: str = "frame") -> np.
             "two recordings joined or a corrupted export. Re-export it."
         )
     return steps
+
+
+def logger_order(t: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sample times, indices of the rows to keep, in time order) of a sensor's samples as a
+    logger wrote them, undoing three habits of loggers before `check_increasing` judges the clock:
+
+    - rows out of order by less than ``MAX_GAP_S`` (packets that arrived late) are put back in
+      order when they are few (``MAX_REORDERED_FRACTION`` of the steps); a larger step back, or a
+      file in reverse, is left to be refused (two recordings joined, a broken export);
+    - a sample written twice (same time and values: a packet sent again) is kept once;
+    - samples that share a time with different values are a batch the logger stamped on arrival
+      (MetaWear sensors pack three samples per packet at high rates, mbientlab
+      MetaWear-SDK-iOS-macOS-tvOS issue 1): they are spread over the step to the next time, at
+      most the file's typical sample step apart.
+
+    ``values``: (n, k) channels, NaN allowed. Returns ``t`` and all rows unchanged for a clock
+    that already increases."""
+    n = len(t)
+    if n < 2 or np.all(np.diff(t) > 0):
+        return t, np.arange(n)
+    steps = np.diff(t)
+    back = steps < 0
+    occasional = back.mean() <= MAX_REORDERED_FRACTION and np.all(steps[back] > -MAX_GAP_S)
+    order = np.argsort(t, kind="stable") if occasional else np.arange(n)
+    t, values = t[order], values[order]
+    same_time = np.diff(t) == 0
+    same_values = np.all((values[1:] == values[:-1]) | (np.isnan(values[1:]) & np.isnan(values[:-1])), axis=1)
+    keep = np.concatenate([[True], ~(same_time & same_values)])
+    order, t = order[keep], t[keep].astype(np.float64)
+    first = np.flatnonzero(np.concatenate([[True], np.diff(t) != 0]))  # each run of one time
+    if len(first) in (1, len(t)):  # nothing to spread, or nothing to spread it by
+        return t, order
+    sizes = np.diff(np.append(first, len(t)))
+    after = np.append(t[first[1:]] - t[first[:-1]], np.inf)  # to the next time
+    typical = float(np.median((after / sizes)[:-1])) if len(first) > 1 else np.inf
+    spread = np.minimum(after / sizes, typical)
+    within = np.arange(len(t)) - np.repeat(first, sizes)
+    return t + within * np.repeat(spread, sizes), order
 
 
 def check_length(t_s: np.ndarray) -> None:

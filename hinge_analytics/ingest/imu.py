@@ -39,6 +39,7 @@ from hinge_analytics.ingest.checks import (
     MAX_MISSING_FRACTION,
     RATE_TOLERANCE,
     check_increasing,
+    logger_order,
 )
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead, imu_frames_from_arrays
@@ -264,19 +265,14 @@ def _normalise(q: np.ndarray) -> np.ndarray:
     return q
 
 
-def _unwrap(values: np.ndarray, wrap: int, name: str, what: str) -> np.ndarray:
-    """Unwrap an unsigned counter; a step backwards that is not a wrap-around is refused."""
+def _unwrap(values: np.ndarray, wrap: int) -> np.ndarray:
+    """Unwrap an unsigned counter. Other steps back are left as they are, for `logger_order` to
+    mend (rows out of order, a packet written twice) or `check_increasing` to refuse."""
     v = values.astype(np.float64)
     steps = np.diff(v)
-    back = np.flatnonzero(steps <= 0)
     margin = wrap / 8
-    for i in back:
-        if not (v[i] > wrap - margin and v[i + 1] < margin):
-            raise BadRecording(
-                f"The {what} in {name} goes backwards or repeats at sample {i + 1}; the file is "
-                "probably two recordings joined or a corrupted export. Re-export it."
-            )
-    steps[back] += wrap
+    wrapped = (steps < 0) & (v[:-1] > wrap - margin) & (v[1:] < margin)
+    steps[wrapped] += wrap
     return np.concatenate([[v[0]], v[0] + np.cumsum(steps)])
 
 
@@ -347,7 +343,10 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
     )
     header_rate = float(rate_match.group(1)) if rate_match else None
     col = _read_columns(lines, header_at, delimiter, header_cells, path.name)
-    t = _time(col, layout, header_rate, sample_rate_hz, path.name)
+    t, rows = logger_order(
+        _time(col, layout, header_rate, sample_rate_hz, path.name), np.column_stack(list(col.values()))
+    )
+    col = {k: v[rows] for k, v in col.items()}
     header_line = lines[header_at].lower()
     gyro_deg, notes = _gyroscope_in_degrees(col, t, layout, meta, header_line, stated_units, placement)
     acc_scale, acc_note = _accelerometer_scale(col, stated_units, layout, placement)
@@ -560,7 +559,7 @@ def _time(
         if np.any(stf < 0) or np.any(stf >= _US_WRAP):
             raise BadRecording(f"SampleTimeFine in {name} is outside the 32-bit counter's range.")
         ticks_per_s = 1e6 if layout == "movella_dot" else 1e4
-        return _unwrap(stf, _US_WRAP, name, "SampleTimeFine clock") / ticks_per_s
+        return _unwrap(stf, _US_WRAP) / ticks_per_s
     counter = col.get("packetcounter")
     rate = header_rate or manifest_rate
     if counter is not None and np.all(np.isfinite(counter)):
@@ -570,7 +569,7 @@ def _time(
             )
         if np.any(counter < 0) or np.any(counter >= _COUNTER_WRAP):
             raise BadRecording(f"PacketCounter in {name} is outside the 16-bit counter's range.")
-        return _unwrap(counter, _COUNTER_WRAP, name, "PacketCounter") / rate
+        return _unwrap(counter, _COUNTER_WRAP) / rate
     if broken is not None:
         empty = ~np.isfinite(col[broken])
         first = int(np.argmax(empty))

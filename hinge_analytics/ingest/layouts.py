@@ -75,7 +75,7 @@ from hinge_analytics.formats import (
     MEDIAPIPE_33,
     canonical_map,
 )
-from hinge_analytics.ingest.checks import MAX_GAP_S, RATE_TOLERANCE
+from hinge_analytics.ingest.checks import MAX_GAP_S, RATE_TOLERANCE, logger_order
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, RecordingRead, imu_frames_from_arrays
 from hinge_analytics.ingest.imu import ACC_UNITS, GYR_UNITS, MAX_BYTES, SensorData, align, check_sensor
@@ -680,7 +680,8 @@ class _Files:
         table, t = self.table(group.file)
         assert t is not None
         xyz = np.column_stack([table.numbers(c, self.layout.title) for c in group.columns]) * group.scale
-        part = _Part(t, xyz, table.name)
+        t, rows = logger_order(t, xyz)
+        part = _Part(t, xyz[rows], table.name)
         if group.plus is not None:
             other = self.group(group.plus)
             part = _sum(part, other)
