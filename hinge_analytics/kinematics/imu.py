@@ -101,6 +101,9 @@ TAU_S = 3.0  # complementary-filter time constant: trust the gyro over shorter t
 MAX_GAP_S = 0.5
 MOVING_RAD_S = 0.6  # ~35 deg/s: faster than sway or a fidget, slower than any rep
 STILL_RAD_S = 0.2  # slower than this the accelerometer reads gravity alone (offset calibration)
+# A still window turning faster than this on average holds a movement, not just the gyro's bias
+# (consumer gyros: under 0.05 rad/s; athletes standing still: 0.02-0.05 rad/s).
+CALIBRATION_RAD_S = 0.1
 MAX_OFFSET_G = 1.0  # hobby boards ship 0.6 g off on one axis (the real squat set)
 OFFSET_GAIN = 0.5  # a fitted offset must at least halve the still samples' distance from g
 CALIBRATED_G = 0.03  # still samples this close to 1 g (median): the accelerometer needs no offset
@@ -449,17 +452,26 @@ def _motion(
     acc = acc - accelerometer_offset(acc, gyr)
     still = still_window(gyr, rate, onset, settled)
     up_ref = nanmean(acc[still])
+    if _mean_norm(gyr[still]) < CALIBRATION_RAD_S:
+        bias = nanmean(gyr[still])
+    else:
+        # A recording that moves from its first sample to its last (a logger started with the
+        # set and stopped with it) has no rest: its window's mean rate, taken for bias, is a
+        # rep's (up to 1 rad/s), which the fusion integrated into 200 deg of drift. The median
+        # rate over the sensor's quasi-static samples is the bias instead.
+        rests = np.linalg.norm(np.nan_to_num(gyr, nan=np.inf), axis=1) < STILL_RAD_S
+        bias = np.median(gyr[rests], axis=0) if rests.any() else np.zeros(3)
     # At rest an accelerometer reads exactly 1 g: a cheap sensor reading 12.8 m/s^2 there (the
     # MPU6050s of a real squat set) is rescaled, else the filter's |acc| ~ g gate shuts the gravity
     # pull off and the tilt drifts with the gyro.
     acc = acc * (GRAVITY / max(float(np.linalg.norm(up_ref)), 1e-6))
     up_ref /= np.linalg.norm(up_ref)
-    raw_gyr, gyr = gyr, gyr - nanmean(gyr[still])
-    # The fused tilt integrates the gyro through every movement, where the window's bias
-    # error adds up; the medio-lateral axis and the rates keep the window's bias (a barely
+    raw_gyr, gyr = gyr, gyr - bias
+    # The fused tilt integrates the gyro through every movement, where the bias's error adds
+    # up: it is refined; the medio-lateral axis and the rates keep this first guess (a barely
     # turning segment's axis is set by what is left of the bias either way).
     moves = movement_onset([raw_gyr], rate) if onset is None else onset
-    fused = raw_gyr - gyro_bias(acc, raw_gyr, t_s, up_ref, still, moves)
+    fused = raw_gyr - gyro_bias(acc, raw_gyr, t_s, up_ref, still, moves, bias)
     # Forward and time-reversed passes averaged: the accelerometer pull's lag cancels (offline).
     # The first pass starts from the still window, at whichever end of the recording it lies.
     if still.start < moves:
@@ -478,13 +490,20 @@ def _motion(
 
 
 def gyro_bias(
-    acc: np.ndarray, gyr: np.ndarray, t_s: np.ndarray, up_ref: np.ndarray, still: slice, onset: int
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    t_s: np.ndarray,
+    up_ref: np.ndarray,
+    still: slice,
+    onset: int,
+    first_guess: np.ndarray | None = None,
 ) -> np.ndarray:
     """Constant gyroscope bias (rad/s, sensor frame): the one that makes the gyro-integrated
     gravity direction agree with the accelerometer wherever the sensor reads gravity alone.
 
-    The mean over the ``still`` window is the first guess, but half a second of an athlete
-    "standing still" can hold a rock or a fidget: taken for bias, it turns the up vector by
+    The mean over the ``still`` window is the first guess (unless ``first_guess`` is given), but
+    half a second of an athlete "standing still" can hold a rock or a fidget: taken for bias, it
+    turns the up vector by
     degrees per second whenever the accelerometer cannot pull it back, which is all through a
     touch-and-go set (|acc| rarely near g). A simulated 20 Hz deadlift's lower-back tilt drifted
     119 deg in 27 s on the gyro alone that way. A rock averages out over the recording, a bias
@@ -500,7 +519,7 @@ def gyro_bias(
     passes for quasi-static while its own acceleration tilts the reading), and at least
     ``MIN_QUASI_STATIC_S`` of them are needed, else the window's mean stands.
     """
-    first_guess = nanmean(gyr[still])
+    first_guess = nanmean(gyr[still]) if first_guess is None else first_guess
     norms = np.linalg.norm(acc, axis=1)
     with np.errstate(invalid="ignore"):
         candidates = (np.abs(norms - GRAVITY) < QUASI_STATIC_G * GRAVITY) & (
