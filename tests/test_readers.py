@@ -431,34 +431,18 @@ def test_up_axis_of_a_single_leg_rdl_held_at_the_bottom():
     """A body in a horizontal T (trunk forward, free leg back at hip height) for most of the file:
     measured from the feet's mean, the hands hang below "the feet" and forward looks like up."""
     bottom = {  # metres, y up, x forward; right stance leg, left leg lifted back
-        "ankle_right": (0.0, 0.08, 0.1),
-        "heel_right": (-0.05, 0.02, 0.1),
-        "toe_right": (0.15, 0.02, 0.1),
-        "ankle_left": (-0.85, 0.85, -0.1),
-        "heel_left": (-0.9, 0.9, -0.1),
-        "toe_left": (-0.85, 0.7, -0.1),
-        "knee_right": (0.05, 0.48, 0.1),
-        "knee_left": (-0.45, 0.85, -0.1),
-        "hip_right": (-0.05, 0.88, 0.1),
-        "hip_left": (-0.05, 0.88, -0.1),
-        "shoulder_right": (0.5, 0.95, 0.18),
-        "shoulder_left": (0.5, 0.95, -0.18),
-        "wrist_right": (0.5, 0.35, 0.2),
-        "wrist_left": (0.5, 0.35, -0.2),
-        "nose": (0.75, 0.95, 0.0),
+        "ankle_right": (0.0, 0.08, 0.1), "heel_right": (-0.05, 0.02, 0.1), "toe_right": (0.15, 0.02, 0.1),
+        "ankle_left": (-0.85, 0.85, -0.1), "heel_left": (-0.9, 0.9, -0.1), "toe_left": (-0.85, 0.7, -0.1),
+        "knee_right": (0.05, 0.48, 0.1), "knee_left": (-0.45, 0.85, -0.1),
+        "hip_right": (-0.05, 0.88, 0.1), "hip_left": (-0.05, 0.88, -0.1),
+        "shoulder_right": (0.5, 0.95, 0.18), "shoulder_left": (0.5, 0.95, -0.18),
+        "wrist_right": (0.5, 0.35, 0.2), "wrist_left": (0.5, 0.35, -0.2), "nose": (0.75, 0.95, 0.0),
     }
     standing = {k: (0.0, y, z) for k, (_, y, z) in bottom.items()}
-    standing |= {
-        "ankle_left": (0.0, 0.08, -0.1),
-        "heel_left": (-0.05, 0.02, -0.1),
-        "toe_left": (0.15, 0.02, -0.1),
-        "knee_left": (0.05, 0.48, -0.1),
-        "shoulder_right": (0.0, 1.45, 0.18),
-        "shoulder_left": (0.0, 1.45, -0.18),
-        "wrist_right": (0.0, 0.8, 0.2),
-        "wrist_left": (0.0, 0.8, -0.2),
-        "nose": (0.05, 1.6, 0.0),
-    }
+    standing |= {"ankle_left": (0.0, 0.08, -0.1), "heel_left": (-0.05, 0.02, -0.1),
+                 "toe_left": (0.15, 0.02, -0.1), "knee_left": (0.05, 0.48, -0.1),
+                 "shoulder_right": (0.0, 1.45, 0.18), "shoulder_left": (0.0, 1.45, -0.18),
+                 "wrist_right": (0.0, 0.8, 0.2), "wrist_left": (0.0, 0.8, -0.2), "nose": (0.05, 1.6, 0.0)}
     frames = [standing] * 10 + [bottom] * 90
     landmarks = {k: np.array([f[k] for f in frames], dtype=float) for k in bottom}
     assert up_axis(landmarks, default=2) == (1, 1.0)
@@ -468,21 +452,12 @@ def test_up_axis_of_a_hip_thrust():
     """Lying on a bench, feet flat, shins vertical: the knees sit right above the ankles, so along the
     feet-to-toes axis they are "ahead" of the toes' tip but not of the feet themselves."""
     top = {  # metres, y up, toes towards +x, head towards -x
-        "ankle_left": (0.0, 0.08, -0.1),
-        "heel_left": (-0.05, 0.02, -0.1),
-        "toe_left": (0.15, 0.02, -0.1),
-        "ankle_right": (0.0, 0.08, 0.1),
-        "heel_right": (-0.05, 0.02, 0.1),
-        "toe_right": (0.15, 0.02, 0.1),
-        "knee_left": (0.0, 0.5, -0.1),
-        "knee_right": (0.0, 0.5, 0.1),
-        "hip_left": (-0.45, 0.5, -0.1),
-        "hip_right": (-0.45, 0.5, 0.1),
-        "shoulder_left": (-0.9, 0.45, -0.18),
-        "shoulder_right": (-0.9, 0.45, 0.18),
-        "wrist_left": (-0.45, 0.6, -0.2),
-        "wrist_right": (-0.45, 0.6, 0.2),
-        "nose": (-1.1, 0.55, 0.0),
+        "ankle_left": (0.0, 0.08, -0.1), "heel_left": (-0.05, 0.02, -0.1), "toe_left": (0.15, 0.02, -0.1),
+        "ankle_right": (0.0, 0.08, 0.1), "heel_right": (-0.05, 0.02, 0.1), "toe_right": (0.15, 0.02, 0.1),
+        "knee_left": (0.0, 0.5, -0.1), "knee_right": (0.0, 0.5, 0.1),
+        "hip_left": (-0.45, 0.5, -0.1), "hip_right": (-0.45, 0.5, 0.1),
+        "shoulder_left": (-0.9, 0.45, -0.18), "shoulder_right": (-0.9, 0.45, 0.18),
+        "wrist_left": (-0.45, 0.6, -0.2), "wrist_right": (-0.45, 0.6, 0.2), "nose": (-1.1, 0.55, 0.0),
     }
     landmarks = {k: np.tile(np.array(v, dtype=float), (50, 1)) for k, v in top.items()}
     assert up_axis(landmarks, default=2) == (1, 1.0)
@@ -493,27 +468,16 @@ def test_up_axis_of_a_hip_thrust_whose_hips_come_down_to_the_floor():
     axis every point sits more than the clearance "above" the feet, along up the hips do not. The
     feet decide: heel and toe are level along up, a foot's length apart along the long axis."""
     top = {  # metres, y up, toes towards -x, head towards +x
-        "ankle_left": (0.0, 0.08, -0.1),
-        "heel_left": (0.05, 0.02, -0.1),
-        "toe_left": (-0.18, 0.02, -0.1),
-        "ankle_right": (0.0, 0.08, 0.1),
-        "heel_right": (0.05, 0.02, 0.1),
-        "toe_right": (-0.18, 0.02, 0.1),
-        "knee_left": (0.1, 0.45, -0.1),
-        "knee_right": (0.1, 0.45, 0.1),
-        "hip_left": (0.5, 0.45, -0.1),
-        "hip_right": (0.5, 0.45, 0.1),
-        "shoulder_left": (1.0, 0.45, -0.18),
-        "shoulder_right": (1.0, 0.45, 0.18),
-        "wrist_left": (0.5, 0.55, -0.2),
-        "wrist_right": (0.5, 0.55, 0.2),
-        "nose": (1.2, 0.55, 0.0),
+        "ankle_left": (0.0, 0.08, -0.1), "heel_left": (0.05, 0.02, -0.1), "toe_left": (-0.18, 0.02, -0.1),
+        "ankle_right": (0.0, 0.08, 0.1), "heel_right": (0.05, 0.02, 0.1), "toe_right": (-0.18, 0.02, 0.1),
+        "knee_left": (0.1, 0.45, -0.1), "knee_right": (0.1, 0.45, 0.1),
+        "hip_left": (0.5, 0.45, -0.1), "hip_right": (0.5, 0.45, 0.1),
+        "shoulder_left": (1.0, 0.45, -0.18), "shoulder_right": (1.0, 0.45, 0.18),
+        "wrist_left": (0.5, 0.55, -0.2), "wrist_right": (0.5, 0.55, 0.2), "nose": (1.2, 0.55, 0.0),
     }
     bottom = top | {
-        "hip_left": (0.45, 0.01, -0.1),
-        "hip_right": (0.45, 0.01, 0.1),
-        "wrist_left": (0.45, 0.1, -0.2),
-        "wrist_right": (0.45, 0.1, 0.2),
+        "hip_left": (0.45, 0.01, -0.1), "hip_right": (0.45, 0.01, 0.1),
+        "wrist_left": (0.45, 0.1, -0.2), "wrist_right": (0.45, 0.1, 0.2),
     }
     frames = [top, bottom] * 25
     landmarks = {k: np.array([f[k] for f in frames], dtype=float) for k in top}
@@ -528,31 +492,13 @@ def test_openpose_order_of_a_side_view_with_a_ghost(tmp_path):
     from hinge_analytics.formats import BODY_25
 
     side = {  # pixels, y down: bottom of a deadlift seen from the side, facing +x
-        "Nose": (735, 450),
-        "Neck": (632, 428),
-        "RShoulder": (640, 420),
-        "LShoulder": (643, 418),
-        "RElbow": (640, 550),
-        "LElbow": (644, 548),
-        "RWrist": (640, 680),
-        "LWrist": (645, 678),
-        "MidHip": (480, 450),
-        "RHip": (478, 452),
-        "LHip": (482, 448),
-        "RKnee": (520, 650),
-        "LKnee": (523, 648),
-        "RAnkle": (480, 860),
-        "LAnkle": (484, 858),
-        "REye": (725, 435),
-        "LEye": (726, 433),
-        "REar": (720, 430),
-        "LEar": (722, 428),
-        "RBigToe": (560, 880),
-        "LBigToe": (562, 878),
-        "RSmallToe": (550, 880),
-        "LSmallToe": (552, 878),
-        "RHeel": (460, 875),
-        "LHeel": (462, 873),
+        "Nose": (735, 450), "Neck": (632, 428), "RShoulder": (640, 420), "LShoulder": (643, 418),
+        "RElbow": (640, 550), "LElbow": (644, 548), "RWrist": (640, 680), "LWrist": (645, 678),
+        "MidHip": (480, 450), "RHip": (478, 452), "LHip": (482, 448), "RKnee": (520, 650),
+        "LKnee": (523, 648), "RAnkle": (480, 860), "LAnkle": (484, 858), "REye": (725, 435),
+        "LEye": (726, 433), "REar": (720, 430), "LEar": (722, 428), "RBigToe": (560, 880),
+        "LBigToe": (562, 878), "RSmallToe": (550, 880), "LSmallToe": (552, 878),
+        "RHeel": (460, 875), "LHeel": (462, 873),
     }
     rng = np.random.default_rng(4)
     for i in range(30):
