@@ -52,9 +52,11 @@ def _imu_set(
     reps=MIXED_REPS,
     lead_in_s=None,
     cut_s=0.0,
+    stop_s=np.inf,
 ):
     """An IMU set through `imu_angles`; ``cut_s`` drops the recording's first seconds (a logger
-    started late), and the truth keeps the reps whose bottom comes after the cut."""
+    started late) and ``stop_s`` its end (stopped early); the truth keeps the reps whose bottom
+    and end lie in what is left."""
     rng = np.random.default_rng(seed)
     plan = SetPlan(exercise, list(reps), stance_side=side, knee_asymmetry_deg=8.0, lead_in_s=lead_in_s)
     t, pose, truth = simulate_set(plan, rate, rng)
@@ -74,10 +76,10 @@ def _imu_set(
         if quats:
             ch |= {f"quat_{a}": s.quat[:, k] for k, a in enumerate("wxyz")}
         sensors[placement] = ch
-    kept = t >= cut_s
+    kept = (t >= cut_s) & (t <= stop_s)
     sensors = {p: {k: v[kept] for k, v in ch.items()} for p, ch in sensors.items()}
     read = imu_frames_from_arrays(sensors, t[kept] - t[kept][0])
-    tr = [row for row in tr if row["t_bottom_s"] >= cut_s]
+    tr = [row for row in tr if row["t_bottom_s"] >= cut_s and row["t_end_s"] <= stop_s]
     angles = K.imu_angles(read.frames, read.sample_rate_hz, exercise=exercise, stance_side=side)
     bounds = segment_reps(angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy())
     return rep_metrics(angles, bounds, stance_side=side), tr, angles
@@ -218,6 +220,23 @@ def test_a_recording_started_mid_rep_takes_its_reference_from_the_standing_after
     for column in PEAKS:
         err = np.abs(found[column].to_numpy() - [r[column] for r in truth])
         assert err.mean() < 5.0, f"{column} MAE {err.mean():.1f}"
+
+
+def test_a_recording_without_any_rest_takes_no_reps_rate_for_the_gyro_bias():
+    # Started 0.5 s into the first rep and stopped 0.3 s into the last: no still half second
+    # anywhere, and the first half second's mean rate (a descent's) taken for bias drifted the
+    # angles by tens of degrees.
+    _, full, _ = _imu_set("deadlift", 50.0, seed=2, quats=False)
+    found, truth, _ = _imu_set(
+        "deadlift", 50.0, seed=2, quats=False, cut_s=full[0]["t_start_s"] + 0.5,
+        stop_s=full[-1]["t_start_s"] + 0.3,
+    )
+    assert found.height >= len(truth) == len(full) - 1
+    bottoms = found["t_bottom_s"].to_numpy()
+    for column in PEAKS:
+        for row in truth:
+            i = np.argmin(np.abs(bottoms - (row["t_bottom_s"] - full[0]["t_start_s"] - 0.5)))
+            assert abs(found[column][int(i)] - row[column]) < 8.0, f"{column} at {row['t_bottom_s']:.1f} s"
 
 
 def test_single_leg_reps_are_cut_on_the_free_shank_when_it_is_the_only_sensor():

@@ -101,9 +101,13 @@ TAU_S = 3.0  # complementary-filter time constant: trust the gyro over shorter t
 MAX_GAP_S = 0.5
 MOVING_RAD_S = 0.6  # ~35 deg/s: faster than sway or a fidget, slower than any rep
 STILL_RAD_S = 0.2  # slower than this the accelerometer reads gravity alone (offset calibration)
-# A still window turning faster than this on average holds a movement, not just the gyro's bias
-# (consumer gyros: under 0.05 rad/s; athletes standing still: 0.02-0.05 rad/s).
-CALIBRATION_RAD_S = 0.1
+# A still window whose mean rate would turn the sensor this far (deg, about a horizontal axis)
+# and whose gravity turns at least ``TURN_SEEN`` of that is a movement, not the gyroscope's bias;
+# so is one turning faster than any consumer gyroscope's bias (MPU-6050 datasheet, zero-rate
+# output tolerance +-20 deg/s).
+MIN_TURN_DEG = 1.0
+TURN_SEEN = 0.5
+MAX_BIAS_RAD_S = 0.35
 MAX_OFFSET_G = 1.0  # hobby boards ship 0.6 g off on one axis (the real squat set)
 OFFSET_GAIN = 0.5  # a fitted offset must at least halve the still samples' distance from g
 CALIBRATED_G = 0.03  # still samples this close to 1 g (median): the accelerometer needs no offset
@@ -243,6 +247,24 @@ def still_window(gyr: np.ndarray, rate: float, onset: int | None = None, settled
     )
     search = min(n, max(w + 1, limit))
     return slice(0, min(n, w)) if search <= w else _quietest(gyr[:search], w, 0)
+
+
+def _turning(acc: np.ndarray, mean_rate: np.ndarray, duration_s: float) -> bool:
+    """Whether a window's mean angular velocity is the sensor turning rather than its bias: the
+    turn it makes about a horizontal axis over the window exceeds ``MIN_TURN_DEG`` and gravity,
+    the accelerometer's mean over the window's first and last thirds, turns at least ``TURN_SEEN``
+    of it. A bias turns nothing the accelerometer sees; a turn about the vertical is left alone,
+    since gravity cannot tell it from a bias."""
+    third = max(1, len(acc) // 3)
+    first, last = nanmean(acc[:third]), nanmean(acc[-third:])
+    up = first + last
+    if not (np.all(np.isfinite(up)) and np.all(np.isfinite(mean_rate))) or np.linalg.norm(up) == 0:
+        return False
+    up /= np.linalg.norm(up)
+    claimed = np.degrees(np.linalg.norm(mean_rate - (mean_rate @ up) * up)) * duration_s * 2 / 3
+    cos = first @ last / (np.linalg.norm(first) * np.linalg.norm(last))
+    seen = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    return bool(claimed > MIN_TURN_DEG and seen >= TURN_SEEN * claimed)
 
 
 def _mean_norm(gyr: np.ndarray) -> float:
@@ -452,9 +474,8 @@ def _motion(
     acc = acc - accelerometer_offset(acc, gyr)
     still = still_window(gyr, rate, onset, settled)
     up_ref = nanmean(acc[still])
-    if _mean_norm(gyr[still]) < CALIBRATION_RAD_S:
-        bias = nanmean(gyr[still])
-    else:
+    bias = nanmean(gyr[still])
+    if np.linalg.norm(bias) > MAX_BIAS_RAD_S or _turning(acc[still], bias, (still.stop - still.start) / rate):
         # A recording that moves from its first sample to its last (a logger started with the
         # set and stopped with it) has no rest: its window's mean rate, taken for bias, is a
         # rep's (up to 1 rad/s), which the fusion integrated into 200 deg of drift. The median
