@@ -95,7 +95,7 @@ def logger_order(t: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
         return t, order
     sizes = np.diff(np.append(first, len(t)))
     after = np.append(t[first[1:]] - t[first[:-1]], np.inf)  # to the next time
-    typical = float(np.median((after / sizes)[:-1])) if len(first) > 1 else np.inf
+    typical = float(np.median((after / sizes)[:-1]))
     spread = np.minimum(after / sizes, typical)
     within = np.arange(len(t)) - np.repeat(first, sizes)
     return t + within * np.repeat(spread, sizes), order

@@ -461,7 +461,7 @@ def _motion(
     last movement (``settled``, for `still_window`)."""
     acc = _channels(frames, placement, ACCELEROMETER_CHANNELS, rate)
     if acc is not None and gyr is None:
-        return gravity_motion(acc, rate, onset, settled)
+        return gravity_motion(acc, rate, onset)
     oriented = orientation_motion(frames, placement, rate, onset, gyr, settled)
     if oriented is not None:
         if acc is not None:
@@ -524,13 +524,13 @@ def gyro_bias(
 
     The mean over the ``still`` window is the first guess (unless ``first_guess`` is given), but
     half a second of an athlete "standing still" can hold a rock or a fidget: taken for bias, it
-    turns the up vector by
-    degrees per second whenever the accelerometer cannot pull it back, which is all through a
-    touch-and-go set (|acc| rarely near g). A simulated 20 Hz deadlift's lower-back tilt drifted
-    119 deg in 27 s on the gyro alone that way. A rock averages out over the recording, a bias
-    does not, so the bias is refined by least squares over the quasi-static samples: |acc| within
-    ``QUASI_STATIC_G`` of g and the gyro under ``STILL_RAD_S``, for ``QUASI_STATIC_RUN_S`` at
-    least (a limb turning round passes both for an instant, while it accelerates hardest). This
+    turns the up vector by degrees per second whenever the accelerometer cannot pull it back,
+    which is all through a touch-and-go set (|acc| rarely near g). A simulated 20 Hz deadlift's
+    lower-back tilt drifted 119 deg in 27 s on the gyro alone that way. A rock averages out over
+    the recording, a bias does not, so the bias is refined by least squares over the quasi-static
+    samples: |acc| within ``QUASI_STATIC_G`` of g and the gyro under ``STILL_RAD_S``, for
+    ``QUASI_STATIC_RUN_S`` at least (a limb turning round passes both for an instant, while it
+    accelerates hardest). This
     is the integral term of Mahony's filter (Mahony et al., IEEE TAC 2008), solved offline for a
     constant bias, with the Jacobian of the up vector in closed form. A robust loss limits
     samples that still carry some acceleration. A tie to the first guess (``BIAS_PRIOR_S``) holds
@@ -538,7 +538,7 @@ def gyro_bias(
     axis, the part of the bias in the plane of that turn that only rotates the heading.
     Besides the window, only samples after the movement's ``onset`` count (before it, a slow rock
     passes for quasi-static while its own acceleration tilts the reading), and at least
-    ``MIN_QUASI_STATIC_S`` of them are needed, else the window's mean stands.
+    ``MIN_QUASI_STATIC_S`` of them are needed, else the first guess stands.
     """
     first_guess = nanmean(gyr[still]) if first_guess is None else first_guess
     norms = np.linalg.norm(acc, axis=1)
@@ -671,9 +671,7 @@ def orientation_motion(
     return SensorMotion(tilt, up, up_ref, axis, gyr, np.ones(len(up), dtype=bool))
 
 
-def gravity_motion(
-    acc: np.ndarray, rate: float, onset: int | None = None, settled: int | None = None
-) -> SensorMotion:
+def gravity_motion(acc: np.ndarray, rate: float, onset: int | None = None) -> SensorMotion:
     """`SensorMotion` of an accelerometer-only sensor (``gyr`` None).
 
     Without a gyroscope the low-passed specific force is taken as "up" (``GRAVITY_CUTOFF_HZ``;
@@ -686,7 +684,7 @@ def gravity_motion(
     """
     up = gravity_up(acc, rate)
     jerk = np.vstack([np.zeros((1, 3)), np.diff(acc, axis=0) * rate]) / GRAVITY
-    still = still_window(jerk, rate, onset, settled)
+    still = still_window(jerk, rate, onset)
     up_ref = nanmean(up[still])
     up_ref /= np.linalg.norm(up_ref)
     finite = np.all(np.isfinite(up), axis=1)
@@ -846,18 +844,15 @@ def imu_angles(
     rates = {p: _angular_velocity(frames, p, sample_rate_hz) for p in BODY_PLACEMENTS}
     gyros = [g for g in rates.values() if g is not None]
     # The first and the last movement (read backwards from the end): the still reference lies
-    # before the one or, in a recording started mid-rep, after the other (`still_window`).
+    # before the one or, in a recording started mid-rep, after the other (`still_window`; turning
+    # rates tell a still end, so recordings without any gyroscope keep the start).
+    settled = None
     if gyros:
         onset = movement_onset(gyros, sample_rate_hz)
         settled = n - movement_onset([g[::-1] for g in gyros], sample_rate_hz)
     else:
-        accs = [
-            a
-            for p in BODY_PLACEMENTS
-            if (a := _channels(frames, p, ACCELEROMETER_CHANNELS, sample_rate_hz)) is not None
-        ]
-        onset = tilt_onset(accs, sample_rate_hz)
-        settled = n - tilt_onset([a[::-1] for a in accs], sample_rate_hz)
+        accs = [_channels(frames, p, ACCELEROMETER_CHANNELS, sample_rate_hz) for p in BODY_PLACEMENTS]
+        onset = tilt_onset([a for a in accs if a is not None], sample_rate_hz)
     motions = {
         p: m
         for p in BODY_PLACEMENTS
