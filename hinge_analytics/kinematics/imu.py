@@ -239,14 +239,14 @@ def still_window(gyr: np.ndarray, rate: float, onset: int | None = None, settled
     w = max(2, int(round(STILL_S * rate)))
     if onset is not None and onset < w and settled is not None and n - settled > w:
         first = max(settled, n - int(round(STILL_SEARCH_S * rate)))
-        end = _quietest(gyr[first:], w, first)
-        if _mean_norm(gyr[end]) < STILL_RAD_S:
+        end, mean_rate = _quietest(gyr[first:], w, first)
+        if mean_rate < STILL_RAD_S:
             return end
     limit = (
         int(round(STILL_SEARCH_S * rate)) if onset is None else min(onset, int(round(STILL_SEARCH_S * rate)))
     )
     search = min(n, max(w + 1, limit))
-    return slice(0, min(n, w)) if search <= w else _quietest(gyr[:search], w, 0)
+    return slice(0, min(n, w)) if search <= w else _quietest(gyr[:search], w, 0)[0]
 
 
 def _turning(acc: np.ndarray, mean_rate: np.ndarray, duration_s: float) -> bool:
@@ -267,16 +267,13 @@ def _turning(acc: np.ndarray, mean_rate: np.ndarray, duration_s: float) -> bool:
     return bool(claimed > MIN_TURN_DEG and seen >= TURN_SEEN * claimed)
 
 
-def _mean_norm(gyr: np.ndarray) -> float:
-    norm = np.linalg.norm(gyr, axis=1)
-    return float(np.mean(norm)) if np.isfinite(norm).all() else np.inf
-
-
-def _quietest(gyr: np.ndarray, w: int, offset: int) -> slice:
-    """The ``w`` samples of ``gyr`` with the lowest mean norm, as a slice ``offset`` samples on."""
+def _quietest(gyr: np.ndarray, w: int, offset: int) -> tuple[slice, float]:
+    """The ``w`` samples of ``gyr`` with the lowest mean norm, as a slice ``offset`` samples on,
+    and that mean (inf over a missing sample)."""
     norm = np.nan_to_num(np.linalg.norm(gyr, axis=1), nan=np.inf)
-    start = int(np.argmin(np.convolve(norm, np.ones(w) / w, mode="valid"))) + offset
-    return slice(start, start + w)
+    means = np.convolve(norm, np.ones(w) / w, mode="valid")
+    best = int(np.argmin(means))
+    return slice(best + offset, best + offset + w), float(means[best])
 
 
 def quat_multiply(p: np.ndarray, q: np.ndarray) -> np.ndarray:
