@@ -222,13 +222,14 @@ def test_a_recording_started_mid_rep_takes_its_reference_from_the_standing_after
         assert err.mean() < 5.0, f"{column} MAE {err.mean():.1f}"
 
 
-def test_a_recording_without_any_rest_takes_no_reps_rate_for_the_gyro_bias():
+@pytest.mark.parametrize("quats", [False, True])
+def test_a_recording_without_any_rest_takes_no_reps_rate_for_the_gyro_bias(quats):
     # Started 0.5 s into the first rep and stopped 0.3 s into the last: no still half second
     # anywhere, and the first half second's mean rate (a descent's) taken for bias drifted the
-    # angles by tens of degrees.
-    _, full, _ = _imu_set("deadlift", 50.0, seed=2, quats=False)
+    # angles by tens of degrees (fused) or turned the medio-lateral axis (device quaternions).
+    _, full, _ = _imu_set("deadlift", 50.0, seed=2, quats=quats)
     found, truth, _ = _imu_set(
-        "deadlift", 50.0, seed=2, quats=False, cut_s=full[0]["t_start_s"] + 0.5,
+        "deadlift", 50.0, seed=2, quats=quats, cut_s=full[0]["t_start_s"] + 0.5,
         stop_s=full[-1]["t_start_s"] + 0.3,
     )
     assert found.height >= len(truth) == len(full) - 1

@@ -249,6 +249,23 @@ def still_window(gyr: np.ndarray, rate: float, onset: int | None = None, settled
     return slice(0, min(n, w)) if search <= w else _quietest(gyr[:search], w, 0)[0]
 
 
+def first_bias(gyr: np.ndarray, gravity: np.ndarray, still: slice, rate: float) -> np.ndarray:
+    """The gyroscope's bias as the still window's mean rate, unless that rate is a movement
+    (over ``MAX_BIAS_RAD_S``, or `_turning` against ``gravity``: the accelerometer or the
+    device's own up vector, in the sensor frame); then the median rate over the samples slower
+    than ``STILL_RAD_S``.
+
+    A recording that moves from its first sample to its last (a logger started with the set and
+    stopped with it) has no rest: its window's mean rate, taken for bias, is a rep's (up to
+    1 rad/s), which the fusion integrated into 200 deg of drift."""
+    bias = nanmean(gyr[still])
+    duration_s = (still.stop - still.start) / rate
+    if np.linalg.norm(bias) > MAX_BIAS_RAD_S or _turning(gravity[still], bias, duration_s):
+        rests = np.linalg.norm(np.nan_to_num(gyr, nan=np.inf), axis=1) < STILL_RAD_S
+        bias = np.median(gyr[rests], axis=0) if rests.any() else np.zeros(3)
+    return bias
+
+
 def _turning(acc: np.ndarray, mean_rate: np.ndarray, duration_s: float) -> bool:
     """Whether a window's mean angular velocity is the sensor turning rather than its bias: the
     turn it makes about a horizontal axis over the window exceeds ``MIN_TURN_DEG`` and gravity,
@@ -471,14 +488,7 @@ def _motion(
     acc = acc - accelerometer_offset(acc, gyr)
     still = still_window(gyr, rate, onset, settled)
     up_ref = nanmean(acc[still])
-    bias = nanmean(gyr[still])
-    if np.linalg.norm(bias) > MAX_BIAS_RAD_S or _turning(acc[still], bias, (still.stop - still.start) / rate):
-        # A recording that moves from its first sample to its last (a logger started with the
-        # set and stopped with it) has no rest: its window's mean rate, taken for bias, is a
-        # rep's (up to 1 rad/s), which the fusion integrated into 200 deg of drift. The median
-        # rate over the sensor's quasi-static samples is the bias instead.
-        rests = np.linalg.norm(np.nan_to_num(gyr, nan=np.inf), axis=1) < STILL_RAD_S
-        bias = np.median(gyr[rests], axis=0) if rests.any() else np.zeros(3)
+    bias = first_bias(gyr, acc, still, rate)
     # At rest an accelerometer reads exactly 1 g: a cheap sensor reading 12.8 m/s^2 there (the
     # MPU6050s of a real squat set) is rescaled, else the filter's |acc| ~ g gate shuts the gravity
     # pull off and the tilt drifts with the gyro.
@@ -662,7 +672,7 @@ def orientation_motion(
     still = still_window(gyr, rate, onset, settled)
     up_ref = np.mean(up[still], axis=0)
     up_ref /= np.linalg.norm(up_ref)
-    gyr = gyr - nanmean(gyr[still])
+    gyr = gyr - first_bias(gyr, up, still, rate)
     axis = mediolateral_axis(gyr, up_ref)
     tilt = lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
     return SensorMotion(tilt, up, up_ref, axis, gyr, np.ones(len(up), dtype=bool))
