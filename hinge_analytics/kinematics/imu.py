@@ -10,7 +10,11 @@ calibrated from its own data:
    athlete at the start position. Its mean gyro is the gyro bias (for the fusion
    below, refined so that the integrated gyro agrees with gravity wherever the sensor pauses:
    `gyro_bias`); its mean accelerometer direction is "up" in the sensor frame at the reference
-   posture, and its magnitude, which must be g, calibrates the accelerometer's scale.
+   posture, and its magnitude, which must be g, calibrates the accelerometer's scale. A recording
+   that moves in its first half second takes the athlete standing after the set; one still at
+   neither end (a logger started with the first rep and stopped with the last) is first read
+   against a posture inside a rep, then re-read against the frames where it stands, the hinge's
+   extreme at which the body is highest (`_standing_frames`).
 2. **Up direction over time**: from the quaternion (up = R^T z) when present; otherwise a
    complementary filter on the up vector (Mahony et al., IEEE TAC 2008, reduced to tilt): the
    bias-corrected gyro turns the estimate (exact axis-angle steps, so 12.5 Hz consumer bands work)
@@ -121,6 +125,12 @@ BIAS_UNIT = 0.01  # rad/s: the size of a consumer gyro's bias, the fit's step of
 DEEP_SHARE = 0.2  # of a set's samples: the bottoms of its reps, where a thigh's sign is judged
 ONSET_TILT_DEG = 5.0  # a segment turned this far from its start has begun a rep (sway: 1-2 deg)
 GRAVITY_CUTOFF_HZ = 2.0  # accelerometer-only tilt: jolts and noise above this are not posture
+# A set whose reference posture lies inside a rep (`_standing_frames`): hinge and vertical
+# acceleration compared below this frequency (reps last 1-10 s), and trusted when they correlate
+# at least this well; standing is this share of the frames at the hinge's standing extreme.
+POLARITY_CUTOFF_HZ = 1.5
+MIN_POLARITY_R = 0.2
+STANDING_SHARE = 0.1
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
 # Lifts whose shins stay near vertical (knees soft and still, ~0-10 deg of shank tilt): with
@@ -847,7 +857,6 @@ def imu_angles(
     standing); ``stance_side`` (single-leg RDL) marks the other thigh as the free leg.
     """
     n = frames.height
-    nan = np.full(n, np.nan)
     rates = {p: _angular_velocity(frames, p, sample_rate_hz) for p in BODY_PLACEMENTS}
     gyros = [g for g in rates.values() if g is not None]
     # The first and the last movement (read backwards from the end): the still reference lies
@@ -866,8 +875,34 @@ def imu_angles(
         if (m := _motion(frames, p, sample_rate_hz, onset, settled, rates[p])) is not None
     }
     change = {p: m.tilt for p, m in motions.items()}
-    signs = dict.fromkeys(change, 1.0)  # the anatomical sign each sensor's tilt gets
     ref = REFERENCE_POSTURES[reference_posture(exercise)]
+    out, signs = _body_angles(change, ref, stance_side, n)
+    if gyros and _moving_reference(gyros, sample_rate_hz, onset, settled):
+        vertical = _vertical_acceleration(frames, motions, sample_rate_hz)
+        standing = _standing_frames(out["hinge_deg"], vertical, sample_rate_hz)
+        if standing is not None:
+            change = {p: c - np.nanmedian(c[standing]) for p, c in change.items()}
+            out, signs = _body_angles(change, ref, stance_side, n)
+    standing_tilts = {
+        **{p: ref["trunk"] + t for p, t in zip(SPINE_SEGMENTS, SPINE_STANDING_TILT_DEG, strict=True)},
+        **{f"{leg}_{side}": ref[leg] for leg in ("thigh", "shank") for side in ("left", "right")},
+    }
+    out.update(segment_descriptors(motions, signs, standing_tilts, sample_rate_hz, n))
+    needed = [change[p] for p in change]
+    confidence = np.isfinite(np.column_stack(needed)).all(axis=1).astype(float) if needed else np.zeros(n)
+    table = pl.DataFrame({"frame": frames["frame"], "t_s": frames["t_s"], **out, "confidence": confidence})
+    return conform(
+        table.fill_nan(None), {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")}
+    )
+
+
+def _body_angles(
+    change: dict[str, np.ndarray], ref: dict[str, float], stance_side: str | None, n: int
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """The sagittal angles and the hinge signal (`imu_angles`) from each sensor's tilt change
+    against the reference posture ``ref``, with the anatomical sign each sensor's tilt got."""
+    nan = np.full(n, np.nan)
+    signs = dict.fromkeys(change, 1.0)
     spine = {p: change[p] for p in SPINE_SEGMENTS if p in change}
     for p, sign in _spine_signs(spine).items():
         spine[p] = sign * spine[p]
@@ -946,17 +981,55 @@ def imu_angles(
         hinge = nan
     out["hinge_deg"] = hinge
     out["hip_travel_leg_lengths"] = nanmean_stack([hip_travel[s] for s in working])
-    standing_tilts = {
-        **{p: ref["trunk"] + t for p, t in zip(SPINE_SEGMENTS, SPINE_STANDING_TILT_DEG, strict=True)},
-        **{f"{leg}_{side}": ref[leg] for leg in ("thigh", "shank") for side in ("left", "right")},
-    }
-    out.update(segment_descriptors(motions, signs, standing_tilts, sample_rate_hz, n))
-    needed = [change[p] for p in change]
-    confidence = np.isfinite(np.column_stack(needed)).all(axis=1).astype(float) if needed else np.zeros(n)
-    table = pl.DataFrame({"frame": frames["frame"], "t_s": frames["t_s"], **out, "confidence": confidence})
-    return conform(
-        table.fill_nan(None), {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")}
-    )
+    return out, signs
+
+
+def _moving_reference(gyros: list[np.ndarray], rate: float, onset: int, settled: int | None) -> bool:
+    """Whether the sensors' still windows (`still_window`) hold movement: a recording that moves
+    from its first half second and is not still after the set either (a logger started with the
+    first rep and stopped with the last). Its reference is then a posture inside a rep."""
+    if onset >= max(2, int(round(STILL_S * rate))):
+        return False
+    means = [np.nanmean(np.linalg.norm(g[still_window(g, rate, onset, settled)], axis=1)) for g in gyros]
+    return bool(np.nanmedian(means) > STILL_RAD_S)
+
+
+def _vertical_acceleration(frames: pl.DataFrame, motions: dict[str, SensorMotion], rate: float) -> np.ndarray:
+    """The body sensors' mean vertical acceleration (m/s^2, up positive): each accelerometer's
+    specific force along its up vector, less g (scaled so that its median norm is g)."""
+    vertical = []
+    for p, motion in motions.items():
+        acc = _channels(frames, p, ACCELEROMETER_CHANNELS, rate)
+        if acc is None:
+            continue
+        scale = GRAVITY / max(float(np.nanmedian(np.linalg.norm(acc, axis=1))), 1e-6)
+        vertical.append(np.einsum("ij,ij->i", acc, motion.up) * scale - GRAVITY)
+    return nanmean_stack(vertical) if vertical else np.full(frames.height, np.nan)
+
+
+def _standing_frames(hinge: np.ndarray, vertical_acc: np.ndarray, rate: float) -> np.ndarray | None:
+    """The frames where the athlete stands, for a set whose reference posture lies inside a rep
+    (`_moving_reference`); None when the accelerations cannot tell.
+
+    Measured from a posture inside a rep the hinge signal is offset, and reversed when that posture
+    is a rep's bottom: which of its extremes is standing is read from the body's vertical
+    acceleration. The body goes down as the hinge deepens, so the hinge's second derivative and the
+    vertical acceleration are anti-correlated (r -0.4 to -0.98 on simulated sets of the six hinge
+    lifts read from a still start). Standing is the hinge's extreme on the side that way round:
+    its lowest ``STANDING_SHARE`` of frames, or its highest when the correlation is positive."""
+    smooth_hinge = lowpass(hinge, rate, POLARITY_CUTOFF_HZ)
+    curvature = np.gradient(np.gradient(smooth_hinge)) * rate * rate
+    vertical = lowpass(vertical_acc, rate, POLARITY_CUTOFF_HZ)
+    known = np.isfinite(curvature) & np.isfinite(vertical)
+    if known.sum() < 3 or np.std(curvature[known]) == 0 or np.std(vertical[known]) == 0:
+        return None
+    r = float(np.corrcoef(curvature[known], vertical[known])[0, 1])
+    if abs(r) < MIN_POLARITY_R:
+        return None
+    way = 1.0 if r < 0 else -1.0  # +1: the hinge's low extreme is standing
+    signed = way * hinge
+    with np.errstate(invalid="ignore"):
+        return signed <= np.nanpercentile(signed, 100 * STANDING_SHARE)
 
 
 def hip_behind_ankle(thigh_deg: np.ndarray, shank_deg: np.ndarray) -> np.ndarray:
