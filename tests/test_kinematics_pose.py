@@ -7,6 +7,7 @@ import pytest
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.kinematics.pose import correct_swaps, estimate_aspect, pose_analysis
 from hinge_analytics.reps.segmentation import segment_reps
+from hinge_analytics.reps.signal import rep_signal
 from hinge_analytics.schema import LANDMARKS, landmark_columns
 from hinge_analytics.simulate.body import Anthropometry, forward_kinematics, rotate_heading
 from hinge_analytics.simulate.motion import RepPlan, SetPlan, simulate_set
@@ -348,3 +349,19 @@ def test_swap_correction_treats_a_mirrored_copy_alike():
     assert n_read == n_mirror > 0
     assert np.array_equal(as_read["knee_left"], mirror["knee_right"])
     assert np.array_equal(as_read["knee_right"], mirror["knee_left"])
+
+
+def test_a_seen_hip_left_empty_by_a_converter_leaves_the_hinge_to_the_other_side():
+    """A side view whose near hip has no position in any frame (its columns written empty) gave no
+    hinge at all, and the reps were then sought in a load sensor the recording does not have."""
+    t, pts = _points(exercise="deadlift")
+    hidden = {"knee_right": 0.3, "ankle_right": 0.3, "hip_right": 0.3}
+    frames = _frames(t, pts).with_columns(
+        [pl.lit(c).alias(landmark_columns(joint)[3]) for joint, c in hidden.items()]
+        + [pl.lit(None, pl.Float64).alias(column) for column in landmark_columns("hip_left")]
+    )
+    angles = pose_angles(frames, 30.0, "world_m")
+    assert angles["hip_flexion_left_deg"].null_count() == angles.height
+    assert angles["hip_flexion_right_deg"].null_count() == 0
+    assert rep_signal(angles).unit == "deg"
+    assert len(segment_reps(t, angles["hinge_deg"].to_numpy())) == 3

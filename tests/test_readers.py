@@ -68,6 +68,40 @@ def test_mediapipe_world_round_trip(motion, tmp_path):
         assert np.nanmax(np.abs(_xyz(read, lm) - (points[lm] - centre))) < 2e-5  # 5 decimals + float32
 
 
+def test_mediapipe_rows_written_twice_or_swapped_read_as_the_clean_file(motion, tmp_path):
+    # A landmark export that wrote every frame twice, or two frames out of order, was refused as
+    # "two recordings joined"; the sensor readers already mend both (`checks.logger_order`).
+    time_s, _, _, points = motion
+    vis = {k: np.full(len(time_s), 0.9) for k in points}
+    clean = tmp_path / "clean.csv"
+    writers.write_mediapipe_csv(clean, time_s, points, vis)
+    header, *rows = clean.read_text().splitlines()
+    swapped = rows.copy()
+    swapped[100], swapped[101] = swapped[101], swapped[100]
+    expected = read_mediapipe_csv(clean, None).frames
+    for name, body in (("twice", [r for r in rows for _ in (0, 1)]), ("swapped", swapped)):
+        path = tmp_path / f"{name}.csv"
+        path.write_text("\n".join([header, *body]) + "\n")
+        assert read_mediapipe_csv(path, None).frames.equals(expected), name
+
+
+def test_frames_missing_from_a_landmark_file_are_a_gap_not_a_bridge(motion, tmp_path):
+    # Rows cut out of a MediaPipe export (dropped frames): the time jump is kept as empty frames, so
+    # the hinge is missing there instead of being drawn straight across to the next frame seen.
+    time_s, _, _, points = motion
+    vis = {k: np.full(len(time_s), 0.9) for k in points}
+    path = tmp_path / "mp.csv"
+    writers.write_mediapipe_csv(path, time_s, points, vis)
+    header, *rows = path.read_text().splitlines()
+    hole = (time_s >= 3.0) & (time_s < 4.0)
+    path.write_text("\n".join([header, *(r for r, cut in zip(rows, hole, strict=True) if not cut)]) + "\n")
+    frames = read_mediapipe_csv(path, None).frames
+    assert frames.height == len(time_s)
+    t = frames["t_s"].to_numpy()
+    empty = frames[landmark_columns("hip_left")[0]].is_null().to_numpy()
+    assert np.array_equal(empty, (t > 2.99) & (t < 3.99))
+
+
 @pytest.mark.parametrize("spelling", ["indexed_from_1", "indexed_from_0", "short_visibility"])
 def test_mediapipe_csv_spellings_read_like_the_documented_names(motion, tmp_path, spelling):
     """Landmark CSVs written by hand: ``class,x1,y1,z1,v1,...,v33`` (a common tutorial's layout),

@@ -101,6 +101,20 @@ def logger_order(t: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
     return t + within * np.repeat(spread, sizes), order
 
 
+def fill_gaps(t: np.ndarray, step: float) -> np.ndarray:
+    """``t`` with evenly spaced samples (``step`` apart) added inside steps over ``MAX_GAP_S``."""
+    long = np.flatnonzero(np.diff(t) > MAX_GAP_S)
+    if not len(long):
+        return t
+    pieces, previous = [], 0
+    for i in long:
+        pieces.append(t[previous : i + 1])
+        pieces.append(np.arange(t[i] + step, t[i + 1] - 0.5 * step, step))
+        previous = i + 1
+    pieces.append(t[previous:])
+    return np.concatenate(pieces)
+
+
 def check_length(t_s: np.ndarray) -> None:
     if len(t_s) < MIN_FRAMES or t_s[-1] < MIN_DURATION_S:
         raise BadRecording(

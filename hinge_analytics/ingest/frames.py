@@ -7,7 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from hinge_analytics.ingest.checks import check_length, check_one_clip, check_person_present, time_axis
+from hinge_analytics.ingest.checks import (
+    check_length,
+    check_one_clip,
+    check_person_present,
+    fill_gaps,
+    logger_order,
+    time_axis,
+)
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.numeric import frame_with_nulls
 from hinge_analytics.schema import IMU_CHANNELS, LANDMARKS, landmark_columns
@@ -111,8 +118,18 @@ def pose_frames_from_arrays(
     ``coordinates``: the reader's kind; image coordinates in pixels become ``image_px``
     (`image_units`)."""
     coordinates = image_units(xyz, coordinates)
+    xyz = {k: np.asarray(v, dtype=np.float64) for k, v in xyz.items()}
+    conf = {k: np.asarray(v, dtype=np.float64) for k, v in conf.items()}
+    if timestamps_s is not None:
+        # Frames written twice or a few out of order are mended as a sensor's samples are; a jump
+        # in the timestamps (frames the estimator or the export dropped) becomes empty frames, so
+        # the reps over it are lost rather than the two sides of it bridged into one.
+        timestamps_s, xyz, conf = _logger_ordered(np.asarray(timestamps_s, dtype=np.float64), xyz, conf)
     n = len(next(iter(xyz.values())))
     t_s = time_axis(timestamps_s, n, sample_rate_hz)
+    if timestamps_s is not None and n > 1:
+        t_s, xyz, conf = _gaps_left_empty(t_s, xyz, conf)
+        n = len(t_s)
     check_length(t_s)
     data: dict[str, np.ndarray] = {"frame": np.arange(n, dtype=np.int32), "t_s": t_s}
     for lm in LANDMARKS:
@@ -126,6 +143,38 @@ def pose_frames_from_arrays(
     check_person_present(frames, t_s)
     check_one_clip(frames, coordinates)
     return RecordingRead("pose", frames, _rate(t_s), coordinates)
+
+
+def _logger_ordered(
+    t: np.ndarray, xyz: dict[str, np.ndarray], conf: dict[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The frames in time order, each written once (`checks.logger_order`)."""
+    if not np.all(np.isfinite(t)):
+        return t, xyz, conf  # refused by `time_axis`
+    values = np.column_stack([*xyz.values(), *(c[:, None] for c in conf.values())])
+    t, rows = logger_order(t, values)
+    return t, {k: v[rows] for k, v in xyz.items()}, {k: v[rows] for k, v in conf.items()}
+
+
+def _gaps_left_empty(
+    t_s: np.ndarray, xyz: dict[str, np.ndarray], conf: dict[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Empty frames (NaN, confidence 0) inside every jump of ``t_s`` over ``MAX_GAP_S``."""
+    filled = fill_gaps(t_s, float(np.median(np.diff(t_s))))
+    if len(filled) == len(t_s):
+        return t_s, xyz, conf
+    rows = np.searchsorted(filled, t_s)  # `fill_gaps` keeps every original time exactly
+
+    def spread(values: np.ndarray, empty: float) -> np.ndarray:
+        out = np.full((len(filled), *values.shape[1:]), empty)
+        out[rows] = values
+        return out
+
+    return (
+        filled,
+        {k: spread(v, np.nan) for k, v in xyz.items()},
+        {k: spread(v, 0.0) for k, v in conf.items()},
+    )
 
 
 def imu_frames_from_arrays(sensors: dict[str, dict[str, np.ndarray]], t_s: np.ndarray) -> RecordingRead:

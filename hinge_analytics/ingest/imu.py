@@ -39,6 +39,7 @@ from hinge_analytics.ingest.checks import (
     MAX_MISSING_FRACTION,
     RATE_TOLERANCE,
     check_increasing,
+    fill_gaps,
     logger_order,
 )
 from hinge_analytics.ingest.errors import BadRecording
@@ -712,7 +713,7 @@ def align(sensors: list[SensorData]) -> tuple[np.ndarray, dict[str, dict[str, np
     t = reference.t_s[(reference.t_s >= start - 1e-9) & (reference.t_s <= end + 1e-9)]
     if len(t) < 2:
         raise BadRecording("The sensors' recordings overlap by less than two samples.")
-    t = _fill_gaps(t, float(np.median(np.diff(t))))
+    t = fill_gaps(t, float(np.median(np.diff(t))))
     out: dict[str, dict[str, np.ndarray]] = {}
     for s in sorted(sensors, key=lambda s: IMU_PLACEMENTS.index(s.placement)):
         missing = _in_gap(t, s.t_s)
@@ -776,20 +777,6 @@ def _check_shared_channels(
                 f"in the time the sensors share{stop}: the file was cut short or damaged. Re-export it, "
                 "or move it out of the folder to analyse the other sensors."
             )
-
-
-def _fill_gaps(t: np.ndarray, step: float) -> np.ndarray:
-    """``t`` with evenly spaced samples (``step`` apart) added inside steps over ``MAX_GAP_S``."""
-    long = np.flatnonzero(np.diff(t) > MAX_GAP_S)
-    if not len(long):
-        return t
-    pieces, previous = [], 0
-    for i in long:
-        pieces.append(t[previous : i + 1])
-        pieces.append(np.arange(t[i] + step, t[i + 1] - 0.5 * step, step))
-        previous = i + 1
-    pieces.append(t[previous:])
-    return np.concatenate(pieces)
 
 
 def _in_gap(t: np.ndarray, sample_times: np.ndarray) -> np.ndarray:

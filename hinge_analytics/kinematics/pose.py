@@ -558,7 +558,10 @@ def pose_analysis(
     trunk = tilt_deg(hip_c, sho_c, forward) if hip_c is not None and sho_c is not None else nan
     out: dict[str, np.ndarray] = {"trunk_inclination_deg": trunk}
     leg_lengths, shins = [], []
-    seen_sides = visible_sides(frames)
+    # A side is seen through its knee; one whose hip or knee has no position at all (a converter
+    # that left the columns empty) gives no thigh, and the other side serves instead.
+    placed = tuple(s for s in ("left", "right") if all(_placed(p, f"{j}_{s}") for j in ("hip", "knee")))
+    seen_sides = tuple(s for s in visible_sides(frames) if s in placed) or placed or ("left", "right")
     shank_sides = tuple(s for s in visible_sides(frames, "ankle") if s in seen_sides) or seen_sides
     for side in ("left", "right"):
         hip, knee = (p.get(f"{j}_{side}") if side in seen_sides else None for j in ("hip", "knee"))
@@ -643,6 +646,11 @@ def hinge_from_trunk(hip_deg: np.ndarray, trunk_deg: np.ndarray) -> np.ndarray:
     noise = NOISE_MULTIPLE * 1.4826 * float(np.median(deviation))
     kept = np.sign(residual) * np.maximum(np.abs(residual) - noise, 0.0)
     return np.where(np.isfinite(trunk_deg), fitted + np.nan_to_num(kept), hip_deg)
+
+
+def _placed(p: dict[str, np.ndarray], name: str) -> bool:
+    """Whether landmark ``name`` has a position in at least one frame."""
+    return name in p and bool(np.isfinite(p[name]).all(axis=-1).any())
 
 
 def visible_sides(frames: pl.DataFrame, joint: str = "knee") -> tuple[str, ...]:

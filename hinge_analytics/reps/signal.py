@@ -14,7 +14,8 @@ def rep_signal(angles: pl.DataFrame) -> RepSignal:
     measured, else the load's height (unit m; SPEC.md: sensors off the body give reps and timing,
     no body angles)."""
     hinge = angles["hinge_deg"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    if np.isfinite(hinge).any() or "load_height_m" not in angles.columns:
-        return RepSignal(hinge, "hinge_deg", "deg", MIN_RANGE_DEG, MIN_PROMINENCE_DEG)
-    height = angles["load_height_m"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    return RepSignal(height, "load_height_m", "m", MIN_RANGE_M, MIN_PROMINENCE_M)
+    if "load_height_m" in angles.columns and not np.isfinite(hinge).any():
+        height = angles["load_height_m"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        if np.isfinite(height).any():
+            return RepSignal(height, "load_height_m", "m", MIN_RANGE_M, MIN_PROMINENCE_M)
+    return RepSignal(hinge, "hinge_deg", "deg", MIN_RANGE_DEG, MIN_PROMINENCE_DEG)
