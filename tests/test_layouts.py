@@ -251,6 +251,19 @@ def test_ktbl_serial_log_with_header(tmp_path):
     assert _norm(_acc(read.frames, "implement")) == pytest.approx(0.989 * STANDARD_GRAVITY, rel=0.01)
 
 
+@pytest.mark.parametrize(("factor", "looks"), [(1e3, "milliseconds"), (1e6, "microseconds")])
+def test_a_layout_clock_in_another_unit_is_refused_with_the_unit_it_looks_like(tmp_path, factor, looks):
+    # An Arduino logging millis() or micros() under the ktbl layout's seconds: microseconds made
+    # the rate 0.0004 Hz and the drift filter failed ("please report this file"); milliseconds
+    # were read as a 25-hour recording with every sample a logging gap, and 0 reps.
+    path = _ktbl_serial(tmp_path / "ktbl_1.csv")
+    lines = path.read_text().splitlines()
+    rows = [f"{float(r.split(',', 1)[0]) * factor:.3f},{r.split(',', 1)[1]}" for r in lines[1:]]
+    path.write_text("\n".join([lines[0], *rows]) + "\n")
+    with pytest.raises(BadRecording, match=rf"The values look like {looks} \(5\.0 s\): the ktbl_csv layout"):
+        read_recording(path, "ktbl_csv", None)
+
+
 @pytest.mark.parametrize(("columns", "newline", "zeros"), [(5, "\r\r\n", 0), (4, "\n\n", 40)])
 def test_ktbl_bluetooth_log_without_header(tmp_path, columns, newline, zeros):
     path, n = _ktbl_ble(tmp_path / "subj_A.csv", columns, newline, zeros)

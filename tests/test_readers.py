@@ -826,6 +826,7 @@ def test_generic_imu_units_from_column_names_or_from_gravity(
         ("acc_{a}_g", True, 1 / 9.80665, "gyr_{a}", 1.0, "gravity removed"),  # the same in g
         ("acc_{a}_g", False, 1.0, "gyr_{a}", 1.0, "check the export's units"),  # m/s^2 labelled g
         ("acc_{a}", False, 1.0, "gyr_{a}_rad_s", 180 / np.pi, "deg/s read as rad/s"),
+        ("acc_{a}", False, 1.0, "gyr_{a}_deg_s", 1.0, "rad/s read as deg/s"),  # converted twice
     ],
 )
 def test_a_sensor_whose_units_contradict_gravity_is_refused(
@@ -833,8 +834,8 @@ def test_a_sensor_whose_units_contradict_gravity_is_refused(
 ):
     """Tilt is read from gravity, so an accelerometer whose median magnitude is not 1 g (its
     gravity removed, or a wrong unit in its name) is refused with the likely cause instead of
-    giving angles and reps of noise; so is a gyroscope that turns the sensor 57 times further than
-    gravity's direction moves in it (deg/s under a rad/s label)."""
+    giving angles and reps of noise; so is a gyroscope that turns the sensor 57 times further or
+    less far than gravity's direction moves in it (deg/s under a rad/s label, or the reverse)."""
     time_s, pose, body, _ = motion
     signals = sim_imu.imu_signals(time_s, pose, body, ("thigh_left",), rng=np.random.default_rng(5))
     s = signals["thigh_left"]

@@ -70,6 +70,9 @@ _KNOWN = {"packetcounter", "sampletimefine", "acc_x", "gyr_x", "quat_w", "quat_q
 # the sensor this many times further than gravity shows (`gyroscope_to_gravity_ratio`): between the
 # 2.5 seen in the right unit and the 20 that 0.36 x 57 gives in the wrong one.
 DEGREES_RATIO = 8.0
+# A body sensor's gyroscope turning it this many times less far than gravity shows is in rad/s
+# converted to rad/s again (read as deg/s): 0.006-0.044, against 0.36 and more in the right unit.
+RADIANS_RATIO = 1.0 / DEGREES_RATIO
 MIN_TILT_PATH_RAD = 1.0  # gravity's direction must travel this far in the sensor to tell
 
 
@@ -621,11 +624,11 @@ def check_sensor(placement: str, t: np.ndarray, channels: dict[str, np.ndarray],
 def check_gyroscope_unit(sensor: SensorData) -> None:
     """Refuse a sensor's gyroscope (rad/s as read) that turns the sensor more than ``DEGREES_RATIO`` times
     further than gravity shows it tilting (`gyroscope_to_gravity_ratio`): deg/s under a rad/s
-    label, which gave a 1-rep hip thrust 8 reps of noise. The reverse is not refused: a sensor
-    shaken without turning (a bar's vibration) moves gravity's direction in it with no rotation.
-    Nor is a sensor off the body refused: on a bell, a bar or a wrist in a swing the arm's pull
-    points along the handle all the way round, so the sensor can turn through half a circle while
-    its accelerometer hardly moves."""
+    label, which gave a 1-rep hip thrust 8 reps of noise; or less than ``RADIANS_RATIO`` times as
+    far: rad/s under a deg/s label, which left the real squat sets 0-1 reps of 10. A sensor off
+    the body is not refused: on a bell, a bar or a wrist in a swing the arm's pull points along the
+    handle all the way round, so the sensor can turn through half a circle while its accelerometer
+    hardly moves, and a bar's vibration moves gravity's direction in it with no rotation."""
     channels = sensor.channels
     if sensor.placement in OFF_BODY_PLACEMENTS or not all(
         f"{k}_{a}" in channels for k in ("acc", "gyr") for a in "xyz"
@@ -633,12 +636,19 @@ def check_gyroscope_unit(sensor: SensorData) -> None:
         return
     acc, gyr = (np.column_stack([channels[f"{k}_{a}"] for a in "xyz"]) for k in ("acc", "gyr"))
     ratio = gyroscope_to_gravity_ratio(sensor.t_s, acc, gyr)
+    source = f" ({sensor.source})" if sensor.source else ""
     if ratio is not None and ratio > DEGREES_RATIO:
-        source = f" ({sensor.source})" if sensor.source else ""
         raise BadRecording(
             f"The {sensor.placement} sensor's gyroscope{source} turns the sensor {ratio:.0f} times as far "
             "as gravity shows it tilting (about 1 in the right unit): it looks like deg/s read as "
             "rad/s. State the gyroscope's real unit in its column names (gyr_x_deg_s) or a layout file."
+        )
+    if ratio is not None and ratio < RADIANS_RATIO:
+        raise BadRecording(
+            f"The {sensor.placement} sensor's gyroscope{source} turns the sensor {1 / ratio:.0f} times less "
+            "far than gravity shows it tilting (about as far in the right unit): it looks like rad/s "
+            "read as deg/s. State the gyroscope's real unit in its column names (gyr_x_rad_s) or a "
+            "layout file."
         )
 
 

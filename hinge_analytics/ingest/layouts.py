@@ -79,6 +79,7 @@ from hinge_analytics.ingest.checks import MAX_GAP_S, RATE_TOLERANCE, logger_orde
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, RecordingRead, imu_frames_from_arrays
 from hinge_analytics.ingest.imu import ACC_UNITS, GYR_UNITS, MAX_BYTES, SensorData, align, check_sensor
+from hinge_analytics.ingest.mediapipe import check_time_unit
 from hinge_analytics.schema import IMU_PLACEMENTS
 
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "frame": None, "none": None}
@@ -630,6 +631,14 @@ def _frame_times(layout: Layout, table: Table) -> tuple[np.ndarray | None, np.nd
         return None, values * layout.stride
     scale = TIME_UNITS[layout.time_unit]
     assert scale is not None
+    check_time_unit(
+        values,
+        layout.time_column,
+        scale,
+        table.name,
+        fix=f"the {layout.name} layout reads its times in {layout.time_unit}; export those, or declare "
+        "a layout with the file's time unit (docs/formats.md).",
+    )
     return values * scale, None
 
 
