@@ -113,6 +113,10 @@ MIN_TURN_DEG = 1.0
 TURN_SEEN = 0.5
 MAX_BIAS_RAD_S = 0.35
 MAX_OFFSET_G = 1.0  # hobby boards ship 0.6 g off on one axis (the real squat set)
+# Weight of the offset fit's pull towards zero, per m/s^2 of offset and per root still sample: as
+# much as the samples however many there are (the same board's fitted offset in 60 real sets, median
+# spread 0.1-0.4 m/s^2 per axis; 0.2-1.2 with a fixed pull that a few hundred samples drowned).
+OFFSET_PULL = 0.1
 OFFSET_GAIN = 0.5  # a fitted offset must at least halve the still samples' distance from g
 CALIBRATED_G = 0.03  # still samples this close to 1 g (median): the accelerometer needs no offset
 QUASI_STATIC_G = 0.03  # |acc| this close to 1 g and the gyro under STILL_RAD_S: gravity alone
@@ -627,7 +631,8 @@ def accelerometer_offset(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
     offset is the centre of the sphere of radius g that the still samples lie on (accelerometer
     autocalibration, Frosio et al., IEEE Trans Instrum Meas 2009), fitted by least squares with a
     weak pull towards zero (a set covers only some orientations). Kept only when it brings the still
-    samples clearly closer to g (``OFFSET_GAIN``) and is smaller than ``MAX_OFFSET_G`` g.
+    samples clearly closer to g (``OFFSET_GAIN``) and is smaller than ``MAX_OFFSET_G`` g. The pull
+    (``OFFSET_PULL``) keeps the offset least where the orientations seen leave it free.
 
     Not fitted when the still samples already read g to within ``CALIBRATED_G`` (median): the
     gyroscope's still gate also passes a swinging limb's turnarounds, where the angular velocity is
@@ -644,8 +649,12 @@ def accelerometer_offset(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
         return zero
     samples = samples[:: max(1, len(samples) // 2000)]
 
+    # still samples in one orientation fix the centre only along it: a pull the samples drowned let
+    # the fit slide along that line (a real thigh got a 1 g offset, or none, by the third decimal)
+    pull = OFFSET_PULL * np.sqrt(len(samples))
+
     def residuals(offset: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.linalg.norm(samples - offset, axis=1) - GRAVITY, 0.1 * offset])
+        return np.concatenate([np.linalg.norm(samples - offset, axis=1) - GRAVITY, pull * offset])
 
     before = np.median(np.abs(residuals(zero)[:-3]))
     if before < CALIBRATED_G * GRAVITY:
