@@ -819,6 +819,24 @@ def test_generic_imu_units_from_column_names_or_from_gravity(
                 np.testing.assert_allclose(other.frames[column], si.frames[column], rtol=0, atol=1e-4)
 
 
+def test_a_dead_gyroscope_leaves_its_sensor_to_the_accelerometer_with_a_note(motion, tmp_path):
+    # A gyroscope that failed (its columns empty) beside a working accelerometer refused the whole
+    # set as "no data in 100 % of its samples"; the sensor's tilt can still be read from gravity.
+    time_s, pose, body, _ = motion
+    placements = ("sacrum", "thigh_left")
+    signals = sim_imu.imu_signals(time_s, pose, body, placements, rng=np.random.default_rng(2))
+    sim_imu.write_imu_generic(tmp_path / "rec", time_s, signals, quaternions=False)
+    path = tmp_path / "rec" / "thigh_left.csv"
+    empty = [pl.lit(None, pl.Float64).alias(f"gyr_{a}") for a in "xyz"]
+    pl.read_csv(path).with_columns(empty).write_csv(path)
+    _, read = read_recording(tmp_path / "rec", None, None)
+    assert not any(c.startswith("thigh_left_gyr") for c in read.frames.columns)
+    assert read.frames["thigh_left_acc_x"].is_not_null().all()
+    assert read.frames["sacrum_gyr_x"].is_not_null().all()
+    said = [n for n in read.notes if "thigh_left sensor's gyroscope" in n and "accelerometer alone" in n]
+    assert len(said) == 1
+
+
 @pytest.mark.parametrize(
     ("acc_name", "gravity_removed", "acc_factor", "gyr_name", "gyr_factor", "reason"),
     [

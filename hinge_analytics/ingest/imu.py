@@ -378,6 +378,13 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
             f"{path.name} has no accelerometer, gyroscope or orientation columns (Acc_X, Gyr_X, Quat_W, "
             "Euler_X); export a measurement mode that includes one of them."
         )
+    gyroscope, accelerometer = ([f"{kind}_{a}" for a in "xyz"] for kind in ("gyr", "acc"))
+    if all(c in channels for c in gyroscope + accelerometer):
+        gyr, acc = (np.column_stack([channels[c] for c in names]) for names in (gyroscope, accelerometer))
+        dead = dead_gyroscope_note(placement, gyr, acc, path.name)
+        if dead:
+            channels = {k: v for k, v in channels.items() if k not in gyroscope}
+            notes += (dead,)
     check_sensor(placement, t, channels, path.name)
     return SensorData(placement, t, channels, layout, header_rate, path.name, notes)
 
@@ -588,6 +595,24 @@ def _time(
     raise BadRecording(
         f"{name} has no usable time column (time_s, SampleTimeFine or PacketCounter), or it has gaps; "
         "a file without timestamps needs sample_rate_hz in the manifest."
+    )
+
+
+def dead_gyroscope_note(placement: str, gyr: np.ndarray, acc: np.ndarray | None, name: str) -> str | None:
+    """A note for a gyroscope (n, 3) with no data in most samples beside an accelerometer (m, 3)
+    that has (a gyroscope that failed or was switched off), else None. The sensor's tilt is then
+    read from gravity alone (`kinematics.imu.gravity_motion`) instead of the whole set being
+    refused for a sensor "with no data"."""
+
+    def empty_share(xyz: np.ndarray) -> float:
+        return float((~np.isfinite(xyz).all(axis=1)).mean()) if len(xyz) else 1.0
+
+    dead = empty_share(gyr)
+    if acc is None or dead <= MAX_MISSING_FRACTION or empty_share(acc) > MAX_MISSING_FRACTION:
+        return None
+    return (
+        f"The {placement} sensor's gyroscope ({name}) has no data in {dead:.0%} of its samples: its "
+        "tilt is read from its accelerometer alone."
     )
 
 

@@ -58,7 +58,7 @@ import fnmatch
 import functools
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,15 @@ from hinge_analytics.formats import (
 from hinge_analytics.ingest.checks import MAX_GAP_S, RATE_TOLERANCE, logger_order
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, RecordingRead, imu_frames_from_arrays
-from hinge_analytics.ingest.imu import ACC_UNITS, GYR_UNITS, MAX_BYTES, SensorData, align, check_sensor
+from hinge_analytics.ingest.imu import (
+    ACC_UNITS,
+    GYR_UNITS,
+    MAX_BYTES,
+    SensorData,
+    align,
+    check_sensor,
+    dead_gyroscope_note,
+)
 from hinge_analytics.ingest.mediapipe import check_time_unit
 from hinge_analytics.schema import IMU_PLACEMENTS
 
@@ -782,6 +790,7 @@ def read_imu_layout(
     places = _placements(layout, placement)
     files = _Files(layout, recording_files(layout, path), sample_rate_hz)
     sensors = []
+    notes: tuple[str, ...] = ()
     for spec, place in zip(layout.sensors, places, strict=True):
         parts: dict[str, _Part] = {}
         for channel, groups in spec.channels.items():
@@ -795,11 +804,16 @@ def read_imu_layout(
                 continue
             part = files.group(usable[0])
             names = [f"{channel}_{axis}" for axis in "xyz"]
+            beside = parts["acc"].xyz if "acc" in parts else None
+            dead = dead_gyroscope_note(place, part.xyz, beside, part.file) if channel == "gyr" else None
+            if dead:
+                notes += (dead,)
+                continue
             check_sensor(place, part.t, dict(zip(names, part.xyz.T, strict=True)), part.file)
             parts[channel] = part
         sensors.append(_merge(place, parts))
     t, channels = align(sensors)
-    read = imu_frames_from_arrays(channels, t)
+    read = replace(imu_frames_from_arrays(channels, t), notes=notes)
     clock = layout.time_unit not in ("frame", "none")
     if (
         clock
