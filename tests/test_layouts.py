@@ -143,6 +143,27 @@ def test_esp32_three_sensors_in_one_file(tmp_path):
         read_recording(path, "esp32_mpu6050_csv", None, placement="thigh_right")
 
 
+@pytest.mark.parametrize("resaved", ["spreadsheet", "tab", "preamble"])
+def test_esp32_file_resaved_by_a_spreadsheet_or_with_a_preamble_reads_the_same(tmp_path, resaved):
+    # Opened and saved in a spreadsheet set to a decimal-comma locale (cells split by ';', 1,5 for
+    # 1.5), or written by a logger with lines of metadata above the header, the file was refused as
+    # having "no column 'millis'".
+    original = _esp32_csv(tmp_path / "subject1_set1.csv")
+    lines = original.read_text().splitlines()
+    if resaved == "spreadsheet":
+        lines = [";".join(cell.replace(".", ",") if cell[:1].isdigit() or cell[:1] == "-" else cell
+                          for cell in line.split(",")) for line in lines]
+    elif resaved == "tab":
+        lines = [line.replace(",", "\t") for line in lines]
+    else:
+        lines = ["# logger v1.3", "Device,ESP32-A", *lines]
+    other = tmp_path / "resaved" / "subject1_set1.csv"
+    other.parent.mkdir()
+    other.write_text("\n".join(lines) + "\n")
+    assert detect_format(other) == "esp32_mpu6050_csv"
+    assert read_recording(other, None, None)[1].frames.equals(read_recording(original, None, None)[1].frames)
+
+
 def test_esp32_rate_in_the_manifest_is_checked(tmp_path):
     path = _esp32_csv(tmp_path / "s.csv")
     with pytest.raises(BadRecording, match="100.0 Hz but the manifest says 50 Hz"):

@@ -446,10 +446,53 @@ def detect_layout(text: str) -> str | None:
     found = []
     for name in layout_names():
         layout = load_layout(name)
-        rows = [next(csv.reader([line], delimiter=layout.delimiter)) for line in lines[: _HEAD_ROWS + 1]]
-        if _matches(layout, rows):
+        rows = _rows(lines, layout.delimiter, layout.header is not False)
+        if _matches(layout, rows[: _HEAD_ROWS + 1]):
             found.append(name)
     return found[0] if len(found) == 1 else None
+
+
+_SPREADSHEET_DELIMITERS = (";", "\t")
+_SAMPLE_ROWS = 50  # data rows whose cells must be mostly numbers
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+([eE][+-]?\d+)?\s*$")
+
+
+def _rows(lines: list[str], delimiter: str, header: bool) -> list[list[str]]:
+    """The lines as rows of cells, the header row first when the layout has one.
+
+    With a header, a file is also read as a spreadsheet or a logger may have left it: saved in a
+    locale with decimal commas (cells separated by ';' or a tab, 1,5 for 1.5), or with lines of
+    metadata or comments above the header. The header is the first row as wide as the data rows
+    (the most common width) with a cell that is not a number, and most data cells must be
+    numbers; the layout's own delimiter is taken whenever it gives such a table."""
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    if not header or not rows:
+        return rows
+    for candidate in (delimiter, *(d for d in _SPREADSHEET_DELIMITERS if d != delimiter)):
+        split = rows if candidate == delimiter else list(csv.reader(lines, delimiter=candidate))
+        if candidate != ",":
+            split = [[c.replace(",", ".") if _DECIMAL_COMMA.match(c) else c for c in r] for r in split]
+        start = _header_row(split)
+        if start is not None:
+            return split[start:]
+    return rows
+
+
+def _header_row(rows: list[list[str]]) -> int | None:
+    """Index of the header in ``rows`` (`_rows`), None when they are no table of numbers under one."""
+    data = rows[len(rows) // 2 :] if len(rows) > 2 else rows[1:]
+    widths = [len(r) for r in data]
+    if not widths:
+        return 0 if len(rows[0]) > 1 else None
+    width = max(set(widths), key=widths.count)
+    cells = [c for r in data[-_SAMPLE_ROWS:] if len(r) == width for c in r if c.strip()]
+    if width < 2 or sum(map(_is_number, cells)) < 0.5 * len(cells):
+        return None
+    for index, row in enumerate(rows[: len(rows) // 2 + 1]):
+        if len(row) == width and not all(_is_number(c) for c in row if c.strip()):
+            return index
+    return None
+
 
 
 # --------------------------------------------------------------------------- reading files
@@ -470,8 +513,8 @@ class Table:
     def __init__(self, path: Path, layout: Layout, header: bool | None = None):
         self.name = path.name
         lines = [line for line in _read_text(path).splitlines() if line.strip()]
-        rows = list(csv.reader(lines, delimiter=layout.delimiter))
         header = layout.header if header is None else header
+        rows = _rows(lines, layout.delimiter, header is not False)
         if header is None:  # auto: a first row of numbers only is data
             header = bool(rows) and not all(_is_number(c) for c in rows[0])
         if header:
