@@ -164,6 +164,26 @@ def test_esp32_file_resaved_by_a_spreadsheet_or_with_a_preamble_reads_the_same(t
     assert read_recording(other, None, None)[1].frames.equals(read_recording(original, None, None)[1].frames)
 
 
+def test_a_few_rows_without_a_time_are_left_out_and_many_refused(tmp_path):
+    # One empty clock cell (a logger's write glitch) refused the whole set with "Re-export", which
+    # a raw logger file cannot be.
+    path = _esp32_csv(tmp_path / "subject1_set1.csv")
+    header, *rows = path.read_text().splitlines()
+    cells = rows[100].split(",")
+    cells[2] = ""  # millis
+    rows[100] = ",".join(cells)
+    path.write_text("\n".join([header, *rows]) + "\n")
+    _, read = read_recording(path, "esp32_mpu6050_csv", None)
+    assert read.frames.height == len(rows) - 1
+    for k in range(0, 40, 2):
+        cells = rows[k].split(",")
+        cells[2] = ""
+        rows[k] = ",".join(cells)
+    path.write_text("\n".join([header, *rows]) + "\n")
+    with pytest.raises(BadRecording, match="has no 'millis' value, nor do 20 more of its 500 rows"):
+        read_recording(path, "esp32_mpu6050_csv", None)
+
+
 def test_esp32_rate_in_the_manifest_is_checked(tmp_path):
     path = _esp32_csv(tmp_path / "s.csv")
     with pytest.raises(BadRecording, match="100.0 Hz but the manifest says 50 Hz"):

@@ -843,6 +843,7 @@ def test_a_dead_gyroscope_leaves_its_sensor_to_the_accelerometer_with_a_note(mot
         ("acc_{a}", True, 1.0, "gyr_{a}", 1.0, "gravity removed"),  # a phone's linear acceleration
         ("acc_{a}_g", True, 1 / 9.80665, "gyr_{a}", 1.0, "gravity removed"),  # the same in g
         ("acc_{a}_g", False, 1.0, "gyr_{a}", 1.0, "check the export's units"),  # m/s^2 labelled g
+        ("acc_{a}_m_s2", False, 1 / 9.80665, "gyr_{a}", 1.0, "g read as m/s.2"),  # g labelled m/s^2
         ("acc_{a}", False, 1.0, "gyr_{a}_rad_s", 180 / np.pi, "deg/s read as rad/s"),
         ("acc_{a}", False, 1.0, "gyr_{a}_deg_s", 1.0, "rad/s read as deg/s"),  # converted twice
     ],

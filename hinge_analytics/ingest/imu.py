@@ -686,6 +686,14 @@ def _check_gravity(placement: str, name: str, acc: np.ndarray) -> None:
     typical = float(np.nanmedian(magnitude)) / STANDARD_GRAVITY
     low, high = GRAVITY_MEDIAN_G
     reads = f"The {placement} sensor ({name}) reads {typical:.2g} g on average where gravity alone gives 1 g"
+    # in g read as m/s^2, the magnitude sits near 1/9.81 most of the time, as gravity's does near 1;
+    # gravity removed, it spreads from 0 upwards
+    steady = float(np.nanpercentile(magnitude, 10)) > 0.5 * float(np.nanmedian(magnitude))
+    if low / STANDARD_GRAVITY <= typical < high / STANDARD_GRAVITY and steady:
+        raise BadRecording(
+            f"{reads}: the values look like g read as m/s^2. State the accelerometer's unit in its "
+            "column names (acc_x_g) or a layout file."
+        )
     if typical < low:
         raise BadRecording(
             f"{reads}: it looks like acceleration with gravity removed (a phone's 'linear' or 'user' "

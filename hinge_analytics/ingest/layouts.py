@@ -454,6 +454,7 @@ def detect_layout(text: str) -> str | None:
 
 _SPREADSHEET_DELIMITERS = (";", "\t")
 _SAMPLE_ROWS = 50  # data rows whose cells must be mostly numbers
+MAX_TIMELESS_FRACTION = 0.01  # of a file's rows without a time: left out; more: refused
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+([eE][+-]?\d+)?\s*$")
 
 
@@ -673,11 +674,15 @@ def _frame_times(layout: Layout, table: Table) -> tuple[np.ndarray | None, np.nd
     assert layout.time_column is not None
     values = table.numbers(layout.time_column, layout.title)
     missing = np.flatnonzero(~np.isfinite(values))
-    if len(missing):
+    if len(missing) > MAX_TIMELESS_FRACTION * n:
         raise BadRecording(
-            f"Row {missing[0] + 1} of {table.name} has no {layout.time_column!r} value; every row needs "
-            "its time. Re-export the recording."
+            f"Row {missing[0] + 1} of {table.name} has no {layout.time_column!r} value, nor do "
+            f"{len(missing) - 1} more of its {n} rows; every row needs its time. Re-export the recording."
         )
+    if len(missing):  # a logger's write glitch: the rows cannot be placed in time and are left out
+        known = np.isfinite(values)
+        table.rows = [row for row, keep in zip(table.rows, known, strict=True) if keep]
+        values = values[known]
     if layout.time_unit == "frame":
         return None, values * layout.stride
     scale = TIME_UNITS[layout.time_unit]
@@ -884,6 +889,7 @@ def read_pose_layout(layout: Layout, path: Path, sample_rate_hz: float | None) -
     table = Table(path, layout)
     if len(table) == 0:
         raise BadRecording(f"{path.name} holds no frames.")
+    seconds = _seconds(layout, table, sample_rate_hz)  # first: it leaves out rows without a time
     xyz: dict[str, np.ndarray] = {}
     conf: dict[str, np.ndarray] = {}
     for canonical, index in canonical_map(pose.names).items():
@@ -908,7 +914,6 @@ def read_pose_layout(layout: Layout, path: Path, sample_rate_hz: float | None) -
     if not xyz:
         example = pose.x.format(name=pose.names[canonical_map(pose.names)["hip_left"]])
         raise BadRecording(f"{path.name} has no landmark columns of a {layout.title} file (e.g. {example}).")
-    seconds = _seconds(layout, table, sample_rate_hz)
     # Frame numbers were turned into times with the manifest's rate itself (which, with a stride,
     # is not the rate of the rows): only a clock in the file can be checked against that rate.
     clock = layout.time_unit not in ("frame", "none")
