@@ -85,21 +85,6 @@ def test_mediapipe_rows_written_twice_or_swapped_read_as_the_clean_file(motion, 
         assert read_mediapipe_csv(path, None).frames.equals(expected), name
 
 
-def test_landmarks_of_every_other_frame_read_with_the_videos_rate_in_the_manifest(motion, tmp_path):
-    # An estimator run on every k-th frame (SmartLift keeps every third) writes timestamps at the
-    # video's rate / k: the manifest's frame rate is the video's, not a wrong file's; a rate that no
-    # stride explains is still refused.
-    time_s, _, _, points = motion
-    every_other = {k: v[::2] for k, v in points.items()}
-    path = tmp_path / "mp.csv"
-    visibility = {k: np.full(len(v), 0.9) for k, v in every_other.items()}
-    writers.write_mediapipe_csv(path, time_s[::2], every_other, visibility)
-    read = read_mediapipe_csv(path, 60.0)
-    assert read.sample_rate_hz == pytest.approx(30.0, rel=1e-3)
-    with pytest.raises(BadRecording, match="runs at 30.0 Hz but the manifest says 45 Hz"):
-        read_mediapipe_csv(path, 45.0)
-
-
 def test_frames_missing_from_a_landmark_file_are_a_gap_not_a_bridge(motion, tmp_path):
     # Rows cut out of a MediaPipe export (dropped frames): the time jump is kept as empty frames, so
     # the hinge is missing there instead of being drawn straight across to the next frame seen.

@@ -18,7 +18,6 @@ RATE_TOLERANCE = 0.10  # a file whose rate differs from the manifest's by more i
 MAX_MISSING_FRACTION = 0.5  # person (hips/shoulders/knees) missing in more frames than this
 MAX_GAP_S = 0.5  # a longer stretch without data is a gap: kept empty, it loses the reps over it
 MAX_REORDERED_FRACTION = 0.1  # of a sensor's steps: more going back is not late packets
-MAX_FRAME_STRIDE = 10  # landmarks of every k-th video frame, timestamped, at most this k
 # The body is found when one of each of these pairs is seen. In a side view the far leg is hidden
 # and estimators give its knee and ankle a low confidence (MediaPipe: 0.1-0.5): that is normal, not
 # a missing athlete, so a frame needs a hip, a shoulder and a knee of either side.
@@ -44,13 +43,7 @@ def time_axis(timestamps_s: np.ndarray | None, n_frames: int, sample_rate_hz: fl
     steps = check_increasing(t)
     if sample_rate_hz is not None and len(steps):
         file_rate = 1.0 / float(np.median(steps))
-        # the estimator run on every k-th frame of a video whose frame rate the manifest gives
-        # (SmartLift keeps every third): the file's own times say when each frame was taken
-        stride = round(sample_rate_hz / file_rate)
-        strided = 2 <= stride <= MAX_FRAME_STRIDE and abs(stride * file_rate - sample_rate_hz) <= (
-            RATE_TOLERANCE * sample_rate_hz
-        )
-        if not strided and abs(file_rate - sample_rate_hz) > RATE_TOLERANCE * sample_rate_hz:
+        if abs(file_rate - sample_rate_hz) > RATE_TOLERANCE * sample_rate_hz:
             raise BadRecording(
                 f"The file runs at {file_rate:.1f} Hz but the manifest says {sample_rate_hz:g} Hz; "
                 "check which one is right."
