@@ -68,14 +68,19 @@ def test_mediapipe_world_round_trip(motion, tmp_path):
         assert np.nanmax(np.abs(_xyz(read, lm) - (points[lm] - centre))) < 2e-5  # 5 decimals + float32
 
 
+def _mediapipe_lines(motion, path: Path) -> tuple[str, list[str]]:
+    """The simulated set written to ``path`` as MediaPipe world landmarks: (header, rows)."""
+    time_s, _, _, points = motion
+    writers.write_mediapipe_csv(path, time_s, points, {k: np.full(len(time_s), 0.9) for k in points})
+    header, *rows = path.read_text().splitlines()
+    return header, rows
+
+
 def test_mediapipe_rows_written_twice_or_swapped_read_as_the_clean_file(motion, tmp_path):
     # A landmark export that wrote every frame twice, or two frames out of order, was refused as
     # "two recordings joined"; the sensor readers already mend both (`checks.logger_order`).
-    time_s, _, _, points = motion
-    vis = {k: np.full(len(time_s), 0.9) for k in points}
     clean = tmp_path / "clean.csv"
-    writers.write_mediapipe_csv(clean, time_s, points, vis)
-    header, *rows = clean.read_text().splitlines()
+    header, rows = _mediapipe_lines(motion, clean)
     swapped = rows.copy()
     swapped[100], swapped[101] = swapped[101], swapped[100]
     expected = read_mediapipe_csv(clean, None).frames
@@ -88,11 +93,9 @@ def test_mediapipe_rows_written_twice_or_swapped_read_as_the_clean_file(motion, 
 def test_frames_missing_from_a_landmark_file_are_a_gap_not_a_bridge(motion, tmp_path):
     # Rows cut out of a MediaPipe export (dropped frames): the time jump is kept as empty frames, so
     # the hinge is missing there instead of being drawn straight across to the next frame seen.
-    time_s, _, _, points = motion
-    vis = {k: np.full(len(time_s), 0.9) for k in points}
+    time_s = motion[0]
     path = tmp_path / "mp.csv"
-    writers.write_mediapipe_csv(path, time_s, points, vis)
-    header, *rows = path.read_text().splitlines()
+    header, rows = _mediapipe_lines(motion, path)
     hole = (time_s >= 3.0) & (time_s < 4.0)
     path.write_text("\n".join([header, *(r for r, cut in zip(rows, hole, strict=True) if not cut)]) + "\n")
     frames = read_mediapipe_csv(path, None).frames
