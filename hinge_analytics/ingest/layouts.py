@@ -495,7 +495,6 @@ def _header_row(rows: list[list[str]]) -> int | None:
     return None
 
 
-
 # --------------------------------------------------------------------------- reading files
 def _read_text(path: Path) -> str:
     if path.stat().st_size > MAX_BYTES:
@@ -676,8 +675,8 @@ def _frame_times(layout: Layout, table: Table) -> tuple[np.ndarray | None, np.nd
     missing = np.flatnonzero(~np.isfinite(values))
     if len(missing) > MAX_TIMELESS_FRACTION * n:
         raise BadRecording(
-            f"Row {missing[0] + 1} of {table.name} has no {layout.time_column!r} value, nor do "
-            f"{len(missing) - 1} more of its {n} rows; every row needs its time. Re-export the recording."
+            f"{len(missing)} of the {n} rows of {table.name} have no {layout.time_column!r} value (the "
+            f"first: row {missing[0] + 1}); every row needs its time. Re-export the recording."
         )
     if len(missing):  # a logger's write glitch: the rows cannot be placed in time and are left out
         known = np.isfinite(values)
