@@ -39,12 +39,13 @@ from hinge_analytics.ingest.checks import (
     MAX_MISSING_FRACTION,
     RATE_TOLERANCE,
     check_increasing,
+    check_time_unit,
     fill_gaps,
     logger_order,
+    time_scale,
 )
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead, imu_frames_from_arrays
-from hinge_analytics.ingest.mediapipe import check_time_unit, time_scale
 from hinge_analytics.numeric import STANDARD_GRAVITY, quat_matrix
 from hinge_analytics.schema import IMU_PLACEMENTS, OFF_BODY_PLACEMENTS
 

@@ -75,7 +75,7 @@ from hinge_analytics.formats import (
     MEDIAPIPE_33,
     canonical_map,
 )
-from hinge_analytics.ingest.checks import MAX_GAP_S, RATE_TOLERANCE, logger_order
+from hinge_analytics.ingest.checks import MAX_GAP_S, RATE_TOLERANCE, check_time_unit, logger_order
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import PoseArrays, RecordingRead, imu_frames_from_arrays
 from hinge_analytics.ingest.imu import (
@@ -87,7 +87,6 @@ from hinge_analytics.ingest.imu import (
     check_sensor,
     dead_gyroscope_note,
 )
-from hinge_analytics.ingest.mediapipe import check_time_unit
 from hinge_analytics.schema import IMU_PLACEMENTS
 
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "frame": None, "none": None}

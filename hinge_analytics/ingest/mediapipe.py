@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.formats import MEDIAPIPE_33, canonical_map
+from hinge_analytics.ingest.checks import check_time_unit, time_scale
 from hinge_analytics.ingest.errors import BadRecording, first_line
 from hinge_analytics.ingest.frames import PoseArrays, PoseRead
 from hinge_analytics.numeric import nanmedian
@@ -195,65 +196,6 @@ def pose_arrays_from_landmarks(world: np.ndarray, visibility: np.ndarray, t_s: n
     xyz = {canonical: world[:, index] * np.array([1.0, -1.0, 1.0]) for canonical, index in _MAPPING.items()}
     conf = {canonical: visibility[:, index] for canonical, index in _MAPPING.items()}
     return PoseArrays(xyz, conf, "world_m", timestamps_s=t_s)
-
-
-# Beyond these rates a time column is in the other unit: no pose estimator or IMU logger samples
-# over 5 kHz, and none under 1 Hz. Seconds in a timestamp_ms column read as 30,000 frames a second
-# and made a 20-minute set "too short (1.2 s)"; milliseconds in a seconds column, the reverse.
-MAX_PLAUSIBLE_HZ = 5000.0
-MIN_PLAUSIBLE_HZ = 1.0
-TIME_UNIT_NAMES = {1.0: "seconds", 1e-3: "milliseconds", 1e-6: "microseconds"}
-
-
-def check_time_unit(
-    values: np.ndarray, column: str, scale: float, name: str, fix: str | None = None
-) -> None:
-    """Raise BadRecording with a hint when ``column`` (values x ``scale`` = seconds) steps at a rate
-    no recording has, naming the unit (``TIME_UNIT_NAMES``) the values look like. ``fix``: what to
-    do about it, when the column's name does not set its unit (a declared layout)."""
-    finite = values[np.isfinite(values)]
-    steps = np.diff(finite) * scale
-    steps = steps[steps > 0]
-    if len(steps) < 2:
-        return
-    step = float(np.median(steps))
-    rate = float(f"{1.0 / step:.2g}")  # two significant digits: 60,000, not 59,999
-    if MIN_PLAUSIBLE_HZ <= rate <= MAX_PLAUSIBLE_HZ:
-        return
-    span = float(finite[-1] - finite[0]) * scale
-    raw_step, raw_span = step / scale, span / scale
-    plausible = [u for u in TIME_UNIT_NAMES if MIN_PLAUSIBLE_HZ <= 1.0 / (raw_step * u) <= MAX_PLAUSIBLE_HZ]
-    likely = min(plausible, key=lambda u: abs(np.log(u / scale))) if plausible else None
-    pace = f"{rate:,.0f} samples a second" if rate >= 1.0 else f"one sample every {step:.3g} s"
-    total = f"{span:.1f} s" if span < 3600 else f"{span / 3600:.1f} h"
-    looks = ""
-    if likely is not None:
-        seconds = raw_span * likely
-        length = f"{seconds / 60:.1f} min" if likely == 1.0 else f"{seconds:.1f} s"
-        looks = f". The values look like {TIME_UNIT_NAMES[likely]} ({length})"
-    hint = fix or {
-        1.0: "name the column with _s (e.g. timestamp_s), or export milliseconds.",
-        1e-3: "name the column with _ms (e.g. timestamp_ms), or export seconds.",
-    }.get(likely or 0.0, "check the unit of the time column.")
-    raise BadRecording(
-        f"The {column} column of {name} advances by {raw_step:.3g} a sample: as "
-        f"{TIME_UNIT_NAMES.get(scale, 'seconds')} that is {pace} and {total} in all{looks}: {hint}"
-    )
-
-
-def time_scale(values: np.ndarray) -> float:
-    """Seconds per unit of a time column that does not name its unit: the first of s, ms and us
-    whose median step is a sampling rate a recording has (``MIN/MAX_PLAUSIBLE_HZ``); seconds
-    when none is (`check_time_unit` then says what the values look like)."""
-    steps = np.diff(values)
-    steps = steps[steps > 0]
-    if len(steps) < 2:
-        return 1.0
-    step = float(np.median(steps))
-    for scale in (1.0, 1e-3, 1e-6):  # s, ms, us
-        if MIN_PLAUSIBLE_HZ <= 1.0 / (step * scale) <= MAX_PLAUSIBLE_HZ:
-            return scale
-    return 1.0
 
 
 def _numeric(table: pl.DataFrame, cols: list[str]) -> np.ndarray:
