@@ -53,6 +53,14 @@ def test_a_rest_recording_is_kept_with_zero_reps_and_says_so(tmp_path):
     assert done.note and done.note.startswith("No reps found")
 
 
+def test_a_rate_too_low_to_trust_every_rep_is_said(tmp_path):
+    path, _ = _pose_csv(tmp_path, reps=4)
+    manifest = _manifest(tmp_path, "set.csv", "mediapipe_csv")
+    assert "samples a second" not in (_process(manifest).note or "")
+    pl.read_csv(path).gather_every(6).write_csv(path)  # 30 -> 5 frames a second
+    assert "Recorded at 5.0 samples a second" in _process(manifest).note
+
+
 def test_landmarks_with_y_up_are_quarantined_with_the_cause(tmp_path):
     path, _ = _pose_csv(tmp_path, reps=3)
     table = pl.read_csv(path)
