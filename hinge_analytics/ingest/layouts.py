@@ -53,6 +53,7 @@ recording's files; every other file has the same name with that part replaced by
 
 from __future__ import annotations
 
+import copy
 import csv
 import fnmatch
 import functools
@@ -539,6 +540,12 @@ class Table:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def only(self, keep: np.ndarray) -> Table:
+        """A copy holding the rows where ``keep`` is true."""
+        kept = copy.copy(self)
+        kept.rows = [row for row, k in zip(self.rows, keep, strict=True) if k]
+        return kept
+
     def has(self, column: str) -> bool:
         return _key(column) in self.columns
 
@@ -664,11 +671,12 @@ def smooth_arrival_times(t: np.ndarray, window_s: float) -> np.ndarray:
     return out
 
 
-def _frame_times(layout: Layout, table: Table) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(seconds, None) for a clock column, (None, frame numbers) for frame/none time."""
+def _frame_times(layout: Layout, table: Table) -> tuple[Table, np.ndarray | None, np.ndarray | None]:
+    """(the rows with a time, their seconds, None) for a clock column, (..., None, frame numbers)
+    for frame/none time."""
     n = len(table)
     if layout.time_unit == "none":
-        return None, np.arange(n, dtype=np.float64) * layout.stride
+        return table, None, np.arange(n, dtype=np.float64) * layout.stride
     assert layout.time_column is not None
     values = table.numbers(layout.time_column, layout.title)
     missing = np.flatnonzero(~np.isfinite(values))
@@ -679,10 +687,9 @@ def _frame_times(layout: Layout, table: Table) -> tuple[np.ndarray | None, np.nd
         )
     if len(missing):  # a logger's write glitch: the rows cannot be placed in time and are left out
         known = np.isfinite(values)
-        table.rows = [row for row, keep in zip(table.rows, known, strict=True) if keep]
-        values = values[known]
+        table, values = table.only(known), values[known]
     if layout.time_unit == "frame":
-        return None, values * layout.stride
+        return table, None, values * layout.stride
     scale = TIME_UNITS[layout.time_unit]
     assert scale is not None
     check_time_unit(
@@ -693,11 +700,13 @@ def _frame_times(layout: Layout, table: Table) -> tuple[np.ndarray | None, np.nd
         fix=f"the {layout.name} layout reads its times in {layout.time_unit}; export those, or declare "
         "a layout with the file's time unit (docs/formats.md).",
     )
-    return values * scale, None
+    return table, values * scale, None
 
 
-def _seconds(layout: Layout, table: Table, manifest_rate: float | None) -> np.ndarray:
-    seconds, frames = _frame_times(layout, table)
+def _timed(layout: Layout, table: Table, manifest_rate: float | None) -> tuple[Table, np.ndarray]:
+    """The rows of ``table`` that have a time, and their times in seconds from the file's clock,
+    frame numbers or the rate."""
+    table, seconds, frames = _frame_times(layout, table)
     if seconds is None:
         assert frames is not None
         rate = manifest_rate or layout.rate_hz
@@ -709,7 +718,7 @@ def _seconds(layout: Layout, table: Table, manifest_rate: float | None) -> np.nd
         seconds = (frames - frames[0]) / rate
     if layout.arrival_stamped:
         seconds = smooth_arrival_times(seconds, layout.smooth_s)
-    return seconds
+    return table, seconds
 
 
 # --------------------------------------------------------------------------- IMU layouts
@@ -735,8 +744,7 @@ class _Files:
         assert path is not None
         if path not in self._tables:
             table = Table(path, self.layout, header=None if timed else True)
-            t = _seconds(self.layout, table, self.rate) if timed else None
-            self._tables[path] = (table, t)
+            self._tables[path] = _timed(self.layout, table, self.rate) if timed else (table, None)
         return self._tables[path]
 
     def group(self, group: Group) -> _Part:
@@ -887,7 +895,7 @@ def read_pose_layout(layout: Layout, path: Path, sample_rate_hz: float | None) -
     table = Table(path, layout)
     if len(table) == 0:
         raise BadRecording(f"{path.name} holds no frames.")
-    seconds = _seconds(layout, table, sample_rate_hz)  # first: it leaves out rows without a time
+    table, seconds = _timed(layout, table, sample_rate_hz)
     xyz: dict[str, np.ndarray] = {}
     conf: dict[str, np.ndarray] = {}
     for canonical, index in canonical_map(pose.names).items():
