@@ -457,6 +457,9 @@ class SensorMotion:
     axis: np.ndarray  # (3,) unit medio-lateral axis, sign arbitrary
     gyr: np.ndarray | None  # (n, 3) bias-corrected angular velocity, rad/s (None: no gyroscope)
     valid: np.ndarray  # (n,) samples with an accelerometer reading
+    # (n, 3) specific force, m/s^2, offset-corrected where a gyroscope allows and scaled to read g
+    # at rest (None: no accelerometer)
+    force: np.ndarray | None = None
 
 
 def sensor_tilt_change(
@@ -495,6 +498,7 @@ def _motion(
         if acc is not None:
             oriented.valid = np.isfinite(acc).all(axis=1)
             oriented.tilt[~oriented.valid] = np.nan  # a logging gap: the device's filter only held
+            oriented.force = _to_gravity(acc)
         return oriented
     if acc is None or gyr is None:
         return None
@@ -528,7 +532,7 @@ def _motion(
     tilt = lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
     valid = np.isfinite(acc).all(axis=1)
     tilt[~valid] = np.nan  # a logging gap: the filter only held its state
-    return SensorMotion(tilt, up, up_ref, axis, gyr, valid)
+    return SensorMotion(tilt, up, up_ref, axis, gyr, valid, acc)
 
 
 def gyro_bias(
@@ -715,7 +719,13 @@ def gravity_motion(acc: np.ndarray, rate: float, onset: int | None = None) -> Se
     up_ref /= np.linalg.norm(up_ref)
     finite = np.all(np.isfinite(up), axis=1)
     _, _, vt = np.linalg.svd(up[finite], full_matrices=False)
-    return SensorMotion(tilt_change_deg(up, up_ref, vt[-1]), up, up_ref, vt[-1], None, finite)
+    tilt = tilt_change_deg(up, up_ref, vt[-1])
+    return SensorMotion(tilt, up, up_ref, vt[-1], None, finite, _to_gravity(acc))
+
+
+def _to_gravity(acc: np.ndarray) -> np.ndarray:
+    """``acc`` scaled so that its median norm is g (a hinge's accelerations are small beside g)."""
+    return acc * (GRAVITY / max(float(np.nanmedian(np.linalg.norm(acc, axis=1))), 1e-6))
 
 
 # --------------------------------------------------------------------------- strap-free descriptors
@@ -887,7 +897,7 @@ def imu_angles(
     ref = REFERENCE_POSTURES[reference_posture(exercise)]
     out, signs = _body_angles(change, ref, stance_side, n)
     if gyros and _moving_reference(gyros, sample_rate_hz, onset, settled):
-        vertical = _vertical_acceleration(frames, motions, sample_rate_hz)
+        vertical = _vertical_acceleration(motions, n)
         standing = _standing_frames(out["hinge_deg"], vertical, sample_rate_hz)
         if standing is not None:
             change = {p: c - np.nanmedian(c[standing]) for p, c in change.items()}
@@ -1003,17 +1013,12 @@ def _moving_reference(gyros: list[np.ndarray], rate: float, onset: int, settled:
     return bool(np.nanmedian(means) > STILL_RAD_S)
 
 
-def _vertical_acceleration(frames: pl.DataFrame, motions: dict[str, SensorMotion], rate: float) -> np.ndarray:
-    """The body sensors' mean vertical acceleration (m/s^2, up positive): each accelerometer's
-    specific force along its up vector, less g (scaled so that its median norm is g)."""
-    vertical = []
-    for p, motion in motions.items():
-        acc = _channels(frames, p, ACCELEROMETER_CHANNELS, rate)
-        if acc is None:
-            continue
-        scale = GRAVITY / max(float(np.nanmedian(np.linalg.norm(acc, axis=1))), 1e-6)
-        vertical.append(np.einsum("ij,ij->i", acc, motion.up) * scale - GRAVITY)
-    return nanmean_stack(vertical) if vertical else np.full(frames.height, np.nan)
+def _vertical_acceleration(motions: dict[str, SensorMotion], n: int) -> np.ndarray:
+    """The body sensors' mean vertical acceleration (m/s^2, up positive): each one's specific force
+    along its up vector, less g."""
+    forces = [(m.force, m.up) for m in motions.values() if m.force is not None]
+    vertical = [np.einsum("ij,ij->i", force, up) - GRAVITY for force, up in forces]
+    return nanmean_stack(vertical) if vertical else np.full(n, np.nan)
 
 
 def _standing_frames(hinge: np.ndarray, vertical_acc: np.ndarray, rate: float) -> np.ndarray | None:
