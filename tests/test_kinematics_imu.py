@@ -242,14 +242,13 @@ def test_a_recording_without_any_rest_takes_no_reps_rate_for_the_gyro_bias(quats
             assert abs(found[column][int(i)] - row[column]) < 8.0, f"{column} at {row['t_bottom_s']:.1f} s"
 
 
-@pytest.mark.parametrize(
-    ("seed", "quats", "tolerance_deg"), [(3, True, 8.0), (5, True, 8.0), (3, False, 15.0), (5, False, 15.0)]
-)
-def test_a_recording_without_any_rest_finds_standing_where_the_body_is_highest(seed, quats, tolerance_deg):
+@pytest.mark.parametrize(("seed", "quats"), [(3, True), (5, True), (3, False), (5, False)])
+def test_a_recording_without_any_rest_finds_standing_where_the_body_is_highest(seed, quats):
     # The same cut as above on sets whose first half second lies deep in the descent: the angles
     # were read against that posture, 40-86 deg off and on these seeds reversed. Standing is the
     # hinge's extreme at which the body is highest (vertical acceleration against the hinge's
-    # curvature). The fused tilt keeps the error of a filter started from a moving accelerometer.
+    # curvature). Fused from the gyroscope, the tilt also drifted 14 deg while the fusion carried
+    # a start taken from a moving accelerometer (`_two_way_fusion`).
     _, full, _ = _imu_set("deadlift", 50.0, seed=seed, quats=quats)
     start = full[0]["t_start_s"] + 0.5
     stop = full[-1]["t_start_s"] + 0.3
@@ -257,7 +256,7 @@ def test_a_recording_without_any_rest_finds_standing_where_the_body_is_highest(s
     assert found.height == len(truth)
     for column in PEAKS:
         err = found[column].to_numpy() - [r[column] for r in truth]
-        assert np.abs(err).max() < tolerance_deg, f"{column}: {np.round(err, 1)}"
+        assert np.abs(err).max() < 8.0, f"{column}: {np.round(err, 1)}"
 
 
 def test_single_leg_reps_are_cut_on_the_free_shank_when_it_is_the_only_sensor():

@@ -509,8 +509,9 @@ def _motion(
     bias = first_bias(gyr, acc, still, rate)
     # At rest an accelerometer reads exactly 1 g: a cheap sensor reading 12.8 m/s^2 there (the
     # MPU6050s of a real squat set) is rescaled, else the filter's |acc| ~ g gate shuts the gravity
-    # pull off and the tilt drifts with the gyro.
-    acc = acc * (GRAVITY / max(float(np.linalg.norm(up_ref)), 1e-6))
+    # pull off and the tilt drifts with the gyro. Read where the sensor turns slowly: a set with no
+    # rest has a still window that is a rep, whose mean specific force is not g.
+    acc = acc * (GRAVITY / max(_rest_norm(acc, gyr - bias, up_ref), 1e-6))
     up_ref /= np.linalg.norm(up_ref)
     raw_gyr, gyr = gyr, gyr - bias
     # The fused tilt integrates the gyro through every movement, where the bias's error adds
@@ -518,21 +519,54 @@ def _motion(
     # turning segment's axis is set by what is left of the bias either way).
     moves = movement_onset([raw_gyr], rate) if onset is None else onset
     fused = raw_gyr - gyro_bias(acc, raw_gyr, t_s, up_ref, still, moves, bias)
-    # Forward and time-reversed passes averaged: the accelerometer pull's lag cancels (offline).
-    # The first pass starts from the still window, at whichever end of the recording it lies.
-    if still.start < moves:
-        forward = up_from_fusion(acc, fused, t_s, up_ref)
-        backward = up_from_fusion(acc[::-1], -fused[::-1], -t_s[::-1], forward[-1])[::-1]
-    else:
-        backward = up_from_fusion(acc[::-1], -fused[::-1], -t_s[::-1], up_ref)[::-1]
-        forward = up_from_fusion(acc, fused, t_s, backward[0])
-    up = forward + backward
-    up /= np.linalg.norm(up, axis=1, keepdims=True)
+    no_rest = still.start >= moves and still.stop < len(t_s) / 2  # still at neither end
+    up = _two_way_fusion(acc, fused, t_s, up_ref, from_start=still.start < moves or no_rest)
+    if no_rest:
+        # The window's mean specific force holds a rep's own acceleration (13 deg off gravity in a
+        # simulated deadlift): the tilt is measured from where the fusion, pulled to gravity all
+        # through the set, puts up there.
+        up_ref = nanmean(up[still])
+        up_ref /= np.linalg.norm(up_ref)
     axis = mediolateral_axis(gyr, up_ref)
     tilt = lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
     valid = np.isfinite(acc).all(axis=1)
     tilt[~valid] = np.nan  # a logging gap: the filter only held its state
     return SensorMotion(tilt, up, up_ref, axis, gyr, valid, acc)
+
+
+def _two_way_fusion(
+    acc: np.ndarray, gyr: np.ndarray, t_s: np.ndarray, up0: np.ndarray, from_start: bool
+) -> np.ndarray:
+    """Forward and time-reversed passes of `up_from_fusion` averaged: the accelerometer pull's lag
+    cancels (offline). The first pass starts at the end the still window lies nearer, from its up
+    vector ``up0``; the second starts where the first ended; the first is then run again from where
+    the second ended, so that neither pass that is kept starts from a guess. Started from the far
+    end (a set with no rest, whose window lies near the start), the first pass carried its
+    starting error into the average for seconds: a simulated deadlift's thigh drifted 21 deg."""
+    def forward(start: np.ndarray) -> np.ndarray:
+        return up_from_fusion(acc, gyr, t_s, start)
+
+    def backward(start: np.ndarray) -> np.ndarray:
+        return up_from_fusion(acc[::-1], -gyr[::-1], -t_s[::-1], start)[::-1]
+
+    if from_start:
+        later = backward(forward(up0)[-1])
+        earlier = forward(later[0])
+    else:
+        earlier = forward(backward(up0)[0])
+        later = backward(earlier[-1])
+    up = earlier + later
+    return up / np.linalg.norm(up, axis=1, keepdims=True)
+
+
+def _rest_norm(acc: np.ndarray, gyr: np.ndarray, still_mean: np.ndarray) -> float:
+    """What the accelerometer reads at rest: its median norm over the samples turning slower than
+    ``STILL_RAD_S``, else the still window's mean."""
+    with np.errstate(invalid="ignore"):
+        slow = np.linalg.norm(gyr, axis=1) < STILL_RAD_S
+    norms = np.linalg.norm(acc[slow], axis=1)
+    norms = norms[np.isfinite(norms)]
+    return float(np.median(norms)) if len(norms) else float(np.linalg.norm(still_mean))
 
 
 def gyro_bias(
