@@ -91,18 +91,18 @@ def test_a_loggers_repeats_late_packets_and_batches_are_put_in_order():
     values = np.column_stack([np.arange(100.0), -np.arange(100.0)])
     # a packet sent twice and two arriving late: the same samples, in time order
     order = [*range(20), 19, *range(20, 50), 51, 50, *range(52, 80), 81, 80, *range(82, 100)]
-    fixed_t, rows = logger_order(t[order], values[order])
+    fixed_t, rows = logger_order(t[order], [values[order]])
     np.testing.assert_array_equal(fixed_t, t)
     np.testing.assert_array_equal(values[order][rows], values)
     # three samples per packet, stamped on arrival: spread over the step to the next packet
     stamped = np.repeat(t[::3], 3)[:100]
-    fixed_t, rows = logger_order(stamped, values)
+    fixed_t, rows = logger_order(stamped, [values])
     np.testing.assert_allclose(fixed_t, t, atol=1e-12)
     np.testing.assert_array_equal(rows, np.arange(100))
     # a clock that jumps back by seconds (two recordings joined) or a file in reverse is left as
     # it is, for check_increasing to refuse
     for broken in (np.concatenate([t, t[:50] + 0.002]), t[::-1]):
-        fixed_t, _ = logger_order(broken, np.zeros((len(broken), 2)))
+        fixed_t, _ = logger_order(broken, [np.zeros((len(broken), 2))])
         with pytest.raises(BadRecording, match="backwards"):
             check_increasing(fixed_t)
 

@@ -5,6 +5,8 @@ Each failed check raises BadRecording with a sentence a coach understands.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 
@@ -63,7 +65,7 @@ def check_increasing(t: np.ndarray, where: str = "", unit: str = "frame") -> np.
     return steps
 
 
-def logger_order(t: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def logger_order(t: np.ndarray, columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(sample times, indices of the rows to keep, in time order) of a sensor's samples as a
     logger wrote them, undoing three habits of loggers before `check_increasing` judges the clock:
 
@@ -76,11 +78,12 @@ def logger_order(t: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
       MetaWear-SDK-iOS-macOS-tvOS issue 1): they are spread over the step to the next time, at
       most the file's typical sample step apart.
 
-    ``values``: (n, k) channels, NaN allowed. Returns ``t`` and all rows unchanged for a clock
-    that already increases."""
+    ``columns``: the channels, (n,) or (n, k) each, NaN allowed; they are only compared (stacked)
+    when the clock does not already increase, in which case ``t`` and all rows are returned."""
     n = len(t)
     if n < 2 or np.all(np.diff(t) > 0):
         return t, np.arange(n)
+    values = np.column_stack(list(columns))
     steps = np.diff(t)
     back = steps < 0
     occasional = back.mean() <= MAX_REORDERED_FRACTION and np.all(steps[back] > -MAX_GAP_S)

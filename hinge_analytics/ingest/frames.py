@@ -149,10 +149,9 @@ def _logger_ordered(
     t: np.ndarray, xyz: dict[str, np.ndarray], conf: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The frames in time order, each written once (`checks.logger_order`)."""
-    if not np.all(np.isfinite(t)) or np.all(np.diff(t) > 0):
-        return t, xyz, conf  # in order already, or refused by `time_axis`
-    values = np.column_stack([*xyz.values(), *(c[:, None] for c in conf.values())])
-    t, rows = logger_order(t, values)
+    if not np.all(np.isfinite(t)):
+        return t, xyz, conf  # refused by `time_axis`
+    t, rows = logger_order(t, [*xyz.values(), *conf.values()])
     return t, {k: v[rows] for k, v in xyz.items()}, {k: v[rows] for k, v in conf.items()}
 
 

@@ -348,9 +348,7 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
     )
     header_rate = float(rate_match.group(1)) if rate_match else None
     col = _read_columns(lines, header_at, delimiter, header_cells, path.name)
-    t, rows = logger_order(
-        _time(col, layout, header_rate, sample_rate_hz, path.name), np.column_stack(list(col.values()))
-    )
+    t, rows = logger_order(_time(col, layout, header_rate, sample_rate_hz, path.name), list(col.values()))
     col = {k: v[rows] for k, v in col.items()}
     header_line = lines[header_at].lower()
     gyro_deg, notes = _gyroscope_in_degrees(col, t, layout, meta, header_line, stated_units, placement)

@@ -751,7 +751,7 @@ class _Files:
         table, t = self.table(group.file)
         assert t is not None
         xyz = np.column_stack([table.numbers(c, self.layout.title) for c in group.columns]) * group.scale
-        t, rows = logger_order(t, xyz)
+        t, rows = logger_order(t, [xyz])
         part = _Part(t, xyz[rows], table.name)
         if group.plus is not None:
             other = self.group(group.plus)
