@@ -52,8 +52,27 @@ def load_trc(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
         raise BadRecording("The TRC recording is not a file.")
     if path.stat().st_size > MAX_BYTES:
         raise BadRecording("The TRC file is larger than 512 MB; split the recording.")
-    text = path.read_bytes().decode("utf-8", errors="replace")
-    lines = text.splitlines()
+    lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+    rate, scale, labels, names_at = _header(lines)
+    data = _data_rows(lines, names_at + 2, len(labels))
+    points = data[:, 2:].reshape(len(data), len(labels), 3) * scale
+    time = data[:, 1]
+    if _planar_pixels(points):
+        xyz, conf = _picture_landmarks(labels, points)
+        coordinates = "image_px"
+    else:
+        xyz, conf = landmarks_from_markers(labels, points, default_up=1)
+        coordinates = "world_m"
+    if np.all(np.isfinite(time)):
+        return PoseArrays(xyz, conf, coordinates, timestamps_s=time, file_rate_hz=rate)
+    frames = data[:, 0]
+    if not np.all(np.isfinite(frames)):
+        raise BadRecording("The TRC file's Time and Frame# columns have gaps; re-export it.")
+    return PoseArrays(xyz, conf, coordinates, frame_numbers=frames, file_rate_hz=rate)
+
+
+def _header(lines: list[str]) -> tuple[float, float, list[str], int]:
+    """(DataRate, metres per unit, marker names, index of the Frame# line) of a TRC file's lines."""
     if not lines or not lines[0].lstrip("\ufeff").startswith("PathFileType"):
         raise BadRecording("The file is not a TRC marker file (its first line is not PathFileType).")
     header_at = next((i for i, line in enumerate(lines[:10]) if line.startswith("DataRate")), None)
@@ -68,7 +87,6 @@ def load_trc(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
         raise BadRecording("The TRC header has no usable DataRate.") from None
     if not np.isfinite(rate) or rate <= 0 or rate > 10000:
         raise BadRecording(f"The TRC header's DataRate {header.get('DataRate')!r} is not a frame rate.")
-    scale = unit_scale(header.get("Units", ""))
     names_at = next(
         (i for i in range(header_at + 2, min(len(lines), header_at + 6)) if lines[i].startswith("Frame#")),
         None,
@@ -78,10 +96,15 @@ def load_trc(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
     labels = [c.strip() for c in _cells(lines[names_at])[2:] if c.strip()]
     if not labels:
         raise BadRecording("The TRC file names no markers.")
-    n_markers = len(labels)
+    return rate, unit_scale(header.get("Units", "")), labels, names_at
+
+
+def _data_rows(lines: list[str], first: int, n_markers: int) -> np.ndarray:
+    """(frames, 2 + 3 n_markers) array of the data lines from ``first`` on: Frame#, Time, then
+    X/Y/Z per marker; NaN where a cell is empty or a row stops early."""
     width = 2 + 3 * n_markers
     rows = []
-    for number, line in enumerate(lines[names_at + 2 :], start=names_at + 3):
+    for number, line in enumerate(lines[first:], start=first + 1):
         if not line.strip():
             continue
         cells = line.split("\t") if "\t" in line else line.split()
@@ -101,20 +124,7 @@ def load_trc(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
         raise BadRecording("The TRC file has a header but no frames.")
     data = np.array(rows, dtype=np.float64)
     data[~np.isfinite(data)] = np.nan
-    points = data[:, 2:].reshape(len(data), n_markers, 3) * scale
-    time = data[:, 1]
-    if _planar_pixels(points):
-        xyz, conf = _picture_landmarks(labels, points)
-        coordinates = "image_px"
-    else:
-        xyz, conf = landmarks_from_markers(labels, points, default_up=1)
-        coordinates = "world_m"
-    if np.all(np.isfinite(time)):
-        return PoseArrays(xyz, conf, coordinates, timestamps_s=time, file_rate_hz=rate)
-    frames = data[:, 0]
-    if not np.all(np.isfinite(frames)):
-        raise BadRecording("The TRC file's Time and Frame# columns have gaps; re-export it.")
-    return PoseArrays(xyz, conf, coordinates, frame_numbers=frames, file_rate_hz=rate)
+    return data
 
 
 def _planar_pixels(points: np.ndarray) -> bool:
