@@ -107,7 +107,7 @@ def _data_rows(lines: list[str], first: int, n_markers: int) -> np.ndarray:
     for number, line in enumerate(lines[first:], start=first + 1):
         if not line.strip():
             continue
-        cells = line.split("\t") if "\t" in line else line.split()
+        cells = _cells(line)
         while len(cells) > width and not cells[-1].strip():
             cells.pop()
         if len(cells) > width:
