@@ -335,14 +335,7 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
         raise BadRecording(f"{path.name} has duplicate column names; re-export it.")
     index = {k: i for i, k in enumerate(keys) if k}
     stated_units = {k: u for k, c in zip(keys, header_cells, strict=True) if (u := _column_unit(c))}
-    if "devicetag" in meta or "movella" in meta or "xsens dot" in meta or "sep=" in meta:
-        layout = "movella_dot"
-    elif any(line.startswith("//") for line in lines[:header_at]):
-        layout = "xsens_mt"
-    elif "sampletimefine" in index and not any(c in index for c, _ in _TIME_COLUMNS):
-        layout = "movella_dot"
-    else:
-        layout = "generic"
+    layout = _dialect(meta, lines[:header_at], index)
     rate_match = re.search(
         r"(?:update rate|outputrate|output rate|sampl\w* rate)\W*([0-9]+(?:\.[0-9]+)?)\s*hz", meta
     )
@@ -353,25 +346,8 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
     header_line = lines[header_at].lower()
     gyro_deg, notes = _gyroscope_in_degrees(col, t, layout, meta, header_line, stated_units, placement)
     acc_scale, acc_note = _accelerometer_scale(col, stated_units, layout, placement)
-    notes += acc_note
-    channels: dict[str, np.ndarray] = {}
-    for axis in "xyz":
-        if f"acc_{axis}" in col:
-            channels[f"acc_{axis}"] = col[f"acc_{axis}"] * acc_scale
-        if f"gyr_{axis}" in col:
-            g = col[f"gyr_{axis}"]
-            channels[f"gyr_{axis}"] = np.radians(g) if gyro_deg else g
-    quat = _orientation(col)
-    if quat is not None:
-        for i, c in enumerate("wxyz"):
-            channels[f"quat_{c}"] = quat[:, i]
-        if "acc_x" not in channels and all(f"freeacc_{a}" in col for a in "xyz"):
-            free = np.column_stack([col[f"freeacc_{a}"] for a in "xyz"])
-            channels.update(zip(("acc_x", "acc_y", "acc_z"), specific_force(quat, free).T, strict=True))
-            notes += (
-                f"The {placement} sensor's file holds orientation and free acceleration (gravity "
-                "removed): the accelerometer's reading was rebuilt from the two.",
-            )
+    channels, rebuilt = _si_channels(col, acc_scale, gyro_deg, placement)
+    notes += acc_note + rebuilt
     if not any(k.startswith(("acc", "gyr", "quat")) for k in channels):
         raise BadRecording(
             f"{path.name} has no accelerometer, gyroscope or orientation columns (Acc_X, Gyr_X, Quat_W, "
@@ -386,6 +362,46 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
             notes += (dead,)
     check_sensor(placement, t, channels, path.name)
     return SensorData(placement, t, channels, layout, header_rate, path.name, notes)
+
+
+def _dialect(meta: str, preamble: list[str], index: dict[str, int]) -> str:
+    """Which exporter wrote a sensor file: ``movella_dot`` (Movella DOT app: its tags, ``sep=``,
+    or a SampleTimeFine clock and no other), ``xsens_mt`` (MT Manager: ``//`` comment lines), or
+    ``generic``; ``meta`` is the lowered text above the column row, ``preamble`` its lines."""
+    if "devicetag" in meta or "movella" in meta or "xsens dot" in meta or "sep=" in meta:
+        return "movella_dot"
+    if any(line.startswith("//") for line in preamble):
+        return "xsens_mt"
+    if "sampletimefine" in index and not any(c in index for c, _ in _TIME_COLUMNS):
+        return "movella_dot"
+    return "generic"
+
+
+def _si_channels(
+    col: dict[str, np.ndarray], acc_scale: float, gyro_deg: bool, placement: str
+) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+    """The file's accelerometer (m/s^2), gyroscope (rad/s) and orientation channels, with the note
+    when the accelerometer had to be rebuilt from orientation and free acceleration."""
+    channels: dict[str, np.ndarray] = {}
+    for axis in "xyz":
+        if f"acc_{axis}" in col:
+            channels[f"acc_{axis}"] = col[f"acc_{axis}"] * acc_scale
+        if f"gyr_{axis}" in col:
+            g = col[f"gyr_{axis}"]
+            channels[f"gyr_{axis}"] = np.radians(g) if gyro_deg else g
+    quat = _orientation(col)
+    if quat is None:
+        return channels, ()
+    for i, c in enumerate("wxyz"):
+        channels[f"quat_{c}"] = quat[:, i]
+    if "acc_x" in channels or not all(f"freeacc_{a}" in col for a in "xyz"):
+        return channels, ()
+    free = np.column_stack([col[f"freeacc_{a}"] for a in "xyz"])
+    channels.update(zip(("acc_x", "acc_y", "acc_z"), specific_force(quat, free).T, strict=True))
+    return channels, (
+        f"The {placement} sensor's file holds orientation and free acceleration (gravity removed): "
+        "the accelerometer's reading was rebuilt from the two.",
+    )
 
 
 def _read_columns(
