@@ -112,21 +112,7 @@ def segment_reps(
     velocity = np.gradient(x, t_s)
     rest = np.percentile(x, 2)
     distance = max(1, int(min_rep_s * rate))
-    floor = max(min_prominence, PROMINENCE_FRACTION * span)
-    peaks, prominences = _excursions(x, rest, floor, distance)
-    if len(peaks):
-        # One rep far deeper than the others (a squatting rep in a set of Romanian deadlifts cut
-        # on the thigh) sets the range, and the floor then drops ordinary reps. Against the set's
-        # typical rep, a lower floor counts them, but only on a signal that holds no bump between
-        # half that floor and it: under an estimator's drift such bumps are many, and the range's
-        # floor keeps them out.
-        lower = max(min_prominence, PROMINENCE_FRACTION * float(np.median(x[peaks] - rest)))
-        if lower < floor:
-            bumps = find_peaks(x, prominence=(lower / 2, lower), distance=distance)[0]
-            if len(bumps) == 0:
-                peaks, prominences = _excursions(x, rest, lower, distance)
-    if len(peaks):
-        peaks = peaks[prominences >= TYPICAL_FRACTION * np.median(prominences)]
+    peaks = _rep_peaks(x, rest, span, min_prominence, distance)
     # Boundaries of the region each peak owns: the lowest point between neighbouring peaks, or
     # the edge of a gap between them (what the bridge drew there is no data).
     valleys = [0] + [int(a + np.argmin(x[a : b + 1])) for a, b in zip(peaks[:-1], peaks[1:], strict=True)]
@@ -175,6 +161,24 @@ def segment_reps(
         rest = max(rows[k + 1]["t_start_s"] - row["t_end_s"], 0.0) if k + 1 < len(rows) else None
         row["bottom_pause_s" if from_bottom else "top_pause_s"] = rest
     return pl.DataFrame(rows, schema=REP_BOUNDARIES)
+
+
+def _rep_peaks(x: np.ndarray, rest: float, span: float, min_prominence: float, distance: int) -> np.ndarray:
+    """Indices of the peaks of ``x`` that are reps (module docstring, "Detection")."""
+    floor = max(min_prominence, PROMINENCE_FRACTION * span)
+    peaks, prominences = _excursions(x, rest, floor, distance)
+    if not len(peaks):
+        return peaks
+    # One rep far deeper than the others (a squatting rep in a set of Romanian deadlifts cut on the
+    # thigh) sets the range, and the floor then drops ordinary reps. Against the set's typical rep,
+    # a lower floor counts them, but only on a signal that holds no bump between half that floor
+    # and it: under an estimator's drift such bumps are many, and the range's floor keeps them out.
+    lower = max(min_prominence, PROMINENCE_FRACTION * float(np.median(x[peaks] - rest)))
+    if lower < floor and len(find_peaks(x, prominence=(lower / 2, lower), distance=distance)[0]) == 0:
+        peaks, prominences = _excursions(x, rest, lower, distance)
+    if not len(peaks):
+        return peaks
+    return peaks[prominences >= TYPICAL_FRACTION * np.median(prominences)]
 
 
 def _excursions(x: np.ndarray, rest: float, floor: float, distance: int) -> tuple[np.ndarray, np.ndarray]:
