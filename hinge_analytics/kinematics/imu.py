@@ -218,6 +218,13 @@ def gravity_up(acc: np.ndarray, rate: float) -> np.ndarray:
         return smooth / np.linalg.norm(smooth, axis=1, keepdims=True)
 
 
+def gravity_turning(acc: np.ndarray, rate: float) -> np.ndarray:
+    """How fast (rad/s, (n, 3)) an accelerometer-only sensor's gravity direction (`gravity_up`)
+    turns: the tilting part of its angular velocity, the rate a gyroscope would read about the
+    horizontal axes. It tells a moving sensor from a still one where there is no gyroscope."""
+    return np.gradient(gravity_up(acc, rate), axis=0) * rate
+
+
 def tilt_onset(accs: list[np.ndarray], rate: float) -> int:
     """First sample where any accelerometer's gravity direction (`gravity_up`) has turned
     ``ONSET_TILT_DEG`` from where it pointed over the first ``STILL_S``: the first rep begins. For
@@ -919,9 +926,12 @@ def imu_angles(
     if gyros:
         onset = movement_onset(gyros, sample_rate_hz)
         settled = n - movement_onset([g[::-1] for g in gyros], sample_rate_hz)
+        turning = gyros
     else:
-        accs = [_channels(frames, p, ACCELEROMETER_CHANNELS, sample_rate_hz) for p in BODY_PLACEMENTS]
-        onset = tilt_onset([a for a in accs if a is not None], sample_rate_hz)
+        read = [_channels(frames, p, ACCELEROMETER_CHANNELS, sample_rate_hz) for p in BODY_PLACEMENTS]
+        accs = [a for a in read if a is not None]
+        onset = tilt_onset(accs, sample_rate_hz)
+        turning = [gravity_turning(a, sample_rate_hz) for a in accs]
     motions = {
         p: m
         for p in BODY_PLACEMENTS
@@ -930,9 +940,14 @@ def imu_angles(
     change = {p: m.tilt for p, m in motions.items()}
     ref = REFERENCE_POSTURES[reference_posture(exercise)]
     out, signs = _body_angles(change, ref, stance_side, n)
-    if gyros and _moving_reference(gyros, sample_rate_hz, onset, settled):
+    if turning and _moving_reference(turning, sample_rate_hz, onset, settled):
         vertical = _vertical_acceleration(motions, n)
         standing = _standing_frames(out["hinge_deg"], vertical, sample_rate_hz)
+        if standing is not None and not gyros:
+            # Tilt from gravity alone holds only while the sensors barely accelerate: a swing's
+            # lockout, the hip snap, is no standing to read it at.
+            standing &= _quasi_static(motions)
+            standing = standing if standing.sum() >= STILL_S * sample_rate_hz else None
         if standing is not None:
             change = {p: c - np.nanmedian(c[standing]) for p, c in change.items()}
             out, signs = _body_angles(change, ref, stance_side, n)
@@ -1053,6 +1068,17 @@ def _vertical_acceleration(motions: dict[str, SensorMotion], n: int) -> np.ndarr
     forces = [(m.force, m.up) for m in motions.values() if m.force is not None]
     vertical = [np.einsum("ij,ij->i", force, up) - GRAVITY for force, up in forces]
     return nanmean_stack(vertical) if vertical else np.full(n, np.nan)
+
+
+def _quasi_static(motions: dict[str, SensorMotion]) -> np.ndarray:
+    """Frames where every sensor's specific force is within ``QUASI_STATIC_G`` of g."""
+    with np.errstate(invalid="ignore"):
+        calm = [
+            np.abs(np.linalg.norm(m.force, axis=1) - GRAVITY) < QUASI_STATIC_G * GRAVITY
+            for m in motions.values()
+            if m.force is not None
+        ]
+    return np.all(calm, axis=0)
 
 
 def _standing_frames(hinge: np.ndarray, vertical_acc: np.ndarray, rate: float) -> np.ndarray | None:
