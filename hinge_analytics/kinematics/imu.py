@@ -293,16 +293,23 @@ def _turning(acc: np.ndarray, mean_rate: np.ndarray, duration_s: float) -> bool:
     the accelerometer's mean over the window's first and last thirds, turns at least ``TURN_SEEN``
     of it. A bias turns nothing the accelerometer sees; a turn about the vertical is left alone,
     since gravity cannot tell it from a bias."""
-    third = max(1, len(acc) // 3)
-    first, last = nanmean(acc[:third]), nanmean(acc[-third:])
+    first, last, seen = _gravity_turn(acc)
     up = first + last
     if not (np.all(np.isfinite(up)) and np.all(np.isfinite(mean_rate))) or np.linalg.norm(up) == 0:
         return False
     up /= np.linalg.norm(up)
     claimed = np.degrees(np.linalg.norm(mean_rate - (mean_rate @ up) * up)) * duration_s * 2 / 3
-    cos = first @ last / (np.linalg.norm(first) * np.linalg.norm(last))
-    seen = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
     return bool(claimed > MIN_TURN_DEG and seen >= TURN_SEEN * claimed)
+
+
+def _gravity_turn(acc: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """A window's mean specific force over its first and its last third, and the angle (deg)
+    between them: how far gravity turned in the sensor across the window (NaN without data)."""
+    third = max(1, len(acc) // 3)
+    first, last = nanmean(acc[:third]), nanmean(acc[-third:])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = first @ last / (np.linalg.norm(first) * np.linalg.norm(last))
+    return first, last, float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
 
 def _quietest(gyr: np.ndarray, w: int, offset: int) -> tuple[slice, float]:
@@ -919,6 +926,8 @@ def imu_angles(
     n = frames.height
     rates = {p: _angular_velocity(frames, p, sample_rate_hz) for p in BODY_PLACEMENTS}
     gyros = [g for g in rates.values() if g is not None]
+    read = {p: _channels(frames, p, ACCELEROMETER_CHANNELS, sample_rate_hz) for p in BODY_PLACEMENTS}
+    accs = {p: a for p, a in read.items() if a is not None}
     # The first and the last movement (read backwards from the end): the still reference lies
     # before the one or, in a recording started mid-rep, after the other (`still_window`; turning
     # rates tell a still end, so recordings without any gyroscope keep the start).
@@ -926,12 +935,8 @@ def imu_angles(
     if gyros:
         onset = movement_onset(gyros, sample_rate_hz)
         settled = n - movement_onset([g[::-1] for g in gyros], sample_rate_hz)
-        turning = gyros
     else:
-        read = [_channels(frames, p, ACCELEROMETER_CHANNELS, sample_rate_hz) for p in BODY_PLACEMENTS]
-        accs = [a for a in read if a is not None]
-        onset = tilt_onset(accs, sample_rate_hz)
-        turning = [gravity_turning(a, sample_rate_hz) for a in accs]
+        onset = tilt_onset(list(accs.values()), sample_rate_hz)
     motions = {
         p: m
         for p in BODY_PLACEMENTS
@@ -940,7 +945,7 @@ def imu_angles(
     change = {p: m.tilt for p, m in motions.items()}
     ref = REFERENCE_POSTURES[reference_posture(exercise)]
     out, signs = _body_angles(change, ref, stance_side, n)
-    if turning and _moving_reference(turning, sample_rate_hz, onset, settled):
+    if _moving_reference(rates, accs, sample_rate_hz, onset, settled):
         vertical = _vertical_acceleration(motions, n)
         standing = _standing_frames(out["hinge_deg"], vertical, sample_rate_hz)
         if standing is not None and not gyros:
@@ -1052,14 +1057,26 @@ def _body_angles(
     return out, signs
 
 
-def _moving_reference(gyros: list[np.ndarray], rate: float, onset: int, settled: int | None) -> bool:
-    """Whether the sensors' still windows (`still_window`) hold movement: a recording that moves
-    from its first half second and is not still after the set either (a logger started with the
-    first rep and stopped with the last). Its reference is then a posture inside a rep."""
-    if onset >= max(2, int(round(STILL_S * rate))):
-        return False
-    means = [np.nanmean(np.linalg.norm(g[still_window(g, rate, onset, settled)], axis=1)) for g in gyros]
-    return bool(np.nanmedian(means) > STILL_RAD_S)
+def _moving_reference(
+    rates: dict[str, np.ndarray | None],
+    accs: dict[str, np.ndarray],
+    rate: float,
+    onset: int,
+    settled: int | None,
+) -> bool:
+    """Whether a sensor's still window (`still_window`, chosen on its gyroscope where it has one)
+    holds a rep: gravity turns at least ``ONSET_TILT_DEG`` in it, between the means of its first
+    and last thirds. A recording that moves from its first half second and is not still after the
+    set either (a logger started with the first rep and stopped with the last) then has its
+    reference inside a rep. Read on gravity, a gyroscope's bias (0.2 rad/s on one of the real
+    squat set's boards) is no movement, and a sensor without a gyroscope is judged the same way.
+    Any one sensor decides: in a good morning the legs barely move."""
+    for p, acc in accs.items():
+        gyr = rates.get(p)
+        window = still_window(gravity_turning(acc, rate) if gyr is None else gyr, rate, onset, settled)
+        if _gravity_turn(acc[window])[2] >= ONSET_TILT_DEG:
+            return True
+    return False
 
 
 def _vertical_acceleration(motions: dict[str, SensorMotion], n: int) -> np.ndarray:
