@@ -533,10 +533,12 @@ def _motion(
     # turning segment's axis is set by what is left of the bias either way).
     moves = movement_onset([raw_gyr], rate) if onset is None else onset
     fused = raw_gyr - gyro_bias(acc, raw_gyr, t_s, up_ref, still, moves, bias)
-    no_rest = still.start >= moves and still.stop < len(t_s) / 2  # still at neither end
-    up = _two_way_fusion(acc, fused, t_s, up_ref, from_start=still.start < moves or no_rest)
-    if no_rest:
-        # The window's mean specific force holds a rep's own acceleration (13 deg off gravity in a
+    # A window after the first movement, in the recording's first half: no rest before the set,
+    # and the window may be inside a rep.
+    after_onset = still.start >= moves and still.stop < len(t_s) / 2
+    up = _two_way_fusion(acc, fused, t_s, up_ref, from_start=still.start < moves or after_onset)
+    if after_onset:
+        # A rep's own acceleration is in the window's mean specific force (13 deg off gravity in a
         # simulated deadlift): the tilt is measured from where the fusion, pulled to gravity all
         # through the set, puts up there.
         up_ref = nanmean(up[still])
