@@ -89,6 +89,34 @@ def test_asymmetry_needs_relative_and_absolute_difference(tmp_path):
     assert "knee 25° left, 15° right (romanian_deadlift)" in detail  # degrees, not an SI
 
 
+def test_left_and_right_are_compared_only_where_each_leg_is_measured_apart(tmp_path):
+    # One camera guesses the far leg (real side and oblique clips: knees 15-35 deg apart), so a
+    # video never flags an asymmetry; IMUs and markers from several cameras do. An athlete's
+    # share of flagged sessions counts the sessions that measured both legs.
+    rows = []
+    single_camera = {"format": "mediapipe_csv", "sensors": "image_px"}
+    worn_on_legs = {"modality": "imu", "format": "imu_csv", "sensors": "thigh_left,thigh_right"}
+    for week in range(4):
+        video = set_rows("video", week, ["good"] * 6, knee=(45.0, 75.0))
+        rows += [{**r, **single_camera} for r in video]
+        worn = set_rows("mixed", week, ["good"] * 6, knee=(25.0, 15.0))
+        if week == 0:
+            rows += [{**r, **worn_on_legs} for r in worn]
+        else:
+            rows += [{**r, **single_camera} for r in worn]
+    lake = make_lake(tmp_path, rows)
+    sessions = sessions_of(lake)
+    assert not sessions.filter(pl.col("athlete_id") == "video")["knee_asymmetry_flag"].any()
+    assert sessions.filter(pl.col("athlete_id") == "video")["knee_left_deg"].is_null().all()
+    mixed = sessions.filter(pl.col("athlete_id") == "mixed")
+    assert mixed["knee_sides_measured"].to_list() == [True, False, False, False]
+    with connect(lake) as con:
+        flags = athlete_flags(con)
+    assert flags.filter(pl.col("asymmetry_flag"))["athlete_id"].to_list() == ["mixed"]
+    share = dict(zip(flags["athlete_id"], flags["share_sessions_asymmetric"], strict=True))
+    assert share["mixed"] == 1.0 and share["video"] is None  # of the sessions that measured both legs
+
+
 def test_one_measured_knee_stands_for_both_in_the_session_means(tmp_path):
     """A side view with the far leg hidden measures the near knee only: the session's mean peak
     knee flexion is that knee's, not empty while its maximum is filled."""

@@ -32,7 +32,8 @@ def weekly(tmp_path_factory) -> dict:
     asymmetric, A003 too heavy too soon), run once through the scheduled flow with the shipped model."""
     root = tmp_path_factory.mktemp("weekly")
     batch = root / "inbox" / "2026-09"
-    simulate_team(batch, athletes=3, sessions=6, exercises=("romanian_deadlift",), seed=3)
+    # markers from several cameras measure both legs; a single camera's far leg is a guess
+    simulate_team(batch, athletes=3, sessions=6, exercises=("romanian_deadlift",), formats=("trc",), seed=3)
     lake, reports = root / "lake", root / "reports"
     result = weekly_flow(manifest_dir=str(root / "inbox"), lake_root=str(lake), reports_dir=str(reports))
     return {"root": root, "batch": batch, "lake": lake, "reports": reports, "result": result}

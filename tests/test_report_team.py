@@ -150,7 +150,9 @@ def one_session(tmp_path_factory):
     unreadable one of A002's; the quarantine table records athletes (as a schema with
     ``athlete_id``/``session_date`` columns does)."""
     root = tmp_path_factory.mktemp("one")
-    manifest = simulate_team(root / "batch", athletes=2, sessions=1, exercises=("deadlift",), seed=1)
+    manifest = simulate_team(
+        root / "batch", athletes=2, sessions=1, exercises=("deadlift",), formats=("trc",), seed=1
+    )
     (root / "batch" / "garbage.csv").write_text("not,a,recording\n1,2,3\n")
     with manifest.open("a") as handle:
         handle.write("lost-1,recordings/lost.csv,A001,2026-09-07,deadlift,,,,,,\n")

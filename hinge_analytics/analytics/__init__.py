@@ -17,10 +17,13 @@ given) L comes from the left-stance sets' left leg and R from the right-stance s
 SI = 100 (L - R) / (0.5 (L + R)) (SPEC.md; positive = left larger). A metric is flagged when
 ``|SI| > 10 %`` **and** ``|L - R| >= 5 deg`` **and** each side has at least 4 reps. The absolute
 guard matters for small angles: an RDL knee bends ~20 deg, where 2 deg of pose-estimator noise
-already reads as SI = 10 %. An athlete is flagged asymmetric in a period when, for some exercise
-and metric, at least half of their sessions of that exercise in the period are flagged (a
-persistent pattern, not one noisy session; a 9 deg knee difference is 40 % of an RDL's knee bend
-but under 10 % of a deadlift's, so exercises are judged separately).
+already reads as SI = 10 %. Sides are compared only in recordings that measure each leg on its
+own (IMUs, or markers triangulated from several cameras: TRC or C3D in metres): a single camera
+hides or foreshortens the far leg and the estimator guesses it (real side and oblique clips read
+the two knees 15-35 deg apart). An athlete is flagged asymmetric in a period when, for some
+exercise and metric, at least half of their sessions of that exercise in the period that measured
+both legs are flagged (a persistent pattern, not one noisy session; a 9 deg knee difference is 40 %
+of an RDL's knee bend but under 10 % of a deadlift's, so exercises are judged separately).
 
 Too heavy, too soon (per athlete x exercise, at each session). The rolling window is the session
 and the same exercise's sessions in the 27 days before it (4 weeks). Least-squares slopes over the

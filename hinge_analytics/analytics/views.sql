@@ -13,7 +13,8 @@
 --
 -- Flag rules (documented in hinge_analytics/analytics/__init__.py, constants in the macros below):
 --   asymmetry:  |SI| > 10 %  AND  |L - R| >= 5 deg  AND  >= 4 reps per side, per metric and session;
---     an athlete is asymmetric when that holds in >= half of their sessions of some exercise.
+--     an athlete is asymmetric when that holds in >= half of their sessions of some exercise in
+--     which both legs were measured apart (IMUs, multi-camera markers; never a single camera).
 --   too heavy, too soon: over the rolling 28-day window ending at a session (>= 3 sessions of the
 --     exercise): top load rises >= 5 %/week AND (share of good reps falls >= 3 points/week OR
 --     back rounding rises >= 2 deg/week).
@@ -59,6 +60,12 @@ CREATE OR REPLACE TEMP MACRO symmetry_index(l, r) AS
 CREATE OR REPLACE TEMP MACRO is_asymmetric(l, r, n_left, n_right) AS
     coalesce(abs(symmetry_index(l, r)) > {ASYMMETRY_SI_PCT} AND abs(l - r) >= {ASYMMETRY_MIN_DIFF_DEG}
              AND least(n_left, n_right) >= {ASYMMETRY_MIN_REPS}, false);
+-- Left and right are compared only where each leg is measured on its own: IMUs on the legs, or
+-- markers triangulated from several cameras (TRC or C3D in metres). A single camera sees the far
+-- leg hidden or foreshortened and the estimator guesses it: real side and oblique clips read the
+-- two knees 15-35 deg apart in every rep (docs/validation-2026-12-06.md).
+CREATE OR REPLACE TEMP MACRO measures_both_legs(modality, format, sensors) AS
+    coalesce(modality = 'imu' OR (format IN ('trc', 'c3d') AND sensors = 'world_m'), false);
 -- Shares of good and of uncertain reps: over every labelled rep, an 'uncertain' one included (a
 -- share over the confident reps alone reads 75 % good for 3 good reps in 22 when 18 are uncertain).
 -- Reps not labelled yet (no `hinge predict` since they were ingested) do not count.
@@ -135,14 +142,20 @@ CREATE OR REPLACE TEMP VIEW session_angles AS
 WITH sided AS (
     SELECT c.athlete_id, c.session_date, c.exercise, r.*,
         coalesce(r.peak_upper_back_rounding_deg, r.peak_thoracic_flexion_deg) AS peak_back_rounding_deg,
-        CASE WHEN c.side IS NULL OR c.side = 'left' THEN r.peak_knee_flexion_left_deg END AS knee_l,
-        CASE WHEN c.side IS NULL OR c.side = 'right' THEN r.peak_knee_flexion_right_deg END AS knee_r,
-        CASE WHEN c.side IS NULL OR c.side = 'left' THEN r.peak_hip_flexion_left_deg END AS hip_l,
-        CASE WHEN c.side IS NULL OR c.side = 'right' THEN r.peak_hip_flexion_right_deg END AS hip_r,
-        CASE WHEN c.side IS NULL OR c.side = 'left' THEN r.peak_ankle_dorsiflexion_left_deg END AS ankle_l,
-        CASE WHEN c.side IS NULL OR c.side = 'right' THEN r.peak_ankle_dorsiflexion_right_deg END AS ankle_r
+        CASE WHEN left_seen THEN r.peak_knee_flexion_left_deg END AS knee_l,
+        CASE WHEN right_seen THEN r.peak_knee_flexion_right_deg END AS knee_r,
+        CASE WHEN left_seen THEN r.peak_hip_flexion_left_deg END AS hip_l,
+        CASE WHEN right_seen THEN r.peak_hip_flexion_right_deg END AS hip_r,
+        CASE WHEN left_seen THEN r.peak_ankle_dorsiflexion_left_deg END AS ankle_l,
+        CASE WHEN right_seen THEN r.peak_ankle_dorsiflexion_right_deg END AS ankle_r
     FROM reps_raw r
-    JOIN recordings_raw c USING (recording_id, ingest_id)
+    JOIN (
+        -- unilateral work: each side from its own stance leg's sets
+        SELECT *,
+            measures_both_legs(modality, format, sensors) AND (side IS NULL OR side = 'left') AS left_seen,
+            measures_both_legs(modality, format, sensors) AND (side IS NULL OR side = 'right') AS right_seen
+        FROM recordings_raw
+    ) c USING (recording_id, ingest_id)
 )
 SELECT
     athlete_id, session_date, exercise,
@@ -238,6 +251,10 @@ CREATE OR REPLACE TEMP VIEW session_sym AS
 SELECT
     * EXCLUDE (knee_left_n, knee_right_n, hip_left_n, hip_right_n, ankle_left_n, ankle_right_n),
     share_good_first_third - share_good_last_third AS form_decay,
+    -- whether the session could show an asymmetry at all (enough reps of each leg, measured apart)
+    least(knee_left_n, knee_right_n) >= {ASYMMETRY_MIN_REPS} AS knee_sides_measured,
+    least(hip_left_n, hip_right_n) >= {ASYMMETRY_MIN_REPS} AS hip_sides_measured,
+    least(ankle_left_n, ankle_right_n) >= {ASYMMETRY_MIN_REPS} AS ankle_sides_measured,
     symmetry_index(knee_left_deg, knee_right_deg) AS knee_si_pct,
     symmetry_index(hip_left_deg, hip_right_deg) AS hip_si_pct,
     symmetry_index(ankle_left_deg, ankle_right_deg) AS ankle_si_pct,
@@ -313,13 +330,13 @@ per_exercise AS (
         athlete_id,
         exercise,
         concat_ws(', ',
-            CASE WHEN avg(knee_asymmetry_flag::INT) >= 0.5 THEN side_by_side('knee',
+            CASE WHEN avg(knee_asymmetry_flag::INT) FILTER (WHERE knee_sides_measured) >= 0.5 THEN side_by_side('knee',
                 median(knee_left_deg) FILTER (WHERE knee_asymmetry_flag),
                 median(knee_right_deg) FILTER (WHERE knee_asymmetry_flag), exercise) END,
-            CASE WHEN avg(hip_asymmetry_flag::INT) >= 0.5 THEN side_by_side('hip',
+            CASE WHEN avg(hip_asymmetry_flag::INT) FILTER (WHERE hip_sides_measured) >= 0.5 THEN side_by_side('hip',
                 median(hip_left_deg) FILTER (WHERE hip_asymmetry_flag),
                 median(hip_right_deg) FILTER (WHERE hip_asymmetry_flag), exercise) END,
-            CASE WHEN avg(ankle_asymmetry_flag::INT) >= 0.5 THEN side_by_side('ankle',
+            CASE WHEN avg(ankle_asymmetry_flag::INT) FILTER (WHERE ankle_sides_measured) >= 0.5 THEN side_by_side('ankle',
                 median(ankle_left_deg) FILTER (WHERE ankle_asymmetry_flag),
                 median(ankle_right_deg) FILTER (WHERE ankle_asymmetry_flag), exercise) END
         ) AS detail
@@ -340,7 +357,8 @@ SELECT
     sum(n_good) / nullif(sum(reps - n_unlabelled), 0) AS share_good,
     sum(n_uncertain) / nullif(sum(reps - n_unlabelled), 0) AS share_uncertain,
     mode(most_common_mistake) AS most_common_mistake,
-    avg(asymmetry_flag::INT) AS share_sessions_asymmetric,
+    avg(asymmetry_flag::INT) FILTER (WHERE knee_sides_measured OR hip_sides_measured OR ankle_sides_measured)
+        AS share_sessions_asymmetric,
     any_value(a.asymmetry_detail) IS NOT NULL AS asymmetry_flag,
     any_value(a.asymmetry_detail) AS asymmetry_detail,
     bool_or(too_heavy_too_soon) AS too_heavy_too_soon,

@@ -365,8 +365,9 @@ def _asymmetry(sessions: pl.DataFrame) -> str:
     measured = sessions.filter(pl.any_horizontal(pl.col(SI_COLUMNS).is_not_null()))
     if measured.height == 0:
         return (
-            "<p>No left/right comparison: these recordings give no per-side angles (e.g. one camera "
-            "from the side, or IMUs without left and right leg sensors).</p>"
+            "<p>No left/right comparison: these recordings do not measure each leg on its own. One "
+            "camera hides or foreshortens the far leg and the pose estimator guesses it; IMUs on both "
+            "legs, or markers from several cameras, measure both.</p>"
         )
     if measured["session_date"].n_unique() >= 2:
         return asymmetry_plot(sessions, analytics.ASYMMETRY_SI_PCT)

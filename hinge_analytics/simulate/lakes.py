@@ -97,16 +97,18 @@ def write_rep_rows(lake: Lake, reps: pl.DataFrame, ingest_id: str = "synthetic")
     """Write one row per rep (recording metadata + rep metrics + label/cue/confidence) as the
     ``recordings``, ``reps`` and ``predictions`` tables of ``lake`` (appended, one commit each)."""
     lake.create()
+    # Unless the rows say otherwise, markers triangulated from several cameras: both legs measured.
+    source = {"modality": "pose", "format": "trc", "sensors": "world_m"}
     reps = reps.with_columns(
         ingest_id=pl.lit(ingest_id),
         pipeline_version=pl.lit("synthetic"),
         model_version=pl.lit("synthetic"),
         predicted_label=pl.col("label"),
         predicted_at=pl.lit(dt.datetime.now(dt.UTC)),
-        modality=pl.lit("pose"),
+        **{k: pl.lit(v) for k, v in source.items() if k not in reps.columns},
     )
     recordings = reps.group_by("recording_id", maintain_order=True).agg(
-        *(pl.first(c) for c in (*RECORDING_FIELDS, "ingest_id", "pipeline_version", "modality")),
+        *(pl.first(c) for c in (*RECORDING_FIELDS, "ingest_id", "pipeline_version", *source)),
         n_reps=pl.len(),
     )
     lake.append("reps", reps)
