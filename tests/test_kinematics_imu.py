@@ -266,7 +266,7 @@ def test_a_recording_without_any_rest_finds_standing_where_the_body_is_highest(
     # hinge's extreme at which the body is highest (vertical acceleration against the hinge's
     # curvature). Fused from the gyroscope, the tilt also drifted 14 deg while the fusion carried
     # a start taken from a moving accelerometer (`_two_way_fusion`); accelerometers alone, with no
-    # gyroscope to tell that the set never rests (`gravity_turning`), read 38-61 deg off.
+    # gyroscope to tell that the set never rests (`_moving_reference`), read 38-61 deg off.
     _, full, _ = _imu_set(exercise, 50.0, seed=seed, quats=quats, no_gyro=no_gyro)
     start = full[0]["t_start_s"] + 0.5
     stop = full[-1]["t_start_s"] + 0.3

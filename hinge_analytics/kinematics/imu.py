@@ -218,13 +218,6 @@ def gravity_up(acc: np.ndarray, rate: float) -> np.ndarray:
         return smooth / np.linalg.norm(smooth, axis=1, keepdims=True)
 
 
-def gravity_turning(acc: np.ndarray, rate: float) -> np.ndarray:
-    """How fast (rad/s, (n, 3)) an accelerometer-only sensor's gravity direction (`gravity_up`)
-    turns: the tilting part of its angular velocity, the rate a gyroscope would read about the
-    horizontal axes. It tells a moving sensor from a still one where there is no gyroscope."""
-    return np.gradient(gravity_up(acc, rate), axis=0) * rate
-
-
 def tilt_onset(accs: list[np.ndarray], rate: float) -> int:
     """First sample where any accelerometer's gravity direction (`gravity_up`) has turned
     ``ONSET_TILT_DEG`` from where it pointed over the first ``STILL_S``: the first rep begins. For
@@ -471,6 +464,7 @@ class SensorMotion:
     axis: np.ndarray  # (3,) unit medio-lateral axis, sign arbitrary
     gyr: np.ndarray | None  # (n, 3) bias-corrected angular velocity, rad/s (None: no gyroscope)
     valid: np.ndarray  # (n,) samples with an accelerometer reading
+    still: slice  # the window ``up_ref`` is read over (`still_window`)
     # (n, 3) specific force, m/s^2, offset-corrected where a gyroscope allows and scaled to read g
     # at rest (None: no accelerometer)
     force: np.ndarray | None = None
@@ -490,7 +484,9 @@ def sensor_motion(
     """One sensor's sagittal tilt change with the up vectors, still reference, medio-lateral axis
     and bias-corrected gyroscope it comes from; None without an accelerometer or an orientation
     output."""
-    return _motion(frames, placement, rate, onset, None, _angular_velocity(frames, placement, rate))
+    gyr = _angular_velocity(frames, placement, rate)
+    acc = _channels(frames, placement, ACCELEROMETER_CHANNELS, rate)
+    return _motion(frames, placement, rate, onset, None, gyr, acc)
 
 
 def _motion(
@@ -500,11 +496,12 @@ def _motion(
     onset: int | None,
     settled: int | None,
     gyr: np.ndarray | None,
+    acc: np.ndarray | None,
 ) -> SensorMotion | None:
-    """`sensor_motion` given the sensor's angular velocity (`_angular_velocity`: read once per
-    sensor by `imu_angles`, which also needs it for the movement onset) and the sample after the
-    last movement (``settled``, for `still_window`)."""
-    acc = _channels(frames, placement, ACCELEROMETER_CHANNELS, rate)
+    """`sensor_motion` given the sensor's angular velocity (`_angular_velocity`) and accelerometer
+    (`_channels`), read once per sensor by `imu_angles`, which also needs them for the movement
+    onset and the reference test, and the sample after the last movement (``settled``, for
+    `still_window`)."""
     if acc is not None and gyr is None:
         return gravity_motion(acc, rate, onset)
     oriented = orientation_motion(frames, placement, rate, onset, gyr, settled)
@@ -547,7 +544,7 @@ def _motion(
     tilt = lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
     valid = np.isfinite(acc).all(axis=1)
     tilt[~valid] = np.nan  # a logging gap: the filter only held its state
-    return SensorMotion(tilt, up, up_ref, axis, gyr, valid, acc)
+    return SensorMotion(tilt, up, up_ref, axis, gyr, valid, still, acc)
 
 
 def _two_way_fusion(
@@ -748,7 +745,7 @@ def orientation_motion(
     gyr = gyr - first_bias(gyr, up, still, rate)
     axis = mediolateral_axis(gyr, up_ref)
     tilt = lowpass(tilt_change_deg(up, up_ref, axis), rate, DEFAULT_CUTOFF_HZ)
-    return SensorMotion(tilt, up, up_ref, axis, gyr, np.ones(len(up), dtype=bool))
+    return SensorMotion(tilt, up, up_ref, axis, gyr, np.ones(len(up), dtype=bool), still)
 
 
 def gravity_motion(acc: np.ndarray, rate: float, onset: int | None = None) -> SensorMotion:
@@ -770,7 +767,7 @@ def gravity_motion(acc: np.ndarray, rate: float, onset: int | None = None) -> Se
     finite = np.all(np.isfinite(up), axis=1)
     _, _, vt = np.linalg.svd(up[finite], full_matrices=False)
     tilt = tilt_change_deg(up, up_ref, vt[-1])
-    return SensorMotion(tilt, up, up_ref, vt[-1], None, finite, _to_gravity(acc))
+    return SensorMotion(tilt, up, up_ref, vt[-1], None, finite, still, _to_gravity(acc))
 
 
 def _to_gravity(acc: np.ndarray) -> np.ndarray:
@@ -942,12 +939,12 @@ def imu_angles(
     motions = {
         p: m
         for p in BODY_PLACEMENTS
-        if (m := _motion(frames, p, sample_rate_hz, onset, settled, rates[p])) is not None
+        if (m := _motion(frames, p, sample_rate_hz, onset, settled, rates[p], read[p])) is not None
     }
     change = {p: m.tilt for p, m in motions.items()}
     ref = REFERENCE_POSTURES[reference_posture(exercise)]
     out, signs = _body_angles(change, ref, stance_side, n)
-    if _moving_reference(rates, accs, sample_rate_hz, onset, settled):
+    if _moving_reference(motions, accs):
         vertical = _vertical_acceleration(motions, n)
         standing = _standing_frames(out["hinge_deg"], vertical, sample_rate_hz)
         if standing is not None and not gyros:
@@ -1059,26 +1056,17 @@ def _body_angles(
     return out, signs
 
 
-def _moving_reference(
-    rates: dict[str, np.ndarray | None],
-    accs: dict[str, np.ndarray],
-    rate: float,
-    onset: int,
-    settled: int | None,
-) -> bool:
-    """Whether a sensor's still window (`still_window`, chosen on its gyroscope where it has one)
-    holds a rep: gravity turns at least ``ONSET_TILT_DEG`` in it, between the means of its first
-    and last thirds. A recording that moves from its first half second and is not still after the
-    set either (a logger started with the first rep and stopped with the last) then has its
-    reference inside a rep. Read on gravity, a gyroscope's bias (0.2 rad/s on one of the real
-    squat set's boards) is no movement, and a sensor without a gyroscope is judged the same way.
-    Any one sensor decides: in a good morning the legs barely move."""
-    for p, acc in accs.items():
-        gyr = rates.get(p)
-        window = still_window(gravity_turning(acc, rate) if gyr is None else gyr, rate, onset, settled)
-        if _gravity_turn(acc[window])[2] >= ONSET_TILT_DEG:
-            return True
-    return False
+def _moving_reference(motions: dict[str, SensorMotion], accs: dict[str, np.ndarray]) -> bool:
+    """Whether a sensor's reference window (`SensorMotion.still`) holds a rep: its accelerometer's
+    gravity turns at least ``ONSET_TILT_DEG`` in it, between the means of the window's first and
+    last thirds. A recording that moves from its first half second and is not still after the set
+    either (a logger started with the first rep and stopped with the last) then has its reference
+    inside a rep. Read on gravity, a gyroscope's bias (0.2 rad/s on one of the real squat set's
+    boards) is no movement, and a sensor without a gyroscope is judged the same way. Any one
+    sensor decides: in a good morning the legs barely move."""
+    return any(
+        _gravity_turn(accs[p][m.still])[2] >= ONSET_TILT_DEG for p, m in motions.items() if p in accs
+    )
 
 
 def _vertical_acceleration(motions: dict[str, SensorMotion], n: int) -> np.ndarray:
