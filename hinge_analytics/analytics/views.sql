@@ -57,9 +57,12 @@ CREATE OR REPLACE TEMP MACRO symmetry_index(l, r) AS
     100 * (l - r) / nullif(0.5 * (l + r), 0);
 -- Small angles make SI explode (RDL knee ~20 deg: 2 deg of noise is already 10 %), so a metric is
 -- asymmetric only when the relative AND the absolute difference are large, on enough reps.
+-- A session can show an asymmetry at all when each side rests on enough reps.
+CREATE OR REPLACE TEMP MACRO sides_measured(n_left, n_right) AS
+    coalesce(least(n_left, n_right) >= {ASYMMETRY_MIN_REPS}, false);
 CREATE OR REPLACE TEMP MACRO is_asymmetric(l, r, n_left, n_right) AS
     coalesce(abs(symmetry_index(l, r)) > {ASYMMETRY_SI_PCT} AND abs(l - r) >= {ASYMMETRY_MIN_DIFF_DEG}
-             AND least(n_left, n_right) >= {ASYMMETRY_MIN_REPS}, false);
+             AND sides_measured(n_left, n_right), false);
 -- Left and right are compared only where each leg is measured on its own: IMUs on the legs, or
 -- markers triangulated from several cameras (TRC or C3D in metres). A single camera sees the far
 -- leg hidden or foreshortened and the estimator guesses it: real side and oblique clips read the
@@ -251,10 +254,9 @@ CREATE OR REPLACE TEMP VIEW session_sym AS
 SELECT
     * EXCLUDE (knee_left_n, knee_right_n, hip_left_n, hip_right_n, ankle_left_n, ankle_right_n),
     share_good_first_third - share_good_last_third AS form_decay,
-    -- whether the session could show an asymmetry at all (enough reps of each leg, measured apart)
-    least(knee_left_n, knee_right_n) >= {ASYMMETRY_MIN_REPS} AS knee_sides_measured,
-    least(hip_left_n, hip_right_n) >= {ASYMMETRY_MIN_REPS} AS hip_sides_measured,
-    least(ankle_left_n, ankle_right_n) >= {ASYMMETRY_MIN_REPS} AS ankle_sides_measured,
+    sides_measured(knee_left_n, knee_right_n) AS knee_sides_measured,
+    sides_measured(hip_left_n, hip_right_n) AS hip_sides_measured,
+    sides_measured(ankle_left_n, ankle_right_n) AS ankle_sides_measured,
     symmetry_index(knee_left_deg, knee_right_deg) AS knee_si_pct,
     symmetry_index(hip_left_deg, hip_right_deg) AS hip_si_pct,
     symmetry_index(ankle_left_deg, ankle_right_deg) AS ankle_si_pct,
