@@ -320,3 +320,32 @@ def test_mistake_shapes_leave_the_rest_of_a_seed_alone(tmp_path):
         .to_series()
     )
     assert moved.filter(mistakes).any() and not moved.filter(~mistakes).any()
+
+
+def test_an_athlete_who_looks_ahead_extends_the_neck_at_the_bottom_only():
+    """Gaze is the athlete's style: the ear -> shoulder line against the trunk (what pose reads as
+    upper-back rounding) turns back by the gaze at the bottom and not at all standing; the spine
+    and everything below it move as before."""
+    from hinge_analytics.kinematics.pose import tilt_deg
+
+    def rounding(gaze: float) -> tuple[np.ndarray, np.ndarray]:
+        plan = SetPlan(
+            "romanian_deadlift", [RepPlan("good", 0.0)], fidget=False, sway_deg=0.0, gaze_deg=gaze
+        )
+        time, pose, _ = simulate_set(plan, 100.0, np.random.default_rng(3))
+        pts = forward_kinematics(pose, Anthropometry(1.75))
+        mid = {k: (pts[f"{k}_left"] + pts[f"{k}_right"]) / 2 for k in ("hip", "shoulder", "ear")}
+        forward = np.array([1.0, 0.0, 0.0])
+        trunk = tilt_deg(mid["hip"], mid["shoulder"], forward)
+        return pose.trunk_chord, tilt_deg(mid["shoulder"], mid["ear"], forward) - trunk
+
+    trunk, neutral = rounding(0.0)
+    same_trunk, ahead = rounding(30.0)
+    np.testing.assert_allclose(trunk, same_trunk)
+    bottom, standing = int(np.argmax(trunk)), int(np.argmin(trunk))
+    assert abs(abs(neutral[bottom] - ahead[bottom]) - 30.0) < 1.0
+    assert abs(neutral[standing] - ahead[standing]) < 1.0
+    streams = [(np.random.default_rng(i), np.random.default_rng([i, 2])) for i in range(50)]
+    regimes = [rz.draw_regime(rng, "deadlift", "trc", styles=styles) for rng, styles in streams]
+    gazes = [g.plan.gaze_deg for g in regimes]
+    assert min(gazes) >= rz.GAZE_DEG[0] and max(gazes) <= rz.GAZE_DEG[1] and np.ptp(gazes) > 20

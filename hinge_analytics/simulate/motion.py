@@ -168,6 +168,8 @@ class SetPlan:
     sway_deg: float = 0.5  # quiet-standing trunk sway amplitude (0.3 Hz)
     heading_deg: float = 2.0  # slow turn about the vertical (out of the camera's plane) amplitude
     roll_deg: float = 1.5  # side-to-side trunk lean amplitude (0.2 Hz; the IMUs feel it)
+    # athlete style: the neck extends this far at the bottom to look ahead rather than at the floor
+    gaze_deg: float = 0.0
 
 
 @dataclass
@@ -516,7 +518,7 @@ def _pose_from_progress(
         trunk_chord=trunk,
         lumbar_flexion=value["lumbar"] * spine**2 + top_lumbar,
         thoracic_flexion=value["thoracic"] * spine,
-        neck_flexion=value["neck"] * spine,
+        neck_flexion=value["neck"] * spine - plan.gaze_deg * np.clip(p, 0.0, None),
         shoulder_protraction=value["protraction"] * spine,
         heading_deg=plan.heading_deg * np.sin(2 * np.pi * time / max(time[-1], 1.0) + rng.uniform(0, 6.3)),
         stance_side=plan.stance_side,

@@ -19,6 +19,8 @@ independently, the things real recordings vary in (domain randomisation: Tobin e
   defines the label within +-25 % of the team simulator's, what comes with it 0-2x, the spine
   giving way early or late in the descent: `draw_mistake_shape`), and a lean-back of 4-15 deg at
   lockout in some others, labelled `hyperextension` as SPEC.md's taxonomy has it;
+- style: where the athlete looks at the bottom, from the floor ahead to straight ahead (the neck
+  extended 0-45 deg, `GAZE_DEG`), as real lifters do;
 - exercise: all six of ``schema.EXERCISES``; a single-leg RDL's manifest ``side`` is its stance leg;
 - pose: a camera on either side (athlete facing image-left or -right), yawed up to 35 deg
   (oblique), rolled up to 10 deg, pitched, portrait or landscape; 15-120 fps with dropped frames
@@ -83,6 +85,12 @@ SWING_PHASE_S = (0.35, 1.0)
 ISOMETRIC_S = (10.0, 20.0)
 PARTIAL_ROM = (0.4, 0.7)
 LEAN_BACK_DEG = (4.0, 15.0)  # lean-back past standing at lockout, when a rep has one
+# Where the athlete looks at the bottom: from the floor ahead (neck neutral, the team simulator's
+# head) to straight ahead, which a trunk leaning 60-70 deg needs 45 deg of neck extension or more
+# for. Real lifters' ear -> shoulder line, against the trunk, reads up to 35 deg more extended than
+# the team simulator's good reps (deadlifts about 33, an RDL 16, good mornings about 0: SmartLift
+# and real videos, `bench/shift.py`).
+GAZE_DEG = (0.0, 45.0)
 # A mistake's shape (`draw_mistake_shape`): the components that make it what its label says, as
 # `motion._bottom_targets` names them, vary less than the ones that come with it.
 DEFINING_COMPONENTS: dict[str, tuple[str, ...]] = {
@@ -123,6 +131,7 @@ REGIME_COLUMNS: dict[str, pl.DataType] = {
     "sway_deg": pl.Float64,
     "heading_drift_deg": pl.Float64,
     "body_roll_deg": pl.Float64,
+    "gaze_deg": pl.Float64,
     "eccentric_s": pl.Float64,  # the set's base tempo; each rep varies by tempo_cv
     "concentric_s": pl.Float64,
     "tempo_cv": pl.Float64,
@@ -320,11 +329,13 @@ def draw_plan(
     exercise: str,
     max_reps: int = 12,
     shapes: np.random.Generator | None = None,
+    styles: np.random.Generator | None = None,
 ) -> tuple[SetPlan, dict[str, object], list[dict]]:
     """The set's motion: 1-``max_reps`` reps with their own tempo, depth, lean-back and label.
     ``shapes``: the stream mistake shapes are drawn from (`draw_mistake_shape`); None keeps every
-    mistake at the team simulator's shape."""
-    swing = EXERCISE_PROFILES[exercise].swing
+    mistake at the team simulator's shape. ``styles``: the stream the athlete's style is drawn from
+    (where they look, `GAZE_DEG`); None keeps the team simulator's neutral head."""
+    swing, supine = EXERCISE_PROFILES[exercise].swing, EXERCISE_PROFILES[exercise].supine
     n_reps = int(rng.integers(1, max_reps + 1))
     phase = SWING_PHASE_S if swing else PHASE_S
     ecc_base, con_base = _log_uniform(rng, *phase), _log_uniform(rng, *phase)
@@ -420,6 +431,8 @@ def draw_plan(
         sway_deg=float(rng.uniform(0.2, 1.5)),
         heading_deg=float(rng.uniform(0.0, 6.0)),
         roll_deg=float(rng.uniform(0.0, 4.0)),
+        # (a hip thrust's head rests on the bench)
+        gaze_deg=0.0 if styles is None or supine else float(styles.uniform(*GAZE_DEG)),
     )
     record: dict[str, object] = {
         "side": side,
@@ -433,6 +446,7 @@ def draw_plan(
         "sway_deg": plan.sway_deg,
         "heading_drift_deg": plan.heading_deg,
         "body_roll_deg": plan.roll_deg,
+        "gaze_deg": plan.gaze_deg,
         "eccentric_s": ecc_base,
         "concentric_s": con_base,
         "tempo_cv": tempo_cv,
@@ -564,11 +578,13 @@ def draw_regime(
     max_reps: int = 12,
     imu_placements: tuple[str, ...] | None = None,
     shapes: np.random.Generator | None = None,
+    styles: np.random.Generator | None = None,
 ) -> SetRegime:
     """One set's every random choice (the order of draws is part of the seed's meaning); mistake
-    shapes come from their own stream ``shapes`` (`draw_plan`)."""
+    shapes and the athlete's style come from their own streams ``shapes`` and ``styles``
+    (`draw_plan`)."""
     body, body_record = draw_body(rng)
-    plan, plan_record, rep_rows = draw_plan(rng, exercise, max_reps, shapes)
+    plan, plan_record, rep_rows = draw_plan(rng, exercise, max_reps, shapes, styles)
     if fmt == "imu_csv":
         rate = float(rng.choice(IMU_RATES))
         setup = draw_imu(rng, imu_placements)
@@ -1015,6 +1031,7 @@ def simulate_randomised(
     rng = np.random.default_rng(seed)
     # Their own stream: a seed's bodies, tempi, views and labels are the same with or without them.
     shapes = np.random.default_rng([seed, 1]) if mistake_shapes else None
+    styles = np.random.default_rng([seed, 2])
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest, truth, labels, regimes, rep_regimes = [], [], [], [], []
     exercise_deck: list[str] = []
@@ -1027,7 +1044,7 @@ def simulate_randomised(
         exercise, fmt = exercise_deck.pop(), format_deck.pop()
         athlete_id = f"{id_prefix}{i + 1:04d}"
         recording_id = f"{athlete_id}-{exercise}"
-        regime = draw_regime(rng, exercise, fmt, max_reps, imu_placements, shapes)
+        regime = draw_regime(rng, exercise, fmt, max_reps, imu_placements, shapes, styles)
         rel_path, rate, rows = write_set(out_dir, recording_id, regime, rng)
         side = regime.plan.stance_side
         manifest.append(
