@@ -99,7 +99,8 @@ def main() -> None:
                 f"{subsets} copied from all-sensor recordings",
                 "randomised": f"{RANDOMISED_SETS} sets of the randomised generator, seed {RANDOMISED_SEED}, "
                 f"formats {', '.join(RANDOMISED_FORMATS)}, IMU sets with all seven sensors, every mistake "
-                "at the team simulator's shape; "
+                "at the team simulator's shape, each athlete looking ahead by a gaze of their own (neck "
+                "extended 0-45 deg at the bottom); "
                 f"{RANDOM_SENSOR_SETS} IMU sets of it, seed {RANDOM_SENSOR_SEED}, each with one to seven "
                 "sensors drawn at random",
                 "rebuild": "`.venv/bin/python models/train_default.py`",
