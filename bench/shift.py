@@ -83,7 +83,7 @@ def every_rep(lake: Lake, root: Path) -> pl.DataFrame:
 def dimension(reps: pl.DataFrame) -> pl.DataFrame:
     """2D pictures and 3D landmarks differ in what they can show: each is compared with its own."""
     three_d = pl.col("sensors") == "world_m"
-    return with_derived(reps).with_columns(dim=pl.when(three_d).then(pl.lit("3D")).otherwise(pl.lit("2D")))
+    return reps.with_columns(dim=pl.when(three_d).then(pl.lit("3D")).otherwise(pl.lit("2D")))
 
 
 def feature_shift(real: pl.DataFrame, simulated: pl.DataFrame, features: list[str]) -> pl.DataFrame:
@@ -162,7 +162,8 @@ def main() -> None:
     model = load_model(DEFAULT_MODEL_DIR)
     families = model.route(model_input(real))
     features = sorted({f for key in set(families) for f in model.family_info_[key]["features"]})
-    table = per_curve(feature_shift(real, simulated, features)).sort("outside_pct", descending=True)
+    table = per_curve(feature_shift(with_derived(real), with_derived(simulated), features))
+    table = table.sort("outside_pct", descending=True)
     print(
         f"{real.height} real reps ({real['recording_id'].n_unique()} recordings) against "
         f"{simulated.height} simulated good reps (randomised seed {args.seed}, {args.sets} sets); "

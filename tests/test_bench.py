@@ -1,5 +1,5 @@
-"""bench/pipeline.py, bench/peer.py, bench/regimes.py and bench/scoring.py: the parts that decide what the
-benchmarks print (fast)."""
+"""bench/pipeline.py, bench/peer.py, bench/regimes.py, bench/scoring.py and bench/shift.py: the
+parts that decide what the benchmarks print (fast)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pipeline as bench  # noqa: E402
 import polars as pl  # noqa: E402
 import regimes  # noqa: E402
 import scoring  # noqa: E402
+import shift  # noqa: E402
 
 from hinge_analytics.ingest.manifest import read_manifest  # noqa: E402
 
@@ -164,3 +165,37 @@ def test_the_confusion_table_counts_each_true_label_against_each_given_one():
     table = regimes.confusion(truth, given)
     assert table.columns == ["true", "good", "squatting", "uncertain"]
     assert table.rows() == [("good", 1, 0, 1), ("squatting", 1, 2, 0)]
+
+
+def test_real_reps_are_placed_among_the_simulated_good_reps_of_their_exercise_and_view():
+    """A feature is compared within an exercise and within 2D or 3D; a curve is one row (its worst
+    point), a scalar its own."""
+    rng = np.random.default_rng(0)
+    n = 200
+    simulated = pl.DataFrame(
+        {
+            "exercise": ["deadlift"] * n + ["good_morning"] * n,
+            "sensors": ["image"] * (2 * n),
+            "peak_x_deg": np.r_[rng.normal(10, 1, n), rng.normal(50, 1, n)],
+            "curve_y_00": rng.normal(0, 1, 2 * n),
+            "curve_y_01": rng.normal(0, 1, 2 * n),
+        }
+    )
+    real = pl.DataFrame(
+        {
+            "exercise": ["deadlift", "deadlift", "good_morning", "good_morning"],
+            "sensors": ["image"] * 4,
+            # inside at a deadlift, outside for a good morning though it is a deadlift's value
+            "peak_x_deg": [10.0, 10.5, 10.0, 50.0],
+            "curve_y_00": [0.0] * 4,
+            "curve_y_01": [9.0, 9.0, 0.0, 0.0],
+        }
+    )
+    table = shift.per_curve(shift.feature_shift(real, simulated, ["peak_x_deg", "curve_y_00", "curve_y_01"]))
+    rows = {r["feature"]: r for r in table.iter_rows(named=True)}
+    assert rows["peak_x_deg"]["outside_pct"] == 25.0
+    assert rows["curve_y (worst point 01)"]["outside_pct"] == 50.0
+    assert len(rows) == 2
+    # 3D landmarks are not compared with 2D pictures: no simulated 3D reps, no figure
+    three_d = real.with_columns(sensors=pl.lit("world_m"))
+    assert shift.feature_shift(three_d, simulated, ["peak_x_deg"]).height == 0
