@@ -349,3 +349,16 @@ def test_an_athlete_who_looks_ahead_extends_the_neck_at_the_bottom_only():
     regimes = [rz.draw_regime(rng, "deadlift", "trc", styles=styles) for rng, styles in streams]
     gazes = [g.plan.gaze_deg for g in regimes]
     assert min(gazes) >= rz.GAZE_DEG[0] and max(gazes) <= rz.GAZE_DEG[1] and np.ptp(gazes) > 20
+
+
+def test_gaze_leaves_the_rest_of_a_seed_alone(tmp_path):
+    """Gaze comes from its own stream: with or without it a seed has the same sets, reps, labels,
+    boundaries and joint angles; only the head, so upper-back rounding, differs."""
+    kwargs = {"n_sets": 8, "seed": 21, "formats": ("trc",), "max_reps": 4}
+    neutral, ahead = (
+        pl.read_csv(rz.simulate_randomised(tmp_path / name, gaze=gaze, **kwargs).parent / "truth_reps.csv")
+        for name, gaze in (("a", False), ("b", True))
+    )
+    rounding = "peak_upper_back_rounding_deg"
+    assert neutral.drop(rounding).equals(ahead.drop(rounding))
+    assert (neutral[rounding] - ahead[rounding]).abs().max() > 5.0

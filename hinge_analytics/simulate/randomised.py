@@ -1010,6 +1010,7 @@ def simulate_randomised(
     imu_placements: tuple[str, ...] | None = None,
     id_prefix: str = "RZ",
     mistake_shapes: bool = True,
+    gaze: bool = True,
 ) -> Path:
     """Write a randomised validation batch into ``out_dir``; returns the manifest path.
 
@@ -1018,7 +1019,8 @@ def simulate_randomised(
     below 12 only to make small batches quick, e.g. in tests; ``imu_placements`` puts the same
     sensors on every IMU set, e.g. all seven, instead of a random subset; ``id_prefix`` starts every
     athlete and recording id, so two batches can share a lake; ``mistake_shapes`` False draws every
-    mistake at the team simulator's shape, the rest of the batch unchanged). Writes
+    mistake at the team simulator's shape, the rest of the batch unchanged; ``gaze`` False keeps
+    every head neutral, as the team simulator's, the rest unchanged). Writes
     ``manifest.csv``, ``truth_reps.csv``, ``rep_labels.csv``, ``truth_recordings.csv`` and
     ``truth_rep_regimes.csv`` next to ``recordings/``.
     """
@@ -1031,7 +1033,7 @@ def simulate_randomised(
     rng = np.random.default_rng(seed)
     # Their own stream: a seed's bodies, tempi, views and labels are the same with or without them.
     shapes = np.random.default_rng([seed, 1]) if mistake_shapes else None
-    styles = np.random.default_rng([seed, 2])
+    styles = np.random.default_rng([seed, 2]) if gaze else None
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest, truth, labels, regimes, rep_regimes = [], [], [], [], []
     exercise_deck: list[str] = []
