@@ -13,13 +13,14 @@ numbers on that, on the real pose recordings of ``../shared/realdata``:
   good reps only;
 - per feature of the shipped model's pose family, each real rep is placed among the simulated good
   reps of the same exercise seen the same way (2D picture or 3D landmarks): the share of real reps
-  outside the simulated 2.5-97.5 % range and their median percentile. Curve points are summarised
-  per curve (its worst point).
+  outside the simulated 2.5-97.5 % range, their median percentile, the real reps' median and the
+  median of the compared groups' simulated medians. Curve points are summarised per curve (its
+  worst point).
 
 A feature far outside says the simulator does not produce what real lifters or real estimators
 do; it says nothing by itself about which is right. Skipped when the real folders are absent.
 
-    .venv/bin/python bench/shift.py [--sets 400] [--seed 13] [--keep DIR] [--top 25]
+    .venv/bin/python bench/shift.py [--sets 400] [--seed 13] [--keep DIR] [--top 25]   (about 10 min)
 """
 
 from __future__ import annotations
