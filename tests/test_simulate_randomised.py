@@ -14,6 +14,7 @@ import pytest
 from hinge_analytics.ingest import read_recording
 from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.kinematics import angles_for
+from hinge_analytics.kinematics.pose import tilt_deg
 from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, TRUTH_REPS
 from hinge_analytics.simulate import randomised as rz
 from hinge_analytics.simulate.body import Anthropometry, forward_kinematics
@@ -326,7 +327,6 @@ def test_an_athlete_who_looks_ahead_extends_the_neck_at_the_bottom_only():
     """Gaze is the athlete's style: the ear -> shoulder line against the trunk (what pose reads as
     upper-back rounding) turns back by the gaze at the bottom and not at all standing; the spine
     and everything below it move as before."""
-    from hinge_analytics.kinematics.pose import tilt_deg
 
     def rounding(gaze: float) -> tuple[np.ndarray, np.ndarray]:
         plan = SetPlan(
