@@ -39,7 +39,10 @@ Quicker looks use fewer sets (``--sets 300``, a few minutes) and read lower: the
 rise with the amount of training data (docs/validation-2026-12-05.md).
 
     options: [--sets 240] [--seed 5] [--candidates hgb] [--imu-sensors random|all] [--team-shapes]
-             [--keep DIR]
+             [--neutral-heads] [--keep DIR]
+
+Since the generator's athletes look ahead (`simulate.randomised.GAZE_DEG`), pose figures are on a
+harder batch than the ones reported before it; ``--neutral-heads`` gives the earlier batches back.
 """
 
 from __future__ import annotations
@@ -202,6 +205,11 @@ def main() -> None:
         action="store_true",
         help="every mistake at the team simulator's shape (default: each its own, draw_mistake_shape)",
     )
+    parser.add_argument(
+        "--neutral-heads",
+        action="store_true",
+        help="every athlete's head neutral, as before the generator's gaze (simulate.randomised.GAZE_DEG)",
+    )
     parser.add_argument("--keep", type=Path, help="keep the batch and lake here (reused when present)")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -216,6 +224,7 @@ def main() -> None:
                 tuple(args.formats.split(",")),
                 imu_placements=BODY_PLACEMENTS if args.imu_sensors == "all" else None,
                 mistake_shapes=not args.team_shapes,
+                gaze=not args.neutral_heads,
             )
             ingest_manifest(manifest, lake)
         reps = regime_frame(lake, data)
