@@ -55,7 +55,7 @@ from hinge_analytics.simulate.lakes import IMU_SUBSETS, add_sensor_subsets
 from hinge_analytics.simulate.team import SUPPORTED_FORMATS, simulate_team
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realdata import DEFAULT_DATA, MANIFEST_COLUMNS, smartlift_cases, squat_cases  # noqa: E402
+from realdata import DATA_SETS, DEFAULT_DATA, MANIFEST_COLUMNS, smartlift_cases, squat_cases, write_manifest  # noqa: E402
 
 TARGET_F1, TARGET_BINARY = 0.85, 0.95
 SQUAT_TARGET_F1 = 0.88  # issue 20: the real squat dev set, leave-one-subject-out
@@ -268,9 +268,7 @@ def smartlift(folder: Path, root: Path) -> None:
     print("## Real deadlifts described as good form (SmartLift), shipped model\n")
     cases = smartlift_cases(folder)
     root.mkdir(parents=True, exist_ok=True)
-    manifest = root / "manifest.csv"
-    rows = [{**dict.fromkeys(MANIFEST_COLUMNS, ""), **c.row, "sample_rate_hz": 30.0} for c in cases]
-    pl.DataFrame(rows).select(*MANIFEST_COLUMNS, "sample_rate_hz").write_csv(manifest)
+    manifest = write_manifest(DATA_SETS["smartlift"], cases, root / "manifest.csv")
     lake = Lake(root / "lake")
     summary = ingest_manifest(manifest, lake, batch_dir=folder)
     predict(lake, load_model(DEFAULT_MODEL_DIR))

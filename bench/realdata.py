@@ -268,17 +268,23 @@ def events_hit(found: pl.DataFrame, events: list[float], tolerance_s: float = 0.
     return len(used)
 
 
+def write_manifest(spec: DataSet, cases: list[Case], path: Path) -> Path:
+    """The cases' manifest as `hinge ingest` reads it: every manifest column, each case's values,
+    and the data set's rate for files that carry no time."""
+    rows = [{**dict.fromkeys(MANIFEST_COLUMNS, ""), **c.row} for c in cases]
+    if spec.rate_hz:
+        rows = [{"sample_rate_hz": spec.rate_hz, **r} for r in rows]
+    pl.DataFrame(rows, infer_schema_length=None).write_csv(path)
+    return path
+
+
 def run_data_set(data: Path, spec: DataSet) -> pl.DataFrame | None:
     folder = data / spec.folder
     if not folder.is_dir():
         return None
     cases = spec.cases(folder)
     with tempfile.TemporaryDirectory() as tmp:
-        manifest = Path(tmp) / "manifest.csv"
-        rows = [{**{c: "" for c in MANIFEST_COLUMNS}, **c.row} for c in cases]
-        if spec.rate_hz:
-            rows = [{"sample_rate_hz": spec.rate_hz, **r} for r in rows]
-        pl.DataFrame(rows, infer_schema_length=None).write_csv(manifest)
+        manifest = write_manifest(spec, cases, Path(tmp) / "manifest.csv")
         valid, rejected = read_manifest(manifest, batch_dir=folder)
     by_id = {r.recording_id: r for r in valid}
     refused = {r.recording_id: r.reason for r in rejected}

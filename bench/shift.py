@@ -41,14 +41,10 @@ from hinge_analytics.lake import Lake
 from hinge_analytics.simulate.randomised import simulate_randomised
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realdata import DEFAULT_DATA, MANIFEST_COLUMNS, real_video_cases, smartlift_cases  # noqa: E402
+from realdata import DATA_SETS, DEFAULT_DATA, write_manifest  # noqa: E402
 
 POSE_FORMATS = ("mediapipe_csv", "openpose_json", "coco17_json", "trc")
-# (folder, its cases, frame rate to assume where the files give none)
-REAL_SETS = (
-    ("smartlift_mediapipe_deadlift", smartlift_cases, 30.0),
-    ("real_video_dev", real_video_cases, None),
-)
+REAL_SETS = (DATA_SETS["smartlift"], DATA_SETS["real_video"])
 MIN_SIMULATED = 30  # good reps of one exercise and dimension before a range is drawn from them
 OUTSIDE = (2.5, 97.5)
 
@@ -57,19 +53,15 @@ def real_lake(data: Path, root: Path) -> Lake | None:
     """The real pose recordings, ingested; None when none of their folders is present."""
     lake = Lake(root / "lake")
     found = False
-    for folder_name, cases_of, rate in REAL_SETS:
-        folder = data / folder_name
+    for spec in REAL_SETS:
+        folder = data / spec.folder
         if not folder.is_dir():
             continue
         found = True
-        if lake.is_lake() and (root / f"{folder_name}.csv").exists():
+        manifest = root / f"{spec.folder}.csv"
+        if lake.is_lake() and manifest.exists():
             continue
-        rows = [{**dict.fromkeys(MANIFEST_COLUMNS, ""), **c.row} for c in cases_of(folder)]
-        if rate:
-            rows = [{**r, "sample_rate_hz": rate} for r in rows]
-        manifest = root / f"{folder_name}.csv"
-        pl.DataFrame(rows, infer_schema_length=None).write_csv(manifest)
-        ingest_manifest(manifest, lake, batch_dir=folder)
+        ingest_manifest(write_manifest(spec, spec.cases(folder), manifest), lake, batch_dir=folder)
     return lake if found else None
 
 
@@ -151,7 +143,7 @@ def main() -> None:
         (root / "real").mkdir(parents=True, exist_ok=True)
         lake = real_lake(args.data, root / "real")
         if lake is None:
-            print(f"real pose recordings: skipped ({args.data} has none of {[s[0] for s in REAL_SETS]})")
+            print(f"real pose recordings: skipped ({args.data} has none of {[s.folder for s in REAL_SETS]})")
             return
         sim_lake = Lake(root / "sim" / "lake")
         if not sim_lake.is_lake():

@@ -111,7 +111,7 @@ def symmetry_index(left: float, right: float) -> float:
     return 100.0 * (left - right) / mean
 
 
-def _bottom_phase(hinge: np.ndarray, phase: float = BOTTOM_PHASE) -> np.ndarray:
+def bottom_phase(hinge: np.ndarray, phase: float = BOTTOM_PHASE) -> np.ndarray:
     """The frames of a rep whose hinge is within ``1 - phase`` of its excursion from the deepest
     point (none when the rep has no hinge angle: reps cut on a load sensor)."""
     if not np.isfinite(hinge).any():
@@ -185,8 +185,8 @@ def rep_metrics(
             row[f"peak_{k}"] = float(highest[j])
             row[f"range_{k}"] = float(highest[j] - lowest[j])
             row[f"bottom_{k}"] = float(every_angle[bottom, j])
-        deep = _bottom_phase(series["hinge_deg"][inside])
-        hold = _bottom_phase(series["hinge_deg"][inside], HOLD_PHASE)
+        deep = bottom_phase(series["hinge_deg"][inside])
+        hold = bottom_phase(series["hinge_deg"][inside], HOLD_PHASE)
         t_deep = t[inside][deep]
         hip_max = _stat(nanmax, hip[inside])
         row["range_hip_flexion_deg"] = hip_max - _stat(nanmin, hip[inside])

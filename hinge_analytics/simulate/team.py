@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hinge_analytics.features.metrics import BOTTOM_PHASE
+from hinge_analytics.features.metrics import bottom_phase
 from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, FORMATS, LABELS, TRUTH_REPS, conform
 from hinge_analytics.simulate import imu, writers
 from hinge_analytics.simulate.body import (
@@ -105,10 +105,9 @@ def truth_from_points(
 
     Hip flexion is the mean of both hips, or the stance hip's in single-leg work (``stance_side``);
     upper-back rounding is pose's proxy (shoulder -> ear line against hip -> shoulder), read over the
-    rep's bottom phase as the product reads it (the median over the frames whose hinge is within
-    ``1 - BOTTOM_PHASE`` of its excursion from the deepest point): a lifter who looks ahead holds
-    the ear line at its most flexed while standing, so a maximum over the rep would be the standing
-    head, not the back at the bottom. With the
+    rep's bottom phase as the product reads it (the median over `features.metrics.bottom_phase`):
+    a lifter who looks ahead holds the ear line at its most flexed while standing, so a maximum over
+    the rep would be the standing head, not the back at the bottom. With the
     ``pose`` the points come from, also the spine's peak lumbar and thoracic flexion (each segment's
     tilt relative to the one below it, minus standing: what sensors on the sacrum, lower and upper
     back measure); landmarks have no spine points.
@@ -128,8 +127,6 @@ def truth_from_points(
     rows = []
     for t0, tb, t1 in zip(starts, bottoms, ends, strict=True):
         inside = (time_s >= t0) & (time_s <= t1)
-        low, high = np.min(hinge[inside]), np.max(hinge[inside])
-        bottom = inside & (hinge >= low + BOTTOM_PHASE * (high - low))
         rows.append(
             {
                 "t_start_s": t0,
@@ -139,7 +136,9 @@ def truth_from_points(
                 "peak_knee_flexion_left_deg": float(np.max(knee["left"][inside])),
                 "peak_knee_flexion_right_deg": float(np.max(knee["right"][inside])),
                 "peak_trunk_inclination_deg": float(np.max(trunk[inside])),
-                "peak_upper_back_rounding_deg": float(np.median(rounding[bottom])),
+                "peak_upper_back_rounding_deg": float(
+                    np.median(rounding[inside][bottom_phase(hinge[inside])])
+                ),
             }
         )
         if pose is not None:
