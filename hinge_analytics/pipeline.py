@@ -26,7 +26,7 @@ from hinge_analytics.kinematics import angles_for, load_placement
 from hinge_analytics.kinematics.implement import RepSignal
 from hinge_analytics.kinematics.plausibility import check_angles
 from hinge_analytics.numeric import true_runs
-from hinge_analytics.reps.segmentation import long_gaps, segment_reps
+from hinge_analytics.reps.segmentation import BOTTOM_START_EXERCISES, long_gaps, segment_reps
 from hinge_analytics.reps.signal import rep_signal
 from hinge_analytics.reps.swing import SWING_EXERCISES, SWING_PLACEMENTS, keep_swings
 from hinge_analytics.schema import TABLES, conform
@@ -106,7 +106,12 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
     check_angles(angles, exercise, read.sensors)
     signal = rep_signal(angles)
     boundaries = segment_reps(
-        angles["t_s"].to_numpy(), signal.values, signal.min_prominence, min_range=signal.min_range
+        angles["t_s"].to_numpy(),
+        signal.values,
+        signal.min_prominence,
+        min_range=signal.min_range,
+        # a load's height already rests low: its first pull off the floor is a peak there
+        first_rep_from_bottom=signal.unit == "deg" and exercise in BOTTOM_START_EXERCISES,
     )
     if signal.unit != "deg":  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
         boundaries = boundaries.with_columns(peak_hinge_velocity_deg_s=pl.lit(None, dtype=pl.Float64))

@@ -365,3 +365,22 @@ def test_a_seen_hip_left_empty_by_a_converter_leaves_the_hinge_to_the_other_side
     assert angles["hip_flexion_right_deg"].null_count() == 0
     assert rep_signal(angles).unit == "deg"
     assert len(segment_reps(t, angles["hinge_deg"].to_numpy())) == 3
+
+
+@pytest.mark.parametrize("exercise, counted", [("deadlift", 3), ("romanian_deadlift", 2)])
+def test_a_deadlift_clip_that_opens_in_the_set_up_counts_its_first_pull(exercise, counted):
+    """A clip cut to open at the first rep's bottom, held 1.5 s, as a deadlift filmed from the
+    set-up at the bar: the first pull is a rep. An RDL caught there was filmed mid-rep."""
+    from hinge_analytics.ingest.frames import RecordingRead
+    from hinge_analytics.pipeline import analyse
+
+    rng = np.random.default_rng(2)
+    plan = SetPlan(exercise, [RepPlan("good", 0.0, bottom_pause_s=1.5)] * 3)
+    t, pose, truth = simulate_set(plan, 30.0, rng)
+    pts = forward_kinematics(pose, Anthropometry(1.75))
+    pts = {k: v + rng.normal(0, 0.003, v.shape) for k, v in pts.items()}
+    kept = t >= truth.t_bottom_s[0] + 0.1
+    frames = _frames(t[kept] - t[kept][0], {k: v[kept] for k, v in pts.items()})
+    reps = analyse(RecordingRead("pose", frames, 30.0, "world_m"), exercise).reps
+    assert reps.height == counted
+    assert (reps["eccentric_s"][0] is None) == (exercise == "deadlift")

@@ -82,3 +82,43 @@ def test_a_rep_ending_just_before_a_gap_is_kept_and_one_cut_by_it_is_not():
     assert reps.height == 5
     assert np.allclose(reps["t_bottom_s"].to_numpy(), [3.25, 7.25, 11.25, 22.25, 26.25], atol=0.05)
     assert (reps["t_end_s"].to_numpy()[2] < 13.9) and reps["t_start_s"].to_numpy()[3] > 19.5
+
+
+def _pulls_from_the_set_up(ends_at_lockout: bool, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Five touch-and-go pulls filmed from the set-up at the bar (hinge held at 100 deg for 2 s),
+    ending at the last lockout or back on the floor."""
+    t = np.arange(0, 16, 1 / 30)
+    knots_t, knots_x = [0.0, 2.0], [100.0, 100.0]
+    for k in range(5):
+        knots_t += [3.1 + 2.25 * k, 4.25 + 2.25 * k]
+        knots_x += [0.0, 100.0]
+    if ends_at_lockout:
+        knots_t, knots_x = knots_t[:-1], knots_x[:-1]
+    knots_t.append(16.0)
+    knots_x.append(knots_x[-1])
+    x = np.interp(t, knots_t, knots_x) + np.random.default_rng(seed).normal(0, 0.5, len(t))
+    return t, x
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_deadlift_filmed_from_the_set_up_to_the_last_lockout_counts_its_first_pull(seed):
+    """The first pull rises from the recording's edge, so from the top it is no peak and the set
+    counted four of five. A lift that starts at the bottom holds its first rep's whole lift there;
+    other lifts that start deep were caught mid-rep and keep that rise uncounted."""
+    t, x = _pulls_from_the_set_up(ends_at_lockout=True, seed=seed)
+    assert segment_reps(t, x).height == 4
+    reps = segment_reps(t, x, first_rep_from_bottom=True)
+    assert reps.height == 5
+    first = reps.row(0, named=True)
+    assert first["eccentric_s"] is None and first["bottom_pause_s"] is None
+    assert first["t_bottom_s"] == first["t_start_s"] and 1.5 < first["t_start_s"] <= 2.1
+    assert first["t_end_s"] == pytest.approx(3.1, abs=0.25)
+    assert reps["eccentric_s"][1:].is_not_null().all()
+
+
+def test_the_first_pull_rule_changes_nothing_where_the_set_ends_on_the_floor_or_starts_standing():
+    t, x = _pulls_from_the_set_up(ends_at_lockout=False)
+    on_the_floor = segment_reps(t, x, first_rep_from_bottom=True)
+    assert on_the_floor.equals(segment_reps(t, x)) and on_the_floor.height == 5
+    standing = np.where(t < 1.0, 0.0, x)  # walks in and sets up: the descent is in the recording
+    assert segment_reps(t, standing, first_rep_from_bottom=True).equals(segment_reps(t, standing))

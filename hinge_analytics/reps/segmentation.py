@@ -32,6 +32,14 @@ was tried: on noisy landmarks the speed dips under any threshold well after the 
 Gaps: a stretch without data longer than ``MAX_GAP_S`` is bridged for detection only; a rep that
 overlaps it is dropped (the reps on either side are kept).
 
+First pull: a deadlift or a hip thrust begins at the bottom (the bar on the floor, the lifter seated
+against the bench), so a recording of one that starts there, held deep, and ends at the top holds
+the whole lift of its first rep, though not the lowering before it. Segmented from the top, that
+rise is no peak (it lies at the recording's edge) and the set counts one rep short: touch-and-go
+deadlifts filmed from the set-up to the last lockout. With ``first_rep_from_bottom`` that rise is
+a rep: it starts when the lifter leaves the bottom and has no eccentric phase. Other lifts that
+start deep were caught mid-rep (a clip cut after the descent); their rise stays uncounted.
+
 Phases per rep: eccentric (start -> arrival at the bottom), bottom pause, concentric (bottom ->
 return to the top) and top (rest at the top before the next rep; null for the last rep). A rep
 from the floor starts with its concentric pull: its "bottom" is the floor position it starts from,
@@ -59,6 +67,9 @@ LOW_LEVEL, HIGH_LEVEL = 0.2, 0.8  # excursion fractions whose crossings are fitt
 # Minimum-jerk progress u at which the profile reaches 20% / 80% of its excursion.
 _U_LOW, _U_HIGH = 0.3265979378414098, 0.6734020621585904
 
+# Lifts every set of which starts at the bottom (module docstring, "First pull").
+BOTTOM_START_EXERCISES = frozenset({"deadlift", "hip_thrust"})
+
 REP_BOUNDARIES = {
     "rep": pl.Int32,
     "t_start_s": pl.Float64,
@@ -79,6 +90,7 @@ def segment_reps(
     min_prominence: float = MIN_PROMINENCE_DEG,
     min_rep_s: float = MIN_REP_S,
     min_range: float = MIN_RANGE_DEG,
+    first_rep_from_bottom: bool = False,
 ) -> pl.DataFrame:
     """Rep boundaries and phase durations (seconds from the first sample), one row per rep.
 
@@ -89,6 +101,7 @@ def segment_reps(
         height); ``min_prominence`` and ``min_range`` are then in that signal's units.
     min_prominence : smallest rep excursion counted. min_rep_s : shortest rep spacing.
     min_range : a signal that moves less than this over the whole recording has no reps.
+    first_rep_from_bottom : the lift starts at the bottom (module docstring, "First pull").
 
     Returns
     -------
@@ -105,7 +118,8 @@ def segment_reps(
     span = bottom - top
     if span < min_range:
         return pl.DataFrame(schema=REP_BOUNDARIES)
-    from_bottom = _rests_at_bottom(t_s, x, top, span)
+    starts_deep, ends_deep = (depth > REST_AT_BOTTOM for depth in _edge_depths(t_s, x, top, span))
+    from_bottom = starts_deep and ends_deep  # both ends deep: the set rests at the bottom
     if from_bottom:
         x = -x
     rate = (len(t_s) - 1) / (t_s[-1] - t_s[0])
@@ -113,6 +127,11 @@ def segment_reps(
     rest = np.percentile(x, 2)
     distance = max(1, int(min_rep_s * rate))
     peaks = _rep_peaks(x, rest, span, min_prominence, distance)
+    first_pull = None
+    if first_rep_from_bottom and starts_deep and not from_bottom:
+        first_pull = _rise_from_start(x, peaks, rest, max(min_prominence, PROMINENCE_FRACTION * span))
+        if first_pull is not None:
+            peaks = np.concatenate([[first_pull], peaks]).astype(int)
     # Boundaries of the region each peak owns: the lowest point between neighbouring peaks, or
     # the edge of a gap between them (what the bridge drew there is no data).
     valleys = [0] + [int(a + np.argmin(x[a : b + 1])) for a, b in zip(peaks[:-1], peaks[1:], strict=True)]
@@ -131,12 +150,15 @@ def segment_reps(
             drop = RETURN_FRACTION * (x[peak] - rest)
             if x[peak] - x[lo : peak + 1].min() < drop or x[peak] - x[peak : hi + 1].min() < drop:
                 continue  # the rep runs into the gap: the data holds its leaving or its return only
-        ecc = _phase(t_s, x, lo, peak, rising=True)
         con = _phase(t_s, x, peak, hi, rising=False)
-        start = float(np.clip(ecc[0], max(previous_end_t, t_s[lo]), ecc[2]))
         end = float(np.clip(con[1], con[2], t_s[hi]))
-        turn_in = float(np.clip(ecc[1], ecc[3], t_s[peak]))
         turn_out = float(np.clip(con[0], t_s[peak], con[3]))
+        if peak == first_pull:  # the lowering before it is not in the recording
+            start = turn_in = turn_out
+        else:
+            ecc = _phase(t_s, x, lo, peak, rising=True)
+            start = float(np.clip(ecc[0], max(previous_end_t, t_s[lo]), ecc[2]))
+            turn_in = float(np.clip(ecc[1], ecc[3], t_s[peak]))
         previous_end_t = end
         if gaps is not None and gaps[(t_s >= start) & (t_s <= end)].any():
             continue
@@ -146,10 +168,10 @@ def segment_reps(
         rows.append(
             {
                 "t_start_s": start,
-                "t_bottom_s": start if from_bottom else float(t_s[peak]),
+                "t_bottom_s": start if from_bottom or peak == first_pull else float(t_s[peak]),
                 "t_end_s": end,
-                "eccentric_s": second if from_bottom else first,
-                "bottom_pause_s": None if from_bottom else turn,
+                "eccentric_s": second if from_bottom else None if peak == first_pull else first,
+                "bottom_pause_s": None if from_bottom or peak == first_pull else turn,
                 "concentric_s": first if from_bottom else second,
                 "top_pause_s": turn if from_bottom else None,
                 "duration_s": end - start,
@@ -206,13 +228,24 @@ def long_gaps(t_s: np.ndarray, finite: np.ndarray) -> np.ndarray | None:
     return gaps if gaps.any() else None
 
 
-def _rests_at_bottom(t_s: np.ndarray, x: np.ndarray, top: float, span: float) -> bool:
-    """Both ends of the recording in the deeper part of the range: the set rests at the bottom."""
-    first = x[t_s <= t_s[0] + EDGE_S]
-    last = x[t_s >= t_s[-1] - EDGE_S]
-    return bool(
-        (np.median(first) - top) / span > REST_AT_BOTTOM and (np.median(last) - top) / span > REST_AT_BOTTOM
-    )
+def _edge_depths(t_s: np.ndarray, x: np.ndarray, top: float, span: float) -> tuple[float, float]:
+    """Where the recording's first and last ``EDGE_S`` lie in the range (0 top, 1 bottom)."""
+    first = np.median(x[t_s <= t_s[0] + EDGE_S])
+    last = np.median(x[t_s >= t_s[-1] - EDGE_S])
+    return float((first - top) / span), float((last - top) / span)
+
+
+def _rise_from_start(x: np.ndarray, peaks: np.ndarray, rest: float, floor: float) -> int | None:
+    """The deepest sample before the first rep (or in the whole recording) when the signal rises
+    from it at least ``RETURN_FRACTION`` of the way to rest before that rep: a first pull (module
+    docstring). None when it does not."""
+    end = int(peaks[0]) if len(peaks) else len(x) - 1
+    valley = int(np.argmin(x[: end + 1]))
+    deepest = int(np.argmax(x[: valley + 1]))
+    height = x[deepest] - rest
+    if valley == deepest or height < floor or x[deepest] - x[valley] < RETURN_FRACTION * height:
+        return None
+    return deepest
 
 
 def _crossing(t_s: np.ndarray, x: np.ndarray, a: int, b: int, level: float, rising: bool) -> float:
