@@ -55,7 +55,7 @@ from hinge_analytics.simulate.lakes import IMU_SUBSETS, add_sensor_subsets
 from hinge_analytics.simulate.team import SUPPORTED_FORMATS, simulate_team
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realdata import DATA_SETS, DEFAULT_DATA, MANIFEST_COLUMNS, smartlift_cases, squat_cases, write_manifest  # noqa: E402
+from realdata import DATA_SETS, DEFAULT_DATA, smartlift_cases, squat_cases, write_manifest  # noqa: E402
 
 TARGET_F1, TARGET_BINARY = 0.85, 0.95
 SQUAT_TARGET_F1 = 0.88  # issue 20: the real squat dev set, leave-one-subject-out
@@ -129,9 +129,7 @@ def squat_lake(folder: Path, root: Path) -> tuple[Lake, Path]:
     naming its folder), and a labels file of the class folders (one label per recording)."""
     cases = squat_cases(folder)
     root.mkdir(parents=True, exist_ok=True)
-    manifest = root / "manifest.csv"
-    rows = [{**dict.fromkeys(MANIFEST_COLUMNS, ""), **c.row} for c in cases]
-    pl.DataFrame(rows).select(MANIFEST_COLUMNS).write_csv(manifest)
+    manifest = write_manifest(DATA_SETS["squat"], cases, root / "manifest.csv")
     valid, rejected = read_manifest(manifest, batch_dir=folder)
     if rejected:
         raise SystemExit(f"squat manifest rows rejected: {[r.reason for r in rejected]}")
