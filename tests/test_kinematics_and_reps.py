@@ -214,3 +214,46 @@ def test_running_median_equals_the_rank_filter():
         np.testing.assert_array_equal(
             running_median(x, window), median_filter(x, size=(window, 1), mode="nearest")
         )
+
+
+def _periodic_hinge(t: np.ndarray, phase_s: float, period_s: float = 3.0) -> pl.DataFrame:
+    """Hip flexion 0 (standing) to 100 deg and back every ``period_s``, with the trunk at 0.6 of it
+    and the knees at 0.3, held still for 1 s before and after; ``phase_s`` is where it starts."""
+    moving = np.clip(t - 1.0, 0.0, t[-1] - 2.0) + phase_s
+    hinge = 50.0 * (1 - np.cos(2 * np.pi * moving / period_s))
+    return pl.DataFrame(
+        {
+            "t_s": t,
+            "hinge_deg": hinge,
+            "hip_flexion_left_deg": hinge,
+            "hip_flexion_right_deg": hinge,
+            "trunk_inclination_deg": 0.6 * hinge,
+            "knee_flexion_left_deg": 0.3 * hinge,
+            "knee_flexion_right_deg": 0.3 * hinge,
+        }
+    )
+
+
+def test_reps_cut_from_the_floor_read_their_curves_and_lockout_from_standing():
+    """A deadlift set filmed from the set-up to the bar back on the floor is cut floor to floor; read
+    in time, its curves began and ended at the bottom and its lockout was the set-up's trunk. Read
+    in cycle order they match the same movement cut from standing."""
+    from hinge_analytics.features.curves import rep_curves
+    from hinge_analytics.schema import CURVE_COLUMNS
+
+    t = np.arange(0.0, 2.0 + 15.0, 1 / 50)
+    features = {}
+    for name, phase in (("standing", 0.0), ("floor", 1.5)):
+        angles = _periodic_hinge(t, phase)
+        boundaries = segment_reps(t, angles["hinge_deg"].to_numpy())
+        reps = rep_metrics(angles, boundaries)
+        curves = rep_curves(angles, reps)
+        assert reps.height == 5, name
+        features[name] = (reps[1:4], curves[1:4].select(CURVE_COLUMNS))  # reps away from the holds
+    (standing, standing_curves), (floor, floor_curves) = features["standing"], features["floor"]
+    assert (floor["t_bottom_s"] == floor["t_start_s"]).all()  # cut from the floor
+    assert np.abs(floor["top_trunk_inclination_deg"].to_numpy()).max() < 5.0
+    np.testing.assert_allclose(
+        floor["top_trunk_inclination_deg"], standing["top_trunk_inclination_deg"], atol=3.0
+    )
+    np.testing.assert_allclose(floor_curves.to_numpy(), standing_curves.to_numpy(), atol=6.0, equal_nan=True)

@@ -5,14 +5,15 @@ The frame-level descriptors (``kinematics.imu.segment_descriptors``: frontal-pla
 valgus, hip adduction, angular velocity about each segment's own axes) are summarised per rep:
 
 - frontal columns relative to the athlete's own standing posture around the rep, the mean of the
-  rep's first and last ``EDGE_FRACTION`` of frames (a rep starts and ends standing, SPEC.md), so a
+  rep's first and last ``EDGE_FRACTION`` of frames in cycle order (a rep starts and ends standing,
+  SPEC.md; `features.cycle`; a first pull only ends standing), so a
   set whose still reference was taken mid-movement, or whose tilt drifted, still reads each rep
   from its own start: peak (largest change) and range (max - min). Not the value at the deepest
   point: a frontal fault need not peak at the sagittal bottom (the real squat set's knees cave in
   on the way up); nor the mean, which repeats the peak for a single excursion. On that set
   (3 subjects, leave-one-subject-out through `hinge train`, five seeds, median) peak and range gave
   macro-F1 0.83, all four 0.78, range and bottom 0.82, no descriptor at all 0.77;
-- angular rates: ``turn`` = max - min of their integral from the rep's start (trapezoidal), the
+- angular rates: ``turn`` = max - min of their integral along the rep's cycle (trapezoidal), the
   rotation about that anatomical axis. A gyroscope integrated
   over one rep (seconds) drifts by a fraction of a degree once its still-window bias is removed
   (Woodman, "An introduction to inertial navigation", Cambridge TR-696, 2007, sec. 6), and a
@@ -65,24 +66,24 @@ def _nan_row() -> dict[str, float]:
 
 
 def rep_descriptors(
-    t: np.ndarray,
+    times: np.ndarray,
     series: dict[str, np.ndarray],
-    inside: np.ndarray,
+    idx: np.ndarray,
+    ends: np.ndarray,
     bottom: int,
     shank: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every column of ``REP_DESCRIPTOR_COLUMNS`` for one rep.
 
-    ``t``: frame times (s); ``series``: each column of ``DESCRIPTOR_INPUTS`` as a float array
-    (NaN where missing); ``inside``: the rep's frames (bool mask); ``bottom``: the frame index of
-    its deepest point; ``shank``: the shank tilt to compare the trunk with (default: mean of sides).
+    ``series``: each column of ``DESCRIPTOR_INPUTS`` as a float array (NaN where missing);
+    ``idx``: the rep's frame indices in cycle order (`features.cycle`), ``times`` their times
+    along it (s); ``ends``: the frames that stand for the standing posture around the rep;
+    ``bottom``: the frame index of its deepest point; ``shank``: the shank tilt to compare the
+    trunk with (default: mean of sides).
     """
     row = _nan_row()
-    idx = np.flatnonzero(inside)
     if len(idx) == 0:
         return row
-    edge = max(1, int(round(EDGE_FRACTION * len(idx))))
-    ends = np.concatenate([idx[:edge], idx[-edge:]])
     for column in IMU_FRONTAL_COLUMNS:
         values = series[column]
         standing = float(nanmean(values[ends]))
@@ -91,7 +92,6 @@ def rep_descriptors(
         change = values[idx] - standing
         stats = {"peak": float(nanmax(change)), "range": float(nanmax(change) - nanmin(change))}
         row.update({f"{stat}_{column}": stats[stat] for stat in FRONTAL_STATS})
-    times = t[idx]
     for column in TURNING_RATE_COLUMNS:
         rate = series[column][idx]
         if not np.isfinite(rate).any():

@@ -41,7 +41,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from hinge_analytics.features.descriptors import DESCRIPTOR_INPUTS, rep_descriptors
+from hinge_analytics.features.cycle import cycle_position, rep_cycles
+from hinge_analytics.features.descriptors import DESCRIPTOR_INPUTS, EDGE_FRACTION, rep_descriptors
 from hinge_analytics.numeric import frame_with_nulls, nanmax, nanmean, nanmean_stack, nanmedian, nanmin
 from hinge_analytics.schema import REP_ANGLES, REP_METRIC_COLUMNS, REPS, STANDING_LOCKOUT_ANGLES
 
@@ -173,46 +174,51 @@ def rep_metrics(
     lockout_series = {a: hip if a == "hip_flexion" else series[f"{a}_deg"] for a in STANDING_LOCKOUT_ANGLES}
     standing = standing_values(t, lockout_series, boundaries)
     rows = []
-    for rep in boundaries.iter_rows(named=True):
-        inside = (t >= rep["t_start_s"]) & (t <= rep["t_end_s"])
-        if not inside.any():
-            inside = np.argmin(np.abs(t - rep["t_bottom_s"])) == np.arange(len(t))
+    pivot, length, offset = rep_cycles(boundaries)
+    for i, rep in enumerate(boundaries.iter_rows(named=True)):
+        # The rep's frames in cycle order (`features.cycle`), and their times along it.
+        frames = np.flatnonzero((t >= rep["t_start_s"]) & (t <= rep["t_end_s"]))
+        if not len(frames):
+            frames = np.array([int(np.argmin(np.abs(t - rep["t_bottom_s"])))])
+        position = cycle_position(t[frames], rep["t_start_s"], rep["t_end_s"], pivot[i], length[i], offset[i])
+        order = np.argsort(position, kind="stable")
+        frames, times = frames[order], position[order] * length[i]
         bottom = int(np.argmin(np.abs(t - rep["t_bottom_s"])))
         row = dict(rep)
-        highest = nanmax(every_angle[inside])  # NaN for an angle the recording lacks
-        lowest = nanmin(every_angle[inside])
+        highest = nanmax(every_angle[frames])  # NaN for an angle the recording lacks
+        lowest = nanmin(every_angle[frames])
         for j, k in enumerate(REP_ANGLES):
             row[f"peak_{k}"] = float(highest[j])
             row[f"range_{k}"] = float(highest[j] - lowest[j])
             row[f"bottom_{k}"] = float(every_angle[bottom, j])
-        deep = bottom_phase(series["hinge_deg"][inside])
-        hold = bottom_phase(series["hinge_deg"][inside], HOLD_PHASE)
-        t_deep = t[inside][deep]
-        hip_max = _stat(nanmax, hip[inside])
-        row["range_hip_flexion_deg"] = hip_max - _stat(nanmin, hip[inside])
-        row["peak_hip_flexion_deg"] = _vertex(t_deep, hip[inside][deep], hip_max, hip[inside][hold])
+        deep = bottom_phase(series["hinge_deg"][frames])
+        hold = bottom_phase(series["hinge_deg"][frames], HOLD_PHASE)
+        t_deep = times[deep]
+        hip_max = _stat(nanmax, hip[frames])
+        row["range_hip_flexion_deg"] = hip_max - _stat(nanmin, hip[frames])
+        row["peak_hip_flexion_deg"] = _vertex(t_deep, hip[frames][deep], hip_max, hip[frames][hold])
         for side in ("left", "right"):
-            hip_side = series[f"hip_flexion_{side}_deg"][inside]
+            hip_side = series[f"hip_flexion_{side}_deg"][frames]
             row[f"peak_hip_flexion_{side}_deg"] = _vertex(
                 t_deep, hip_side[deep], row[f"peak_hip_flexion_{side}_deg"], hip_side[hold]
             )
         for angle in BOTTOM_PHASE_PEAKS:
-            deepest = series[f"{angle}_deg"][inside][deep]
+            deepest = series[f"{angle}_deg"][frames][deep]
             if np.isfinite(deepest).any():
                 row[f"peak_{angle}_deg"] = float(np.nanmedian(deepest))
         row["bottom_hip_flexion_deg"] = float(hip[bottom])
-        trunk = series["trunk_inclination_deg"][inside]
+        trunk = series["trunk_inclination_deg"][frames]
         row["min_trunk_inclination_deg"] = _stat(nanmin, trunk)
-        row["min_lumbar_flexion_deg"] = _stat(nanmin, series["lumbar_flexion_deg"][inside])
+        row["min_lumbar_flexion_deg"] = _stat(nanmin, series["lumbar_flexion_deg"][frames])
         for a, values in lockout_series.items():
-            seen = values[inside][np.isfinite(values[inside])]
+            seen = values[frames][np.isfinite(values[frames])]
             low = float(np.percentile(seen, LOCKOUT_PERCENTILE)) if len(seen) else float("nan")
             row[f"min_{a}_from_standing_deg"] = low - standing[a]
         tail = trunk[int(0.85 * len(trunk)) :]
         row["top_trunk_inclination_deg"] = _stat(nanmean, tail)
         travel = series["hip_travel_leg_lengths"]
         row["bottom_hip_travel_leg_lengths"] = float(travel[bottom])
-        row["peak_hip_travel_leg_lengths"] = _stat(nanmax, travel[inside])
+        row["peak_hip_travel_leg_lengths"] = _stat(nanmax, travel[frames])
         knee_bottom = float(
             both_sides([np.array([row[f"bottom_knee_flexion_{s}_deg"]]) for s in ("left", "right")])[0]
         )
@@ -226,10 +232,13 @@ def rep_metrics(
                     row[f"{kind}_{joint}_flexion_left_deg"], row[f"{kind}_{joint}_flexion_right_deg"]
                 )
         row["low_confidence_fraction"] = _stat(
-            np.mean, np.nan_to_num(series["confidence"][inside], nan=0.0) < LOW_CONFIDENCE
+            np.mean, np.nan_to_num(series["confidence"][frames], nan=0.0) < LOW_CONFIDENCE
         )
-        row["missing_fraction"] = _stat(np.mean, ~np.isfinite(series["hinge_deg"][inside]))
-        row.update(rep_descriptors(t, series, inside, bottom, shank))
+        row["missing_fraction"] = _stat(np.mean, ~np.isfinite(series["hinge_deg"][frames]))
+        edge = max(1, int(round(EDGE_FRACTION * len(frames))))
+        # a first pull's cycle starts halfway: only its end stands
+        standing_frames = frames[-edge:] if offset[i] > 0 else np.concatenate([frames[:edge], frames[-edge:]])
+        row.update(rep_descriptors(times, series, frames, standing_frames, bottom, shank))
         rows.append(row)
     schema = {k: v for k, v in REPS.items() if k not in ("recording_id", "ingest_id", "pipeline_version")}
     if not rows:

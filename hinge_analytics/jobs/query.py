@@ -147,7 +147,8 @@ def with_curves(con: duckdb.DuckDBPyConnection, reps: pl.DataFrame) -> pl.DataFr
     older = sorted(set(ids) - set(curves["recording_id"].to_list()))
     if older:
         angles = frame(con, f"SELECT * FROM angles {only} ORDER BY recording_id, t_s", [older])
-        spans = frame(con, f"SELECT recording_id, rep, t_start_s, t_end_s FROM reps {only}", [older])
+        phases = "t_start_s, t_bottom_s, t_end_s, eccentric_s, concentric_s, top_pause_s"  # cycle.rep_cycles
+        spans = frame(con, f"SELECT recording_id, rep, {phases} FROM reps {only}", [older])
         frames = angles.partition_by("recording_id", as_dict=True)
         curves = pl.concat(
             [curves]
