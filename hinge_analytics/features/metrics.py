@@ -182,7 +182,8 @@ def rep_metrics(
             frames = np.array([int(np.argmin(np.abs(t - rep["t_bottom_s"])))])
         position = cycle_position(t[frames], rep["t_start_s"], rep["t_end_s"], pivot[i], length[i], offset[i])
         order = np.argsort(position, kind="stable")
-        frames, times = frames[order], position[order] * length[i]
+        frames = frames[order]
+        times = position[order] * length[i] if length[i] > 0 else t[frames]  # a rep of one instant
         bottom = int(np.argmin(np.abs(t - rep["t_bottom_s"])))
         row = dict(rep)
         highest = nanmax(every_angle[frames])  # NaN for an angle the recording lacks
