@@ -34,6 +34,9 @@ LABELS: tuple[str, ...] = (
 SIDES: tuple[str, ...] = ("left", "right")
 # Exercises that start and rest lying on a bench, not standing (posture references, plausibility).
 LYING_EXERCISES: frozenset[str] = frozenset({"hip_thrust"})
+# Exercises every set of which starts at the bottom: the bar on the floor, the lifter seated
+# against the bench (`reps.segmentation`, "First pull"; `kinematics.imu`, a still start there).
+BOTTOM_START_EXERCISES: frozenset[str] = frozenset({"deadlift", "hip_thrust"})
 UNCERTAIN = "uncertain"
 # The cue of a rep the model is not sure about; the report tells that doubt from a shared reason
 # (a load sensor alone, a lift not learned) by the words before the parenthesis.

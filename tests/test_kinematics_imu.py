@@ -465,3 +465,19 @@ def test_gyro_bias_is_fitted_to_gravity_not_taken_from_a_fidget():
     # Cut before the athlete is still again: nothing to fit on, the window's mean stands.
     cut = int(20 * rate)
     np.testing.assert_array_equal(K.gyro_bias(acc[:cut], gyr[:cut], t[:cut], up_ref, still, onset), window)
+
+
+@pytest.mark.parametrize("exercise", ["deadlift", "hip_thrust"])
+@pytest.mark.parametrize("quats", [True, False])
+def test_a_lift_logged_from_its_set_up_is_read_against_standing(exercise, quats):
+    """A deadlift logged from the set-up at the bar (a hip thrust from sitting against the bench)
+    holds still at the bottom first, and that still window was taken for standing: the angles came
+    out offset by a rep's depth and reversed. Standing is where the body is highest."""
+    reps = (RepPlan("good", 0.0, bottom_pause_s=2.0), *MIXED_REPS)
+    _, full, _ = _imu_set(exercise, 50.0, seed=3, quats=quats, reps=reps)
+    cut_s = full[0]["t_bottom_s"] + 0.2
+    found, truth, _ = _imu_set(exercise, 50.0, seed=3, quats=quats, reps=reps, cut_s=cut_s)
+    assert found.height == len(truth)
+    for column in PEAKS:
+        err = found[column].to_numpy() - [r[column] for r in truth]
+        assert np.abs(err).max() < 8.0, f"{column}: {np.round(err, 1)}"

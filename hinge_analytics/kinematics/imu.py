@@ -90,6 +90,7 @@ from hinge_analytics.schema import (
     ACCELEROMETER_CHANNELS,
     ANGLES,
     BODY_PLACEMENTS,
+    BOTTOM_START_EXERCISES,
     DESCRIPTOR_SEGMENTS,
     GYROSCOPE_CHANNELS,
     LYING_EXERCISES,
@@ -135,6 +136,7 @@ GRAVITY_CUTOFF_HZ = 2.0  # accelerometer-only tilt: jolts and noise above this a
 POLARITY_CUTOFF_HZ = 1.5
 MIN_POLARITY_R = 0.2
 STANDING_SHARE = 0.1
+FAR_FROM_REFERENCE = 0.5  # of the hinge's range: a still reference that far from standing is a rep's bottom
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
 # Lifts whose shins stay near vertical (knees soft and still, ~0-10 deg of shank tilt): with
@@ -944,17 +946,12 @@ def imu_angles(
     change = {p: m.tilt for p, m in motions.items()}
     ref = REFERENCE_POSTURES[reference_posture(exercise)]
     out, signs = _body_angles(change, ref, stance_side, n)
-    if _moving_reference(motions, accs):
-        vertical = _vertical_acceleration(motions, n)
-        standing = _standing_frames(out["hinge_deg"], vertical, sample_rate_hz)
-        if standing is not None and not gyros:
-            # Tilt from gravity alone holds only while the sensors barely accelerate: a swing's
-            # lockout, the hip snap, is no standing to read it at.
-            standing &= _quasi_static(motions)
-            standing = standing if standing.sum() >= STILL_S * sample_rate_hz else None
-        if standing is not None:
-            change = {p: c - np.nanmedian(c[standing]) for p, c in change.items()}
-            out, signs = _body_angles(change, ref, stance_side, n)
+    standing = _standing_elsewhere(
+        out["hinge_deg"], motions, accs, sample_rate_hz, bool(gyros), exercise in BOTTOM_START_EXERCISES
+    )
+    if standing is not None:
+        change = {p: c - np.nanmedian(c[standing]) for p, c in change.items()}
+        out, signs = _body_angles(change, ref, stance_side, n)
     standing_tilts = {
         **{p: ref["trunk"] + t for p, t in zip(SPINE_SEGMENTS, SPINE_STANDING_TILT_DEG, strict=True)},
         **{f"{leg}_{side}": ref[leg] for leg in ("thigh", "shank") for side in ("left", "right")},
@@ -1054,6 +1051,50 @@ def _body_angles(
     out["hinge_deg"] = hinge
     out["hip_travel_leg_lengths"] = nanmean_stack([hip_travel[s] for s in working])
     return out, signs
+
+
+def _standing_elsewhere(
+    hinge: np.ndarray,
+    motions: dict[str, SensorMotion],
+    accs: dict[str, np.ndarray],
+    rate: float,
+    gyroscopes: bool,
+    starts_at_bottom: bool,
+) -> np.ndarray | None:
+    """The frames to re-read a set against when its still reference is not the athlete standing,
+    else None. Two ways it is not:
+
+    - the reference window holds a rep (`_moving_reference`): a logger started with the first rep;
+    - in a lift that starts at the bottom (``starts_at_bottom``: a deadlift's set-up at the bar, a
+      hip thrust seated against the bench), the window is still but held at the hinge's other
+      extreme from where the body stands (`_standing_frames`). Read against it, the hinge came out
+      offset by a rep's depth and reversed: a simulated thigh-only deadlift cut to open in a 2.5-s
+      hold at its first bottom found 5 of 9 reps. A still reference is re-read only when standing
+      lies more than ``FAR_FROM_REFERENCE`` of the hinge's range from it, so a set that starts
+      standing keeps its reference. Other lifts keep a still reference: in a single-leg RDL the
+      free leg rises as the hinge deepens, and the body's mean vertical acceleration misread the
+      standing side of two sets of randomised seed 0 that started standing."""
+    moving = _moving_reference(motions, accs)
+    if not moving and not starts_at_bottom:
+        return None
+    standing = _standing_frames(hinge, _vertical_acceleration(motions, len(hinge)), rate)
+    if standing is None:
+        return None
+    if not moving:
+        still = np.zeros(len(hinge), dtype=bool)
+        for m in motions.values():
+            still[m.still] = True
+        with np.errstate(invalid="ignore"):
+            low, high = np.nanpercentile(hinge, [2, 98])
+            apart = abs(float(np.nanmedian(hinge[standing]) - np.nanmedian(hinge[still])))
+        if not apart > FAR_FROM_REFERENCE * (high - low):
+            return None
+    if not gyroscopes:
+        # Tilt from gravity alone holds only while the sensors barely accelerate: a swing's
+        # lockout, the hip snap, is no standing to read it at.
+        standing &= _quasi_static(motions)
+        standing = standing if standing.sum() >= STILL_S * rate else None
+    return standing
 
 
 def _moving_reference(motions: dict[str, SensorMotion], accs: dict[str, np.ndarray]) -> bool:

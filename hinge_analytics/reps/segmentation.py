@@ -67,9 +67,6 @@ LOW_LEVEL, HIGH_LEVEL = 0.2, 0.8  # excursion fractions whose crossings are fitt
 # Minimum-jerk progress u at which the profile reaches 20% / 80% of its excursion.
 _U_LOW, _U_HIGH = 0.3265979378414098, 0.6734020621585904
 
-# Lifts every set of which starts at the bottom (module docstring, "First pull").
-BOTTOM_START_EXERCISES = frozenset({"deadlift", "hip_thrust"})
-
 REP_BOUNDARIES = {
     "rep": pl.Int32,
     "t_start_s": pl.Float64,
