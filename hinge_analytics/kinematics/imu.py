@@ -14,7 +14,8 @@ calibrated from its own data:
    that moves in its first half second takes the athlete standing after the set; one still at
    neither end (a logger started with the first rep and stopped with the last) is first read
    against a posture inside a rep, then re-read against the frames where it stands, the hinge's
-   extreme at which the body is highest (`_standing_frames`).
+   extreme at which the body is highest (`_standing_frames`). So is a deadlift or hip thrust
+   whose still start is its set-up at the bottom (`_standing_elsewhere`).
 2. **Up direction over time**: from the quaternion (up = R^T z) when present; otherwise a
    complementary filter on the up vector (Mahony et al., IEEE TAC 2008, reduced to tilt): the
    bias-corrected gyro turns the estimate (exact axis-angle steps, so 12.5 Hz consumer bands work)
