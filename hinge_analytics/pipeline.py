@@ -29,7 +29,7 @@ from hinge_analytics.numeric import true_runs
 from hinge_analytics.reps.segmentation import long_gaps, segment_reps
 from hinge_analytics.reps.signal import rep_signal
 from hinge_analytics.reps.swing import SWING_EXERCISES, SWING_PLACEMENTS, keep_swings
-from hinge_analytics.schema import BOTTOM_START_EXERCISES, TABLES, conform
+from hinge_analytics.schema import BOTTOM_START_EXERCISES, STANDING_REST_EXERCISES, TABLES, conform
 
 # Under this rate reps are lost without a sign: the wrist MetaMotion deadlift and squat sets,
 # decimated to 6 Hz, count 17 of 34 sets right (25 at their own 25 Hz, 24 at 12.5 Hz), and the
@@ -112,6 +112,7 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
         min_range=signal.min_range,
         # a load's height already rests low: its first pull off the floor is a peak there
         first_rep_from_bottom=signal.unit == "deg" and exercise in BOTTOM_START_EXERCISES,
+        rests_standing=signal.unit == "deg" and exercise in STANDING_REST_EXERCISES,
     )
     if signal.unit != "deg":  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
         boundaries = boundaries.with_columns(peak_hinge_velocity_deg_s=pl.lit(None, dtype=pl.Float64))

@@ -37,6 +37,9 @@ LYING_EXERCISES: frozenset[str] = frozenset({"hip_thrust"})
 # Exercises every set of which starts at the bottom: the bar on the floor, the lifter seated
 # against the bench (`reps.segmentation`, "First pull"; `kinematics.imu`, a still start there).
 BOTTOM_START_EXERCISES: frozenset[str] = frozenset({"deadlift", "hip_thrust"})
+# Exercises every rep of which starts and ends standing: a set of them is never cut from the
+# bottom, where it begins and ends only when the bar comes off and goes back to the floor.
+STANDING_REST_EXERCISES: frozenset[str] = frozenset({"romanian_deadlift", "single_leg_rdl", "good_morning"})
 UNCERTAIN = "uncertain"
 # The cue of a rep the model is not sure about; the report tells that doubt from a shared reason
 # (a load sensor alone, a lift not learned) by the words before the parenthesis.

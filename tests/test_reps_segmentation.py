@@ -122,3 +122,22 @@ def test_the_first_pull_rule_changes_nothing_where_the_set_ends_on_the_floor_or_
     assert on_the_floor.equals(segment_reps(t, x)) and on_the_floor.height == 5
     standing = np.where(t < 1.0, 0.0, x)  # walks in and sets up: the descent is in the recording
     assert segment_reps(t, standing, first_rep_from_bottom=True).equals(segment_reps(t, standing))
+
+
+def test_an_rdl_set_filmed_from_the_floor_pick_up_to_the_set_down_counts_its_reps():
+    """The bar comes off the floor (trunk at 50 deg, held 2 s), four RDLs to 75 deg from standing,
+    then the bar goes back down: both ends deep, so the set was cut from the bottom and the stretch
+    from the floor to the first rep counted as a fifth rep."""
+    t = np.arange(0, 30, 1 / 30)
+    knots_t, knots_x = [0.0, 2.0, 3.2, 5.0], [50.0, 50.0, 0.0, 0.0]
+    for k in range(4):
+        bottom = 5.0 + 4.5 * k
+        knots_t += [bottom + 1.5, bottom + 2.0, bottom + 3.5, bottom + 4.5]
+        knots_x += [75.0, 75.0, 0.0, 0.0]
+    knots_t += [24.5, 25.7, 30.0]
+    knots_x += [0.0, 50.0, 50.0]
+    x = np.interp(t, knots_t, knots_x) + np.random.default_rng(0).normal(0, 0.5, len(t))
+    assert segment_reps(t, x).height == 5
+    reps = segment_reps(t, x, rests_standing=True)
+    assert reps.height == 4
+    np.testing.assert_allclose(reps["t_bottom_s"].to_numpy(), [6.75, 11.25, 15.75, 20.25], atol=0.3)

@@ -8,6 +8,10 @@ and ends at the bottom, so its reps are excursions *up* from there (bar leaves t
 the floor); every other set rests at the top. When both ends of the recording sit in the deeper
 half of the set's range, the signal is segmented upside down.
 
+An RDL, a single-leg RDL or a good morning rests standing whatever its ends (``rests_standing``):
+a set filmed from picking the bar up off the floor to putting it back down has both ends deep, and
+cut from there it counted the stretch between the floor and the first rep as one rep more.
+
 Detection: peaks of the hinge signal found with ``scipy.signal.find_peaks``; a peak is a rep when
 its prominence (how far the signal drops back towards the rest position on both sides), and its
 height above the rest position (a dip of noise below rest can inflate prominence), exceed an
@@ -88,6 +92,7 @@ def segment_reps(
     min_rep_s: float = MIN_REP_S,
     min_range: float = MIN_RANGE_DEG,
     first_rep_from_bottom: bool = False,
+    rests_standing: bool = False,
 ) -> pl.DataFrame:
     """Rep boundaries and phase durations (seconds from the first sample), one row per rep.
 
@@ -99,6 +104,7 @@ def segment_reps(
     min_prominence : smallest rep excursion counted. min_rep_s : shortest rep spacing.
     min_range : a signal that moves less than this over the whole recording has no reps.
     first_rep_from_bottom : the lift starts at the bottom (module docstring, "First pull").
+    rests_standing : every rep of the lift starts and ends standing (module docstring).
 
     Returns
     -------
@@ -116,7 +122,7 @@ def segment_reps(
     if span < min_range:
         return pl.DataFrame(schema=REP_BOUNDARIES)
     starts_deep, ends_deep = (depth > REST_AT_BOTTOM for depth in _edge_depths(t_s, x, top, span))
-    from_bottom = starts_deep and ends_deep  # both ends deep: the set rests at the bottom
+    from_bottom = starts_deep and ends_deep and not rests_standing
     if from_bottom:
         x = -x
     rate = (len(t_s) - 1) / (t_s[-1] - t_s[0])
