@@ -34,8 +34,9 @@ LABELS: tuple[str, ...] = (
 SIDES: tuple[str, ...] = ("left", "right")
 # Exercises that start and rest lying on a bench, not standing (posture references, plausibility).
 LYING_EXERCISES: frozenset[str] = frozenset({"hip_thrust"})
-# Exercises every set of which starts at the bottom: the bar on the floor, the lifter seated
-# against the bench (`reps.segmentation`, "First pull"; `kinematics.imu`, a still start there).
+# Exercises whose sets start at the bottom, the bar on the floor or the lifter seated against the
+# bench (a conventional deadlift always does): `reps.segmentation`, "First pull"; `kinematics.imu`,
+# a still start there.
 BOTTOM_START_EXERCISES: frozenset[str] = frozenset({"deadlift", "hip_thrust"})
 # Exercises every rep of which starts and ends standing: a set of them is never cut from the
 # bottom, where it begins and ends only when the bar comes off and goes back to the floor.
