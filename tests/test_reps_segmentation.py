@@ -141,3 +141,57 @@ def test_an_rdl_set_filmed_from_the_floor_pick_up_to_the_set_down_counts_its_rep
     reps = segment_reps(t, x, rests_standing=True)
     assert reps.height == 4
     np.testing.assert_allclose(reps["t_bottom_s"].to_numpy(), [6.75, 11.25, 15.75, 20.25], atol=0.3)
+
+
+def _swing_set(start: str, end: str, swings: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Hip flexion of a set of kettlebell swings (backswing 95 deg, float -5 deg, no pause at the
+    bottom). ``start``: ``walk_up`` (standing, bend to the bell and grip it for 1.2 s, hike),
+    ``parked`` (opens bent over the bell) or ``holding`` (standing with the bell in hand);
+    ``end``: ``park_stand`` (the bell set down in front and held 1.2 s, then standing), ``park``
+    (the recording ends there), ``stop`` (one swing back without a float, then standing) or
+    ``stand`` (the last float becomes standing)."""
+    knots_t, knots_x = [0.0], []
+    if start == "walk_up":
+        knots_x += [0.0]
+        knots_t += [1.0, 2.0, 3.2, 3.5]
+        knots_x += [0.0, 85.0, 85.0, 95.0]
+    elif start == "parked":
+        knots_x += [85.0]
+        knots_t += [1.5, 1.8]
+        knots_x += [85.0, 95.0]
+    else:
+        knots_x += [0.0]
+        knots_t += [1.5, 2.0]
+        knots_x += [0.0, 95.0]
+    for k in range(swings):
+        knots_t += [knots_t[-1] + 0.5, knots_t[-1] + 0.7]
+        knots_x += [-5.0, -5.0]
+        if k < swings - 1:
+            knots_t.append(knots_t[-1] + 0.5)
+            knots_x.append(95.0)
+    end_t = {"park_stand": [0.6, 1.2, 2.4, 3.4, 5.4], "park": [0.6, 1.2, 2.4], "stop": [0.6, 1.5, 3.0]}
+    end_x = {"park_stand": [95.0, 85.0, 85.0, 0.0, 0.0], "park": [95.0, 85.0, 85.0], "stop": [70.0, 0.0, 0.0]}
+    last = knots_t[-1]
+    knots_t += [last + dt for dt in end_t.get(end, [2.0])]
+    knots_x += end_x.get(end, [0.0])
+    t = np.arange(0.0, knots_t[-1], 1 / 30)
+    return t, np.interp(t, knots_t, knots_x) + np.random.default_rng(0).normal(0, 0.7, len(t))
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("walk_up", "park_stand"),
+        ("holding", "park_stand"),
+        ("parked", "park_stand"),
+        ("parked", "park"),
+        ("parked", "stop"),
+        ("holding", "stand"),
+    ],
+)
+def test_a_set_of_swings_counts_its_swings_however_it_starts_and_ends(start, end):
+    """Cut from standing, the park after the last swing was one rep more: 7 of 6 where the set
+    opens standing. Opening on the parked bell, the first swing rises from the recording's edge
+    and the park keeps its place in the count."""
+    t, x = _swing_set(start, end)
+    assert segment_reps(t, x, last_hold_is_park=True).height == 6

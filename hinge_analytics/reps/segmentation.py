@@ -44,6 +44,15 @@ deadlifts filmed from the set-up to the last lockout. With ``first_rep_from_bott
 a rep: it starts when the lifter leaves the bottom and has no eccentric phase. Other lifts that
 start deep were caught mid-rep (a clip cut after the descent); their rise stays uncounted.
 
+Park: a kettlebell swing never stops at the bottom (the bell passes between the legs), but a set
+of swings ends by setting the bell down in front, held there while the hands let go, and then
+standing up. Cut from the top, that park is one excursion more: a set filmed from walking up to
+the bell, or from holding it, to standing after the park counted one swing too many. With
+``last_hold_is_park`` a last rep held at the bottom over ``PARK_HOLD_S`` is dropped, unless the
+recording opens deep (on the bell already parked): there the first swing rises from the
+recording's edge and is no peak, so the park keeps its place in the count (its window is the
+park's).
+
 Phases per rep: eccentric (start -> arrival at the bottom), bottom pause, concentric (bottom ->
 return to the top) and top (rest at the top before the next rep; null for the last rep). A rep
 from the floor starts with its concentric pull: its "bottom" is the floor position it starts from,
@@ -66,6 +75,7 @@ TYPICAL_FRACTION = 0.3  # ... and of the set's median rep prominence
 RETURN_FRACTION = 0.5  # between reps the signal comes back at least this far towards rest
 MIN_REP_S = 0.4  # peaks closer than this are one rep
 REST_AT_BOTTOM = 0.6  # both ends deeper than this fraction of the range: the set rests at the bottom
+PARK_HOLD_S = 0.5  # a swing's bell turns at the bottom within ~0.15 s; a parked one rests there
 EDGE_S = 0.5  # how much of each end of the recording tells its rest position
 LOW_LEVEL, HIGH_LEVEL = 0.2, 0.8  # excursion fractions whose crossings are fitted
 # Minimum-jerk progress u at which the profile reaches 20% / 80% of its excursion.
@@ -93,6 +103,7 @@ def segment_reps(
     min_range: float = MIN_RANGE_DEG,
     first_rep_from_bottom: bool = False,
     rests_standing: bool = False,
+    last_hold_is_park: bool = False,
 ) -> pl.DataFrame:
     """Rep boundaries and phase durations (seconds from the first sample), one row per rep.
 
@@ -105,6 +116,7 @@ def segment_reps(
     min_range : a signal that moves less than this over the whole recording has no reps.
     first_rep_from_bottom : the lift starts at the bottom (module docstring, "First pull").
     rests_standing : every rep of the lift starts and ends standing (module docstring).
+    last_hold_is_park : a set of kettlebell swings (module docstring, "Park").
 
     Returns
     -------
@@ -181,6 +193,9 @@ def segment_reps(
                 "peak_hinge_velocity_deg_s": speed,
             }
         )
+    parked = bool(rows) and (rows[-1]["bottom_pause_s"] or 0.0) > PARK_HOLD_S
+    if last_hold_is_park and parked and not starts_deep:  # opening deep, the park keeps its place
+        rows.pop()
     for k, row in enumerate(rows):
         row["rep"] = k + 1
         rest = max(rows[k + 1]["t_start_s"] - row["t_end_s"], 0.0) if k + 1 < len(rows) else None
