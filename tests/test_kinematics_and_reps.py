@@ -257,3 +257,24 @@ def test_reps_cut_from_the_floor_read_their_curves_and_lockout_from_standing():
         floor["top_trunk_inclination_deg"], standing["top_trunk_inclination_deg"], atol=3.0
     )
     np.testing.assert_allclose(floor_curves.to_numpy(), standing_curves.to_numpy(), atol=6.0, equal_nan=True)
+
+
+def test_a_first_pull_fills_the_second_half_of_its_cycle():
+    """A deadlift filmed from the set-up holds the first rep's rise, not the lowering before it:
+    its curves start at the bottom in the cycle's middle and end standing, and its lockout is the
+    standing trunk."""
+    from hinge_analytics.features.curves import rep_curves
+
+    t = np.arange(0.0, 2.0 + 15.0, 1 / 50)
+    # opens in the 1-s hold at the bottom, ends just past a lockout
+    angles = _periodic_hinge(t, 1.5).filter(pl.col("t_s") <= 14.7)
+    boundaries = segment_reps(
+        angles["t_s"].to_numpy(), angles["hinge_deg"].to_numpy(), first_rep_from_bottom=True
+    )
+    reps = rep_metrics(angles, boundaries)
+    curves = rep_curves(angles, reps)
+    assert reps["eccentric_s"][0] is None
+    hip = [curves[f"curve_hip_{i:02d}"][0] for i in range(20)]
+    assert all(v is None for v in hip[:10])
+    assert hip[10] > 80.0 and abs(hip[19]) < 10.0
+    assert abs(reps["top_trunk_inclination_deg"][0]) < 5.0

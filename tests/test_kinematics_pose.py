@@ -1,5 +1,7 @@
 """Pose angles: robust to left/right label swaps, to which side faces the camera, to unknown aspect."""
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -384,3 +386,24 @@ def test_a_deadlift_clip_that_opens_in_the_set_up_counts_its_first_pull(exercise
     reps = analyse(RecordingRead("pose", frames, 30.0, "world_m"), exercise).reps
     assert reps.height == counted
     assert (reps["eccentric_s"][0] is None) == (exercise == "deadlift")
+
+
+REAL_VIDEO = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "real_video_dev"
+
+
+@pytest.mark.skipif(not REAL_VIDEO.is_dir(), reason="real recordings are not in /work/shared/realdata")
+@pytest.mark.parametrize("landmarks", ["world", "image"])
+def test_a_real_deadlift_cut_at_its_last_lockout_counts_both_pulls(landmarks):
+    """rv02 (side view, set up at the bar, two reps from the floor) cut at 12 s, while the second
+    lockout is held: the first pull rises from the set-up at the recording's edge (1 rep before)."""
+    from dataclasses import replace
+
+    from hinge_analytics.ingest import read_recording
+    from hinge_analytics.pipeline import analyse
+
+    path = REAL_VIDEO / "landmarks" / f"rv02_deadlift_side_b_{landmarks}.csv"
+    _, read = read_recording(path, "mediapipe_csv", 23.976)
+    whole = analyse(read, "deadlift").reps
+    cut = analyse(replace(read, frames=read.frames.filter(pl.col("t_s") <= 12.0)), "deadlift").reps
+    assert whole.height == 2 and cut.height == 2
+    assert cut["t_end_s"][0] < 3.5 and cut["eccentric_s"][0] is None  # the first pull, set-up to lockout
