@@ -113,7 +113,7 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
         # a load's height already rests low: its first pull off the floor is a peak there
         first_rep_from_bottom=signal.unit == "deg" and exercise in BOTTOM_START_EXERCISES,
         rests_standing=signal.unit == "deg" and exercise in STANDING_REST_EXERCISES,
-        last_hold_is_park=signal.unit == "deg" and exercise in SWING_EXERCISES,
+        last_hold_ends_set=signal.unit == "deg" and exercise in SWING_EXERCISES | BOTTOM_START_EXERCISES,
     )
     if signal.unit != "deg":  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
         boundaries = boundaries.with_columns(peak_hinge_velocity_deg_s=pl.lit(None, dtype=pl.Float64))

@@ -192,6 +192,40 @@ def _swing_set(start: str, end: str, swings: int = 6) -> tuple[np.ndarray, np.nd
 def test_a_set_of_swings_counts_its_swings_however_it_starts_and_ends(start, end):
     """Cut from standing, the park after the last swing was one rep more: 7 of 6 where the set
     opens standing. Opening on the parked bell, the first swing rises from the recording's edge
-    and the park keeps its place in the count."""
+    and the park keeps its place in the count (module docstring, "Set-down")."""
     t, x = _swing_set(start, end)
-    assert segment_reps(t, x, last_hold_is_park=True).height == 6
+    assert segment_reps(t, x, last_hold_ends_set=True).height == 6
+
+
+def _smooth(t: np.ndarray, knots_t: list[float], knots_x: list[float]) -> np.ndarray:
+    """Half-cosine moves between the knots: every move starts and ends at rest, as a lift does."""
+    kt, kx = np.asarray(knots_t), np.asarray(knots_x)
+    i = np.clip(np.searchsorted(kt, t, "right") - 1, 0, len(kt) - 2)
+    u = np.clip((t - kt[i]) / (kt[i + 1] - kt[i]), 0.0, 1.0)
+    return kx[i] + (kx[i + 1] - kx[i]) * (1 - np.cos(np.pi * u)) / 2
+
+
+@pytest.mark.parametrize("opens", ["set_up", "walk_in"])
+@pytest.mark.parametrize("ends", ["last_lockout", "on_the_floor", "standing_after_the_set_down"])
+def test_touch_and_go_deadlifts_count_their_pulls_however_the_clip_starts_and_ends(opens, ends):
+    """Five touch-and-go pulls. The clip opens held at the bar, or walks in and bends to grip it
+    (1 s); it ends at the last lockout, with the bar back on the floor, or with the bar set down,
+    held 1 s and the lifter standing. Before: 4 from the set-up to the last lockout, 6 from the walk
+    in to standing after the set-down."""
+    t = np.arange(0, 24, 1 / 30)
+    if opens == "set_up":
+        knots_t, knots_x = [0.0, 2.0], [100.0, 100.0]
+    else:
+        knots_t, knots_x = [0.0, 1.0, 2.0], [0.0, 0.0, 100.0]
+    for _ in range(5):
+        knots_t += [knots_t[-1] + 1.1, knots_t[-1] + 2.25]
+        knots_x += [0.0, 100.0]
+    if ends == "last_lockout":
+        knots_t, knots_x = knots_t[:-1], knots_x[:-1]
+    elif ends == "standing_after_the_set_down":
+        knots_t += [knots_t[-1] + 1.0, knots_t[-1] + 2.1]
+        knots_x += [100.0, 0.0]
+    knots_t.append(24.0)
+    knots_x.append(knots_x[-1])
+    x = _smooth(t, knots_t, knots_x) + np.random.default_rng(0).normal(0, 0.5, len(t))
+    assert segment_reps(t, x, first_rep_from_bottom=True, last_hold_ends_set=True).height == 5

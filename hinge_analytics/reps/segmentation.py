@@ -44,14 +44,19 @@ deadlifts filmed from the set-up to the last lockout. With ``first_rep_from_bott
 a rep: it starts when the lifter leaves the bottom and has no eccentric phase. Other lifts that
 start deep were caught mid-rep (a clip cut after the descent); their rise stays uncounted.
 
-Park: a kettlebell swing never stops at the bottom (the bell passes between the legs), but a set
-of swings ends by setting the bell down in front, held there while the hands let go, and then
-standing up. Cut from the top, that park is one excursion more: a set filmed from walking up to
-the bell, or from holding it, to standing after the park counted one swing too many. With
-``last_hold_is_park`` a last rep held at the bottom over ``PARK_HOLD_S`` is dropped, unless the
-recording opens deep (on the bell already parked): there the first swing rises from the
-recording's edge and is no peak, so the park keeps its place in the count (its window is the
-park's).
+Set-down: a set ends by setting the load down (a swing's bell parked in front, a deadlift's bar
+lowered to the floor), held there while the hands let go, and then standing up. A swing never
+stops at the bottom (the bell passes between the legs) and a touch-and-go set's reps barely do,
+so that hold tells the set-down apart. Cut from the top, setting down and standing up are one
+excursion more: swings filmed from walking up to the bell, or holding it, to standing after the
+park counted one swing too many, and so did deadlifts filmed from the walk-in, or from the set-up
+(first pull counted), to standing after the bar is down. With ``last_hold_ends_set`` a last rep
+held at the bottom over ``PARK_HOLD_S`` is dropped when the reps between the first (which may
+hold a set-up) and it all turned quicker. Not where the recording opens deep and its first rise
+went uncounted (swings on the parked bell): the set-down then keeps its place in the count, and
+its window is the set-down's. Paused reps (dead-stop deadlifts) leave the rule out: a set of them
+filmed from the set-up to standing after the set-down counts one more, and one filmed to the last
+lockout, as the real clips at hand end, counts right.
 
 Phases per rep: eccentric (start -> arrival at the bottom), bottom pause, concentric (bottom ->
 return to the top) and top (rest at the top before the next rep; null for the last rep). A rep
@@ -75,7 +80,7 @@ TYPICAL_FRACTION = 0.3  # ... and of the set's median rep prominence
 RETURN_FRACTION = 0.5  # between reps the signal comes back at least this far towards rest
 MIN_REP_S = 0.4  # peaks closer than this are one rep
 REST_AT_BOTTOM = 0.6  # both ends deeper than this fraction of the range: the set rests at the bottom
-PARK_HOLD_S = 0.5  # a swing's bell turns at the bottom within ~0.15 s; a parked one rests there
+PARK_HOLD_S = 0.5  # a swing's bell turns at the bottom within ~0.15 s; a load set down rests there
 EDGE_S = 0.5  # how much of each end of the recording tells its rest position
 LOW_LEVEL, HIGH_LEVEL = 0.2, 0.8  # excursion fractions whose crossings are fitted
 # Minimum-jerk progress u at which the profile reaches 20% / 80% of its excursion.
@@ -103,7 +108,7 @@ def segment_reps(
     min_range: float = MIN_RANGE_DEG,
     first_rep_from_bottom: bool = False,
     rests_standing: bool = False,
-    last_hold_is_park: bool = False,
+    last_hold_ends_set: bool = False,
 ) -> pl.DataFrame:
     """Rep boundaries and phase durations (seconds from the first sample), one row per rep.
 
@@ -116,7 +121,7 @@ def segment_reps(
     min_range : a signal that moves less than this over the whole recording has no reps.
     first_rep_from_bottom : the lift starts at the bottom (module docstring, "First pull").
     rests_standing : every rep of the lift starts and ends standing (module docstring).
-    last_hold_is_park : a set of kettlebell swings (module docstring, "Park").
+    last_hold_ends_set : the set ends by setting its load down (module docstring, "Set-down").
 
     Returns
     -------
@@ -193,8 +198,7 @@ def segment_reps(
                 "peak_hinge_velocity_deg_s": speed,
             }
         )
-    parked = bool(rows) and (rows[-1]["bottom_pause_s"] or 0.0) > PARK_HOLD_S
-    if last_hold_is_park and parked and not starts_deep:  # opening deep, the park keeps its place
+    if last_hold_ends_set and _set_down_last(rows) and (first_pull is not None or not starts_deep):
         rows.pop()
     for k, row in enumerate(rows):
         row["rep"] = k + 1
@@ -244,6 +248,16 @@ def long_gaps(t_s: np.ndarray, finite: np.ndarray) -> np.ndarray | None:
         if after - before > MAX_GAP_S:
             gaps[run] = True
     return gaps if gaps.any() else None
+
+
+def _set_down_last(rows: list[dict]) -> bool:
+    """Whether the last of ``rows`` is held at the bottom over ``PARK_HOLD_S`` while the reps
+    between the first (which may hold a set-up) and it all turned quicker (module docstring,
+    "Set-down")."""
+    if len(rows) < 3 or rows[-1]["bottom_pause_s"] is None:
+        return False
+    between = [row["bottom_pause_s"] or 0.0 for row in rows[1:-1]]
+    return rows[-1]["bottom_pause_s"] > PARK_HOLD_S and max(between) <= PARK_HOLD_S
 
 
 def _edge_depths(t_s: np.ndarray, x: np.ndarray, top: float, span: float) -> tuple[float, float]:
