@@ -170,10 +170,11 @@ def segment_reps(
             drop = RETURN_FRACTION * (x[peak] - rest)
             if x[peak] - x[lo : peak + 1].min() < drop or x[peak] - x[peak : hi + 1].min() < drop:
                 continue  # the rep runs into the gap: the data holds its leaving or its return only
+        pull_only = peak == first_pull  # the lowering before it is not in the recording
         con = _phase(t_s, x, peak, hi, rising=False)
         end = float(np.clip(con[1], con[2], t_s[hi]))
         turn_out = float(np.clip(con[0], t_s[peak], con[3]))
-        if peak == first_pull:  # the lowering before it is not in the recording
+        if pull_only:
             start = turn_in = turn_out
         else:
             ecc = _phase(t_s, x, lo, peak, rising=True)
@@ -188,10 +189,10 @@ def segment_reps(
         rows.append(
             {
                 "t_start_s": start,
-                "t_bottom_s": start if from_bottom or peak == first_pull else float(t_s[peak]),
+                "t_bottom_s": start if from_bottom or pull_only else float(t_s[peak]),
                 "t_end_s": end,
-                "eccentric_s": second if from_bottom else None if peak == first_pull else first,
-                "bottom_pause_s": None if from_bottom or peak == first_pull else turn,
+                "eccentric_s": second if from_bottom else (None if pull_only else first),
+                "bottom_pause_s": None if from_bottom or pull_only else turn,
                 "concentric_s": first if from_bottom else second,
                 "top_pause_s": turn if from_bottom else None,
                 "duration_s": end - start,
