@@ -257,6 +257,9 @@ def test_reps_cut_from_the_floor_read_their_curves_and_lockout_from_standing():
         floor["top_trunk_inclination_deg"], standing["top_trunk_inclination_deg"], atol=3.0
     )
     np.testing.assert_allclose(floor_curves.to_numpy(), standing_curves.to_numpy(), atol=6.0, equal_nan=True)
+    # The hold before the first pull is the set-up, no standing to measure a lean-back from
+    # (it read -60 deg at every lockout).
+    assert floor["min_trunk_inclination_from_standing_deg"].is_null().all()
 
 
 def test_a_first_pull_fills_the_second_half_of_its_cycle():

@@ -58,3 +58,10 @@ def cycle_position(
     elapsed = np.where(elapsed < 0, elapsed + (end - start), elapsed)
     with np.errstate(divide="ignore", invalid="ignore"):
         return offset + elapsed / length
+
+
+def standing_times(reps: pl.DataFrame) -> np.ndarray:
+    """When each rep of ``reps`` stands: where its cycle starts (`rep_cycles`), or for a first pull,
+    which only rises, its end."""
+    pivot, _, offset = rep_cycles(reps)
+    return np.where(offset > 0, _column(reps, "t_end_s"), pivot)

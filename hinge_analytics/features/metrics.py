@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from hinge_analytics.features.cycle import cycle_position, rep_cycles
+from hinge_analytics.features.cycle import cycle_position, rep_cycles, standing_times
 from hinge_analytics.features.descriptors import DESCRIPTOR_INPUTS, EDGE_FRACTION, rep_descriptors
 from hinge_analytics.numeric import frame_with_nulls, nanmax, nanmean, nanmean_stack, nanmedian, nanmin
 from hinge_analytics.schema import REP_ANGLES, REP_METRIC_COLUMNS, REPS, STANDING_LOCKOUT_ANGLES
@@ -75,20 +75,23 @@ def standing_values(
     t: np.ndarray, series: dict[str, np.ndarray], boundaries: pl.DataFrame
 ) -> dict[str, float]:
     """Median of each series over quiet standing before the set's first rep or after its last
-    (``STANDING_S``), whichever lies nearer the reps' starts (NaN when neither has
+    (``STANDING_S``), whichever lies nearer the reps' standing moments (NaN when neither has
     ``MIN_STANDING_FRAMES`` frames).
 
-    A rep starts from the top position (SPEC.md), so the reps' median start must lie between
-    ``START_BELOW_STANDING_DEG`` below the reference and ``START_ABOVE_STANDING_DEG`` above it;
-    otherwise neither window held standing (the athlete walking up, bent over the bar, a sensor
+    A rep starts from the top position (SPEC.md), so its value where it stands (its start, or its
+    lockout for a rep cut from the floor: `cycle.standing_times`) must lie, as the reps' median,
+    between ``START_BELOW_STANDING_DEG`` below the reference and ``START_ABOVE_STANDING_DEG`` above
+    it; otherwise neither window held standing (the athlete walking up, bent over the bar, a sensor
     being strapped on) and the value is NaN rather than an offset. The band is wider behind standing
-    because a set that leans back at every lockout starts every rep from the lean."""
+    because a set that leans back at every lockout starts every rep from the lean. Checked at the
+    floor reps' starts, the set-up at the bar passed for standing: the real side-view deadlift rv02
+    read a lean-back past standing of 118-130 deg at every lockout."""
     if boundaries.is_empty():
         return {}
     first, last = float(boundaries["t_start_s"].min()), float(boundaries["t_end_s"].max())
     before = (t >= first - STANDING_S[0]) & (t <= first - STANDING_S[1])
     after = (t >= last + STANDING_S[1]) & (t <= last + STANDING_S[0])
-    starts = np.searchsorted(t, boundaries["t_start_s"].to_numpy()).clip(0, len(t) - 1)
+    starts = np.searchsorted(t, standing_times(boundaries)).clip(0, len(t) - 1)
     out = {}
     for name, values in series.items():
         windows = [values[w][np.isfinite(values[w])] for w in (before, after)]
