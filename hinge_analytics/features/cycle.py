@@ -5,10 +5,9 @@ standing -> bottom -> standing in time (SPEC.md). A set that rests at the bottom
 from the set-up to the bar back on the floor) is cut from there: each rep leaves the floor, locks
 out and comes back down. A first pull from the set-up holds only the rise. The features that read
 a rep as starting and ending standing (its angle curves and their standing reference, its lockout,
-the standing posture of its frontal descriptors) would read such a rep inside out. A model
-trained on reps from standing then meets a shape it never saw: the real side-view deadlift rv02
-(`real_video_dev`, set up at the bar, good form) had its first rep called `uncertain`, with
-hyperextension as the best guess.
+the standing posture of its frontal descriptors) would read such a rep inside out, and a model
+trained on reps from standing would meet a shape it never saw (the real side-view deadlift rv02 of
+`real_video_dev`, set up at the bar, good form: docs/validation-2026-12-06.md).
 
 So those features read every rep in cycle order. A rep from the floor is read from the middle of
 its lockout round to it, lowering first. A first pull fills the cycle's second half, and the
