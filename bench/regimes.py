@@ -41,8 +41,9 @@ rise with the amount of training data (docs/validation-2026-12-05.md).
     options: [--sets 240] [--seed 5] [--candidates hgb] [--imu-sensors random|all] [--team-shapes]
              [--neutral-heads] [--keep DIR]
 
-Since the generator's athletes look ahead (`simulate.randomised.GAZE_DEG`), pose figures are on a
-harder batch than the ones reported before it; ``--neutral-heads`` gives the earlier batches back.
+The generator's athletes look ahead at the bottom (`simulate.randomised.GAZE_DEG`), which hides a
+rounded upper back from the ear line; ``--neutral-heads`` draws the same batch with every head
+neutral, to tell that effect from the rest.
 """
 
 from __future__ import annotations
