@@ -105,17 +105,19 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
     notes = [*read.notes, *found]
     check_angles(angles, exercise, read.sensors)
     signal = rep_signal(angles)
+    # The rules for a set's ends read the body's hinge; a load's height already rests low, so its
+    # first pull off the floor is a peak there.
+    hinge = signal.unit == "deg"
     boundaries = segment_reps(
         angles["t_s"].to_numpy(),
         signal.values,
         signal.min_prominence,
         min_range=signal.min_range,
-        # a load's height already rests low: its first pull off the floor is a peak there
-        first_rep_from_bottom=signal.unit == "deg" and exercise in BOTTOM_START_EXERCISES,
-        rests_standing=signal.unit == "deg" and exercise in STANDING_REST_EXERCISES,
-        last_hold_ends_set=signal.unit == "deg" and exercise in SWING_EXERCISES | BOTTOM_START_EXERCISES,
+        first_rep_from_bottom=hinge and exercise in BOTTOM_START_EXERCISES,
+        rests_standing=hinge and exercise in STANDING_REST_EXERCISES,
+        last_hold_ends_set=hinge and exercise in SWING_EXERCISES | BOTTOM_START_EXERCISES,
     )
-    if signal.unit != "deg":  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
+    if not hinge:  # segment_reps' speed is in the signal's unit: m/s here, not deg/s
         boundaries = boundaries.with_columns(peak_hinge_velocity_deg_s=pl.lit(None, dtype=pl.Float64))
         placement = load_placement(read)
         if exercise in SWING_EXERCISES and placement in SWING_PLACEMENTS:

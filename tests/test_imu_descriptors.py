@@ -198,10 +198,8 @@ def test_rep_descriptors_are_relative_to_the_standing_posture_around_the_rep():
     s["trunk_angular_speed_deg_s"] = 30.0 * bump
     s["trunk_inclination_deg"] = 40.0 * bump - 10.0 * (np.abs(t - 1.5) < 0.3)
     s["ankle_dorsiflexion_left_deg"] = 25.0 * bump
-    frames = np.arange(len(t))
     bottom = int(np.argmin(np.abs(t - 1.5)))
-    ends = np.concatenate([frames[:15], frames[-15:]])  # EDGE_FRACTION of 300 frames at each end
-    row = rep_descriptors(t, s, frames, ends, bottom)
+    row = rep_descriptors(t, s, np.arange(len(t)), bottom)
     assert set(row) == set(REP_DESCRIPTOR_COLUMNS)
     assert row["peak_knee_valgus_left_deg"] == pytest.approx(12.0, abs=0.1)
     assert row["range_knee_valgus_left_deg"] == pytest.approx(12.0, abs=0.1)

@@ -69,21 +69,23 @@ def rep_descriptors(
     times: np.ndarray,
     series: dict[str, np.ndarray],
     idx: np.ndarray,
-    ends: np.ndarray,
     bottom: int,
     shank: np.ndarray | None = None,
+    opens_standing: bool = True,
 ) -> dict[str, float]:
     """Every column of ``REP_DESCRIPTOR_COLUMNS`` for one rep.
 
     ``series``: each column of ``DESCRIPTOR_INPUTS`` as a float array (NaN where missing);
     ``idx``: the rep's frame indices in cycle order (`features.cycle`), ``times`` their times
-    along it (s); ``ends``: the frames that stand for the standing posture around the rep;
-    ``bottom``: the frame index of its deepest point; ``shank``: the shank tilt to compare the
-    trunk with (default: mean of sides).
+    along it (s); ``bottom``: the frame index of its deepest point; ``shank``: the shank tilt to
+    compare the trunk with (default: mean of sides); ``opens_standing`` False: a first pull, which
+    only ends standing.
     """
     row = _nan_row()
     if len(idx) == 0:
         return row
+    edge = max(1, int(round(EDGE_FRACTION * len(idx))))
+    ends = np.concatenate([idx[:edge], idx[-edge:]]) if opens_standing else idx[-edge:]
     for column in IMU_FRONTAL_COLUMNS:
         values = series[column]
         standing = float(nanmean(values[ends]))

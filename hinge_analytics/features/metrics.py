@@ -42,7 +42,7 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.features.cycle import cycle_position, rep_cycles, standing_times
-from hinge_analytics.features.descriptors import DESCRIPTOR_INPUTS, EDGE_FRACTION, rep_descriptors
+from hinge_analytics.features.descriptors import DESCRIPTOR_INPUTS, rep_descriptors
 from hinge_analytics.numeric import frame_with_nulls, nanmax, nanmean, nanmean_stack, nanmedian, nanmin
 from hinge_analytics.schema import REP_ANGLES, REP_METRIC_COLUMNS, REPS, STANDING_LOCKOUT_ANGLES
 
@@ -239,10 +239,8 @@ def rep_metrics(
             np.mean, np.nan_to_num(series["confidence"][frames], nan=0.0) < LOW_CONFIDENCE
         )
         row["missing_fraction"] = _stat(np.mean, ~np.isfinite(series["hinge_deg"][frames]))
-        edge = max(1, int(round(EDGE_FRACTION * len(frames))))
         # a first pull's cycle starts halfway: only its end stands
-        standing_frames = frames[-edge:] if offset[i] > 0 else np.concatenate([frames[:edge], frames[-edge:]])
-        row.update(rep_descriptors(times, series, frames, standing_frames, bottom, shank))
+        row.update(rep_descriptors(times, series, frames, bottom, shank, opens_standing=offset[i] == 0))
         rows.append(row)
     schema = {k: v for k, v in REPS.items() if k not in ("recording_id", "ingest_id", "pipeline_version")}
     if not rows:

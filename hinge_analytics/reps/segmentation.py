@@ -146,10 +146,11 @@ def segment_reps(
     velocity = np.gradient(x, t_s)
     rest = np.percentile(x, 2)
     distance = max(1, int(min_rep_s * rate))
-    peaks = _rep_peaks(x, rest, span, min_prominence, distance)
+    floor = max(min_prominence, PROMINENCE_FRACTION * span)
+    peaks = _rep_peaks(x, rest, floor, min_prominence, distance)
     first_pull = None
     if first_rep_from_bottom and starts_deep and not from_bottom:
-        first_pull = _rise_from_start(x, peaks, rest, max(min_prominence, PROMINENCE_FRACTION * span))
+        first_pull = _rise_from_start(x, peaks, rest, floor)
         if first_pull is not None:
             peaks = np.concatenate([[first_pull], peaks]).astype(int)
     # Boundaries of the region each peak owns: the lowest point between neighbouring peaks, or
@@ -208,9 +209,9 @@ def segment_reps(
     return pl.DataFrame(rows, schema=REP_BOUNDARIES)
 
 
-def _rep_peaks(x: np.ndarray, rest: float, span: float, min_prominence: float, distance: int) -> np.ndarray:
-    """Indices of the peaks of ``x`` that are reps (module docstring, "Detection")."""
-    floor = max(min_prominence, PROMINENCE_FRACTION * span)
+def _rep_peaks(x: np.ndarray, rest: float, floor: float, min_prominence: float, distance: int) -> np.ndarray:
+    """Indices of the peaks of ``x`` that are reps (module docstring, "Detection"); ``floor``: the
+    excursion a rep needs against the set's range."""
     peaks, prominences = _excursions(x, rest, floor, distance)
     if not len(peaks):
         return peaks
