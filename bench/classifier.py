@@ -17,8 +17,9 @@
 3. **Plain baseline on the same reps**: scikit-learn's ``HistGradientBoostingClassifier`` (defaults)
    on the mean, standard deviation, minimum and maximum of every raw sensor channel inside the
    product's own rep windows, leave-one-subject-out; once on the values as they are, once with
-   each feature minus its median over the subject's reps (what the product's session-relative
-   features do), the stronger comparison.
+   each feature minus its median over the subject's reps, once also divided by its standard
+   deviation over them (what the product's session-relative and -standardised views do): the
+   stronger comparisons.
 
 4. **Real deadlifts described as good form (SmartLift), shipped model**: every clip and its copies
    (files of equal length: the source's rotated +-15 deg and mirrored augmentations), ingested and
@@ -174,12 +175,19 @@ def raw_channel_stats(lake: Lake) -> pl.DataFrame:
     return pl.DataFrame(rows).join(recordings, on="recording_id", how="left")
 
 
-def baseline(stats: pl.DataFrame, relative: bool, seed: int = 0) -> dict:
+def baseline(stats: pl.DataFrame, relative: bool, seed: int = 0, standardised: bool = False) -> dict:
     """Leave-one-subject-out HistGradientBoosting (defaults) on raw-channel statistics; with
-    ``relative`` each feature minus its median over the subject's reps."""
+    ``relative`` each feature minus its median over the subject's reps, ``standardised`` also
+    divided by its standard deviation over them (the product's ``-standardised`` view)."""
     names = [c for c in stats.columns if c.split("_", 1)[0] in STATS]
     if relative:
-        stats = stats.with_columns([pl.col(c) - pl.col(c).median().over("athlete_id") for c in names])
+        stats = stats.with_columns(
+            [
+                (pl.col(c) - pl.col(c).median().over("athlete_id"))
+                / (pl.col(c).std().over("athlete_id") if standardised else 1.0)
+                for c in names
+            ]
+        )
     X = stats.select(names).to_numpy()
     y = stats["label"].to_numpy().astype(str)
     groups = stats["athlete_id"].to_numpy().astype(str)
@@ -218,6 +226,7 @@ def squat(folder: Path, root: Path, seeds: int = 5) -> None:
         label=pl.col("recording_id").str.split("-").list.first().replace_strict(SQUAT_LABELS)
     )
     plain, relative = baseline(stats, relative=False), baseline(stats, relative=True)
+    standardised = baseline(stats, relative=True, standardised=True)
     data = meta["training_data"]
     print(
         f"{data['reps']} reps of {data['athletes']} subjects in {data['recordings']} sets; ingest "
@@ -231,7 +240,7 @@ def squat(folder: Path, root: Path, seeds: int = 5) -> None:
     classes = ev["labels"]
     print("| | macro-F1 | " + " | ".join(classes) + " | target met |")
     print("|---|---|" + "---|" * len(classes) + "---|")
-    best_baseline = max(plain["macro_f1"], relative["macro_f1"])
+    best_baseline = max(plain["macro_f1"], relative["macro_f1"], standardised["macro_f1"])
     met = ev["macro_f1"] >= SQUAT_TARGET_F1 and ev["macro_f1"] > best_baseline
     print(
         f"| product (`hinge train --labels`, card) | {ev['macro_f1']:.3f} | "
@@ -241,6 +250,7 @@ def squat(folder: Path, root: Path, seeds: int = 5) -> None:
     for name, result in (
         (f"baseline: HGB on {plain['n_features']} raw-channel stats", plain),
         ("baseline, each feature minus the subject's median", relative),
+        ("baseline, each feature standardised within the subject", standardised),
     ):
         print(
             f"| {name} | {result['macro_f1']:.3f} | "
@@ -254,7 +264,7 @@ def squat(folder: Path, root: Path, seeds: int = 5) -> None:
         + f"; median {np.median(f1s):.3f}, range {min(f1s):.3f}-{max(f1s):.3f} (seed 0: the card above)"
     )
     print(
-        f"target: macro-F1 >= {SQUAT_TARGET_F1} and above both baselines. Sensitivity "
+        f"target: macro-F1 >= {SQUAT_TARGET_F1} and above every baseline. Sensitivity "
         f"{ev['sensitivity']:.3f}, specificity {ev['specificity']:.3f}; "
         f"{ev['uncertain']['fraction_uncertain']:.0%} of reps under the `uncertain` threshold."
     )

@@ -149,7 +149,8 @@ class StanceFirst(TransformerMixin, BaseEstimator):
 
 
 class SessionRelative(TransformerMixin, BaseEstimator):
-    """Append ``rel_<metric>`` = metric minus its median over the rows sharing ``group_by``.
+    """Append ``rel_<metric>`` = metric minus its median over the rows sharing ``group_by``, with
+    ``scale`` divided by the metric's standard deviation over those rows.
 
     Parameters
     ----------
@@ -159,17 +160,27 @@ class SessionRelative(TransformerMixin, BaseEstimator):
         Context columns defining a group (default: athlete, session date, exercise).
     min_group : int
         Groups with fewer rows get NaN (a median of one or two reps says nothing).
+    scale : bool
+        Standardise within the group as well (per-subject z-scores, the usual normalisation of
+        cross-subject activity recognition). A deviation then reads in the group's own spread:
+        how far a rep stands out of the athlete's session, whether the athlete moves 5 deg or 15
+        from rep to rep, or the estimator jitters more. A group whose values are all equal gets 0.
 
     Unsupervised and stateless: ``fit`` learns nothing, so the transform is identical on
     training folds, held-out athletes and new recordings.
     """
 
     def __init__(
-        self, columns: list[str] | None = None, group_by: tuple[str, ...] = CONTEXT, min_group: int = 3
+        self,
+        columns: list[str] | None = None,
+        group_by: tuple[str, ...] = CONTEXT,
+        min_group: int = 3,
+        scale: bool = False,
     ):
         self.columns = columns
         self.group_by = group_by
         self.min_group = min_group
+        self.scale = scale
 
     def fit(self, X: pl.DataFrame, y=None):
         self.n_features_in_ = X.shape[1]
@@ -178,16 +189,19 @@ class SessionRelative(TransformerMixin, BaseEstimator):
     def transform(self, X: pl.DataFrame) -> pl.DataFrame:
         keys = list(self.group_by)
         big_enough = pl.len().over(keys) >= self.min_group
-        return X.with_columns(
-            [
-                pl.when(big_enough)
-                .then(pl.col(c) - pl.col(c).fill_nan(None).median().over(keys))
-                .otherwise(None)
-                .fill_null(np.nan)
-                .alias(f"{RELATIVE_PREFIX}{c}")
-                for c in self.columns or []
-            ]
-        )
+        # A model file written before ``scale`` existed unpickles without it: it was unscaled.
+        scale = getattr(self, "scale", False)
+        relative = []
+        for c in self.columns or []:
+            value = pl.col(c).fill_nan(None)
+            deviation = value - value.median().over(keys)
+            if scale:
+                spread = value.std().over(keys)
+                deviation = pl.when(spread > 0).then(deviation / spread).otherwise(deviation * 0.0)
+            relative.append(
+                pl.when(big_enough).then(deviation).otherwise(None).fill_null(np.nan).alias(f"{RELATIVE_PREFIX}{c}")
+            )
+        return X.with_columns(relative)
 
     def get_feature_names_out(self, input_features=None):
         names = list(input_features) if input_features is not None else []
