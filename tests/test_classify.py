@@ -175,6 +175,26 @@ def test_session_relative_features_use_no_labels():
     assert np.isnan(out["rel_m"][4:].to_numpy()).all()  # a group of two is too small
 
 
+def test_standardised_session_features_read_in_the_sessions_own_spread():
+    """The same fault, three times an athlete's usual rep-to-rep scatter, reads alike whether the
+    reps scatter by 1 deg or by 5; a session whose reps are all equal reads 0, not 0 / 0."""
+    calm, loose = [0.0, 1.0, -1.0, 0.5, -0.5, 3.0], [0.0, 5.0, -5.0, 2.5, -2.5, 15.0]
+    X = pl.DataFrame(
+        {
+            "athlete_id": ["calm"] * 6 + ["loose"] * 6 + ["still"] * 3,
+            "session_date": ["d"] * 15,
+            "exercise": ["squat"] * 15,
+            "m": calm + loose + [2.0] * 3,
+        }
+    )
+    out = SessionRelative(["m"], scale=True).fit_transform(X)["rel_m"].to_numpy()
+    np.testing.assert_allclose(out[:6], out[6:12])
+    assert out[5] > 1.5 and out[:5].max() < 1.0
+    assert (out[12:] == 0.0).all()
+    centred = SessionRelative(["m"]).fit_transform(X)["rel_m"].to_numpy()
+    assert centred[11] == 5 * centred[5]
+
+
 def test_a_relative_candidate_sees_only_session_relative_metrics():
     """``rf-relative`` learns from each metric minus its session median, never the metric itself:
     an offset constant for an athlete (a sensor strapped on at another angle) cannot move it."""
@@ -195,6 +215,9 @@ def test_a_relative_candidate_sees_only_session_relative_metrics():
     relative = build_pipeline(["m"], "rf-relative").fit(X, y)
     names = relative.named_steps["columns"].get_feature_names_out()
     assert "rel_m" in names and "m" not in names
+    standardised = build_pipeline(["m"], "rf-standardised").fit(X, y)
+    assert list(standardised.named_steps["columns"].get_feature_names_out()) == ["exercise_squat", "rel_m"]
+    assert standardised.named_steps["relative"].scale and not relative.named_steps["relative"].scale
     assert "m" in build_pipeline(["m"], "rf").fit(X, y).named_steps["columns"].get_feature_names_out()
     mounted_otherwise = X.with_columns(pl.col("m") + 40.0)  # the same reps, another constant offset
     assert (relative.predict(mounted_otherwise) == relative.predict(X)).all()

@@ -134,9 +134,10 @@ def build_pipeline(
 
     ``kind``: an estimator of `make_estimator`, or ``<kind>-relative`` (``-standardised``) for that
     estimator on the session-relative (standardised) metrics only (`SESSION_VIEWS`) and those
-    already measured against the athlete's own standing (`features.SELF_REFERENCED`). ``calibration`` = ``"isotonic"`` /
-    ``"temperature"`` wraps the estimator in a CalibratedClassifierCV whose folds are grouped by
-    athlete (fit with ``groups=`` under metadata routing, see `fit`)."""
+    already measured against the athlete's own standing (`features.SELF_REFERENCED`).
+    ``calibration`` = ``"isotonic"`` / ``"temperature"`` wraps the estimator in a
+    CalibratedClassifierCV whose folds are grouped by athlete (fit with ``groups=`` under metadata
+    routing, see `fit`)."""
     view = next((suffix for suffix in SESSION_VIEWS if kind.endswith(suffix)), "")
     absolute = not view
     kind = kind.removesuffix(view) if view else kind
