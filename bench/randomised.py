@@ -24,6 +24,7 @@ import polars as pl
 from scoring import analyse, found_frame, outlying_sets, refusals, summarise
 
 from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.schema import BOTTOM_START_EXERCISES
 from hinge_analytics.simulate.randomised import DEFAULT_FORMATS, SUPPORTED_FORMATS, simulate_randomised
 
 COLUMNS = (
@@ -93,6 +94,10 @@ def regime_bins(regimes: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.lit(">=6 s"))
         .alias("ecc+con"),
         pl.col("touch_and_go").cast(pl.String),
+        # deadlifts and hip thrusts only: filmed from the set-up, or from standing
+        pl.when(pl.col("exercise").is_in(list(BOTTOM_START_EXERCISES)))
+        .then(pl.col("starts_at_bottom").cast(pl.String))
+        .alias("set_up_start"),
         pl.col("profile_order").cast(pl.String),
         (pl.col("isometric_reps") > 0).cast(pl.String).alias("isometric_hold"),
         (pl.col("partial_reps") > 0).cast(pl.String).alias("partial_reps"),
@@ -117,6 +122,7 @@ FACTORS = (
     "pose_noise",
     "ecc+con",
     "touch_and_go",
+    "set_up_start",
     "profile_order",
     "isometric_hold",
     "partial_reps",

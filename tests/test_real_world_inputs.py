@@ -153,6 +153,20 @@ def test_an_athlete_lying_along_the_depth_axis_is_one_clip():
         check_one_clip(pl.concat([frames, shifted, frames, shifted]), "world_m")
 
 
+def test_a_fast_pull_across_dropped_frames_is_no_cut_between_clips():
+    """Twice the body moves 0.6 trunk lengths between two rows: a cut when the rows are one frame
+    apart, a fast pull when five frames were dropped between them."""
+    frames = _lying_world_frames(600).with_columns(t_s=np.arange(600) / 30.0)
+    z = [c for c in frames.columns if c.endswith("_z")]
+    moved = frames.with_columns(
+        [(pl.col(c) + 0.3 * ((pl.col("t_s") >= 10.0) & (pl.col("t_s") < 15.0))).alias(c) for c in z]
+    )
+    with pytest.raises(BadRecording, match="several clips"):
+        check_one_clip(moved, "world_m")
+    dropped = moved.filter(~pl.col("t_s").is_between(9.8, 9.99) & ~pl.col("t_s").is_between(14.8, 14.99))
+    check_one_clip(dropped, "world_m")
+
+
 def test_several_clips_joined_in_one_file_are_refused(tmp_path):
     path, _ = _pose_csv(tmp_path, reps=2)
     clip = pl.read_csv(path)

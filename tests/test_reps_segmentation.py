@@ -229,3 +229,19 @@ def test_touch_and_go_deadlifts_count_their_pulls_however_the_clip_starts_and_en
     knots_x.append(knots_x[-1])
     x = _smooth(t, knots_t, knots_x) + np.random.default_rng(0).normal(0, 0.5, len(t))
     assert segment_reps(t, x, first_rep_from_bottom=True, last_hold_ends_set=True).height == 5
+
+
+@pytest.mark.parametrize(("pulls", "last_turn_s"), [(3, 0.8), (5, 0.6), (5, 0.8)])
+def test_a_slower_last_turn_of_a_touch_and_go_set_is_no_set_down(pulls, last_turn_s):
+    """Pulls from the set-up to the last lockout whose turns at the floor take 0.3 s, the fatigued
+    last one longer: each is a rep. A set-down stands out from the set's own turns by more than
+    `PARK_HOLD_S`, and needs two reps between the first and it to be told apart (the randomised
+    bench's touch-and-go sets lost their last rep to 0.51 s against 0.46)."""
+    t = np.arange(0, 30, 1 / 30)
+    knots_t, knots_x = [0.0, 2.0, 3.1], [100.0, 100.0, 0.0]  # the set-up, the first pull
+    for k in range(1, pulls):
+        turn = last_turn_s if k == pulls - 1 else 0.3
+        knots_t += [knots_t[-1] + 1.1, knots_t[-1] + 1.1 + turn, knots_t[-1] + 2.2 + turn]
+        knots_x += [100.0, 100.0, 0.0]
+    x = _smooth(t, knots_t + [30.0], knots_x + [0.0]) + np.random.default_rng(1).normal(0, 0.5, len(t))
+    assert segment_reps(t, x, first_rep_from_bottom=True, last_hold_ends_set=True).height == pulls

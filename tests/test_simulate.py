@@ -56,3 +56,18 @@ def test_squatting_bends_knees_more_than_good_reps():
         knee[(time >= s) & (time <= e)].max() for s, e in zip(truth.t_start_s, truth.t_end_s, strict=True)
     ]
     assert min(peaks[3:]) > max(peaks[:3]) + 20
+
+
+def test_a_set_filmed_from_its_set_up_opens_at_the_bottom_and_starts_with_a_pull():
+    reps = [RepPlan("good", 0.0, eccentric_s=1.0, bottom_pause_s=0.5, concentric_s=1.0, top_pause_s=0.5)] * 3
+    kwargs = dict(fidget=False, lead_in_s=2.0, lead_out_s=1.0, sway_deg=0.0, roll_deg=0.0, heading_deg=0.0)
+    set_up = SetPlan("deadlift", reps, starts_at_bottom=True, **kwargs)
+    time, pose, truth = simulate_set(set_up, 50.0, np.random.default_rng(1))
+    _, standing_pose, _ = simulate_set(SetPlan("deadlift", reps, **kwargs), 50.0, np.random.default_rng(1))
+    hip = pose.trunk_chord - pose.thigh_left
+    deepest = float((standing_pose.trunk_chord - standing_pose.thigh_left).max())
+    assert hip[time < 2.0].min() > deepest - 1.0  # held at the bar for the whole set-up
+    # The first rep is its pull (start = bottom), the others whole reps as in a set started standing.
+    assert truth.t_start_s == [2.0, 3.5, 6.5]
+    assert truth.t_bottom_s == [2.0, 4.5, 7.5]
+    assert truth.t_end_s == [3.0, 6.0, 9.0]

@@ -54,7 +54,13 @@ def test_batch_is_complete_and_every_recording_reads(batch):
     truth = pl.read_csv(batch / "truth_reps.csv")
     assert tuple(truth.columns) == tuple(TRUTH_REPS)
     assert set(truth["recording_id"]) == set(manifest["recording_id"])
-    assert (truth["t_start_s"] < truth["t_bottom_s"]).all() and (truth["t_bottom_s"] < truth["t_end_s"]).all()
+    assert (truth["t_start_s"] <= truth["t_bottom_s"]).all()
+    assert (truth["t_bottom_s"] < truth["t_end_s"]).all()
+    regimes = pl.read_csv(batch / "truth_recordings.csv", infer_schema_length=None)
+    set_up = set(regimes.filter(pl.col("starts_at_bottom"))["recording_id"])
+    # A set filmed from its set-up starts its first rep at the bottom (the pull alone), no other rep.
+    pull_only = truth.filter(pl.col("t_start_s") == pl.col("t_bottom_s"))
+    assert set(pull_only["rep"]) <= {1} and set(pull_only["recording_id"]) == set_up
     for _, part in truth.group_by("recording_id"):
         part = part.sort("rep")
         assert (part["t_start_s"][1:] >= part["t_end_s"][:-1]).all()  # touch-and-go: equal

@@ -51,10 +51,12 @@ so that hold tells the set-down apart. Cut from the top, setting down and standi
 excursion more: swings filmed from walking up to the bell, or holding it, to standing after the
 park counted one swing too many, and so did deadlifts filmed from the walk-in, or from the set-up
 (first pull counted), to standing after the bar is down. With ``last_hold_ends_set`` a last rep
-held at the bottom over ``PARK_HOLD_S`` is dropped when the reps between the first (which may
-hold a set-up) and it all turned quicker. Not where the recording opens deep and its first rise
-went uncounted (swings on the parked bell): the set-down then keeps its place in the count, and
-its window is the set-down's. Paused reps (dead-stop deadlifts) leave the rule out: a set of them
+is dropped when it is held at the bottom ``PARK_HOLD_S`` longer than the longest turn of the two
+or more reps between the first (which may hold a set-up) and it, and those all turned within
+``PARK_HOLD_S``. The set's own turns say how long a turn reads: the slower, fatigued last turn
+of a touch-and-go set read 0.51 s against 0.46 s before it, and one rep between says too little.
+Not where the recording opens deep and its first rise went uncounted (swings on the parked bell):
+the set-down then keeps its place in the count, and its window is the set-down's. Paused reps (dead-stop deadlifts) leave the rule out: a set of them
 filmed from the set-up to standing after the set-down counts one more, and one filmed to the last
 lockout, as the real clips at hand end, counts right.
 
@@ -253,13 +255,13 @@ def long_gaps(t_s: np.ndarray, finite: np.ndarray) -> np.ndarray | None:
 
 
 def _set_down_last(rows: list[dict]) -> bool:
-    """Whether the last of ``rows`` is held at the bottom over ``PARK_HOLD_S`` while the reps
-    between the first (which may hold a set-up) and it all turned quicker (module docstring,
-    "Set-down")."""
-    if len(rows) < 3 or rows[-1]["bottom_pause_s"] is None:
+    """Whether the last of ``rows`` is held at the bottom ``PARK_HOLD_S`` longer than any of the
+    two or more reps between the first (which may hold a set-up) and it, and those all turned
+    within ``PARK_HOLD_S`` (module docstring, "Set-down")."""
+    if len(rows) < 4 or rows[-1]["bottom_pause_s"] is None:
         return False
-    between = [row["bottom_pause_s"] or 0.0 for row in rows[1:-1]]
-    return rows[-1]["bottom_pause_s"] > PARK_HOLD_S and max(between) <= PARK_HOLD_S
+    longest_between = max(row["bottom_pause_s"] or 0.0 for row in rows[1:-1])
+    return longest_between <= PARK_HOLD_S and rows[-1]["bottom_pause_s"] > longest_between + PARK_HOLD_S
 
 
 def _edge_depths(t_s: np.ndarray, x: np.ndarray, top: float, span: float) -> tuple[float, float]:

@@ -170,6 +170,9 @@ class SetPlan:
     roll_deg: float = 1.5  # side-to-side trunk lean amplitude (0.2 Hz; the IMUs feel it)
     # athlete style: the neck extends this far at the bottom to look ahead rather than at the floor
     gaze_deg: float = 0.0
+    # Filmed from the set-up: the lifter starts at the bottom (at the bar on the floor, seated
+    # against the bench), held there ``lead_in_s``, and the first rep is its pull alone.
+    starts_at_bottom: bool = False
 
 
 @dataclass
@@ -209,7 +212,9 @@ def simulate_set(
 
     The athlete stands still (sometimes shuffling a little first), performs the planned reps
     (each with its own tempo and depth; later reps slower and shallower with fatigue), and stands
-    still again; a small sway, lean and heading drift give out-of-plane motion.
+    still again; a small sway, lean and heading drift give out-of-plane motion. A set filmed from
+    its set-up (``plan.starts_at_bottom``) opens held at the first rep's bottom instead, and that
+    rep starts with its pull: its start and bottom are the same instant.
     """
     prof = EXERCISE_PROFILES[plan.exercise]
     truth = SetTruth()
@@ -217,7 +222,11 @@ def simulate_set(
     t = _uniform(rng, (1.2, 2.2)) if plan.lead_in_s is None else plan.lead_in_s  # standing still
     fidget = plan.fidget if plan.fidget is not None else bool(rng.random() < 0.4)
     fidget_at = _uniform(rng, (0.2, max(0.3, t - 1.0)))
-    segments = [(0.0, t, "hold_top", None)]
+    # (start, end, kind, rep index or None outside the reps)
+    set_up = plan.starts_at_bottom and bool(plan.reps)
+    segments: list[tuple[float, float, str, int | None]] = [
+        (0.0, t, "hold_bottom", 0) if set_up else (0.0, t, "hold_top", None)
+    ]
     n_reps = len(plan.reps)
     for k, rep in enumerate(plan.reps):
         fatigue = plan.fatigue * k / max(n_reps - 1, 1)
@@ -234,14 +243,16 @@ def simulate_set(
             top = _uniform(rng, prof.top_pause_s) * (1 + 0.5 * fatigue)
         else:
             top = rep.top_pause_s
+        if k == 0 and set_up:
+            ecc = pause = 0.0  # the set-up hold before it is its only time at the bottom
         truth.t_start_s.append(t)
-        segments.append((t, t + ecc, "down", targets))
+        segments.append((t, t + ecc, "down", k))
         truth.t_bottom_s.append(t + ecc)
-        segments.append((t + ecc, t + ecc + pause, "hold_bottom", targets))
-        segments.append((t + ecc + pause, t + ecc + pause + con, "up", targets))
+        segments.append((t + ecc, t + ecc + pause, "hold_bottom", k))
+        segments.append((t + ecc + pause, t + ecc + pause + con, "up", k))
         t = t + ecc + pause + con
         truth.t_end_s.append(t)
-        segments.append((t, t + top, "hold_top", targets))
+        segments.append((t, t + top, "hold_top", k))
         t += top
     lead_out = _uniform(rng, (1.2, 2.2)) if plan.lead_out_s is None else plan.lead_out_s
     segments.append((t, t + lead_out, "hold_top", None))
@@ -250,9 +261,9 @@ def simulate_set(
 
     progress = np.zeros_like(time)  # 0 at the top, 1 at the bottom
     rep_index = np.full(time.shape, -1)
-    for k, (t0, t1, kind, targets) in enumerate(segments):
+    for t0, t1, kind, index in segments:
         inside = (time >= t0) & (time < t1)
-        rep = plan.reps[(k - 1) // 4] if targets is not None else None
+        rep = plan.reps[index] if index is not None else None
         if kind == "down":
             u = (time[inside] - t0) / (t1 - t0)
             shape = rep.eccentric_shape if rep is not None else None
@@ -270,7 +281,7 @@ def simulate_set(
                 sags = max(1, round((t1 - t0) / 5.0))
                 progress[inside] = 1.0 - rep.hold_drift * np.sin(np.pi * sags * u) ** 2
         if rep is not None:
-            rep_index[inside] = (k - 1) // 4
+            rep_index[inside] = index
             if rep.range_of_motion != 1.0:
                 progress[inside] *= rep.range_of_motion
     # Lockout-only changes (leaning back) ramp in over the end of the concentric phase and out at

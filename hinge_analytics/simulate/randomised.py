@@ -22,6 +22,8 @@ independently, the things real recordings vary in (domain randomisation: Tobin e
 - style: where the athlete looks at the bottom, from the floor ahead to straight ahead (the neck
   extended 0-45 deg, `GAZE_DEG`), as real lifters do;
 - exercise: all six of ``schema.EXERCISES``; a single-leg RDL's manifest ``side`` is its stance leg;
+  half the deadlift and hip thrust sets are filmed from the set-up (`SET_UP_SHARE`): held at the
+  bottom, at the bar or against the bench, then the first rep's pull (a rep with no way down);
 - pose: a camera on either side (athlete facing image-left or -right), yawed up to 35 deg
   (oblique), rolled up to 10 deg, pitched, portrait or landscape; 15-120 fps with dropped frames
   (timestamps or frame numbers kept); estimator noise of different spectra: white jitter,
@@ -57,7 +59,15 @@ import polars as pl
 from scipy.ndimage import uniform_filter1d
 
 from hinge_analytics.numeric import quat_matrix
-from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, FORMATS, LABELS, TRUTH_REPS, conform
+from hinge_analytics.schema import (
+    BODY_PLACEMENTS,
+    BOTTOM_START_EXERCISES,
+    EXERCISES,
+    FORMATS,
+    LABELS,
+    TRUTH_REPS,
+    conform,
+)
 from hinge_analytics.simulate import imu, writers
 from hinge_analytics.simulate.body import Anthropometry, Pose, forward_kinematics, rotate_heading
 from hinge_analytics.simulate.camera import SideCamera, framed_camera
@@ -91,6 +101,10 @@ LEAN_BACK_DEG = (4.0, 15.0)  # lean-back past standing at lockout, when a rep ha
 # the team simulator's good reps (deadlifts about 33, an RDL 16, good mornings about 0: SmartLift
 # and real videos, `bench/shift.py`).
 GAZE_DEG = (0.0, 45.0)
+# Share of deadlift and hip thrust sets filmed from the set-up (at the bar on the floor, seated
+# against the bench): how conventional deadlifts start, where the team simulator's all start
+# standing with the bar in hand.
+SET_UP_SHARE = 0.5
 # A mistake's shape (`draw_mistake_shape`): the components that make it what its label says, as
 # `motion._bottom_targets` names them, vary less than the ones that come with it.
 DEFINING_COMPONENTS: dict[str, tuple[str, ...]] = {
@@ -132,6 +146,7 @@ REGIME_COLUMNS: dict[str, pl.DataType] = {
     "heading_drift_deg": pl.Float64,
     "body_roll_deg": pl.Float64,
     "gaze_deg": pl.Float64,
+    "starts_at_bottom": pl.Boolean,  # filmed from the set-up: the first rep is its pull alone
     "eccentric_s": pl.Float64,  # the set's base tempo; each rep varies by tempo_cv
     "concentric_s": pl.Float64,
     "tempo_cv": pl.Float64,
@@ -330,11 +345,14 @@ def draw_plan(
     max_reps: int = 12,
     shapes: np.random.Generator | None = None,
     styles: np.random.Generator | None = None,
+    set_ups: np.random.Generator | None = None,
 ) -> tuple[SetPlan, dict[str, object], list[dict]]:
     """The set's motion: 1-``max_reps`` reps with their own tempo, depth, lean-back and label.
     ``shapes``: the stream mistake shapes are drawn from (`draw_mistake_shape`); None keeps every
     mistake at the team simulator's shape. ``styles``: the stream the athlete's style is drawn from
-    (where they look, `GAZE_DEG`); None keeps the team simulator's neutral head."""
+    (where they look, `GAZE_DEG`); None keeps the team simulator's neutral head. ``set_ups``: the
+    stream that films a deadlift or hip thrust from its set-up (`SET_UP_SHARE`); None starts every
+    set standing."""
     swing, supine = EXERCISE_PROFILES[exercise].swing, EXERCISE_PROFILES[exercise].supine
     n_reps = int(rng.integers(1, max_reps + 1))
     phase = SWING_PHASE_S if swing else PHASE_S
@@ -413,6 +431,16 @@ def draw_plan(
             }
         )
     side = str(rng.choice(["left", "right"])) if exercise == "single_leg_rdl" else None
+    # (drawn for every set, so one exercise's draw never shifts another's)
+    set_up_draw = set_ups.random() if set_ups is not None else 1.0
+    from_set_up = exercise in BOTTOM_START_EXERCISES and set_up_draw < SET_UP_SHARE
+    if from_set_up:
+        # The first rep is its pull: no way down, and the set-up hold (the lead-in) is its pause.
+        # It starts where the bar rests on the floor (the hips on it, in a hip thrust): full depth.
+        full = max(reps[0].range_of_motion, 1.0)
+        rep_rows[0].update(eccentric_s=None, bottom_pause_s=0.0, isometric=False, range_of_motion=full)
+        reps[0] = replace(reps[0], hold_drift=0.0, range_of_motion=full)
+        isometric.discard(0)
     asymmetric = rng.random() < 0.25
     lead_in, lead_out = float(rng.uniform(0.5, 4.0)), float(rng.uniform(0.5, 4.0))
     plan = SetPlan(
@@ -433,6 +461,7 @@ def draw_plan(
         roll_deg=float(rng.uniform(0.0, 4.0)),
         # (a hip thrust's head rests on the bench)
         gaze_deg=0.0 if styles is None or supine else float(styles.uniform(*GAZE_DEG)),
+        starts_at_bottom=from_set_up,
     )
     record: dict[str, object] = {
         "side": side,
@@ -447,6 +476,7 @@ def draw_plan(
         "heading_drift_deg": plan.heading_deg,
         "body_roll_deg": plan.roll_deg,
         "gaze_deg": plan.gaze_deg,
+        "starts_at_bottom": from_set_up,
         "eccentric_s": ecc_base,
         "concentric_s": con_base,
         "tempo_cv": tempo_cv,
@@ -579,12 +609,13 @@ def draw_regime(
     imu_placements: tuple[str, ...] | None = None,
     shapes: np.random.Generator | None = None,
     styles: np.random.Generator | None = None,
+    set_ups: np.random.Generator | None = None,
 ) -> SetRegime:
     """One set's every random choice (the order of draws is part of the seed's meaning); mistake
-    shapes and the athlete's style come from their own streams ``shapes`` and ``styles``
-    (`draw_plan`)."""
+    shapes, the athlete's style and set-ups come from their own streams ``shapes``, ``styles`` and
+    ``set_ups`` (`draw_plan`)."""
     body, body_record = draw_body(rng)
-    plan, plan_record, rep_rows = draw_plan(rng, exercise, max_reps, shapes, styles)
+    plan, plan_record, rep_rows = draw_plan(rng, exercise, max_reps, shapes, styles, set_ups)
     if fmt == "imu_csv":
         rate = float(rng.choice(IMU_RATES))
         setup = draw_imu(rng, imu_placements)
@@ -1030,23 +1061,27 @@ def simulate_randomised(
     bad = set(exercises) - set(EXERCISES)
     if bad or not exercises:
         raise ValueError(f"choose exercises from {', '.join(EXERCISES)} (got {sorted(exercises)})")
-    rng = np.random.default_rng(seed)
-    # Their own stream: a seed's bodies, tempi, views and labels are the same with or without them.
-    shapes = np.random.default_rng([seed, 1]) if mistake_shapes else None
-    styles = np.random.default_rng([seed, 2]) if gaze else None
+    deal = np.random.default_rng(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest, truth, labels, regimes, rep_regimes = [], [], [], [], []
     exercise_deck: list[str] = []
     format_deck: list[str] = []
     for i in range(n_sets):
         if not exercise_deck:
-            exercise_deck = [exercises[j] for j in rng.permutation(len(exercises))]
+            exercise_deck = [exercises[j] for j in deal.permutation(len(exercises))]
         if not format_deck:
-            format_deck = [formats[j] for j in rng.permutation(len(formats))]
+            format_deck = [formats[j] for j in deal.permutation(len(formats))]
         exercise, fmt = exercise_deck.pop(), format_deck.pop()
         athlete_id = f"{id_prefix}{i + 1:04d}"
         recording_id = f"{athlete_id}-{exercise}"
-        regime = draw_regime(rng, exercise, fmt, max_reps, imu_placements, shapes, styles)
+        # Every set draws from streams of its own, so a change to one set (a longer recording draws
+        # more noise) leaves the others as they were; mistake shapes, the athlete's style and the
+        # set-up have their own, so a seed's bodies, tempi, views and labels are the same with or
+        # without them.
+        rng, shapes, styles, set_ups = (np.random.default_rng([seed, stream, i]) for stream in range(4))
+        shapes = shapes if mistake_shapes else None
+        styles = styles if gaze else None
+        regime = draw_regime(rng, exercise, fmt, max_reps, imu_placements, shapes, styles, set_ups)
         rel_path, rate, rows = write_set(out_dir, recording_id, regime, rng)
         side = regime.plan.stance_side
         manifest.append(
