@@ -407,3 +407,21 @@ def test_a_real_deadlift_cut_at_its_last_lockout_counts_both_pulls(landmarks):
     cut = analyse(replace(read, frames=read.frames.filter(pl.col("t_s") <= 12.0)), "deadlift").reps
     assert whole.height == 2 and cut.height == 2
     assert cut["t_end_s"][0] < 3.5 and cut["eccentric_s"][0] is None  # the first pull, set-up to lockout
+
+
+def test_a_shoulder_dropping_out_of_an_oblique_picture_leaves_the_trunk_where_it_is():
+    """Filmed 35 deg off the side, the two shoulders lie apart in the picture. For the half second
+    the far one is not found, the shoulder centre is the near one plus half the pair's offset, not
+    the near one alone (which tilted the trunk and, on the randomised bench, made a rep)."""
+    t, pts = _points(4)
+    oblique = rotate_heading(pts, np.full(len(t), 35.0))
+    picture = {k: v * np.array([1.0, 1.0, 0.0]) for k, v in oblique.items()}
+    frames = _frames(t, picture)
+    full = pose_angles(frames, 30.0, "image_px")["trunk_inclination_deg"].to_numpy()
+    gone = (t > 1.0) & (t < 1.5)  # standing, before the first rep
+    confidence = landmark_columns("shoulder_right")[3]
+    dropped = frames.with_columns(
+        pl.when(pl.Series(gone)).then(0.0).otherwise(pl.col(confidence)).alias(confidence)
+    )
+    trunk = pose_angles(dropped, 30.0, "image_px")["trunk_inclination_deg"].to_numpy()
+    assert np.nanmax(np.abs(trunk - full)[gone]) < 2.0

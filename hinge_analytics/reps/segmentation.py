@@ -56,9 +56,10 @@ or more reps between the first (which may hold a set-up) and it, and those all t
 ``PARK_HOLD_S``. The set's own turns say how long a turn reads: the slower, fatigued last turn
 of a touch-and-go set read 0.51 s against 0.46 s before it, and one rep between says too little.
 Not where the recording opens deep and its first rise went uncounted (swings on the parked bell):
-the set-down then keeps its place in the count, and its window is the set-down's. Paused reps (dead-stop deadlifts) leave the rule out: a set of them
-filmed from the set-up to standing after the set-down counts one more, and one filmed to the last
-lockout, as the real clips at hand end, counts right.
+the set-down then keeps its place in the count, and its window is the set-down's. Paused reps
+(dead-stop deadlifts) leave the rule out: a set of them filmed from the set-up to standing after
+the set-down counts one more, and one filmed to the last lockout, as the real clips at hand end,
+counts right.
 
 Phases per rep: eccentric (start -> arrival at the bottom), bottom pause, concentric (bottom ->
 return to the top) and top (rest at the top before the next rep; null for the last rep). A rep
