@@ -425,3 +425,22 @@ def test_a_shoulder_dropping_out_of_an_oblique_picture_leaves_the_trunk_where_it
     )
     trunk = pose_angles(dropped, 30.0, "image_px")["trunk_inclination_deg"].to_numpy()
     assert np.nanmax(np.abs(trunk - full)[gone]) < 2.0
+
+
+def test_a_single_leg_rdl_whose_stance_ankle_is_hidden_gives_no_stance_hip_but_counts_its_reps():
+    """Filmed from the free leg's side, the estimator guesses the far stance leg: its ankle with a
+    low confidence, its knee drawn halfway towards the free knee, which swings back. The stance hip
+    read through that knee would be a guess; it is left out, with a note, and the reps are counted
+    on the trunk."""
+    rng = np.random.default_rng(5)
+    plan = SetPlan("single_leg_rdl", [RepPlan("good", 0.0)] * 3, stance_side="left")
+    t, pose, _ = simulate_set(plan, 30.0, rng)
+    pts = forward_kinematics(pose, Anthropometry(1.75))
+    pts["knee_left"] = (pts["knee_left"] + pts["knee_right"]) / 2
+    frames = _frames(t, {k: v * np.array([1.0, 1.0, 0.0]) for k, v in pts.items()})
+    frames = frames.with_columns(pl.lit(0.2).alias(landmark_columns("ankle_left")[3]))
+    angles, notes = pose_analysis(frames, 30.0, "image_px", stance_side="left", exercise="single_leg_rdl")
+    assert angles["hip_flexion_left_deg"].null_count() == angles.height
+    assert any("stance leg (left) is hidden" in note for note in notes)
+    hinge = angles["hinge_deg"].to_numpy()
+    assert segment_reps(t, hinge).height == 3
