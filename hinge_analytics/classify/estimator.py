@@ -140,7 +140,7 @@ def build_pipeline(
     routing, see `fit`)."""
     view = next((suffix for suffix in SESSION_VIEWS if kind.endswith(suffix)), "")
     absolute = not view
-    kind = kind.removesuffix(view) if view else kind
+    kind = kind.removesuffix(view)
     relative = relative or not absolute
     numeric = [c for c in features if absolute or c in SELF_REFERENCED] + (
         [f"{RELATIVE_PREFIX}{c}" for c in features] if relative else []

@@ -1165,7 +1165,8 @@ def _standing_frames(hinge: np.ndarray, vertical_acc: np.ndarray, rate: float) -
     if not width > 0 or not len(values):
         return band
     counts, edges = np.histogram(values, bins=max(1, int(np.ceil((values.max() - values.min()) / width))))
-    level = float(edges[np.argmax(counts)] + edges[np.argmax(counts) + 1]) / 2
+    densest = int(np.argmax(counts))
+    level = float(edges[densest] + edges[densest + 1]) / 2
     return band & (np.abs(signed - level) <= width)
 
 
