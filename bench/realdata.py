@@ -9,6 +9,7 @@ errors against hand-cut windows or labelled times, refusals and notes with their
 
     .venv/bin/python bench/realdata.py [--data ../shared/realdata] [--only squat,metamotion,...]
         [--metamotion-repo CLONE]   # + the public MetaMotion fork's bench press, overhead press, row
+        [--loggers]                 # + the squat sets as other loggers would have written them
 
 The data sets and what is known about them: ``../shared/realdata/README.md`` and each SOURCE.md.
 Skips a data set whose folder is absent.
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from hinge_analytics.ingest import read_recording
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.pipeline import process_recording
@@ -242,6 +244,113 @@ MORE_LIFTS = DataSet(
 )
 
 
+GRAZE_S = 0.25  # hand-cut windows and found reps differ by up to about this at a boundary
+
+
+@dataclass(frozen=True)
+class Logger:
+    """How another logger would have written a recording: without gyroscopes, at a lower rate
+    (averaging over each output interval, as a sensor's own low-pass does), with some sensors only,
+    or with a stretch lost mid-set."""
+
+    gyroscope: bool = True
+    rate_hz: float | None = None
+    sensors: tuple[str, ...] | None = None  # placements kept (None: all)
+    gap_s: float = 0.0
+
+
+LOGGERS = {
+    "generic CSV per sensor": Logger(),
+    "accelerometers only": Logger(gyroscope=False),
+    "25 Hz": Logger(rate_hz=25.0),
+    "12.5 Hz": Logger(rate_hz=12.5),
+    "12.5 Hz, accelerometers only": Logger(gyroscope=False, rate_hz=12.5),
+    "lower back only": Logger(sensors=("lower_back",)),
+    "thigh only": Logger(sensors=("thigh_left",)),
+    "shank only": Logger(sensors=("shank_left",)),
+    "1.5 s lost mid-set": Logger(gap_s=1.5),
+}
+
+
+def write_as_logger(
+    frames: pl.DataFrame, rate_hz: float, logger: Logger, folder: Path
+) -> tuple[float, float] | None:
+    """A recording's canonical IMU frames written as the generic logger (docs/formats.md: one
+    ``<placement>.csv`` per sensor) would have written them under ``logger``; returns the stretch
+    lost (first and last lost sample's time, s), if any."""
+    keep = np.ones(frames.height, dtype=bool)
+    lost = None
+    if logger.gap_s:
+        middle = frames.height // 2
+        keep[middle : middle + int(logger.gap_s * rate_hz)] = False
+        lost_t = frames["t_s"].to_numpy()[~keep]
+        lost = (float(lost_t[0]), float(lost_t[-1]))
+    frames = frames.filter(pl.Series(keep))
+    step = max(1, round(rate_hz / logger.rate_hz)) if logger.rate_hz else 1
+    if step > 1:
+        block = (pl.int_range(pl.len()) // step).alias("block")
+        frames = frames.drop("frame").group_by(block, maintain_order=True).mean().drop("block")
+    folder.mkdir(parents=True)
+    channels = ("acc", "gyr") if logger.gyroscope else ("acc",)
+    placements = sorted({c.rsplit("_", 2)[0] for c in frames.columns if c.endswith("_acc_x")})
+    for placement in logger.sensors or placements:
+        columns = [f"{placement}_{kind}_{axis}" for kind in channels for axis in "xyz"]
+        frames.select(time_s="t_s", **{c.removeprefix(f"{placement}_"): c for c in columns}).write_csv(
+            folder / f"{placement}.csv"
+        )
+    return lost
+
+
+def logger_table(data: Path, loggers: dict[str, Logger] = LOGGERS) -> pl.DataFrame | None:
+    """The squat sets read as the device wrote them, re-written per ``loggers``, counted (`_as_logger`)."""
+    folder = data / DATA_SETS["squat"].folder
+    if not folder.is_dir():
+        return None
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, case in enumerate(squat_cases(folder)):
+            _, read = read_recording(folder / case.row["path"], case.row["format"], None)
+            for j, (name, logger) in enumerate(loggers.items()):
+                folder_out = Path(tmp) / f"set{k}-logger{j}"
+                rows.append(
+                    {"logger": name, **_as_logger(case, read.frames, read.sample_rate_hz, logger, folder_out)}
+                )
+    return (
+        pl.DataFrame(rows, infer_schema_length=None)
+        .group_by("logger", maintain_order=True)
+        .agg(
+            sets=pl.len(),
+            exact=(pl.col("off") == 0).sum(),
+            within_1=(pl.col("off").abs() <= 1).sum(),
+            refused=pl.col("found").is_null().sum(),
+            median_boundary_err_s=pl.col("error").median(),
+            counts_found=pl.col("found").sort().cast(pl.String).str.join(" "),
+        )
+    )
+
+
+def _as_logger(case: Case, frames: pl.DataFrame, rate_hz: float, logger: Logger, folder: Path) -> dict:
+    """One set written as ``logger`` into ``folder`` and processed: reps ``found``, how many more
+    or fewer than expected (``off``), the median boundary error of a right count. Where a stretch is
+    lost, the reps expected are the hand windows clear of it (a gap loses only the reps it cuts
+    into); a window that overlaps it by less than ``GRAZE_S`` may count either way."""
+    lost = write_as_logger(frames, rate_hz, logger, folder)
+    overlap = [0.0 if lost is None else min(e, lost[1]) - max(s, lost[0]) for s, e in case.windows]
+    windows = [w for w, o in zip(case.windows, overlap, strict=True) if o <= 0]
+    grazing = sum(0 < o < GRAZE_S for o in overlap)
+    manifest = folder.parent / f"{folder.name}.csv"
+    pl.DataFrame([{**case.row, "path": folder.name, "format": "imu_csv"}]).write_csv(manifest)
+    (row,), _ = read_manifest(manifest)
+    try:
+        reps = process_recording(row).reps
+    except BadRecording as exc:
+        return {"found": None, "refused": str(exc)}
+    fewest, most = len(windows), len(windows) + grazing
+    off = reps.height - fewest if reps.height < fewest else max(reps.height - most, 0)
+    offsets = np.abs(boundary_offsets(reps, windows)).ravel() if off == 0 else []
+    return {"found": reps.height, "off": off, "error": float(np.median(offsets)) if len(offsets) else None}
+
+
 def boundary_offsets(found: pl.DataFrame, windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """(start, end) offsets (s, found minus true) of each true window against the found rep
     overlapping it most."""
@@ -343,6 +452,9 @@ def main() -> None:
         help="a clone of github.com/SebastianGarrido2790/Tracking-Barbell-Exercises-ML-Project: adds "
         "its bench press, overhead press and row sets",
     )
+    parser.add_argument(
+        "--loggers", action="store_true", help="also count the squat sets as other loggers would write them"
+    )
     args = parser.parse_args()
     runs = [(DATA_SETS[key], args.data) for key in args.only.split(",")]
     if args.metamotion_repo is not None:
@@ -358,6 +470,10 @@ def main() -> None:
             print(summary(spec.name, table))
             print(table.drop("group") if table["group"].drop_nulls().len() == 0 else table)
             print()
+        if args.loggers:
+            loggers = logger_table(args.data)
+            print("squat IMU form sets, re-written as other loggers would have written them:")
+            print(loggers if loggers is not None else "absent, skipped")
 
 
 if __name__ == "__main__":

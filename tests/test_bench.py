@@ -1,5 +1,5 @@
-"""bench/pipeline.py, bench/peer.py, bench/regimes.py, bench/scoring.py and bench/shift.py: the
-parts that decide what the benchmarks print (fast)."""
+"""bench/pipeline.py, bench/peer.py, bench/realdata.py, bench/regimes.py, bench/scoring.py and
+bench/shift.py: the parts that decide what the benchmarks print (fast)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ sys.path.insert(0, str(BENCH))
 import peer  # noqa: E402
 import pipeline as bench  # noqa: E402
 import polars as pl  # noqa: E402
+import realdata  # noqa: E402
 import regimes  # noqa: E402
 import scoring  # noqa: E402
 import shift  # noqa: E402
@@ -199,3 +200,33 @@ def test_real_reps_are_placed_among_the_simulated_good_reps_of_their_exercise_an
     # 3D landmarks are not compared with 2D pictures: no simulated 3D reps, no figure
     three_d = real.with_columns(sensors=pl.lit("world_m"))
     assert shift.feature_shift(three_d, simulated, ["peak_x_deg"]).height == 0
+
+
+def test_a_logger_copy_averages_to_its_rate_keeps_its_sensors_and_names_the_stretch_lost(tmp_path):
+    rate = 100.0
+    t = np.arange(1000) / rate
+    frames = pl.DataFrame(
+        {
+            "frame": np.arange(1000),
+            "t_s": t,
+            **{f"{p}_{k}_{a}": t for p in ("thigh_left", "sacrum") for k in ("acc", "gyr") for a in "xyz"},
+        }
+    )
+    logger = realdata.Logger(gyroscope=False, rate_hz=25.0, sensors=("sacrum",), gap_s=1.0)
+    lost = realdata.write_as_logger(frames, rate, logger, tmp_path / "set")
+    assert lost == pytest.approx((5.0, 5.99))
+    assert [p.name for p in (tmp_path / "set").iterdir()] == ["sacrum.csv"]
+    written = pl.read_csv(tmp_path / "set" / "sacrum.csv")
+    assert written.columns == ["time_s", "acc_x", "acc_y", "acc_z"]
+    assert written.height == 900 / 4
+    assert written["acc_x"][0] == pytest.approx(0.015)  # the mean of its four samples, not the first
+
+
+@pytest.mark.skipif(
+    not (realdata.DEFAULT_DATA / "squat_imu_form_dev").is_dir(), reason="real recordings are kept outside"
+)
+def test_real_squat_sets_count_without_gyroscopes_at_12_hz_and_across_a_gap():
+    loggers = {k: realdata.LOGGERS[k] for k in ("accelerometers only", "12.5 Hz", "1.5 s lost mid-set")}
+    table = realdata.logger_table(realdata.DEFAULT_DATA, loggers)
+    assert table["exact"].to_list() == [15, 15, 15]
+    assert table["median_boundary_err_s"].max() < 0.1
