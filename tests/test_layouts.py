@@ -229,17 +229,25 @@ def test_metamotion_pairs_accelerometer_and_gyroscope_of_the_same_export(tmp_pat
 def test_metamotion_placement_from_the_manifest_and_missing_partner(tmp_path):
     acc, gyr = _metamotion(tmp_path / "a")
     _, read = read_recording(acc, "metamotion_csv", None, placement="wrist_right")
-    assert read.sensors == "wrist_right"
+    assert read.sensors == "wrist_right" and not read.notes
     with pytest.raises(BadRecording, match="placement"):
         read_recording(acc, "metamotion_csv", None, placement="elbow")
-    gyr.unlink()
-    with pytest.raises(BadRecording, match="gyroscope"):
-        read_recording(acc, "metamotion_csv", None)
+    # MetaBase can log the accelerometer alone: read without a gyroscope, and said so.
+    gyr.rename(tmp_path / gyr.name)
+    _, read = read_recording(acc, "metamotion_csv", None)
+    assert "wrist_left_gyr_x" not in read.frames.columns and read.sample_rate_hz == pytest.approx(12.5)
+    assert read.notes == (
+        "No gyroscope file (Gyroscope_*Hz) lies beside this recording: it was read without a gyroscope.",
+    )
     other = tmp_path / "b" / "session.csv"
     other.parent.mkdir()
     other.write_text(acc.read_text())
     with pytest.raises(BadRecording, match="not named like"):
         read_recording(other, "metamotion_csv", None)
+    (tmp_path / gyr.name).rename(gyr)
+    acc.unlink()
+    with pytest.raises(BadRecording, match="lacks its accelerometer file"):
+        read_recording(gyr, "metamotion_csv", None)
 
 
 def test_metamotion_pause_in_one_stream_stays_empty(tmp_path):

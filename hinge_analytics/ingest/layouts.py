@@ -855,6 +855,12 @@ def read_imu_layout(
                         f"The {layout.title} recording lacks its {_CHANNEL_WORDS[channel]} file "
                         f"({_names(groups)}); keep the recording's files together in one folder."
                     )
+                # Many loggers record the accelerometer alone (MetaBase, phyphox let the user pick
+                # the streams); one left behind in another folder reads the same, so say so.
+                notes += (
+                    f"No {_CHANNEL_WORDS[channel]} file ({_names(groups)}) lies beside this "
+                    f"recording: it was read without a {_CHANNEL_WORDS[channel]}.",
+                )
                 continue
             part = files.group(usable[0])
             names = [f"{channel}_{axis}" for axis in "xyz"]
