@@ -433,7 +433,11 @@ def test_sensor_logger_needs_a_placement_and_its_metadata(tmp_path):
     with pytest.raises(BadRecording, match="placement column"):
         read_recording(folder, "sensor_logger_csv", None)
     _, read = read_recording(folder / "Gyroscope.csv", "sensor_logger_csv", None, placement="bar")
-    assert read.sensors == "bar"
+    assert read.sensors == "bar" and not read.notes
+    # The app records the sensors its user ticks: the accelerometer alone reads, and says so.
+    (folder / "Gyroscope.csv").unlink()
+    _, read = read_recording(folder, "sensor_logger_csv", None, placement="bar")
+    assert "bar_gyr_x" not in read.frames.columns and "without a gyroscope" in read.notes[0]
     (folder / "Metadata.csv").unlink()
     with pytest.raises(BadRecording, match="Metadata.csv"):
         read_recording(folder, "sensor_logger_csv", None, placement="bar")
