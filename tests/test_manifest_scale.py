@@ -149,6 +149,33 @@ def test_manifest_encodings_are_detected_never_lossy(tmp_path, codec, bom, names
     assert valid[0].recording_id == "r0"  # no BOM glued to the first column's name
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_spreadsheet_saved_with_semicolons_or_tabs_is_read_with_its_decimal_commas(tmp_path, separator):
+    """Excel saves "CSV" with the region's list separator: semicolons where the decimal mark is a
+    comma (load 102,5 kg), and a "Text (Tab delimited)" save uses tabs."""
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("x\n")
+    rows = [
+        ["recording_id", "path", "athlete_id", "session_date", "exercise", "load_kg"],
+        ["r1", "a.csv", "Müller", "2026-02-02", "deadlift", "102,5" if separator == ";" else "102.5"],
+        ["r2", "b.csv", "A2", "2026-02-02", "RDL", ""],
+    ]
+    rows[0].append("sample_rate_hz")
+    rows[1].append("59,94")
+    rows[2].append("")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_bytes("\r\n".join(separator.join(r) for r in rows).encode("cp1252"))
+    valid, rejected = read_manifest(manifest)
+    if separator == "\t":  # a decimal comma is read only where semicolons say the region uses one
+        assert [r.reason for r in rejected] == ["Manifest row 1: sample_rate_hz '59,94' is not a number."]
+        return
+    assert not rejected
+    assert [(r.athlete_id, r.exercise, r.load_kg, r.sample_rate_hz) for r in valid] == [
+        ("Müller", "deadlift", 102.5, 59.94),
+        ("A2", "romanian_deadlift", None, None),
+    ]
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [

@@ -8,6 +8,8 @@ from pathlib import Path
 import polars as pl
 
 from hinge_analytics.classify.estimator import ModelError
+from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.ingest.spreadsheet import read_sheet
 from hinge_analytics.schema import REP_LABELS_FILE
 
 MAX_LISTED_LABEL_ROWS = 5
@@ -21,12 +23,19 @@ def read_labels_file(path: Path) -> pl.DataFrame:
     recording) different labels raise ModelError naming them: which label is meant is unknown.
     """
     try:
-        labels = pl.read_csv(path, schema_overrides=REP_LABELS_FILE)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise ModelError(f"The labels file {path} is not a readable CSV ({exc}).") from exc
-    missing = {"recording_id", "rep", "label"} - set(labels.columns)
+        sheet = read_sheet(path, f"The labels file {path}", REP_LABELS_FILE).table
+    except BadRecording as exc:
+        raise ModelError(str(exc)) from exc
+    sheet = sheet.rename({c: c.strip().lower() for c in sheet.columns})
+    missing = set(REP_LABELS_FILE) - set(sheet.columns)
     if missing:
         raise ModelError(f"The labels file {path} lacks column(s) {', '.join(sorted(missing))}.")
+    try:
+        labels = sheet.select(
+            pl.col(c).str.strip_chars().replace("", None).cast(t) for c, t in REP_LABELS_FILE.items()
+        )
+    except pl.exceptions.InvalidOperationError as exc:
+        raise ModelError(f"The labels file {path} has a rep that is not a whole number ({exc}).") from exc
     labels = (
         labels.with_row_index("line", offset=2)  # line 1 is the header
         .select("line", "recording_id", "rep", pl.col("label").str.strip_chars())

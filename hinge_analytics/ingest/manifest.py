@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import io
 import math
 import os
 import re
@@ -17,14 +16,14 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import polars as pl
-
 from hinge_analytics.ingest import LAYOUTS, format_names
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.layouts import Layout, LayoutError, load_layout, load_layout_file, takes_placement
+from hinge_analytics.ingest.spreadsheet import decimal_point, read_sheet
 from hinge_analytics.schema import EXERCISES, IMU_PLACEMENTS, MANIFEST_OPTIONAL, MANIFEST_REQUIRED, SIDES
 
 MAX_ID_LENGTH = 128
+NUMBER_COLUMNS = ("load_kg", "sample_rate_hz", "set_number")
 # SPEC.md "Exercise vocabulary": besides the six hinge exercises, any other lowercase lift name is
 # accepted and processed generically (its reps are labelled only by a model trained on them).
 EXERCISE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -163,15 +162,8 @@ def parse_manifest(
     """
     if not manifest.is_file():
         raise BadRecording(f"The manifest {manifest} does not exist.")
-    try:
-        data = manifest.read_bytes()
-    except OSError as exc:
-        raise BadRecording(f"The manifest {manifest} cannot be read ({exc.strerror or exc}).") from exc
-    text = decode_manifest(data, manifest.name)
-    try:
-        table = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, truncate_ragged_lines=False)
-    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
-        raise BadRecording(f"The manifest {manifest.name} is not a readable CSV file ({exc}).") from exc
+    sheet = read_sheet(manifest, f"The manifest {manifest.name}", MANIFEST_REQUIRED)
+    table = sheet.table
     names = [c.strip().lower() for c in table.columns]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -190,6 +182,9 @@ def parse_manifest(
         k: [_clean(v) for v in table[k].to_list()] if k in table.columns else [None] * table.height
         for k in fields
     }
+    if sheet.decimal_comma:
+        for k in NUMBER_COLUMNS:
+            columns[k] = [decimal_point(v) for v in columns[k]]
     rows_of: dict[str, list[int]] = defaultdict(list)  # recording_id -> its 1-based row numbers
     for number, rid in enumerate(columns["recording_id"], start=1):
         if rid is not None:
@@ -223,51 +218,6 @@ def parse_manifest(
                 RejectedRow(number, rid, cells["path"] or "", reason, who, _date(cells["session_date"]))
             )
     return valid, rejected
-
-
-# Byte-order marks, longest first: UTF-32's little-endian mark begins with UTF-16's.
-_BOMS = (
-    (b"\xff\xfe\x00\x00", "utf-32", "UTF-32"),
-    (b"\x00\x00\xfe\xff", "utf-32", "UTF-32"),
-    (b"\xef\xbb\xbf", "utf-8-sig", "UTF-8"),
-    (b"\xff\xfe", "utf-16", "UTF-16"),
-    (b"\xfe\xff", "utf-16", "UTF-16"),
-)
-
-
-def decode_manifest(data: bytes, name: str) -> str:
-    """The manifest's text: by its byte-order mark (UTF-8, UTF-16, UTF-32), else UTF-8, else
-    Windows-1252 (the Latin-1 superset spreadsheet programs save "CSV" in on Windows).
-
-    Never decoded lossily: replacement characters made athletes "Müller" and "Mäller" one athlete.
-    Raises BadRecording for text that is none of these (or UTF-16 without a byte-order mark).
-    """
-    for bom, codec, label in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(codec)
-            except UnicodeDecodeError as exc:
-                raise BadRecording(
-                    f"The manifest {name} starts with a {label} byte-order mark but is not {label} text "
-                    f"(byte {exc.start}); save it again as CSV UTF-8."
-                ) from None
-    head = data[:4096]
-    if head.count(0) > len(head) // 4:  # every other byte NUL: UTF-16 text of ASCII characters
-        raise BadRecording(
-            f"The manifest {name} looks like UTF-16 text without a byte-order mark, so its byte order "
-            "cannot be told; save it again as CSV UTF-8."
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise BadRecording(
-            f"The manifest {name} is neither UTF-8 nor Windows-1252/Latin-1 text (byte "
-            f"0x{data[exc.start]:02x} at offset {exc.start}); save it again as CSV UTF-8."
-        ) from None
 
 
 def _shown(path: str | None) -> str:

@@ -1,0 +1,115 @@
+"""CSV files a coach writes or saves from a spreadsheet: the batch manifest, a labels file.
+
+Spreadsheet programs save "CSV" the way the computer's region says. On Windows the text is often
+Windows-1252, not UTF-8. Where the decimal mark is a comma (most of continental Europe and Latin
+America), the fields are separated by semicolons and numbers read ``102,5``: Excel takes the list
+separator from the regional settings (Microsoft Support, "Import or export text (.txt or .csv)
+files"; LibreOffice asks, and proposes the same). Both are read as they are, never lossily.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from hinge_analytics.ingest.errors import BadRecording
+
+SEPARATORS = (",", ";", "\t")
+_DECIMAL_COMMA = re.compile(r"^([+-]?\d*),(\d+)$")
+
+# Byte-order marks, longest first: UTF-32's little-endian mark begins with UTF-16's.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32", "UTF-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig", "UTF-8"),
+    (b"\xff\xfe", "utf-16", "UTF-16"),
+    (b"\xfe\xff", "utf-16", "UTF-16"),
+)
+
+
+@dataclass(frozen=True)
+class SheetTable:
+    """A spreadsheet CSV read as text: every cell a string (or null), column names as written."""
+
+    table: pl.DataFrame
+    separator: str
+
+    @property
+    def decimal_comma(self) -> bool:
+        """Semicolon-separated: saved where the decimal mark is a comma."""
+        return self.separator == ";"
+
+
+def decode_text(data: bytes, what: str) -> str:
+    """The text of a file a coach saved (``what`` names it in messages, e.g. "The manifest m.csv"):
+    by its byte-order mark (UTF-8, UTF-16, UTF-32), else UTF-8, else Windows-1252 (the Latin-1
+    superset spreadsheet programs save "CSV" in on Windows).
+
+    Never decoded lossily: replacement characters made athletes "Müller" and "Mäller" one athlete.
+    Raises BadRecording for text that is none of these (or UTF-16 without a byte-order mark).
+    """
+    for bom, codec, label in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise BadRecording(
+                    f"{what} starts with a {label} byte-order mark but is not {label} text "
+                    f"(byte {exc.start}); save it again as CSV UTF-8."
+                ) from None
+    head = data[:4096]
+    if head.count(0) > len(head) // 4:  # every other byte NUL: UTF-16 text of ASCII characters
+        raise BadRecording(
+            f"{what} looks like UTF-16 text without a byte-order mark, so its byte order "
+            "cannot be told; save it again as CSV UTF-8."
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise BadRecording(
+            f"{what} is neither UTF-8 nor Windows-1252/Latin-1 text (byte "
+            f"0x{data[exc.start]:02x} at offset {exc.start}); save it again as CSV UTF-8."
+        ) from None
+
+
+def separator(text: str, columns: Collection[str]) -> str:
+    """The field separator whose split of the header line (the first line with text) names most of
+    ``columns`` (compared stripped, in lower case); a comma when none names more than another."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+
+    def named(sep: str) -> int:
+        return len({cell.strip().strip('"').strip().lower() for cell in header.split(sep)} & set(columns))
+
+    return max(SEPARATORS, key=lambda sep: (named(sep), sep == ","))
+
+
+def read_sheet(path: Path, what: str, columns: Collection[str]) -> SheetTable:
+    """``path`` as a table of strings (`decode_text`, `separator`). Raises BadRecording when the
+    file cannot be read or is not CSV; which columns it must have is the caller's to say."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadRecording(f"{what} cannot be read ({exc.strerror or exc}).") from exc
+    text = decode_text(data, what)
+    sep = separator(text, columns)
+    try:
+        table = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")), separator=sep, infer_schema=False, truncate_ragged_lines=False
+        )
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
+        raise BadRecording(f"{what} is not a readable CSV file ({exc}).") from exc
+    return SheetTable(table, sep)
+
+
+def decimal_point(value: str | None) -> str | None:
+    """``102,5`` as ``102.5``; anything else as it is."""
+    return _DECIMAL_COMMA.sub(r"\1.\2", value) if value is not None else None
