@@ -142,6 +142,34 @@ def test_mediapipe_csv_spellings_read_like_the_documented_names(motion, tmp_path
         np.testing.assert_allclose(got.frames[column], want.frames[column], atol=1e-6)
 
 
+@pytest.mark.parametrize(("separator", "decimal"), [(";", ","), (";", "."), ("\t", ","), ("\t", ".")])
+def test_landmark_and_sensor_csvs_saved_in_a_region_with_decimal_commas_read_alike(
+    motion, tmp_path, separator, decimal
+):
+    """A spreadsheet, or an app such as phyphox, saves for the user's region: fields separated by
+    semicolons or tabs, numbers written 1,5 or 1.5."""
+    time_s, pose, body, points = motion
+
+    def resaved(path: Path) -> Path:
+        header, *rows = path.read_text().splitlines()
+        body = [separator.join(c.replace(".", decimal) for c in row.split(",")) for row in rows]
+        lines = [header.replace(",", separator), *body]
+        out = path.with_name(f"re-{path.name}")
+        out.write_text("\n".join(lines) + "\n")
+        return out
+
+    landmarks = tmp_path / "mp.csv"
+    _mediapipe_lines(motion, landmarks)
+    want = read_mediapipe_csv(landmarks, None).frames
+    assert read_mediapipe_csv(resaved(landmarks), None).frames.equals(want)
+    folder = tmp_path / "imu"
+    signals = sim_imu.imu_signals(time_s, pose, body, ("sacrum",), rng=np.random.default_rng(6), noise=False)
+    sim_imu.write_imu_generic(folder, time_s, signals, quaternions=False)
+    want = read_recording(folder, None, None)[1].frames
+    resaved(folder / "sacrum.csv").replace(folder / "sacrum.csv")  # the folder holds one file again
+    assert read_recording(folder, None, None)[1].frames.equals(want)
+
+
 def test_mediapipe_image_round_trip(motion, tmp_path):
     time_s, _, _, points = motion
     rng = np.random.default_rng(1)

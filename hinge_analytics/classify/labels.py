@@ -23,7 +23,7 @@ def read_labels_file(path: Path) -> pl.DataFrame:
     recording) different labels raise ModelError naming them: which label is meant is unknown.
     """
     try:
-        sheet = read_sheet(path, f"The labels file {path}", REP_LABELS_FILE).table
+        sheet = read_sheet(path, f"The labels file {path}").table
     except BadRecording as exc:
         raise ModelError(str(exc)) from exc
     sheet = sheet.rename({c: c.strip().lower() for c in sheet.columns})

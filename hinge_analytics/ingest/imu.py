@@ -46,6 +46,7 @@ from hinge_analytics.ingest.checks import (
 )
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead, imu_frames_from_arrays
+from hinge_analytics.ingest.spreadsheet import SEPARATORS, decimal_point
 from hinge_analytics.numeric import STANDARD_GRAVITY, quat_matrix
 from hinge_analytics.schema import IMU_PLACEMENTS, OFF_BODY_PLACEMENTS
 
@@ -417,6 +418,9 @@ def _read_columns(
         if k in _KNOWN or re.match(r"^(free)?(acc|gyr)_[xyz]$|^quat_|^mat\[|^(roll|pitch|yaw)$|^euler_", k)
     ]
     columns: dict[str, list[float]] = {k: [] for k in wanted}
+    # Cells split on semicolons or tabs may carry a decimal comma (a spreadsheet or an app such
+    # as phyphox saving for a region that writes 1,5).
+    decimal = decimal_point if delimiter in SEPARATORS[1:] else str
     for number, line in enumerate(lines[header_at + 1 :], start=header_at + 2):
         if not line.strip():
             continue
@@ -428,7 +432,7 @@ def _read_columns(
             )
         for k in wanted:
             i = index[k]
-            cell = cells[i].strip() if i < len(cells) else ""
+            cell = decimal(cells[i].strip()) if i < len(cells) else ""
             try:
                 columns[k].append(float(cell) if cell else np.nan)
             except ValueError:

@@ -88,6 +88,7 @@ from hinge_analytics.ingest.imu import (
     check_sensor,
     dead_gyroscope_note,
 )
+from hinge_analytics.ingest.spreadsheet import SEPARATORS, decimal_point
 from hinge_analytics.schema import IMU_PLACEMENTS
 
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "frame": None, "none": None}
@@ -452,10 +453,8 @@ def detect_layout(text: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-_SPREADSHEET_DELIMITERS = (";", "\t")
 _SAMPLE_ROWS = 50  # data rows whose cells must be mostly numbers
 MAX_TIMELESS_FRACTION = 0.01  # of a file's rows without a time: left out; more: refused
-_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+([eE][+-]?\d+)?\s*$")
 
 
 def _rows(lines: list[str], delimiter: str, header: bool) -> list[list[str]]:
@@ -469,10 +468,10 @@ def _rows(lines: list[str], delimiter: str, header: bool) -> list[list[str]]:
     rows = list(csv.reader(lines, delimiter=delimiter))
     if not header or not rows:
         return rows
-    for candidate in (delimiter, *(d for d in _SPREADSHEET_DELIMITERS if d != delimiter)):
+    for candidate in (delimiter, *(d for d in SEPARATORS if d not in (delimiter, ","))):
         split = rows if candidate == delimiter else list(csv.reader(lines, delimiter=candidate))
         if candidate != ",":
-            split = [[c.replace(",", ".") if _DECIMAL_COMMA.match(c) else c for c in r] for r in split]
+            split = [[decimal_point(c) for c in r] for r in split]
         start = _header_row(split)
         if start is not None:
             return split[start:]

@@ -162,7 +162,7 @@ def parse_manifest(
     """
     if not manifest.is_file():
         raise BadRecording(f"The manifest {manifest} does not exist.")
-    sheet = read_sheet(manifest, f"The manifest {manifest.name}", MANIFEST_REQUIRED)
+    sheet = read_sheet(manifest, f"The manifest {manifest.name}")
     table = sheet.table
     names = [c.strip().lower() for c in table.columns]
     repeated = sorted({n for n in names if names.count(n) > 1})

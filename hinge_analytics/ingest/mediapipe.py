@@ -14,6 +14,7 @@ ratio of normalised coordinates; without them x and y are kept as fractions of t
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from hinge_analytics.formats import MEDIAPIPE_33, canonical_map
 from hinge_analytics.ingest.checks import check_time_unit, time_scale
 from hinge_analytics.ingest.errors import BadRecording, first_line
 from hinge_analytics.ingest.frames import PoseArrays, PoseRead
+from hinge_analytics.ingest.spreadsheet import has_decimal_commas, separator
 from hinge_analytics.numeric import nanmedian
 
 
@@ -33,6 +35,7 @@ def read_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseR
 
 
 _MAPPING = canonical_map(MEDIAPIPE_33)
+_SNIFFED_LINES = 6  # the header and the first data rows, for the separator and the decimal mark
 _EXTRA = ("timestamp_ms", "timestamp_s", "timestamp", "frame", "image_width", "image_height")
 # Other spellings of a landmark's visibility, and of a landmark by its index (0-32 in MediaPipe's
 # order, or 1-33 as many tutorials write it: x1, y1, z1, v1 ... x33): read as `<name>_<axis>`.
@@ -80,12 +83,16 @@ def canonical_columns(lower: list[str]) -> list[str]:
     return out
 
 
-def _header(path: Path) -> list[str]:
-    """The first row's names, as polars would read them (BOM dropped, quotes removed); the csv
-    module reads one line where a polars ``n_rows=0`` read cost ~1 ms per file. Should a name
-    still differ from polars', the typed read below fails and the inferring read takes over."""
+def _header(path: Path) -> tuple[list[str], str, bool]:
+    """The first row's names, as polars would read them (BOM dropped, quotes removed), the field
+    separator and whether numbers have a decimal comma (`spreadsheet.separator`: a file saved
+    from a spreadsheet in a region that writes 1,5 has semicolons). The csv module reads a few
+    lines where a polars ``n_rows=0`` read cost ~1 ms per file. Should a name still differ from
+    polars', the typed read below fails and the inferring read takes over."""
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-        return next(csv.reader(handle), [])
+        head = list(itertools.islice(handle, _SNIFFED_LINES))
+    sep = separator(head[0] if head else "")
+    return next(csv.reader(head[:1], delimiter=sep), []), sep, has_decimal_commas(head[1:], sep)
 
 
 class _Table:
@@ -98,7 +105,7 @@ class _Table:
 
     def __init__(self, path: Path):
         try:
-            header = _header(path)
+            header, sep, decimal_comma = _header(path)
         except (csv.Error, OSError) as exc:
             raise BadRecording(f"The file is not a readable MediaPipe CSV ({first_line(exc)}).") from exc
         lower = canonical_columns([c.strip().lower() for c in header])
@@ -111,13 +118,21 @@ class _Table:
                     columns=wanted,
                     schema_overrides=dict.fromkeys(wanted, pl.Float64),
                     encoding="utf8-lossy",
+                    separator=sep,
+                    decimal_comma=decimal_comma,
                 )
             except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError):
                 table = None
         self.typed = table is not None
         if table is None:
             try:
-                table = pl.read_csv(path, infer_schema_length=10000, encoding="utf8-lossy")
+                table = pl.read_csv(
+                    path,
+                    infer_schema_length=10000,
+                    encoding="utf8-lossy",
+                    separator=sep,
+                    decimal_comma=decimal_comma,
+                )
             except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
                 raise BadRecording(f"The file is not a readable MediaPipe CSV ({first_line(exc)}).") from exc
         self.table = table

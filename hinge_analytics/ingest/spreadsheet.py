@@ -9,9 +9,10 @@ files"; LibreOffice asks, and proposes the same). Both are read as they are, nev
 
 from __future__ import annotations
 
+import csv
 import io
 import re
-from collections.abc import Collection
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import polars as pl
 from hinge_analytics.ingest.errors import BadRecording
 
 SEPARATORS = (",", ";", "\t")
-_DECIMAL_COMMA = re.compile(r"^([+-]?\d*),(\d+)$")
+_DECIMAL_COMMA = re.compile(r"^(\s*[+-]?\d+),(\d+([eE][+-]?\d+)?\s*)$")
 
 # Byte-order marks, longest first: UTF-32's little-endian mark begins with UTF-16's.
 _BOMS = (
@@ -81,18 +82,20 @@ def decode_text(data: bytes, what: str) -> str:
         ) from None
 
 
-def separator(text: str, columns: Collection[str]) -> str:
-    """The field separator whose split of the header line (the first line with text) names most of
-    ``columns`` (compared stripped, in lower case); a comma when none names more than another."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
-
-    def named(sep: str) -> int:
-        return len({cell.strip().strip('"').strip().lower() for cell in header.split(sep)} & set(columns))
-
-    return max(SEPARATORS, key=lambda sep: (named(sep), sep == ","))
+def separator(header: str) -> str:
+    """The field separator of a CSV whose header line is ``header``: of comma, semicolon and tab,
+    the one that splits it into most fields (a comma when none splits it more than another)."""
+    return max(SEPARATORS, key=lambda sep: (len(next(csv.reader([header], delimiter=sep), [])), sep == ","))
 
 
-def read_sheet(path: Path, what: str, columns: Collection[str]) -> SheetTable:
+def has_decimal_commas(lines: Iterable[str], sep: str) -> bool:
+    """Whether cells of ``lines`` (split on ``sep``, not a comma) hold numbers like ``1,5``."""
+    return sep != "," and any(
+        _DECIMAL_COMMA.match(cell) for row in csv.reader(lines, delimiter=sep) for cell in row
+    )
+
+
+def read_sheet(path: Path, what: str) -> SheetTable:
     """``path`` as a table of strings (`decode_text`, `separator`). Raises BadRecording when the
     file cannot be read or is not CSV; which columns it must have is the caller's to say."""
     try:
@@ -100,7 +103,7 @@ def read_sheet(path: Path, what: str, columns: Collection[str]) -> SheetTable:
     except OSError as exc:
         raise BadRecording(f"{what} cannot be read ({exc.strerror or exc}).") from exc
     text = decode_text(data, what)
-    sep = separator(text, columns)
+    sep = separator(next((line for line in text.splitlines() if line.strip()), ""))
     try:
         table = pl.read_csv(
             io.BytesIO(text.encode("utf-8")), separator=sep, infer_schema=False, truncate_ragged_lines=False
@@ -111,5 +114,5 @@ def read_sheet(path: Path, what: str, columns: Collection[str]) -> SheetTable:
 
 
 def decimal_point(value: str | None) -> str | None:
-    """``102,5`` as ``102.5``; anything else as it is."""
+    """``102,5`` as ``102.5`` (``1,5E-2`` as ``1.5E-2``); anything else as it is."""
     return _DECIMAL_COMMA.sub(r"\1.\2", value) if value is not None else None
