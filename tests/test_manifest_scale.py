@@ -192,6 +192,36 @@ def test_undecodable_manifests_are_refused_in_one_sentence(tmp_path, data, words
     assert "\n" not in str(caught.value) and "save it again as CSV UTF-8" in str(caught.value)
 
 
+def test_a_manifest_written_on_windows_finds_its_files_and_stays_in_its_folder(tmp_path):
+    """Backslashes between folders and names in another case name the file on Windows and macOS
+    (a team's folder moved to a Linux server); leading out of the folder stays refused."""
+    batch = tmp_path / "batch"
+    (batch / "A1").mkdir(parents=True)
+    (batch / "A1" / "Deadlift_Set1.csv").write_text("x\n")
+    (batch / "a2").mkdir()
+    for name in ("set.csv", "SET.csv"):  # two files one name apart in case: which is meant is unknown
+        (batch / "a2" / name).write_text("x\n")
+    (tmp_path / "outside.csv").write_text("secret\n")
+    lines = [
+        HEADER,
+        "r1,A1\\Deadlift_Set1.csv,A1,2026-02-02,deadlift",
+        "r2,a1/DEADLIFT_SET1.CSV,A1,2026-02-03,deadlift",
+        "r3,A2\\Set.csv,A2,2026-02-02,deadlift",
+        "r4,..\\outside.csv,A2,2026-02-02,deadlift",
+        "r5,C:\\Users\\coach\\A1\\Deadlift_Set1.csv,A1,2026-02-04,deadlift",
+    ]
+    manifest = batch / "manifest.csv"
+    manifest.write_text("\n".join(lines) + "\n")
+    valid, rejected = read_manifest(manifest)
+    file = (batch / "A1" / "Deadlift_Set1.csv").resolve()
+    assert [(r.recording_id, r.file) for r in valid] == [("r1", file)]
+    reasons = {r.recording_id: r.reason for r in rejected}
+    assert "already recording 'r1'" in reasons["r2"]  # found, and the same file as r1's
+    assert "does not exist" in reasons["r3"]
+    assert "outside the batch" in reasons["r4"]
+    assert "relative to the manifest's folder" in reasons["r5"]
+
+
 # ------------------------------------------------------------------------- ids and files twice
 def test_every_row_of_a_repeated_id_is_quarantined_and_named(tmp_path):
     for name in ("a.csv", "b.csv", "c.csv", "d.csv"):

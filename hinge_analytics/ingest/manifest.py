@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 import math
 import os
 import re
@@ -162,6 +163,7 @@ def parse_manifest(
     """
     if not manifest.is_file():
         raise BadRecording(f"The manifest {manifest} does not exist.")
+    _listing.cache_clear()
     sheet = read_sheet(manifest, f"The manifest {manifest.name}")
     table = sheet.table
     names = [c.strip().lower() for c in table.columns]
@@ -374,6 +376,43 @@ def _number(text: str | None, name: str, minimum: float, maximum: float) -> floa
     return value
 
 
+# A Windows path that is not relative: C:\data, C:data, \\server\share, \data.
+_WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:|^[\\/]")
+
+
+def _within(root: str, resolved: str, shown: str) -> str:
+    if resolved != root and not resolved.startswith(root.rstrip(os.sep) + os.sep):
+        raise BadRecording(f"the path {shown} points outside the batch folder.")
+    return resolved
+
+
+def _ignoring_case(root: str, relative: str) -> str | None:
+    """The one path under ``root`` that ``relative`` names when backslashes separate folders and
+    upper and lower case are the same letter, as where a manifest may have been written (Windows,
+    macOS); None when there is none, or more than one."""
+    current = root
+    for part in re.split(r"[\\/]", relative):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = os.path.dirname(current)
+            continue
+        matches = [name for name in _listing(current) if name.casefold() == part.casefold()]
+        if len(matches) != 1:
+            return None
+        current = os.path.join(current, matches[0])
+    return current
+
+
+@functools.lru_cache(maxsize=256)
+def _listing(folder: str) -> tuple[str, ...]:
+    """A folder's entries (cached for the manifest being read: `parse_manifest` clears it)."""
+    try:
+        return tuple(os.listdir(folder))
+    except OSError:
+        return ()
+
+
 def _inside_batch(relative: str, batch_dir: Path) -> Path:
     """Resolve ``relative`` against the batch folder, refusing paths that leave it.
 
@@ -382,19 +421,22 @@ def _inside_batch(relative: str, batch_dir: Path) -> Path:
     if "\x00" in relative:
         raise BadRecording("the path contains a NUL character.")
     shown = _shown(relative)
-    if os.path.isabs(relative):
+    if os.path.isabs(relative) or _WINDOWS_ABSOLUTE.match(relative):
         raise BadRecording(f"the path {shown} must be relative to the manifest's folder.")
     root = str(batch_dir)
     try:
-        resolved = os.path.realpath(os.path.join(root, relative))
-        if resolved != root and not resolved.startswith(root.rstrip(os.sep) + os.sep):
-            raise BadRecording(f"the path {shown} points outside the batch folder.")
+        resolved = _within(root, os.path.realpath(os.path.join(root, relative)), shown)
         try:
             info = os.stat(resolved)
         except OSError as exc:
-            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                raise
+            # Written on Windows or macOS, where A1\Set1.CSV names A1/set1.csv.
+            found = _ignoring_case(root, relative)
+            if found is None:
                 raise BadRecording(f"the file {shown} does not exist.") from None
-            raise
+            resolved = _within(root, os.path.realpath(found), shown)
+            info = os.stat(resolved)
         if resolved == root:
             raise BadRecording("the path is the batch folder itself, not one recording in it.")
         if stat.S_ISDIR(info.st_mode):
