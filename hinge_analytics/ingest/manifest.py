@@ -397,7 +397,7 @@ def _ignoring_case(root: str, relative: str) -> str | None:
         if part == "..":
             current = os.path.dirname(current)
             continue
-        matches = [name for name in _listing(current) if name.casefold() == part.casefold()]
+        matches = _listing(current).get(part.casefold(), ())
         if len(matches) != 1:
             return None
         current = os.path.join(current, matches[0])
@@ -405,12 +405,16 @@ def _ignoring_case(root: str, relative: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _listing(folder: str) -> tuple[str, ...]:
-    """A folder's entries (cached for the manifest being read: `parse_manifest` clears it)."""
+def _listing(folder: str) -> dict[str, tuple[str, ...]]:
+    """A folder's entries by their case-folded name (cached for the manifest being read:
+    `parse_manifest` clears it)."""
+    names: dict[str, tuple[str, ...]] = defaultdict(tuple)
     try:
-        return tuple(os.listdir(folder))
+        for name in os.listdir(folder):
+            names[name.casefold()] += (name,)
     except OSError:
-        return ()
+        pass
+    return dict(names)
 
 
 def _inside_batch(relative: str, batch_dir: Path) -> Path:
