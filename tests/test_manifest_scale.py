@@ -192,6 +192,38 @@ def test_undecodable_manifests_are_refused_in_one_sentence(tmp_path, data, words
     assert "\n" not in str(caught.value) and "save it again as CSV UTF-8" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        # Excel writes a typed-in date back in the region's short form.
+        (["14.03.2026", "2.4.2026"], ["2026-03-14", "2026-04-02"]),  # German, Nordic, Slavic
+        (["2026/03/14", "2026.4.2"], ["2026-03-14", "2026-04-02"]),  # year first
+        (["14/03/2026", "02/04/2026"], ["2026-03-14", "2026-04-02"]),  # 14/03: day first
+        (["3/14/2026", "4/2/2026"], ["2026-03-14", "2026-04-02"]),  # 3/14: month first
+        (["2026-03-14 00:00:00", "2026-04-02"], ["2026-03-14", "2026-04-02"]),  # a date-time cell
+    ],
+)
+def test_dates_a_spreadsheet_wrote_in_its_region_are_read_as_the_day_meant(tmp_path, written, read):
+    lines = [HEADER]
+    for k, date in enumerate(written):
+        (tmp_path / f"r{k}.csv").write_text("x\n")
+        lines.append(f"r{k},r{k}.csv,A1,{date},deadlift")
+    (tmp_path / "manifest.csv").write_text("\n".join(lines) + "\n")
+    valid, rejected = read_manifest(tmp_path / "manifest.csv")
+    assert not rejected
+    assert [r.session_date.isoformat() for r in valid] == read
+
+
+def test_slashed_dates_that_could_be_either_way_round_are_refused_saying_so(tmp_path):
+    (tmp_path / "r1.csv").write_text("x\n")
+    (tmp_path / "manifest.csv").write_text(f"{HEADER}\nr1,r1.csv,A1,03/04/2026,deadlift\n")
+    _, (rejected,) = read_manifest(tmp_path / "manifest.csv")
+    assert rejected.reason == (
+        "Manifest row 1: session_date '03/04/2026' could be day/month or month/day, and no date in "
+        "the manifest says which; write dates as 2026-03-14."
+    )
+
+
 def test_a_manifest_written_on_windows_finds_its_files_and_stays_in_its_folder(tmp_path):
     """Backslashes between folders and names in another case name the file on Windows and macOS
     (a team's folder moved to a Linux server); leading out of the folder stays refused."""

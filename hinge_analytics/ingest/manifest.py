@@ -20,7 +20,7 @@ from pathlib import Path
 from hinge_analytics.ingest import LAYOUTS, format_names
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.layouts import Layout, LayoutError, load_layout, load_layout_file, takes_placement
-from hinge_analytics.ingest.spreadsheet import decimal_point, read_sheet
+from hinge_analytics.ingest.spreadsheet import ambiguous_date, decimal_point, iso_dates, read_sheet
 from hinge_analytics.schema import EXERCISES, IMU_PLACEMENTS, MANIFEST_OPTIONAL, MANIFEST_REQUIRED, SIDES
 
 MAX_ID_LENGTH = 128
@@ -187,6 +187,7 @@ def parse_manifest(
     if sheet.decimal_comma:
         for k in NUMBER_COLUMNS:
             columns[k] = [decimal_point(v) for v in columns[k]]
+    columns["session_date"] = iso_dates(columns["session_date"])
     rows_of: dict[str, list[int]] = defaultdict(list)  # recording_id -> its 1-based row numbers
     for number, rid in enumerate(columns["recording_id"], start=1):
         if rid is not None:
@@ -304,7 +305,13 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
     try:
         session_date = dt.date.fromisoformat(cells["session_date"])  # type: ignore[arg-type]
     except ValueError:
-        raise BadRecording(f"session_date {cells['session_date']!r} is not a date like 2026-03-14.") from None
+        date = cells["session_date"]
+        if ambiguous_date(date):  # type: ignore[arg-type]
+            raise BadRecording(
+                f"session_date {date!r} could be day/month or month/day, and no date in the manifest "
+                "says which; write dates as 2026-03-14."
+            ) from None
+        raise BadRecording(f"session_date {date!r} is not a date like 2026-03-14.") from None
     side = SIDE_WORDS.get(_words_joined(cells["side"]), cells["side"]) if cells["side"] else None
     if side is not None and side not in SIDES:
         raise BadRecording(f"side {cells['side']!r} must be left, right (or L, R) or empty.")

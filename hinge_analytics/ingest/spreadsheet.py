@@ -116,3 +116,44 @@ def read_sheet(path: Path, what: str) -> SheetTable:
 def decimal_point(value: str | None) -> str | None:
     """``102,5`` as ``102.5`` (``1,5E-2`` as ``1.5E-2``); anything else as it is."""
     return _DECIMAL_COMMA.sub(r"\1.\2", value) if value is not None else None
+
+
+# Dates a spreadsheet writes back for a date typed in: the region's short date, sometimes with a
+# midnight time. Year first (2026/03/14, 2026.03.14) and day.month.year with dots (14.03.2026, the
+# German, Nordic and Slavic form) are unambiguous; with slashes, 03/04/2026 is 3 April in Europe and
+# March 4 in the USA, so a column's own dates decide (`iso_dates`).
+_YEAR_FIRST = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$")
+_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_SLASHED = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_MIDNIGHT = re.compile(r"^(\S+)(?:[ T]00:00(?::00(?:\.0+)?)?)$")
+
+
+def iso_dates(values: list[str | None]) -> list[str | None]:
+    """A column of dates as ``YYYY-MM-DD`` where its spelling says which day it is; other values as
+    they are (the caller refuses them). Slashed dates are read day first when one of the column's
+    dates can only be read so (13/03/2026), month first when one can only be read that way
+    (03/13/2026), and left as they are when none says or both do."""
+    bare = [_MIDNIGHT.sub(r"\1", v) if v is not None else None for v in values]
+    slashed = [(int(m[1]), int(m[2])) for v in bare if v is not None and (m := _SLASHED.match(v))]
+    day_first = any(a > 12 for a, _ in slashed)
+    month_first = any(b > 12 for _, b in slashed)
+    out: list[str | None] = []
+    for value in bare:
+        if value is None:
+            out.append(None)
+        elif m := _YEAR_FIRST.match(value):
+            out.append(f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}")
+        elif m := _DOTTED.match(value):
+            out.append(f"{m[3]}-{int(m[2]):02d}-{int(m[1]):02d}")
+        elif (m := _SLASHED.match(value)) and day_first != month_first:
+            day, month = (m[1], m[2]) if day_first else (m[2], m[1])
+            out.append(f"{m[3]}-{int(month):02d}-{int(day):02d}")
+        else:
+            out.append(value)
+    return out
+
+
+def ambiguous_date(value: str) -> bool:
+    """A slashed date whose day and month could be either way round (03/04/2026)."""
+    m = _SLASHED.match(value)
+    return bool(m) and int(m[1]) <= 12 and int(m[2]) <= 12
