@@ -163,6 +163,7 @@ def test_a_spreadsheet_saved_with_semicolons_or_tabs_is_read_with_its_decimal_co
     rows[0].append("sample_rate_hz")
     rows[1].append("59,94")
     rows[2].append("")
+    rows += [[""] * len(rows[0])] * 3  # the empty rows a spreadsheet leaves below a formatted table
     manifest = tmp_path / "manifest.csv"
     manifest.write_bytes("\r\n".join(separator.join(r) for r in rows).encode("cp1252"))
     valid, rejected = read_manifest(manifest)

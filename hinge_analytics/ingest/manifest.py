@@ -198,6 +198,8 @@ def parse_manifest(
     for index in range(table.height):
         number = index + 1
         cells = {k: columns[k][index] for k in fields}
+        if not any(cells.values()):  # ",,,," rows a spreadsheet leaves below its table: no recording
+            continue
         rid = cells["recording_id"] or f"manifest row {number}"
         try:
             if len(rows_of.get(rid, ())) > 1:  # every copy: which one is meant is unknown
