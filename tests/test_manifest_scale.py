@@ -215,6 +215,17 @@ def test_dates_a_spreadsheet_wrote_in_its_region_are_read_as_the_day_meant(tmp_p
     assert [r.session_date.isoformat() for r in valid] == read
 
 
+def test_loads_and_rates_written_with_their_unit_are_read_in_kg_and_hz(tmp_path):
+    lines = [f"{HEADER},load_kg,sample_rate_hz"]
+    for k, (load, rate) in enumerate((("100 kg", "30 Hz"), ("225 lb", "59.94hz"), ("135lbs", ""))):
+        (tmp_path / f"r{k}.csv").write_text("x\n")
+        lines.append(f"r{k},r{k}.csv,A1,2026-02-02,deadlift,{load},{rate}")
+    (tmp_path / "manifest.csv").write_text("\n".join(lines) + "\n")
+    valid, rejected = read_manifest(tmp_path / "manifest.csv")
+    assert not rejected
+    assert [(r.load_kg, r.sample_rate_hz) for r in valid] == [(100.0, 30.0), (102.058, 59.94), (61.235, None)]
+
+
 def test_slashed_dates_that_could_be_either_way_round_are_refused_saying_so(tmp_path):
     (tmp_path / "r1.csv").write_text("x\n")
     (tmp_path / "manifest.csv").write_text(f"{HEADER}\nr1,r1.csv,A1,03/04/2026,deadlift\n")

@@ -328,8 +328,9 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
                 f"placement applies only to single-sensor device layouts ({', '.join(single)}, or a layout "
                 f"file of your own with one sensor); leave it empty for {fmt}."
             )
-    load = _number(cells["load_kg"], "load_kg", minimum=0.0, maximum=1000.0)
-    rate = _number(cells["sample_rate_hz"], "sample_rate_hz", minimum=1.0, maximum=10000.0)
+    load = _number(_kilograms(cells["load_kg"]), "load_kg", minimum=0.0, maximum=1000.0)
+    rate_text = _unit_dropped(cells["sample_rate_hz"], "hz")
+    rate = _number(rate_text, "sample_rate_hz", minimum=1.0, maximum=10000.0)
     set_number = _number(cells["set_number"], "set_number", minimum=1, maximum=1000)
     if set_number is not None and set_number != int(set_number):
         raise BadRecording("set_number must be a whole number.")
@@ -371,6 +372,28 @@ def _format(text: str | None, batch_dir: Path) -> tuple[str | None, Path | None,
             f"format {text!r} is not one of {', '.join(format_names())}, nor a layout file's path (.toml)."
         )
     return fmt, None, load_layout(fmt) if fmt in LAYOUTS else None
+
+
+POUND_KG = 0.45359237  # the international avoirdupois pound (1959)
+_WITH_UNIT = re.compile(r"^\s*([+-]?[\d.]+)\s*([a-z]+)\.?\s*$", re.IGNORECASE)
+
+
+def _unit_dropped(text: str | None, unit: str) -> str | None:
+    """``"60 Hz"`` as ``"60"`` for ``unit`` "hz"; anything else as it is."""
+    m = _WITH_UNIT.match(text) if text is not None else None
+    return m[1] if m and m[2].lower() == unit else text
+
+
+def _kilograms(text: str | None) -> str | None:
+    """A load as kilograms: ``"100 kg"`` as ``"100"``, and a load in pounds, as coaches who count
+    in plates of 45 lb write it (``"225 lb"``, ``"225lbs"``), converted; anything else as it is."""
+    m = _WITH_UNIT.match(text) if text is not None else None
+    if m and m[2].lower() in ("lb", "lbs"):
+        try:
+            return repr(round(float(m[1]) * POUND_KG, 3))
+        except ValueError:
+            return text
+    return _unit_dropped(text, "kg")
 
 
 def _number(text: str | None, name: str, minimum: float, maximum: float) -> float | None:
