@@ -49,9 +49,12 @@ EXERCISE_ALIASES: dict[str, str] = {
 SIDE_WORDS = {"l": "left", "left": "left", "r": "right", "right": "right"}
 
 
+WORD_BREAKS = r"[\s\-]+"  # between the words of a name a coach types: "Wrist Right", "hips-not-back"
+
+
 def _words_joined(text: str) -> str:
     """Lower case, runs of spaces and hyphens as one "_" (``Wrist Right`` -> ``wrist_right``)."""
-    return re.sub(r"[\s\-]+", "_", text.strip().lower())
+    return re.sub(WORD_BREAKS, "_", text.strip().lower())
 
 
 def canonical_exercise(text: str) -> str:

@@ -13,6 +13,7 @@ from hinge_analytics.classify.evaluation import train_model
 from hinge_analytics.classify.features import family_key
 from hinge_analytics.classify.labels import read_labels_file
 from hinge_analytics.classify.persistence import save_model, writing_model
+from hinge_analytics.ingest.manifest import WORD_BREAKS
 from hinge_analytics.jobs.query import connect, frame, with_curves
 from hinge_analytics.lake import Lake
 
@@ -48,7 +49,9 @@ def labelled_reps(lake: Lake, labels_file: Path | None = None, curves: bool = Tr
             reps = reps.with_columns(
                 rep_label=pl.lit(None, pl.String), recording_label=pl.lit(None, pl.String)
             )
-        reps = reps.with_columns(train_label=pl.coalesce("rep_label", "recording_label", "manifest_label"))
+        # One label however it was typed: "Good", "good " and "Rounded back" are good and rounded_back.
+        typed = pl.coalesce("rep_label", "recording_label", "manifest_label").str.strip_chars()
+        reps = reps.with_columns(train_label=typed.str.to_lowercase().str.replace_all(WORD_BREAKS, "_"))
         # in a fixed order: the lake's scan order varies, and the folds' forests and the estimator
         # chosen with them followed it (real squat set: macro-F1 0.65 or 0.83 from the same lake)
         reps = reps.filter(pl.col("train_label").is_not_null())
