@@ -35,7 +35,7 @@ def test_manifest_rejects_each_bad_row_with_a_reason(tmp_path):
     assert [r.recording_id for r in valid] == []  # both rows of the repeated id "ok" are refused
     reasons = {r.recording_id: r.reason for r in rejected}
     assert "bench press!" in reasons["bad-ex"]
-    assert "not a date" in reasons["bad-date"]
+    assert "could be day/month or month/day" in reasons["bad-date"]
     assert "outside the batch folder" in reasons["escape"]
     assert "more than once" in reasons["ok"]
     assert "between" in reasons["neg-load"]
