@@ -130,7 +130,9 @@ def analyse(read: RecordingRead, exercise: str | None = None, side: str | None =
 def process_recording(row: ManifestRow, digest: str | None = None) -> Processed:
     """Read and analyse one manifest row. Raises BadRecording, nothing else."""
     digest = digest or content_hash(row)
-    fmt, read = read_recording(row.file, row.format, row.sample_rate_hz, row.placement, row.layout_file)
+    fmt, read = read_recording(
+        row.file, row.format, row.sample_rate_hz, row.placement, row.layout_file, row.image_size
+    )
     try:
         done = analyse(read, row.exercise, row.side)
     except NotImplementedError as exc:

@@ -226,6 +226,18 @@ def test_loads_and_rates_written_with_their_unit_are_read_in_kg_and_hz(tmp_path)
     assert [(r.load_kg, r.sample_rate_hz) for r in valid] == [(100.0, 30.0), (102.058, 59.94), (61.235, None)]
 
 
+def test_a_video_frame_size_in_the_manifest_comes_in_pairs(tmp_path):
+    lines = [f"{HEADER},image_width,image_height"]
+    for k, size in enumerate(("1920,1080", "1920,", "")):
+        (tmp_path / f"r{k}.csv").write_text("x\n")
+        lines.append(f"r{k},r{k}.csv,A1,2026-02-02,deadlift,{size}" + ("," if not size else ""))
+    (tmp_path / "manifest.csv").write_text("\n".join(lines) + "\n")
+    valid, rejected = read_manifest(tmp_path / "manifest.csv")
+    assert [(r.recording_id, r.image_size) for r in valid] == [("r0", (1920, 1080)), ("r2", None)]
+    assert "image_width and image_height together" in rejected[0].reason
+    assert "image_size" not in valid[1].metadata()  # rows without one keep their content hash
+
+
 def test_slashed_dates_that_could_be_either_way_round_are_refused_saying_so(tmp_path):
     (tmp_path / "r1.csv").write_text("x\n")
     (tmp_path / "manifest.csv").write_text(f"{HEADER}\nr1,r1.csv,A1,03/04/2026,deadlift\n")

@@ -182,6 +182,9 @@ def test_mediapipe_image_round_trip(motion, tmp_path):
     unsized = tmp_path / "unsized.csv"
     writers.write_mediapipe_image_csv(unsized, time_s, uv, depth, conf, camera, image_size=False)
     assert read_mediapipe_csv(unsized, None).sensors == "image"
+    # The frame's size from the manifest (image_width, image_height) reads as the columns do.
+    given = read_recording(unsized, "mediapipe_csv", None, image_size=(camera.width, camera.height))[1]
+    assert given.sensors == "image_px" and given.frames.equals(read.frames)
     for lm in CORE:  # x, y in units of the image height (aspect restored), y up
         got = _xyz(read, lm)[:, :2]
         want = np.column_stack([uv[lm][:, 0], -uv[lm][:, 1]]) / camera.height

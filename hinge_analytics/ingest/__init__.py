@@ -125,13 +125,16 @@ def read_recording(
     sample_rate_hz: float | None,
     placement: str | None = None,
     layout_file: Path | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> tuple[str, RecordingRead]:
     """Read one recording; returns (format, canonical read). Raises BadRecording, nothing else.
 
     ``placement`` is the manifest's placement column: where the one sensor of a single-sensor
     device layout was worn (it overrides the layout's default); other formats refuse it.
     ``layout_file``: a coach's own layout file, which the manifest's format column named (``fmt``
-    is then its path as written there).
+    is then its path as written there). ``image_size``: the manifest's image_width and
+    image_height, which turn normalised MediaPipe image landmarks into square units (formats in
+    pixels or metres have no use for it).
     """
     try:
         fmt = fmt or detect_format(path)
@@ -150,6 +153,8 @@ def read_recording(
                 f"The placement column applies to single-sensor device layouts ({', '.join(LAYOUTS)}); "
                 f"{fmt} recordings name their sensors themselves, so leave it empty."
             )
+        if fmt == "mediapipe_csv" and image_size is not None:
+            return fmt, read_mediapipe_csv(path, sample_rate_hz, image_size)
         return fmt, reader(path, sample_rate_hz)
     except BadRecording:
         raise

@@ -24,7 +24,7 @@ from hinge_analytics.ingest.spreadsheet import ambiguous_date, decimal_point, is
 from hinge_analytics.schema import EXERCISES, IMU_PLACEMENTS, MANIFEST_OPTIONAL, MANIFEST_REQUIRED, SIDES
 
 MAX_ID_LENGTH = 128
-NUMBER_COLUMNS = ("load_kg", "sample_rate_hz", "set_number")
+NUMBER_COLUMNS = ("load_kg", "sample_rate_hz", "set_number", "image_width", "image_height")
 # SPEC.md "Exercise vocabulary": besides the six hinge exercises, any other lowercase lift name is
 # accepted and processed generically (its reps are labelled only by a model trained on them).
 EXERCISE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -66,7 +66,10 @@ def canonical_exercise(text: str) -> str:
 
 
 # `placement`: where the one sensor of a single-sensor device layout was worn (ingest/layouts).
-OPTIONAL_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((*MANIFEST_OPTIONAL, "placement")))
+# `image_width`, `image_height`: the frame size of the video normalised image landmarks came from.
+OPTIONAL_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys((*MANIFEST_OPTIONAL, "placement", "image_width", "image_height"))
+)
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,14 @@ class ManifestRow:
     label: str | None
     placement: str | None = None
     layout_file: Path | None = None  # a coach's own layout file that ``format`` names by its path
+    image_size: tuple[int, int] | None = None  # the video frame's (width, height), pixels
 
     def metadata(self) -> dict:
-        # `placement` only when given, so that rows without it keep their content hash (pipeline).
+        # `placement` and the image size only when given, so that rows without them keep their
+        # content hash (pipeline).
         return {
             **({"placement": self.placement} if self.placement is not None else {}),
+            **({"image_size": "{}x{}".format(*self.image_size)} if self.image_size is not None else {}),
             "recording_id": self.recording_id,
             "athlete_id": self.athlete_id,
             "session_date": self.session_date,
@@ -337,6 +343,10 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
     set_number = _number(cells["set_number"], "set_number", minimum=1, maximum=1000)
     if set_number is not None and set_number != int(set_number):
         raise BadRecording("set_number must be a whole number.")
+    sizes = [_number(cells[k], k, minimum=1, maximum=100_000) for k in ("image_width", "image_height")]
+    if (sizes[0] is None) != (sizes[1] is None):
+        raise BadRecording("give image_width and image_height together (the video frame's size in pixels).")
+    image_size = (int(sizes[0]), int(sizes[1])) if sizes[0] is not None and sizes[1] is not None else None
     file = _inside_batch(cells["path"], batch_dir)  # type: ignore[arg-type]
     return ManifestRow(
         row_number=number,
@@ -354,6 +364,7 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
         label=cells["label"],
         placement=placement,
         layout_file=layout_file,
+        image_size=image_size,
     )
 
 
