@@ -18,7 +18,7 @@ import polars as pl
 from hinge_analytics.ingest.c3d import read_c3d
 from hinge_analytics.ingest.coco17 import read_coco17_json
 from hinge_analytics.ingest.errors import BadRecording
-from hinge_analytics.ingest.frames import RecordingRead
+from hinge_analytics.ingest.frames import RecordingRead, frame_sized
 from hinge_analytics.ingest.imu import find_header, read_imu_csv
 from hinge_analytics.ingest.layouts import (
     LayoutError,
@@ -133,8 +133,7 @@ def read_recording(
     device layout was worn (it overrides the layout's default); other formats refuse it.
     ``layout_file``: a coach's own layout file, which the manifest's format column named (``fmt``
     is then its path as written there). ``image_size``: the manifest's image_width and
-    image_height, which turn normalised MediaPipe image landmarks into square units (formats in
-    pixels or metres have no use for it).
+    image_height (`frames.frame_sized`).
     """
     try:
         fmt = fmt or detect_format(path)
@@ -144,7 +143,7 @@ def read_recording(
                 raise BadRecording(
                     f"The placement column applies to single-sensor IMU recordings; leave it empty for {fmt}."
                 )
-            return fmt, read_layout(layout, path, sample_rate_hz, placement)
+            return fmt, frame_sized(read_layout(layout, path, sample_rate_hz, placement), image_size)
         reader = READERS.get(fmt)
         if reader is None:
             raise BadRecording(f"Reading {fmt} files is not supported.")
@@ -153,9 +152,7 @@ def read_recording(
                 f"The placement column applies to single-sensor device layouts ({', '.join(LAYOUTS)}); "
                 f"{fmt} recordings name their sensors themselves, so leave it empty."
             )
-        if fmt == "mediapipe_csv" and image_size is not None:
-            return fmt, read_mediapipe_csv(path, sample_rate_hz, image_size)
-        return fmt, reader(path, sample_rate_hz)
+        return fmt, frame_sized(reader(path, sample_rate_hz), image_size)
     except BadRecording:
         raise
     except LayoutError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -105,6 +105,19 @@ def image_units(xyz: dict[str, np.ndarray], coordinates: str) -> str:
     values = [np.abs(v[:, :2][np.isfinite(v[:, :2])]) for v in xyz.values()]
     values = np.concatenate(values) if values else np.empty(0)
     return "image_px" if len(values) and np.median(values) > PIXEL_COORDINATE_ABOVE else coordinates
+
+
+def frame_sized(read: RecordingRead, image_size: tuple[int, int] | None) -> RecordingRead:
+    """``read`` with normalised image landmarks (x and y fractions of the frame's width and
+    height: MediaPipe's ``pose_landmarks``, OpenPose's ``--keypoint_scale`` 1-3) put in one unit,
+    the frame's height, given the frame's (width, height) in pixels; MediaPipe's z is on x's scale.
+    Landmarks in pixels or metres, and IMU recordings, are returned as they are."""
+    if image_size is None or read.modality != "pose" or read.sensors != "image":
+        return read
+    aspect = image_size[0] / image_size[1]
+    scaled = [c for lm in LANDMARKS for c in (landmark_columns(lm)[0], landmark_columns(lm)[2])]
+    frames = read.frames.with_columns(pl.col(c) * aspect for c in scaled if c in read.frames.columns)
+    return replace(read, frames=frames, sensors="image_px")
 
 
 def pose_frames_from_arrays(

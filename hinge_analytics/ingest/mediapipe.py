@@ -29,13 +29,9 @@ from hinge_analytics.ingest.spreadsheet import has_decimal_commas, separator
 from hinge_analytics.numeric import nanmedian
 
 
-def read_mediapipe_csv(
-    path: Path, sample_rate_hz: float | None = None, image_size: tuple[int, int] | None = None
-) -> PoseRead:
-    """Read a MediaPipe landmark CSV (see module docstring) into canonical pose frames.
-    ``image_size``: the video frame's (width, height) in pixels, for normalised image landmarks
-    in a file without ``image_width``/``image_height`` columns (the manifest's columns)."""
-    return load_mediapipe_csv(path, sample_rate_hz, image_size).to_read(sample_rate_hz)
+def read_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseRead:
+    """Read a MediaPipe landmark CSV (see module docstring) into canonical pose frames."""
+    return load_mediapipe_csv(path, sample_rate_hz).to_read(sample_rate_hz)
 
 
 _MAPPING = canonical_map(MEDIAPIPE_33)
@@ -160,11 +156,8 @@ class _Table:
         return _numeric(self.table, cols)
 
 
-def load_mediapipe_csv(
-    path: Path, sample_rate_hz: float | None = None, image_size: tuple[int, int] | None = None
-) -> PoseArrays:
-    """Parse a MediaPipe landmark CSV into canonical y-up landmarks, without plausibility checks
-    (``image_size``: `read_mediapipe_csv`)."""
+def load_mediapipe_csv(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
+    """Parse a MediaPipe landmark CSV into canonical y-up landmarks, without plausibility checks."""
     table = _Table(path)
     n = table.height
     xyz: dict[str, np.ndarray] = {}
@@ -196,13 +189,9 @@ def load_mediapipe_csv(
     else:
         timestamps = None
     world = _looks_like_world(xyz)
-    in_file = "image_width" in table and "image_height" in table
-    sized = not world and (in_file or image_size is not None)
+    sized = not world and "image_width" in table and "image_height" in table
     if sized:
-        if in_file:
-            aspect = table.numeric(["image_width"])[:, 0] / table.numeric(["image_height"])[:, 0]
-        else:
-            aspect = np.full(n, image_size[0] / image_size[1])  # type: ignore[index]
+        aspect = table.numeric(["image_width"])[:, 0] / table.numeric(["image_height"])[:, 0]
         for p in xyz.values():
             p[:, 0] *= aspect
             p[:, 2] *= aspect  # MediaPipe scales z like x
