@@ -347,6 +347,26 @@ def test_imu_round_trip(motion, tmp_path, layout):
         assert np.min(dot) > 1 - 1e-5
 
 
+@pytest.mark.parametrize("clock", ["%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%fZ", "%H:%M:%S.%f"])
+def test_a_sensor_file_timed_by_a_clock_reads_as_one_timed_in_seconds(motion, tmp_path, clock):
+    """Loggers with a real-time clock write each sample's date and time, not seconds."""
+    import datetime as dt
+
+    time_s, pose, body, _ = motion
+    signals = sim_imu.imu_signals(time_s, pose, body, ("sacrum",), rng=np.random.default_rng(6), noise=False)
+    sim_imu.write_imu_generic(tmp_path / "seconds", time_s, signals, quaternions=False)
+    want = read_recording(tmp_path / "seconds", None, None)[1].frames
+    table = pl.read_csv(tmp_path / "seconds" / "sacrum.csv")
+    start = dt.datetime(2026, 3, 14, 9, 30, 0)
+    stamps = [(start + dt.timedelta(seconds=t)).strftime(clock) for t in table["time_s"]]
+    (tmp_path / "clock").mkdir()
+    clocked = table.drop("time_s").insert_column(0, pl.Series("timestamp", stamps))
+    clocked.write_csv(tmp_path / "clock" / "sacrum.csv")
+    got = read_recording(tmp_path / "clock", None, None)[1].frames
+    np.testing.assert_allclose(got["t_s"], want["t_s"], atol=1e-5)
+    assert got.drop("t_s").equals(want.drop("t_s"))
+
+
 def _euler_zyx_deg(q: np.ndarray) -> np.ndarray:
     """w-first quaternions -> Xsens Euler angles (roll, pitch, yaw; R = Rz Ry Rx), deg."""
     w, x, y, z = q.T

@@ -28,6 +28,7 @@ files (all sensors in one wide CSV) are recognised and refused with a clear reas
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,7 +64,10 @@ _TIME_COLUMNS: tuple[tuple[str, float | None], ...] = (
     ("micros", 1e-6),
     ("time", None),  # unit not named: the one that gives a sampling rate a logger has
     ("timestamp", None),
+    ("datetime", None),
 )
+# Columns that may hold a clock reading instead of a number (`clock_seconds`).
+_CLOCK_COLUMNS = frozenset({"time", "timestamp", "datetime"})
 _KNOWN = {"packetcounter", "sampletimefine", "acc_x", "gyr_x", "quat_w", "quat_q0"} | {
     c for c, _ in _TIME_COLUMNS
 }
@@ -183,6 +187,22 @@ GRAVITY_MEDIAN_G = (0.5, 2.0)
 # spreads from ~0 (the same sensors with gravity taken out: 0.19-9.9, most over 1).
 GRAVITY_STEADINESS = 0.5
 ACC_UNIT_SIZE = {"g": 1.0, "mg": 1000.0}  # gravity in the units a file may not name
+
+
+def clock_seconds(cell: str) -> float | None:
+    """Seconds of an ISO 8601 date-time (``2025-10-11T16:21:53.388``, ``2025-10-11 16:21:53.388Z``;
+    since 1970, a date-time without a zone read as UTC) or time of day (``16:21:53.388``; since
+    midnight), as loggers with a clock write them; None for anything else."""
+    text = cell.strip().strip('"')
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            day = dt.time.fromisoformat(text)
+        except ValueError:
+            return None
+        return day.hour * 3600.0 + day.minute * 60.0 + day.second + day.microsecond / 1e6
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def _column_key(name: str) -> str:
@@ -436,10 +456,13 @@ def _read_columns(
             try:
                 columns[k].append(float(cell) if cell else np.nan)
             except ValueError:
-                raise BadRecording(
-                    f"Line {number} of {name} holds {cell[:20]!r} in column "
-                    f"{header_cells[i].strip()!r}, which is not a number."
-                ) from None
+                stamp = clock_seconds(cell) if k in _CLOCK_COLUMNS else None
+                if stamp is None:
+                    raise BadRecording(
+                        f"Line {number} of {name} holds {cell[:20]!r} in column "
+                        f"{header_cells[i].strip()!r}, which is not a number."
+                    ) from None
+                columns[k].append(stamp)
     n = len(next(iter(columns.values()))) if columns else 0
     if n < 2:
         raise BadRecording(f"{name} holds fewer than two samples.")
