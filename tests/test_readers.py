@@ -423,6 +423,9 @@ def test_dot_sensor_fusion_export_without_accelerometer(motion, tmp_path, mode):
         ("Left Thigh", None, "thigh_left"),
         ("P03_R-shin", None, "shank_right"),
         ("lumbar", None, "lower_back"),
+        ("Right Ankle", None, "shank_right"),  # APDM's locations: strapped above the ankle
+        ("Sternum", None, "upper_back"),  # the thorax tilts as one
+        ("Left Wrist", None, "wrist_left"),
         ("D422CD000001_20260907_101502", "thigh_right", "thigh_right"),  # named in the DOT app
         ("D422CD000001_20260907_101502", "Upper back", "upper_back"),
     ],
@@ -721,9 +724,51 @@ def test_real_mt_manager_variants(tmp_path, name):
     assert np.allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-6)
 
 
-def test_real_apdm_wide_file_is_refused_with_a_reason():
-    with pytest.raises(BadRecording, match="APDM"):
+def test_real_apdm_wide_file_gives_each_located_sensor():
+    from hinge_analytics.ingest.imu import apdm_sensors
+
+    lines = (REAL / "imu_csv" / "apdm_opal" / "apdm_format7.csv").read_text().splitlines()
+    sensors, notes = apdm_sensors(lines, "apdm_format7.csv")
+    assert [s.placement for s in sensors] == ["lower_back", "shank_right", "shank_left", "upper_back"]
+    lumbar = sensors[0]
+    assert lumbar.channels["acc_x"][0] == -9.982604 and lumbar.channels["gyr_x"][0] == -0.928487  # as written
+    assert 1 / np.median(np.diff(lumbar.t_s)) == pytest.approx(128.0, rel=1e-3)  # the Opal's rate
+    (note,) = notes
+    assert note.startswith("The APDM sensors at Left Foot, Right Foot are at no placement")
+    with pytest.raises(BadRecording, match="too short"):  # three samples
         read_recording(REAL / "imu_csv" / "apdm_opal", None, None)
+
+
+def _apdm_format7(signals: dict[str, sim_imu.ImuSignals], labels: dict[str, str], time_s: np.ndarray) -> str:
+    """The sensors written as APDM Mobility Lab's "Format=7" wide CSV (a foot sensor added)."""
+    top, quantities, axes, columns = ["Format=7"], ["Time"], [""], [np.round(time_s * 1e6).astype(np.int64)]
+    for serial, (placement, label) in enumerate(labels.items(), start=5718):
+        s = signals[placement] if placement in signals else signals[next(iter(signals))]
+        top += [str(serial), "", "", label, *[""] * 10]
+        quantities += ["Accelerometer", "", "", "Gyroscope", "", "", "Magnetometer", "", "", "Barometer"]
+        quantities += ["Orientation", "", "", ""]
+        axes += [*"XYZ" * 3, "", *"SXYZ"]
+        columns += [*s.acc.T, *s.gyr.T, *np.zeros((3, len(time_s))), np.zeros(len(time_s)), *s.quat.T]
+    rows = [",".join([str(r[0]), *(f"{v:.6f}" for v in r[1:])]) for r in zip(*columns, strict=True)]
+    return "\n".join([",".join(top), ",".join(quantities), ",".join(axes), *rows]) + "\n"
+
+
+def test_an_apdm_wide_export_reads_as_the_same_sensors_in_files_of_their_own(motion, tmp_path):
+    time_s, pose, body, _ = motion
+    placements = ("lower_back", "shank_right", "upper_back")
+    signals = sim_imu.imu_signals(time_s, pose, body, placements, rng=np.random.default_rng(6), noise=False)
+    sim_imu.write_imu_generic(tmp_path / "files", time_s, signals, quaternions=False)
+    labels = {"lower_back": "Lumbar", "shank_right": "Right Ankle", "upper_back": "Sternum"}
+    labels["foot"] = "Left Foot"
+    (tmp_path / "apdm").mkdir()
+    (tmp_path / "apdm" / "session.csv").write_text(_apdm_format7(signals, labels, time_s))
+    assert detect_format(tmp_path / "apdm" / "session.csv") == "imu_csv"
+    wide = read_recording(tmp_path / "apdm" / "session.csv", None, None)[1]
+    files = read_recording(tmp_path / "files", None, None)[1]
+    assert wide.sensors == files.sensors == "upper_back,lower_back,shank_right"
+    for column in files.frames.columns:
+        np.testing.assert_allclose(wide.frames[column], files.frames[column], atol=2e-5, err_msg=column)
+    assert "Left Foot" in wide.notes[0]
 
 
 @pytest.mark.parametrize(

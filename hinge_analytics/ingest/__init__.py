@@ -83,7 +83,7 @@ def _detect_file(path: Path) -> str | None:
             return "openpose_json"
         return "coco17_json" if "keypoints" in text else None
     if text.startswith("format="):
-        return "imu_csv"  # APDM Opal wide export: the IMU reader explains why it is refused
+        return "imu_csv"  # APDM Opal's wide export (`imu.apdm_sensors`)
     # Before the built-in CSV hints: a layout's header is specific (``left_hip_x_px`` also holds
     # the mediapipe hint ``left_hip_x``), and a headerless file matches no built-in format.
     layout = detect_layout(head.decode("utf-8-sig", "replace"))

@@ -22,8 +22,8 @@ Layouts (docs/formats.md):
 
 Canonical channels (schema.IMU_CHANNELS): acc m/s^2 including gravity, gyr rad/s in the sensor
 frame, quaternion w-first sensor-to-global (global z up). Sensors are aligned on the time span
-they share, resampled by linear interpolation to the fastest sensor's rate. APDM Opal "Format=7"
-files (all sensors in one wide CSV) are recognised and refused with a clear reason.
+they share, resampled by linear interpolation to the fastest sensor's rate. An APDM Opal "Format=7"
+file holds all sensors in one wide CSV (`apdm_sensors`).
 """
 
 from __future__ import annotations
@@ -100,14 +100,18 @@ class SensorData:
 
 
 # Words for a placement in sensor names that do not spell it as SPEC.md does ("Left Thigh",
-# "R_shin", "lumbar"): a side and a leg segment, or a region of the back.
+# "R_shin", "lumbar", "Right Wrist"): a side and a limb segment, or a region of the back.
 _SIDES = {"left": "left", "l": "left", "right": "right", "r": "right"}
-_LEG_SEGMENTS = {"thigh": "thigh", "shank": "shank", "shin": "shank"}
+# A sensor "at the ankle" is strapped on the shank just above it (APDM's ankle location).
+_LIMB_SEGMENTS = {"thigh": "thigh", "shank": "shank", "shin": "shank", "ankle": "shank", "wrist": "wrist"}
 _BACK = {
     ("lower", "back"): "lower_back",
     ("lumbar",): "lower_back",
     ("upper", "back"): "upper_back",
     ("thoracic",): "upper_back",
+    # The thorax turns as one: a sensor on the sternum tilts as one on the upper back does.
+    ("chest",): "upper_back",
+    ("sternum",): "upper_back",
     ("pelvis",): "sacrum",
     ("sacrum",): "sacrum",
 }
@@ -122,11 +126,11 @@ def placement_in(name: str) -> str | None:
             return placement
     words = set(stem.split("_"))
     sides = {_SIDES[w] for w in words & _SIDES.keys()}
-    legs = {_LEG_SEGMENTS[w] for w in words & _LEG_SEGMENTS.keys()}
+    limbs = {_LIMB_SEGMENTS[w] for w in words & _LIMB_SEGMENTS.keys()}
     backs = {placement for key, placement in _BACK.items() if words.issuperset(key)}
-    if len(legs) == 1 and len(sides) == 1 and not backs:
-        return f"{legs.pop()}_{sides.pop()}"
-    return backs.pop() if len(backs) == 1 and not legs else None
+    if len(limbs) == 1 and len(sides) == 1 and not backs:
+        return f"{limbs.pop()}_{sides.pop()}"
+    return backs.pop() if len(backs) == 1 and not limbs else None
 
 
 def placement_of(path: Path, tag: str | None = None) -> str:
@@ -334,18 +338,19 @@ def find_header(lines: list[str]) -> tuple[int, str] | None:
 
 def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> SensorData:
     """Parse one sensor's export (generic, Movella DOT or Xsens MT Manager) to SI channels."""
-    text = _decode(path)
-    lines = text.splitlines()
-    if lines and lines[0].startswith("Format="):
-        raise BadRecording(
-            f"{path.name} is an APDM Opal export with all sensors in one file; export one CSV per "
-            "sensor, named after its placement (e.g. lower_back.csv)."
-        )
+    lines = _decode(path).splitlines()
+    return parse_sensor_lines(lines, path.name, placement_of(path, _device_tag(lines)), sample_rate_hz)
+
+
+def parse_sensor_lines(
+    lines: list[str], name: str, placement: str, sample_rate_hz: float | None = None
+) -> SensorData:
+    """`parse_sensor_file` of a file's ``lines`` (``name``: the file, for messages), worn at
+    ``placement``."""
     header = find_header(lines)
-    placement = placement_of(path, _device_tag(lines))
     if header is None:
         raise BadRecording(
-            f"{path.name} has no column row with IMU channels (e.g. time_s, acc_x, gyr_x or "
+            f"{name} has no column row with IMU channels (e.g. time_s, acc_x, gyr_x or "
             "PacketCounter, SampleTimeFine, Acc_X, Gyr_X)."
         )
     header_at, delimiter = header
@@ -353,7 +358,7 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
     header_cells = _split(lines[header_at], delimiter)
     keys = [_column_key(c) for c in header_cells]
     if len(set(k for k in keys if k)) != len([k for k in keys if k]):
-        raise BadRecording(f"{path.name} has duplicate column names; re-export it.")
+        raise BadRecording(f"{name} has duplicate column names; re-export it.")
     index = {k: i for i, k in enumerate(keys) if k}
     stated_units = {k: u for k, c in zip(keys, header_cells, strict=True) if (u := _column_unit(c))}
     layout = _dialect(meta, lines[:header_at], index)
@@ -361,8 +366,8 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
         r"(?:update rate|outputrate|output rate|sampl\w* rate)\W*([0-9]+(?:\.[0-9]+)?)\s*hz", meta
     )
     header_rate = float(rate_match.group(1)) if rate_match else None
-    col = _read_columns(lines, header_at, delimiter, header_cells, path.name)
-    t, rows = logger_order(_time(col, layout, header_rate, sample_rate_hz, path.name), list(col.values()))
+    col = _read_columns(lines, header_at, delimiter, header_cells, name)
+    t, rows = logger_order(_time(col, layout, header_rate, sample_rate_hz, name), list(col.values()))
     col = {k: v[rows] for k, v in col.items()}
     header_line = lines[header_at].lower()
     gyro_deg, notes = _gyroscope_in_degrees(col, t, layout, meta, header_line, stated_units, placement)
@@ -371,18 +376,76 @@ def parse_sensor_file(path: Path, sample_rate_hz: float | None = None) -> Sensor
     notes += acc_note + rebuilt
     if not any(k.startswith(("acc", "gyr", "quat")) for k in channels):
         raise BadRecording(
-            f"{path.name} has no accelerometer, gyroscope or orientation columns (Acc_X, Gyr_X, Quat_W, "
+            f"{name} has no accelerometer, gyroscope or orientation columns (Acc_X, Gyr_X, Quat_W, "
             "Euler_X); export a measurement mode that includes one of them."
         )
     gyroscope, accelerometer = ([f"{kind}_{a}" for a in "xyz"] for kind in ("gyr", "acc"))
     if all(c in channels for c in gyroscope + accelerometer):
         gyr, acc = (np.column_stack([channels[c] for c in names]) for names in (gyroscope, accelerometer))
-        dead = dead_gyroscope_note(placement, gyr, acc, path.name)
+        dead = dead_gyroscope_note(placement, gyr, acc, name)
         if dead:
             channels = {k: v for k, v in channels.items() if k not in gyroscope}
             notes += (dead,)
-    check_sensor(placement, t, channels, path.name)
-    return SensorData(placement, t, channels, layout, header_rate, path.name, notes)
+    check_sensor(placement, t, channels, name)
+    return SensorData(placement, t, channels, layout, header_rate, name, notes)
+
+
+APDM_FORMAT = "Format=7"
+_APDM_CHANNELS = {"Accelerometer": "acc", "Gyroscope": "gyr"}
+
+
+def apdm_sensors(
+    lines: list[str], name: str, sample_rate_hz: float | None = None
+) -> tuple[list[SensorData], tuple[str, ...]]:
+    """The sensors of an APDM Opal "Format=7" CSV export (Mobility Lab / Moveo Explorer), all in one
+    wide file: row 1 gives each sensor's serial number and location label over its block of
+    columns, row 2 the quantity (Accelerometer m/s^2, Gyroscope rad/s, Magnetometer, Barometer,
+    Orientation), row 3 the axis; ``Time`` is in microseconds since 1970. Each located sensor is
+    read as a generic file of its own (accelerometer and gyroscope; its placement from the label,
+    `placement_in`); sensors at no placement of SPEC.md (a foot) are left out, with a note.
+    """
+    rows = [line.split(",") for line in lines[:3]]
+    if len(rows) < 3 or rows[1][:1] != ["Time"]:
+        raise BadRecording(f"{name} starts like an APDM Opal export but its header rows are not APDM's.")
+    width = max(len(r) for r in rows)
+    serials, quantities, axes = ([c.strip() for c in [*r, *[""] * (width - len(r))]] for r in rows)
+    blocks: list[list] = []  # [serial, location label, {"acc_x": column, ...}] per sensor
+    quantity = ""
+    for column in range(1, width):
+        if serials[column].isdigit():
+            blocks.append([serials[column], None, {}])
+        elif serials[column] and blocks and blocks[-1][1] is None:
+            blocks[-1][1] = serials[column]
+        quantity = quantities[column] or quantity
+        kind = _APDM_CHANNELS.get(quantity)
+        if blocks and kind and axes[column].lower() in ("x", "y", "z"):
+            blocks[-1][2][f"{kind}_{axes[column].lower()}"] = column
+    sensors, left_out = [], []
+    for serial, location, columns in blocks:
+        label = location or serial
+        placement = placement_in(label)
+        if placement is None:
+            left_out.append(label)
+            continue
+        kinds = [k for k in ("acc", "gyr") if all(f"{k}_{a}" in columns for a in "xyz")]
+        names = [f"{k}_{a}" for k in kinds for a in "xyz"]
+        body = [
+            ",".join(cells[c] if c < len(cells) else "" for c in (0, *(columns[n] for n in names)))
+            for cells in (line.split(",") for line in lines[3:] if line.strip())
+        ]
+        units = [f"{n} ({'m/s^2' if n.startswith('acc') else 'rad/s'})" for n in names]
+        generic = [",".join(["micros", *units]), *body]
+        sensors.append(parse_sensor_lines(generic, f"{name} ({label})", placement, sample_rate_hz))
+    if not sensors:
+        raise BadRecording(
+            f"None of the sensors of {name} ({', '.join(left_out)}) is at a placement the product "
+            f"reads ({', '.join(IMU_PLACEMENTS)})."
+        )
+    if not left_out:
+        return sensors, ()
+    return sensors, (
+        f"The APDM sensors at {', '.join(left_out)} are at no placement the product reads: left out.",
+    )
 
 
 def _dialect(meta: str, preamble: list[str], index: dict[str, int]) -> str:
@@ -880,14 +943,25 @@ def read_imu_csv(path: Path, sample_rate_hz: float | None = None) -> RecordingRe
     A manifest ``sample_rate_hz`` that differs from the files' rate by more than 10 % quarantines
     the recording; it is also the rate used when a file has neither timestamps nor an update rate.
     """
-    sensors = [parse_sensor_file(f, sample_rate_hz) for f in sensor_files(path)]
+    sensors: list[SensorData] = []
+    notes: tuple[str, ...] = ()
+    for f in sensor_files(path):
+        lines = _decode(f).splitlines()
+        if lines and lines[0].startswith(APDM_FORMAT):
+            worn, left_out = apdm_sensors(lines, f.name, sample_rate_hz)
+            sensors += worn
+            notes += left_out
+        else:
+            sensors.append(
+                parse_sensor_lines(lines, f.name, placement_of(f, _device_tag(lines)), sample_rate_hz)
+            )
     seen: dict[str, str] = {}
-    for s, f in zip(sensors, sensor_files(path), strict=True):
+    for s in sensors:
         if s.placement in seen:
             raise BadRecording(
-                f"Two files ({seen[s.placement]}, {f.name}) are both the {s.placement} sensor."
+                f"Two sensors ({seen[s.placement]}, {s.source}) are both the {s.placement} sensor."
             )
-        seen[s.placement] = f.name
+        seen[s.placement] = s.source
     for s in sensors:
         file_rate = 1.0 / float(np.median(np.diff(s.t_s)))
         if sample_rate_hz is not None and abs(file_rate - sample_rate_hz) > RATE_TOLERANCE * sample_rate_hz:
@@ -896,4 +970,6 @@ def read_imu_csv(path: Path, sample_rate_hz: float | None = None) -> RecordingRe
                 f"{sample_rate_hz:g} Hz; check which one is right."
             )
     t, channels = align(sensors)
-    return replace(imu_frames_from_arrays(channels, t), notes=tuple(n for s in sensors for n in s.notes))
+    return replace(
+        imu_frames_from_arrays(channels, t), notes=notes + tuple(n for s in sensors for n in s.notes)
+    )
