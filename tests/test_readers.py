@@ -210,6 +210,17 @@ def test_openpose_round_trip(motion, tmp_path, model):
     assert ("heel_left_x" in read.frames.columns) == (model != "COCO_18")  # every other model has feet
 
 
+def test_two_videos_openpose_output_in_one_folder_is_refused_naming_them(motion, tmp_path):
+    time_s, _, _, points = motion
+    rng = np.random.default_rng(2)
+    camera = random_side_camera(rng)
+    uv, _, conf = writers.noisy_image_points(points, camera, rng)
+    for video in ("set1", "set2"):  # both numbered from frame 0
+        writers.write_openpose_json(tmp_path / "op", video, uv, conf, camera, "BODY_25", rng)
+    with pytest.raises(BadRecording, match=r"frames of 2 videos \('set1', 'set2'\)"):
+        read_recording(tmp_path / "op", None, 60.0)
+
+
 def test_coco17_round_trip(motion, tmp_path):
     time_s, _, _, points = motion
     rng = np.random.default_rng(4)

@@ -113,9 +113,22 @@ def _order_for(length: int, people: list[np.ndarray]) -> tuple[str, tuple[str, .
     return "BODY_25", BODY_25
 
 
+def video_name(path: Path) -> str:
+    """The video an OpenPose frame file belongs to: its name without the frame number."""
+    stem = re.sub(r"(_keypoints|_openpose)$", "", path.name[: -len(".json")])
+    return re.sub(r"_?\d+$", "", stem)
+
+
 def load_openpose_json(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
     """Parse an OpenPose JSON folder into canonical landmarks (image pixels, y up)."""
     files = _json_files(path)
+    videos = sorted({video_name(f) for f in files})
+    if len(videos) > 1:  # two runs in one folder would be read as one clip spliced onto another
+        shown = ", ".join(repr(v) for v in videos[:3]) + (", ..." if len(videos) > 3 else "")
+        raise BadRecording(
+            f"The folder holds the frames of {len(videos)} videos ({shown}); give each video's "
+            "OpenPose output a folder of its own, one recording per manifest row."
+        )
     numbers = [frame_number(f) for f in files]
     if all(n is not None for n in numbers) and len(set(numbers)) == len(numbers):
         order = sorted(range(len(files)), key=lambda i: numbers[i])  # type: ignore[arg-type,return-value]
