@@ -57,6 +57,24 @@ def test_manifest_sides_as_coaches_write_them(tmp_path):
     assert "left, right (or L, R)" in rejected[0].reason
 
 
+@pytest.mark.parametrize(
+    ("written", "exercise"),
+    [
+        ("Deadlift (conventional)", "deadlift"),
+        ("DB RDL", "romanian_deadlift"),
+        ("Barbell hip thrust", "hip_thrust"),
+        ("Kettlebell Swing [Russian]", "kettlebell_swing"),
+        ("Dumbbell single-leg RDL", "single_leg_rdl"),
+        ("Trap bar deadlift", "trap_bar_deadlift"),  # more knee bend: a lift of its own
+        ("DB bench press", "db_bench_press"),  # not a hinge: the name is kept as written
+    ],
+)
+def test_manifest_exercise_names_with_notes_and_equipment(tmp_path, written, exercise):
+    path = _manifest(tmp_path, f"r1,rec.csv,A1,2026-01-05,{written},,,,,,\n")
+    (row,), _ = read_manifest(path)
+    assert row.exercise == exercise
+
+
 def test_manifest_without_required_columns_is_an_error(tmp_path):
     path = tmp_path / "m.csv"
     path.write_text("recording_id,path\nA,b\n")

@@ -57,12 +57,25 @@ def _words_joined(text: str) -> str:
     return re.sub(WORD_BREAKS, "_", text.strip().lower())
 
 
+# The load a hinge is held with does not change the movement the product measures. A trap (hex)
+# bar does: its lifter stands inside the load and bends the knees more, so it stays its own lift.
+EQUIPMENT_WORDS = ("barbell", "bb", "dumbbell", "db", "kettlebell", "kb")
+
+
 def canonical_exercise(text: str) -> str:
     """An exercise as a coach writes it, in the vocabulary's spelling: lower case, words joined
     by "_", and a common name or abbreviation of a hinge exercise (``RDL``, ``KB swing``,
-    ``Good-Morning``) turned into its name, so that its reps get the hinge analysis and model."""
-    name = _words_joined(text)
-    return EXERCISE_ALIASES.get(name, name)
+    ``Good-Morning``) turned into its name, so that its reps get the hinge analysis and model.
+    A note in brackets (``Deadlift (conventional)``) and the equipment before a hinge exercise's
+    name (``DB RDL``, ``Barbell hip thrust``) do not change which exercise it is."""
+    name = _words_joined(re.sub(r"\s*[(\[].*?[)\]]\s*", " ", text))
+    name = EXERCISE_ALIASES.get(name, name)
+    if name not in EXERCISES:
+        for word in EQUIPMENT_WORDS:
+            rest = EXERCISE_ALIASES.get(name.removeprefix(word + "_"), name.removeprefix(word + "_"))
+            if name.startswith(word + "_") and rest in EXERCISES:
+                return rest
+    return name
 
 
 # `placement`: where the one sensor of a single-sensor device layout was worn (ingest/layouts).
