@@ -43,7 +43,7 @@ def test_manifest_rejects_each_bad_row_with_a_reason(tmp_path):
 
 
 def test_manifest_sides_as_coaches_write_them(tmp_path):
-    for name in ("a", "b", "c"):
+    for name in ("a", "b", "c", "d"):
         (tmp_path / f"{name}.csv").write_text("x\n")
     path = tmp_path / "manifest.csv"
     path.write_text(
@@ -51,9 +51,14 @@ def test_manifest_sides_as_coaches_write_them(tmp_path):
         + "a,a.csv,A1,2026-01-05,SL RDL,L,,,,,\n"
         + "b,b.csv,A1,2026-01-05,single_leg_rdl,Right,,,,,\n"
         + "c,c.csv,A1,2026-01-05,single_leg_rdl,middle,,,,,\n"
+        + "d,d.csv,A1,2026-01-05,single_leg_rdl,Left leg,,,,,\n"
     )
     valid, rejected = read_manifest(path)
-    assert [(r.exercise, r.side) for r in valid] == [("single_leg_rdl", "left"), ("single_leg_rdl", "right")]
+    assert [(r.exercise, r.side) for r in valid] == [
+        ("single_leg_rdl", "left"),
+        ("single_leg_rdl", "right"),
+        ("single_leg_rdl", "left"),
+    ]
     assert "left, right (or L, R)" in rejected[0].reason
 
 

@@ -52,6 +52,13 @@ SIDE_WORDS = {"l": "left", "left": "left", "r": "right", "right": "right"}
 WORD_BREAKS = r"[\s\-]+"  # between the words of a name a coach types: "Wrist Right", "hips-not-back"
 
 
+def _side(text: str) -> str:
+    """``L``, ``Right``, ``left leg``, ``R side`` -> left/right (one side word among the words);
+    anything else as written, for the caller to refuse."""
+    sides = {SIDE_WORDS[w] for w in _words_joined(text).split("_") if w in SIDE_WORDS}
+    return sides.pop() if len(sides) == 1 else text
+
+
 def _words_joined(text: str) -> str:
     """Lower case, runs of spaces and hyphens as one "_" (``Wrist Right`` -> ``wrist_right``)."""
     return re.sub(WORD_BREAKS, "_", text.strip().lower())
@@ -336,7 +343,7 @@ def _validate(number: int, cells: dict[str, str | None], batch_dir: Path) -> Man
                 "says which; write dates as 2026-03-14."
             ) from None
         raise BadRecording(f"session_date {date!r} is not a date like 2026-03-14.") from None
-    side = SIDE_WORDS.get(_words_joined(cells["side"]), cells["side"]) if cells["side"] else None
+    side = _side(cells["side"]) if cells["side"] else None
     if side is not None and side not in SIDES:
         raise BadRecording(f"side {cells['side']!r} must be left, right (or L, R) or empty.")
     fmt, layout_file, layout = _format(cells["format"], batch_dir)
