@@ -449,6 +449,15 @@ def test_sensor_placement_from_everyday_names_or_the_app_tag(tmp_path, stem, tag
     assert parse_sensor_file(tmp_path / f"{stem}.csv").placement == placement
 
 
+def test_two_files_of_one_placement_are_refused_naming_both(motion, tmp_path):
+    time_s, pose, body, _ = motion
+    signals = sim_imu.imu_signals(time_s, pose, body, ("thigh_left",), noise=False)
+    sim_imu.write_imu_generic(tmp_path / "imu", time_s, signals, quaternions=False)
+    (tmp_path / "imu" / "Left Thigh.csv").write_text((tmp_path / "imu" / "thigh_left.csv").read_text())
+    with pytest.raises(BadRecording, match=r"\(Left Thigh.csv, thigh_left.csv\) are both the thigh_left"):
+        read_recording(tmp_path / "imu", None, None)
+
+
 def test_a_sensor_named_for_no_placement_is_refused_with_the_names_to_use(tmp_path):
     lines = ["sep=,", "DeviceTag:,D4:22:CD:00:00:01", "PacketCounter,SampleTimeFine,Acc_X,Acc_Y,Acc_Z"]
     lines += [f"{i},{1_000_000 + i * 16_667},0.1,0.2,9.81" for i in range(200)]
