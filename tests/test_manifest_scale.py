@@ -183,6 +183,7 @@ def test_a_spreadsheet_saved_with_semicolons_or_tabs_is_read_with_its_decimal_co
         (f"{HEADER}\nr1,r1.csv,A1,2026-02-02,deadlift\n".encode("utf-16-le"), "UTF-16 text without a byte"),
         (b"recording_id,path\n\x81\x8d\xff,x\n", "neither UTF-8 nor Windows-1252"),
         (b"\xff\xfe" + b"\x00\xd8", "not UTF-16 text"),  # a lone surrogate after the mark
+        (b"PK\x03\x04" + bytes(range(256)), "a spreadsheet workbook, not a CSV file"),  # xlsx
     ],
 )
 def test_undecodable_manifests_are_refused_in_one_sentence(tmp_path, data, words):

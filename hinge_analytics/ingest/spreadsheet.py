@@ -102,6 +102,11 @@ def read_sheet(path: Path, what: str) -> SheetTable:
         data = path.read_bytes()
     except OSError as exc:
         raise BadRecording(f"{what} cannot be read ({exc.strerror or exc}).") from exc
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # a zip (xlsx, ods) or an OLE file (xls)
+        raise BadRecording(
+            f"{what} is a spreadsheet workbook, not a CSV file; save it again as CSV UTF-8 "
+            "(File > Save As)."
+        )
     text = decode_text(data, what)
     sep = separator(next((line for line in text.splitlines() if line.strip()), ""))
     try:
