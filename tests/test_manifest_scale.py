@@ -167,9 +167,6 @@ def test_a_spreadsheet_saved_with_semicolons_or_tabs_is_read_with_its_decimal_co
     manifest = tmp_path / "manifest.csv"
     manifest.write_bytes("\r\n".join(separator.join(r) for r in rows).encode("cp1252"))
     valid, rejected = read_manifest(manifest)
-    if separator == "\t":  # a decimal comma is read only where semicolons say the region uses one
-        assert [r.reason for r in rejected] == ["Manifest row 1: sample_rate_hz '59,94' is not a number."]
-        return
     assert not rejected
     assert [(r.athlete_id, r.exercise, r.load_kg, r.sample_rate_hz) for r in valid] == [
         ("Müller", "deadlift", 102.5, 59.94),

@@ -42,8 +42,9 @@ class SheetTable:
 
     @property
     def decimal_comma(self) -> bool:
-        """Semicolon-separated: saved where the decimal mark is a comma."""
-        return self.separator == ";"
+        """Not comma-separated: numbers may have a decimal comma (a region that writes 1,5 saves
+        semicolons, and its "text (tab delimited)" keeps the comma too)."""
+        return self.separator != ","
 
 
 def decode_text(data: bytes, what: str) -> str:
