@@ -171,9 +171,13 @@ def test_one_rep_with_two_labels_is_refused_naming_the_lines(tmp_path):
 def test_a_labels_file_saved_by_a_spreadsheet_in_its_region_is_read(tmp_path):
     # Windows-1252 text, semicolons (a region whose decimal mark is a comma), headers capitalised.
     path = tmp_path / "labels.csv"
-    text = "Recording_ID;Rep;Label\r\nMüller-1;1;good\r\nMüller-1; 2 ;squatting\r\n"
+    text = "Recording_ID;Rep;Label\r\nMüller-1;1;good\r\nMüller-1; 2 ;squatting\r\nMüller-2;All;good\r\n"
     path.write_bytes(text.encode("cp1252"))
-    assert read_labels_file(path).rows() == [("Müller-1", 1, "good"), ("Müller-1", 2, "squatting")]
+    assert read_labels_file(path).rows() == [
+        ("Müller-1", 1, "good"),
+        ("Müller-1", 2, "squatting"),
+        ("Müller-2", None, "good"),  # every rep of the recording
+    ]
     path.write_text("recording_id,rep,label\nr1,first,good\n")
     with pytest.raises(ModelError, match="not a whole number"):
         read_labels_file(path)

@@ -1,4 +1,5 @@
-"""A coach's labels file: ``recording_id, rep, label`` (rep empty = every rep of the recording)."""
+"""A coach's labels file: ``recording_id, rep, label`` (rep empty, or ``all``, = every rep of the
+recording)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from hinge_analytics.ingest.spreadsheet import read_sheet
 from hinge_analytics.schema import REP_LABELS_FILE
 
 MAX_LISTED_LABEL_ROWS = 5
+EVERY_REP = ("all", "*", "every", "every rep", "all reps")
 
 
 def read_labels_file(path: Path) -> pl.DataFrame:
-    """``recording_id, rep, label`` (rep empty = every rep of the recording), one row per rep.
+    """``recording_id, rep, label`` (rep empty or ``all`` = every rep of the recording), one row per rep.
 
     A row repeated word for word is kept once, with a warning on the ``hinge_analytics`` logger
     (trained on twice, that rep would weigh double). Rows that give one rep (or one
@@ -30,6 +32,9 @@ def read_labels_file(path: Path) -> pl.DataFrame:
     missing = set(REP_LABELS_FILE) - set(sheet.columns)
     if missing:
         raise ModelError(f"The labels file {path} lacks column(s) {', '.join(sorted(missing))}.")
+    # A rep left empty means every rep of the recording; coaches also write that as a word.
+    every = pl.col("rep").str.strip_chars().str.to_lowercase().is_in(EVERY_REP)
+    sheet = sheet.with_columns(rep=pl.when(every).then(None).otherwise(pl.col("rep")))
     try:
         labels = sheet.select(
             pl.col(c).str.strip_chars().replace("", None).cast(t) for c, t in REP_LABELS_FILE.items()
