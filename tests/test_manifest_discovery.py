@@ -138,6 +138,34 @@ def test_exercise_names_and_dates():
     assert date_value("2026-02-30") is None
 
 
+def _apdm_still(path: Path, seconds: float = 3.0) -> None:
+    """An APDM Opal wide export (Format=7) of a lumbar and a chest sensor lying still at 128 Hz."""
+    block = ["Accelerometer", "", "", "Gyroscope", "", "", "Magnetometer", "", "", "Barometer", "Orientation"]
+    sensors = ((5718, "Lumbar"), (6575, "Chest"))
+    lines = [
+        "Format=7," + ",".join(f"{serial},,,{label}" + "," * 10 for serial, label in sensors),
+        "Time," + ",".join([*block, "", "", ""] * 2),
+        "," + ",".join([*"XYZ" * 3, "", *"SXYZ"] * 2),
+    ]
+    sample = ["0.1", "0.2", "9.8", "0.0", "0.0", "0.0", "0", "0", "0", "0", "1", "0", "0", "0"]
+    for k in range(int(seconds * 128)):
+        lines.append(",".join([str(1_550_879_504_438_281 + round(k * 1e6 / 128)), *sample * 2]))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_each_apdm_wide_export_in_a_folder_is_a_recording_of_its_own(tmp_path):
+    """One file holds every sensor of a set, so two sets' files in one folder are two recordings
+    (a folder of one CSV per sensor is one)."""
+    (tmp_path / "A2").mkdir()
+    for name in ("2026-03-15_rdl_set1.csv", "2026-03-15_rdl_set2.csv"):
+        _apdm_still(tmp_path / "A2" / name)
+    found, _ = find_recordings(tmp_path)
+    assert [(c.path.name, c.fmt) for c in found] == [
+        ("2026-03-15_rdl_set1.csv", "imu_csv"),
+        ("2026-03-15_rdl_set2.csv", "imu_csv"),
+    ]
+
+
 def test_a_coachs_folder_becomes_a_manifest_that_ingests(coach, tmp_path):
     folder, expected = coach["folder"], coach["expected"]
     before = _files(folder)

@@ -28,7 +28,7 @@ import polars as pl
 
 from hinge_analytics.ingest import LAYOUTS, _detect_file, read_recording
 from hinge_analytics.ingest.errors import BadRecording, first_line
-from hinge_analytics.ingest.imu import placement_of
+from hinge_analytics.ingest.imu import is_apdm_export, placement_of
 from hinge_analytics.ingest.layouts import load_layout, recording_files, takes_placement
 from hinge_analytics.ingest.manifest import (
     EXERCISE_ALIASES,
@@ -206,6 +206,8 @@ def _folder_recording(folder: Path, kinds: dict[Path, str]) -> str | None:
     if fmt == "openpose_json":  # one JSON file per video frame
         return fmt
     if fmt == "imu_csv":  # one CSV per sensor, named after its placement
+        if any(is_apdm_export(p) for p in kinds):  # all of a recording's sensors in each file
+            return None
         try:
             places = [placement_of(p) for p in kinds]
         except BadRecording:

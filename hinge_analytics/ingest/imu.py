@@ -391,6 +391,15 @@ def parse_sensor_lines(
 
 
 APDM_FORMAT = "Format=7"
+
+
+def is_apdm_export(path: Path) -> bool:
+    """Whether ``path`` is an APDM Opal wide export: one file that is a whole recording."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(APDM_FORMAT)).decode("ascii", "replace") == APDM_FORMAT
+    except OSError:
+        return False
 _APDM_CHANNELS = {"Accelerometer": "acc", "Gyroscope": "gyr"}
 
 
