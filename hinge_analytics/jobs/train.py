@@ -16,6 +16,7 @@ from hinge_analytics.classify.persistence import save_model, writing_model
 from hinge_analytics.ingest.manifest import WORD_BREAKS
 from hinge_analytics.jobs.query import connect, frame, with_curves
 from hinge_analytics.lake import Lake
+from hinge_analytics.schema import LABELS
 
 REP_COLUMNS = "v.* EXCLUDE (label, predicted_label, confidence, cue, model_version), c.sensors, c.format"
 
@@ -49,14 +50,23 @@ def labelled_reps(lake: Lake, labels_file: Path | None = None, curves: bool = Tr
             reps = reps.with_columns(
                 rep_label=pl.lit(None, pl.String), recording_label=pl.lit(None, pl.String)
             )
-        # One label however it was typed: "Good", "good " and "Rounded back" are good and rounded_back.
         typed = pl.coalesce("rep_label", "recording_label", "manifest_label").str.strip_chars()
-        reps = reps.with_columns(train_label=typed.str.to_lowercase().str.replace_all(WORD_BREAKS, "_"))
+        reps = reps.with_columns(train_label=one_spelling(typed))
         # in a fixed order: the lake's scan order varies, and the folds' forests and the estimator
         # chosen with them followed it (real squat set: macro-F1 0.65 or 0.83 from the same lake)
         reps = reps.filter(pl.col("train_label").is_not_null())
         reps = with_curves(con, reps) if curves else reps
         return with_family(reps.sort("recording_id", "rep"))
+
+
+def one_spelling(typed: pl.Expr) -> pl.Expr:
+    """One class per label however it was typed: spellings that differ only in case, spaces and
+    hyphens ("Good", "good", "Knee Valgus", "knee-valgus") are one label, written as the taxonomy
+    writes it (``good``, ``rounded_back``: schema.LABELS, which reports and the good-rep share
+    know), else as the coach wrote it most often, so predictions keep the coach's own words."""
+    key = typed.str.to_lowercase().str.replace_all(WORD_BREAKS, "_")
+    usual = typed.mode().sort().first().over(key)
+    return pl.when(key.is_in(LABELS)).then(key).otherwise(usual)
 
 
 def train(
