@@ -504,3 +504,17 @@ def test_a_set_up_start_with_lean_backs_at_some_lockouts_keeps_standing_as_its_r
     for start, end in zip(truth.t_start_s[:3], truth.t_end_s[:3], strict=True):
         inside = (t >= start) & (t <= end)
         assert abs(np.nanmax(lumbar[inside]) - pose.lumbar_flexion[inside].max()) < 3.0
+
+
+def test_standing_is_not_a_partial_reps_top_where_the_set_rests_longer():
+    # A set of partial reps that rests 1.5 s at each top, 30 deg into the hinge, and stands
+    # upright only before and after it: most of its low frames are those tops. Standing is the
+    # upright stretch (a real partial-squat set's tops sat 43 deg above it and moved the coach's
+    # model from 0.895 to 0.837); a lean-back past standing at a lockout stays near it.
+    rate = 50.0
+    hold, rep = np.zeros(int(2 * rate)), 65 - 35 * np.cos(np.linspace(0, 2 * np.pi, int(2 * rate)))
+    top = np.full(int(1.5 * rate), 30.0)
+    hinge = np.concatenate([hold, *([rep, top] * 10), hold])
+    curvature = np.gradient(np.gradient(hinge)) * rate * rate
+    standing = K._standing_frames(hinge, -curvature, rate)  # the body drops as the hinge deepens
+    assert standing is not None and np.nanmedian(hinge[standing]) < 1.0

@@ -139,6 +139,9 @@ POLARITY_CUTOFF_HZ = 1.5
 MIN_POLARITY_R = 0.2
 STANDING_BAND_SHARE = 0.3
 REST_LEVEL_BIN = 0.03
+# The hinge's extreme frames, and how far past standing a lean-back at lockout reaches (of the range).
+STANDING_EXTREME_SHARE = 0.1
+PAST_STANDING_SHARE = 0.15
 FAR_FROM_REFERENCE = 0.5  # of the hinge's range: a still reference that far from standing is a rep's bottom
 
 SPINE_SEGMENTS = ("sacrum", "lower_back", "upper_back")  # pelvis, lumbar, thoracic
@@ -1167,6 +1170,11 @@ def _standing_frames(hinge: np.ndarray, vertical_acc: np.ndarray, rate: float) -
     counts, edges = np.histogram(values, bins=max(1, int(np.ceil((values.max() - values.min()) / width))))
     densest = int(np.argmax(counts))
     level = float(edges[densest] + edges[densest + 1]) / 2
+    extreme = signed <= np.nanpercentile(signed, 100 * STANDING_EXTREME_SHARE)
+    if abs(level - float(np.nanmedian(signed[extreme]))) > PAST_STANDING_SHARE * (high - low):
+        # Rested at a level well inside the range: a partial rep's top or a pause mid-rep, not
+        # standing (a real partial-squat set rests 43 deg above its standing there).
+        return extreme
     return band & (np.abs(signed - level) <= width)
 
 
