@@ -43,8 +43,8 @@ def read_labels_file(path: Path) -> pl.DataFrame:
         raise ModelError(f"The labels file {path} has a rep that is not a whole number ({exc}).") from exc
     labels = (
         labels.with_row_index("line", offset=2)  # line 1 is the header
-        .select("line", "recording_id", "rep", pl.col("label").str.strip_chars())
-        .filter(pl.col("label").is_not_null() & (pl.col("label") != ""))
+        .select("line", "recording_id", "rep", "label")
+        .filter(pl.col("label").is_not_null())  # cells are stripped, and an empty one is null
     )
     groups = labels.group_by("recording_id", "rep", maintain_order=True).agg(
         pl.col("line"), pl.col("label"), labels=pl.col("label").n_unique()

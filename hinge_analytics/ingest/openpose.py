@@ -37,10 +37,14 @@ MAX_FILES = 200_000
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
+def _frame_stem(path: Path) -> str:
+    """An OpenPose/Pose2Sim frame file's name without ``.json`` and its ``_keypoints`` suffix."""
+    return re.sub(r"(_keypoints|_openpose)$", "", path.name[: -len(".json")])
+
+
 def frame_number(path: Path) -> int | None:
     """Trailing frame number of an OpenPose/Pose2Sim file name, or None."""
-    stem = re.sub(r"(_keypoints|_openpose)$", "", path.name[: -len(".json")])
-    match = re.search(r"(\d+)$", stem)
+    match = re.search(r"(\d+)$", _frame_stem(path))
     return int(match.group(1)) if match else None
 
 
@@ -115,8 +119,7 @@ def _order_for(length: int, people: list[np.ndarray]) -> tuple[str, tuple[str, .
 
 def video_name(path: Path) -> str:
     """The video an OpenPose frame file belongs to: its name without the frame number."""
-    stem = re.sub(r"(_keypoints|_openpose)$", "", path.name[: -len(".json")])
-    return re.sub(r"_?\d+$", "", stem)
+    return re.sub(r"_?\d+$", "", _frame_stem(path))
 
 
 def load_openpose_json(path: Path, sample_rate_hz: float | None = None) -> PoseArrays:
