@@ -79,6 +79,7 @@ def test_asymmetry_needs_relative_and_absolute_difference(tmp_path):
     assert flagged == {"small": False, "clear": True, "deep": False, "few": False, "uni": False}
     clear = sessions.filter(pl.col("athlete_id") == "clear").row(0, named=True)
     assert clear["knee_si_pct"] == pytest.approx(100 * 10 / 20)
+    assert clear["knee_diff_deg"] == pytest.approx(10.0)
     uni = sessions.filter(pl.col("athlete_id") == "uni").row(0, named=True)
     assert uni["knee_si_pct"] == pytest.approx(0.0)
     con = connect(lake)

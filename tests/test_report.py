@@ -50,6 +50,8 @@ def test_scheduled_flow_runs_once(weekly):
     for heading in ("Progress over weeks", "Mistake breakdown", "asymmetry", "Reps of each set", "cues"):
         assert heading in page
     assert page.count("<svg") == 3 and "class='rep'" in page
+    # left/right in degrees: the symmetry index of a small angle explodes
+    assert "knee_L-R_deg" in page and "left - right (deg)" in page and "SI_%" not in page
     assert (reports / "athlete_A002_sessions.csv").is_file() and (reports / "athlete_A002_reps.csv").is_file()
 
 

@@ -260,6 +260,11 @@ SELECT
     symmetry_index(knee_left_deg, knee_right_deg) AS knee_si_pct,
     symmetry_index(hip_left_deg, hip_right_deg) AS hip_si_pct,
     symmetry_index(ankle_left_deg, ankle_right_deg) AS ankle_si_pct,
+    -- the same comparison in degrees, which reports show: an SI of a small angle reads -140 %
+    -- for a good morning's knees bent 3 and 16 deg
+    knee_left_deg - knee_right_deg AS knee_diff_deg,
+    hip_left_deg - hip_right_deg AS hip_diff_deg,
+    ankle_left_deg - ankle_right_deg AS ankle_diff_deg,
     is_asymmetric(knee_left_deg, knee_right_deg, knee_left_n, knee_right_n) AS knee_asymmetry_flag,
     is_asymmetric(hip_left_deg, hip_right_deg, hip_left_n, hip_right_n) AS hip_asymmetry_flag,
     is_asymmetric(ankle_left_deg, ankle_right_deg, ankle_left_n, ankle_right_n) AS ankle_asymmetry_flag,

@@ -109,10 +109,10 @@ def _badges(flags: dict) -> str:
 def _rules() -> str:
     a = analytics
     return (
-        "<p class='note'>Asymmetric: in at least half of the athlete's sessions of an exercise a "
-        "left/right symmetry index SI = 100(L&minus;R)/(&frac12;(L+R)) exceeds "
-        f"{a.ASYMMETRY_SI_PCT:.0f}% with L and R at least {a.ASYMMETRY_MIN_DIFF_DEG:.0f}&deg; apart "
-        "(knee, hip or ankle; "
+        "<p class='note'>Asymmetric: in at least half of the athlete's sessions of an exercise the "
+        f"left (L) and right (R) peak angles are at least {a.ASYMMETRY_MIN_DIFF_DEG:.0f}&deg; apart "
+        f"and more than {a.ASYMMETRY_SI_PCT:.0f}% of their mean (symmetry index "
+        "100(L&minus;R)/(&frac12;(L+R))), knee, hip or ankle ("
         f"&ge;{a.ASYMMETRY_MIN_REPS} reps per side). Too heavy, too soon: over {a.TOO_HEAVY_WINDOW_DAYS} "
         f"days (&ge;{a.TOO_HEAVY_MIN_SESSIONS} sessions of an exercise) the top load rose "
         f"&ge;{a.TOO_HEAVY_LOAD_PCT_PER_WEEK:.0f}%/week while good reps fell "
@@ -261,9 +261,7 @@ SESSION_COLUMNS = [
     (pl.col("share_good_change") * 100).alias("good_change_pts"),
     "most_common_mistake",
     (pl.col("form_decay") * 100).alias("form_decay_pts"),
-    pl.col("knee_si_pct").alias("knee_SI_%"),
-    pl.col("hip_si_pct").alias("hip_SI_%"),
-    pl.col("ankle_si_pct").alias("ankle_SI_%"),
+    *[pl.col(f"{joint}_diff_deg").alias(f"{joint}_L-R_deg") for joint in ("knee", "hip", "ankle")],
     pl.col("asymmetry_flag").alias("asymmetric"),
     "too_heavy_too_soon",
 ]
@@ -357,12 +355,14 @@ def _mistakes(counts: pl.DataFrame) -> str:
     return mistake_plot(counts) if counts.height else "<p>No reps in this period.</p>"
 
 
-SI_COLUMNS = ["knee_si_pct", "hip_si_pct", "ankle_si_pct"]
+DIFF_COLUMNS = ["knee_diff_deg", "hip_diff_deg", "ankle_diff_deg"]
 
 
 def _asymmetry(sessions: pl.DataFrame) -> str:
-    """SI over sessions from two sessions on; one session's left/right numbers as a table."""
-    measured = sessions.filter(pl.any_horizontal(pl.col(SI_COLUMNS).is_not_null()))
+    """Left minus right (deg) over sessions from two sessions on; one session's left/right numbers
+    as a table. Degrees, not the symmetry index: the SI of a small angle explodes (a good
+    morning's knees bent 3 and 16 deg read -140 %), and a coach reads degrees."""
+    measured = sessions.filter(pl.any_horizontal(pl.col(DIFF_COLUMNS).is_not_null()))
     if measured.height == 0:
         return (
             "<p>No left/right comparison: these recordings do not measure each leg on its own. One "
@@ -370,7 +370,7 @@ def _asymmetry(sessions: pl.DataFrame) -> str:
             "legs, or markers from several cameras, measure both.</p>"
         )
     if measured["session_date"].n_unique() >= 2:
-        return asymmetry_plot(sessions, analytics.ASYMMETRY_SI_PCT)
+        return asymmetry_plot(sessions, analytics.ASYMMETRY_MIN_DIFF_DEG)
     numbers = measured.select(
         "session_date",
         "exercise",
@@ -379,12 +379,11 @@ def _asymmetry(sessions: pl.DataFrame) -> str:
             for m in ("knee", "hip", "ankle")
             for side in ("left", "right")
         ],
-        *[pl.col(c).alias(c.replace("_si_pct", "_SI_%")) for c in SI_COLUMNS],
         pl.col("asymmetry_flag").alias("asymmetric"),
     )
     return (
-        "<p class='note'>One session so far: its left (L) and right (R) peak angles and symmetry "
-        f"indices (a trend needs two sessions).</p>{_table(numbers)}"
+        "<p class='note'>One session so far: its left (L) and right (R) peak angles (a trend needs "
+        f"two sessions).</p>{_table(numbers)}"
     )
 
 

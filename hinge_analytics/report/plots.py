@@ -156,17 +156,18 @@ def mistake_plot(counts: pl.DataFrame) -> str:
     return _svg(fig)
 
 
-def asymmetry_plot(sessions: pl.DataFrame, threshold_pct: float) -> str:
-    """Symmetry index per session for knee, hip and ankle; one marker per exercise; the shaded band
-    is |SI| <= threshold."""
+def asymmetry_plot(sessions: pl.DataFrame, threshold_deg: float) -> str:
+    """Left minus right peak angle (deg) per session for knee, hip and ankle; one marker per
+    exercise; the shaded band is a difference under ``threshold_deg``, which no session outside
+    it is flagged for."""
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
-    ax.axhspan(-threshold_pct, threshold_pct, color="#e8f5e9", zorder=0)
+    ax.axhspan(-threshold_deg, threshold_deg, color="#e8f5e9", zorder=0)
     ax.axhline(0, color="#9e9e9e", linewidth=0.8)
     ordered = sessions.sort("exercise", "session_date")
     for i, ((exercise,), part) in enumerate(ordered.group_by(["exercise"], maintain_order=True)):
         dates = part["session_date"].to_list()
         for metric, colour in METRIC_COLOURS.items():
-            values = part[f"{metric}_si_pct"].to_list()
+            values = part[f"{metric}_diff_deg"].to_list()
             if all(v is None for v in values):
                 continue
             ax.plot(
@@ -177,7 +178,7 @@ def asymmetry_plot(sessions: pl.DataFrame, threshold_pct: float) -> str:
                 linewidth=1.2,
                 label=f"{metric} · {exercise}",
             )
-    ax.set_ylabel("SI (%)  + = left larger")
+    ax.set_ylabel("left - right (deg)")
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
