@@ -244,7 +244,6 @@ MORE_LIFTS = DataSet(
 )
 
 
-GRAZE_S = 0.25  # hand-cut windows and found reps differ by up to about this at a boundary
 
 
 @dataclass(frozen=True)
@@ -333,11 +332,16 @@ def _as_logger(case: Case, frames: pl.DataFrame, rate_hz: float, logger: Logger,
     """One set written as ``logger`` into ``folder`` and processed: reps ``found``, how many more
     or fewer than expected (``off``), the median boundary error of a right count. Where a stretch is
     lost, the reps expected are the hand windows clear of it (a gap loses only the reps it cuts
-    into); a window that overlaps it by less than ``GRAZE_S`` may count either way."""
+    into). A window it cuts into may count either way when its middle, where the rep turns, is
+    clear of the stretch: segmentation keeps a rep whose data holds its turn and half its way
+    back (`reps.segmentation`, "Gaps"), which the hand-cut window alone cannot tell."""
     lost = write_as_logger(frames, rate_hz, logger, folder)
     overlap = [0.0 if lost is None else min(e, lost[1]) - max(s, lost[0]) for s, e in case.windows]
     windows = [w for w, o in zip(case.windows, overlap, strict=True) if o <= 0]
-    grazing = sum(0 < o < GRAZE_S for o in overlap)
+    grazing = sum(
+        o > 0 and not lost[0] <= (s + e) / 2 <= lost[1]
+        for (s, e), o in zip(case.windows, overlap, strict=True)
+    )
     manifest = folder.parent / f"{folder.name}.csv"
     pl.DataFrame([{**case.row, "path": folder.name, "format": "imu_csv"}]).write_csv(manifest)
     (row,), _ = read_manifest(manifest)

@@ -169,8 +169,18 @@ def recording_note(done: Analysis) -> str | None:
         )
     gaps = long_gaps(t, np.isfinite(signal))
     if gaps is not None:
-        spans = [f"{t[run.start]:.1f}-{t[run.stop - 1]:.1f} s" for run in true_runs(gaps)]
-        notes.append(f"No data at {', '.join(spans)}: reps over those stretches are left out.")
+        lost, inside = [], []
+        for run in true_runs(gaps):
+            first, last = t[run.start], t[run.stop - 1]
+            within = done.reps.filter((pl.col("t_start_s") < first) & (pl.col("t_end_s") > last))["rep"]
+            if within.len():  # too short to hide a turn (`segmentation._boundary_gaps`)
+                inside.append(f"{first:.1f}-{last:.1f} s (rep {within[0]})")
+            else:
+                lost.append(f"{first:.1f}-{last:.1f} s")
+        if lost:
+            notes.append(f"No data at {', '.join(lost)}: reps over those stretches are left out.")
+        if inside:
+            notes.append(f"No data at {', '.join(inside)}: the rep is kept, its angles there are missing.")
     if done.reps.height == 0 and not any(n.startswith("No ") for n in done.notes):  # a step said why
         finite = signal[np.isfinite(signal)]
         moved = float(np.percentile(finite, 99) - np.percentile(finite, 2)) if len(finite) else 0.0

@@ -101,10 +101,14 @@ def test_an_accelerometer_only_imu_gives_reps_and_angles(tmp_path):
 
 
 def test_a_gap_mid_set_loses_only_the_reps_over_it(tmp_path):
+    """A gap over the third rep's return to standing loses that rep; a second short gap deep in
+    the fifth rep cannot hide a return and a new start, so the fifth is kept. The note names both."""
     rng = np.random.default_rng(2)
     t, pose, truth = simulate_set(SetPlan("romanian_deadlift", [RepPlan("good", 0.0)] * 6), RATE, rng)
-    middle = 0.5 * (truth.t_start_s[2] + truth.t_end_s[2])  # inside the third rep
-    keep = ~((t > middle - 1.0) & (t < middle + 1.0))
+    middle = 0.5 * (truth.t_start_s[2] + truth.t_end_s[2])
+    lost = (t > middle) & (t < truth.t_end_s[2] + 0.5)
+    fifth = 0.5 * (truth.t_start_s[4] + truth.t_end_s[4])
+    keep = ~(lost | ((t > fifth - 0.4) & (t < fifth + 0.4)))
     signals = imu_signals(t, pose, Anthropometry(1.8), placements=("lower_back", "thigh_left"), rng=rng)
     write_imu_generic(tmp_path / "set", t, signals, quaternions=False, keep=dict.fromkeys(signals, keep))
     done = _process(_manifest(tmp_path, "set", "imu_csv"))
@@ -112,7 +116,31 @@ def test_a_gap_mid_set_loses_only_the_reps_over_it(tmp_path):
     found = done.reps["t_start_s"].to_numpy()
     expected = np.delete(np.asarray(truth.t_start_s), 2)
     assert np.max(np.abs(found - expected)) < 0.3
-    assert done.note and "No data at" in done.note
+    assert done.note and "reps over those stretches are left out" in done.note
+    assert "(rep 4): the rep is kept" in done.note
+
+
+def test_angles_after_a_logging_gap_do_not_hold_what_they_read_before_it(tmp_path):
+    """Fused across a gap, the orientation came out holding its state from before it: 3 s lost at
+    the bottom of an RDL left the trunk at 25 deg while standing after it, the next rep's hip
+    flexion 10 deg high and the rep before it 5 deg low."""
+    peaks = {}
+    for name, lost_s in (("whole", None), ("gap", (15.15, 18.16))):
+        rng = np.random.default_rng(2)
+        t, pose, truth = simulate_set(SetPlan("romanian_deadlift", [RepPlan("good", 0.0)] * 6), RATE, rng)
+        keep = np.ones(len(t), dtype=bool) if lost_s is None else ~((t > lost_s[0]) & (t < lost_s[1]))
+        signals = imu_signals(t, pose, Anthropometry(1.8), placements=("lower_back", "thigh_left"), rng=rng)
+        write_imu_generic(tmp_path / name, t, signals, quaternions=False, keep=dict.fromkeys(signals, keep))
+        done = _process(_manifest(tmp_path, name, "imu_csv"))
+        bottoms = done.reps["t_bottom_s"].to_numpy()
+        peaks[name] = {
+            k: done.reps["peak_hip_flexion_deg"][int(np.argmin(np.abs(bottoms - b)))]
+            for k, b in enumerate(truth.t_bottom_s)
+            if lost_s is None or not lost_s[0] - 1 < b < lost_s[1] + 1
+        }
+    assert sorted(peaks["gap"]) == [0, 1, 3, 4, 5]
+    for k, value in peaks["gap"].items():
+        assert abs(value - peaks["whole"][k]) < 4.0, k
 
 
 def test_a_set_that_rests_on_the_floor_counts_each_pull():

@@ -44,6 +44,7 @@ import polars as pl
 from hinge_analytics.features.cycle import cycle_position, rep_cycles, standing_times
 from hinge_analytics.features.descriptors import DESCRIPTOR_INPUTS, rep_descriptors
 from hinge_analytics.numeric import frame_with_nulls, nanmax, nanmean, nanmean_stack, nanmedian, nanmin
+from hinge_analytics.reps.segmentation import HOLD_PHASE  # a held bottom (no single peak) is read there
 from hinge_analytics.schema import REP_ANGLES, REP_METRIC_COLUMNS, REPS, STANDING_LOCKOUT_ANGLES
 
 LOW_CONFIDENCE = 0.5
@@ -57,9 +58,6 @@ BOTTOM_PHASE_PEAKS = (
     "thoracic_flexion",
     "upper_back_rounding",
 )
-# A held bottom (no single peak) is read over the frames at least this deep: selected at 0.9 of an
-# excursion whose top is the hold's noisiest frame, the hold keeps only its upper noise.
-HOLD_PHASE = 0.75
 STANDING_S = (2.0, 0.2)  # quiet standing: 2 s to 0.2 s before the first rep or after the last
 MIN_STANDING_FRAMES = 5
 LOCKOUT_PERCENTILE = 5.0

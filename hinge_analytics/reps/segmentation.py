@@ -34,7 +34,8 @@ still gets a boundary between sensible limits. (Anchoring the start on a speed t
 was tried: on noisy landmarks the speed dips under any threshold well after the movement began.)
 
 Gaps: a stretch without data longer than ``MAX_GAP_S`` is bridged for detection only; a rep that
-overlaps it is dropped (the reps on either side are kept).
+overlaps it is dropped (the reps on either side are kept), unless the stretch is too short to hide
+a return to rest and lies deep inside the rep (`_boundary_gaps`).
 
 First pull: a deadlift or a hip thrust begins at the bottom (the bar on the floor, the lifter seated
 against the bench), so a recording of one that starts there, held deep, and ends at the top holds
@@ -81,6 +82,9 @@ MIN_PROMINENCE_DEG = 8.0  # a rep moves the hinge at least this far from the top
 PROMINENCE_FRACTION = 0.3  # ... and at least this fraction of the set's range
 TYPICAL_FRACTION = 0.3  # ... and of the set's median rep prominence
 RETURN_FRACTION = 0.5  # between reps the signal comes back at least this far towards rest
+# Of a rep's excursion: frames at least this deep hold its bottom. Selected at 0.9 of an excursion
+# whose top is the hold's noisiest frame, a hold keeps only its upper noise (`features.metrics`).
+HOLD_PHASE = 0.75
 MIN_REP_S = 0.4  # peaks closer than this are one rep
 REST_AT_BOTTOM = 0.6  # both ends deeper than this fraction of the range: the set rests at the bottom
 PARK_HOLD_S = 0.5  # a swing's bell turns at the bottom within ~0.15 s; a load set down rests there
@@ -156,6 +160,8 @@ def segment_reps(
         first_pull = _rise_from_start(x, peaks, rest, floor)
         if first_pull is not None:
             peaks = np.concatenate([[first_pull], peaks]).astype(int)
+    if gaps is not None:
+        gaps = _boundary_gaps(t_s, x, gaps, peaks, rest)
     # Boundaries of the region each peak owns: the lowest point between neighbouring peaks, or
     # the edge of a gap between them (what the bridge drew there is no data).
     valleys = [0] + [int(a + np.argmin(x[a : b + 1])) for a, b in zip(peaks[:-1], peaks[1:], strict=True)]
@@ -253,6 +259,30 @@ def long_gaps(t_s: np.ndarray, finite: np.ndarray) -> np.ndarray | None:
         if after - before > MAX_GAP_S:
             gaps[run] = True
     return gaps if gaps.any() else None
+
+
+def _boundary_gaps(
+    t_s: np.ndarray, x: np.ndarray, gaps: np.ndarray, peaks: np.ndarray, rest: float
+) -> np.ndarray | None:
+    """The runs of ``gaps`` that could hide a rep's turn or where it returns to rest and leaves
+    again, or that lose the bottom its peak angles are read from.
+
+    Going back to rest and away takes about as long as a rep, so a run shorter than half the
+    set's rep spacing (median time between peaks), with the signal on both of its edges in the
+    nearest rep's held bottom (``HOLD_PHASE`` of its excursion from rest), lies inside that hold:
+    the bridge keeps the rep (0.5 s of dropped frames at the bottom of a slow RDL dropped it).
+    A run reaching further up the rep still drops it: its bottom, or its return, may be lost."""
+    if len(peaks) < 2:
+        return gaps
+    half_rep_s = 0.5 * float(np.median(np.diff(t_s[peaks])))
+    kept = gaps.copy()
+    for run in true_runs(gaps):
+        before, after = max(run.start - 1, 0), min(run.stop, len(t_s) - 1)
+        nearest = peaks[np.argmin(np.abs(peaks - (run.start + run.stop) // 2))]
+        deep = rest + HOLD_PHASE * (x[nearest] - rest)
+        if t_s[after] - t_s[before] < half_rep_s and min(x[before], x[after]) > deep:
+            kept[run] = False
+    return kept if kept.any() else None
 
 
 def _set_down_last(rows: list[dict]) -> bool:
