@@ -121,9 +121,9 @@ def test_a_gap_mid_set_loses_only_the_reps_over_it(tmp_path):
 
 
 def test_angles_after_a_logging_gap_do_not_hold_what_they_read_before_it(tmp_path):
-    """Fused across a gap, the orientation came out holding its state from before it: 3 s lost at
-    the bottom of an RDL left the trunk at 25 deg while standing after it, the next rep's hip
-    flexion 10 deg high and the rep before it 5 deg low."""
+    """Fused across a gap, the orientation came out holding its state from before it, and the gyro
+    bias was fitted through it: 3 s lost at the bottom of an RDL left the trunk at 25 deg while
+    standing after it, the next rep's hip flexion 11 deg high and the rep before it 5 deg low."""
     peaks = {}
     for name, lost_s in (("whole", None), ("gap", (15.15, 18.16))):
         rng = np.random.default_rng(2)
@@ -140,7 +140,7 @@ def test_angles_after_a_logging_gap_do_not_hold_what_they_read_before_it(tmp_pat
         }
     assert sorted(peaks["gap"]) == [0, 1, 3, 4, 5]
     for k, value in peaks["gap"].items():
-        assert abs(value - peaks["whole"][k]) < 4.0, k
+        assert abs(value - peaks["whole"][k]) < 1.5, k
 
 
 def test_a_set_that_rests_on_the_floor_counts_each_pull():

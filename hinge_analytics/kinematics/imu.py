@@ -633,7 +633,7 @@ def gyro_bias(
     the recording, a bias does not, so the bias is refined by least squares over the quasi-static
     samples: |acc| within ``QUASI_STATIC_G`` of g and the gyro under ``STILL_RAD_S``, for
     ``QUASI_STATIC_RUN_S`` at least (a limb turning round passes both for an instant, while it
-    accelerates hardest). This
+    accelerates hardest), between the logging gaps around the still window. This
     is the integral term of Mahony's filter (Mahony et al., IEEE TAC 2008), solved offline for a
     constant bias, with the Jacobian of the up vector in closed form. A robust loss limits
     samples that still carry some acceleration. A tie to the first guess (``BIAS_PRIOR_S``) holds
@@ -655,6 +655,12 @@ def gyro_bias(
         if t_s[run.stop - 1] - t_s[run.start] >= QUASI_STATIC_RUN_S:
             quiet[run] = True
     quiet[: max(still.stop, onset) if still.start < onset else onset] = False
+    # Integrated through a logging gap, the gyro turns the frame by nothing where the athlete
+    # moved: samples beyond one would be compared with gravity through a wrong rotation.
+    logged = true_runs(np.isfinite(gyr).all(axis=1) & np.isfinite(acc).all(axis=1))
+    around = next((r for r in logged if r.start <= still.start < r.stop), slice(0, len(t_s)))
+    quiet[: around.start] = False
+    quiet[around.stop :] = False
     if not np.all(np.isfinite(first_guess)) or np.nansum(dt[quiet]) < MIN_QUASI_STATIC_S:
         return first_guess
     quiet[still] = True
