@@ -143,6 +143,27 @@ def test_angles_after_a_logging_gap_do_not_hold_what_they_read_before_it(tmp_pat
         assert abs(value - peaks["whole"][k]) < 1.5, k
 
 
+def test_sensor_files_whose_clocks_started_apart_are_lined_up_by_their_movements(tmp_path):
+    """Separate loggers count time from their own start: a thigh logger started 1.5 s after the
+    lower-back one read a real squat set's hip flexion 20-60 deg low without a word."""
+    peaks = {}
+    for late_s in (0.0, 1.5):
+        folder = tmp_path / f"late{late_s}"
+        rng = np.random.default_rng(2)
+        t, pose, _ = simulate_set(SetPlan("deadlift", [RepPlan("good", 0.0)] * 5), RATE, rng)
+        signals = imu_signals(t, pose, Anthropometry(1.8), placements=("lower_back", "thigh_left"), rng=rng)
+        write_imu_generic(folder / "set", t, signals, quaternions=False)
+        thigh = folder / "set" / "thigh_left.csv"
+        written = pl.read_csv(thigh)
+        written.with_columns(pl.col(written.columns[0]) - late_s).write_csv(thigh)
+        done = _process(_manifest(folder, "set", "imu_csv", "deadlift"))
+        assert done.reps.height == 5
+        peaks[late_s] = done.reps["peak_hip_flexion_deg"].to_numpy()
+        assert ("clock" in (done.note or "")) == (late_s > 0), done.note
+    assert "thigh_left sensor's clock reads 1.50 s behind the lower_back" in done.note
+    assert np.max(np.abs(peaks[1.5] - peaks[0.0])) < 2.0
+
+
 def test_a_set_that_rests_on_the_floor_counts_each_pull():
     t = np.arange(0, 20, 1 / 30)
     x = np.full_like(t, 110.0)  # set up at the bar: deep hinge
