@@ -856,10 +856,10 @@ CLOCK_ENVELOPE_S = 1.0  # the set's moving and resting, seen over this long, mus
 CLOCK_OVERLAP = 0.9
 
 
-def clock_offsets(sensors: list[SensorData]) -> dict[str, float]:
-    """Seconds to add to each sensor file's times so that its movements line up with the first
-    sensor's (by placement), for files whose clocks disagree; placements whose clock agrees are
-    left out.
+def clock_offsets(sensors: list[SensorData]) -> tuple[str | None, dict[str, float]]:
+    """The placement whose clock the others are lined up with (the first turning sensor), and
+    the seconds to add to each other sensor file's times so that its movements line up with it,
+    for files whose clocks disagree (placements whose clock agrees are left out).
 
     Separate loggers (one phone or logger per segment) each count time from their own start. The
     reader takes the files' times as one clock, so a thigh logger started 1.5 s after the
@@ -879,10 +879,10 @@ def clock_offsets(sensors: list[SensorData]) -> dict[str, float]:
     13 or 14 (within 0.1 s); in one set the lower back turns too unlike the thigh to tell."""
     turning = [s for s in sensors if _turns(s)]
     if len(turning) < 2:
-        return {}
+        return None, {}
     turning.sort(key=lambda s: IMU_PLACEMENTS.index(s.placement))
     reference = turning[0]
-    offsets = {}
+    offsets: dict[str, float] = {}
     for sensor in turning[1:]:
         if sensor.source and sensor.source == reference.source:
             continue
@@ -892,7 +892,7 @@ def clock_offsets(sensors: list[SensorData]) -> dict[str, float]:
         envelope, envelope_match, envelope_written = _turning_lag(reference, sensor, CLOCK_ENVELOPE_S)
         if abs(envelope - lag) <= CLOCK_OFFSET_S and envelope_match - envelope_written >= MIN_CLOCK_GAIN:
             offsets[sensor.placement] = lag
-    return offsets
+    return reference.placement, offsets
 
 
 def _turns(sensor: SensorData) -> bool:
@@ -1077,10 +1077,9 @@ def read_imu_csv(path: Path, sample_rate_hz: float | None = None) -> RecordingRe
                 f"The {s.placement} sensor runs at {file_rate:.1f} Hz but the manifest says "
                 f"{sample_rate_hz:g} Hz; check which one is right."
             )
-    offsets = clock_offsets(sensors)
+    reference, offsets = clock_offsets(sensors)
     if offsets:
         sensors = [replace(s, t_s=s.t_s + offsets.get(s.placement, 0.0)) for s in sensors]
-        reference = next(p for p in IMU_PLACEMENTS if p in seen and p not in offsets)
         notes += tuple(
             f"The {placement} sensor's clock reads {abs(lag):.2f} s {'behind' if lag > 0 else 'ahead of'} "
             f"the {reference} sensor's (their movements line up only so): its times were moved to "

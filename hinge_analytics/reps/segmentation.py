@@ -35,7 +35,7 @@ was tried: on noisy landmarks the speed dips under any threshold well after the 
 
 Gaps: a stretch without data longer than ``MAX_GAP_S`` is bridged for detection only; a rep that
 overlaps it is dropped (the reps on either side are kept), unless the stretch is too short to hide
-a return to rest and lies deep inside the rep (`_boundary_gaps`).
+a return to rest and lies within the rep's held bottom (`_boundary_gaps`).
 
 First pull: a deadlift or a hip thrust begins at the bottom (the bar on the floor, the lifter seated
 against the bench), so a recording of one that starts there, held deep, and ends at the top holds
