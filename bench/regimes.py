@@ -63,7 +63,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
 
 from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
-from hinge_analytics.classify.estimator import UNCERTAIN_BELOW, RepClassifier, decide
+from hinge_analytics.classify.estimator import UNCERTAIN_BELOW, RepClassifier, decide, operating_point
 from hinge_analytics.classify.evaluation import evaluate
 from hinge_analytics.classify.features import model_input
 from hinge_analytics.jobs.ingest import ingest_manifest
@@ -164,14 +164,11 @@ def hindsight_threshold(
     """(P(good) threshold, sensitivity, specificity) where min(sensitivity, specificity) on the
     test reps is largest, one threshold for every family: chosen on the reps it is scored on, so
     an upper bound, not a result. It tells a gap the operating point could close (the bound
-    reaches the target) from one in the probabilities themselves (it does not)."""
-    bad = np.asarray(truth).astype(str) != "good"
-    best = (-1.0, 0.0, 0.0, 0.0)
-    for t in HINDSIGHT_THRESHOLDS:
-        called = np.asarray(classes).astype(str)[decide(proba, classes, t)] != "good"
-        sens, spec = (called & bad).sum() / max(bad.sum(), 1), (~called & ~bad).sum() / max((~bad).sum(), 1)
-        best = max(best, (min(sens, spec), float(t), float(sens), float(spec)))
-    return best[1:]
+    reaches the target) from one in the probabilities themselves (it does not): the training
+    recipe's `operating_point`, run on the test reps over a wider grid."""
+    t = operating_point(truth, proba, classes, HINDSIGHT_THRESHOLDS)
+    ev = scores(truth, proba, classes, np.zeros(len(truth)), np.full(len(truth), t))
+    return t, ev["sensitivity"], ev["specificity"]
 
 
 SEVERITY_BINS = (0.3, 0.5, 0.75, 1.0001)  # the generator's mistakes are 0.3 (mild) to 1 (severe)

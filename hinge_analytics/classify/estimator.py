@@ -302,9 +302,11 @@ def decide(
     return np.where((best == good) & (proba[:, good] < good_at_least), others.argmax(1), best)
 
 
-def operating_point(truth: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
+def operating_point(
+    truth: np.ndarray, proba: np.ndarray, classes: np.ndarray, thresholds: np.ndarray = GOOD_THRESHOLDS
+) -> float:
     """The P(good) a rep needs to be called good, chosen on out-of-fold probabilities: the
-    `GOOD_THRESHOLDS` value with the largest min(sensitivity, specificity), the nearest to
+    ``thresholds`` value with the largest min(sensitivity, specificity), the nearest to
     `GOOD_AT_LEAST` among equals (the equal error rate of a ROC analysis, read on the grid).
 
     Argmax leaves the two errors wherever the class balance puts them: with good reps the majority,
@@ -321,7 +323,7 @@ def operating_point(truth: np.ndarray, proba: np.ndarray, classes: np.ndarray) -
         called_bad = names[decide(proba, names, t)] != GOOD
         return min((called_bad & bad).sum() / bad.sum(), (~called_bad & ~bad).sum() / (~bad).sum())
 
-    scores = [(worse_error(t), -abs(t - GOOD_AT_LEAST), t) for t in GOOD_THRESHOLDS]
+    scores = [(worse_error(t), -abs(t - GOOD_AT_LEAST), t) for t in thresholds]
     return float(max(scores)[2])
 
 

@@ -400,6 +400,8 @@ def is_apdm_export(path: Path) -> bool:
             return handle.read(len(APDM_FORMAT)).decode("ascii", "replace") == APDM_FORMAT
     except OSError:
         return False
+
+
 _APDM_CHANNELS = {"Accelerometer": "acc", "Gyroscope": "gyr"}
 
 
@@ -895,10 +897,17 @@ def clock_offsets(sensors: list[SensorData]) -> tuple[str | None, dict[str, floa
     return reference.placement, offsets
 
 
-def _turns(sensor: SensorData) -> bool:
+def _turning_speed(sensor: SensorData) -> np.ndarray | None:
+    """The gyroscope's norm per sample (rad/s), or None without a gyroscope."""
     if not all(f"gyr_{a}" in sensor.channels for a in "xyz"):
+        return None
+    return np.linalg.norm(np.column_stack([sensor.channels[f"gyr_{a}"] for a in "xyz"]), axis=1)
+
+
+def _turns(sensor: SensorData) -> bool:
+    speed = _turning_speed(sensor)
+    if speed is None:
         return False
-    speed = np.linalg.norm(np.column_stack([sensor.channels[f"gyr_{a}"] for a in "xyz"]), axis=1)
     speed = speed[np.isfinite(speed)]
     return len(speed) > 1 and float(np.percentile(speed, 95)) >= CLOCK_TURNING_RAD_S
 
@@ -912,7 +921,7 @@ def _turning_lag(
 
     def speed(s: SensorData) -> tuple[float, np.ndarray]:
         grid = np.arange(s.t_s[0], s.t_s[-1], 1.0 / CLOCK_GRID_HZ)
-        norm = np.linalg.norm(np.column_stack([s.channels[f"gyr_{a}"] for a in "xyz"]), axis=1)
+        norm = _turning_speed(s)
         ok = np.isfinite(norm)
         values = np.interp(grid, s.t_s[ok], norm[ok]) if ok.sum() > 1 else np.zeros(len(grid))
         width = max(1, int(round(smooth_s * CLOCK_GRID_HZ)))

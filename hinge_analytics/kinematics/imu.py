@@ -555,18 +555,22 @@ def _motion(
     return SensorMotion(tilt, up, up_ref, axis, gyr, valid, still, acc)
 
 
+def logged_stretches(acc: np.ndarray, gyr: np.ndarray) -> list[slice]:
+    """The stretches between a sensor's logging gaps: rows where both its accelerometer and its
+    gyroscope have data (`_channels` leaves a gap too long to bridge empty)."""
+    return true_runs(np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1))
+
+
 def _two_way_fusion(
     acc: np.ndarray, gyr: np.ndarray, t_s: np.ndarray, up0: np.ndarray, from_start: bool
 ) -> np.ndarray:
-    """`_fused_stretch` of each stretch between logging gaps (rows without data, which
-    `_channels` leaves where a gap is too long to bridge). A pass carried across a gap comes out
-    of it holding the state it went in with, stale by whatever the athlete did meanwhile: 3 s
-    lost at the bottom of a simulated RDL left the trunk reading 25 deg while standing and the
-    next rep's hip flexion 10 deg high. The stretch at the still window's end of the recording
-    starts from ``up0``; the others from their first accelerometer reading, a guess their
-    passes leave behind."""
-    logged = np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)
-    stretches = true_runs(logged)
+    """`_fused_stretch` of each stretch between logging gaps (`logged_stretches`). A pass carried
+    across a gap comes out of it holding the state it went in with, stale by whatever the athlete
+    did meanwhile: 3 s lost at the bottom of a simulated RDL left the trunk reading 25 deg while
+    standing and the next rep's hip flexion 10 deg high. The stretch at the still window's end of
+    the recording starts from ``up0``; the others from their first accelerometer reading, a guess
+    their passes leave behind."""
+    stretches = logged_stretches(acc, gyr)
     if len(stretches) <= 1:
         return _fused_stretch(acc, gyr, t_s, up0, from_start)
     up = np.full(acc.shape, np.nan)
@@ -657,7 +661,7 @@ def gyro_bias(
     quiet[: max(still.stop, onset) if still.start < onset else onset] = False
     # Integrated through a logging gap, the gyro turns the frame by nothing where the athlete
     # moved: samples beyond one would be compared with gravity through a wrong rotation.
-    logged = true_runs(np.isfinite(gyr).all(axis=1) & np.isfinite(acc).all(axis=1))
+    logged = logged_stretches(acc, gyr)
     around = next((r for r in logged if r.start <= still.start < r.stop), slice(0, len(t_s)))
     quiet[: around.start] = False
     quiet[around.stop :] = False
