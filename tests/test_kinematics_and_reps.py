@@ -85,6 +85,30 @@ def test_lockout_lean_is_measured_from_quiet_standing_not_from_the_frame():
     np.testing.assert_allclose(after.to_numpy(), [-lean for lean in leans], atol=0.5)
 
 
+def test_a_lean_back_after_the_return_to_standing_is_that_reps_lockout():
+    """A rep ends where it is back at standing; a lean-back past standing follows, at the top,
+    before the next descent. Reps 2 and 4 (the last) lean back 12 deg for 1.2 s after their end:
+    their lockouts read it, and reps 1 and 3, which start after a lean, do not. A stretch long
+    after the set is no rep's lockout."""
+    rate, lean = 50.0, 12.0
+    t = np.arange(0.0, 30.0, 1 / rate)
+    trunk = np.zeros_like(t)
+    bounds = []
+    for k in range(4):
+        start = 2.0 + 5.0 * k
+        inside = (t >= start) & (t <= start + 3.0)
+        trunk[inside] = 60.0 * np.sin(np.pi * (t[inside] - start) / 3.0) ** 2
+        if k in (1, 3):
+            top = (t > start + 3.0) & (t < start + 4.2)
+            trunk[top] = -lean * np.sin(np.pi * (t[top] - start - 3.0) / 1.2)
+        bounds.append({"rep": k + 1, "t_start_s": start, "t_bottom_s": start + 1.5, "t_end_s": start + 3.0})
+    stretch = (t > 26.0) & (t < 28.0)
+    trunk[stretch] = -30.0 * np.sin(np.pi * (t[stretch] - 26.0) / 2.0)
+    angles = pl.DataFrame({"t_s": t, "trunk_inclination_deg": trunk, "hinge_deg": trunk})
+    lockout = rep_metrics(angles, pl.DataFrame(bounds))["min_trunk_inclination_from_standing_deg"]
+    np.testing.assert_allclose(lockout.to_numpy(), [0.0, -lean, 0.0, -lean], atol=1.0)
+
+
 def _leaning_set(lean: float, before: float, after: float) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Four hinges to 60 deg trunk inclination that end leaning back ``lean`` deg and hold it into
     the next rep's start; ``before`` and ``after`` are the trunk angles held around the set."""

@@ -64,3 +64,25 @@ def standing_times(reps: pl.DataFrame) -> np.ndarray:
     which only rises, its end."""
     pivot, _, offset = rep_cycles(reps)
     return np.where(offset > 0, _column(reps, "t_end_s"), pivot)
+
+
+# A lockout is held for a moment, not through a rest: past this after a rep's return to standing,
+# what the athlete does (walking about, a stretch) is no part of the rep.
+LOCKOUT_TAIL_S = 2.0
+
+
+def lockout_spans(reps: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per rep of ``reps``, the times (from, to) its lockout is read between.
+
+    A rep from standing returns to standing at its end, and a lean-back past standing comes after
+    that, at the top, before the next descent: so its lockout is read from its bottom to the next
+    rep's bottom (a rep from the floor: the next one's start), at most ``LOCKOUT_TAIL_S`` past its
+    end. Its own start belongs to the previous rep's lockout. A rep from the floor locks out
+    inside its own span."""
+    start, bottom, end = (_column(reps, c) for c in ("t_start_s", "t_bottom_s", "t_end_s"))
+    with np.errstate(invalid="ignore"):
+        from_bottom = bottom <= start
+    after = np.append(np.where(from_bottom, start, bottom)[1:], np.inf)
+    upright = ~from_bottom & np.isfinite(bottom)
+    until = np.where(upright, np.minimum(np.fmax(after, end), end + LOCKOUT_TAIL_S), end)
+    return np.where(upright, bottom, start), until

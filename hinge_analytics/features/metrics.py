@@ -25,13 +25,14 @@ thigh swings back with the trunk). Symmetry index
 SI = 100 (L - R) / (0.5 (L + R)), sign = left larger (SPEC.md; Robinson et al., J Manipulative
 Physiol Ther 1987), on peak values and on at-bottom values. Tempo (eccentric, bottom pause,
 concentric, top pause, s) comes from the segmentation. Lockout relative to standing
-(``min_<angle>_from_standing_deg``): the rep's lowest trunk inclination, hip flexion and lumbar
-flexion (their ``LOCKOUT_PERCENTILE``: a lean-back is held for a while, a frame of estimator noise
-is not) minus their median over quiet standing (``STANDING_S`` before the first rep or after the
-last, whichever lies nearer the reps' starts). SPEC.md's `hyperextension` is leaning back
-past standing at lockout; measured against the athlete's own standing it does not depend on camera
-roll or sensor mounting, and unlike a median over the set's reps it is not absorbed when every rep
-leans back. Quality flags: fraction of the rep's frames
+(``min_<angle>_from_standing_deg``): the lowest trunk inclination, hip flexion and lumbar flexion
+over the rep's lockout (`cycle.lockout_spans`: from its bottom until the next descent, since a
+lean-back follows the return to standing; their ``LOCKOUT_PERCENTILE``: a lean-back is held for a
+while, a frame of estimator noise is not) minus their median over quiet standing (``STANDING_S``
+before the first rep or after the last, whichever lies nearer the reps' starts). SPEC.md's
+`hyperextension` is leaning back past standing at lockout; measured against the athlete's own
+standing it does not depend on camera roll or sensor mounting, and unlike a median over the set's
+reps it is not absorbed when every rep leans back. Quality flags: fraction of the rep's frames
 under ``LOW_CONFIDENCE`` and fraction without a hinge angle. The IMU descriptors and the relations
 between sagittal angles of ``schema.REP_DESCRIPTOR_COLUMNS`` come from `descriptors.rep_descriptors`.
 """
@@ -41,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from hinge_analytics.features.cycle import cycle_position, rep_cycles, standing_times
+from hinge_analytics.features.cycle import cycle_position, lockout_spans, rep_cycles, standing_times
 from hinge_analytics.features.descriptors import DESCRIPTOR_INPUTS, rep_descriptors
 from hinge_analytics.numeric import frame_with_nulls, nanmax, nanmean, nanmean_stack, nanmedian, nanmin
 from hinge_analytics.reps.segmentation import HOLD_PHASE  # a held bottom (no single peak) is read there
@@ -176,6 +177,7 @@ def rep_metrics(
     standing = standing_values(t, lockout_series, boundaries)
     rows = []
     pivot, length, offset = rep_cycles(boundaries)
+    lockout_from, lockout_to = lockout_spans(boundaries)
     for i, rep in enumerate(boundaries.iter_rows(named=True)):
         # The rep's frames in cycle order (`features.cycle`), and their times along it.
         frames = np.flatnonzero((t >= rep["t_start_s"]) & (t <= rep["t_end_s"]))
@@ -212,8 +214,9 @@ def rep_metrics(
         trunk = series["trunk_inclination_deg"][frames]
         row["min_trunk_inclination_deg"] = _stat(nanmin, trunk)
         row["min_lumbar_flexion_deg"] = _stat(nanmin, series["lumbar_flexion_deg"][frames])
+        at_lockout = (t >= lockout_from[i]) & (t <= lockout_to[i])
         for a, values in lockout_series.items():
-            seen = values[frames][np.isfinite(values[frames])]
+            seen = values[at_lockout][np.isfinite(values[at_lockout])]
             low = float(np.percentile(seen, LOCKOUT_PERCENTILE)) if len(seen) else float("nan")
             row[f"min_{a}_from_standing_deg"] = low - standing[a]
         tail = trunk[int(0.85 * len(trunk)) :]
