@@ -19,7 +19,7 @@ from hinge_analytics.ingest.c3d import read_c3d
 from hinge_analytics.ingest.coco17 import read_coco17_json
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.frames import RecordingRead, frame_sized
-from hinge_analytics.ingest.imu import find_header, read_imu_csv
+from hinge_analytics.ingest.imu import find_header, is_apdm_text, read_imu_csv
 from hinge_analytics.ingest.layouts import (
     LayoutError,
     detect_layout,
@@ -82,7 +82,7 @@ def _detect_file(path: Path) -> str | None:
         if '"people"' in text and "pose_keypoints" in text:
             return "openpose_json"
         return "coco17_json" if "keypoints" in text else None
-    if text.startswith("format="):
+    if is_apdm_text(head.decode("utf-8", "replace")):
         return "imu_csv"  # APDM Opal's wide export (`imu.apdm_sensors`)
     # Before the built-in CSV hints: a layout's header is specific (``left_hip_x_px`` also holds
     # the mediapipe hint ``left_hip_x``), and a headerless file matches no built-in format.

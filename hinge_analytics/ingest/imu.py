@@ -393,11 +393,16 @@ def parse_sensor_lines(
 APDM_FORMAT = "Format=7"
 
 
+def is_apdm_text(text: str) -> bool:
+    """Whether a file's text (or its first bytes, decoded) opens as an APDM Opal wide export."""
+    return text.lstrip("\ufeff").startswith(APDM_FORMAT)
+
+
 def is_apdm_export(path: Path) -> bool:
     """Whether ``path`` is an APDM Opal wide export: one file that is a whole recording."""
     try:
         with path.open("rb") as handle:
-            return handle.read(len(APDM_FORMAT)).decode("ascii", "replace") == APDM_FORMAT
+            return is_apdm_text(handle.read(64).decode("utf-8", "replace"))
     except OSError:
         return False
 
@@ -1063,15 +1068,12 @@ def read_imu_csv(path: Path, sample_rate_hz: float | None = None) -> RecordingRe
     sensors: list[SensorData] = []
     notes: tuple[str, ...] = ()
     for f in sensor_files(path):
-        lines = _decode(f).splitlines()
-        if lines and lines[0].startswith(APDM_FORMAT):
-            worn, left_out = apdm_sensors(lines, f.name, sample_rate_hz)
+        if is_apdm_export(f):
+            worn, left_out = apdm_sensors(_decode(f).splitlines(), f.name, sample_rate_hz)
             sensors += worn
             notes += left_out
         else:
-            sensors.append(
-                parse_sensor_lines(lines, f.name, placement_of(f, _device_tag(lines)), sample_rate_hz)
-            )
+            sensors.append(parse_sensor_file(f, sample_rate_hz))
     seen: dict[str, str] = {}
     for s in sensors:
         if s.placement in seen:
