@@ -299,7 +299,7 @@ def test_a_sideways_picture_of_a_standing_lift_is_turned_upright(quarter_turns):
         np.testing.assert_allclose(angles[column].to_numpy(), expected[column].to_numpy(), atol=1e-6)
     generic, notes = pose_analysis(_frames(t, sideways), 30.0, "image_px", exercise="glute_bridge")
     trunk_moved = np.abs(generic["trunk_inclination_deg"] - expected["trunk_inclination_deg"]).median()
-    assert notes == () and trunk_moved > 30
+    assert not any("lies on its side" in note for note in notes) and trunk_moved > 30
 
 
 def test_landmarks_whose_x_and_y_are_in_different_units_are_refused_with_the_cause():
@@ -441,6 +441,24 @@ def test_a_single_leg_rdl_whose_stance_ankle_is_hidden_gives_no_stance_hip_but_c
     frames = frames.with_columns(pl.lit(0.2).alias(landmark_columns("ankle_left")[3]))
     angles, notes = pose_analysis(frames, 30.0, "image_px", stance_side="left", exercise="single_leg_rdl")
     assert angles["hip_flexion_left_deg"].null_count() == angles.height
-    assert any("stance leg (left) is hidden" in note for note in notes)
+    assert any("stance leg (left) is not tracked" in note for note in notes)
     hinge = angles["hinge_deg"].to_numpy()
     assert segment_reps(t, hinge).height == 3
+
+
+def test_a_leg_whose_knee_bends_backwards_gives_no_angles_and_the_other_leg_serves():
+    """An estimator that draws one ankle a quarter of a metre ahead of its place for the whole set
+    (randomised seed 61 RZ0113) bends that knee backwards by tens of degrees, which no knee does:
+    that leg's angles are left out with a note, and the other leg gives the knee and the hip."""
+    t, pts = _points(seed=2, exercise="kettlebell_swing")
+    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
+    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    clean, clean_notes = pose_analysis(_frames(t, pts), 30.0, "world_m", exercise="kettlebell_swing")
+    lost = dict(pts, ankle_right=pts["ankle_right"] + 0.25 * forward)
+    angles, notes = pose_analysis(_frames(t, lost), 30.0, "world_m", exercise="kettlebell_swing")
+    for column in ("hip_flexion_right_deg", "knee_flexion_right_deg", "ankle_dorsiflexion_right_deg"):
+        assert angles[column].null_count() == angles.height, column
+    assert any("right leg's landmarks bend its knee backwards" in note for note in notes)
+    for column in ("knee_flexion_left_deg", "hip_flexion_left_deg"):
+        np.testing.assert_allclose(angles[column].to_numpy(), clean[column].to_numpy(), atol=1e-6)
+    assert not any("backwards" in note for note in clean_notes)
