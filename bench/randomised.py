@@ -190,7 +190,8 @@ def targets(by_exercise: pl.DataFrame) -> list[tuple[str, str, bool]]:
         checks.append(
             (
                 f"peak angle MAE <= {TARGET_MAE_DEG:g} deg, {row['exercise']} (worst angle)",
-                f"{worst.removeprefix('mae_')} {value:.2f} deg",
+                f"{worst.removeprefix('mae_')} {value:.2f} deg "
+                f"(over {row[worst.replace('mae_', 'sets_', 1)]} sets)",
                 value == value and value <= TARGET_MAE_DEG and all(row[k] <= TARGET_MAE_DEG for k in angles),
             )
         )

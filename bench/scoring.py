@@ -134,6 +134,9 @@ def score(counts: pl.DataFrame, matched: pl.DataFrame) -> dict[str, float | int]
     for p in PEAKS:
         mae = (matched[p] - matched[f"{p}_true"]).abs().mean() if matched.height else None
         row[f"mae_{SHORT[p]}"] = nan if mae is None else float(mae)  # type: ignore[arg-type]
+        # How many sets an MAE rests on: a spine angle of one exercise can come from a single set.
+        both = matched.filter(pl.col(p).fill_nan(None).is_not_null() & pl.col(f"{p}_true").is_not_null())
+        row[f"sets_{SHORT[p]}"] = both["recording_id"].n_unique() if both.height else 0
     # An MAE is over the reps whose angle was measured: say how many that is for the hinge angle (a
     # single-leg RDL's stance hip is not measured when the camera cannot see the stance leg).
     hip = "peak_hip_flexion_deg"

@@ -53,6 +53,7 @@ def test_the_share_of_reps_whose_hip_was_measured_is_reported_beside_its_mae():
     row = scoring.score(counts, scoring.match(found, truth))
     assert row["mae_hip"] == 2.0
     assert row["hip_measured_pct"] == 50.0
+    assert row["sets_hip"] == 1 and row["sets_trunk"] == 1
 
 
 def test_sets_off_by_two_reps_or_far_off_in_one_angle_are_listed_to_read():
