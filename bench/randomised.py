@@ -186,12 +186,11 @@ def targets(by_exercise: pl.DataFrame) -> list[tuple[str, str, bool]]:
     for row in by_exercise.filter(pl.col("exercise") != "ALL").iter_rows(named=True):
         angles = MAES + tuple(k for k in SPINE_MAES if row[k] == row[k])
         worst = max(angles, key=lambda k: row[k] if row[k] == row[k] else float("inf"))
-        value = row[worst]
+        value, sets = row[worst], row[worst.replace("mae_", "sets_", 1)]
         checks.append(
             (
                 f"peak angle MAE <= {TARGET_MAE_DEG:g} deg, {row['exercise']} (worst angle)",
-                f"{worst.removeprefix('mae_')} {value:.2f} deg "
-                f"(over {row[worst.replace('mae_', 'sets_', 1)]} sets)",
+                f"{worst.removeprefix('mae_')} {value:.2f} deg (over {sets} set{'s' * (sets != 1)})",
                 value == value and value <= TARGET_MAE_DEG and all(row[k] <= TARGET_MAE_DEG for k in angles),
             )
         )
