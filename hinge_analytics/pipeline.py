@@ -28,8 +28,14 @@ from hinge_analytics.kinematics.plausibility import check_angles
 from hinge_analytics.numeric import true_runs
 from hinge_analytics.reps.segmentation import long_gaps, segment_reps
 from hinge_analytics.reps.signal import rep_signal
-from hinge_analytics.reps.swing import SWING_EXERCISES, SWING_PLACEMENTS, keep_swings
-from hinge_analytics.schema import BOTTOM_START_EXERCISES, STANDING_REST_EXERCISES, TABLES, conform
+from hinge_analytics.reps.swing import SWING_PLACEMENTS, keep_swings
+from hinge_analytics.schema import (
+    BOTTOM_START_EXERCISES,
+    STANDING_REST_EXERCISES,
+    SWING_EXERCISES,
+    TABLES,
+    conform,
+)
 
 # Under this rate reps are lost without a sign: the wrist MetaMotion deadlift and squat sets,
 # decimated to 6 Hz, count 17 of 34 sets right (25 at their own 25 Hz, 24 at 12.5 Hz), and the

@@ -41,6 +41,9 @@ BOTTOM_START_EXERCISES: frozenset[str] = frozenset({"deadlift", "hip_thrust"})
 # Exercises every rep of which starts and ends standing: a set of them is never cut from the
 # bottom, where it begins and ends only when the bar comes off and goes back to the floor.
 STANDING_REST_EXERCISES: frozenset[str] = frozenset({"romanian_deadlift", "single_leg_rdl", "good_morning"})
+# Ballistic lifts: the load is swung, so the body accelerates by about g at the turns (`reps.swing`
+# counts a bell sensor's swings; `kinematics.imu` says a gravity-only tilt is approximate there).
+SWING_EXERCISES: frozenset[str] = frozenset({"kettlebell_swing"})
 UNCERTAIN = "uncertain"
 # The cue of a rep the model is not sure about; the report tells that doubt from a shared reason
 # (a load sensor alone, a lift not learned) by the words before the parenthesis.

@@ -518,3 +518,32 @@ def test_standing_is_not_a_partial_reps_top_where_the_set_rests_longer():
     curvature = np.gradient(np.gradient(hinge)) * rate * rate
     standing = K._standing_frames(hinge, -curvature, rate)  # the body drops as the hinge deepens
     assert standing is not None and np.nanmedian(hinge[standing]) < 1.0
+
+
+@pytest.mark.parametrize(
+    ("exercise", "no_gyro", "quats", "noted"),
+    [
+        ("kettlebell_swing", ("upper_back",), False, True),
+        ("kettlebell_swing", (), False, False),  # every sensor turns with a gyroscope
+        ("kettlebell_swing", ("upper_back",), True, False),  # its orientation output gives the rate
+        ("romanian_deadlift", ("upper_back",), False, False),  # a hinge's accelerations are small
+    ],
+)
+def test_a_swing_read_by_a_sensor_without_a_gyroscope_comes_with_a_note(exercise, no_gyro, quats, noted):
+    from hinge_analytics.kinematics import angles_for
+
+    rng = np.random.default_rng(4)
+    t, pose, _ = simulate_set(SetPlan(exercise, [RepPlan("good", 0.0)] * 3), 50.0, rng)
+    back = ("upper_back", "lower_back")
+    signals = sim_imu.imu_signals(t, pose, Anthropometry(1.8), rng=rng, placements=back)
+    sensors = {
+        p: {f"acc_{a}": s.acc[:, k] for k, a in enumerate("xyz")}
+        | ({} if p in no_gyro else {f"gyr_{a}": s.gyr[:, k] for k, a in enumerate("xyz")})
+        | ({f"quat_{a}": s.quat[:, k] for k, a in enumerate("wxyz")} if quats else {})
+        for p, s in signals.items()
+    }
+    _, notes = angles_for(imu_frames_from_arrays(sensors, t), exercise)
+    gravity = [note for note in notes if "without a gyroscope" in note]
+    assert bool(gravity) == noted
+    if noted:
+        assert "(upper back)" in gravity[0] and "lower back" not in gravity[0]

@@ -6,7 +6,7 @@ import polars as pl
 
 from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.kinematics.implement import implement_rep_signal
-from hinge_analytics.kinematics.imu import imu_angles, shins_only_note
+from hinge_analytics.kinematics.imu import gravity_tilt_note, imu_angles, shins_only_note
 from hinge_analytics.kinematics.pose import pose_analysis
 from hinge_analytics.schema import OFF_BODY_PLACEMENTS
 
@@ -15,7 +15,8 @@ def angles_for(
     read: RecordingRead, exercise: str | None = None, side: str | None = None
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Angles per frame (schema.ANGLES without ids) for a recording of either modality, and what the
-    coach should know about them (a 2D picture taken from the front, only shins carrying sensors).
+    coach should know about them (a 2D picture taken from the front, only shins carrying sensors,
+    a swing read by sensors without a gyroscope).
 
     ``exercise`` and ``side`` (the manifest's) help: a hip thrust starts lying, not standing (IMU),
     and a single-leg RDL's free thigh swings with the trunk, so its hinge is the stance leg's. A
@@ -32,8 +33,11 @@ def angles_for(
     signal = implement_rep_signal(read.frames, read.sample_rate_hz, load, exercise) if load else None
     if signal is not None:
         angles = angles.with_columns(load_height_m=pl.Series(signal.values, dtype=pl.Float32))
-    shins = shins_only_note(read.sensors, exercise, side)
-    return angles, (shins,) if shins else ()
+    notes = (
+        shins_only_note(read.sensors, exercise, side),
+        gravity_tilt_note(read.frames, read.sample_rate_hz, exercise),
+    )
+    return angles, tuple(note for note in notes if note)
 
 
 def load_placement(read: RecordingRead) -> str | None:

@@ -96,6 +96,7 @@ from hinge_analytics.schema import (
     GYROSCOPE_CHANNELS,
     LYING_EXERCISES,
     QUATERNION_CHANNELS,
+    SWING_EXERCISES,
     conform,
     segment_rate_column,
 )
@@ -1234,4 +1235,27 @@ def shins_only_note(sensors: str, exercise: str | None, stance_side: str | None 
     return (
         f"Only the shins carry sensors, and in {STILL_SHIN_EXERCISES[exercise]} the shins barely move "
         "(a few degrees): reps can be missed. A sensor on a thigh or the back counts them reliably."
+    )
+
+
+def gravity_tilt_note(frames: pl.DataFrame, sample_rate_hz: float, exercise: str | None) -> str | None:
+    """A sentence for the coach when a swing's body sensors have neither a gyroscope nor an
+    orientation output. Their tilt then comes from gravity alone (`gravity_motion`), which holds
+    while the body's own accelerations stay small beside g, as in a hinge; a swing's reach about g
+    where the trunk reverses at the bottom (randomised seed 0 RZ0090, a 15 Hz upper back: thoracic
+    flexion 5-9 deg off in every rep)."""
+    if exercise not in SWING_EXERCISES:
+        return None
+    blind = [
+        " ".join(reversed(p.split("_"))) if p.endswith(("_left", "_right")) else p.replace("_", " ")
+        for p in BODY_PLACEMENTS
+        if _channels(frames, p, ACCELEROMETER_CHANNELS, sample_rate_hz) is not None
+        and _angular_velocity(frames, p, sample_rate_hz) is None
+    ]
+    if not blind:
+        return None
+    return (
+        f"Sensors without a gyroscope ({', '.join(blind)}): their tilt is read from gravity alone, and "
+        "a swing's own accelerations (about g at the bottom) shift it by several degrees, so the "
+        "angles from them are approximate. Sensors with a gyroscope read them within a few degrees."
     )

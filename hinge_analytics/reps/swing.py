@@ -39,7 +39,6 @@ from hinge_analytics.kinematics.implement import ACC_LOWPASS_HZ, GRAVITY, placem
 from hinge_analytics.numeric import true_runs
 from hinge_analytics.schema import ACCELEROMETER_CHANNELS, GYROSCOPE_CHANNELS
 
-SWING_EXERCISES = frozenset({"kettlebell_swing"})
 SWING_PLACEMENTS = frozenset({"implement"})  # a sensor on the bell itself
 MIN_PULL_G = 0.5
 MAX_OFF_AXIS_DEG = 25.0
