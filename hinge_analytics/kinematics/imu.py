@@ -1241,9 +1241,9 @@ def shins_only_note(sensors: str, exercise: str | None, stance_side: str | None 
 def gravity_tilt_note(frames: pl.DataFrame, sample_rate_hz: float, exercise: str | None) -> str | None:
     """A sentence for the coach when a swing's body sensors have neither a gyroscope nor an
     orientation output. Their tilt then comes from gravity alone (`gravity_motion`), which holds
-    while the body's own accelerations stay small beside g, as in a hinge; a swing's reach about g
-    where the trunk reverses at the bottom (randomised seed 0 RZ0090, a 15 Hz upper back: thoracic
-    flexion 5-9 deg off in every rep)."""
+    while the body's own accelerations stay small beside g, as in a hinge; in a swing they reach
+    about g where the trunk reverses at the bottom (randomised seed 0 RZ0090, a 15 Hz upper back:
+    thoracic flexion 5-9 deg off in every rep)."""
     if exercise not in SWING_EXERCISES:
         return None
     blind = [
