@@ -18,6 +18,9 @@ from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.schema import LYING_EXERCISES
 
 MAX_HIP_FLEXION_DEG = 160.0
+# A knee hyperextends 5-10 deg at most (Loudon et al., J Orthop Sports Phys Ther 1998): a pose leg
+# bent backwards further wears another landmark's knee or ankle (`kinematics.pose`).
+MAX_KNEE_HYPEREXTENSION_DEG = 25.0
 # A shin's longest tenth of frames over its shortest (90th over 10th percentile of its length). In
 # 3D it keeps its length; in a picture it foreshortens little, staying within about 30 deg of
 # vertical in any lift done on the feet or a bench. Randomised seeds 0, 61, 73, 75 (384 pose sets)
@@ -39,7 +42,7 @@ def check_angles(angles: pl.DataFrame, exercise: str | None, coordinates: str) -
     pose = coordinates in ("world_m", "image", "image_px")
     if len(trunk) and np.median(np.abs(trunk)) > 180.0 - UPRIGHT_AT_REST_DEG:
         raise BadRecording(_upside_down(pose))
-    impossible = float(np.mean(np.abs(hip) > MAX_HIP_FLEXION_DEG)) if len(hip) else 0.0
+    impossible = share_over(np.abs(hip), MAX_HIP_FLEXION_DEG)
     if impossible > IMPOSSIBLE_SHARE:
         cause = _upside_down(pose) if pose else "check the sensors' placements in the manifest."
         raise BadRecording(
@@ -59,6 +62,13 @@ def check_angles(angles: pl.DataFrame, exercise: str | None, coordinates: str) -
                 else "the sensors may be on the wrong placements; check the manifest."
             )
         )
+
+
+def share_over(values: np.ndarray, limit: float) -> float:
+    """Share of the finite ``values`` above ``limit`` (0 when none is finite): compared with
+    ``IMPOSSIBLE_SHARE``, a few wild frames against the recording."""
+    finite = values[np.isfinite(values)]
+    return float(np.mean(finite > limit)) if len(finite) else 0.0
 
 
 def check_shin_lengths(shins: list[np.ndarray]) -> None:

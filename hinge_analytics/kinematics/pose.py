@@ -27,10 +27,10 @@ is seen but whose ankle is not gives its hip angle (trunk and thigh) but no knee
 filmed at an angle, an estimator can be half sure of a far knee it draws close to the near one while
 it guesses the far ankle, and the shank between them is a guess. A side whose knee bends backwards
 past ``MAX_KNEE_HYPEREXTENSION_DEG`` in ``IMPOSSIBLE_SHARE`` of the frames is mis-tracked (a knee
-hyperextends 5-10 deg at most; Loudon et al., J Orthop Sports Phys Ther 1998): it gives no leg
-angles either, rather than a knee bent the wrong way (randomised seed 61 RZ0113: the right ankle
-drawn 0.25 m ahead of the left for a whole swing set, -47 deg; seed 88 RZ0008: a single-leg RDL's
-stance knee taking the pulled-in free leg's landmarks between reps).
+hyperextends 5-10 deg at most, ``plausibility``): it gives no leg angles either, rather than a knee
+bent the wrong way (randomised seed 61 RZ0113: the right ankle drawn 0.25 m ahead of the left for a
+whole swing set, -47 deg; seed 88 RZ0008: a single-leg RDL's stance knee taking the pulled-in free
+leg's landmarks between reps).
 
 Hinge signal (what reps and their bottoms are found on, ``hinge_from_trunk``): hip flexion, or,
 when the thighs barely move, hip flexion as the trunk's tilt predicts it plus the thighs' movement
@@ -48,13 +48,17 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.kinematics.filters import DEFAULT_CUTOFF_HZ, clean
-from hinge_analytics.kinematics.plausibility import IMPOSSIBLE_SHARE, check_shin_lengths
+from hinge_analytics.kinematics.plausibility import (
+    IMPOSSIBLE_SHARE,
+    MAX_KNEE_HYPEREXTENSION_DEG,
+    check_shin_lengths,
+    share_over,
+)
 from hinge_analytics.numeric import nanmean_stack, nanmedian, true_runs
 from hinge_analytics.schema import ANGLES, EXERCISES, LANDMARKS, LYING_EXERCISES, conform, landmark_columns
 
 MIN_CONFIDENCE = 0.3
 HIDDEN_SIDE_CONFIDENCE = 0.5  # median confidence at or below which a knee or an ankle is hidden
-MAX_KNEE_HYPEREXTENSION_DEG = 25.0  # a knee bent backwards further is another landmark's
 SWAP_MARGIN = 0.6  # swap only when the swapped labels fit the track this much better
 ASPECT_RANGE = (0.3, 3.0)  # y-scale factors searched for normalised image coordinates
 ASPECT_TOLERANCE = 0.03  # an estimate this close to 1 is taken as square pixels
@@ -531,12 +535,6 @@ def view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
     return None
 
 
-def _share_below(values: np.ndarray, limit: float) -> float:
-    """Share of the finite ``values`` below ``limit`` (0 when none is finite)."""
-    finite = values[np.isfinite(values)]
-    return float(np.mean(finite < limit)) if len(finite) else 0.0
-
-
 def tilt_deg(lower: np.ndarray, upper: np.ndarray, forward: np.ndarray) -> np.ndarray:
     """Forward tilt from vertical (deg) of lower->upper, in the sagittal plane."""
     d = upper - lower
@@ -607,7 +605,7 @@ def pose_analysis(
         ankle = p.get(f"ankle_{side}") if side in shank_sides else None
         thigh = tilt_deg(knee, hip, forward) if hip is not None and knee is not None else nan
         shank = tilt_deg(ankle, knee, forward) if knee is not None and ankle is not None else nan
-        backwards = _share_below(shank - thigh, -MAX_KNEE_HYPEREXTENSION_DEG)
+        backwards = share_over(thigh - shank, MAX_KNEE_HYPEREXTENSION_DEG)  # knee = shank - thigh
         if backwards > IMPOSSIBLE_SHARE:
             hip = knee = ankle = None
             thigh = shank = nan
