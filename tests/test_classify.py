@@ -12,7 +12,13 @@ from typer.testing import CliRunner
 from hinge_analytics.classify import load_model, predict_labels
 from hinge_analytics.classify.estimator import ModelError, decide
 from hinge_analytics.classify.explain import explain
-from hinge_analytics.classify.features import SessionRelative, StanceFirst, choose_family, family_key
+from hinge_analytics.classify.features import (
+    ExerciseReference,
+    SessionRelative,
+    StanceFirst,
+    choose_family,
+    family_key,
+)
 from hinge_analytics.cli import app
 from hinge_analytics.jobs.predict import reps_for_prediction
 from hinge_analytics.jobs.query import connect, query, with_curves
@@ -198,6 +204,27 @@ def test_standardised_session_features_read_in_the_sessions_own_spread():
     assert (out[12:] == 0.0).all()
     centred = SessionRelative(["m"]).fit_transform(X)["rel_m"].to_numpy()
     assert centred[11] == 5 * centred[5]
+
+
+def test_exercise_reference_reads_a_rep_in_its_own_lifts_spread():
+    """A fault three usual spreads out reads alike in a lift that moves a metric by 2 deg and in
+    one that moves it by 10; a lift the training reps never had reads against all of them. No
+    label is used, so a coach's vocabulary without ``good`` is referenced the same way."""
+    usual = np.random.default_rng(5).normal(0.0, 1.0, 60)
+    stiff, loose = 20.0 + 2.0 * usual, 60.0 + 10.0 * usual
+    X = pl.DataFrame({"exercise": ["good_morning"] * 60 + ["deadlift"] * 60, "m": np.r_[stiff, loose]})
+    reference = ExerciseReference(["m"]).fit(X)
+    faults = pl.DataFrame(
+        {"exercise": ["good_morning", "deadlift", "lunge"], "m": [20.0 + 3 * 2.0, 60.0 + 3 * 10.0, 40.0]}
+    )
+    out = reference.transform(faults)["ex_m"].to_numpy()
+    assert out[0] == pytest.approx(out[1]) and 2.0 < out[0] < 4.0
+    pooled = np.r_[stiff, loose]
+    expected = (40.0 - np.median(pooled)) / (1.4826 * np.median(np.abs(pooled - np.median(pooled))))
+    assert out[2] == pytest.approx(expected)
+    # a metric constant in the training reps gives no feature rather than x / 0
+    flat = ExerciseReference(["m"]).fit(X.with_columns(pl.lit(1.0).alias("m")))
+    assert np.isnan(flat.transform(faults)["ex_m"].to_numpy()).all()
 
 
 def test_a_relative_candidate_sees_only_session_relative_metrics():

@@ -17,9 +17,14 @@ Session-relative features (`SessionRelative`) subtract, from each metric, the me
 metric over the athlete's reps of the same exercise on the same day. They remove what is
 constant for an athlete (segment lengths, habitual depth, sensor mounting) and keep what
 changes from rep to rep. They use no label, so they are computed the same way at predict time.
+
+Exercise-referenced features (`ExerciseReference`) read each metric in the spread of its exercise
+over the training reps, so that one threshold can describe a fault in every lift.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import polars as pl
@@ -43,6 +48,7 @@ ROUTING: tuple[str, ...] = ("modality", "sensors")
 # Data quality and timing describe the recording, not the form of the rep.
 NOT_FEATURES: frozenset[str] = frozenset({"low_confidence_fraction"})
 RELATIVE_PREFIX = "rel_"
+EXERCISE_PREFIX = "ex_"
 # Metrics already measured against the athlete's own quiet standing: a session-relative-only model
 # keeps them as they are, since subtracting the set's median would hide a fault every rep has.
 SELF_REFERENCED: frozenset[str] = frozenset(STANDING_LOCKOUT_COLUMNS)
@@ -206,6 +212,77 @@ class SessionRelative(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         names = list(input_features) if input_features is not None else []
         return np.asarray(names + [f"{RELATIVE_PREFIX}{c}" for c in self.columns or []], dtype=object)
+
+
+class ExerciseReference(TransformerMixin, BaseEstimator):
+    """Append ``ex_<metric>`` = (metric - its median) / its robust spread over the training reps of
+    the same exercise: how far a rep stands from the usual rep of its lift, in that lift's units.
+
+    One fault moves a metric by different amounts in different lifts (the thigh barely turns in a
+    good morning but a lot in a deadlift), so in absolute degrees a tree needs a split per exercise
+    and learns each from that exercise's few faulty reps; in the lift's own spread one split can
+    serve them all, learnt from every lift's examples. The reference is learnt without labels
+    (medians and 1.4826 * MAD, Rousseeuw & Croux, JASA 1993), so a coach's vocabulary without a
+    ``good`` label works the same; an exercise with fewer than ``min_reps`` values of a metric, or
+    not seen in training, takes the pooled reference.
+    """
+
+    def __init__(self, columns: list[str] | None = None, min_reps: int = 20):
+        self.columns = columns
+        self.min_reps = min_reps
+
+    def fit(self, X: pl.DataFrame, y=None):
+        columns = list(self.columns or [])
+        values = X.select([pl.col(c).cast(pl.Float64).fill_nan(None) for c in columns]).to_numpy()
+        exercises = X["exercise"].cast(pl.String).fill_null("").to_numpy()
+        pooled = _robust_reference(values, self.min_reps)
+        self.exercises_ = sorted(set(exercises.tolist()))
+        self.centre_ = np.empty((len(self.exercises_), len(columns)))
+        self.spread_ = np.empty((len(self.exercises_), len(columns)))
+        for i, exercise in enumerate(self.exercises_):
+            own = _robust_reference(values[exercises == exercise], self.min_reps)
+            known = np.isfinite(own[0]) & np.isfinite(own[1])
+            self.centre_[i] = np.where(known, own[0], pooled[0])
+            self.spread_[i] = np.where(known, own[1], pooled[1])
+        self.pooled_ = np.vstack(pooled)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X: pl.DataFrame) -> pl.DataFrame:
+        columns = list(self.columns or [])
+        if not columns:
+            return X
+        values = X.select([pl.col(c).cast(pl.Float64).fill_nan(None) for c in columns]).to_numpy()
+        exercises = X["exercise"].cast(pl.String).fill_null("").to_numpy()
+        centre = np.tile(self.pooled_[0], (len(X), 1))
+        spread = np.tile(self.pooled_[1], (len(X), 1))
+        for i, exercise in enumerate(self.exercises_):
+            rows = exercises == exercise
+            centre[rows], spread[rows] = self.centre_[i], self.spread_[i]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scaled = (values - centre) / spread
+        return X.with_columns(
+            [pl.Series(f"{EXERCISE_PREFIX}{c}", scaled[:, k]) for k, c in enumerate(columns)]
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        names = list(input_features) if input_features is not None else []
+        return np.asarray(names + [f"{EXERCISE_PREFIX}{c}" for c in self.columns or []], dtype=object)
+
+
+def _robust_reference(values: np.ndarray, min_reps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per column: median and 1.4826 * MAD of the finite values (NaN with fewer than ``min_reps``;
+    a spread of 0, a metric constant in these reps, becomes NaN so that it gives no feature)."""
+    centre = np.full(values.shape[1], np.nan)
+    spread = np.full(values.shape[1], np.nan)
+    enough = np.isfinite(values).sum(axis=0) >= min_reps
+    if enough.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column inside one exercise
+            centre[enough] = np.nanmedian(values[:, enough], axis=0)
+            mad = 1.4826 * np.nanmedian(np.abs(values[:, enough] - centre[enough]), axis=0)
+        spread[enough] = np.where(mad > 0, mad, np.nan)
+    return centre, spread
 
 
 # ----------------------------------------------------------------------------- model families

@@ -31,6 +31,7 @@ FORMAT_VERSION = 2
 # Trusted types when loading: scikit-learn/numpy/scipy internals and our own transformers.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 TRUSTED_TYPES = (
+    "hinge_analytics.classify.features.ExerciseReference",
     "hinge_analytics.classify.features.SessionRelative",
     "hinge_analytics.classify.features.StanceFirst",
 )
