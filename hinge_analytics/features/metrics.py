@@ -216,7 +216,8 @@ def rep_metrics(
         row["min_lumbar_flexion_deg"] = _stat(nanmin, series["lumbar_flexion_deg"][frames])
         at_lockout = (t >= lockout_from[i]) & (t <= lockout_to[i])
         for a, values in lockout_series.items():
-            seen = values[at_lockout][np.isfinite(values[at_lockout])]
+            window = values[at_lockout]
+            seen = window[np.isfinite(window)]
             low = float(np.percentile(seen, LOCKOUT_PERCENTILE)) if len(seen) else float("nan")
             row[f"min_{a}_from_standing_deg"] = low - standing[a]
         tail = trunk[int(0.85 * len(trunk)) :]
