@@ -140,8 +140,10 @@ def write_card(out_dir: Path, meta: dict) -> Path:
         "kinematic metrics (`hinge_analytics.schema.REP_METRIC_COLUMNS`, with IMU descriptors that do not",
         "depend on how a sensor was strapped on), the rep's angle curves as recorded and relative to the",
         "standing posture around it, all of them also relative to the athlete's median for the exercise",
-        "that day (or standardised within that day's reps), and the exercise. One scikit-learn Pipeline",
-        f"per model family (input modality and sensor set); {_estimator_choice(meta['candidates'])}, and its",
+        "that day (or standardised within that day's reps), each metric also in the spread of its exercise",
+        "over the training reps (how far from that lift's usual rep), and the exercise. One scikit-learn",
+        "Pipeline per model family (input modality and sensor set); "
+        f"{_estimator_choice(meta['candidates'])}, and its",
         "probabilities are calibrated (CalibratedClassifierCV, folds grouped by athlete). A pose family",
         "labels a rep of a two-legged lift from the mean of its probabilities and those of its mirror image",
         "(left and right exchanged), so a clip and its mirrored copy get the same label.",
