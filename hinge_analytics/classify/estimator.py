@@ -144,9 +144,8 @@ def build_pipeline(
     CalibratedClassifierCV whose folds are grouped by athlete (fit with ``groups=`` under metadata
     routing, see `fit`). ``exercise_reference`` adds each metric in its exercise's own spread
     (`features.ExerciseReference`) beside the metric: on a 300-set randomised IMU lake (dev seed 1)
-    it raised regime-held-out macro-F1 in each of four body and tempo splits (0.77-0.80 ->
-    0.79-0.85) and left leave-athlete-out within its spread (0.858 -> 0.845;
-    docs/validation-2026-12-07.md)."""
+    regime-held-out macro-F1 rose in seven of eight splits (median 0.796 -> 0.826), leave-athlete-
+    out stayed within its spread (0.858 -> 0.845), and pose did not move (docs/validation-2026-12-07.md)."""
     view = next((suffix for suffix in SESSION_VIEWS if kind.endswith(suffix)), "")
     absolute = not view
     kind = kind.removesuffix(view)
