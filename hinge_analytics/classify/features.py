@@ -233,8 +233,7 @@ class ExerciseReference(TransformerMixin, BaseEstimator):
 
     def fit(self, X: pl.DataFrame, y=None):
         columns = list(self.columns or [])
-        values = X.select([pl.col(c).cast(pl.Float64).fill_nan(None) for c in columns]).to_numpy()
-        exercises = X["exercise"].cast(pl.String).fill_null("").to_numpy()
+        values, exercises = _by_exercise(X, columns)
         pooled = _robust_reference(values, self.min_reps)
         self.exercises_ = sorted(set(exercises.tolist()))
         self.centre_ = np.empty((len(self.exercises_), len(columns)))
@@ -252,8 +251,7 @@ class ExerciseReference(TransformerMixin, BaseEstimator):
         columns = list(self.columns or [])
         if not columns:
             return X
-        values = X.select([pl.col(c).cast(pl.Float64).fill_nan(None) for c in columns]).to_numpy()
-        exercises = X["exercise"].cast(pl.String).fill_null("").to_numpy()
+        values, exercises = _by_exercise(X, columns)
         centre = np.tile(self.pooled_[0], (len(X), 1))
         spread = np.tile(self.pooled_[1], (len(X), 1))
         for i, exercise in enumerate(self.exercises_):
@@ -268,6 +266,12 @@ class ExerciseReference(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         names = list(input_features) if input_features is not None else []
         return np.asarray(names + [f"{EXERCISE_PREFIX}{c}" for c in self.columns or []], dtype=object)
+
+
+def _by_exercise(X: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``columns`` of ``X`` as floats (NaN where missing) and each row's exercise ("" when unknown)."""
+    values = X.select([pl.col(c).cast(pl.Float64).fill_nan(None) for c in columns]).to_numpy()
+    return values, X["exercise"].cast(pl.String).fill_null("").to_numpy()
 
 
 def _robust_reference(values: np.ndarray, min_reps: int) -> tuple[np.ndarray, np.ndarray]:
