@@ -20,6 +20,7 @@ leave-one-subject-out macro-F1 of 0.87-0.90 into 0.86. Leave-athlete-out scoring
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -193,8 +194,11 @@ def fit(pipeline: Pipeline, X: pl.DataFrame, y: np.ndarray, groups: np.ndarray) 
     scikit-learn cannot calibrate decision values from a training fold that holds only two of
     three or more labels (a rare label with one athlete); such a family is fitted uncalibrated
     instead, and says so (``calibration`` null on the card)."""
-    model = pipeline[-1]
-    with threadpool_limits(1):
+    with threadpool_limits(1), warnings.catch_warnings():
+        # VarianceThreshold drops a column without any value (a metric this family's sensors never
+        # give) as intended, but numpy warns about the all-NaN variance it reads there.
+        warnings.filterwarnings("ignore", "All-NaN slice|Degrees of freedom", RuntimeWarning)
+        model = pipeline[-1]
         if not isinstance(model, CalibratedClassifierCV):
             return pipeline.fit(X, y)
         splitter = model.cv
