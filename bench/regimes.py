@@ -150,7 +150,7 @@ def held_out(model: RepClassifier, X: pl.DataFrame, y: np.ndarray, split: Split)
     tested = X.filter(pl.Series(test))
     proba = fitted.predict_proba(tested)
     groups = X["athlete_id"].to_numpy()[test]
-    good = fitted.good_thresholds(fitted.route(tested))
+    good = fitted.good_thresholds(tested)
     ev = {"train_reps": int(train.sum()), **scores(y[test], proba, fitted.classes_, groups, good)}
     return ev | {"hindsight": hindsight_threshold(y[test], proba, fitted.classes_)}
 
@@ -276,7 +276,7 @@ def main() -> None:
         regime.append((split[0], ev))
         print(_line(split[0], ev), flush=True)
     proba = shipped.predict_proba(X)
-    good = shipped.good_thresholds(shipped.route(X))
+    good = shipped.good_thresholds(X)
     ev = scores(y, proba, shipped.classes_, X["athlete_id"].to_numpy(), good)
     ev["hindsight"] = hindsight_threshold(y, proba, shipped.classes_)
     print(_line("shipped model", ev))

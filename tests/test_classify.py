@@ -439,3 +439,38 @@ def test_the_good_threshold_evens_out_missed_mistakes_and_flagged_good_reps():
     assert t > GOOD_AT_LEAST and worse_error(t) > worse_error(GOOD_AT_LEAST) + 0.2
     other = np.array(["a", "b"])
     assert operating_point(other, np.array([[0.9, 0.1], [0.2, 0.8]]), other) == GOOD_AT_LEAST
+
+
+def test_a_sensor_set_the_pooled_model_serves_gets_its_own_good_threshold():
+    """Out of fold, the pooled model gives one sensor set's mistakes P(good) 0.6-0.7 and another
+    set's good reps 0.55-0.99: one threshold cannot even out both.
+    Each set with `MIN_OPERATING_REPS` good and faulty reps gets its own; a smaller set and a set
+    with a model of its own keep their family's."""
+    from hinge_analytics.classify.estimator import MIN_OPERATING_REPS, good_threshold
+    from hinge_analytics.classify.evaluation import _sensor_set_operating_points
+
+    rng = np.random.default_rng(1)
+    classes = np.array(["good", "rounded_back"])
+    n = MIN_OPERATING_REPS
+    sets = {  # sensor set -> (P(good) of good reps, of faulty reps, reps of each)
+        "imu:lower_back+upper_back": ((0.8, 0.99), (0.6, 0.7), n),
+        "imu:lower_back": ((0.55, 0.99), (0.0, 0.45), n),
+        "imu:sacrum": ((0.8, 0.99), (0.6, 0.7), n - 1),
+        "imu:thigh_left": ((0.8, 0.99), (0.6, 0.7), n),
+    }
+    rows, oof = [], {"imu:*": {}, "imu:thigh_left": {}}
+    for family, (good, faulty, count) in sets.items():
+        for label, (low, high) in (("good", good), ("rounded_back", faulty)):
+            for p in rng.uniform(low, high, count):
+                rid = (f"{family}-{label}", len(rows))
+                rows.append({"recording_id": rid[0], "rep": rid[1], "family": family, "train_label": label})
+                served = family if family in oof else "imu:*"
+                oof[served][rid] = (np.array([p, 1 - p]), classes)
+    points = _sensor_set_operating_points(pl.DataFrame(rows), oof, ["imu:*", "imu:thigh_left"])
+    assert set(points) == {"imu:lower_back+upper_back", "imu:lower_back"}
+    assert points["imu:lower_back+upper_back"] >= 0.7 and points["imu:lower_back"] == 0.5
+    good_at_least = {"imu:*": 0.6, "imu:thigh_left": 0.55} | points
+    assert good_threshold(good_at_least, "imu:lower_back", "imu:*") == points["imu:lower_back"]
+    assert good_threshold(good_at_least, "imu:sacrum", "imu:*") == 0.6
+    assert good_threshold(good_at_least, "imu:thigh_left", "imu:thigh_left") == 0.55
+    assert good_threshold(0.45, "imu:sacrum", "imu:*") == 0.45

@@ -88,7 +88,7 @@ def predict_labels(
     X = model_input(reps)
     proba = model.predict_proba(X)
     served = model.route(X)
-    best = decide(proba, model.classes_, model.good_thresholds(served))
+    best = decide(proba, model.classes_, model.good_thresholds(X))
     predicted, confidence = model.classes_[best].astype(str), proba[np.arange(len(best)), best]
     profiles = {key: meta["families"][key].get("explain", {"exercises": {}}) for key in set(served)}
     trained = {key: trained_exercises(model, key) for key in set(served)}

@@ -29,7 +29,7 @@ MAX_LISTED_SETS = 12  # the training data's sensor sets named in the card; more 
 
 
 def _good_at_least(value: float | dict[str, float]) -> str:
-    """The P(good) a good rep needs: one value (older models) or one per family."""
+    """The P(good) a good rep needs: one value (older models), or one per family and sensor set."""
     if not isinstance(value, dict):
         return f"{value:.2f}"
     return ", ".join(f"{v:.2f} (`{k}`)" for k, v in sorted(value.items()))
@@ -247,9 +247,10 @@ def write_card(out_dir: Path, meta: dict) -> Path:
             [
                 "- A rep is called `good` only when its calibrated probability of `good` is at least "
                 f"{_good_at_least(meta.get('good_at_least', 0.0))};",
-                "  otherwise it gets its likeliest mistake. Each family's value is the one that makes",
-                "  the smaller of its out-of-fold sensitivity and specificity largest, so the figures",
-                "  above were read at a threshold set on the same folds (a small optimistic bias).",
+                "  otherwise it gets its likeliest mistake. Each value is the one that makes the smaller",
+                "  of its family's out-of-fold sensitivity and specificity largest; a sensor set the",
+                "  pooled model serves gets its own where it has enough reps. The figures above were",
+                "  read at thresholds set on the same folds (a small optimistic bias).",
             ]
             if "good" in meta.get("labels", [])
             else []

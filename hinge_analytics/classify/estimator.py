@@ -65,6 +65,9 @@ GOOD = "good"
 GOOD_AT_LEAST = 0.5
 # Thresholds `operating_point` tries: wide enough to trade a tenth of specificity for sensitivity.
 GOOD_THRESHOLDS = np.round(np.arange(0.30, 0.851, 0.05), 2)
+# A sensor set served by its modality's pooled model gets an operating point of its own when its
+# out-of-fold reps hold this many good and this many faulty ones (`evaluation.train_model`).
+MIN_OPERATING_REPS = 100
 # A candidate named ``<kind>-relative`` sees only the session-relative metrics (`SessionRelative`),
 # not the metrics themselves: absolute values carry what is constant for an athlete (segment
 # lengths, sensor mounting, habitual depth), which a few training athletes cannot teach to
@@ -343,6 +346,15 @@ def operating_point(
     return float(max(scores)[2])
 
 
+def good_threshold(good_at_least: float | Mapping[str, float], own: str, served: str) -> float:
+    """The P(good) a rep of sensor set ``own``, labelled by family ``served``, needs to be called
+    good: its sensor set's own operating point where training set one (a set the pooled model
+    serves, with enough reps: `MIN_OPERATING_REPS`), else its family's, else `GOOD_AT_LEAST`."""
+    if not isinstance(good_at_least, Mapping):
+        return float(good_at_least)
+    return float(good_at_least.get(own, good_at_least.get(served, GOOD_AT_LEAST)))
+
+
 # ----------------------------------------------------------------------------- one estimator
 def family_keys(X: pl.DataFrame) -> np.ndarray:
     """Each row's model family (``features.family_key``) from its routing columns."""
@@ -480,16 +492,15 @@ class RepClassifier(ClassifierMixin, BaseEstimator):
             )
         return proba
 
-    def good_thresholds(self, route: np.ndarray) -> np.ndarray:
-        """The P(good) each row needs to be called good, by the family serving it (`route`)."""
-        if not isinstance(self.good_at_least, Mapping):
-            return np.full(len(route), float(self.good_at_least))
-        return np.array([float(self.good_at_least.get(key, GOOD_AT_LEAST)) for key in route])
+    def good_thresholds(self, X: pl.DataFrame) -> np.ndarray:
+        """The P(good) each row of ``X`` needs to be called good (`good_threshold`)."""
+        own, route = family_keys(X), self.route(X)
+        return np.array([good_threshold(self.good_at_least, k, s) for k, s in zip(own, route, strict=True)])
 
     def predict(self, X: pl.DataFrame) -> np.ndarray:
         """The label of each rep by `decide` (no `uncertain`: that is the caller's threshold)."""
         proba = self.predict_proba(X)
-        return self.classes_[decide(proba, self.classes_, self.good_thresholds(self.route(X)))]
+        return self.classes_[decide(proba, self.classes_, self.good_thresholds(X))]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -507,6 +518,7 @@ __all__ = [
     "build_pipeline",
     "decide",
     "fit_family",
+    "good_threshold",
     "mirrors",
     "operating_point",
     "select_estimator",
