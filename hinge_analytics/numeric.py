@@ -36,14 +36,25 @@ def nanmean(values: np.ndarray, axis: int = 0) -> np.ndarray:
 
 def nanmedian(values: np.ndarray | Sequence[float], axis: int = 0) -> np.ndarray:
     """Median ignoring NaN (NaN where every value is NaN or there is none)."""
+    return _nan_reduce(np.nanmedian, values, axis)
+
+
+def nanpercentile(values: np.ndarray | Sequence[float], q: float, axis: int = 0) -> np.ndarray:
+    """The ``q``-th percentile ignoring NaN (NaN where every value is NaN or there is none)."""
+    return _nan_reduce(lambda v, axis: np.nanpercentile(v, q, axis=axis), values, axis)
+
+
+def _nan_reduce(reduce, values: np.ndarray | Sequence[float], axis: int) -> np.ndarray:
+    """``reduce(values, axis=axis)`` of a numpy nan-function, NaN for all-NaN slices without its
+    warning (the slices are filled with zeros for the call)."""
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
         return np.full(np.delete(values.shape, axis), np.nan) if values.ndim > 1 else np.float64(np.nan)
     empty = np.isnan(values).all(axis=axis)
     if not np.any(empty):
-        return np.nanmedian(values, axis=axis)
-    median = np.nanmedian(np.where(np.expand_dims(empty, axis), 0.0, values), axis=axis)
-    return np.where(empty, np.nan, median)
+        return reduce(values, axis=axis)
+    result = reduce(np.where(np.expand_dims(empty, axis), 0.0, values), axis=axis)
+    return np.where(empty, np.nan, result)
 
 
 def nanmean_stack(arrays: list[np.ndarray]) -> np.ndarray:

@@ -24,13 +24,12 @@ over the training reps, so that one threshold can describe a fault in every lift
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from hinge_analytics.features.curves import curves_from_standing
+from hinge_analytics.numeric import nanmedian
 from hinge_analytics.schema import (
     CURVE_COLUMNS,
     OFF_BODY_PLACEMENTS,
@@ -281,10 +280,8 @@ def _robust_reference(values: np.ndarray, min_reps: int) -> tuple[np.ndarray, np
     spread = np.full(values.shape[1], np.nan)
     enough = np.isfinite(values).sum(axis=0) >= min_reps
     if enough.any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column inside one exercise
-            centre[enough] = np.nanmedian(values[:, enough], axis=0)
-            mad = 1.4826 * np.nanmedian(np.abs(values[:, enough] - centre[enough]), axis=0)
+        centre[enough] = nanmedian(values[:, enough], axis=0)  # NaN: no value inside one exercise
+        mad = 1.4826 * nanmedian(np.abs(values[:, enough] - centre[enough]), axis=0)
         spread[enough] = np.where(mad > 0, mad, np.nan)
     return centre, spread
 

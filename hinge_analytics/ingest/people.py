@@ -10,11 +10,10 @@ a spotter stands by).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from hinge_analytics.ingest.errors import BadRecording
+from hinge_analytics.numeric import nanmedian, nanpercentile
 
 MIN_KEYPOINTS = 3  # a detection with fewer confident keypoints is ignored
 # Confidence traded per body size of jump between frames: a lifter's keypoints move a few
@@ -132,11 +131,7 @@ def _posture_range(people: np.ndarray, centre: np.ndarray, size: np.ndarray) -> 
     shape[people[:, :, 2] <= 0] = np.nan
     if len(shape) >= POSTURE_SMOOTHING:
         windows = np.lib.stride_tricks.sliding_window_view(shape, POSTURE_SMOOTHING, axis=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # keypoints never seen in a window
-            shape = np.nanmedian(windows, axis=-1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        spread = np.nanpercentile(shape, 95, axis=0) - np.nanpercentile(shape, 5, axis=0)
-        value = np.nanmedian(np.linalg.norm(spread, axis=-1))
+        shape = nanmedian(windows, axis=-1)  # NaN for keypoints never seen in a window
+    spread = nanpercentile(shape, 95, axis=0) - nanpercentile(shape, 5, axis=0)
+    value = nanmedian(np.linalg.norm(spread, axis=-1).ravel())
     return float(value) if np.isfinite(value) else 0.0
