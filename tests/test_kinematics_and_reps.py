@@ -109,6 +109,29 @@ def test_a_lean_back_after_the_return_to_standing_is_that_reps_lockout():
     np.testing.assert_allclose(lockout.to_numpy(), [0.0, -lean, 0.0, -lean], atol=1.0)
 
 
+def test_a_short_lean_back_reads_the_same_in_slow_and_fast_reps():
+    """Reps of 2 s and of 8 s, each ending in the same half-second 10-deg lean-back and going
+    straight into the next descent: the lockout reads the lean in both, where a share of the
+    lockout's span (its 5th percentile) read 9.0 deg of it in the fast reps and 5.9 in the slow."""
+    rate, lean = 50.0, 10.0
+    for rep_s in (2.0, 8.0):
+        t = np.arange(0.0, 4.0 + 4 * (rep_s + 0.5), 1 / rate)
+        trunk = np.zeros_like(t)
+        bounds = []
+        for k in range(4):
+            start = 2.0 + (rep_s + 0.5) * k
+            inside = (t >= start) & (t <= start + rep_s)
+            trunk[inside] = 60.0 * np.sin(np.pi * (t[inside] - start) / rep_s) ** 2
+            top = (t > start + rep_s) & (t < start + rep_s + 0.5)
+            trunk[top] = -lean * np.sin(np.pi * (t[top] - start - rep_s) / 0.5)
+            bounds.append(
+                {"rep": k + 1, "t_start_s": start, "t_bottom_s": start + rep_s / 2, "t_end_s": start + rep_s}
+            )
+        angles = pl.DataFrame({"t_s": t, "trunk_inclination_deg": trunk, "hinge_deg": trunk})
+        lockout = rep_metrics(angles, pl.DataFrame(bounds))["min_trunk_inclination_from_standing_deg"]
+        np.testing.assert_allclose(lockout.to_numpy(), -lean, atol=0.5, err_msg=f"{rep_s} s reps")
+
+
 def _leaning_set(lean: float, before: float, after: float) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Four hinges to 60 deg trunk inclination that end leaning back ``lean`` deg and hold it into
     the next rep's start; ``before`` and ``after`` are the trunk angles held around the set."""
