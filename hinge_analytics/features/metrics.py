@@ -30,10 +30,9 @@ over the rep's lockout (`cycle.lockout_spans`: from its bottom until the next de
 lean-back follows the return to standing; the lowest value held for ``LOCKOUT_HOLD_S``: a
 lean-back is held for a while, a frame of estimator noise is not) minus their median over quiet
 standing (``STANDING_S`` before the first rep or after the last, whichever lies nearer the reps'
-starts). SPEC.md's
-`hyperextension` is leaning back past standing at lockout; measured against the athlete's own
-standing it does not depend on camera roll or sensor mounting, and unlike a median over the set's
-reps it is not absorbed when every rep leans back. Quality flags: fraction of the rep's frames
+starts). SPEC.md's `hyperextension` is leaning back past standing at lockout; measured against the
+athlete's own standing it does not depend on camera roll or sensor mounting, and unlike a median
+over the set's reps it is not absorbed when every rep leans back. Quality flags: fraction of the rep's frames
 under ``LOW_CONFIDENCE`` and fraction without a hinge angle. The IMU descriptors and the relations
 between sagittal angles of ``schema.REP_DESCRIPTOR_COLUMNS`` come from `descriptors.rep_descriptors`.
 """
