@@ -160,7 +160,7 @@ def recording_note(done: Analysis) -> str | None:
     notes = []
     t = done.angles["t_s"].to_numpy()
     signal = done.signal.values
-    if done.signal.unit != "deg":  # cut on the load, not the body
+    if done.signal.name == "load_height_m":  # cut on the load, not the body
         notes.append(
             "Reps and their timing come from a sensor on the bar, kettlebell or wrist: it measures no "
             "body angles, so reps get no form label from it."

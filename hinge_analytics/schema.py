@@ -203,6 +203,7 @@ ANGLES: dict[str, pl.DataType] = {
     "confidence": pl.Float32,  # 0..1 per frame, min over the landmarks/sensors used
     **{c: pl.Float32 for c in IMU_DESCRIPTOR_COLUMNS},
     "load_height_m": pl.Float32,  # bar, kettlebell or wrist sensor: the load's height above rest
+    "trunk_height_m": pl.Float32,  # a squat or lunge read by trunk sensors alone: the hips' drop
 }
 
 # --------------------------------------------------------------------------- recordings

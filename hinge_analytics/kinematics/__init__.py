@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from hinge_analytics.ingest.frames import RecordingRead
-from hinge_analytics.kinematics.implement import implement_rep_signal
+from hinge_analytics.kinematics.implement import MIN_RANGE_M, implement_rep_signal, trunk_rep_signal
 from hinge_analytics.kinematics.imu import gravity_tilt_note, imu_angles, shins_only_note
 from hinge_analytics.kinematics.pose import pose_analysis
-from hinge_analytics.schema import OFF_BODY_PLACEMENTS
+from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, OFF_BODY_PLACEMENTS
+
+# Trunk placements, lowest first: the one nearest the hips stands for their height.
+TRUNK_PLACEMENTS: tuple[str, ...] = ("sacrum", "lower_back", "upper_back")
 
 
 def angles_for(
@@ -20,7 +24,9 @@ def angles_for(
 
     ``exercise`` and ``side`` (the manifest's) help: a hip thrust starts lying, not standing (IMU),
     and a single-leg RDL's free thigh swings with the trunk, so its hinge is the stance leg's. A
-    sensor off the body (bar, kettlebell, wrist) adds the load's height (``load_height_m``).
+    sensor off the body (bar, kettlebell, wrist) adds the load's height (``load_height_m``); a lift
+    other than the hinge exercises read by trunk sensors alone, the hips' drop (``trunk_height_m``,
+    `trunk_height`).
     """
     if read.modality == "pose":
         return pose_analysis(
@@ -33,11 +39,44 @@ def angles_for(
     signal = implement_rep_signal(read.frames, read.sample_rate_hz, load, exercise) if load else None
     if signal is not None:
         angles = angles.with_columns(load_height_m=pl.Series(signal.values, dtype=pl.Float32))
+    trunk, trunk_note = trunk_height(read, exercise)
+    if trunk is not None:
+        angles = angles.with_columns(trunk_height_m=pl.Series(trunk, dtype=pl.Float32))
     notes = (
         shins_only_note(read.sensors, exercise, side),
         gravity_tilt_note(read.frames, read.sample_rate_hz, exercise),
+        trunk_note,
     )
     return angles, tuple(note for note in notes if note)
+
+
+def trunk_height(read: RecordingRead, exercise: str | None) -> tuple[np.ndarray | None, str | None]:
+    """(the hips' drop from standing per frame in m, the coach's note) for a lift that is not one
+    of the hinge exercises, recorded by sensors on the trunk and none on the legs, whose lowest
+    trunk sensor travels ``MIN_RANGE_M`` or more; (None, None) otherwise.
+
+    A squat or lunge lowers the hips by bending the legs: with no thigh sensor, the trunk's tilt
+    is all the hinge signal has, and a squat's pelvis tucks under at the bottom, so a lower-back
+    sensor leans forward twice per rep (`kinematics.implement`, "The trunk's height"). The real
+    squat sets with the lower-back sensor alone counted 6 of 15 on its tilt, 15 of 15 on its
+    height. A hinge keeps its tilt, which follows the hinge itself; so does a lift whose hips do
+    not travel (a cable pull-through, a row)."""
+    present = set(read.sensors.split(","))
+    body = present & set(BODY_PLACEMENTS)
+    trunk = next((p for p in TRUNK_PLACEMENTS if p in body), None)
+    if exercise is None or exercise in EXERCISES or trunk is None or body - set(TRUNK_PLACEMENTS):
+        return None, None
+    signal = trunk_rep_signal(read.frames, read.sample_rate_hz, trunk, exercise)
+    if signal is None:
+        return None, None
+    finite = signal.values[np.isfinite(signal.values)]
+    if not len(finite) or np.percentile(finite, 99) - np.percentile(finite, 2) < MIN_RANGE_M:
+        return None, None
+    where = trunk.replace("_", " ")
+    return signal.values, (
+        f"Reps are counted on how far the hips drop (the {where} sensor's height): with no sensor on "
+        "the legs, the trunk's tilt does not follow a squat's or lunge's depth."
+    )
 
 
 def load_placement(read: RecordingRead) -> str | None:

@@ -1,4 +1,5 @@
-"""Rep signal from an IMU that moves with the load instead of the body (bar, implement, wrist).
+"""Rep signal from an IMU's vertical travel: a sensor that moves with the load instead of the body
+(bar, implement, wrist), or the trunk of a squat or lunge that no thigh sensor reads.
 
 A sensor on the bar, a kettlebell or a wrist rides with the load: it tells when the load goes up
 and comes back (reps, their timing and speed), not how the body is bent (SPEC.md, "IMU
@@ -67,6 +68,15 @@ lift or swing.
 Thresholds are physical: a lift moves the load at least ``MIN_PROMINENCE_M`` (a hip thrust's bar
 rises ~0.15-0.25 m, a deadlift's 0.4-0.6 m, a kettlebell ~0.8 m), a rep cycle lasts
 ``MIN_PERIOD_S`` to ``MAX_PERIOD_S``.
+
+**The trunk's height** (`trunk_rep_signal`). A squat or lunge lowers the hips by bending the
+legs, and a sensor on the trunk cannot see the legs bend; its tilt does not follow depth either: a
+squat's pelvis tucks under at the bottom, so a lower-back sensor leans forward, back towards
+upright, and forward again in one rep (two humps: 39, 20, 39 deg in a real set). The hips'
+height falls once per rep whatever the trunk does. The same height (steps 1-4) is referenced
+to standing (step 6, the rest at the top unless the recording departs upwards first); the
+periodicity gate (step 5) is left out, because a trunk does not travel ``MIN_RANGE_M`` up and
+down and back except by a movement of the legs, and a heavy single or double is a set.
 
 What it cannot do: tell a deadlift from a squat: each is a repeated excursion of the load, and
 which lift it was comes from the manifest (or a classifier). A swing is told from the cleans,
@@ -317,14 +327,17 @@ def _departure(x: np.ndarray, rest: np.ndarray) -> float:
     return float(np.sign(x[start + away[0]] - x[max(start - 1, 0)])) if len(away) else 0.0
 
 
-def _rest_referenced(height: np.ndarray, rest: np.ndarray, rate: float, load_rest: str | None) -> np.ndarray:
-    """Height turned so reps rise, minus its rest level (module docstring, 6); NaN kept."""
+def _rest_referenced(
+    height: np.ndarray, rest: np.ndarray, rate: float, load_rest: str | None, unread: float = 1.0
+) -> np.ndarray:
+    """Height turned so reps rise, minus its rest level (module docstring, 6); NaN kept.
+    ``unread``: the reps' direction (+1 up, -1 down) when the recording does not say it."""
     finite = np.isfinite(height)
     x, r = height[finite], rest[finite]
     if load_rest is not None:
         direction = 1.0 if load_rest == "bottom" else -1.0
     else:
-        direction = _departure(x, r) or _departure(x[::-1], r[::-1])
+        direction = _departure(x, r) or _departure(x[::-1], r[::-1]) or unread
     turned = -height if direction < 0 else height
     out = np.full(len(height), np.nan)
     size = max(3, int(MAX_PERIOD_S * rate))
@@ -347,10 +360,50 @@ def implement_rep_signal(
     min_range=s.min_range)``. ``exercise`` (the manifest's) tells where the load rests
     (``LOAD_REST``); others are read from the recording. Method and sources: module docstring.
     """
+    measured = _sensor_height(frames, float(sample_rate_hz), placement)
+    if measured is None:
+        return None
+    t_s, height, rest, recorded = measured
+    values = np.where(np.isfinite(height), 0.0, np.nan)
+    if np.isfinite(height).any():
+        weight = _repeating(t_s, height)
+        for region in true_runs(weight > 0):  # each repeating stretch has its own rest position
+            values[region] = (
+                _rest_referenced(height[region], rest[region], sample_rate_hz, LOAD_REST.get(exercise or ""))
+                * weight[region]
+            )
+    values[~recorded] = np.nan
+    return RepSignal(values, f"{placement}_height_m", "m", MIN_RANGE_M, MIN_PROMINENCE_M)
+
+
+def trunk_rep_signal(
+    frames: pl.DataFrame, sample_rate_hz: float, placement: str, exercise: str | None = None
+) -> RepSignal | None:
+    """How far the trunk sensor at ``placement`` has dropped from standing (m), for a squat or
+    lunge read by trunk sensors alone (module docstring, "The trunk's height"); None when the
+    frames have no accelerometer for ``placement``. ``exercise`` as in `implement_rep_signal`."""
+    measured = _sensor_height(frames, float(sample_rate_hz), placement)
+    if measured is None:
+        return None
+    _, height, rest, recorded = measured
+    values = np.full(len(height), np.nan)
+    for run in true_runs(np.isfinite(height)):  # each stretch between gaps is integrated on its own
+        values[run] = _rest_referenced(
+            height[run], rest[run], sample_rate_hz, LOAD_REST.get(exercise or ""), unread=-1.0
+        )
+    values[~recorded] = np.nan
+    return RepSignal(values, "trunk_height_m", "m", MIN_RANGE_M, MIN_PROMINENCE_M)
+
+
+def _sensor_height(
+    frames: pl.DataFrame, rate: float, placement: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(t_s, height in m, rest mask, recorded mask) of the sensor at ``placement``, each stretch
+    between logging gaps integrated on its own (module docstring, 1-4); None without an
+    accelerometer there."""
     acc = placement_channels(frames, placement, ACCELEROMETER_CHANNELS)
     if acc is None:
         return None
-    rate = float(sample_rate_hz)
     t_s = frames["t_s"].cast(pl.Float64).to_numpy()
     recorded = np.isfinite(acc).all(axis=1)
     gyr = placement_channels(frames, placement, GYROSCOPE_CHANNELS)
@@ -371,13 +424,4 @@ def implement_rep_signal(
                 t_s[run],
                 rate,
             )
-    values = np.where(np.isfinite(height), 0.0, np.nan)
-    if np.isfinite(height).any():
-        weight = _repeating(t_s, height)
-        for region in true_runs(weight > 0):  # each repeating stretch has its own rest position
-            values[region] = (
-                _rest_referenced(height[region], rest[region], rate, LOAD_REST.get(exercise or ""))
-                * weight[region]
-            )
-    values[~recorded] = np.nan
-    return RepSignal(values, f"{placement}_height_m", "m", MIN_RANGE_M, MIN_PROMINENCE_M)
+    return t_s, height, rest, recorded

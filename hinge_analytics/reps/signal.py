@@ -10,9 +10,14 @@ from hinge_analytics.reps.segmentation import MIN_PROMINENCE_DEG, MIN_RANGE_DEG
 
 
 def rep_signal(angles: pl.DataFrame) -> RepSignal:
-    """The hinge (hip flexion, else the trunk's or a thigh's tilt; unit deg) when the body is
-    measured, else the load's height (unit m; SPEC.md: sensors off the body give reps and timing,
-    no body angles)."""
+    """The hips' drop where kinematics gave one (a squat or lunge read by trunk sensors alone,
+    `kinematics.trunk_height`; unit m), else the hinge (hip flexion, else the trunk's or a thigh's
+    tilt; unit deg) when the body is measured, else the load's height (unit m; SPEC.md: sensors
+    off the body give reps and timing, no body angles)."""
+    if "trunk_height_m" in angles.columns:
+        drop = angles["trunk_height_m"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        if np.isfinite(drop).any():
+            return RepSignal(drop, "trunk_height_m", "m", MIN_RANGE_M, MIN_PROMINENCE_M)
     hinge = angles["hinge_deg"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     if "load_height_m" in angles.columns and not np.isfinite(hinge).any():
         height = angles["load_height_m"].cast(pl.Float64).fill_null(np.nan).to_numpy()
