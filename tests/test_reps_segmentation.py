@@ -217,6 +217,27 @@ def test_a_set_of_swings_counts_its_swings_however_it_starts_and_ends(start, end
     assert segment_reps(t, x, last_hold_ends_set=True).height == 6
 
 
+def test_swings_opening_and_ending_in_a_deeper_crouch_begin_at_the_hike_and_end_at_the_last_backswing():
+    """A real clip (swing-analyzer's igor-1h-swing): set-up crouch 128 deg, the hike's backswing 100,
+    backswings 95, the park 123. Read from the crouch, the first swing's window held the set-up's
+    knees, and the last one's the park's (module docstring, "Boundaries")."""
+    knots_t, knots_x = [0.0, 1.5, 1.85, 2.1], [120.0, 120.0, 88.0, 100.0]
+    for k in range(6):
+        knots_t += [knots_t[-1] + 0.5, knots_t[-1] + 0.7]
+        knots_x += [-5.0, -5.0]
+        knots_t.append(knots_t[-1] + 0.5)
+        knots_x.append(100.0 if k == 5 else 95.0)
+    last_backswing = knots_t[-1]
+    knots_t += [last_backswing + 0.25, last_backswing + 0.6, last_backswing + 2.5]
+    knots_x += [90.0, 120.0, 120.0]
+    t = np.arange(0.0, knots_t[-1], 1 / 30)
+    x = np.interp(t, knots_t, knots_x) + np.random.default_rng(0).normal(0, 0.7, len(t))
+    reps = segment_reps(t, x, last_hold_ends_set=True)
+    assert reps.height == 6
+    assert 1.95 <= reps["t_start_s"][0] <= 2.2  # the hike's backswing, not the crouch (from 0 s)
+    assert last_backswing - 0.2 <= reps["t_end_s"][-1] <= last_backswing + 0.1  # not into the park
+
+
 def _smooth(t: np.ndarray, knots_t: list[float], knots_x: list[float]) -> np.ndarray:
     """Half-cosine moves between the knots: every move starts and ends at rest, as a lift does."""
     kt, kx = np.asarray(knots_t), np.asarray(knots_x)

@@ -32,6 +32,13 @@ fitted by a minimum-jerk profile, whose start and end are the phase's start and 
 clamped between the previous rep's end and the crossings, so a movement that is not minimum-jerk
 still gets a boundary between sensible limits. (Anchoring the start on a speed threshold instead
 was tried: on noisy landmarks the speed dips under any threshold well after the movement began.)
+Between two reps a phase runs from the deepest point between them. In a set cut from the bottom
+(both ends deep), the first rep's runs from the last turn of the signal before it (a local
+extreme of ``min_prominence`` or more, in the rest half of the rep's excursion), and the last
+rep's to the first turn after it, else from or to the recording's edge. A swing set that opens on
+the parked bell holds the set-up crouch and then the hike pass, whose backswing is the first
+rep's start: read from the crouch, the first swing's window took in the set-up's knees (88 deg
+against 55-60 in the other swings of a real clip), and so did the last swing's the park's.
 
 Gaps: a stretch without data longer than ``MAX_GAP_S`` is bridged for detection only; a rep that
 overlaps it is dropped (the reps on either side are kept), unless the stretch is too short to hide
@@ -166,6 +173,9 @@ def segment_reps(
     # the edge of a gap between them (what the bridge drew there is no data).
     valleys = [0] + [int(a + np.argmin(x[a : b + 1])) for a, b in zip(peaks[:-1], peaks[1:], strict=True)]
     valleys.append(len(x) - 1)
+    if from_bottom and len(peaks):
+        valleys[0] = _turn(x, 0, int(peaks[0]), rest, min_prominence, last=True)
+        valleys[-1] = _turn(x, int(peaks[-1]), len(x) - 1, rest, min_prominence, last=False)
     gap_at = np.flatnonzero(gaps) if gaps is not None else np.empty(0, dtype=int)
     rows = []
     previous_end_t = t_s[0]
@@ -247,6 +257,20 @@ def _excursions(x: np.ndarray, rest: float, floor: float, distance: int) -> tupl
     # the rest position: the excursion from rest itself must be as large.
     keep = returns & (height >= floor)
     return peaks[keep], props["prominences"][keep]
+
+
+def _turn(x: np.ndarray, a: int, b: int, rest: float, prominence: float, last: bool) -> int:
+    """The last (``last``) or first local minimum of ``x[a..b]``, one of whose ends is a rep's
+    peak, that stands ``prominence`` below its surroundings inside that stretch and lies in the
+    rest half of the rep's excursion (a wobble of a hold at the peak is no turn): where the
+    signal turned before (after) the rep. ``a`` (``b``), the recording's edge, when there is none."""
+    stretch = x[a : b + 1]
+    half = rest + RETURN_FRACTION * (x[b if last else a] - rest)
+    turns, _ = find_peaks(-stretch, prominence=prominence)
+    turns = turns[stretch[turns] <= half]
+    if not len(turns):
+        return a if last else b
+    return a + int(turns[-1] if last else turns[0])
 
 
 def long_gaps(t_s: np.ndarray, finite: np.ndarray) -> np.ndarray | None:
