@@ -7,12 +7,9 @@ import polars as pl
 
 from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.kinematics.implement import MIN_RANGE_M, implement_rep_signal, trunk_rep_signal
-from hinge_analytics.kinematics.imu import gravity_tilt_note, imu_angles, shins_only_note
+from hinge_analytics.kinematics.imu import SPINE_SEGMENTS, gravity_tilt_note, imu_angles, shins_only_note
 from hinge_analytics.kinematics.pose import pose_analysis
 from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, OFF_BODY_PLACEMENTS
-
-# Trunk placements, lowest first: the one nearest the hips stands for their height.
-TRUNK_PLACEMENTS: tuple[str, ...] = ("sacrum", "lower_back", "upper_back")
 
 
 def angles_for(
@@ -63,8 +60,8 @@ def trunk_height(read: RecordingRead, exercise: str | None) -> tuple[np.ndarray 
     not travel (a cable pull-through, a row)."""
     present = set(read.sensors.split(","))
     body = present & set(BODY_PLACEMENTS)
-    trunk = next((p for p in TRUNK_PLACEMENTS if p in body), None)
-    if exercise is None or exercise in EXERCISES or trunk is None or body - set(TRUNK_PLACEMENTS):
+    trunk = next((p for p in SPINE_SEGMENTS if p in body), None)  # lowest first: nearest the hips
+    if exercise is None or exercise in EXERCISES or trunk is None or body - set(SPINE_SEGMENTS):
         return None, None
     signal = trunk_rep_signal(read.frames, read.sample_rate_hz, trunk, exercise)
     if signal is None:
