@@ -188,8 +188,7 @@ def recording_note(done: Analysis) -> str | None:
         if inside:
             notes.append(f"No data at {', '.join(inside)}: the rep is kept, its angles there are missing.")
     if done.reps.height == 0 and not any(n.startswith("No ") for n in done.notes):  # a step said why
-        finite = signal[np.isfinite(signal)]
-        moved = float(np.percentile(finite, 99) - np.percentile(finite, 2)) if len(finite) else 0.0
+        moved = done.signal.moved()
         what = (
             f"the hips move through {moved:.0f} deg"
             if done.signal.unit == "deg"

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 
 from hinge_analytics.ingest.frames import RecordingRead
-from hinge_analytics.kinematics.implement import MIN_RANGE_M, implement_rep_signal, trunk_rep_signal
+from hinge_analytics.kinematics.implement import implement_rep_signal, trunk_rep_signal
 from hinge_analytics.kinematics.imu import SPINE_SEGMENTS, gravity_tilt_note, imu_angles, shins_only_note
 from hinge_analytics.kinematics.pose import pose_analysis
 from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, OFF_BODY_PLACEMENTS
@@ -50,7 +50,7 @@ def angles_for(
 def trunk_height(read: RecordingRead, exercise: str | None) -> tuple[np.ndarray | None, str | None]:
     """(the hips' drop from standing per frame in m, the coach's note) for a lift that is not one
     of the hinge exercises, recorded by sensors on the trunk and none on the legs, whose lowest
-    trunk sensor travels ``MIN_RANGE_M`` or more; (None, None) otherwise.
+    trunk sensor travels ``implement.MIN_RANGE_M`` or more; (None, None) otherwise.
 
     A squat or lunge lowers the hips by bending the legs: with no thigh sensor, the trunk's tilt
     is all the hinge signal has, and a squat's pelvis tucks under at the bottom, so a lower-back
@@ -64,10 +64,7 @@ def trunk_height(read: RecordingRead, exercise: str | None) -> tuple[np.ndarray 
     if exercise is None or exercise in EXERCISES or trunk is None or body - set(SPINE_SEGMENTS):
         return None, None
     signal = trunk_rep_signal(read.frames, read.sample_rate_hz, trunk, exercise)
-    if signal is None:
-        return None, None
-    finite = signal.values[np.isfinite(signal.values)]
-    if not len(finite) or np.percentile(finite, 99) - np.percentile(finite, 2) < MIN_RANGE_M:
+    if signal is None or signal.moved() < signal.min_range:
         return None, None
     where = trunk.replace("_", " ")
     return signal.values, (

@@ -143,6 +143,12 @@ class RepSignal:
     min_range: float  # a recording whose signal moves less than this has no reps (rest)
     min_prominence: float  # smallest rep excursion, in the signal's unit
 
+    def moved(self) -> float:
+        """How far the signal travels over the recording (its 2nd to 99th percentile; 0 without
+        data): below ``min_range`` the recording holds no reps."""
+        finite = self.values[np.isfinite(self.values)]
+        return float(np.percentile(finite, 99) - np.percentile(finite, 2)) if len(finite) else 0.0
+
 
 # --------------------------------------------------------------------------- helpers
 def placement_channels(frames: pl.DataFrame, placement: str, names: tuple[str, ...]) -> np.ndarray | None:
