@@ -22,12 +22,14 @@ import functools
 import json
 import re
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from scipy.spatial.transform import Rotation
 
 from hinge_analytics.ingest import read_recording
 from hinge_analytics.ingest.errors import BadRecording
@@ -244,18 +246,19 @@ MORE_LIFTS = DataSet(
 )
 
 
-
-
 @dataclass(frozen=True)
 class Logger:
     """How another logger would have written a recording: without gyroscopes, at a lower rate
     (averaging over each output interval, as a sensor's own low-pass does), with some sensors only,
-    or with a stretch lost mid-set."""
+    with a stretch lost mid-set, or with every sensor strapped on at another angle."""
 
     gyroscope: bool = True
     rate_hz: float | None = None
     sensors: tuple[str, ...] | None = None  # placements kept (None: all)
     gap_s: float = 0.0
+    # Each sensor turned in its strap: "upside down" (180 deg about its x axis) or "any" (a
+    # uniformly random rotation per sensor, seeded by its placement, so every run draws the same).
+    mounting: str | None = None
 
 
 LOGGERS = {
@@ -268,7 +271,19 @@ LOGGERS = {
     "thigh only": Logger(sensors=("thigh_left",)),
     "shank only": Logger(sensors=("shank_left",)),
     "1.5 s lost mid-set": Logger(gap_s=1.5),
+    "sensors upside down": Logger(mounting="upside down"),
+    "sensors at any angle": Logger(mounting="any"),
+    "any angle, accelerometers only": Logger(gyroscope=False, mounting="any"),
 }
+
+
+def mounting_rotation(mounting: str | None, placement: str) -> np.ndarray:
+    """Sensor -> strap rotation of ``Logger.mounting`` for one placement (identity for None)."""
+    if mounting is None:
+        return np.eye(3)
+    if mounting == "upside down":
+        return Rotation.from_euler("x", 180.0, degrees=True).as_matrix()
+    return Rotation.random(random_state=zlib.crc32(placement.encode())).as_matrix()
 
 
 def write_as_logger(
@@ -293,10 +308,13 @@ def write_as_logger(
     channels = ("acc", "gyr") if logger.gyroscope else ("acc",)
     placements = sorted({c.rsplit("_", 2)[0] for c in frames.columns if c.endswith("_acc_x")})
     for placement in logger.sensors or placements:
-        columns = [f"{placement}_{kind}_{axis}" for kind in channels for axis in "xyz"]
-        frames.select(time_s="t_s", **{c.removeprefix(f"{placement}_"): c for c in columns}).write_csv(
-            folder / f"{placement}.csv"
-        )
+        # A vector v in the strap's frame reads R^T v in a sensor turned by R.
+        turn = mounting_rotation(logger.mounting, placement)
+        out = {"time_s": frames["t_s"]}
+        for kind in channels:
+            v = frames.select(f"{placement}_{kind}_{axis}" for axis in "xyz").to_numpy() @ turn
+            out |= {f"{kind}_{axis}": v[:, k] for k, axis in enumerate("xyz")}
+        pl.DataFrame(out).write_csv(folder / f"{placement}.csv")
     return lost
 
 

@@ -1,5 +1,5 @@
-"""bench/pipeline.py, bench/peer.py, bench/realdata.py, bench/regimes.py, bench/scoring.py and
-bench/shift.py: the parts that decide what the benchmarks print (fast)."""
+"""bench/pipeline.py, bench/peer.py, bench/realdata.py, bench/real_variants.py, bench/regimes.py,
+bench/scoring.py and bench/shift.py: the parts that decide what the benchmarks print (fast)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ sys.path.insert(0, str(BENCH))
 import peer  # noqa: E402
 import pipeline as bench  # noqa: E402
 import polars as pl  # noqa: E402
+import real_variants  # noqa: E402
 import realdata  # noqa: E402
 import regimes  # noqa: E402
 import scoring  # noqa: E402
@@ -223,9 +224,59 @@ def test_a_logger_copy_averages_to_its_rate_keeps_its_sensors_and_names_the_stre
     assert written["acc_x"][0] == pytest.approx(0.015)  # the mean of its four samples, not the first
 
 
-@pytest.mark.skipif(
-    not (realdata.DEFAULT_DATA / "squat_imu_form_dev").is_dir(), reason="real recordings are kept outside"
-)
+def test_a_logger_copy_turns_each_sensor_in_its_strap_and_keeps_what_it_measures(tmp_path):
+    rng = np.random.default_rng(0)
+    acc, gyr = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
+    frames = pl.DataFrame(
+        {
+            "frame": np.arange(50),
+            "t_s": np.arange(50) / 50.0,
+            **{f"{p}_acc_{a}": acc[:, k] for p in ("thigh_left", "sacrum") for k, a in enumerate("xyz")},
+            **{f"{p}_gyr_{a}": gyr[:, k] for p in ("thigh_left", "sacrum") for k, a in enumerate("xyz")},
+        }
+    )
+    realdata.write_as_logger(frames, 50.0, realdata.Logger(mounting="upside down"), tmp_path / "flipped")
+    flipped = pl.read_csv(tmp_path / "flipped" / "sacrum.csv")
+    np.testing.assert_allclose(flipped.select("acc_x", "acc_y", "acc_z").to_numpy(), acc * [1, -1, -1])
+    realdata.write_as_logger(frames, 50.0, realdata.Logger(mounting="any"), tmp_path / "any")
+    turned = {p: pl.read_csv(tmp_path / "any" / f"{p}.csv") for p in ("thigh_left", "sacrum")}
+    for written in turned.values():
+        # a rotation: lengths and the angle between the two vectors kept, the axes changed
+        a, g = (
+            written.select("acc_x", "acc_y", "acc_z").to_numpy(),
+            written.select("gyr_x", "gyr_y", "gyr_z").to_numpy(),
+        )
+        np.testing.assert_allclose(np.linalg.norm(a, axis=1), np.linalg.norm(acc, axis=1))
+        np.testing.assert_allclose((a * g).sum(axis=1), (acc * gyr).sum(axis=1), atol=1e-9)
+        assert np.abs(a - acc).max() > 0.1
+    assert not np.allclose(turned["sacrum"]["acc_x"], turned["thigh_left"]["acc_x"])  # each its own strap
+    again = realdata.mounting_rotation("any", "sacrum")
+    np.testing.assert_array_equal(again, realdata.mounting_rotation("any", "sacrum"))  # drawn the same
+
+
+REAL = realdata.DEFAULT_DATA
+
+
+@pytest.mark.skipif(not (REAL / "squat_imu_form_dev").is_dir(), reason="real recordings are kept outside")
+def test_real_squat_sets_count_with_every_sensor_strapped_on_at_another_angle():
+    loggers = {k: realdata.LOGGERS[k] for k in ("sensors upside down", "any angle, accelerometers only")}
+    table = realdata.logger_table(REAL, loggers)
+    assert table["exact"].to_list() == [15, 15]
+    assert table["median_boundary_err_s"].max() < 0.1
+
+
+@pytest.mark.skipif(not (REAL / "real_video_dev").is_dir(), reason="real recordings are kept outside")
+def test_real_landmarks_as_another_camera_would_give_them_count_the_same():
+    table = real_variants.run(REAL)
+    assert table["refused"].null_count() == table.height
+    wrong = table.filter(~pl.col("count_ok"))
+    assert wrong.height == 0, wrong.select("clip", "variant", "low", "high", "found")
+    # a mirrored picture is the same lift: every rep keeps its label
+    mirrored = table.filter(pl.col("variant") == "mirrored")
+    assert mirrored["same_labels"].all(), mirrored.select("clip", "labels", "original_labels")
+
+
+@pytest.mark.skipif(not (REAL / "squat_imu_form_dev").is_dir(), reason="real recordings are kept outside")
 def test_real_squat_sets_count_without_gyroscopes_at_12_hz_and_across_a_gap():
     loggers = {k: realdata.LOGGERS[k] for k in ("accelerometers only", "12.5 Hz", "1.5 s lost mid-set")}
     table = realdata.logger_table(realdata.DEFAULT_DATA, loggers)

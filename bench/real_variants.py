@@ -1,0 +1,301 @@
+"""Real pose recordings as another phone, camera or estimator would have given them: do the count and
+each rep's label hold?
+
+The real landmark files of ``../shared/realdata`` (``real_video_dev``: MediaPipe world and image
+landmarks of three videos counted by eye; SmartLift: the four distinct deadlift clips, pixels with y
+up) are each re-written as a physically possible other recording of the same movement:
+
+- ``mirrored``: the picture flipped left-right (a front camera, or the athlete facing the other
+  way); the estimator then names the other side left, so the sides are exchanged too;
+- ``rolled +8`` / ``rolled -8``: the phone held 8 deg off level (about the picture's centre; world
+  landmarks, whose axes are the camera's, about the lens axis);
+- ``every 2nd frame``: half the frame rate;
+- ``10 % frames dropped``: frames missing at random (a phone's drops, a detector's misses);
+- ``noisier estimator``: white jitter of 0.6 % of the athlete's height on every landmark and axis
+  (about 1 cm, a lighter estimator model);
+- ``1.5x slower``: the same movement at two thirds of its speed.
+
+Each version goes through ``hinge ingest``'s chunk step as its own athlete (in one athlete's day
+the versions would be each other's session context), and the shipped model labels every rep. A
+version must give the count the eye gave (or the source's range) and, where the original's count
+is right, the original's label at every rep. The changes are drawn once, from fixed seeds: the
+files are read in place and the versions live in a temporary folder (licences).
+
+    .venv/bin/python bench/real_variants.py [--data ../shared/realdata]   (about 1 min)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
+from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.jobs.ingest import ingest_chunk
+from hinge_analytics.jobs.predict import predict
+from hinge_analytics.lake import Lake
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from realdata import DATA_SETS, DEFAULT_DATA, Case, write_manifest  # noqa: E402
+
+ROLL_DEG = 8.0
+JITTER_OF_HEIGHT = 0.006
+DROPPED = 0.10
+SLOWER = 1.5
+
+
+@dataclass(frozen=True)
+class Plane:
+    """Where a file keeps its landmark coordinates: the x and y column of each landmark, the
+    time column, and the factors that turn x and y into one square unit (pixels or metres)."""
+
+    x: dict[str, str]  # landmark -> column
+    y: dict[str, str]
+    time: str
+    x_unit: float = 1.0
+    y_unit: float = 1.0
+
+
+def plane(table: pl.DataFrame, row: dict) -> Plane:
+    """The coordinate columns of a MediaPipe CSV (normalised image or world metres) or a SmartLift
+    CSV (pixels, y up): docs/formats.md and the smartlift_csv layout."""
+    if "video_frame" in table.columns:
+        names = [c.removesuffix("_x_px") for c in table.columns if c.endswith("_x_px")]
+        return Plane({n: f"{n}_x_px" for n in names}, {n: f"{n}_y_px_up" for n in names}, "video_frame")
+    names = [c.removesuffix("_visibility") for c in table.columns if c.endswith("_visibility")]
+    image = bool(row.get("image_width"))
+    return Plane(
+        {n: f"{n}_x" for n in names},
+        {n: f"{n}_y" for n in names},
+        "timestamp_ms",
+        float(row["image_width"]) if image else 1.0,
+        float(row["image_height"]) if image else 1.0,
+    )
+
+
+def _xy(table: pl.DataFrame, p: Plane) -> tuple[np.ndarray, np.ndarray]:
+    x = table.select(p.x.values()).cast(pl.Float64).to_numpy() * p.x_unit
+    y = table.select(p.y.values()).cast(pl.Float64).to_numpy() * p.y_unit
+    return x, y
+
+
+def _with_xy(table: pl.DataFrame, p: Plane, x: np.ndarray, y: np.ndarray) -> pl.DataFrame:
+    columns = {c: x[:, k] / p.x_unit for k, c in enumerate(p.x.values())}
+    columns |= {c: y[:, k] / p.y_unit for k, c in enumerate(p.y.values())}
+    return table.with_columns(pl.Series(c, v) for c, v in columns.items())
+
+
+def mirrored(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame:
+    x, y = _xy(table, p)
+    flipped = _with_xy(table, p, np.nanmax(x) + np.nanmin(x) - x, y)
+
+    def swap(column: str) -> str:
+        return column.replace("left", "@").replace("right", "left").replace("@", "right")
+
+    return flipped.rename({c: swap(c) for c in flipped.columns})
+
+
+def rolled(degrees: float) -> Callable[[pl.DataFrame, Plane, np.random.Generator], pl.DataFrame]:
+    def turn(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame:
+        x, y = _xy(table, p)
+        # Image planes turn about the picture's centre, world landmarks about their origin (the hips).
+        cx = p.x_unit / 2 if p.x_unit > 1 else (np.nanmean(x) if p.time == "video_frame" else 0.0)
+        cy = p.y_unit / 2 if p.y_unit > 1 else (np.nanmean(y) if p.time == "video_frame" else 0.0)
+        c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+        dx, dy = x - cx, y - cy
+        return _with_xy(table, p, cx + c * dx - s * dy, cy + s * dx + c * dy)
+
+    return turn
+
+
+def every_second(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame:
+    return table.gather_every(2)
+
+
+def dropped(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame:
+    return table.filter(pl.Series(rng.random(table.height) >= DROPPED))
+
+
+def noisier(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame:
+    x, y = _xy(table, p)
+    height = np.nanpercentile(y, 99) - np.nanpercentile(y, 1)  # the athlete's extent, standing
+    sd = JITTER_OF_HEIGHT * height
+    return _with_xy(table, p, x + rng.normal(0, sd, x.shape), y + rng.normal(0, sd, y.shape))
+
+
+def slower(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame:
+    if p.time == "video_frame":  # whole frames: the video's frame rate is divided instead (below)
+        return table
+    return table.with_columns(pl.col(p.time).cast(pl.Float64) * SLOWER)
+
+
+Change = Callable[[pl.DataFrame, Plane, np.random.Generator], pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class Variant:
+    change: Change
+    # The manifest's rate is the rows' rate where the file keeps times, and stays the video's
+    # frame rate where it keeps frame numbers (SmartLift): a version that changes either says so.
+    rate_factor: float = 1.0
+    video_rate_factor: float = 1.0
+
+
+VARIANTS = {
+    "as recorded": Variant(lambda table, p, rng: table),
+    "mirrored": Variant(mirrored),
+    f"rolled +{ROLL_DEG:g}": Variant(rolled(ROLL_DEG)),
+    f"rolled -{ROLL_DEG:g}": Variant(rolled(-ROLL_DEG)),
+    "every 2nd frame": Variant(every_second, rate_factor=0.5),
+    f"{DROPPED:.0%} frames dropped": Variant(dropped),
+    "noisier estimator": Variant(noisier),
+    f"{SLOWER:g}x slower": Variant(slower, 1 / SLOWER, 1 / SLOWER),
+}
+
+
+def cases(data: Path) -> list[tuple[Case, float | None]]:
+    """Real video landmarks and the distinct SmartLift clips, with each set's manifest rate."""
+    out = []
+    for key, only in (("real_video", None), ("smartlift", ("_1_", "_2_", "_3_good_MOV", "_6_good_mkv"))):
+        spec = DATA_SETS[key]
+        folder = data / spec.folder
+        if folder.is_dir():
+            for case in spec.cases(folder):
+                if only is None or any(k in case.row["recording_id"] for k in only):
+                    case.row["path"] = str(folder / case.row["path"])
+                    out.append((case, spec.rate_hz))
+    return out
+
+
+def versions(data: Path, root: Path) -> tuple[list[dict], dict[str, tuple[str, str, Case]]]:
+    """Every case written as every variant into ``root``: manifest rows and, per recording id, its
+    (original recording id, variant, case)."""
+    rows, known = [], {}
+    for case, rate in cases(data):
+        source = Path(case.row["path"])
+        table = pl.read_csv(source, infer_schema_length=None)
+        base = case.row["recording_id"]
+        frame_numbered = "video_frame" in table.columns
+        for k, (name, variant) in enumerate(VARIANTS.items()):
+            rng = np.random.default_rng(zlib.crc32(f"{base}/{name}".encode()))
+            rid = f"{base}~{k}"
+            out = root / f"{rid}{source.suffix}"
+            variant.change(table, plane(table, case.row), rng).write_csv(out)
+            row = {**case.row, "recording_id": rid, "athlete_id": rid, "path": out.name}
+            factor = variant.video_rate_factor if frame_numbered else variant.rate_factor
+            row["sample_rate_hz"] = float(row.get("sample_rate_hz") or rate) * factor
+            rows.append(row)
+            known[rid] = (base, name, case)
+    return rows, known
+
+
+def run(data: Path) -> pl.DataFrame | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        rows, known = versions(data, root)
+        if not rows:
+            return None
+        manifest = write_manifest(DATA_SETS["real_video"], [Case(r) for r in rows], root / "manifest.csv")
+        valid, rejected = read_manifest(manifest, batch_dir=root)
+        lake = Lake(root / "lake")
+        lake.create()
+        summary = ingest_chunk(lake, valid)
+        predict(lake, load_model(DEFAULT_MODEL_DIR), all_reps=True)
+        reps = lake.read("reps", ["recording_id", "rep"]).join(
+            lake.read("predictions", ["recording_id", "rep", "label"]), on=["recording_id", "rep"], how="left"
+        )
+    refused = {r.recording_id: r.reason for r in rejected} | dict(summary.quarantined)
+    found = (
+        reps.sort("recording_id", "rep")
+        .group_by("recording_id")
+        .agg(found=pl.len(), labels=pl.col("label").fill_null("-").str.join(" "))
+    )
+    table = pl.DataFrame(
+        [
+            {
+                "recording_id": rid,
+                "clip": base,
+                "variant": name,
+                "low": (case.expected_range or (case.expected, case.expected))[0],
+                "high": (case.expected_range or (case.expected, case.expected))[1],
+                "refused": refused.get(rid),
+            }
+            for rid, (base, name, case) in known.items()
+        ]
+    ).join(found, on="recording_id", how="left")
+    original = table.filter(pl.col("variant") == "as recorded").select(
+        "clip", original_found="found", original_labels="labels"
+    )
+    return (
+        table.join(original, on="clip")
+        .with_columns(
+            found=pl.col("found").fill_null(0),
+            count_ok=pl.col("found").fill_null(0).is_between(pl.col("low"), pl.col("high")),
+            same_labels=pl.when(pl.col("found") == pl.col("original_found")).then(
+                pl.col("labels") == pl.col("original_labels")
+            ),
+        )
+        .sort("clip", "recording_id")
+    )
+
+
+def label_changes(table: pl.DataFrame) -> tuple[int, int, int]:
+    """(reps compared, reps whose label moved to or from `uncertain`, reps given another definite
+    label) against the original at the same position, where the counts are equal."""
+    same = table.filter(pl.col("same_labels").is_not_null())
+    compared = uncertain = flipped = 0
+    for ours, theirs in zip(
+        same["labels"].str.split(" "), same["original_labels"].str.split(" "), strict=True
+    ):
+        for a, b in zip(ours, theirs, strict=True):
+            compared += 1
+            if a != b:
+                uncertain += "uncertain" in (a, b)
+                flipped += "uncertain" not in (a, b)
+    return compared, uncertain, flipped
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    table = run(args.data)
+    if table is None:
+        print("no real landmark files found: skipped")
+        return
+    per_variant = (
+        table.group_by("variant", maintain_order=True)
+        .agg(
+            recordings=pl.len(),
+            counts_right=pl.col("count_ok").sum(),
+            refused=pl.col("refused").is_not_null().sum(),
+            labels_as_original=pl.col("same_labels").sum(),
+            compared=pl.col("same_labels").is_not_null().sum(),
+        )
+        .sort("variant")
+    )
+    with pl.Config(tbl_rows=200, fmt_str_lengths=80, tbl_width_chars=220, tbl_hide_dataframe_shape=True):
+        print(per_variant)
+        print(
+            table.filter(~pl.col("count_ok") | ~pl.col("same_labels").fill_null(True)).select(
+                "clip", "variant", "low", "high", "found", "labels", "original_labels", "refused"
+            )
+        )
+    compared, uncertain, flipped = label_changes(table.filter(pl.col("variant") != "as recorded"))
+    print(
+        f"real landmark files as other recordings: {int(table['count_ok'].sum())}/{table.height} counts "
+        f"right, {int(table['refused'].is_not_null().sum())} refused; of {compared} reps compared with "
+        f"the original, {uncertain} moved to or from uncertain and {flipped} took another label"
+    )
+
+
+if __name__ == "__main__":
+    main()
