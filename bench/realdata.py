@@ -9,7 +9,7 @@ errors against hand-cut windows or labelled times, refusals and notes with their
 
     .venv/bin/python bench/realdata.py [--data ../shared/realdata] [--only squat,metamotion,...]
         [--metamotion-repo CLONE]   # + the public MetaMotion fork's bench press, overhead press, row
-        [--loggers]                 # + the squat sets as other loggers would have written them
+        [--loggers]                 # + the IMU sets as other loggers would have written them
 
 The data sets and what is known about them: ``../shared/realdata/README.md`` and each SOURCE.md.
 Skips a data set whose folder is absent.
@@ -305,9 +305,10 @@ def write_as_logger(
         block = (pl.int_range(pl.len()) // step).alias("block")
         frames = frames.drop("frame").group_by(block, maintain_order=True).mean().drop("block")
     folder.mkdir(parents=True)
-    channels = ("acc", "gyr") if logger.gyroscope else ("acc",)
     placements = sorted({c.rsplit("_", 2)[0] for c in frames.columns if c.endswith("_acc_x")})
     for placement in logger.sensors or placements:
+        recorded = ("acc", "gyr") if f"{placement}_gyr_x" in frames.columns else ("acc",)
+        channels = recorded if logger.gyroscope else ("acc",)
         # A vector v in the strap's frame reads R^T v in a sensor turned by R.
         turn = mounting_rotation(logger.mounting, placement)
         out = {"time_s": frames["t_s"]}
@@ -318,16 +319,25 @@ def write_as_logger(
     return lost
 
 
-def logger_table(data: Path, loggers: dict[str, Logger] = LOGGERS) -> pl.DataFrame | None:
-    """The squat sets read as the device wrote them, re-written per ``loggers``, counted (`_as_logger`)."""
-    folder = data / DATA_SETS["squat"].folder
+IMU_SETS = ("squat", "metamotion", "ktbl")
+
+
+def logger_table(data: Path, loggers: dict[str, Logger] = LOGGERS, key: str = "squat") -> pl.DataFrame | None:
+    """An IMU data set read as the device wrote it, re-written per ``loggers``, counted
+    (`_as_logger`). A logger that keeps named sensors applies to the sets that have them, and a
+    stretch lost only to sets with hand windows (which tell the reps it cuts into)."""
+    spec = DATA_SETS[key]
+    folder = data / spec.folder
     if not folder.is_dir():
         return None
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for k, case in enumerate(squat_cases(folder)):
+        for k, case in enumerate(spec.cases(folder)):
             _, read = read_recording(folder / case.row["path"], case.row["format"], None)
             for j, (name, logger) in enumerate(loggers.items()):
+                present = {c.rsplit("_", 2)[0] for c in read.frames.columns if c.endswith("_acc_x")}
+                if not set(logger.sensors or ()) <= present or (logger.gap_s and not case.windows):
+                    continue
                 folder_out = Path(tmp) / f"set{k}-logger{j}"
                 rows.append(
                     {"logger": name, **_as_logger(case, read.frames, read.sample_rate_hz, logger, folder_out)}
@@ -367,7 +377,8 @@ def _as_logger(case: Case, frames: pl.DataFrame, rate_hz: float, logger: Logger,
         reps = process_recording(row).reps
     except BadRecording as exc:
         return {"found": None, "refused": str(exc)}
-    fewest, most = len(windows), len(windows) + grazing
+    fewest = len(windows) if case.windows else case.expected
+    most = fewest + grazing
     off = reps.height - fewest if reps.height < fewest else max(reps.height - most, 0)
     offsets = np.abs(boundary_offsets(reps, windows)).ravel() if off == 0 else []
     return {"found": reps.height, "off": off, "error": float(np.median(offsets)) if len(offsets) else None}
@@ -475,7 +486,7 @@ def main() -> None:
         "its bench press, overhead press and row sets",
     )
     parser.add_argument(
-        "--loggers", action="store_true", help="also count the squat sets as other loggers would write them"
+        "--loggers", action="store_true", help="also count the IMU sets as other loggers would write them"
     )
     args = parser.parse_args()
     runs = [(DATA_SETS[key], args.data) for key in args.only.split(",")]
@@ -493,9 +504,10 @@ def main() -> None:
             print(table.drop("group") if table["group"].drop_nulls().len() == 0 else table)
             print()
         if args.loggers:
-            loggers = logger_table(args.data)
-            print("squat IMU form sets, re-written as other loggers would have written them:")
-            print(loggers if loggers is not None else "absent, skipped")
+            for key in IMU_SETS:
+                loggers = logger_table(args.data, key=key)
+                print(f"{DATA_SETS[key].name}, re-written as other loggers would have written them:")
+                print(loggers if loggers is not None else "absent, skipped")
 
 
 if __name__ == "__main__":
