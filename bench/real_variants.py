@@ -37,14 +37,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
-from hinge_analytics.ingest.manifest import read_manifest
-from hinge_analytics.jobs.ingest import ingest_chunk
-from hinge_analytics.jobs.predict import predict
-from hinge_analytics.lake import Lake
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realdata import DATA_SETS, DEFAULT_DATA, Case, write_manifest  # noqa: E402
+from realdata import DATA_SETS, DEFAULT_DATA, Case, ingest_and_label, write_manifest  # noqa: E402
 
 ROLL_DEG = 8.0
 JITTER_OF_HEIGHT = 0.006
@@ -204,20 +198,7 @@ def run(data: Path) -> pl.DataFrame | None:
         if not rows:
             return None
         manifest = write_manifest(DATA_SETS["real_video"], [Case(r) for r in rows], root / "manifest.csv")
-        valid, rejected = read_manifest(manifest, batch_dir=root)
-        lake = Lake(root / "lake")
-        lake.create()
-        summary = ingest_chunk(lake, valid)
-        predict(lake, load_model(DEFAULT_MODEL_DIR), all_reps=True)
-        reps = lake.read("reps", ["recording_id", "rep"]).join(
-            lake.read("predictions", ["recording_id", "rep", "label"]), on=["recording_id", "rep"], how="left"
-        )
-    refused = {r.recording_id: r.reason for r in rejected} | dict(summary.quarantined)
-    found = (
-        reps.sort("recording_id", "rep")
-        .group_by("recording_id")
-        .agg(found=pl.len(), labels=pl.col("label").fill_null("-").str.join(" "))
-    )
+        found, refused = ingest_and_label(manifest, root, root)
     table = pl.DataFrame(
         [
             {

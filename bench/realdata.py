@@ -31,9 +31,13 @@ import numpy as np
 import polars as pl
 from scipy.spatial.transform import Rotation
 
+from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
 from hinge_analytics.ingest import read_recording
 from hinge_analytics.ingest.errors import BadRecording
 from hinge_analytics.ingest.manifest import read_manifest
+from hinge_analytics.jobs.ingest import ingest_chunk
+from hinge_analytics.jobs.predict import predict
+from hinge_analytics.lake import Lake
 from hinge_analytics.pipeline import process_recording
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -418,6 +422,28 @@ def write_manifest(spec: DataSet, cases: list[Case], path: Path) -> Path:
         rows = [{"sample_rate_hz": spec.rate_hz, **r} for r in rows]
     pl.DataFrame(rows, infer_schema_length=None).write_csv(path)
     return path
+
+
+def ingest_and_label(
+    manifest: Path, batch_dir: Path | None, root: Path
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The manifest's recordings through ``hinge ingest``'s chunk step into a lake in ``root``, every
+    rep labelled by the shipped model: per recording that has reps, how many (``found``) and their
+    labels in order (``labels``, space-separated); and each refused recording's reason."""
+    valid, rejected = read_manifest(manifest, batch_dir=batch_dir)
+    lake = Lake(root / "lake")
+    lake.create()
+    summary = ingest_chunk(lake, valid)
+    predict(lake, load_model(DEFAULT_MODEL_DIR), all_reps=True)
+    reps = lake.read("reps", ["recording_id", "rep"]).join(
+        lake.read("predictions", ["recording_id", "rep", "label"]), on=["recording_id", "rep"], how="left"
+    )
+    found = (
+        reps.sort("recording_id", "rep")
+        .group_by("recording_id", maintain_order=True)
+        .agg(found=pl.len(), labels=pl.col("label").fill_null("-").str.join(" "))
+    )
+    return found, {r.recording_id: r.reason for r in rejected} | dict(summary.quarantined)
 
 
 def run_data_set(data: Path, spec: DataSet) -> pl.DataFrame | None:

@@ -29,18 +29,17 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
 from hinge_analytics.formats import COCO_17
-from hinge_analytics.ingest.manifest import read_manifest
-from hinge_analytics.jobs.ingest import ingest_chunk
-from hinge_analytics.jobs.predict import predict
-from hinge_analytics.lake import Lake
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from realdata import ingest_and_label  # noqa: E402
 
 # file, format, swings (wrist-height peaks; 4reps: the app's ground truth of 4 bottoms)
 TRACKS = (
@@ -150,20 +149,9 @@ def main() -> None:
                     }
                 )
         pl.DataFrame(rows).write_csv(root / "manifest.csv")
-        valid, rejected = read_manifest(root / "manifest.csv")
-        lake = Lake(root / "lake")
-        lake.create()
-        summary = ingest_chunk(lake, valid)
-        predict(lake, load_model(DEFAULT_MODEL_DIR), all_reps=True)
-        reps = lake.read("reps", ["recording_id", "rep"]).join(
-            lake.read("predictions", ["recording_id", "rep", "label"]), on=["recording_id", "rep"], how="left"
-        )
-    refused = {r.recording_id: r.reason for r in rejected} | dict(summary.quarantined)
+        found, refused = ingest_and_label(root / "manifest.csv", None, root)
     table = (
-        reps.sort("recording_id", "rep")
-        .group_by("recording_id", maintain_order=True)
-        .agg(found=pl.len(), labels=pl.col("label").str.join(" "))
-        .join(
+        found.join(
             pl.DataFrame([{"recording_id": r, "clip": c, "expected": n} for r, (c, n) in expected.items()]),
             on="recording_id",
             how="right",
