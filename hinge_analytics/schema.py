@@ -243,21 +243,8 @@ REP_KEY: dict[str, pl.DataType] = {"recording_id": pl.String, "rep": pl.Int32}
 # Angles summarised per rep (features/metrics.py). Peak = max over the rep (hip and knee flexion:
 # read over the rep's bottom phase, where a maximum would select noise); range = max - min;
 # at-bottom = at the deepest hinge point. Quality flags are not form features (classify/ leaves
-# them out).
-REP_ANGLES = (
-    "hip_flexion_left_deg",
-    "hip_flexion_right_deg",
-    "knee_flexion_left_deg",
-    "knee_flexion_right_deg",
-    "ankle_dorsiflexion_left_deg",
-    "ankle_dorsiflexion_right_deg",
-    "trunk_inclination_deg",
-    "thoracic_flexion_deg",
-    "lumbar_flexion_deg",
-    "upper_back_rounding_deg",
-    "shoulder_protraction_trunk_lengths",
-    "pelvis_tilt_deg",
-)
+# them out). Hip travel, a distance, has summaries of its own (bottom and peak).
+REP_ANGLES = tuple(c for c in ANGLE_COLUMNS if c != "hip_travel_leg_lengths")
 
 
 def turn_column(rate_column: str) -> str:
