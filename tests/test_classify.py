@@ -372,6 +372,30 @@ def test_curves_of_an_older_ingest_are_computed_from_its_angles(lake, tmp_path):
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-5)
 
 
+def test_two_athletes_are_enough_to_choose_the_estimator():
+    """A coach with two athletes' labels gets the candidate that carries from one athlete to the
+    other, not the first one: here the second athlete's sensor reads everything 40 higher (a strap
+    at another angle), which only metrics relative to the athlete's own sessions survive."""
+    from hinge_analytics.classify.estimator import CANDIDATES, select_estimator
+
+    rng = np.random.default_rng(5)
+    depth = rng.normal(0.0, 1.0, 80)
+    athlete = np.repeat(["a", "b"], 40)
+    X = pl.DataFrame(
+        {
+            "athlete_id": athlete,
+            "session_date": ["d"] * 80,
+            "exercise": ["squat"] * 80,
+            "side": [""] * 80,
+            "m": depth + np.where(athlete == "b", 40.0, 0.0),
+        }
+    )
+    y = np.where(depth > 0, "deep", "shallow")
+    kind, scores = select_estimator(X, y, athlete, ["m"])
+    assert set(scores) == set(CANDIDATES)
+    assert kind in ("rf-relative", "rf-standardised")
+
+
 def test_card_names_a_selection_only_when_there_was_one():
     from hinge_analytics.classify.card import _estimator_choice, _selection_bias
 
