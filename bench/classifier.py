@@ -20,6 +20,9 @@
    each feature minus its median over the subject's reps, once also divided by its standard
    deviation over them (what the product's session-relative and -standardised views do): the
    stronger comparisons.
+   Then a coach's new athlete: trained on two subjects' sets, the third subject's sets labelled
+   as recorded and with every sensor turned in its strap (``realdata.Logger(mounting="any")``),
+   each subject held out in turn; the labels must not depend on the strap.
 
 4. **Real deadlifts described as good form (SmartLift), shipped model**: every clip and its copies
    (files of equal length: the source's rotated +-15 deg and mirrored augmentations), ingested and
@@ -45,18 +48,28 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import f1_score
 
 from hinge_analytics.classify import DEFAULT_MODEL_DIR, load_model
+from hinge_analytics.ingest import read_recording
 from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.jobs.ingest import CHUNK_SIZE, ingest_chunk, ingest_manifest
 from hinge_analytics.jobs.predict import predict
 from hinge_analytics.jobs.query import connect, frame
 from hinge_analytics.jobs.train import train
 from hinge_analytics.lake import Lake
-from hinge_analytics.schema import EXERCISES, IMU_CHANNELS, IMU_PLACEMENTS
+from hinge_analytics.schema import EXERCISES, IMU_CHANNELS, IMU_PLACEMENTS, UNCERTAIN
 from hinge_analytics.simulate.lakes import IMU_SUBSETS, add_sensor_subsets
 from hinge_analytics.simulate.team import SUPPORTED_FORMATS, simulate_team
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realdata import DATA_SETS, DEFAULT_DATA, smartlift_cases, squat_cases, write_manifest  # noqa: E402
+from realdata import (  # noqa: E402
+    DATA_SETS,
+    DEFAULT_DATA,
+    MANIFEST_COLUMNS,
+    Logger,
+    smartlift_cases,
+    squat_cases,
+    write_as_logger,
+    write_manifest,
+)
 
 TARGET_F1, TARGET_BINARY = 0.85, 0.95
 SQUAT_TARGET_F1 = 0.88  # issue 20: the real squat dev set, leave-one-subject-out
@@ -271,6 +284,71 @@ def squat(folder: Path, root: Path, seeds: int = 5) -> None:
     print()
 
 
+STRAPS = {"recorded": Logger(), "turned": Logger(mounting="any")}
+
+
+def squat_new_athlete(folder: Path, root: Path) -> None:
+    """Each subject held out: trained (``hinge train --labels``) on the other two subjects' sets,
+    every rep of the held-out subject labelled as recorded and with its sensors turned."""
+    cases = squat_cases(folder)
+    rows = []
+    for case in cases:
+        _, read = read_recording(folder / case.row["path"], case.row["format"], None)
+        for strap, logger in STRAPS.items():
+            rid = f"{case.row['recording_id']}~{strap}"
+            write_as_logger(read.frames, read.sample_rate_hz, logger, root / rid)
+            # each strap its own athlete: one athlete's day would be the other's session context
+            athlete = f"{case.row['athlete_id']}~{strap}"
+            rows.append(
+                {**case.row, "recording_id": rid, "athlete_id": athlete, "path": rid, "format": "imu_csv"}
+            )
+    manifest = root / "manifest.csv"
+    pl.DataFrame([{**dict.fromkeys(MANIFEST_COLUMNS, ""), **r} for r in rows]).write_csv(manifest)
+    valid, _ = read_manifest(manifest, batch_dir=root)
+    lake = Lake(root / "lake")
+    lake.create()
+    ingest_chunk(lake, valid)
+    truth = {r["recording_id"]: SQUAT_LABELS[r["recording_id"].split("-")[0]] for r in rows}
+    found = []
+    for held in sorted({c.row["athlete_id"] for c in cases}):
+        training = [
+            r["recording_id"]
+            for r in rows
+            if r["recording_id"].endswith("~recorded") and not r["athlete_id"].startswith(f"{held}~")
+        ]
+        labels = root / f"labels_without_{held}.csv"
+        pl.DataFrame(
+            {"recording_id": training, "rep": [None] * len(training), "label": [truth[r] for r in training]},
+            schema_overrides={"rep": pl.Int32},
+        ).write_csv(labels)
+        train(lake, root / f"model_without_{held}", labels_file=labels)
+        predict(lake, load_model(root / f"model_without_{held}"), all_reps=True)
+        found.append(
+            lake.read("predictions", ["recording_id", "rep", "label"])
+            .join(lake.read("recordings", ["recording_id", "athlete_id"]), on="recording_id")
+            .filter(pl.col("athlete_id").str.starts_with(f"{held}~"))
+        )
+    labelled = pl.concat(found).with_columns(
+        strap=pl.col("recording_id").str.split("~").list.last(),
+        set=pl.col("recording_id").str.split("~").list.first(),
+        truth=pl.col("recording_id").replace_strict(truth),
+    )
+    classes = sorted(set(truth.values()))
+    print("A new athlete: trained on two subjects' sets, the third's labelled (each held out in turn)\n")
+    print("| the new athlete's sensors | macro-F1 (uncertain counts as wrong) | uncertain |")
+    print("|---|---|---|")
+    for strap in STRAPS:
+        part = labelled.filter(pl.col("strap") == strap)
+        f1 = f1_score(part["truth"], part["label"], labels=classes, average="macro")
+        uncertain = int((part["label"] == UNCERTAIN).sum())
+        print(f"| {'as recorded' if strap == 'recorded' else strap} | {f1:.3f} | {uncertain}/{part.height} |")
+    pairs = labelled.filter(pl.col("strap") == "recorded").join(
+        labelled.filter(pl.col("strap") == "turned"), on=["set", "rep"], suffix="_turned"
+    )
+    same = int((pairs["label"] == pairs["label_turned"]).sum())
+    print(f"\nthe same label with the sensors as recorded and turned: {same}/{pairs.height} reps\n")
+
+
 # ----------------------------------------------------------------------------- SmartLift copies
 def smartlift(folder: Path, root: Path) -> None:
     print("## Real deadlifts described as good form (SmartLift), shipped model\n")
@@ -323,6 +401,7 @@ def main() -> None:
             simulator(args, root / "sim")
         if args.squat.is_dir():
             squat(args.squat, root / "squat", args.squat_seeds)
+            squat_new_athlete(args.squat, root / "squat_new_athlete")
         else:
             print(f"## Real squat dev set: skipped ({args.squat} is absent)")
         if SMARTLIFT_DIR.is_dir():
