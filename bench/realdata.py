@@ -262,6 +262,9 @@ class Logger:
     gap_s: float = 0.0
     # Each sensor turned in its strap: "upside down" (180 deg about its x axis) or "any" (a
     # uniformly random rotation per sensor, seeded by its placement, so every run draws the same).
+    # The recording's own sensor errors turn with it, which no strap does: a chip's offset lies
+    # along its own axes (the squat boards' 0.4-0.6 g), and the offset fit expects that
+    # (`kinematics.imu.accelerometer_offset`), so such a board reads a little differently turned.
     mounting: str | None = None
 
 

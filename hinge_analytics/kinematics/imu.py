@@ -725,7 +725,11 @@ def accelerometer_offset(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
     autocalibration, Frosio et al., IEEE Trans Instrum Meas 2009), fitted by least squares with a
     weak pull towards zero (a set covers only some orientations). Kept only when it brings the still
     samples clearly closer to g (``OFFSET_GAIN``) and is smaller than ``MAX_OFFSET_G`` g. The pull
-    (``OFFSET_PULL``) keeps the offset least where the orientations seen leave it free.
+    (``OFFSET_PULL``) keeps the offset least where the orientations seen leave it free. The robust
+    loss acts on each of its components, an L1-like prior that favours an offset along the
+    sensor's own axes, as a chip's trim errors lie: pulling on the offset's length instead spread
+    the real squat boards' offsets over all three axes, and the squat coach path fell from 0.902
+    to 0.694 macro-F1 (docs/validation-2026-12-07.md).
 
     Not fitted when the still samples already read g to within ``CALIBRATED_G`` (median): the
     gyroscope's still gate also passes a swinging limb's turnarounds, where the angular velocity is
