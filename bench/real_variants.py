@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realdata import DATA_SETS, DEFAULT_DATA, Case, ingest_and_label, write_manifest  # noqa: E402
+from realdata import DATA_SETS, DEFAULT_DATA, Case, ingest_and_label, swap_sides, write_manifest  # noqa: E402
 
 ROLL_DEG = 8.0
 JITTER_OF_HEIGHT = 0.006
@@ -49,13 +49,27 @@ SLOWER = 1.5
 @dataclass(frozen=True)
 class Plane:
     """Where a file keeps its landmark coordinates: the x and y column of each landmark, the
-    time column, and the factors that turn x and y into one square unit (pixels or metres)."""
+    time column, the factors that turn x and y into one square unit (pixels or metres), and the
+    kind of plane: a normalised picture, a picture in pixels of unknown size, or world metres."""
 
     x: dict[str, str]  # landmark -> column
     y: dict[str, str]
     time: str
+    kind: str  # "image", "pixels" or "world"
     x_unit: float = 1.0
     y_unit: float = 1.0
+
+    def centre(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Where a camera's roll turns the plane about: the picture's centre (the athlete's, when
+        the picture's size is unknown); world landmarks about their origin, between the hips."""
+        if self.kind == "image":
+            return self.x_unit / 2, self.y_unit / 2
+        if self.kind == "pixels":
+            return float(np.nanmean(x)), float(np.nanmean(y))
+        return 0.0, 0.0
+
+
+Change = Callable[[pl.DataFrame, Plane, np.random.Generator], pl.DataFrame]
 
 
 def plane(table: pl.DataFrame, row: dict) -> Plane:
@@ -63,13 +77,16 @@ def plane(table: pl.DataFrame, row: dict) -> Plane:
     CSV (pixels, y up): docs/formats.md and the smartlift_csv layout."""
     if "video_frame" in table.columns:
         names = [c.removesuffix("_x_px") for c in table.columns if c.endswith("_x_px")]
-        return Plane({n: f"{n}_x_px" for n in names}, {n: f"{n}_y_px_up" for n in names}, "video_frame")
+        return Plane(
+            {n: f"{n}_x_px" for n in names}, {n: f"{n}_y_px_up" for n in names}, "video_frame", "pixels"
+        )
     names = [c.removesuffix("_visibility") for c in table.columns if c.endswith("_visibility")]
     image = bool(row.get("image_width"))
     return Plane(
         {n: f"{n}_x" for n in names},
         {n: f"{n}_y" for n in names},
         "timestamp_ms",
+        "image" if image else "world",
         float(row["image_width"]) if image else 1.0,
         float(row["image_height"]) if image else 1.0,
     )
@@ -90,19 +107,13 @@ def _with_xy(table: pl.DataFrame, p: Plane, x: np.ndarray, y: np.ndarray) -> pl.
 def mirrored(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame:
     x, y = _xy(table, p)
     flipped = _with_xy(table, p, np.nanmax(x) + np.nanmin(x) - x, y)
-
-    def swap(column: str) -> str:
-        return column.replace("left", "@").replace("right", "left").replace("@", "right")
-
-    return flipped.rename({c: swap(c) for c in flipped.columns})
+    return flipped.rename({c: swap_sides(c) for c in flipped.columns})
 
 
-def rolled(degrees: float) -> Callable[[pl.DataFrame, Plane, np.random.Generator], pl.DataFrame]:
+def rolled(degrees: float) -> Change:
     def turn(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame:
         x, y = _xy(table, p)
-        # Image planes turn about the picture's centre, world landmarks about their origin (the hips).
-        cx = p.x_unit / 2 if p.x_unit > 1 else (np.nanmean(x) if p.time == "video_frame" else 0.0)
-        cy = p.y_unit / 2 if p.y_unit > 1 else (np.nanmean(y) if p.time == "video_frame" else 0.0)
+        cx, cy = p.centre(x, y)
         c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
         dx, dy = x - cx, y - cy
         return _with_xy(table, p, cx + c * dx - s * dy, cy + s * dx + c * dy)
@@ -126,12 +137,9 @@ def noisier(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataF
 
 
 def slower(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame:
-    if p.time == "video_frame":  # whole frames: the video's frame rate is divided instead (below)
+    if p.kind == "pixels":  # whole video frames: the video's frame rate is divided instead (below)
         return table
     return table.with_columns(pl.col(p.time).cast(pl.Float64) * SLOWER)
-
-
-Change = Callable[[pl.DataFrame, Plane, np.random.Generator], pl.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -177,14 +185,14 @@ def versions(data: Path, root: Path) -> tuple[list[dict], dict[str, tuple[str, s
         source = Path(case.row["path"])
         table = pl.read_csv(source, infer_schema_length=None)
         base = case.row["recording_id"]
-        frame_numbered = "video_frame" in table.columns
+        where = plane(table, case.row)
         for k, (name, variant) in enumerate(VARIANTS.items()):
             rng = np.random.default_rng(zlib.crc32(f"{base}/{name}".encode()))
             rid = f"{base}~{k}"
             out = root / f"{rid}{source.suffix}"
-            variant.change(table, plane(table, case.row), rng).write_csv(out)
+            variant.change(table, where, rng).write_csv(out)
             row = {**case.row, "recording_id": rid, "athlete_id": rid, "path": out.name}
-            factor = variant.video_rate_factor if frame_numbered else variant.rate_factor
+            factor = variant.video_rate_factor if where.kind == "pixels" else variant.rate_factor
             row["sample_rate_hz"] = float(row.get("sample_rate_hz") or rate) * factor
             rows.append(row)
             known[rid] = (base, name, case)

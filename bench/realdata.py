@@ -427,6 +427,11 @@ def write_manifest(spec: DataSet, cases: list[Case], path: Path) -> Path:
     return path
 
 
+def swap_sides(name: str) -> str:
+    """A landmark's (or column's) name for the other side: what a mirrored picture's estimator calls it."""
+    return name.replace("left", "@").replace("right", "left").replace("@", "right")
+
+
 def ingest_and_label(
     manifest: Path, batch_dir: Path | None, root: Path
 ) -> tuple[pl.DataFrame, dict[str, str]]:

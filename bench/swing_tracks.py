@@ -39,7 +39,7 @@ import polars as pl
 from hinge_analytics.formats import COCO_17
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realdata import ingest_and_label  # noqa: E402
+from realdata import ingest_and_label, swap_sides  # noqa: E402
 
 # file, format, swings (wrist-height peaks; 4reps: the app's ground truth of 4 bottoms)
 TRACKS = (
@@ -62,8 +62,7 @@ def copies(frames: list[dict], width: float, height: float) -> dict[str, list[di
     """The frames as read, mirrored (x flipped, sides exchanged) and rolled about the centre."""
 
     def mirror(k: dict) -> dict:
-        name = k["name"].replace("left", "@").replace("right", "left").replace("@", "right")
-        return {**k, "name": name, "x": width - k["x"]}
+        return {**k, "name": swap_sides(k["name"]), "x": width - k["x"]}
 
     c, s = np.cos(np.radians(ROLL_DEG)), np.sin(np.radians(ROLL_DEG))
 
