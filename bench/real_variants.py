@@ -13,7 +13,7 @@ up) are each re-written as a physically possible other recording of the same mov
 - ``10 % frames dropped``: frames missing at random (a phone's drops, a detector's misses);
 - ``noisier estimator``: white jitter of 0.6 % of the athlete's height on every landmark and axis
   (about 1 cm, a lighter estimator model);
-- ``1.5x slower``: the same movement at two thirds of its speed.
+- ``1.5x slower`` / ``2x faster``: the same movement at two thirds / twice its speed.
 
 Each version goes through ``hinge ingest``'s chunk step as its own athlete (in one athlete's day
 the versions would be each other's session context), and the shipped model labels every rep. A
@@ -44,6 +44,7 @@ ROLL_DEG = 8.0
 JITTER_OF_HEIGHT = 0.006
 DROPPED = 0.10
 SLOWER = 1.5
+FASTER = 2.0  # a touch-and-go pace
 
 
 @dataclass(frozen=True)
@@ -136,10 +137,15 @@ def noisier(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataF
     return _with_xy(table, p, x + rng.normal(0, sd, x.shape), y + rng.normal(0, sd, y.shape))
 
 
-def slower(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame:
-    if p.kind == "pixels":  # whole video frames: the video's frame rate is divided instead (below)
-        return table
-    return table.with_columns(pl.col(p.time).cast(pl.Float64) * SLOWER)
+def stretched(factor: float) -> Change:
+    """Time ``factor`` times as long: the same movement slower (over 1) or faster."""
+
+    def stretch(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame:
+        if p.kind == "pixels":  # whole video frames: the video's frame rate changes instead (below)
+            return table
+        return table.with_columns(pl.col(p.time).cast(pl.Float64) * factor)
+
+    return stretch
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,8 @@ VARIANTS = {
     "every 2nd frame": Variant(every_second, rate_factor=0.5),
     f"{DROPPED:.0%} frames dropped": Variant(dropped),
     "noisier estimator": Variant(noisier),
-    f"{SLOWER:g}x slower": Variant(slower, 1 / SLOWER, 1 / SLOWER),
+    f"{SLOWER:g}x slower": Variant(stretched(SLOWER), 1 / SLOWER, 1 / SLOWER),
+    f"{FASTER:g}x faster": Variant(stretched(1 / FASTER), FASTER, FASTER),
 }
 
 
