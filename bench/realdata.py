@@ -341,8 +341,8 @@ def logger_table(data: Path, loggers: dict[str, Logger] = LOGGERS, key: str = "s
     with tempfile.TemporaryDirectory() as tmp:
         for k, case in enumerate(spec.cases(folder)):
             _, read = read_recording(folder / case.row["path"], case.row["format"], None)
+            present = {c.rsplit("_", 2)[0] for c in read.frames.columns if c.endswith("_acc_x")}
             for j, (name, logger) in enumerate(loggers.items()):
-                present = {c.rsplit("_", 2)[0] for c in read.frames.columns if c.endswith("_acc_x")}
                 if not set(logger.sensors or ()) <= present or (logger.gap_s and not case.windows):
                     continue
                 folder_out = Path(tmp) / f"set{k}-logger{j}"
