@@ -334,7 +334,11 @@ def squat_new_athlete(folder: Path, root: Path) -> None:
         truth=pl.col("recording_id").replace_strict(truth),
     )
     classes = sorted(set(truth.values()))
-    print("A new athlete: trained on two subjects' sets, the third's labelled (each held out in turn)\n")
+    print(
+        "A new athlete: trained on two subjects' sets, the third's labelled (each held out in turn). "
+        "The estimator is chosen on the two alone, so as recorded this is the card's figure with "
+        "the choice nested in each fold.\n"
+    )
     print("| the new athlete's sensors | macro-F1 (uncertain counts as wrong) | uncertain |")
     print("|---|---|---|")
     for strap in STRAPS:
