@@ -63,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from realdata import (  # noqa: E402
     DATA_SETS,
     DEFAULT_DATA,
-    MANIFEST_COLUMNS,
+    Case,
     Logger,
     smartlift_cases,
     squat_cases,
@@ -302,8 +302,7 @@ def squat_new_athlete(folder: Path, root: Path) -> None:
             rows.append(
                 {**case.row, "recording_id": rid, "athlete_id": athlete, "path": rid, "format": "imu_csv"}
             )
-    manifest = root / "manifest.csv"
-    pl.DataFrame([{**dict.fromkeys(MANIFEST_COLUMNS, ""), **r} for r in rows]).write_csv(manifest)
+    manifest = write_manifest(DATA_SETS["squat"], [Case(r) for r in rows], root / "manifest.csv")
     valid, _ = read_manifest(manifest, batch_dir=root)
     lake = Lake(root / "lake")
     lake.create()

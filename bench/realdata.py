@@ -293,6 +293,11 @@ def mounting_rotation(mounting: str | None, placement: str) -> np.ndarray:
     return Rotation.random(random_state=zlib.crc32(placement.encode())).as_matrix()
 
 
+def imu_placements(frames: pl.DataFrame) -> set[str]:
+    """The placements whose accelerometer the canonical IMU frames hold."""
+    return {c.rsplit("_", 2)[0] for c in frames.columns if c.endswith("_acc_x")}
+
+
 def write_as_logger(
     frames: pl.DataFrame, rate_hz: float, logger: Logger, folder: Path
 ) -> tuple[float, float] | None:
@@ -312,8 +317,7 @@ def write_as_logger(
         block = (pl.int_range(pl.len()) // step).alias("block")
         frames = frames.drop("frame").group_by(block, maintain_order=True).mean().drop("block")
     folder.mkdir(parents=True)
-    placements = sorted({c.rsplit("_", 2)[0] for c in frames.columns if c.endswith("_acc_x")})
-    for placement in logger.sensors or placements:
+    for placement in logger.sensors or sorted(imu_placements(frames)):
         recorded = ("acc", "gyr") if f"{placement}_gyr_x" in frames.columns else ("acc",)
         channels = recorded if logger.gyroscope else ("acc",)
         # A vector v in the strap's frame reads R^T v in a sensor turned by R.
@@ -341,7 +345,7 @@ def logger_table(data: Path, loggers: dict[str, Logger] = LOGGERS, key: str = "s
     with tempfile.TemporaryDirectory() as tmp:
         for k, case in enumerate(spec.cases(folder)):
             _, read = read_recording(folder / case.row["path"], case.row["format"], None)
-            present = {c.rsplit("_", 2)[0] for c in read.frames.columns if c.endswith("_acc_x")}
+            present = imu_placements(read.frames)
             for j, (name, logger) in enumerate(loggers.items()):
                 if not set(logger.sensors or ()) <= present or (logger.gap_s and not case.windows):
                     continue
