@@ -13,7 +13,13 @@ up) are each re-written as a physically possible other recording of the same mov
 - ``10 % frames dropped``: frames missing at random (a phone's drops, a detector's misses);
 - ``noisier estimator``: white jitter of 0.6 % of the athlete's height on every landmark and axis
   (about 1 cm, a lighter estimator model);
-- ``1.5x slower`` / ``2x faster``: the same movement at two thirds / twice its speed.
+- ``1.5x slower`` / ``2x faster``: the same movement at two thirds / twice its speed;
+- ``turned 60`` / ``turned 90``: the camera 60 or 90 deg further round the athlete (90: from the
+  front or back when the video is a side view), for MediaPipe world landmarks, whose depth is
+  metric: the body turned about the vertical through the hips' centre; ``..., pictured``: the
+  same seen by a level portrait phone (1080 x 1920, orthographic, 2.4 m of height in the
+  picture), written as normalised image landmarks. The image files' own z is too rough a depth
+  to turn (turned 90 deg, it made rv13's athlete jump across the picture).
 
 Each version goes through ``hinge ingest``'s chunk step as its own athlete (in one athlete's day
 the versions would be each other's session context), and the shipped model labels every rep. A
@@ -45,6 +51,9 @@ JITTER_OF_HEIGHT = 0.006
 DROPPED = 0.10
 SLOWER = 1.5
 FASTER = 2.0  # a touch-and-go pace
+TURNED_DEG = (60.0, 90.0)
+PICTURE = (1080, 1920)  # a portrait phone video's width and height, pixels
+PICTURE_HEIGHT_M = 2.4  # of the scene, top to bottom of the picture
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ class Plane:
     kind: str  # "image", "pixels" or "world"
     x_unit: float = 1.0
     y_unit: float = 1.0
+    z: dict[str, str] | None = None  # depth, in x's unit; None where the file keeps none
 
     def centre(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """Where a camera's roll turns the plane about: the picture's centre (the athlete's, when
@@ -70,7 +80,7 @@ class Plane:
         return 0.0, 0.0
 
 
-Change = Callable[[pl.DataFrame, Plane, np.random.Generator], pl.DataFrame]
+Change = Callable[[pl.DataFrame, Plane, np.random.Generator], pl.DataFrame | None]  # None: does not apply
 
 
 def plane(table: pl.DataFrame, row: dict) -> Plane:
@@ -90,6 +100,7 @@ def plane(table: pl.DataFrame, row: dict) -> Plane:
         "image" if image else "world",
         float(row["image_width"]) if image else 1.0,
         float(row["image_height"]) if image else 1.0,
+        {n: f"{n}_z" for n in names} if all(f"{n}_z" in table.columns for n in names) else None,
     )
 
 
@@ -118,6 +129,30 @@ def rolled(degrees: float) -> Change:
         c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
         dx, dy = x - cx, y - cy
         return _with_xy(table, p, cx + c * dx - s * dy, cy + s * dx + c * dy)
+
+    return turn
+
+
+def turned(degrees: float, pictured: bool = False) -> Change:
+    """World landmarks turned ``degrees`` about the vertical through the hips' centre (x and depth
+    turn, height stays), and with ``pictured`` their picture as `PICTURE` frames it; None for any
+    other file."""
+
+    def turn(table: pl.DataFrame, p: Plane, rng: np.random.Generator) -> pl.DataFrame | None:
+        if p.kind != "world" or p.z is None:
+            return None
+        x, y = _xy(table, p)
+        z = table.select(p.z.values()).cast(pl.Float64).to_numpy()
+        c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+        x, z = c * x + s * z, -s * x + c * z  # world landmarks' origin is the hips' centre
+        if pictured:
+            width, height = PICTURE
+            metres = PICTURE_HEIGHT_M
+            x, y, z = 0.5 + x * height / (metres * width), 0.5 + y / metres, z * height / (metres * width)
+        columns = {col: x[:, k] for k, col in enumerate(p.x.values())}
+        columns |= {col: y[:, k] for k, col in enumerate(p.y.values())}
+        columns |= {col: z[:, k] for k, col in enumerate(p.z.values())}
+        return table.with_columns(pl.Series(col, v) for col, v in columns.items())
 
     return turn
 
@@ -155,6 +190,7 @@ class Variant:
     # frame rate where it keeps frame numbers (SmartLift): a version that changes either says so.
     rate_factor: float = 1.0
     video_rate_factor: float = 1.0
+    image_size: tuple[int, int] | None = None  # a version written as a picture of this size
 
 
 VARIANTS = {
@@ -167,6 +203,8 @@ VARIANTS = {
     "noisier estimator": Variant(noisier),
     f"{SLOWER:g}x slower": Variant(stretched(SLOWER), 1 / SLOWER, 1 / SLOWER),
     f"{FASTER:g}x faster": Variant(stretched(1 / FASTER), FASTER, FASTER),
+    **{f"turned {a:g}": Variant(turned(a)) for a in TURNED_DEG},
+    **{f"turned {a:g}, pictured": Variant(turned(a, pictured=True), image_size=PICTURE) for a in TURNED_DEG},
 }
 
 
@@ -197,8 +235,13 @@ def versions(data: Path, root: Path) -> tuple[list[dict], dict[str, tuple[str, s
             rng = np.random.default_rng(zlib.crc32(f"{base}/{name}".encode()))
             rid = f"{base}~{k}"
             out = root / f"{rid}{source.suffix}"
-            variant.change(table, where, rng).write_csv(out)
+            changed = variant.change(table, where, rng)
+            if changed is None:
+                continue
+            changed.write_csv(out)
             row = {**case.row, "recording_id": rid, "athlete_id": rid, "path": out.name}
+            if variant.image_size:
+                row["image_width"], row["image_height"] = variant.image_size
             factor = variant.video_rate_factor if where.kind == "pixels" else variant.rate_factor
             row["sample_rate_hz"] = float(row.get("sample_rate_hz") or rate) * factor
             rows.append(row)

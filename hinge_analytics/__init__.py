@@ -42,7 +42,7 @@ except PackageNotFoundError:  # running from a source tree without install
 
 # Bumped whenever a change alters what ingest/kinematics/segmentation/metrics produce, so that
 # recordings processed by an older pipeline are re-processed on the next ingest.
-PIPELINE_VERSION = "ha-0.5.57"
+PIPELINE_VERSION = "ha-0.5.58"
 
 # Names imported on first use: module, attribute.
 _LAZY: dict[str, tuple[str, str]] = {

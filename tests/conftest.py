@@ -17,6 +17,16 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
 
+from hinge_analytics import PREFECT_DEFAULTS  # noqa: E402
+
+# Tests that call a flow directly get Prefect's own temporary server, which has 20 s to start by
+# default: under a loaded machine (two xdist workers beside a bench) that ran out once. The
+# ``hinge`` command gives it the same time.
+os.environ.setdefault(
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+    PREFECT_DEFAULTS["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"],
+)
+
 from hinge_analytics.ingest.manifest import read_manifest  # noqa: E402
 from hinge_analytics.jobs.ingest import ingest_chunk  # noqa: E402
 from hinge_analytics.lake import Lake  # noqa: E402

@@ -274,6 +274,10 @@ def test_real_landmarks_as_another_camera_would_give_them_count_the_same():
     # a mirrored picture is the same lift: every rep keeps its label
     mirrored = table.filter(pl.col("variant") == "mirrored")
     assert mirrored["same_labels"].all(), mirrored.select("clip", "labels", "original_labels")
+    # so is a 3D body turned about the vertical (the camera elsewhere round the athlete); its
+    # picture from the front or back still counts right (above)
+    turned = table.filter(pl.col("variant").is_in([f"turned {a:g}" for a in real_variants.TURNED_DEG]))
+    assert turned.height == 6 and turned["same_labels"].all(), turned.select("clip", "variant", "labels")
 
 
 @pytest.mark.skipif(not (REAL / "squat_imu_form_dev").is_dir(), reason="real recordings are kept outside")

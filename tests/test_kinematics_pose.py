@@ -251,15 +251,72 @@ def test_a_2d_picture_taken_from_the_front_gets_a_note_and_one_from_the_side_non
     side = _frames(t, _picture(pts, forward))
     front = _frames(t, _picture(pts, lateral))
     assert pose_analysis(side, 30.0, "image", exercise=exercise)[1] == ()
-    (note,) = pose_analysis(front, 30.0, "image", exercise=exercise)[1]
-    assert "from the front or back" in note
+    end_on, note = pose_analysis(front, 30.0, "image", exercise=exercise)[1]
+    assert "from the front or back" in note and "shortens in the picture" in end_on
     assert pose_analysis(_frames(t, pts), 30.0, "world_m", exercise=exercise)[1] == ()  # 3D sees it
     # the same pictures in square pixels (COCO-17, OpenPose): their angles are not rescaled, the note holds
     pixels = {k: _frames(t, {n: v * 800.0 for n, v in _picture(pts, axis).items()}) for k, axis in
               (("side", forward), ("front", lateral))}  # fmt: skip
     assert pose_analysis(pixels["side"], 30.0, "image_px", exercise=exercise)[1] == ()
-    (note,) = pose_analysis(pixels["front"], 30.0, "image_px", exercise=exercise)[1]
+    note = pose_analysis(pixels["front"], 30.0, "image_px", exercise=exercise)[1][-1]
     assert "from the front or back" in note
+
+
+@pytest.mark.parametrize("exercise", ["romanian_deadlift", "good_morning", "deadlift"])
+@pytest.mark.parametrize("off_side_deg", [60.0, 75.0, 90.0])
+def test_a_hinge_filmed_end_on_is_counted_on_the_trunk_shortening_in_the_picture(exercise, off_side_deg):
+    """Seen 60-90 deg off the side, a 2D picture shows little of the trunk's lean across it and
+    the feet end on, so their turn-out can point "forward" either way; the trunk's height still
+    shortens by cos(lean). Every rep is found whichever way the picture's feet point, and face on
+    reps are cut on that shortening, at a depth within a few degrees of the trunk's 3D lean."""
+    t, pts = _points(seed=3, exercise=exercise)
+    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
+    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    lateral = np.cross(forward, [0.0, 1.0, 0.0])
+    trunk_3d = np.degrees(
+        np.arccos(
+            np.clip(
+                (0.5 * (pts["shoulder_left"] + pts["shoulder_right"] - pts["hip_left"] - pts["hip_right"]))[
+                    :, 1
+                ]
+                / np.linalg.norm(
+                    0.5 * (pts["shoulder_left"] + pts["shoulder_right"] - pts["hip_left"] - pts["hip_right"]),
+                    axis=1,
+                ),
+                -1,
+                1,
+            )
+        )
+    )
+    across = np.cos(np.radians(off_side_deg)) * forward + np.sin(np.radians(off_side_deg)) * lateral
+    picture = _picture(pts, across)
+    for toes in (1.0, -1.0):  # the feet drawn pointing one way and the other across the picture
+        feet = {k: v.copy() for k, v in picture.items()}
+        for s in ("left", "right"):
+            heel = feet[f"heel_{s}"]
+            feet[f"toe_{s}"] = heel + np.array([toes * 0.02, 0.0, 0.0])
+        angles, notes = pose_analysis(_frames(t, feet), 30.0, "image", exercise=exercise)
+        hinge = angles["hinge_deg"].to_numpy()
+        reps = segment_reps(t, hinge, first_rep_from_bottom=exercise == "deadlift")
+        assert reps.height == 3, (off_side_deg, toes)
+        if off_side_deg < 90:  # the picture's tilt still shows the hinge: hip flexion, as from the side
+            continue
+        assert any("shortens in the picture" in n for n in notes)
+        for row in reps.iter_rows(named=True):
+            inside = (t >= row["t_start_s"]) & (t <= row["t_end_s"])
+            assert abs(np.nanmax(hinge[inside]) - trunk_3d[inside].max()) < 6.0, (off_side_deg, toes, row)
+
+
+def test_reps_are_counted_on_the_trunk_when_no_leg_is_tracked():
+    """A converter that left both knees empty: no hip angle, and the trunk's lean carries the reps."""
+    t, pts = _points(seed=3, exercise="romanian_deadlift")
+    frames = _frames(t, pts).with_columns(
+        pl.lit(None, pl.Float64).alias(c) for s in ("left", "right") for c in landmark_columns(f"knee_{s}")
+    )
+    angles, notes = pose_analysis(frames, 30.0, "world_m", exercise="romanian_deadlift")
+    assert angles["hip_flexion_left_deg"].null_count() == angles.height
+    assert any("Neither leg" in n for n in notes)
+    assert segment_reps(t, angles["hinge_deg"].to_numpy()).height == 3
 
 
 @pytest.mark.parametrize("exercise", ["deadlift", "good_morning"])

@@ -248,6 +248,13 @@ FRONT_VIEW_SHOULDER_WIDTH = 0.95
 # side on, 0.58-0.78 at 41-60 deg (docs/validation-2026-12-05.md, "Pictures filmed at an angle").
 OBLIQUE_VIEW_SHOULDER_WIDTH = 0.40
 UPRIGHT_TRUNK_SHARE = 0.95  # of the trunk's longest picture length: the athlete standing
+# Beyond the landmarks' noise: a hinge seen 80 deg off the side still moves the shoulders 0.2
+# trunk lengths across the picture.
+MIN_BACKWARD_LEAN_TRUNK_LENGTHS = 0.1
+# A 2D picture whose trunk tilt spans less than this share of the lean its height shows is taken
+# end on (`trunk_lean_from_height`): 70 deg of lean seen 60 deg off the side tilts 54 deg across
+# the picture, 80 deg off 25 deg.
+SHOWN_LEAN_SHARE = 0.5
 
 
 def estimate_aspect(p: dict[str, np.ndarray]) -> float:
@@ -382,6 +389,12 @@ def forward_direction(
     """Unit horizontal (x, 0, z) vector the athlete faces: median heel -> toe direction of the feet
     on ``sides`` (a single-leg RDL's free foot points down and back, so only the stance foot counts).
 
+    A standing lift leans the trunk forward at its bottoms and back at most slightly at lockout,
+    so feet that point against the trunk's largest leans (`_leans_back`) point the wrong way. Seen
+    from the front or back, a 2D picture shows the feet end on, and their turn-out and the
+    estimator's guess give either sign (real RDL landmarks turned 60-80 deg off the side read the
+    trunk leaning back 55 deg, and counted 0-2 of 3 reps).
+
     Without feet (COCO-17), the direction of the largest horizontal excursions of a segment that
     only ever leans one way: the trunk (hip -> shoulder), which leans far forward at the bottom of
     every standing hinge and at most slightly back at lockout; in a hip thrust (``lying``) the
@@ -402,12 +415,29 @@ def forward_direction(
         order = (knees, trunk) if lying else (trunk, knees)
         v = next((_largest_excursion(np.concatenate(c)) for c in order if c), np.ones(3))
     norm = np.linalg.norm(v)
-    return v / norm if norm > 0 else np.array([1.0, 0.0, 0.0])
+    v = v / norm if norm > 0 else np.array([1.0, 0.0, 0.0])
+    return -v if vectors and trunk and not lying and _leans_back(trunk[0], v) else v
 
 
 def _seen(tracks: list[np.ndarray], at_least: int = 3) -> list[np.ndarray]:
     """The (n, 3) tracks with at least ``at_least`` complete samples."""
     return [v for v in tracks if np.isfinite(v).all(axis=1).sum() >= at_least]
+
+
+def _leans_back(trunk: np.ndarray, forward: np.ndarray, share: float = 0.2) -> bool:
+    """Whether the ``share`` of the trunk's (hip -> shoulder) largest excursions from standing
+    along ``forward`` lean back, on average by more than ``MIN_BACKWARD_LEAN_TRUNK_LENGTHS``: a
+    standing lift's largest are its bottoms, forward."""
+    t = trunk[np.all(np.isfinite(trunk), axis=1)]
+    if len(t) < 3:
+        return False
+    along = t @ forward
+    # Upright is where the shoulders stand highest over the hips; seen from the side the trunk
+    # keeps its length in the picture as it leans, so its length would not tell.
+    lean = along - float(np.median(along[_standing(t[:, 1])]))
+    large = lean[np.abs(lean) >= np.quantile(np.abs(lean), 1 - share)]
+    length = float(np.percentile(np.linalg.norm(t, axis=1), 95))
+    return bool(large.mean() < -MIN_BACKWARD_LEAN_TRUNK_LENGTHS * length)
 
 
 def _largest_excursion(v: np.ndarray, share: float = 0.2) -> np.ndarray:
@@ -629,19 +659,31 @@ def pose_analysis(
     if leg_lengths and hip_c is not None and ank_c is not None:
         leg = float(nanmedian(np.concatenate(leg_lengths)))
         out["hip_travel_leg_lengths"] = ((ank_c - hip_c) @ forward) / leg
-    if stance and not np.isfinite(out[f"hip_flexion_{stance[0]}_deg"]).any():
-        # The stance leg is hidden or lost: the free leg's hip hardly flexes, the trunk leans as
-        # the stance hip flexes.
-        out["hinge_deg"] = trunk
-        notes.append(
-            f"The stance leg ({stance[0]}) is not tracked in this view (hidden behind the free leg, "
-            "or lost by the estimator): its hip and knee angles are not given, and reps are counted "
-            "on the trunk's lean. Film from the stance leg's side to measure them."
-        )
-    else:
-        hinge_sides = stance or ("left", "right")
-        hip = nanmean_stack([out[f"hip_flexion_{s}_deg"] for s in hinge_sides])
+    hip = nanmean_stack([out[f"hip_flexion_{s}_deg"] for s in stance or ("left", "right")])
+    if np.isfinite(hip).any():
         out["hinge_deg"] = hinge_from_trunk(hip, trunk)
+    else:
+        # No hip angle on the legs that count: the trunk leans as the hips flex (a single-leg
+        # RDL's free hip hardly flexes, so its leg does not stand in for the stance leg).
+        out["hinge_deg"] = trunk
+        if stance:
+            notes.append(
+                f"The stance leg ({stance[0]}) is not tracked in this view (hidden behind the free "
+                "leg, or lost by the estimator): its hip and knee angles are not given, and reps are "
+                "counted on the trunk's lean. Film from the stance leg's side to measure them."
+            )
+        else:
+            notes.append(
+                "Neither leg is tracked well enough for hip angles, so reps are counted on the trunk's lean."
+            )
+    if image and exercise not in LYING_EXERCISES and hip_c is not None and sho_c is not None:
+        lean = trunk_lean_from_height(hip_c, sho_c)
+        if _spread(trunk) < SHOWN_LEAN_SHARE * _spread(lean):
+            out["hinge_deg"] = lean
+            notes.append(
+                "The trunk's lean hardly shows across the picture from this camera, so reps are "
+                "counted on how far the trunk shortens in the picture as it leans."
+            )
     conf_cols = [landmark_columns(f"{j}_{s}")[3] for j in ("hip", "knee", "shoulder") for s in seen_sides]
     present = [c for c in conf_cols if c in frames.columns]
     confidence = (
@@ -656,6 +698,25 @@ def pose_analysis(
     )
     note = view_note(p, coordinates)
     return angles, (*notes, note) if note else tuple(notes)
+
+
+def trunk_lean_from_height(hip: np.ndarray, shoulder: np.ndarray) -> np.ndarray:
+    """The trunk's lean from vertical (deg, unsigned) read from its height in a 2D picture: the
+    arccos of the hip -> shoulder vertical extent over its standing length (its longest, 95th
+    percentile). A level camera sees an upright trunk at full length from any direction and a
+    leaning one shortened by cos(lean) whichever way it leans, where a picture's tilt shows only
+    the part of the lean across the picture (orthographic projection; Hartley & Zisserman,
+    Multiple View Geometry, 2nd ed., 2004, sec. 6.3). Near upright the cosine is flat, so the
+    landmarks' noise reads as a lean of a few degrees: a rep signal, not an angle to report."""
+    d = (shoulder - hip)[:, :2]
+    standing = np.nanpercentile(np.linalg.norm(d, axis=1), 95)
+    return np.degrees(np.arccos(np.clip(d[:, 1] / standing, -1.0, 1.0)))
+
+
+def _spread(v: np.ndarray) -> float:
+    """5th to 95th percentile range of the finite values of ``v`` (0 when there are none)."""
+    v = v[np.isfinite(v)]
+    return float(np.subtract(*np.percentile(v, [95, 5]))) if len(v) else 0.0
 
 
 def hinge_from_trunk(hip_deg: np.ndarray, trunk_deg: np.ndarray) -> np.ndarray:
