@@ -31,6 +31,7 @@ from hinge_analytics.reps.signal import rep_signal
 from hinge_analytics.reps.swing import SWING_PLACEMENTS, keep_swings
 from hinge_analytics.schema import (
     BOTTOM_START_EXERCISES,
+    LOAD_HEIGHT,
     STANDING_REST_EXERCISES,
     SWING_EXERCISES,
     TABLES,
@@ -160,7 +161,7 @@ def recording_note(done: Analysis) -> str | None:
     notes = []
     t = done.angles["t_s"].to_numpy()
     signal = done.signal.values
-    if done.signal.name == "load_height_m":  # cut on the load, not the body
+    if done.signal.name == LOAD_HEIGHT:  # cut on the load, not the body
         notes.append(
             "Reps and their timing come from a sensor on the bar, kettlebell or wrist: it measures no "
             "body angles, so reps get no form label from it."

@@ -196,14 +196,18 @@ IMU_RATE_COLUMNS: tuple[str, ...] = tuple(
     segment_rate_column(seg, kind) for seg in DESCRIPTOR_SEGMENTS for kind in SEGMENT_RATE_KINDS
 )
 IMU_DESCRIPTOR_COLUMNS: tuple[str, ...] = IMU_FRONTAL_COLUMNS + IMU_RATE_COLUMNS
+# Rep signals in metres, columns of ANGLES beside the hinge: a load sensor's height above rest (bar,
+# kettlebell or wrist), and the hips' drop a squat or lunge read by trunk sensors alone gives.
+LOAD_HEIGHT = "load_height_m"
+TRUNK_HEIGHT = "trunk_height_m"
 ANGLES: dict[str, pl.DataType] = {
     **_FRAME_KEY,
     **{c: pl.Float32 for c in ANGLE_COLUMNS},
     "hinge_deg": pl.Float32,  # the signal reps are segmented on (mean hip flexion)
     "confidence": pl.Float32,  # 0..1 per frame, min over the landmarks/sensors used
     **{c: pl.Float32 for c in IMU_DESCRIPTOR_COLUMNS},
-    "load_height_m": pl.Float32,  # bar, kettlebell or wrist sensor: the load's height above rest
-    "trunk_height_m": pl.Float32,  # a squat or lunge read by trunk sensors alone: the hips' drop
+    LOAD_HEIGHT: pl.Float32,
+    TRUNK_HEIGHT: pl.Float32,
 }
 
 # --------------------------------------------------------------------------- recordings

@@ -9,7 +9,7 @@ from hinge_analytics.ingest.frames import RecordingRead
 from hinge_analytics.kinematics.implement import implement_rep_signal, trunk_rep_signal
 from hinge_analytics.kinematics.imu import SPINE_SEGMENTS, gravity_tilt_note, imu_angles, shins_only_note
 from hinge_analytics.kinematics.pose import pose_analysis
-from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, OFF_BODY_PLACEMENTS
+from hinge_analytics.schema import BODY_PLACEMENTS, EXERCISES, LOAD_HEIGHT, OFF_BODY_PLACEMENTS, TRUNK_HEIGHT
 
 
 def angles_for(
@@ -35,10 +35,10 @@ def angles_for(
     load = load_placement(read)
     signal = implement_rep_signal(read.frames, read.sample_rate_hz, load, exercise) if load else None
     if signal is not None:
-        angles = angles.with_columns(load_height_m=pl.Series(signal.values, dtype=pl.Float32))
+        angles = angles.with_columns(pl.Series(LOAD_HEIGHT, signal.values, dtype=pl.Float32))
     trunk, trunk_note = trunk_height(read, exercise)
     if trunk is not None:
-        angles = angles.with_columns(trunk_height_m=pl.Series(trunk, dtype=pl.Float32))
+        angles = angles.with_columns(pl.Series(TRUNK_HEIGHT, trunk, dtype=pl.Float32))
     notes = (
         shins_only_note(read.sensors, exercise, side),
         gravity_tilt_note(read.frames, read.sample_rate_hz, exercise),

@@ -99,7 +99,12 @@ from hinge_analytics.ingest.checks import MAX_GAP_S
 from hinge_analytics.kinematics.filters import interpolate_gaps, lowpass
 from hinge_analytics.kinematics.imu import up_from_fusion, up_from_quaternion
 from hinge_analytics.numeric import true_runs
-from hinge_analytics.schema import ACCELEROMETER_CHANNELS, GYROSCOPE_CHANNELS, QUATERNION_CHANNELS
+from hinge_analytics.schema import (
+    ACCELEROMETER_CHANNELS,
+    GYROSCOPE_CHANNELS,
+    QUATERNION_CHANNELS,
+    TRUNK_HEIGHT,
+)
 
 GRAVITY = 9.80665  # m/s^2, the unit "g" of the thresholds (the sensor's own g is measured, step 2)
 MIN_RUN_S = 2.0  # a stretch of data shorter than this cannot hold a rep
@@ -398,7 +403,7 @@ def trunk_rep_signal(
             height[run], rest[run], sample_rate_hz, LOAD_REST.get(exercise or ""), unread=-1.0
         )
     values[~recorded] = np.nan
-    return RepSignal(values, "trunk_height_m", "m", MIN_RANGE_M, MIN_PROMINENCE_M)
+    return RepSignal(values, TRUNK_HEIGHT, "m", MIN_RANGE_M, MIN_PROMINENCE_M)
 
 
 def _sensor_height(
