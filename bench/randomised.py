@@ -11,6 +11,7 @@ the sets to read one by one (`scoring.outlying_sets`), the refusal reasons, and 
 targets on this bench with PASS/FAIL. This bench checks the methods; nothing may be tuned on it.
 
     .venv/bin/python bench/randomised.py [--sets 120] [--seed 0] [--formats a,b] [--keep DIR]
+        [--views end_on]   # every pose camera 50-90 deg off the side (the front or back)
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ from scoring import analyse, found_frame, outlying_sets, refusals, summarise
 
 from hinge_analytics.ingest.manifest import read_manifest
 from hinge_analytics.schema import BOTTOM_START_EXERCISES
-from hinge_analytics.simulate.randomised import DEFAULT_FORMATS, SUPPORTED_FORMATS, simulate_randomised
+from hinge_analytics.simulate.randomised import (
+    CAMERA_VIEWS,
+    DEFAULT_FORMATS,
+    SUPPORTED_FORMATS,
+    simulate_randomised,
+)
 
 COLUMNS = (
     "sets",
@@ -135,10 +141,12 @@ FACTORS = (
 )
 
 
-def run(out: Path, sets: int, seed: int, formats: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+def run(
+    out: Path, sets: int, seed: int, formats: tuple[str, ...], views: str = "side"
+) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Simulate into ``out``, analyse every recording; (found reps with regime factors, truth, timing)."""
     t0 = time.perf_counter()
-    manifest = simulate_randomised(out, n_sets=sets, seed=seed, formats=formats)
+    manifest = simulate_randomised(out, n_sets=sets, seed=seed, formats=formats, views=views)
     t1 = time.perf_counter()
     rows, rejected = read_manifest(manifest)
     assert not rejected, rejected
@@ -207,17 +215,21 @@ def main() -> None:
         help=f"comma-separated, from {','.join(SUPPORTED_FORMATS)}",
     )
     parser.add_argument("--keep", type=Path, default=None, help="write the batch here and keep it")
+    parser.add_argument(
+        "--views", default="side", choices=list(CAMERA_VIEWS), help="where pose cameras stand (CAMERA_VIEWS)"
+    )
     args = parser.parse_args()
     formats = tuple(f for f in args.formats.split(",") if f)
     if args.keep is not None:
-        found, truth, timing = run(args.keep, args.sets, args.seed, formats)
+        found, truth, timing = run(args.keep, args.sets, args.seed, formats, args.views)
     else:
         with tempfile.TemporaryDirectory(prefix="hinge-randomised-") as tmp:
-            found, truth, timing = run(Path(tmp), args.sets, args.seed, formats)
+            found, truth, timing = run(Path(tmp), args.sets, args.seed, formats, args.views)
     by_exercise = summarise(found, truth, ["exercise"])
     by_format = summarise(found, truth, ["format"])
     print(
-        f"randomised bench: {args.sets} sets, seed {args.seed}, formats {','.join(formats)}; "
+        f"randomised bench: {args.sets} sets, seed {args.seed}, formats {','.join(formats)}, "
+        f"views {args.views}; "
         f"{truth.height} true reps; simulate {timing['simulate_s']:.0f} s, "
         f"analyse {timing['analyse_s']:.0f} s"
     )

@@ -212,6 +212,17 @@ def test_noise_free_render_gives_the_truth_peaks_through_the_product(tmp_path, e
     assert 0.4 < peaks[1] / max(peaks[0], peaks[2]) < 0.7
 
 
+def test_end_on_views_film_every_pose_set_from_the_front_or_back():
+    """``views="end_on"`` turns every pose camera 50-90 deg off the side, either way round, and
+    no leg hides behind the other."""
+    rngs = (np.random.default_rng(k) for k in range(200))
+    views = [rz.draw_view(rng, "openpose_json", "romanian_deadlift", "end_on") for rng in rngs]
+    assert all(50.0 <= abs(v.yaw_deg) <= 90.0 and not v.noise.hidden_leg for v in views)
+    assert {np.sign(v.yaw_deg) for v in views} == {-1.0, 1.0}
+    with pytest.raises(ValueError, match="views"):
+        rz.simulate_randomised(Path("unused"), views="overhead")
+
+
 def test_truth_boundaries_are_where_the_body_leaves_and_regains_the_top():
     regime = rz.draw_regime(np.random.default_rng(5), "romanian_deadlift", "trc")
     regime = replace(

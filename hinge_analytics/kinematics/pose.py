@@ -251,9 +251,9 @@ UPRIGHT_TRUNK_SHARE = 0.95  # of the trunk's longest picture length: the athlete
 # Beyond the landmarks' noise: a hinge seen 80 deg off the side still moves the shoulders 0.2
 # trunk lengths across the picture.
 MIN_BACKWARD_LEAN_TRUNK_LENGTHS = 0.1
-# A 2D picture whose trunk tilt spans less than this share of the lean its height shows is taken
-# end on (`trunk_lean_from_height`): 70 deg of lean seen 60 deg off the side tilts 54 deg across
-# the picture, 80 deg off 25 deg.
+# A 2D picture whose hinge signal spans less than this share of the trunk's lean its height shows
+# is taken end on (`trunk_lean_from_height`): 70 deg of lean seen 60 deg off the side tilts 54 deg
+# across the picture, 80 deg off 25 deg.
 SHOWN_LEAN_SHARE = 0.5
 
 
@@ -678,7 +678,7 @@ def pose_analysis(
             )
     if image and exercise not in LYING_EXERCISES and hip_c is not None and sho_c is not None:
         lean = trunk_lean_from_height(hip_c, sho_c)
-        if _spread(trunk) < SHOWN_LEAN_SHARE * _spread(lean):
+        if _spread(out["hinge_deg"]) < SHOWN_LEAN_SHARE * _spread(lean):
             out["hinge_deg"] = lean
             notes.append(
                 "The trunk's lean hardly shows across the picture from this camera, so reps are "

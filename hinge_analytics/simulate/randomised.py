@@ -25,11 +25,12 @@ independently, the things real recordings vary in (domain randomisation: Tobin e
   half the deadlift and hip thrust sets are filmed from the set-up (`SET_UP_SHARE`): held at the
   bottom, at the bar or against the bench, then the first rep's pull (a rep with no way down);
 - pose: a camera on either side (athlete facing image-left or -right), yawed up to 35 deg
-  (oblique), rolled up to 10 deg, pitched, portrait or landscape; 15-120 fps with dropped frames
-  (timestamps or frame numbers kept); estimator noise of different spectra: white jitter,
-  band-limited drift, spikes, left/right label swaps, depth noise of world landmarks; the far leg
-  hidden behind the near one in side views (MediaPipe reports ~0.1-0.4 visibility for it and
-  positions that wander and lean towards the visible leg);
+  (oblique; 50-90 deg, from the front or back, with ``views="end_on"``), rolled up to 10 deg,
+  pitched, portrait or landscape; 15-120 fps with dropped frames (timestamps or frame numbers
+  kept); estimator noise of different spectra: white jitter, band-limited drift, spikes,
+  left/right label swaps, depth noise of world landmarks; the far leg hidden behind the near one
+  in side views (MediaPipe reports ~0.1-0.4 visibility for it and positions that wander and lean
+  towards the visible leg);
 - IMU: any subset of ``schema.BODY_PLACEMENTS``, sensors strapped at any angle (upside down too),
   12.5-200 Hz, white noise, constant bias, random-walk and band-limited gyro drift (IEEE Std
   952-1997 names these terms; Woodman 2007, Cambridge TR-696), orientation with heading drift and
@@ -86,6 +87,14 @@ SUPPORTED_FORMATS: tuple[str, ...] = FORMATS
 MISTAKES = tuple(label for label in LABELS if label != "good")
 # The body is simulated at least this fast; frames and IMU samples are every k-th instant of it.
 FINE_RATE_HZ = 400.0
+# Where the pose cameras stand, by name: the share of sets filmed off the side and how far off
+# (deg, either way round). "side", the validation batch's, films half its sets side on and half
+# 10-35 deg off; "end_on" films every set 50-90 deg off the side, from the front or the back,
+# where a 2D picture barely shows the hinge (the product says so, and must still count it).
+CAMERA_VIEWS: dict[str, tuple[float, tuple[float, float]]] = {
+    "side": (0.5, (10.0, 35.0)),
+    "end_on": (1.0, (50.0, 90.0)),
+}
 # Phone and camera frame rates (Hz), NTSC rates included; a quarter of the sets take any rate.
 POSE_RATES = (15.0, 24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0, 90.0, 100.0, 119.88, 120.0)
 # Consumer/research IMU output rates (Movella DOT 1-120 Hz, APDM, generic loggers up to 200 Hz).
@@ -163,7 +172,7 @@ REGIME_COLUMNS: dict[str, pl.DataType] = {
     "eccentric_skew": pl.Float64,
     "concentric_skew": pl.Float64,
     # pose: camera and estimator
-    "view": pl.String,  # side (|yaw| < 10 deg) or oblique
+    "view": pl.String,  # side (|yaw| < 10 deg), oblique, or end_on (50 deg or more)
     "camera_side": pl.String,  # the athlete's side the camera stands on
     "facing": pl.String,  # image_left / image_right
     "camera_yaw_deg": pl.Float64,
@@ -496,13 +505,16 @@ def draw_plan(
     return plan, record, rep_rows
 
 
-def draw_view(rng: np.random.Generator, fmt: str, exercise: str) -> PoseView:
-    """Camera placement, frame drops and estimator noise for a pose recording."""
+def draw_view(rng: np.random.Generator, fmt: str, exercise: str, views: str = "side") -> PoseView:
+    """Camera placement, frame drops and estimator noise for a pose recording; ``views`` names the
+    cameras' angles off the side (`CAMERA_VIEWS`)."""
     supine = EXERCISE_PROFILES[exercise].supine
-    oblique = rng.random() < 0.5
-    yaw = float(rng.choice([-1, 1]) * rng.uniform(10.0, 35.0)) if oblique else float(rng.normal(0.0, 3.0))
+    share, (least, most) = CAMERA_VIEWS[views]
+    oblique = rng.random() < share
+    yaw = float(rng.choice([-1, 1]) * rng.uniform(least, most)) if oblique else float(rng.normal(0.0, 3.0))
     roll = float(rng.uniform(-10.0, 10.0)) if rng.random() < 0.5 else float(rng.normal(0.0, 1.0))
-    hidden = rng.random() < (0.4 if oblique else 0.7)
+    # Seen from the front or back, neither leg stands behind the other.
+    hidden = rng.random() < (0.4 if oblique else 0.7) and abs(yaw) < CAMERA_VIEWS["end_on"][1][0]
     lo = float(rng.uniform(0.1, 0.2) if not oblique else rng.uniform(0.2, 0.35))
     hi = float(rng.uniform(0.3, 0.4) if not oblique else rng.uniform(0.45, 0.6))
     optical = fmt == "c3d" or (fmt == "trc" and rng.random() < 0.3)
@@ -610,10 +622,11 @@ def draw_regime(
     shapes: np.random.Generator | None = None,
     styles: np.random.Generator | None = None,
     set_ups: np.random.Generator | None = None,
+    views: str = "side",
 ) -> SetRegime:
     """One set's every random choice (the order of draws is part of the seed's meaning); mistake
     shapes, the athlete's style and set-ups come from their own streams ``shapes``, ``styles`` and
-    ``set_ups`` (`draw_plan`)."""
+    ``set_ups`` (`draw_plan`); ``views``: where pose cameras stand (`CAMERA_VIEWS`)."""
     body, body_record = draw_body(rng)
     plan, plan_record, rep_rows = draw_plan(rng, exercise, max_reps, shapes, styles, set_ups)
     if fmt == "imu_csv":
@@ -634,7 +647,7 @@ def draw_regime(
         rate = float(rng.choice(POSE_RATES))
     else:
         rate = round(float(rng.uniform(15.0, 120.0)), 2)
-    view = draw_view(rng, fmt, exercise)
+    view = draw_view(rng, fmt, exercise, views)
     return SetRegime(
         exercise, fmt, plan, body, rate, view=view, record={**body_record, **plan_record, "_reps": rep_rows}
     )
@@ -931,7 +944,7 @@ def _pitch_deg(camera: SideCamera) -> float:
 def _view_record(view: PoseView) -> dict[str, object]:
     n = view.noise
     return {
-        "view": "oblique" if abs(view.yaw_deg) >= 10 else "side",
+        "view": "end_on" if abs(view.yaw_deg) >= 50 else "oblique" if abs(view.yaw_deg) >= 10 else "side",
         "camera_side": "right" if view.side > 0 else "left",
         "facing": "image_right" if view.side > 0 else "image_left",
         "camera_yaw_deg": view.yaw_deg,
@@ -1042,6 +1055,7 @@ def simulate_randomised(
     id_prefix: str = "RZ",
     mistake_shapes: bool = True,
     gaze: bool = True,
+    views: str = "side",
 ) -> Path:
     """Write a randomised validation batch into ``out_dir``; returns the manifest path.
 
@@ -1051,13 +1065,16 @@ def simulate_randomised(
     sensors on every IMU set, e.g. all seven, instead of a random subset; ``id_prefix`` starts every
     athlete and recording id, so two batches can share a lake; ``mistake_shapes`` False draws every
     mistake at the team simulator's shape, the rest of the batch unchanged; ``gaze`` False keeps
-    every head neutral, as the team simulator's, the rest unchanged). Writes
-    ``manifest.csv``, ``truth_reps.csv``, ``rep_labels.csv``, ``truth_recordings.csv`` and
-    ``truth_rep_regimes.csv`` next to ``recordings/``.
+    every head neutral, as the team simulator's, the rest unchanged; ``views`` "end_on" films every
+    pose set from the front or back, `CAMERA_VIEWS`). Writes ``manifest.csv``, ``truth_reps.csv``,
+    ``rep_labels.csv``, ``truth_recordings.csv`` and ``truth_rep_regimes.csv`` next to
+    ``recordings/``.
     """
     unknown = set(formats) - set(SUPPORTED_FORMATS)
     if unknown or not formats:
         raise ValueError(f"choose formats from {', '.join(SUPPORTED_FORMATS)} (got {sorted(formats)})")
+    if views not in CAMERA_VIEWS:
+        raise ValueError(f"choose views from {', '.join(CAMERA_VIEWS)} (got {views!r})")
     bad = set(exercises) - set(EXERCISES)
     if bad or not exercises:
         raise ValueError(f"choose exercises from {', '.join(EXERCISES)} (got {sorted(exercises)})")
@@ -1081,7 +1098,7 @@ def simulate_randomised(
         rng, shapes, styles, set_ups = (np.random.default_rng([seed, stream, i]) for stream in range(4))
         shapes = shapes if mistake_shapes else None
         styles = styles if gaze else None
-        regime = draw_regime(rng, exercise, fmt, max_reps, imu_placements, shapes, styles, set_ups)
+        regime = draw_regime(rng, exercise, fmt, max_reps, imu_placements, shapes, styles, set_ups, views)
         rel_path, rate, rows = write_set(out_dir, recording_id, regime, rng)
         side = regime.plan.stance_side
         manifest.append(
