@@ -474,8 +474,9 @@ def camera_roll_deg(p: dict[str, np.ndarray]) -> float | None:
 
 
 def _standing(length: np.ndarray) -> np.ndarray:
-    """Frames where a body line's picture ``length`` is at least ``UPRIGHT_TRUNK_SHARE`` of its
-    longest (95th percentile): the athlete standing tall, the line seen at its full length."""
+    """Frames where a body line's picture ``length`` (or its height) is at least
+    ``UPRIGHT_TRUNK_SHARE`` of its longest (95th percentile): the athlete standing tall, the line
+    seen at its full length."""
     with np.errstate(invalid="ignore"):
         return length >= UPRIGHT_TRUNK_SHARE * np.nanpercentile(length, 95)
 
