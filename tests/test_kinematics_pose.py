@@ -307,6 +307,26 @@ def test_a_hinge_filmed_end_on_is_counted_on_the_trunk_shortening_in_the_picture
             assert abs(np.nanmax(hinge[inside]) - trunk_3d[inside].max()) < 6.0, (off_side_deg, toes, row)
 
 
+@pytest.mark.parametrize("coordinates", ["image", "image_px"])
+def test_a_hip_thrust_filmed_from_the_feet_counts_on_the_hips_drop_and_gives_no_angles(coordinates):
+    """From the feet, a lying lift's trunk and thighs point along the lens, and their picture
+    angles are none of the body's (they read as impossible hip flexion, a y axis pointing up).
+    The hips' drop below the shoulders and knees counts the reps; no angle is given."""
+    from hinge_analytics.kinematics.plausibility import check_angles
+
+    t, pts = _points(seed=3, exercise="hip_thrust")
+    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
+    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    lateral = np.cross(forward, [0.0, 1.0, 0.0])
+    scale = 800.0 if coordinates == "image_px" else 1.0
+    picture = _frames(t, {n: v * scale for n, v in _picture(pts, lateral).items()})
+    angles, notes = pose_analysis(picture, 30.0, coordinates, exercise="hip_thrust")
+    assert any("from the feet or the head" in n for n in notes)
+    assert angles["hip_flexion_left_deg"].null_count() == angles.height
+    check_angles(angles, "hip_thrust", coordinates)  # no longer refused
+    assert segment_reps(t, angles["hinge_deg"].to_numpy(), first_rep_from_bottom=True).height == 3
+
+
 def test_reps_are_counted_on_the_trunk_when_no_leg_is_tracked():
     """A converter that left both knees empty: no hip angle, and the trunk's lean carries the reps."""
     t, pts = _points(seed=3, exercise="romanian_deadlift")

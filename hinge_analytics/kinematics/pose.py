@@ -535,21 +535,9 @@ def view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
     height: square pixels (``image_px``) read about 0.75 there, so this test corrects their height
     the same way, while the angles keep the pixels as they are. ``p``: `landmark_positions` of the
     recording."""
-    if not coordinates.startswith("image"):
+    ratio = shoulder_spread(p, coordinates)
+    if ratio is None:
         return None
-    if coordinates == "image_px":
-        height = np.array([1.0, estimate_aspect(p), 1.0])
-        p = {name: v * height for name, v in p.items()}
-    left, right, hip = p.get("shoulder_left"), p.get("shoulder_right"), _mid(p, "hip")
-    if left is None or right is None or hip is None:
-        return None
-    width = np.linalg.norm(left - right, axis=1)
-    trunk = np.linalg.norm(0.5 * (left + right) - hip, axis=1)
-    if not np.isfinite(trunk).any():
-        return None
-    upright = _standing(trunk)  # seen at an angle, the trunk shortens as it leans
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = float(nanmedian(width[upright] / trunk[upright]))
     apart = f"the shoulders are {ratio:.2f} trunk lengths apart in the picture"
     if ratio > FRONT_VIEW_SHOULDER_WIDTH:
         return (
@@ -564,6 +552,26 @@ def view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
             "off there. Film from the side, or use an estimator's 3D (world) landmarks."
         )
     return None
+
+
+def shoulder_spread(p: dict[str, np.ndarray], coordinates: str) -> float | None:
+    """The shoulders' distance apart over the trunk's length in a 2D picture, standing (`view_note`;
+    None for 3D landmarks or without shoulders and hips)."""
+    if not coordinates.startswith("image"):
+        return None
+    if coordinates == "image_px":
+        height = np.array([1.0, estimate_aspect(p), 1.0])
+        p = {name: v * height for name, v in p.items()}
+    left, right, hip = p.get("shoulder_left"), p.get("shoulder_right"), _mid(p, "hip")
+    if left is None or right is None or hip is None:
+        return None
+    width = np.linalg.norm(left - right, axis=1)
+    trunk = np.linalg.norm(0.5 * (left + right) - hip, axis=1)
+    if not np.isfinite(trunk).any():
+        return None
+    upright = _standing(trunk)  # seen at an angle, the trunk shortens as it leans
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(nanmedian(width[upright] / trunk[upright]))
 
 
 def tilt_deg(lower: np.ndarray, upper: np.ndarray, forward: np.ndarray) -> np.ndarray:
@@ -685,6 +693,18 @@ def pose_analysis(
                 "The trunk's lean hardly shows across the picture from this camera, so reps are "
                 "counted on how far the trunk shortens in the picture as it leans."
             )
+    spread = shoulder_spread(p, coordinates)
+    if exercise in LYING_EXERCISES and spread is not None and spread > FRONT_VIEW_SHOULDER_WIDTH:
+        # Filmed from the feet or the head, a lying lift's trunk and thighs point along the lens:
+        # their picture turns through 150 deg or more as the hips pass the shoulders' height, no
+        # angle of the body's (randomised end-on hip thrusts: "hip flexion" of 160-330 deg, which
+        # the plausibility check read as a y axis pointing up). The hips' drop below the
+        # shoulders and knees is the same from there: reps are cut on it, no angle is given.
+        out = {k: np.full(n, np.nan) for k in out} | {"hinge_deg": hips_drop_deg(p)}
+        notes.append(
+            "Filmed from the feet or the head, a 2D picture of this lying lift shows no body angle "
+            "to measure: reps are counted, angles are not given. Film from the side."
+        )
     conf_cols = [landmark_columns(f"{j}_{s}")[3] for j in ("hip", "knee", "shoulder") for s in seen_sides]
     present = [c for c in conf_cols if c in frames.columns]
     confidence = (
@@ -699,6 +719,19 @@ def pose_analysis(
     )
     note = view_note(p, coordinates)
     return angles, (*notes, note) if note else tuple(notes)
+
+
+def hips_drop_deg(p: dict[str, np.ndarray]) -> np.ndarray:
+    """How far a lying lift's hips hang below the line from the shoulders to the knees, as the
+    angle (deg) that drop makes over a shin's length: the heights are a level camera's from any
+    direction, and a hip thrust's shins stand near plumb, so their picture keeps their length
+    (its 95th percentile). A rep signal for a lying lift filmed end on, not an angle to report."""
+    hip, shoulder, knee, ankle = (_mid(p, k) for k in ("hip", "shoulder", "knee", "ankle"))
+    if hip is None or shoulder is None or knee is None or ankle is None:
+        return np.full(len(next(iter(p.values()))), np.nan)
+    shin = np.nanpercentile(np.linalg.norm((knee - ankle)[:, :2], axis=1), 95)
+    drop = 0.5 * (shoulder[:, 1] + knee[:, 1]) - hip[:, 1]
+    return np.degrees(np.arcsin(np.clip(drop / shin, -1.0, 1.0)))
 
 
 def trunk_lean_from_height(hip: np.ndarray, shoulder: np.ndarray) -> np.ndarray:
