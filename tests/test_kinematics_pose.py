@@ -307,6 +307,25 @@ def test_a_hinge_filmed_end_on_is_counted_on_the_trunk_shortening_in_the_picture
             assert abs(np.nanmax(hinge[inside]) - trunk_3d[inside].max()) < 6.0, (off_side_deg, toes, row)
 
 
+@pytest.mark.parametrize("off_side_deg", [0.0, 60.0, 90.0])
+def test_an_athlete_standing_still_has_no_reps_from_any_side(off_side_deg):
+    """Near upright a trunk's height hardly changes with its lean (a flat cosine), so 1 cm of
+    landmark noise reads as 10-17 deg of "lean"; that must not make reps out of standing still."""
+    from hinge_analytics.ingest.frames import RecordingRead
+    from hinge_analytics.pipeline import analyse
+
+    rng = np.random.default_rng(4)
+    t, pose, _ = simulate_set(SetPlan("romanian_deadlift", []), 30.0, rng)
+    pts = rotate_heading(forward_kinematics(pose, Anthropometry(1.75)), pose.heading_deg)
+    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
+    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    lateral = np.cross(forward, [0.0, 1.0, 0.0])
+    across = np.cos(np.radians(off_side_deg)) * forward + np.sin(np.radians(off_side_deg)) * lateral
+    picture = {k: v + rng.normal(0, 0.01, v.shape) for k, v in _picture(pts, across).items()}
+    done = analyse(RecordingRead("pose", _frames(t, picture), 30.0, "image"), "romanian_deadlift")
+    assert done.reps.height == 0
+
+
 @pytest.mark.parametrize("coordinates", ["image", "image_px"])
 def test_a_hip_thrust_filmed_from_the_feet_counts_on_the_hips_drop_and_gives_no_angles(coordinates):
     """From the feet, a lying lift's trunk and thighs point along the lens, and their picture

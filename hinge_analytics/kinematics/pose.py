@@ -255,6 +255,10 @@ MIN_BACKWARD_LEAN_TRUNK_LENGTHS = 0.1
 # is taken end on (`trunk_lean_from_height`): 70 deg of lean seen 60 deg off the side tilts 54 deg
 # across the picture, 80 deg off 25 deg.
 SHOWN_LEAN_SHARE = 0.5
+# ... and only where the trunk leans this far in its deepest frames (95th percentile): near upright
+# the cosine is flat, and an athlete standing still under 1-2 cm of landmark noise reads 10-27 deg
+# of "lean" (simulated rest recordings, seeds 0-5), which cut reps out of nothing.
+MIN_END_ON_LEAN_DEG = 35.0
 
 
 def estimate_aspect(p: dict[str, np.ndarray]) -> float:
@@ -687,7 +691,8 @@ def pose_analysis(
             )
     if image and exercise not in LYING_EXERCISES and hip_c is not None and sho_c is not None:
         lean = trunk_lean_from_height(hip_c, sho_c)
-        if _spread(out["hinge_deg"]) < SHOWN_LEAN_SHARE * _spread(lean):
+        deep = np.isfinite(lean).any() and np.nanpercentile(lean, 95) >= MIN_END_ON_LEAN_DEG
+        if deep and _spread(out["hinge_deg"]) < SHOWN_LEAN_SHARE * _spread(lean):
             out["hinge_deg"] = lean
             notes.append(
                 "The trunk's lean hardly shows across the picture from this camera, so reps are "
