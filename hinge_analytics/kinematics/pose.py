@@ -34,7 +34,9 @@ leg's landmarks between reps).
 
 Hinge signal (what reps and their bottoms are found on, ``hinge_from_trunk``): hip flexion, or,
 when the thighs barely move, hip flexion as the trunk's tilt predicts it plus the thighs' movement
-beyond the landmarks' noise.
+beyond the landmarks' noise. A 2D picture filmed end on (from the front or back) shows little of
+either: a standing lift's reps are then cut on the trunk's lean read from its height in the picture
+(`trunk_lean_from_height`), a lying lift's on the hips' drop (`hips_drop_deg`).
 
 Hip travel = horizontal distance of the hip centre behind the ankle centre divided by leg length
 (thigh + shank, median over the recording).
@@ -520,7 +522,7 @@ def levelled(p: dict[str, np.ndarray], roll_deg: float) -> dict[str, np.ndarray]
     return out
 
 
-def view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
+def view_note(ratio: float | None) -> str | None:
     """A sentence for the coach when a 2D picture is not a side view: standing (the frames where
     the trunk is longest in the picture), the shoulders lie apart by about their width times the
     sine of the camera's angle off the side; side on they overlap.
@@ -537,9 +539,8 @@ def view_note(p: dict[str, np.ndarray], coordinates: str) -> str | None:
     3D (world) landmarks see the hinge from anywhere; they get no note. The limits were measured
     after the aspect correction of normalised pictures, which face on squashes the picture's
     height: square pixels (``image_px``) read about 0.75 there, so this test corrects their height
-    the same way, while the angles keep the pixels as they are. ``p``: `landmark_positions` of the
-    recording."""
-    ratio = shoulder_spread(p, coordinates)
+    the same way, while the angles keep the pixels as they are. ``ratio``: `shoulder_spread` of
+    the recording."""
     if ratio is None:
         return None
     apart = f"the shoulders are {ratio:.2f} trunk lengths apart in the picture"
@@ -722,7 +723,7 @@ def pose_analysis(
         table.with_columns(confidence=confidence),
         {k: v for k, v in ANGLES.items() if k not in ("recording_id", "ingest_id")},
     )
-    note = view_note(p, coordinates)
+    note = view_note(spread)
     return angles, (*notes, note) if note else tuple(notes)
 
 
@@ -746,7 +747,8 @@ def trunk_lean_from_height(hip: np.ndarray, shoulder: np.ndarray) -> np.ndarray:
     leaning one shortened by cos(lean) whichever way it leans, where a picture's tilt shows only
     the part of the lean across the picture (orthographic projection; Hartley & Zisserman,
     Multiple View Geometry, 2nd ed., 2004, sec. 6.3). Near upright the cosine is flat, so the
-    landmarks' noise reads as a lean of a few degrees: a rep signal, not an angle to report."""
+    landmarks' noise reads as 10 deg of lean or more (`MIN_END_ON_LEAN_DEG`): a rep signal, not an
+    angle to report."""
     d = (shoulder - hip)[:, :2]
     standing = np.nanpercentile(np.linalg.norm(d, axis=1), 95)
     return np.degrees(np.arccos(np.clip(d[:, 1] / standing, -1.0, 1.0)))
