@@ -346,6 +346,26 @@ def test_a_hip_thrust_filmed_from_the_feet_counts_on_the_hips_drop_and_gives_no_
     assert segment_reps(t, angles["hinge_deg"].to_numpy(), first_rep_from_bottom=True).height == 3
 
 
+def test_feet_pointing_against_a_hinges_lean_are_turned_round_and_other_lifts_keep_theirs():
+    """Feet drawn pointing +x while the trunk's largest excursions lean towards -x: in a standing
+    hinge the feet are wrong (its bottoms lean forward); an overhead press may lean back."""
+    from hinge_analytics.kinematics.pose import forward_direction
+
+    t = np.linspace(0, 10, 300)
+    lean = np.radians(60.0) * np.clip(np.sin(2 * np.pi * t / 2.5), 0, None)  # reps leaning to -x
+    zeros = np.zeros_like(t)
+    p = {
+        "hip_left": np.column_stack([zeros, zeros + 1.0, zeros]),
+        "hip_right": np.column_stack([zeros, zeros + 1.0, zeros]),
+        "shoulder_left": np.column_stack([-0.5 * np.sin(lean), 1.0 + 0.5 * np.cos(lean), zeros]),
+        "shoulder_right": np.column_stack([-0.5 * np.sin(lean), 1.0 + 0.5 * np.cos(lean), zeros]),
+        **{f"heel_{s}": np.column_stack([zeros, zeros, zeros]) for s in ("left", "right")},
+        **{f"toe_{s}": np.column_stack([zeros + 0.02, zeros, zeros]) for s in ("left", "right")},
+    }
+    assert forward_direction(p, hinging=True)[0] == -1.0
+    assert forward_direction(p, hinging=False)[0] == 1.0
+
+
 def test_reps_are_counted_on_the_trunk_when_no_leg_is_tracked():
     """A converter that left both knees empty: no hip angle, and the trunk's lean carries the reps."""
     t, pts = _points(seed=3, exercise="romanian_deadlift")

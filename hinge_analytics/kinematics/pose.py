@@ -238,6 +238,7 @@ MAX_ROLL_DEG = 45.0  # a tripod or a hand-held phone; a sideways picture is a ro
 # a hip thrust (or a coach's own glute bridge) lies, and a single-leg RDL's free leg and trunk make
 # one level line at the bottom, longer than the body standing.
 TWO_FOOTED_STANDING_EXERCISES = frozenset(EXERCISES) - LYING_EXERCISES - {"single_leg_rdl"}
+STANDING_HINGES = frozenset(EXERCISES) - LYING_EXERCISES
 # Shoulder width over trunk length, standing, in a 2D picture above which the camera faces the
 # athlete (after the aspect correction, which squashes a face-on picture's height). Randomised dev
 # batches (seeds 0, 7, 31, 41, 43, 47, 48, 61; 547 2D sets): side views 0.02-0.43, up to 35 deg off
@@ -390,13 +391,17 @@ def _mid(p: dict[str, np.ndarray], name: str, max_one_sided: int = 0) -> np.ndar
 
 
 def forward_direction(
-    p: dict[str, np.ndarray], sides: tuple[str, ...] = ("left", "right"), lying: bool = False
+    p: dict[str, np.ndarray],
+    sides: tuple[str, ...] = ("left", "right"),
+    lying: bool = False,
+    hinging: bool = False,
 ) -> np.ndarray:
     """Unit horizontal (x, 0, z) vector the athlete faces: median heel -> toe direction of the feet
     on ``sides`` (a single-leg RDL's free foot points down and back, so only the stance foot counts).
 
-    A standing lift leans the trunk forward at its bottoms and back at most slightly at lockout,
-    so feet that point against the trunk's largest leans (`_leans_back`) point the wrong way. Seen
+    A standing hinge (``hinging``) leans the trunk forward at its bottoms and back at most slightly
+    at lockout, so feet that point against the trunk's largest leans (`_leans_back`) point the
+    wrong way (a coach's other lifts are left alone: an overhead press leans back). Seen
     from the front or back, a 2D picture shows the feet end on, and their turn-out and the
     estimator's guess give either sign (real RDL landmarks turned 60-80 deg off the side read the
     trunk leaning back 55 deg, and counted 0-2 of 3 reps).
@@ -422,7 +427,7 @@ def forward_direction(
         v = next((_largest_excursion(np.concatenate(c)) for c in order if c), np.ones(3))
     norm = np.linalg.norm(v)
     v = v / norm if norm > 0 else np.array([1.0, 0.0, 0.0])
-    return -v if vectors and trunk and not lying and _leans_back(trunk[0], v) else v
+    return -v if vectors and trunk and hinging and _leans_back(trunk[0], v) else v
 
 
 def _seen(tracks: list[np.ndarray], at_least: int = 3) -> list[np.ndarray]:
@@ -624,7 +629,9 @@ def pose_analysis(
     if roll is not None:  # a picture's vertical is only as plumb as the phone was held
         p = levelled(p, roll)
     stance = (stance_side,) if stance_side in ("left", "right") else ()
-    forward = forward_direction(p, stance or ("left", "right"), lying=exercise in LYING_EXERCISES)
+    forward = forward_direction(
+        p, stance or ("left", "right"), lying=exercise in LYING_EXERCISES, hinging=exercise in STANDING_HINGES
+    )
     one_sided = int(MAX_ONE_SIDED_S * sample_rate_hz)
     hip_c, sho_c, ear_c, ank_c = (_mid(p, k, one_sided) for k in ("hip", "shoulder", "ear", "ankle"))
     if ear_c is None:
