@@ -20,8 +20,8 @@ import pytest  # noqa: E402
 from hinge_analytics import PREFECT_DEFAULTS  # noqa: E402
 
 # Tests that call a flow directly get Prefect's own temporary server, which has 20 s to start by
-# default: under a loaded machine (two xdist workers beside a bench) that ran out once. The
-# ``hinge`` command gives it the same time.
+# default: not always enough on a loaded machine (two xdist workers beside a bench). The ``hinge``
+# command gives it the same time as here.
 os.environ.setdefault(
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
     PREFECT_DEFAULTS["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"],
