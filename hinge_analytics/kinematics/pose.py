@@ -541,11 +541,8 @@ def view_note(ratio: float | None) -> str | None:
       but the sagittal angles are foreshortened and mixed with sideways movement (real videos
       41-60 deg off: peak hip flexion 6-23 deg from MediaPipe's 3D landmarks of the same frames).
 
-    3D (world) landmarks see the hinge from anywhere; they get no note. The limits were measured
-    after the aspect correction of normalised pictures, which face on squashes the picture's
-    height: square pixels (``image_px``) read about 0.75 there, so this test corrects their height
-    the same way, while the angles keep the pixels as they are. ``ratio``: `shoulder_spread` of
-    the recording."""
+    3D (world) landmarks see the hinge from anywhere; they get no note. ``ratio``: `shoulder_spread`
+    of the recording."""
     if ratio is None:
         return None
     apart = f"the shoulders are {ratio:.2f} trunk lengths apart in the picture"
@@ -566,7 +563,10 @@ def view_note(ratio: float | None) -> str | None:
 
 def shoulder_spread(p: dict[str, np.ndarray], coordinates: str) -> float | None:
     """The shoulders' distance apart over the trunk's length in a 2D picture, standing (`view_note`;
-    None for 3D landmarks or without shoulders and hips)."""
+    None for 3D landmarks or without shoulders and hips). The view limits were measured after the
+    aspect correction of normalised pictures, which face on squashes the picture's height: square
+    pixels (``image_px``) read about 0.75 there, so their height is corrected the same way here,
+    while the angles keep the pixels as they are."""
     if not coordinates.startswith("image"):
         return None
     if coordinates == "image_px":
