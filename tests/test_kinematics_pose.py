@@ -237,6 +237,13 @@ def test_a_squatting_rep_inside_a_good_morning_set_is_still_a_rep(seed):
     assert segment_reps(t, angles["hinge_deg"].to_numpy()).height == len(truth.t_start_s)
 
 
+def _facing(pts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The horizontal unit vector the athlete faces (the left foot's heel -> toe) and the one across it."""
+    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
+    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    return forward, np.cross(forward, [0.0, 1.0, 0.0])
+
+
 def _picture(pts: dict[str, np.ndarray], across: np.ndarray) -> dict[str, np.ndarray]:
     """Orthographic 2D picture (x = along ``across``, y = up, z = 0) of 3D points."""
     return {k: np.stack([v @ across, v[:, 1], np.zeros(len(v))], axis=1) for k, v in pts.items()}
@@ -245,9 +252,7 @@ def _picture(pts: dict[str, np.ndarray], across: np.ndarray) -> dict[str, np.nda
 @pytest.mark.parametrize("exercise", ["romanian_deadlift", "kettlebell_swing"])
 def test_a_2d_picture_taken_from_the_front_gets_a_note_and_one_from_the_side_none(exercise):
     t, pts = _points(seed=3, exercise=exercise)
-    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
-    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
-    lateral = np.cross(forward, [0.0, 1.0, 0.0])
+    forward, lateral = _facing(pts)
     side = _frames(t, _picture(pts, forward))
     front = _frames(t, _picture(pts, lateral))
     assert pose_analysis(side, 30.0, "image", exercise=exercise)[1] == ()
@@ -270,24 +275,9 @@ def test_a_hinge_filmed_end_on_is_counted_on_the_trunk_shortening_in_the_picture
     shortens by cos(lean). Every rep is found whichever way the picture's feet point, and face on
     reps are cut on that shortening, at a depth within a few degrees of the trunk's 3D lean."""
     t, pts = _points(seed=3, exercise=exercise)
-    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
-    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
-    lateral = np.cross(forward, [0.0, 1.0, 0.0])
-    trunk_3d = np.degrees(
-        np.arccos(
-            np.clip(
-                (0.5 * (pts["shoulder_left"] + pts["shoulder_right"] - pts["hip_left"] - pts["hip_right"]))[
-                    :, 1
-                ]
-                / np.linalg.norm(
-                    0.5 * (pts["shoulder_left"] + pts["shoulder_right"] - pts["hip_left"] - pts["hip_right"]),
-                    axis=1,
-                ),
-                -1,
-                1,
-            )
-        )
-    )
+    forward, lateral = _facing(pts)
+    trunk = 0.5 * (pts["shoulder_left"] + pts["shoulder_right"] - pts["hip_left"] - pts["hip_right"])
+    trunk_3d = np.degrees(np.arccos(np.clip(trunk[:, 1] / np.linalg.norm(trunk, axis=1), -1, 1)))
     across = np.cos(np.radians(off_side_deg)) * forward + np.sin(np.radians(off_side_deg)) * lateral
     picture = _picture(pts, across)
     for toes in (1.0, -1.0):  # the feet drawn pointing one way and the other across the picture
@@ -317,9 +307,7 @@ def test_an_athlete_standing_still_has_no_reps_from_any_side(off_side_deg):
     rng = np.random.default_rng(4)
     t, pose, _ = simulate_set(SetPlan("romanian_deadlift", []), 30.0, rng)
     pts = rotate_heading(forward_kinematics(pose, Anthropometry(1.75)), pose.heading_deg)
-    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
-    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
-    lateral = np.cross(forward, [0.0, 1.0, 0.0])
+    forward, lateral = _facing(pts)
     across = np.cos(np.radians(off_side_deg)) * forward + np.sin(np.radians(off_side_deg)) * lateral
     picture = {k: v + rng.normal(0, 0.01, v.shape) for k, v in _picture(pts, across).items()}
     done = analyse(RecordingRead("pose", _frames(t, picture), 30.0, "image"), "romanian_deadlift")
@@ -334,9 +322,7 @@ def test_a_hip_thrust_filmed_from_the_feet_counts_on_the_hips_drop_and_gives_no_
     from hinge_analytics.kinematics.plausibility import check_angles
 
     t, pts = _points(seed=3, exercise="hip_thrust")
-    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
-    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
-    lateral = np.cross(forward, [0.0, 1.0, 0.0])
+    forward, lateral = _facing(pts)
     scale = 800.0 if coordinates == "image_px" else 1.0
     picture = _frames(t, {n: v * scale for n, v in _picture(pts, lateral).items()})
     angles, notes = pose_analysis(picture, 30.0, coordinates, exercise="hip_thrust")
@@ -383,9 +369,7 @@ def test_a_2d_picture_taken_at_an_angle_to_the_side_gets_its_own_note(exercise):
     """The shoulders' spread in the picture grows with the sine of the camera's angle off the
     side: none at 10 deg, the oblique note at 40 deg (in normalised and in pixel pictures)."""
     t, pts = _points(seed=3, exercise=exercise)
-    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
-    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
-    lateral = np.cross(forward, [0.0, 1.0, 0.0])
+    forward, lateral = _facing(pts)
     for yaw_deg, oblique in ((10.0, False), (40.0, True)):
         across = np.cos(np.radians(yaw_deg)) * forward + np.sin(np.radians(yaw_deg)) * lateral
         for coordinates, scale in (("image", 1.0), ("image_px", 800.0)):
@@ -401,8 +385,7 @@ def test_a_sideways_picture_of_a_standing_lift_is_turned_upright(quarter_turns):
     its side. A standing lift's legs tell the way up; the angles are those of the upright picture.
     A lift that may be done lying (a coach's own name) is not turned."""
     t, pts = _points(seed=4, exercise="deadlift")
-    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
-    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    forward, _ = _facing(pts)
     upright = {n: v * 800.0 for n, v in _picture(pts, forward).items()}
     q = float(quarter_turns)
     turn = np.array([[0.0, -q, 0.0], [q, 0.0, 0.0], [0.0, 0.0, 1.0]])  # a quarter turn in the picture
@@ -422,8 +405,7 @@ def test_landmarks_whose_x_and_y_are_in_different_units_are_refused_with_the_cau
     """x in pixels, y as a fraction of the picture: every limb's length follows its tilt. A shin
     near vertical then reads a few pixels long and a tilted one hundreds."""
     t, pts = _points(seed=2, exercise="deadlift")
-    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
-    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    forward, _ = _facing(pts)
     picture = _picture(pts, forward)
     mixed = {n: v * [1920.0, 1.0, 1.0] for n, v in picture.items()}
     with pytest.raises(BadRecording, match="different units"):
@@ -567,8 +549,7 @@ def test_a_leg_whose_knee_bends_backwards_gives_no_angles_and_the_other_leg_serv
     (randomised seed 61 RZ0113) bends that knee backwards by tens of degrees, which no knee does:
     that leg's angles are left out with a note, and the other leg gives the knee and the hip."""
     t, pts = _points(seed=2, exercise="kettlebell_swing")
-    foot = np.nanmedian(pts["toe_left"] - pts["heel_left"], axis=0)
-    forward = np.array([foot[0], 0.0, foot[2]]) / np.hypot(foot[0], foot[2])
+    forward, _ = _facing(pts)
     clean, clean_notes = pose_analysis(_frames(t, pts), 30.0, "world_m", exercise="kettlebell_swing")
     lost = dict(pts, ankle_right=pts["ankle_right"] + 0.25 * forward)
     angles, notes = pose_analysis(_frames(t, lost), 30.0, "world_m", exercise="kettlebell_swing")
